@@ -1,0 +1,153 @@
+/**
+ * The one catalogue of Ferry's coded errors. Every failure a client can see carries one of these
+ * codes; the HTTP status and gRPC code come from here so that both front ends agree.
+ */
+
+/** gRPC status codes (numeric, as on the wire). */
+export const GrpcCode = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+export type GrpcCodeNumber = (typeof GrpcCode)[keyof typeof GrpcCode];
+
+interface CatalogueEntry {
+  readonly status: number;
+  readonly grpc: GrpcCodeNumber;
+  readonly title: string;
+}
+
+/** Code → default HTTP status, gRPC code and a short title. Routes may override the status. */
+export const ERROR_CATALOGUE = {
+  FERRY_ROUTE_NOT_FOUND: { status: 404, grpc: GrpcCode.NOT_FOUND, title: 'No route matches this request' },
+  FERRY_METHOD_NOT_ALLOWED: { status: 405, grpc: GrpcCode.UNIMPLEMENTED, title: 'The path exists but not for this method' },
+  FERRY_BAD_JSON: { status: 400, grpc: GrpcCode.INVALID_ARGUMENT, title: 'The request body is not valid JSON' },
+  FERRY_BAD_ARGUMENT: { status: 400, grpc: GrpcCode.INVALID_ARGUMENT, title: 'An argument does not fit its declared type' },
+  FERRY_MISSING_ARGUMENT: { status: 400, grpc: GrpcCode.INVALID_ARGUMENT, title: 'A required argument is missing' },
+  FERRY_UNSUPPORTED_MEDIA_TYPE: { status: 415, grpc: GrpcCode.INVALID_ARGUMENT, title: 'The request body must be application/json' },
+  FERRY_BODY_TOO_LARGE: { status: 413, grpc: GrpcCode.RESOURCE_EXHAUSTED, title: 'The request body is over the size limit' },
+  FERRY_UPSTREAM_EXCEPTION: { status: 502, grpc: GrpcCode.UNKNOWN, title: 'The provider threw an exception' },
+  FERRY_UPSTREAM_STATUS: { status: 502, grpc: GrpcCode.UNKNOWN, title: 'The upstream answered with an error status' },
+  FERRY_UPSTREAM_SERVICE_NOT_FOUND: { status: 502, grpc: GrpcCode.UNIMPLEMENTED, title: 'The provider does not export this service or method' },
+  FERRY_UPSTREAM_REJECTED_REQUEST: { status: 502, grpc: GrpcCode.INTERNAL, title: 'The provider could not decode the request' },
+  FERRY_UPSTREAM_UNAVAILABLE: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'No upstream endpoint could take the call' },
+  FERRY_UPSTREAM_OVERLOADED: { status: 503, grpc: GrpcCode.RESOURCE_EXHAUSTED, title: 'The provider is overloaded (thread pool exhausted)' },
+  FERRY_UPSTREAM_CONNECTION_LOST: { status: 502, grpc: GrpcCode.UNAVAILABLE, title: 'The connection to the provider closed during the call' },
+  FERRY_UPSTREAM_PROTOCOL_ERROR: { status: 502, grpc: GrpcCode.INTERNAL, title: 'The upstream sent a malformed reply' },
+  FERRY_UPSTREAM_TIMEOUT: { status: 504, grpc: GrpcCode.DEADLINE_EXCEEDED, title: 'The upstream did not answer in time' },
+  FERRY_SHUTTING_DOWN: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'Ferry is shutting down' },
+  FERRY_CONFIG_INVALID: { status: 500, grpc: GrpcCode.INTERNAL, title: 'The mapping configuration is invalid' },
+  FERRY_INTERNAL: { status: 500, grpc: GrpcCode.INTERNAL, title: 'Ferry failed unexpectedly' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** Extra, structured facts about an error that go into the problem+json body. */
+export interface ErrorDetails {
+  /** The route argument that failed (its `from`), for 400s. */
+  argument?: string;
+  /** JSON path inside the argument, e.g. `$.amount`. */
+  jsonPath?: string;
+  /** Java exception class for upstream exceptions. */
+  exceptionClass?: string;
+  /** Upstream status code (Dubbo status byte, gRPC status). */
+  upstreamStatus?: number;
+  /** Upstream status name (gRPC) where there is one. */
+  upstreamStatusName?: string;
+  /** google.rpc.Status details (gRPC), already as JSON. */
+  upstreamDetails?: unknown[];
+  /** Endpoint (host:port) that the failure came from. */
+  endpoint?: string;
+}
+
+export interface FerryErrorOptions extends ErrorDetails {
+  /** Overrides the catalogue's HTTP status (e.g. a Java exception mapped by a route's `errors:`). */
+  status?: number;
+  /** Overrides the catalogue's gRPC code. */
+  grpc?: GrpcCodeNumber;
+  cause?: unknown;
+}
+
+/** An error with a stable code. Normalise foreign errors into this once, where they enter. */
+export class FerryError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly grpc: GrpcCodeNumber;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, options: FerryErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FerryError';
+    this.code = code;
+    const entry = ERROR_CATALOGUE[code];
+    this.status = options.status ?? entry.status;
+    this.grpc = options.grpc ?? entry.grpc;
+    const { status: _s, grpc: _g, cause: _c, ...details } = options;
+    this.details = details;
+  }
+}
+
+export function isFerryError(err: unknown): err is FerryError {
+  return err instanceof FerryError;
+}
+
+/** Wraps anything thrown into a FerryError, keeping it as the cause. */
+export function toFerryError(err: unknown): FerryError {
+  if (err instanceof FerryError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new FerryError('FERRY_INTERNAL', message, { cause: err });
+}
+
+/** The RFC 9457 problem document every error reply carries. */
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  route?: string;
+  traceId?: string;
+  argument?: string;
+  jsonPath?: string;
+  exception?: { class: string; message: string };
+  upstreamStatus?: number;
+  upstreamStatusName?: string;
+  details?: unknown[];
+}
+
+/** Builds the problem+json document for an error, with the route id and trace id where known. */
+export function toProblem(err: FerryError, routeId?: string, traceId?: string): ProblemDocument {
+  const doc: ProblemDocument = {
+    type: `urn:ferry:error:${err.code}`,
+    title: ERROR_CATALOGUE[err.code].title,
+    status: err.status,
+    detail: err.message,
+    code: err.code,
+  };
+  if (routeId !== undefined) doc.route = routeId;
+  if (traceId !== undefined) doc.traceId = traceId;
+  const d = err.details;
+  if (d.argument !== undefined) doc.argument = d.argument;
+  if (d.jsonPath !== undefined) doc.jsonPath = d.jsonPath;
+  if (d.exceptionClass !== undefined) doc.exception = { class: d.exceptionClass, message: err.message };
+  if (d.upstreamStatus !== undefined) doc.upstreamStatus = d.upstreamStatus;
+  if (d.upstreamStatusName !== undefined) doc.upstreamStatusName = d.upstreamStatusName;
+  if (d.upstreamDetails !== undefined) doc.details = d.upstreamDetails;
+  return doc;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

@@ -1,0 +1,32 @@
+/**
+ * Contracts between the engine and the per-protocol bindings. A binding turns one configured
+ * route into a RouteHandler once, when the config is compiled; the hot path only calls handlers.
+ */
+import type { Context } from '@opentelemetry/api';
+import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
+import type { GatewayRequest, GatewayResponse } from '../neutral/index.js';
+
+/** What a handler knows about the call beyond the request itself. */
+export interface CallContext {
+  /** Absolute deadline in `performance.now()` milliseconds. */
+  readonly deadline: number;
+  /** OpenTelemetry context holding the SERVER span; CLIENT spans start under it. */
+  readonly otel: Context;
+  /** Route id, for errors and telemetry. */
+  readonly routeId: string;
+}
+
+export interface RouteHandler {
+  /** Whether the route reads the request body (ext_proc asks Envoy for the body only then). */
+  readonly needsBody: boolean;
+  /**
+   * Maps the request, calls the upstream and maps the result back. Rejects only with FerryError
+   * (the engine turns it into a problem+json reply).
+   */
+  handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse>;
+}
+
+/** Builds handlers for the routes of one protocol. Throws ConfigError for routes it cannot serve. */
+export interface ProtocolBinder {
+  bind(route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler;
+}

@@ -1,0 +1,64 @@
+/**
+ * The protocol-neutral request and response that flow through the engine. Front ends (HTTP,
+ * ext_proc) only translate their wire format into these two types and back.
+ */
+
+/** Header values as Node gives them: lower-case names, repeated headers as arrays. */
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+export interface GatewayRequest {
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  /** Path without the query string, still percent-encoded. */
+  readonly path: string;
+  /** The raw query string without the leading `?` ('' when absent). */
+  readonly rawQuery: string;
+  /** Lower-case header names. Cookies are read from `cookie` lazily. */
+  readonly headers: HeaderMap;
+  /** The raw body, undefined when the request had none. */
+  readonly body: Buffer | undefined;
+  /** Absolute deadline in `performance.now()` milliseconds, if the caller set one. */
+  readonly deadline?: number;
+  /** Peer address, for logs only. */
+  readonly remoteAddress?: string;
+}
+
+export interface GatewayResponse {
+  status: number;
+  /** Lower-case header names. `set-cookie` may be an array. */
+  headers: Record<string, string | string[]>;
+  /** The whole body; for streamed responses, the chunks follow in `stream`. */
+  body: Buffer | string;
+  /** Server-streaming replies (newline-delimited JSON): chunks after `body`. */
+  stream?: AsyncIterable<Buffer | string>;
+}
+
+/** Reads one header as a single string (first value of a repeated header). */
+export function headerValue(headers: HeaderMap, name: string): string | undefined {
+  const v = headers[name];
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Parses the Cookie header into name → value (first occurrence wins, values URL-decoded). */
+export function parseCookies(headers: HeaderMap): Record<string, string> {
+  const out: Record<string, string> = {};
+  const raw = headers['cookie'];
+  const lines = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  for (const line of lines) {
+    for (const part of line.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq <= 0) continue;
+      const name = part.slice(0, eq).trim();
+      if (name === '' || name in out) continue;
+      let value = part.slice(eq + 1).trim();
+      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+      try {
+        out[name] = decodeURIComponent(value);
+      } catch {
+        out[name] = value;
+      }
+    }
+  }
+  return out;
+}
