@@ -30,3 +30,27 @@ export interface RouteHandler {
 export interface ProtocolBinder {
   bind(route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler;
 }
+
+/** The result of matching method + path against the route table. */
+export interface RouteMatch {
+  readonly routeId: string;
+  readonly needsBody: boolean;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/**
+ * What front ends call. One Engine serves one compiled config; a reload builds a new Engine, and
+ * calls in flight finish on the one they started with.
+ */
+export interface Engine {
+  /** The route for method + path, or undefined when none matches (ext_proc then answers CONTINUE). */
+  match(method: string, path: string): RouteMatch | undefined;
+  /**
+   * Runs match → map → invoke → map back. Never rejects: every failure becomes a problem+json
+   * response. Pass `match` when the caller already matched (ext_proc does, to decide on the body).
+   * Extracts W3C trace context from the request headers and opens the SERVER span.
+   */
+  handle(req: import('../neutral/index.js').GatewayRequest, match?: RouteMatch): Promise<GatewayResponse>;
+  /** Largest request body accepted, in bytes. */
+  readonly maxBodyBytes: number;
+}
