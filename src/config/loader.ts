@@ -1,0 +1,608 @@
+/**
+ * Loads a folder of mapping files (format v1): parses YAML keeping positions, validates each file
+ * against the shipped JSON Schema, checks what a schema cannot (duplicates, dangling references),
+ * and returns one frozen FerryConfig. Every problem carries file:line:col and one sentence.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { ConfigError, type ConfigProblem } from './errors.js';
+import type {
+  ArgConfig,
+  BalanceKind,
+  FerryConfig,
+  Protocol,
+  RouteConfig,
+  ServiceConfig,
+  SourceLocation,
+  StickyConfig,
+  TypeDef,
+} from './types.js';
+
+const SCHEMA_PATH = fileURLToPath(new URL('./schema.json', import.meta.url));
+
+/** The JSON Schema every mapping file is validated against (also usable by editors). */
+export function mappingSchema(): object {
+  return JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object;
+}
+
+let compiledValidator: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  // Compiled once per process: the schema is a constant shipped with Ferry.
+  if (compiledValidator === undefined) {
+    const ajv = new Ajv2020({ allErrors: true, strict: false, verbose: true });
+    compiledValidator = ajv.compile(mappingSchema());
+  }
+  return compiledValidator;
+}
+
+export interface MappingFile {
+  /** Path as shown in messages. */
+  readonly file: string;
+  readonly text: string;
+}
+
+/** Reads every *.yaml / *.yml file below `dir` (sorted) and loads them as one config. */
+export async function loadConfigDir(dir: string): Promise<FerryConfig> {
+  const root = path.resolve(dir);
+  const names = await listYaml(root);
+  if (names.length === 0) {
+    throw new ConfigError([{ file: dir, line: 1, col: 1, message: 'the folder holds no .yaml or .yml mapping file' }]);
+  }
+  const files: MappingFile[] = [];
+  for (const name of names) {
+    files.push({ file: path.relative(process.cwd(), name) || name, text: await readFile(name, 'utf8') });
+  }
+  return loadConfigFiles(files, root);
+}
+
+async function listYaml(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const e of entries) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listYaml(full)));
+    else if (/\.ya?ml$/.test(e.name)) out.push(full);
+  }
+  return out.sort();
+}
+
+interface ParsedFile {
+  readonly file: string;
+  readonly doc: Document.Parsed;
+  readonly lines: LineCounter;
+  readonly data: Record<string, unknown>;
+}
+
+/** Loads mapping files already read into memory. `root` is the folder proto paths resolve against. */
+export function loadConfigFiles(files: readonly MappingFile[], root: string): FerryConfig {
+  const problems: ConfigProblem[] = [];
+  const parsed: ParsedFile[] = [];
+  for (const f of files) {
+    const lines = new LineCounter();
+    const doc = parseDocument(f.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const pos = lines.linePos(e.pos[0]);
+        problems.push({ file: f.file, line: pos.line, col: pos.col, message: `YAML syntax: ${firstLine(e.message)}` });
+      }
+      continue;
+    }
+    const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    if (data === null || data === undefined) continue; // an empty file declares nothing
+    if (typeof data !== 'object' || Array.isArray(data)) {
+      problems.push({ file: f.file, line: 1, col: 1, message: 'a mapping file must be a YAML map with services, types and routes' });
+      continue;
+    }
+    const validate = validator();
+    if (!validate(data)) {
+      problems.push(...schemaProblems(f.file, doc, lines, validate.errors ?? []));
+      continue;
+    }
+    parsed.push({ file: f.file, doc, lines, data: data as Record<string, unknown> });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const compiled = compileFiles(parsed, root, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return compiled;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Positions
+
+function locate(pf: { file: string; doc: Document.Parsed; lines: LineCounter }, pathParts: readonly (string | number)[], keyOf = false): SourceLocation {
+  let node: unknown = pf.doc.contents;
+  let best: YamlNode | undefined = isScalar(node) || isMap(node) || isSeq(node) ? (node as YamlNode) : undefined;
+  for (let i = 0; i < pathParts.length; i++) {
+    const part = pathParts[i]!;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(part));
+      if (pair === undefined) break;
+      const last = i === pathParts.length - 1;
+      if (last && keyOf && isScalar(pair.key)) {
+        best = pair.key as YamlNode;
+        break;
+      }
+      node = pair.value;
+      if (node && (isScalar(node) || isMap(node) || isSeq(node))) best = node as YamlNode;
+      else if (isScalar(pair.key)) best = pair.key as YamlNode;
+    } else if (isSeq(node)) {
+      const item = node.items[Number(part)];
+      if (item === undefined) break;
+      node = item;
+      if (isScalar(node) || isMap(node) || isSeq(node)) best = node as YamlNode;
+    } else {
+      break;
+    }
+  }
+  const offset = best?.range?.[0] ?? 0;
+  const pos = pf.lines.linePos(offset);
+  return { file: pf.file, line: pos.line, col: pos.col };
+}
+
+function pointerParts(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema errors → one sentence each
+
+function describePlace(parts: readonly string[]): string {
+  if (parts.length === 0) return 'the file';
+  const [top, second, third, fourth] = parts;
+  if (top === 'services' && second !== undefined) {
+    return third === undefined ? `service "${second}"` : `"${parts.slice(2).join('.')}" of service "${second}"`;
+  }
+  if (top === 'types' && second !== undefined) {
+    return third === undefined ? `type "${second}"` : `"${parts.slice(2).join('.')}" of type "${second}"`;
+  }
+  if (top === 'routes' && second !== undefined) {
+    const routeNo = `route #${Number(second) + 1}`;
+    if (third === 'args' && fourth !== undefined) {
+      const rest = parts.slice(4);
+      return `argument #${Number(fourth) + 1}${rest.length ? ` ("${rest.join('.')}")` : ''} of ${routeNo}`;
+    }
+    return third === undefined ? routeNo : `"${parts.slice(2).join('.')}" of ${routeNo}`;
+  }
+  return `"${parts.join('.')}"`;
+}
+
+const PATTERN_HINTS: ReadonlyArray<[RegExp, string]> = [
+  [/\/http$/, 'must be a method and a path template, e.g. "GET /accounts/{id}"'],
+  [/\/call$/, 'must name a service and a method, e.g. "accounts.getAccount"'],
+  [/\/endpoints\/\d+$/, 'must be host:port, e.g. "127.0.0.1:20880"'],
+  [/\/registry$/, 'must be a registry URL such as "zookeeper://127.0.0.1:2181"'],
+];
+
+function schemaProblems(file: string, doc: Document.Parsed, lines: LineCounter, errors: readonly ErrorObject[]): ConfigProblem[] {
+  const pf = { file, doc, lines };
+  const out = new Map<string, ConfigProblem>();
+  // Errors inside a oneOf branch repeat what the oneOf says better; keep the most useful one per place.
+  const byPath = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    const list = byPath.get(e.instancePath) ?? [];
+    list.push(e);
+    byPath.set(e.instancePath, list);
+  }
+  for (const [instancePath, errs] of byPath) {
+    const parts = pointerParts(instancePath);
+    for (const e of pickErrors(errs)) {
+      const { message, keyName } = sentence(e, parts, instancePath);
+      const loc = keyName !== undefined ? locate(pf, [...parts, keyName], true) : locate(pf, parts);
+      const key = `${loc.line}:${loc.col}:${message}`;
+      if (!out.has(key)) out.set(key, { file, line: loc.line, col: loc.col, message });
+    }
+  }
+  return [...out.values()].sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function pickErrors(errs: readonly ErrorObject[]): ErrorObject[] {
+  const decisive = errs.filter(
+    (e) => (e.keyword === 'additionalProperties' || e.keyword === 'required' || e.keyword === 'enum') && !e.schemaPath.includes('/oneOf/'),
+  );
+  if (decisive.length > 0) return decisive;
+  const oneOf = errs.find((e) => e.keyword === 'oneOf');
+  if (oneOf) return [oneOf];
+  return errs.slice(0, 1);
+}
+
+function sentence(e: ErrorObject, parts: readonly string[], instancePath: string): { message: string; keyName?: string } {
+  const place = describePlace(parts);
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(p['additionalProperty']);
+      const allowed = allowedKeys(e.parentSchema);
+      const hint = allowed.length > 0 ? ` (expected one of: ${allowed.join(', ')})` : '';
+      return { message: `unknown key "${key}" in ${place}${hint}`, keyName: key };
+    }
+    case 'required':
+      return { message: `${place} is missing the required key "${String(p['missingProperty'])}"` };
+    case 'enum':
+      return { message: `${place} must be one of: ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+    case 'oneOf':
+      if (e.schemaPath.includes('duration')) return { message: `${place} must be a duration such as "500ms", "3s", "1m" or a number of milliseconds` };
+      if (e.schemaPath.startsWith('#/$defs/type')) return { message: `${place} needs exactly one of "fields" (a POJO) or "enum" (an enum)` };
+      return { message: `${place} does not match any allowed form` };
+    case 'pattern': {
+      for (const [re, hint] of PATTERN_HINTS) if (re.test(instancePath)) return { message: `${place} ${hint}` };
+      if (e.schemaPath.includes('source')) {
+        return { message: `${place} is not a request source: use path.NAME, query.NAME, header.NAME, cookie.NAME, body or body.FIELD` };
+      }
+      return { message: `${place} has an invalid value` };
+    }
+    case 'type':
+      return { message: `${place} must be ${article(String(p['type']))}` };
+    case 'minItems':
+      return { message: `${place} must not be empty` };
+    case 'minimum':
+    case 'maximum':
+      return { message: `${place} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${String(p['limit'])}` };
+    case 'uniqueItems':
+      return { message: `${place} lists the same value twice` };
+    default:
+      return { message: `${place} ${e.message ?? 'is invalid'}` };
+  }
+}
+
+function allowedKeys(schema: unknown): string[] {
+  if (schema && typeof schema === 'object' && 'properties' in schema) {
+    return Object.keys((schema as { properties: object }).properties);
+  }
+  return [];
+}
+
+function article(type: string): string {
+  switch (type) {
+    case 'object':
+      return 'a map';
+    case 'array':
+      return 'a list';
+    case 'integer':
+      return 'a whole number';
+    default:
+      return `a ${type}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cross-file compilation
+
+interface RawService {
+  protocol: Protocol;
+  interface?: string;
+  version?: string;
+  group?: string;
+  generic?: boolean;
+  proto?: string;
+  service?: string;
+  endpoints?: string[];
+  registry?: string;
+  timeout?: number | string;
+  pool?: { connections?: number };
+  balance?: BalanceKind;
+  sticky?: { cookie?: string; maxAge?: number | string; hash?: string; header?: string };
+  forwardHeaders?: string[];
+}
+
+interface RawArg {
+  from?: string;
+  value?: unknown;
+  type: string;
+  required?: boolean;
+}
+
+interface RawRoute {
+  id?: string;
+  http: string;
+  call: string;
+  args?: RawArg[];
+  attachments?: Record<string, string>;
+  errors?: Record<string, number>;
+  body?: string;
+  responseBody?: string;
+  returns?: string;
+  timeout?: number | string;
+  longs?: 'auto' | 'string';
+  idempotent?: boolean;
+  emitDefaults?: boolean;
+}
+
+const DEFAULT_TIMEOUT_MS = 3000;
+
+/** Parses "500ms", "3s", "1.5m" or a number of milliseconds. */
+export function parseDuration(v: number | string): number {
+  if (typeof v === 'number') return v;
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$/.exec(v);
+  if (!m) throw new Error(`not a duration: ${v}`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000);
+}
+
+/** Normalises a path template so that `/a/{id}` and `/a/{key}` compare equal. */
+export function templateShape(template: string): string {
+  return template.replace(/\{([^}=]+)(?:=([^}]*))?\}/g, (_m, _name: string, pattern?: string) => `{${pattern ?? '*'}}`);
+}
+
+function compileFiles(files: readonly ParsedFile[], root: string, problems: ConfigProblem[]): FerryConfig {
+  const services = new Map<string, ServiceConfig>();
+  const types = new Map<string, TypeDef>();
+  const routes: RouteConfig[] = [];
+  const problemAt = (loc: SourceLocation, message: string): void => {
+    problems.push({ file: loc.file, line: loc.line, col: loc.col, message });
+  };
+
+  for (const pf of files) {
+    const rawServices = (pf.data['services'] ?? {}) as Record<string, RawService>;
+    for (const [name, raw] of Object.entries(rawServices)) {
+      const source = locate(pf, ['services', name], true);
+      const prior = services.get(name);
+      if (prior) {
+        problemAt(source, `service "${name}" is declared twice (first at ${prior.source.file}:${prior.source.line})`);
+        continue;
+      }
+      const svc = compileService(name, raw, source, pf, problemAt);
+      if (svc) services.set(name, svc);
+    }
+    const rawTypes = (pf.data['types'] ?? {}) as Record<string, { fields?: Record<string, string>; enum?: string[] }>;
+    for (const [name, raw] of Object.entries(rawTypes)) {
+      const source = locate(pf, ['types', name], true);
+      const prior = types.get(name);
+      if (prior) {
+        problemAt(source, `type "${name}" is declared twice (first at ${prior.source.file}:${prior.source.line})`);
+        continue;
+      }
+      if (raw.enum !== undefined) {
+        types.set(name, Object.freeze({ kind: 'enum', name, constants: Object.freeze([...raw.enum]), source }));
+      } else {
+        const fields = Object.entries(raw.fields ?? {}).map(([fname, ftype]) =>
+          Object.freeze({ name: fname, type: ftype, source: locate(pf, ['types', name, 'fields', fname]) }),
+        );
+        types.set(name, Object.freeze({ kind: 'pojo', name, fields: Object.freeze(fields), source }));
+      }
+    }
+  }
+
+  const ids = new Map<string, SourceLocation>();
+  const shapes = new Map<string, { id: string; source: SourceLocation }>();
+  for (const pf of files) {
+    const rawRoutes = (pf.data['routes'] ?? []) as RawRoute[];
+    rawRoutes.forEach((raw, index) => {
+      const source = locate(pf, ['routes', index]);
+      const route = compileRoute(raw, index, source, pf, services, problemAt);
+      if (!route) return;
+      const priorId = ids.get(route.id);
+      if (priorId) {
+        problemAt(source, `route id "${route.id}" is used twice (first at ${priorId.file}:${priorId.line}); give each route its own id`);
+        return;
+      }
+      ids.set(route.id, source);
+      const shape = `${route.method} ${templateShape(route.path)}`;
+      const priorShape = shapes.get(shape);
+      if (priorShape) {
+        problemAt(
+          locate(pf, ['routes', index, 'http']),
+          `route "${route.id}" repeats ${route.method} ${route.path}, already served by route "${priorShape.id}" (${priorShape.source.file}:${priorShape.source.line})`,
+        );
+        return;
+      }
+      shapes.set(shape, { id: route.id, source });
+      routes.push(route);
+    });
+  }
+
+  return Object.freeze({ root, services, types, routes: Object.freeze(routes) });
+}
+
+function compileService(
+  name: string,
+  raw: RawService,
+  source: SourceLocation,
+  pf: ParsedFile,
+  problemAt: (loc: SourceLocation, message: string) => void,
+): ServiceConfig | undefined {
+  const at = (key: string): SourceLocation => locate(pf, ['services', name, key], true);
+  let ok = true;
+  if (raw.protocol === 'dubbo') {
+    if (raw.interface === undefined) {
+      problemAt(source, `service "${name}" uses protocol dubbo and needs "interface" (the Java interface name)`);
+      ok = false;
+    }
+    for (const key of ['proto', 'service'] as const) {
+      if (raw[key] !== undefined) {
+        problemAt(at(key), `"${key}" applies to grpc and triple services, not to dubbo service "${name}"`);
+        ok = false;
+      }
+    }
+  } else {
+    for (const key of ['proto', 'service'] as const) {
+      if (raw[key] === undefined) {
+        problemAt(source, `service "${name}" uses protocol ${raw.protocol} and needs "${key}"`);
+        ok = false;
+      }
+    }
+    for (const key of ['interface', 'generic'] as const) {
+      if (raw[key] !== undefined) {
+        problemAt(at(key), `"${key}" applies to dubbo services, not to ${raw.protocol} service "${name}"`);
+        ok = false;
+      }
+    }
+  }
+  if (raw.endpoints === undefined && raw.registry === undefined) {
+    problemAt(source, `service "${name}" needs "endpoints" (host:port list) or "registry"`);
+    ok = false;
+  }
+  if (raw.endpoints !== undefined && raw.registry !== undefined) {
+    problemAt(at('registry'), `service "${name}" has both "endpoints" and "registry"; choose one`);
+    ok = false;
+  }
+  let sticky: StickyConfig | undefined;
+  if (raw.sticky !== undefined) {
+    const forms = [raw.sticky.cookie, raw.sticky.hash, raw.sticky.header].filter((v) => v !== undefined).length;
+    if (forms !== 1) {
+      problemAt(at('sticky'), `"sticky" of service "${name}" needs exactly one of "cookie", "hash" or "header"`);
+      ok = false;
+    } else {
+      const hashOn = raw.sticky.hash ?? (raw.sticky.header !== undefined ? `header.${raw.sticky.header.toLowerCase()}` : undefined);
+      sticky = Object.freeze({
+        ...(raw.sticky.cookie !== undefined ? { cookie: raw.sticky.cookie } : {}),
+        ...(hashOn !== undefined ? { hashOn } : {}),
+        ...(raw.sticky.maxAge !== undefined ? { maxAgeSeconds: Math.round(parseDuration(raw.sticky.maxAge) / 1000) } : {}),
+      });
+    }
+  }
+  if (!ok) return undefined;
+  const svc: ServiceConfig = {
+    name,
+    protocol: raw.protocol,
+    ...(raw.interface !== undefined ? { interface: raw.interface } : {}),
+    ...(raw.version !== undefined ? { version: raw.version } : {}),
+    ...(raw.group !== undefined ? { group: raw.group } : {}),
+    generic: raw.generic ?? false,
+    ...(raw.proto !== undefined ? { proto: raw.proto } : {}),
+    ...(raw.service !== undefined ? { service: raw.service } : {}),
+    endpoints: Object.freeze([...(raw.endpoints ?? [])]),
+    ...(raw.registry !== undefined ? { registry: raw.registry } : {}),
+    timeoutMs: raw.timeout !== undefined ? parseDuration(raw.timeout) : DEFAULT_TIMEOUT_MS,
+    connectionsPerEndpoint: raw.pool?.connections ?? (raw.protocol === 'dubbo' ? 2 : 1),
+    balance: raw.balance ?? 'least-pending',
+    ...(sticky !== undefined ? { sticky } : {}),
+    forwardHeaders: Object.freeze((raw.forwardHeaders ?? []).map((h) => h.toLowerCase())),
+    source,
+  };
+  return Object.freeze(svc);
+}
+
+function compileRoute(
+  raw: RawRoute,
+  index: number,
+  source: SourceLocation,
+  pf: ParsedFile,
+  services: ReadonlyMap<string, ServiceConfig>,
+  problemAt: (loc: SourceLocation, message: string) => void,
+): RouteConfig | undefined {
+  const at = (...keys: (string | number)[]): SourceLocation => locate(pf, ['routes', index, ...keys]);
+  const [method, ...pathParts] = raw.http.split(' ');
+  const routePath = pathParts.join(' ');
+  const dot = raw.call.lastIndexOf('.');
+  const serviceName = raw.call.slice(0, dot);
+  const rpcMethod = raw.call.slice(dot + 1);
+  const id = raw.id ?? `${serviceName}.${rpcMethod}`;
+  const service = services.get(serviceName);
+  let ok = true;
+  if (!service) {
+    const known = [...services.keys()];
+    problemAt(
+      at('call'),
+      `route "${id}" calls service "${serviceName}", which no mapping file declares${known.length ? ` (declared: ${known.join(', ')})` : ''}`,
+    );
+    return undefined;
+  }
+  const braces = checkBraces(routePath);
+  if (braces !== undefined) {
+    problemAt(at('http'), `route "${id}" has a malformed path template: ${braces}`);
+    ok = false;
+  }
+  if (service.protocol === 'dubbo') {
+    for (const key of ['body', 'responseBody', 'emitDefaults'] as const) {
+      if (raw[key] !== undefined) {
+        problemAt(at(key), `"${key}" applies to grpc and triple routes; route "${id}" calls a dubbo service (use "args")`);
+        ok = false;
+      }
+    }
+  } else {
+    for (const key of ['args', 'returns', 'errors', 'attachments'] as const) {
+      if (raw[key] !== undefined) {
+        problemAt(at(key), `"${key}" applies to dubbo routes; route "${id}" calls a ${service.protocol} service`);
+        ok = false;
+      }
+    }
+  }
+  const args: ArgConfig[] = [];
+  (raw.args ?? []).forEach((a, i) => {
+    const argSource = at('args', i);
+    if (a.from === undefined && a.value === undefined) {
+      problemAt(argSource, `argument #${i + 1} of route "${id}" needs "from" (a request source) or "value" (a constant)`);
+      ok = false;
+      return;
+    }
+    if (a.from !== undefined && a.value !== undefined) {
+      problemAt(argSource, `argument #${i + 1} of route "${id}" has both "from" and "value"; choose one`);
+      ok = false;
+      return;
+    }
+    if (a.from !== undefined && a.from.startsWith('path.')) {
+      const name = a.from.slice(5);
+      if (!templateVariables(routePath).includes(name)) {
+        problemAt(at('args', i, 'from'), `argument #${i + 1} of route "${id}" reads path.${name}, but the path ${routePath} has no {${name}}`);
+        ok = false;
+        return;
+      }
+    }
+    args.push(
+      Object.freeze({
+        ...(a.from !== undefined ? { from: a.from } : {}),
+        ...(a.value !== undefined ? { value: a.value } : {}),
+        type: a.type,
+        // Path parameters are always present; other sources are required unless said otherwise.
+        required: a.required ?? true,
+        source: argSource,
+      }),
+    );
+  });
+  if (!ok) return undefined;
+  const route: RouteConfig = {
+    id,
+    method: method!,
+    path: routePath,
+    serviceName,
+    rpcMethod,
+    args: Object.freeze(args),
+    attachments: Object.freeze({ ...(raw.attachments ?? {}) }),
+    errors: Object.freeze({ ...(raw.errors ?? {}) }),
+    ...(raw.body !== undefined ? { body: raw.body } : {}),
+    ...(raw.responseBody !== undefined ? { responseBody: raw.responseBody } : {}),
+    ...(raw.returns !== undefined ? { returns: raw.returns } : {}),
+    ...(raw.timeout !== undefined ? { timeoutMs: parseDuration(raw.timeout) } : {}),
+    longs: raw.longs ?? 'auto',
+    idempotent: raw.idempotent ?? false,
+    emitDefaults: raw.emitDefaults ?? false,
+    fromProto: false,
+    source,
+  };
+  return Object.freeze(route);
+}
+
+/** Names of the variables of a path template (`{id}`, `{name=shelves/*}`, `{book.id}`). */
+export function templateVariables(template: string): string[] {
+  const names: string[] = [];
+  for (const m of template.matchAll(/\{([^}=]+)(?:=[^}]*)?\}/g)) names.push(m[1]!);
+  return names;
+}
+
+function checkBraces(template: string): string | undefined {
+  let depth = 0;
+  for (const ch of template) {
+    if (ch === '{') {
+      if (depth > 0) return 'a "{" inside another variable';
+      depth++;
+    } else if (ch === '}') {
+      if (depth === 0) return 'a "}" without its "{"';
+      depth--;
+    }
+  }
+  return depth === 0 ? undefined : 'a "{" without its "}"';
+}
