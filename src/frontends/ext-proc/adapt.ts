@@ -1,0 +1,179 @@
+/**
+ * Pure translation between ext_proc messages and Ferry's neutral request/response. No route or
+ * mapping logic here: the engine decides everything; this file only changes the wire shape.
+ */
+import { FerryError, PROBLEM_CONTENT_TYPE, toProblem } from '../../errors/index.js';
+import type { GatewayResponse, HeaderMap as NeutralHeaders } from '../../neutral/index.js';
+import type {
+  HeaderMap,
+  HeaderValueOption,
+  ImmediateResponse,
+  ProcessingMode,
+  ProcessingResponse,
+} from './protocol.js';
+
+/** The request line and headers read from a request_headers message. */
+export interface RequestHead {
+  readonly method: string;
+  readonly path: string;
+  readonly rawQuery: string;
+  readonly headers: NeutralHeaders;
+}
+
+// Node's http parser keeps only the first of these when repeated; we do the same so that both
+// front ends hand the engine the same header values.
+const SINGLE_VALUED = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
+  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards',
+  'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
+]);
+
+/** A header value: `raw_value` when non-empty (current Envoy), else `value` (older Envoy). */
+export function headerText(h: { value?: string; raw_value?: Buffer | Uint8Array }): string {
+  const raw = h.raw_value;
+  if (raw !== undefined && raw.length > 0) return Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('latin1');
+  return h.value ?? '';
+}
+
+/**
+ * Reads an Envoy HeaderMap into the request head: pseudo-headers give the method and path
+ * (split at the first `?`), `:authority` becomes `host` when no host header came, and repeated
+ * headers merge the way Node's HTTP server merges them. Names are lower-cased.
+ * Throws FerryError (400) when `:method` or `:path` is missing.
+ */
+export function readRequestHead(map: HeaderMap | null | undefined): RequestHead {
+  const headers: Record<string, string | string[]> = {};
+  let method: string | undefined;
+  let fullPath: string | undefined;
+  let authority: string | undefined;
+  for (const h of map?.headers ?? []) {
+    const name = h.key.toLowerCase();
+    const value = headerText(h);
+    if (name.startsWith(':')) {
+      if (name === ':method') method = value;
+      else if (name === ':path') fullPath = value;
+      else if (name === ':authority') authority = value;
+      continue;
+    }
+    const prev = headers[name];
+    if (prev === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+    else if (name === 'set-cookie') (prev as string[]).push(value);
+    else if (SINGLE_VALUED.has(name)) continue;
+    else headers[name] = `${prev as string}${name === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  if (headers['host'] === undefined && authority !== undefined && authority !== '') headers['host'] = authority;
+  if (method === undefined || method === '') {
+    throw new FerryError('FERRY_BAD_ARGUMENT', 'ext_proc request_headers carry no :method pseudo-header', { argument: ':method' });
+  }
+  if (fullPath === undefined || fullPath === '') {
+    throw new FerryError('FERRY_BAD_ARGUMENT', 'ext_proc request_headers carry no :path pseudo-header', { argument: ':path' });
+  }
+  const q = fullPath.indexOf('?');
+  return {
+    method: method.toUpperCase(),
+    path: q < 0 ? fullPath : fullPath.slice(0, q),
+    rawQuery: q < 0 ? '' : fullPath.slice(q + 1),
+    headers,
+  };
+}
+
+/** The trace id of a W3C `traceparent` header, for problem documents Ferry writes itself. */
+export function traceIdOf(headers: NeutralHeaders): string | undefined {
+  const tp = headers['traceparent'];
+  const v = Array.isArray(tp) ? tp[0] : tp;
+  if (v === undefined) return undefined;
+  const m = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(v.trim());
+  return m === null || /^0+$/.test(m[1]!) ? undefined : m[1];
+}
+
+/**
+ * A problem+json reply for failures the front end itself detects (body too large, broken
+ * message order), shaped like the engine's own error replies.
+ */
+export function problemResponse(err: FerryError, routeId?: string, traceId?: string): GatewayResponse {
+  return {
+    status: err.status,
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE },
+    body: JSON.stringify(toProblem(err, routeId, traceId)),
+  };
+}
+
+// Envoy computes these itself for a local reply; setting them would fight its framing.
+const NOT_FORWARDED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade']);
+
+/**
+ * Header mutations for an ImmediateResponse. Only `raw_value` is set (current Envoy reads only
+ * raw_value and rejects both together). The first value of a name overwrites
+ * (append_action OVERWRITE_IF_EXISTS_OR_ADD, `append` unset), so a default such as Envoy's
+ * `content-type: text/plain` is replaced. Further values of the same name (several set-cookie)
+ * are appended with `append: true` and append_action left at 0, which both the older
+ * (`append`-only) and newer (append_action, falling back to `append` when 0) Envoy read as append.
+ */
+export function headerMutations(headers: Readonly<Record<string, string | string[]>>): HeaderValueOption[] {
+  const out: HeaderValueOption[] = [];
+  for (const [name, v] of Object.entries(headers)) {
+    const key = name.toLowerCase();
+    if (NOT_FORWARDED.has(key) || key.startsWith(':')) continue;
+    const values = Array.isArray(v) ? v : [v];
+    values.forEach((value, i) => {
+      const header = { key, raw_value: Buffer.from(value, 'latin1') };
+      out.push(i === 0 ? { header, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' } : { header, append: { value: true } });
+    });
+  }
+  return out;
+}
+
+/** `details` for the ImmediateResponse: the problem code for error replies, else `ferry_ok`. */
+export function detailsFor(res: GatewayResponse, body: Buffer): string {
+  const ct = res.headers['content-type'];
+  const type = Array.isArray(ct) ? ct[0] : ct;
+  if (type !== undefined && type.startsWith(PROBLEM_CONTENT_TYPE)) {
+    const m = /"code"\s*:\s*"(FERRY_[A-Z_]+)"/.exec(body.toString('utf8'));
+    return m === null ? `ferry_status_${res.status}` : m[1]!;
+  }
+  return res.status < 400 ? 'ferry_ok' : `ferry_status_${res.status}`;
+}
+
+/** Reads a whole GatewayResponse body, including streamed chunks (an ImmediateResponse has one body). */
+export async function collectBody(res: GatewayResponse): Promise<Buffer> {
+  const first = typeof res.body === 'string' ? Buffer.from(res.body, 'utf8') : res.body;
+  if (res.stream === undefined) return first;
+  const parts: Buffer[] = [first];
+  for await (const chunk of res.stream) parts.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+  return Buffer.concat(parts);
+}
+
+/** Turns the engine's reply into the ImmediateResponse Envoy sends to the client as is. */
+export async function toImmediateResponse(res: GatewayResponse): Promise<ProcessingResponse> {
+  const body = await collectBody(res);
+  const immediate: ImmediateResponse = {
+    status: { code: res.status },
+    headers: { set_headers: headerMutations(res.headers) },
+    body,
+    details: detailsFor(res, body),
+  };
+  return { immediate_response: immediate };
+}
+
+/**
+ * The processing mode sent in `mode_override`: only the request body mode varies. The response
+ * side is always SKIP/NONE because Ferry never processes responses (a field left at DEFAULT would
+ * make Envoy send the response headers).
+ */
+export function modeOverride(requestBodyMode: 'NONE' | 'BUFFERED'): ProcessingMode {
+  return {
+    request_header_mode: 'SEND',
+    response_header_mode: 'SKIP',
+    request_body_mode: requestBodyMode,
+    response_body_mode: 'NONE',
+    request_trailer_mode: 'SKIP',
+    response_trailer_mode: 'SKIP',
+  };
+}
+
+/** `{request_headers: {response: {status: CONTINUE}}}`, optionally with a mode override. */
+export function continueHeaders(override?: ProcessingMode): ProcessingResponse {
+  const res: ProcessingResponse = { request_headers: { response: { status: 'CONTINUE' } } };
+  if (override !== undefined) res.mode_override = override;
+  return res;
+}

@@ -1,0 +1,169 @@
+/**
+ * One ext_proc stream = one HTTP request. The session turns the ordered ProcessingRequests into
+ * exactly one ProcessingResponse each (none in observability mode) and calls the engine once,
+ * when it has what the route needs. Wire-free, so it is tested without a socket.
+ */
+import { FerryError, toFerryError } from '../../errors/index.js';
+import type { Engine, RouteMatch } from '../../gateway/types.js';
+import type { GatewayRequest, GatewayResponse } from '../../neutral/index.js';
+import {
+  continueHeaders,
+  modeOverride,
+  problemResponse,
+  readRequestHead,
+  toImmediateResponse,
+  traceIdOf,
+  type RequestHead,
+} from './adapt.js';
+import type { BodySendMode, ProcessingRequest, ProcessingResponse } from './protocol.js';
+
+/** Where a session is in the request's life. */
+export type SessionState =
+  | 'awaiting-headers'
+  | 'collecting-body'
+  | 'passing-through'
+  | 'observing'
+  | 'done';
+
+export interface ExtProcSession {
+  /** Handles the next message; resolves with the reply to write, or undefined to write nothing. */
+  handle(msg: ProcessingRequest): Promise<ProcessingResponse | undefined>;
+  readonly state: SessionState;
+  /** Drops collected body chunks (stream ended or was cancelled). */
+  dispose(): void;
+}
+
+export interface SessionOptions {
+  /** Peer address, passed to the engine for logs. */
+  remoteAddress?: string;
+}
+
+/**
+ * Creates the per-stream state machine over one engine (the engine it started with serves the
+ * whole stream, so a reload never splits a request). Messages must be handled one at a time,
+ * in arrival order.
+ */
+export function createExtProcSession(engine: Engine, options: SessionOptions = {}): ExtProcSession {
+  let state: SessionState = 'awaiting-headers';
+  let head: RequestHead | undefined;
+  let match: RouteMatch | undefined;
+  let configuredBodyMode: BodySendMode | undefined;
+  let chunks: Buffer[] = [];
+  let bodyBytes = 0;
+
+  const finish = async (res: GatewayResponse): Promise<ProcessingResponse> => {
+    state = 'done';
+    chunks = [];
+    return toImmediateResponse(res);
+  };
+
+  const fail = (err: FerryError): Promise<ProcessingResponse> =>
+    finish(problemResponse(err, match?.routeId, head === undefined ? undefined : traceIdOf(head.headers)));
+
+  const call = async (body: Buffer | undefined): Promise<ProcessingResponse> => {
+    const h = head!;
+    const req: GatewayRequest = {
+      method: h.method,
+      path: h.path,
+      rawQuery: h.rawQuery,
+      headers: h.headers,
+      body,
+      ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress }),
+    };
+    let res: GatewayResponse;
+    try {
+      res = await engine.handle(req, match);
+    } catch (err) {
+      // The engine promises never to reject; if it does anyway the client still gets a problem reply.
+      return fail(toFerryError(err));
+    }
+    return finish(res);
+  };
+
+  const onRequestHeaders = async (msg: ProcessingRequest): Promise<ProcessingResponse> => {
+    const hh = msg.request_headers!;
+    configuredBodyMode = msg.protocol_config?.request_body_mode;
+    try {
+      head = readRequestHead(hh.headers);
+    } catch (err) {
+      return fail(toFerryError(err));
+    }
+    const endOfStream = hh.end_of_stream === true;
+    match = engine.match(head.method, head.path);
+    if (match === undefined) {
+      state = 'passing-through';
+      // Not ours: let Envoy route it. Ask Envoy not to send us a body it would otherwise buffer
+      // (honoured only with allow_mode_override; without it we answer each body message CONTINUE).
+      const wantsNoBody = !endOfStream && configuredBodyMode !== 'NONE';
+      return continueHeaders(wantsNoBody ? modeOverride('NONE') : undefined);
+    }
+    if (endOfStream || !match.needsBody) return call(undefined);
+    if (configuredBodyMode === 'FULL_DUPLEX_STREAMED' || configuredBodyMode === 'GRPC') {
+      return fail(new FerryError('FERRY_CONFIG_INVALID',
+        `Envoy's ext_proc request_body_mode ${configuredBodyMode} is not supported by Ferry; use BUFFERED or STREAMED`));
+    }
+    state = 'collecting-body';
+    // Envoy said it sends no body: ask for the buffered body (needs allow_mode_override).
+    return continueHeaders(configuredBodyMode === 'NONE' ? modeOverride('BUFFERED') : undefined);
+  };
+
+  const onRequestBody = async (msg: ProcessingRequest): Promise<ProcessingResponse> => {
+    const b = msg.request_body!;
+    const chunk = b.body === undefined ? Buffer.alloc(0) : Buffer.from(b.body.buffer, b.body.byteOffset, b.body.length);
+    bodyBytes += chunk.length;
+    if (bodyBytes > engine.maxBodyBytes) {
+      return fail(new FerryError('FERRY_BODY_TOO_LARGE',
+        `The request body is over ${engine.maxBodyBytes} bytes (received ${bodyBytes} so far)`));
+    }
+    if (chunk.length > 0) chunks.push(chunk);
+    if (b.end_of_stream === true) return call(bodyBytes === 0 ? undefined : Buffer.concat(chunks, bodyBytes));
+    if (configuredBodyMode === 'BUFFERED_PARTIAL') {
+      // Envoy hit its buffer limit and sends only this part; the rest would bypass us.
+      return fail(new FerryError('FERRY_BODY_TOO_LARGE', 'The request body is larger than Envoy buffers for ext_proc (BUFFERED_PARTIAL)'));
+    }
+    return { request_body: { response: { status: 'CONTINUE' } } };
+  };
+
+  const unexpected = (what: string): Promise<ProcessingResponse> =>
+    fail(new FerryError('FERRY_INTERNAL', `ext_proc protocol error: ${what} while ${state}`));
+
+  return {
+    get state() {
+      return state;
+    },
+    dispose() {
+      chunks = [];
+    },
+    async handle(msg) {
+      if (state === 'done') return undefined; // Envoy ignores anything after an ImmediateResponse.
+      if (msg.observability_mode === true || state === 'observing') {
+        // Envoy ignores replies in observability mode; Ferry must not call the upstream either,
+        // since Envoy forwards the request itself and a second call could repeat side effects.
+        state = 'observing';
+        return undefined;
+      }
+      switch (msg.request) {
+        case 'request_headers':
+          return state === 'awaiting-headers' ? onRequestHeaders(msg) : unexpected('a second request_headers message');
+        case 'request_body':
+          if (state === 'collecting-body') return onRequestBody(msg);
+          if (state === 'passing-through') return { request_body: { response: { status: 'CONTINUE' } } };
+          return unexpected('request_body before request_headers');
+        case 'request_trailers':
+          // Trailers end the body: a request with trailers may never send end_of_stream on a body chunk.
+          if (state === 'collecting-body') return call(bodyBytes === 0 ? undefined : Buffer.concat(chunks, bodyBytes));
+          if (state === 'passing-through') return { request_trailers: {} };
+          return unexpected('request_trailers before request_headers');
+        // The response side only reaches us if Envoy is configured to send it; pass it on untouched.
+        case 'response_headers':
+          return { response_headers: { response: { status: 'CONTINUE' } } };
+        case 'response_body':
+          return { response_body: { response: { status: 'CONTINUE' } } };
+        case 'response_trailers':
+          return { response_trailers: {} };
+        default:
+          return unexpected('a ProcessingRequest with no request member');
+      }
+    },
+  };
+}
