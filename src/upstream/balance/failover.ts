@@ -1,0 +1,88 @@
+/**
+ * When a failed call may be sent again, to another endpoint. A call that never reached the wire
+ * (refused connection, no connection, the provider's thread pool turned it away before running it)
+ * is always safe to resend. A call that may have run on the provider (connection lost after
+ * sending, timeout) is resent only when the route says the method is idempotent. Provider
+ * exceptions and bad requests are answers, not failures: never resent.
+ */
+import { isFerryError } from '../../errors/index.js';
+import type { OutlierDetector } from './outlier.js';
+import type { PickHint } from './types.js';
+
+/**
+ * Whether the request behind `err` reached the wire: a transport error says so in a boolean
+ * `sent` property (DubboTransportError does); undefined when the error does not say.
+ */
+export function reachedWire(err: unknown): boolean | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const sent = (err as { sent?: unknown }).sent;
+  return typeof sent === 'boolean' ? sent : undefined;
+}
+
+/** Whether a failed call may be tried again on another endpoint. */
+export function canRetry(err: unknown, idempotent: boolean): boolean {
+  if (!isFerryError(err)) return false;
+  switch (err.code) {
+    case 'FERRY_UPSTREAM_OVERLOADED':
+      // Dubbo status 100: rejected by the provider's dispatcher before the method ran.
+      return true;
+    case 'FERRY_UPSTREAM_UNAVAILABLE':
+    case 'FERRY_UPSTREAM_CONNECTION_LOST':
+    case 'FERRY_UPSTREAM_TIMEOUT':
+      return reachedWire(err) === false || idempotent;
+    default:
+      return false;
+  }
+}
+
+export interface FailoverOptions<T> {
+  /** The route's `idempotent` flag. */
+  readonly idempotent: boolean;
+  /** Attempts in all, first one included (default 2). */
+  readonly maxAttempts?: number;
+  /** The caller's hint (hash key, sticky preference); `exclude` grows with each failed endpoint. */
+  readonly hint?: PickHint;
+  /** Absolute deadline in performance.now() ms: no new attempt once it has passed. */
+  readonly deadline?: number;
+  /** Endpoint id that served a result (for outlier bookkeeping). */
+  readonly endpointOf?: (result: T) => string | undefined;
+  /** Fed with every attempt's outcome, so repeated failures eject the endpoint. */
+  readonly outlier?: OutlierDetector;
+}
+
+/** The endpoint id a failure came from: FerryError details.endpoint. */
+export function failedEndpoint(err: unknown): string | undefined {
+  return isFerryError(err) ? err.details.endpoint : undefined;
+}
+
+/**
+ * Runs `attempt` and, where canRetry() allows, runs it again with the failed endpoints excluded.
+ * `attempt` gets the hint to pass to the client's call. Rejects with the last error.
+ */
+export async function callWithFailover<T>(
+  attempt: (hint: PickHint) => Promise<T>,
+  options: FailoverOptions<T>,
+): Promise<T> {
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 2);
+  const base = options.hint ?? {};
+  let exclude: Set<string> | undefined;
+  let lastError: unknown;
+  for (let n = 0; n < maxAttempts; n++) {
+    const hint: PickHint = exclude === undefined ? base : { ...base, exclude };
+    try {
+      const result = await attempt(hint);
+      const id = options.endpointOf?.(result);
+      if (id !== undefined) options.outlier?.success(id);
+      return result;
+    } catch (err) {
+      lastError = err;
+      const id = failedEndpoint(err);
+      if (id !== undefined) options.outlier?.observe(id, err);
+      if (id === undefined || !canRetry(err, options.idempotent)) break;
+      if (options.deadline !== undefined && performance.now() >= options.deadline) break;
+      exclude = new Set(exclude);
+      exclude.add(id);
+    }
+  }
+  throw lastError;
+}

@@ -1,0 +1,228 @@
+/**
+ * Provider discovery from ZooKeeper in Dubbo's own layout: the children of
+ * `/dubbo/<interface>/providers` are URL-encoded provider URLs, ephemeral nodes that vanish when a
+ * provider's session ends. The source watches that folder, re-reads it on every change, and keeps
+ * the last list it read while ZooKeeper is unreachable (a registry outage must not empty the
+ * gateway's view of providers that are still serving).
+ */
+import zookeeper from 'node-zookeeper-client';
+import type { Client, Event } from 'node-zookeeper-client';
+import { selectProviders } from './provider-url.js';
+import type { ServiceSelector } from './provider-url.js';
+import type { DiscoveredEndpoint, EndpointSource } from './types.js';
+
+export interface ZooKeeperSourceOptions {
+  /** `host:port[,host:port...][/chroot]`, or a registry URL `zookeeper://host:port?backup=host:port,...`. */
+  readonly connectString: string;
+  readonly interface: string;
+  readonly version?: string;
+  readonly group?: string;
+  /** Provider protocol to accept: `dubbo` (default) or `tri`. */
+  readonly protocol?: string;
+  /** ZooKeeper session timeout (default 30 000 ms). */
+  readonly sessionTimeoutMs?: number;
+  /** Dubbo's registry root (default `dubbo`, Dubbo's `group` of the registry). */
+  readonly root?: string;
+  /** Delay between connection attempts while ZooKeeper is down (default 1000 ms). */
+  readonly retryDelayMs?: number;
+  /** Told about registry trouble (for logs); never throws into the gateway. */
+  readonly onError?: (err: Error) => void;
+}
+
+/** An EndpointSource that also says whether it has read the registry yet. */
+export interface ZooKeeperSource extends EndpointSource {
+  /** Resolves true once the first list has been read, or false when `timeoutMs` passes first. */
+  ready(timeoutMs?: number): Promise<boolean>;
+  /** Whether the ZooKeeper session is currently connected. */
+  connected(): boolean;
+}
+
+/** Turns a Dubbo registry URL into a ZooKeeper connect string; plain connect strings pass through. */
+export function toConnectString(registry: string): string {
+  const m = /^zookeeper:\/\/([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?$/.exec(registry.trim());
+  if (m === null) return registry.trim();
+  const hosts = [m[1]!];
+  for (const pair of (m[3] ?? '').split('&')) {
+    const [k, v] = pair.split('=');
+    if (k === 'backup' && v !== undefined && v !== '') hosts.push(...v.split(',').filter((h) => h !== ''));
+  }
+  return hosts.join(',');
+}
+
+function sameList(a: readonly DiscoveredEndpoint[], b: readonly DiscoveredEndpoint[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.id !== y.id || x.weight !== y.weight) return false;
+    const xk = Object.keys(x.params);
+    if (xk.length !== Object.keys(y.params).length) return false;
+    for (const k of xk) if (x.params[k] !== y.params[k]) return false;
+  }
+  return true;
+}
+
+/** Watches one Dubbo service's providers in ZooKeeper. Connects at once; `close()` disconnects. */
+export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeeperSource {
+  const selector: ServiceSelector = {
+    interface: options.interface,
+    ...(options.version !== undefined ? { version: options.version } : {}),
+    ...(options.group !== undefined ? { group: options.group } : {}),
+    ...(options.protocol !== undefined ? { protocol: options.protocol } : {}),
+  };
+  const connectString = toConnectString(options.connectString);
+  const providersPath = `/${options.root ?? 'dubbo'}/${options.interface}/providers`;
+  const listeners = new Set<(endpoints: readonly DiscoveredEndpoint[]) => void>();
+  const report = (err: Error): void => {
+    try {
+      options.onError?.(err);
+    } catch {
+      // a logger that throws must not break discovery
+    }
+  };
+
+  let list: readonly DiscoveredEndpoint[] = Object.freeze([]);
+  let closed = false;
+  let client: Client | undefined;
+  let isConnected = false;
+  let hasRead = false;
+  let reading = false;
+  let readAgain = false;
+  const readyWaiters = new Set<(ok: boolean) => void>();
+
+  const publish = (next: DiscoveredEndpoint[]): void => {
+    const wasRead = hasRead;
+    hasRead = true;
+    for (const w of readyWaiters) w(true);
+    readyWaiters.clear();
+    if (wasRead && sameList(list, next)) return;
+    list = Object.freeze(next);
+    for (const l of [...listeners]) {
+      try {
+        l(list);
+      } catch (err) {
+        report(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+  };
+
+  // One watcher function for the life of each client: node-zookeeper-client de-duplicates
+  // watchers by identity, so re-reads do not pile up notifications.
+  const onWatch = (_event: Event): void => {
+    refresh();
+  };
+
+  function refresh(): void {
+    const c = client;
+    if (closed || c === undefined) return;
+    if (reading) {
+      readAgain = true;
+      return;
+    }
+    reading = true;
+    readAgain = false;
+    c.getChildren(providersPath, onWatch, (error, children) => {
+      if (c !== client || closed) {
+        reading = false;
+        return;
+      }
+      if (error === null) {
+        reading = false;
+        publish(selectProviders(children, selector));
+        if (readAgain) refresh();
+        return;
+      }
+      const code = error instanceof zookeeper.Exception ? error.getCode() : undefined;
+      if (code === zookeeper.Exception.NO_NODE) {
+        // No providers folder: nobody has registered. Watch for it to appear.
+        c.exists(providersPath, onWatch, (existsError, stat) => {
+          reading = false;
+          if (c !== client || closed) return;
+          if (existsError !== null) {
+            report(existsError);
+            return;
+          }
+          if (stat !== null) readAgain = true;
+          else publish([]);
+          if (readAgain) refresh();
+        });
+        return;
+      }
+      reading = false;
+      // Connection trouble: keep the last list; the next `connected` event reads again.
+      report(error);
+    });
+  }
+
+  function start(): void {
+    if (closed) return;
+    const c = zookeeper.createClient(connectString, {
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      spinDelay: options.retryDelayMs ?? 1000,
+      retries: 0,
+    });
+    client = c;
+    reading = false;
+    c.on('connected', () => {
+      if (c !== client) return;
+      isConnected = true;
+      refresh();
+    });
+    c.on('disconnected', () => {
+      if (c !== client) return;
+      isConnected = false;
+    });
+    c.on('expired', () => {
+      // An expired session cannot be revived: its watches are gone. Start a new client and
+      // read again; until then the last list stays.
+      if (c !== client) return;
+      isConnected = false;
+      report(new Error(`ZooKeeper session expired (${connectString}); reconnecting`));
+      c.close();
+      client = undefined;
+      start();
+    });
+    c.on('authenticationFailed', () => {
+      report(new Error(`ZooKeeper authentication failed (${connectString})`));
+    });
+    c.connect();
+  }
+
+  start();
+
+  return {
+    current: () => list,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    ready(timeoutMs = 10_000) {
+      if (hasRead) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          readyWaiters.delete(done);
+          resolve(false);
+        }, timeoutMs);
+        const done = (ok: boolean): void => {
+          clearTimeout(timer);
+          resolve(ok);
+        };
+        readyWaiters.add(done);
+      });
+    },
+    connected: () => isConnected,
+    async close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      for (const w of readyWaiters) w(false);
+      readyWaiters.clear();
+      const c = client;
+      client = undefined;
+      isConnected = false;
+      c?.close();
+    },
+  };
+}
