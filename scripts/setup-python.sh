@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Python gRPC peer's dependencies (grpcio, grpcio-tools, protobuf) into a venv under
+# .tmp/venv-grpc. Idempotent: returns at once when the pinned versions are already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=".tmp/venv-grpc"
+GRPCIO=1.84.0
+PROTOBUF=7.36.2
+STAMP="$VENV/.ferry-pins-$GRPCIO-$PROTOBUF"
+
+if [[ -f "$STAMP" && -x "$VENV/bin/python" ]]; then
+  exit 0
+fi
+
+PY="${PYTHON:-python3}"
+if ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  if ! dpkg -s python3-venv >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+  fi
+  PY=/usr/bin/python3
+fi
+
+mkdir -p .tmp
+"$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --disable-pip-version-check -q \
+  "grpcio==$GRPCIO" "grpcio-tools==$GRPCIO" "protobuf==$PROTOBUF"
+"$VENV/bin/python" -c 'import grpc, grpc_tools, google.protobuf.json_format' 
+touch "$STAMP"
+echo "setup-python: $VENV ready (grpcio $GRPCIO, protobuf $PROTOBUF)"
