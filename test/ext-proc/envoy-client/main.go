@@ -1,0 +1,405 @@
+// Command envoy-client speaks for Envoy's ext_proc HTTP filter: it drives an
+// envoy.service.ext_proc.v3.ExternalProcessor over gRPC using go-control-plane's generated
+// types (Envoy's own API definitions), so the bytes on the wire are Envoy's.
+//
+// Usage: envoy-client -addr 127.0.0.1:PORT < scenarios.json > results.json
+//
+// Input is a JSON array of scenarios; output is a JSON array of results, one per scenario, each
+// holding every ProcessingResponse received, as protojson with proto field names.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	procmode "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	extproc "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// Scenario describes one HTTP request as Envoy's filter would present it.
+type Scenario struct {
+	Name string `json:"name"`
+	// Headers in order, pseudo-headers included: [["":method", "GET"], ...].
+	Headers [][2]string `json:"headers"`
+	// "raw" (default) fills raw_value as current Envoy does; "value" fills value as older Envoy does.
+	HeaderEncoding string `json:"headerEncoding"`
+	// Body chunks as they reach Envoy from the client (strings, UTF-8). Absent: no body.
+	Body []string `json:"body"`
+	// Trailers sent after the body when RequestTrailerMode is SEND.
+	Trailers [][2]string `json:"trailers"`
+	// Envoy's configured request_body_mode: NONE, STREAMED, BUFFERED (default), BUFFERED_PARTIAL.
+	RequestBodyMode string `json:"requestBodyMode"`
+	// Send request_trailers (request_trailer_mode SEND).
+	SendTrailers bool `json:"sendTrailers"`
+	// The filter's allow_mode_override.
+	AllowModeOverride bool `json:"allowModeOverride"`
+	// Omit protocol_config, as Envoy releases before it existed do.
+	NoProtocolConfig bool `json:"noProtocolConfig"`
+	// The filter's observability_mode: send everything, expect no replies.
+	Observability bool `json:"observability"`
+	// Envoy's per_connection_buffer_limit for BUFFERED: over it Envoy answers 413 itself.
+	BufferLimit int `json:"bufferLimit"`
+	// message_timeout in milliseconds (default 30000).
+	MessageTimeoutMs int `json:"messageTimeoutMs"`
+	// Raw: protojson ProcessingRequests sent as is, one reply awaited after each.
+	// Used for protocol-violation tests; replaces the Envoy-like flow above.
+	Raw []json.RawMessage `json:"raw"`
+}
+
+// Result is what happened to one scenario.
+type Result struct {
+	Name string `json:"name"`
+	// Kinds of the ProcessingRequests sent, in order.
+	Sent []string `json:"sent"`
+	// Every ProcessingResponse received, in order (protojson, proto field names).
+	Responses []json.RawMessage `json:"responses"`
+	// immediate | forwarded (Envoy would send the request upstream) | observed | local_413 | error
+	Outcome string `json:"outcome"`
+	// The body Envoy would forward upstream (outcome "forwarded").
+	ForwardedBody string `json:"forwardedBody,omitempty"`
+	Error         string `json:"error,omitempty"`
+	// How the server ended the stream: "ok" or the gRPC error.
+	StreamEnd string `json:"streamEnd"`
+}
+
+var marshal = protojson.MarshalOptions{UseProtoNames: true}
+
+func main() {
+	addr := flag.String("addr", "", "host:port of the ext_proc server")
+	flag.Parse()
+	if *addr == "" {
+		fmt.Fprintln(os.Stderr, "envoy-client: -addr is required")
+		os.Exit(2)
+	}
+	var scenarios []Scenario
+	if err := json.NewDecoder(os.Stdin).Decode(&scenarios); err != nil {
+		fmt.Fprintln(os.Stderr, "envoy-client: bad scenario JSON:", err)
+		os.Exit(2)
+	}
+	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "envoy-client:", err)
+		os.Exit(1)
+	}
+	defer conn.Close()
+	client := extproc.NewExternalProcessorClient(conn)
+	results := make([]Result, 0, len(scenarios))
+	for _, sc := range scenarios {
+		results = append(results, run(client, sc))
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(results); err != nil {
+		fmt.Fprintln(os.Stderr, "envoy-client:", err)
+		os.Exit(1)
+	}
+}
+
+type stream struct {
+	s       extproc.ExternalProcessor_ProcessClient
+	res     *Result
+	timeout time.Duration
+	replies chan recvResult
+}
+
+type recvResult struct {
+	msg *extproc.ProcessingResponse
+	err error
+}
+
+func (st *stream) send(kind string, req *extproc.ProcessingRequest) error {
+	st.res.Sent = append(st.res.Sent, kind)
+	return st.s.Send(req)
+}
+
+// recv waits for one reply, at most message_timeout, as Envoy's filter does.
+func (st *stream) recv() (*extproc.ProcessingResponse, error) {
+	select {
+	case r := <-st.replies:
+		if r.err != nil {
+			return nil, r.err
+		}
+		b, err := marshal.Marshal(r.msg)
+		if err != nil {
+			return nil, err
+		}
+		st.res.Responses = append(st.res.Responses, b)
+		return r.msg, nil
+	case <-time.After(st.timeout):
+		return nil, errors.New("message_timeout expired (Envoy would answer 504)")
+	}
+}
+
+func headerMap(pairs [][2]string, encoding string) *corev3.HeaderMap {
+	m := &corev3.HeaderMap{}
+	for _, p := range pairs {
+		h := &corev3.HeaderValue{Key: p[0]}
+		if encoding == "value" {
+			h.Value = p[1]
+		} else {
+			h.RawValue = []byte(p[1])
+		}
+		m.Headers = append(m.Headers, h)
+	}
+	return m
+}
+
+func bodyMode(name string) procmode.ProcessingMode_BodySendMode {
+	if name == "" {
+		return procmode.ProcessingMode_BUFFERED
+	}
+	v, ok := procmode.ProcessingMode_BodySendMode_value[name]
+	if !ok {
+		panic("unknown body mode " + name)
+	}
+	return procmode.ProcessingMode_BodySendMode(v)
+}
+
+func run(client extproc.ExternalProcessorClient, sc Scenario) Result {
+	res := Result{Name: sc.Name, Sent: []string{}, Responses: []json.RawMessage{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := client.Process(ctx)
+	if err != nil {
+		res.Outcome, res.Error = "error", err.Error()
+		return res
+	}
+	timeout := 30 * time.Second
+	if sc.MessageTimeoutMs > 0 {
+		timeout = time.Duration(sc.MessageTimeoutMs) * time.Millisecond
+	}
+	st := &stream{s: s, res: &res, timeout: timeout, replies: make(chan recvResult, 64)}
+	go func() {
+		for {
+			m, err := s.Recv()
+			st.replies <- recvResult{m, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if sc.Raw != nil {
+		runRaw(st, sc)
+	} else {
+		runEnvoyFlow(st, sc)
+	}
+	// Envoy closes its side after it has its answer; then read to the end of the stream.
+	_ = s.CloseSend()
+	res.StreamEnd = drain(st)
+	return res
+}
+
+// drain reads what is left on the stream; extra replies are recorded (a test can see them).
+func drain(st *stream) string {
+	for {
+		select {
+		case r := <-st.replies:
+			if r.err == io.EOF {
+				return "ok"
+			}
+			if r.err != nil {
+				return r.err.Error()
+			}
+			b, _ := marshal.Marshal(r.msg)
+			st.res.Responses = append(st.res.Responses, b)
+		case <-time.After(st.timeout):
+			return "server did not end the stream"
+		}
+	}
+}
+
+func runRaw(st *stream, sc Scenario) {
+	for _, raw := range sc.Raw {
+		req := &extproc.ProcessingRequest{}
+		if err := protojson.Unmarshal(raw, req); err != nil {
+			st.res.Outcome, st.res.Error = "error", "bad raw message: "+err.Error()
+			return
+		}
+		if err := st.send(kindOf(req), req); err != nil {
+			st.res.Outcome, st.res.Error = "error", err.Error()
+			return
+		}
+		if sc.Observability {
+			continue
+		}
+		r, err := st.recv()
+		if err != nil {
+			st.res.Outcome, st.res.Error = "error", err.Error()
+			return
+		}
+		if r.GetImmediateResponse() != nil {
+			st.res.Outcome = "immediate"
+			return
+		}
+	}
+	if sc.Observability {
+		st.res.Outcome = "observed"
+	} else {
+		st.res.Outcome = "forwarded"
+	}
+}
+
+func kindOf(req *extproc.ProcessingRequest) string {
+	switch req.Request.(type) {
+	case *extproc.ProcessingRequest_RequestHeaders:
+		return "request_headers"
+	case *extproc.ProcessingRequest_RequestBody:
+		return "request_body"
+	case *extproc.ProcessingRequest_RequestTrailers:
+		return "request_trailers"
+	case *extproc.ProcessingRequest_ResponseHeaders:
+		return "response_headers"
+	case *extproc.ProcessingRequest_ResponseBody:
+		return "response_body"
+	case *extproc.ProcessingRequest_ResponseTrailers:
+		return "response_trailers"
+	default:
+		return "none"
+	}
+}
+
+// runEnvoyFlow follows the decoding path of Envoy's ext_proc filter: headers, then (per the
+// body mode, possibly changed by mode_override) the body, then trailers; one reply per message,
+// and an ImmediateResponse ends processing.
+func runEnvoyFlow(st *stream, sc Scenario) {
+	mode := bodyMode(sc.RequestBodyMode)
+	hasBody := sc.Body != nil
+	endOfStream := !hasBody && len(sc.Trailers) == 0
+	headers := &extproc.ProcessingRequest{
+		Request: &extproc.ProcessingRequest_RequestHeaders{RequestHeaders: &extproc.HttpHeaders{
+			Headers:     headerMap(sc.Headers, sc.HeaderEncoding),
+			EndOfStream: endOfStream,
+		}},
+		ObservabilityMode: sc.Observability,
+	}
+	if !sc.NoProtocolConfig {
+		headers.ProtocolConfig = &extproc.ProtocolConfiguration{RequestBodyMode: mode, ResponseBodyMode: procmode.ProcessingMode_NONE}
+	}
+	if err := st.send("request_headers", headers); err != nil {
+		st.res.Outcome, st.res.Error = "error", err.Error()
+		return
+	}
+	if sc.Observability {
+		// The filter does not wait for replies; it sends what its mode says and moves on.
+		if hasBody && mode != procmode.ProcessingMode_NONE {
+			for i, c := range sc.Body {
+				_ = st.send("request_body", &extproc.ProcessingRequest{
+					Request:           &extproc.ProcessingRequest_RequestBody{RequestBody: &extproc.HttpBody{Body: []byte(c), EndOfStream: i == len(sc.Body)-1}},
+					ObservabilityMode: true,
+				})
+			}
+		}
+		st.res.Outcome = "observed"
+		return
+	}
+	r, err := st.recv()
+	if err != nil {
+		st.res.Outcome, st.res.Error = "error", err.Error()
+		return
+	}
+	if r.GetImmediateResponse() != nil {
+		st.res.Outcome = "immediate"
+		return
+	}
+	if r.GetRequestHeaders() == nil {
+		st.res.Outcome, st.res.Error = "error", "spurious reply to request_headers"
+		return
+	}
+	if o := r.GetModeOverride(); o != nil && sc.AllowModeOverride {
+		mode = o.GetRequestBodyMode()
+	}
+	var forwarded []byte
+	if hasBody {
+		all := []byte{}
+		for _, c := range sc.Body {
+			all = append(all, c...)
+		}
+		switch mode {
+		case procmode.ProcessingMode_NONE:
+			forwarded = all
+		case procmode.ProcessingMode_BUFFERED, procmode.ProcessingMode_BUFFERED_PARTIAL:
+			if mode == procmode.ProcessingMode_BUFFERED && sc.BufferLimit > 0 && len(all) > sc.BufferLimit {
+				st.res.Outcome = "local_413"
+				return
+			}
+			part := all
+			eos := len(sc.Trailers) == 0
+			if mode == procmode.ProcessingMode_BUFFERED_PARTIAL && sc.BufferLimit > 0 && len(all) > sc.BufferLimit {
+				part, eos = all[:sc.BufferLimit], false
+			}
+			if done, ok := exchangeBody(st, part, eos); !ok || done {
+				return
+			}
+			forwarded = all
+		case procmode.ProcessingMode_STREAMED:
+			for i, c := range sc.Body {
+				eos := i == len(sc.Body)-1 && len(sc.Trailers) == 0
+				if done, ok := exchangeBody(st, []byte(c), eos); !ok || done {
+					return
+				}
+			}
+			forwarded = all
+		default:
+			st.res.Outcome, st.res.Error = "error", "body mode not simulated: "+mode.String()
+			return
+		}
+	}
+	if len(sc.Trailers) > 0 && sc.SendTrailers {
+		if err := st.send("request_trailers", &extproc.ProcessingRequest{
+			Request: &extproc.ProcessingRequest_RequestTrailers{RequestTrailers: &extproc.HttpTrailers{Trailers: headerMap(sc.Trailers, sc.HeaderEncoding)}},
+		}); err != nil {
+			st.res.Outcome, st.res.Error = "error", err.Error()
+			return
+		}
+		r, err := st.recv()
+		if err != nil {
+			st.res.Outcome, st.res.Error = "error", err.Error()
+			return
+		}
+		if r.GetImmediateResponse() != nil {
+			st.res.Outcome = "immediate"
+			return
+		}
+		if r.GetRequestTrailers() == nil {
+			st.res.Outcome, st.res.Error = "error", "spurious reply to request_trailers"
+			return
+		}
+	}
+	st.res.Outcome = "forwarded"
+	st.res.ForwardedBody = string(forwarded)
+}
+
+// exchangeBody sends one request_body message and reads its reply. done: an ImmediateResponse
+// ended processing; ok=false: an error was recorded.
+func exchangeBody(st *stream, chunk []byte, eos bool) (done bool, ok bool) {
+	if err := st.send("request_body", &extproc.ProcessingRequest{
+		Request: &extproc.ProcessingRequest_RequestBody{RequestBody: &extproc.HttpBody{Body: chunk, EndOfStream: eos}},
+	}); err != nil {
+		st.res.Outcome, st.res.Error = "error", err.Error()
+		return false, false
+	}
+	r, err := st.recv()
+	if err != nil {
+		st.res.Outcome, st.res.Error = "error", err.Error()
+		return false, false
+	}
+	if r.GetImmediateResponse() != nil {
+		st.res.Outcome = "immediate"
+		return true, true
+	}
+	if r.GetRequestBody() == nil {
+		st.res.Outcome, st.res.Error = "error", "spurious reply to request_body"
+		return false, false
+	}
+	return false, true
+}
