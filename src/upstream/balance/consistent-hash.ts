@@ -2,15 +2,19 @@
  * Consistent hashing on a request value (PickHint.hashKey), so that one user's calls keep reaching
  * the same provider and adding or removing a provider moves only its share of keys.
  *
- * Two tables are offered; `ring` is the default (see test/balance/consistent-hash.test.ts for the
- * measurements behind that choice):
- * - `ring`: a hash ring with virtual nodes (160 per weight 100). Adding one endpoint to N moves
- *   about 1/(N+1) of the keys and nothing else; an unavailable endpoint's keys walk clockwise to
- *   the next endpoint while every other key stays put.
- * - `maglev`: Google's Maglev lookup table (65 537 slots). Flatter load, O(1) lookups, but adding
- *   an endpoint moves a little more than its share, and the table must be rebuilt without an
- *   unavailable endpoint, which moves a few other keys too.
+ * Two tables are offered; `maglev` is the default. Measured with 100 000 keys (numbers printed by
+ * test/balance/consistent-hash.test.ts):
+ * - `maglev`: Google's Maglev lookup table (65 537 slots, 256 KiB). Load within 0.4–1.6 % of even
+ *   for 3–11 endpoints; adding one endpoint to N moves within 3 % of the ideal 1/(N+1), of which
+ *   ≤ 0.3 % of keys move between old endpoints; pick ≈ 0.2 µs; build ≈ 6 ms per membership change.
+ * - `ring`: a hash ring with 160 virtual nodes per weight 100. Moves only keys that land on the
+ *   new endpoint (none between old ones), but the busiest endpoint gets 6–13 % more than its share;
+ *   pick ≈ 0.4–0.5 µs; build < 1 ms.
+ * Maglev wins on evenness and speed for a cost (a fraction of a percent of sessions moving between
+ * old endpoints) that stickiness can live with; choose `ring` where that must be zero.
  *
+ * Either way, an endpoint that is unavailable (or excluded for this call) sends its keys to their
+ * next candidate while every other key stays put: the table is not rebuilt for availability.
  * The table is built from every endpoint the balancer is shown (available or not), and rebuilt
  * only when the set of ids or weights changes.
  */
@@ -128,7 +132,7 @@ export function buildMaglev(ids: readonly string[], weights: readonly number[], 
 
 /** Creates a consistent-hash balancer; calls without a hash key go to `options.fallback`. */
 export function createConsistentHashBalancer(options: ConsistentHashOptions): Balancer {
-  const kind = options.table ?? 'ring';
+  const kind = options.table ?? 'maglev';
   /** Copy of the endpoint array last seen (views compared by identity: no allocation per pick). */
   let lastSeen: EndpointView[] = [];
   let lastSignature = '';
