@@ -65,3 +65,23 @@ test('withPreference applies exclusions for inner balancers that ignore them', (
   const eps = [view('a'), view('b')];
   assert.equal(b.pick(eps, { exclude: new Set(['a']) })!.id, 'b');
 });
+
+test('createBalancer builds each kind, with preference and outlier ejection in front', async () => {
+  const { createBalancer } = await import('../../src/upstream/balance/create-balancer.js');
+  const { createOutlierDetector } = await import('../../src/upstream/balance/outlier.js');
+  const eps = [view('a', 300), view('b', 100)];
+  const rr = createBalancer('round-robin');
+  assert.deepEqual(counts(Array.from({ length: 8 }, () => rr.pick(eps, {})!.id)), { a: 6, b: 2 });
+  const lp = createBalancer('least-pending');
+  eps[0]!.load = 50;
+  assert.equal(lp.pick(eps, {})!.id, 'b');
+  eps[0]!.load = 0;
+  const ch = createBalancer('consistent-hash');
+  const first = ch.pick(eps, { hashKey: 'user-42' })!.id;
+  for (let i = 0; i < 5; i++) assert.equal(ch.pick(eps, { hashKey: 'user-42' })!.id, first);
+  assert.equal(ch.pick(eps, { hashKey: 'user-42', preferredId: first === 'a' ? 'b' : 'a' })!.id, first === 'a' ? 'b' : 'a');
+  const outlier = createOutlierDetector({ consecutiveFailures: 1 });
+  const guarded = createBalancer('round-robin', { outlier });
+  outlier.failure('a', 'timeout');
+  assert.deepEqual(counts(Array.from({ length: 4 }, () => guarded.pick(eps, { preferredId: 'a' })!.id)), { b: 4 });
+});
