@@ -3,6 +3,7 @@
 // types (Envoy's own API definitions), so the bytes on the wire are Envoy's.
 //
 // Usage: envoy-client -addr 127.0.0.1:PORT < scenarios.json > results.json
+//        envoy-client -validate-bootstrap < envoy.json   (checks a config against Envoy's API)
 //
 // Input is a JSON array of scenarios; output is a JSON array of results, one per scenario, each
 // holding every ProcessingResponse received, as protojson with proto field names.
@@ -76,7 +77,11 @@ var marshal = protojson.MarshalOptions{UseProtoNames: true}
 
 func main() {
 	addr := flag.String("addr", "", "host:port of the ext_proc server")
+	validate := flag.Bool("validate-bootstrap", false, "check an Envoy bootstrap config (JSON on stdin) against Envoy's API and exit")
 	flag.Parse()
+	if *validate {
+		os.Exit(validateBootstrap())
+	}
 	if *addr == "" {
 		fmt.Fprintln(os.Stderr, "envoy-client: -addr is required")
 		os.Exit(2)
