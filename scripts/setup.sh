@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs and builds everything the gateway, the samples and the tests need on a fresh machine:
+# npm packages, then every scripts/setup-*.sh (Java provider + ZooKeeper + Caucho Hessian, the Python
+# gRPC peer, the Go ext_proc client, ...). Each part is idempotent and quick when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+for part in scripts/setup-*.sh; do
+  echo "==> $part"
+  bash "$part"
+done

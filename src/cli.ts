@@ -1,0 +1,88 @@
+/**
+ * `ferry serve | validate | routes`: the command line over the composition root.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from './config/errors.js';
+import { startFerry, validateMappings } from './main.js';
+
+const USAGE = `Usage:
+  ferry serve    [--mappings DIR] [--host HOST] [--port N]      serve HTTP (default 127.0.0.1:8080, mappings/)
+  ferry validate [DIR]                                          check a mapping folder; exit 1 with file:line:col messages
+  ferry routes   [DIR]                                          list the routes a mapping folder serves
+
+Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_MAX_BODY_BYTES.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      mappings: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'max-body-bytes': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || command === undefined || command === 'help') {
+    console.log(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const dir = positionals[0] ?? values.mappings ?? process.env['FERRY_MAPPINGS'] ?? 'mappings';
+  switch (command) {
+    case 'validate': {
+      const { config, engine } = await validateMappings(dir);
+      void engine;
+      console.log(`${dir}: ${config.services.size} services, ${config.types.size} types, ${config.routes.length} routes — OK`);
+      return 0;
+    }
+    case 'routes': {
+      const { config } = await validateMappings(dir);
+      for (const r of config.routes) {
+        const svc = config.services.get(r.serviceName)!;
+        console.log(`${r.method.padEnd(6)} ${r.path.padEnd(40)} → ${svc.protocol} ${svc.interface ?? svc.service}.${r.rpcMethod}  [${r.id}]`);
+      }
+      return 0;
+    }
+    case 'serve': {
+      const ferry = await startFerry({
+        mappingsDir: dir,
+        host: values.host ?? process.env['FERRY_HOST'] ?? '127.0.0.1',
+        port: Number(values.port ?? process.env['FERRY_PORT'] ?? 8080),
+        ...(values['max-body-bytes'] ?? process.env['FERRY_MAX_BODY_BYTES']
+          ? { maxBodyBytes: Number(values['max-body-bytes'] ?? process.env['FERRY_MAX_BODY_BYTES']) }
+          : {}),
+      });
+      console.log(JSON.stringify({ level: 'info', msg: 'ferry listening', http: ferry.httpPort, mappings: dir }));
+      const stop = (signal: string): void => {
+        console.log(JSON.stringify({ level: 'info', msg: 'shutting down', signal }));
+        ferry.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+      return -1; // keep running
+    }
+    default:
+      console.error(`unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exitCode = 1;
+    } else {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      process.exitCode = 1;
+    }
+  },
+);

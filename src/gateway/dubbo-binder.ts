@@ -1,0 +1,84 @@
+/**
+ * Binds Dubbo routes: the compiled mapping plan plus the service's client. Per call it maps the
+ * request, opens a CLIENT span, carries trace context in the attachments, calls, and maps the reply.
+ */
+import { performance } from 'node:perf_hooks';
+import { propagation, SpanKind, SpanStatusCode, trace, type TextMapSetter, type Tracer } from '@opentelemetry/api';
+import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
+import { FerryError, toFerryError } from '../errors/index.js';
+import type { GatewayRequest, GatewayResponse } from '../neutral/index.js';
+import { compileDubboRoute } from '../mapping/dubbo.js';
+import { RequestView } from '../mapping/request-view.js';
+import type { PickHint } from '../upstream/balance/types.js';
+import type { CallContext, ProtocolBinder, RouteHandler } from './types.js';
+
+/** The part of a Dubbo client the binder needs. */
+export interface DubboCaller {
+  call(body: Buffer, opts: { timeoutMs: number; hint?: PickHint }): Promise<{ status: number; body: Buffer; endpoint: string }>;
+}
+
+/** Per-service session affinity: what to ask the balancer, and what to tell the client afterwards. */
+export interface Stickiness {
+  hint(req: GatewayRequest): PickHint | undefined;
+  /** Headers to add to the reply once the call went to `endpoint` (e.g. a re-issued cookie). */
+  replyHeaders(hint: PickHint | undefined, endpoint: string): Record<string, string> | undefined;
+}
+
+export interface DubboBindingOptions {
+  /** The client for a service (the composition root keeps clients across reloads). */
+  readonly clientFor: (service: ServiceConfig) => DubboCaller;
+  readonly stickinessFor?: (service: ServiceConfig) => Stickiness | undefined;
+  readonly tracer?: Tracer;
+}
+
+const attachmentSetter: TextMapSetter<Record<string, string>> = {
+  set(carrier, key, value) {
+    carrier[key] = value;
+  },
+};
+
+export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
+  const tracer = opts.tracer ?? trace.getTracer('ferry');
+  return {
+    bind(route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler {
+      const plan = compileDubboRoute(route, service, config);
+      const client = opts.clientFor(service);
+      const sticky = opts.stickinessFor?.(service);
+      const spanName = `${service.interface}/${route.rpcMethod}`;
+      const spanAttributes = {
+        'rpc.system': 'apache_dubbo',
+        'rpc.service': service.interface!,
+        'rpc.method': route.rpcMethod,
+      };
+      return {
+        needsBody: plan.needsBody,
+        async handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse> {
+          const view = new RequestView(req, params, plan.bodyParsing);
+          const attachments = plan.attachmentsFrom(view);
+          const timeoutMs = Math.floor(ctx.deadline - performance.now());
+          if (timeoutMs <= 0) throw new FerryError('FERRY_UPSTREAM_TIMEOUT', `route "${route.id}" ran out of time before the call`);
+          const span = tracer.startSpan(spanName, { kind: SpanKind.CLIENT, attributes: spanAttributes }, ctx.otel);
+          try {
+            propagation.inject(trace.setSpan(ctx.otel, span), attachments, attachmentSetter);
+            const body = plan.encodeRequest(view, attachments, timeoutMs);
+            const hint = sticky?.hint(req);
+            const reply = await client.call(body, hint ? { timeoutMs, hint } : { timeoutMs });
+            const colon = reply.endpoint.lastIndexOf(':');
+            span.setAttributes({ 'server.address': reply.endpoint.slice(0, colon), 'server.port': Number(reply.endpoint.slice(colon + 1)) });
+            const response = plan.decodeReply(reply.status, reply.body, reply.endpoint);
+            const extra = sticky?.replyHeaders(hint, reply.endpoint);
+            if (extra) Object.assign(response.headers, extra);
+            return response;
+          } catch (thrown) {
+            const err = toFerryError(thrown);
+            span.setAttribute('error.type', err.details.exceptionClass ?? err.code);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+            throw err;
+          } finally {
+            span.end();
+          }
+        },
+      };
+    },
+  };
+}

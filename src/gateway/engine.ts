@@ -1,0 +1,193 @@
+/**
+ * The engine: match → map → invoke → map back, the same for every front end. It is built once per
+ * compiled config; route handlers are bound then, so the hot path does no lookups by name.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  context as otelContext,
+  isSpanContextValid,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type Span,
+  type TextMapGetter,
+  type Tracer,
+} from '@opentelemetry/api';
+import { ConfigError, type ConfigProblem } from '../config/errors.js';
+import { templateShape } from '../config/loader.js';
+import type { FerryConfig, Protocol, RouteConfig } from '../config/types.js';
+import { FerryError, PROBLEM_CONTENT_TYPE, toFerryError, toProblem } from '../errors/index.js';
+import type { GatewayRequest, GatewayResponse, HeaderMap } from '../neutral/index.js';
+import { createRouter, TemplateError, type Router } from '../router/index.js';
+import type { CallContext, Engine, ProtocolBinder, RouteHandler, RouteMatch } from './types.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** What the engine reports after each request (metrics and access logs hang off this). */
+export interface RequestOutcome {
+  readonly routeId: string | undefined;
+  readonly method: string;
+  readonly status: number;
+  /** FERRY_* code for error replies. */
+  readonly code: string | undefined;
+  readonly durationMs: number;
+  readonly traceId: string | undefined;
+}
+
+export interface EngineOptions {
+  readonly config: FerryConfig;
+  /** One binder per protocol the config uses. */
+  readonly binders: Partial<Record<Protocol, ProtocolBinder>>;
+  /** Routes derived elsewhere (google.api.http options); YAML routes with the same method+path win. */
+  readonly derivedRoutes?: readonly RouteConfig[];
+  readonly maxBodyBytes?: number;
+  readonly tracer?: Tracer;
+  readonly onOutcome?: (outcome: RequestOutcome) => void;
+}
+
+interface BoundRoute {
+  readonly route: RouteConfig;
+  readonly handler: RouteHandler;
+  readonly timeoutMs: number;
+  readonly match: (params: Readonly<Record<string, string>>) => RouteMatch;
+}
+
+const headerGetter: TextMapGetter<HeaderMap> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => carrier[key],
+};
+
+/** Builds an engine; throws ConfigError (with file:line:col) when a route cannot be bound. */
+export function createEngine(opts: EngineOptions): Engine & { readonly routes: readonly RouteConfig[] } {
+  const { config } = opts;
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const tracer = opts.tracer ?? trace.getTracer('ferry');
+  const onOutcome = opts.onOutcome;
+
+  const routes = mergeRoutes(config.routes, opts.derivedRoutes ?? []);
+  const problems: ConfigProblem[] = [];
+  const bound: BoundRoute[] = [];
+  for (const route of routes) {
+    const service = config.services.get(route.serviceName);
+    const binder = service ? opts.binders[service.protocol] : undefined;
+    try {
+      if (!service) throw new Error(`route "${route.id}" calls unknown service "${route.serviceName}"`);
+      if (!binder) throw new Error(`no binding for protocol ${service.protocol} is available`);
+      const handler = binder.bind(route, service, config);
+      const routeId = route.id;
+      const needsBody = handler.needsBody;
+      bound.push({
+        route,
+        handler,
+        timeoutMs: route.timeoutMs ?? service.timeoutMs,
+        match: (params) => ({ routeId, needsBody, params }),
+      });
+    } catch (err) {
+      if (err instanceof ConfigError) problems.push(...err.problems);
+      else problems.push({ ...route.source, message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  let router: Router<BoundRoute> | undefined;
+  try {
+    router = createRouter(bound.map((b) => ({ method: b.route.method, template: b.route.path, value: b })));
+  } catch (err) {
+    if (!(err instanceof TemplateError) && !(err instanceof Error)) throw err;
+    problems.push({ file: '(routes)', line: 1, col: 1, message: err.message });
+  }
+  if (problems.length > 0 || router === undefined) throw new ConfigError(problems);
+  const byId = new Map(bound.map((b) => [b.route.id, b]));
+  const table = router;
+
+  function problemResponse(err: FerryError, routeId: string | undefined, traceId: string | undefined): GatewayResponse {
+    const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
+    return { status: err.status, headers, body: JSON.stringify(toProblem(err, routeId, traceId)) };
+  }
+
+  async function run(req: GatewayRequest, b: BoundRoute, params: Readonly<Record<string, string>>, span: Span, ctx: Context): Promise<GatewayResponse> {
+    if (req.body !== undefined && req.body.length > maxBodyBytes) {
+      throw new FerryError('FERRY_BODY_TOO_LARGE', `the request body has ${req.body.length} bytes; the limit is ${maxBodyBytes}`);
+    }
+    const now = performance.now();
+    const deadline = Math.min(now + b.timeoutMs, req.deadline ?? Infinity);
+    const callCtx: CallContext = { deadline, otel: trace.setSpan(ctx, span), routeId: b.route.id };
+    return b.handler.handle(req, params, callCtx);
+  }
+
+  return {
+    maxBodyBytes,
+    routes,
+    match(method: string, path: string): RouteMatch | undefined {
+      const r = table.match(method, path);
+      return r.kind === 'found' ? r.value.match(r.params) : undefined;
+    },
+    async handle(req: GatewayRequest, given?: RouteMatch): Promise<GatewayResponse> {
+      const started = performance.now();
+      let b: BoundRoute | undefined;
+      let params: Readonly<Record<string, string>> = {};
+      let lookupError: FerryError | undefined;
+      if (given) {
+        b = byId.get(given.routeId);
+        params = given.params;
+      } else {
+        const r = table.match(req.method, req.path);
+        if (r.kind === 'found') {
+          b = r.value;
+          params = r.params;
+        } else if (r.kind === 'method-not-allowed') {
+          lookupError = new FerryError('FERRY_METHOD_NOT_ALLOWED', `${req.method} is not served at ${req.path}; allowed: ${r.allowed.join(', ')}`);
+        }
+      }
+      const parent = propagation.extract(otelContext.active(), req.headers, headerGetter);
+      const span = tracer.startSpan(
+        b ? `${req.method} ${b.route.path}` : req.method,
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            'http.request.method': req.method,
+            'url.path': req.path,
+            ...(b ? { 'http.route': b.route.path, 'ferry.route.id': b.route.id } : {}),
+          },
+        },
+        parent,
+      );
+      const spanContext = span.spanContext();
+      const traceId = isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
+      let response: GatewayResponse;
+      let code: string | undefined;
+      try {
+        if (!b) throw lookupError ?? new FerryError('FERRY_ROUTE_NOT_FOUND', `no route serves ${req.method} ${req.path}`);
+        response = await run(req, b, params, span, parent);
+      } catch (thrown) {
+        const err = toFerryError(thrown);
+        code = err.code;
+        response = problemResponse(err, b?.route.id, traceId);
+        if (err.code === 'FERRY_METHOD_NOT_ALLOWED' && lookupError) {
+          response.headers['allow'] = lookupError.message.slice(lookupError.message.lastIndexOf(': ') + 2);
+        }
+        span.setAttribute('error.type', err.code);
+        if (err.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+      }
+      span.setAttribute('http.response.status_code', response.status);
+      span.end();
+      onOutcome?.({
+        routeId: b?.route.id,
+        method: req.method,
+        status: response.status,
+        code,
+        durationMs: performance.now() - started,
+        traceId,
+      });
+      return response;
+    },
+  };
+}
+
+/** YAML routes first; a derived route is dropped when a YAML route has its method and path. */
+function mergeRoutes(explicit: readonly RouteConfig[], derived: readonly RouteConfig[]): RouteConfig[] {
+  const shape = (r: RouteConfig): string => `${r.method} ${templateShape(r.path)}`;
+  const taken = new Set(explicit.map(shape));
+  const takenIds = new Set(explicit.map((r) => r.id));
+  return [...explicit, ...derived.filter((r) => !taken.has(shape(r)) && !takenIds.has(r.id))];
+}

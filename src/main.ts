@@ -1,0 +1,153 @@
+/**
+ * The composition root: loads the mapping folder, builds upstream clients, binders and the engine,
+ * and starts the front ends. Nothing below this file holds global state; everything is passed down.
+ */
+import { loadConfigDir } from './config/loader.js';
+import type { FerryConfig, ServiceConfig } from './config/types.js';
+import { FerryError } from './errors/index.js';
+import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from './gateway/engine.js';
+import { createDubboBinder, type DubboCaller } from './gateway/dubbo-binder.js';
+import type { Engine, ProtocolBinder } from './gateway/types.js';
+import { startHttpFrontend, type HttpFrontend } from './frontends/http/index.js';
+import { createDubboClient } from './upstream/dubbo/client.js';
+
+export interface FerryOptions {
+  readonly mappingsDir: string;
+  readonly host?: string;
+  /** HTTP port; 0 picks a free one. */
+  readonly port: number;
+  readonly maxBodyBytes?: number;
+  /** Dubbo heartbeat interval (idle time before a heartbeat), ms. */
+  readonly heartbeatMs?: number;
+  readonly onOutcome?: (outcome: RequestOutcome) => void;
+}
+
+export interface RunningFerry {
+  readonly httpPort: number;
+  /** The engine new requests use. */
+  engine(): Engine;
+  /** Reloads the mapping folder; a bad folder throws ConfigError and the old config keeps serving. */
+  reload(): Promise<void>;
+  /** Stops accepting, drains in-flight requests, closes upstream pools. */
+  close(): Promise<void>;
+}
+
+/** A service's connection identity: a reload keeps a client when this is unchanged. */
+function upstreamKey(s: ServiceConfig): string {
+  return JSON.stringify([s.protocol, s.interface, s.version, s.group, s.endpoints, s.registry, s.connectionsPerEndpoint, s.balance]);
+}
+
+interface ManagedClient extends DubboCaller {
+  close(): Promise<void>;
+}
+
+/** Keeps upstream clients across reloads and closes the ones a new config no longer uses. */
+export class UpstreamRegistry {
+  private readonly dubbo = new Map<string, ManagedClient>();
+
+  constructor(private readonly opts: { heartbeatMs?: number }) {}
+
+  dubboClient(service: ServiceConfig): DubboCaller {
+    const key = upstreamKey(service);
+    let client = this.dubbo.get(key);
+    if (!client) {
+      if (service.registry !== undefined) {
+        throw new FerryError('FERRY_CONFIG_INVALID', `service "${service.name}": registry discovery is not wired into the gateway yet`);
+      }
+      client = createDubboClient({
+        endpoints: service.endpoints,
+        connectionsPerEndpoint: service.connectionsPerEndpoint,
+        ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
+      });
+      this.dubbo.set(key, client);
+    }
+    return client;
+  }
+
+  /** Closes clients whose services are not in `config`. */
+  async retainOnly(config: FerryConfig): Promise<void> {
+    const keep = new Set([...config.services.values()].map(upstreamKey));
+    const closing: Promise<void>[] = [];
+    for (const [key, client] of this.dubbo) {
+      if (!keep.has(key)) {
+        this.dubbo.delete(key);
+        closing.push(client.close());
+      }
+    }
+    await Promise.allSettled(closing);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.dubbo.values()].map((c) => c.close()));
+    this.dubbo.clear();
+  }
+}
+
+export interface EngineBuildOptions {
+  readonly binders: Partial<Record<'dubbo' | 'grpc' | 'triple', ProtocolBinder>>;
+  readonly maxBodyBytes?: number;
+  readonly onOutcome?: (outcome: RequestOutcome) => void;
+}
+
+/** Builds an engine for a loaded config (throws ConfigError when a route cannot be bound). */
+export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Engine {
+  return createEngine({
+    config,
+    binders: opts.binders,
+    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
+  });
+}
+
+/** Loads and binds a mapping folder without connecting anywhere (for `ferry validate`). */
+export async function validateMappings(dir: string): Promise<{ config: FerryConfig; engine: Engine }> {
+  const config = await loadConfigDir(dir);
+  const offline: DubboCaller = {
+    call: () => Promise.reject(new FerryError('FERRY_UPSTREAM_UNAVAILABLE', 'validation does not call upstreams')),
+  };
+  const engine = buildEngine(config, { binders: { dubbo: createDubboBinder({ clientFor: () => offline }) } });
+  return { config, engine };
+}
+
+export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
+  const upstreams = new UpstreamRegistry({ ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}) });
+  const binders = { dubbo: createDubboBinder({ clientFor: (s) => upstreams.dubboClient(s) }) };
+  const build = async (): Promise<{ config: FerryConfig; engine: Engine }> => {
+    const config = await loadConfigDir(opts.mappingsDir);
+    const engine = buildEngine(config, {
+      binders,
+      maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
+    });
+    return { config, engine };
+  };
+  let current = await build();
+  let inFlight = 0;
+  let http: HttpFrontend;
+  try {
+    http = await startHttpFrontend({
+      engine: () => current.engine,
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+      port: opts.port,
+      onRequestStart: () => inFlight++,
+      onRequestEnd: () => inFlight--,
+    });
+  } catch (err) {
+    await upstreams.close();
+    throw err;
+  }
+  return {
+    httpPort: http.port,
+    engine: () => current.engine,
+    async reload() {
+      const next = await build();
+      current = next;
+      await upstreams.retainOnly(next.config);
+    },
+    async close() {
+      await http.close();
+      await upstreams.close();
+      void inFlight;
+    },
+  };
+}

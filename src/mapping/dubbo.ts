@@ -1,0 +1,223 @@
+/**
+ * Pure mapping for Dubbo routes: a compiled plan turns a request into a Hessian request body (typed
+ * arguments in the order the Java method declares them) and a provider reply into a response.
+ * Everything by-name happens in `compileDubboRoute`; the per-request functions only run closures.
+ */
+import { configErrorAt } from '../config/errors.js';
+import type { ArgConfig, FerryConfig, RouteConfig, ServiceConfig, TypeDef } from '../config/types.js';
+import {
+  compileJsonEncoder,
+  HessianArgumentError,
+  HessianWriter,
+  jvmDescriptor,
+  javaTypeName,
+  parseJavaType,
+  type JavaType,
+} from '../codec/hessian/index.js';
+import { describeThrowable, toJson } from '../codec/hessian/decode-json.js';
+import { FerryError } from '../errors/index.js';
+import type { GatewayResponse } from '../neutral/index.js';
+import { decodeErrorMessage, decodeResponseBody, encodeGenericRequestBody, encodeRequestBody } from '../upstream/dubbo/body.js';
+import { compileExtractor, type BodyParsing, type Extractor, type RequestView } from './request-view.js';
+
+/** Dubbo response status bytes (protocols.md A.2). */
+const STATUS_OK = 20;
+const STATUS_CLIENT_TIMEOUT = 30;
+const STATUS_SERVER_TIMEOUT = 31;
+const STATUS_BAD_REQUEST = 40;
+const STATUS_SERVICE_ERROR = 70;
+const STATUS_THREADPOOL_EXHAUSTED = 100;
+
+export interface DubboRoutePlan {
+  readonly needsBody: boolean;
+  readonly bodyParsing: BodyParsing;
+  /** Builds the Hessian request body. Throws FerryError (400) naming the argument and JSON path. */
+  encodeRequest(view: RequestView, attachments: Record<string, string>, timeoutMs: number): Buffer;
+  /** Request values to send as attachments, by attachment name (only those the route names). */
+  attachmentsFrom(view: RequestView): Record<string, string>;
+  /** Turns the provider's reply into a response, or throws the FerryError it stands for. */
+  decodeReply(status: number, body: Buffer, endpoint: string): GatewayResponse;
+}
+
+interface CompiledArg {
+  readonly label: string;
+  readonly required: boolean;
+  readonly read: Extractor;
+  readonly write: (w: HessianWriter, value: unknown, path: string) => void;
+}
+
+const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json' });
+
+/** Compiles one Dubbo route. Throws ConfigError (file:line:col) for unknown types and the like. */
+export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, config: FerryConfig): DubboRoutePlan {
+  const lookup = (name: string): TypeDef | undefined => config.types.get(name);
+  const args: CompiledArg[] = [];
+  const types: JavaType[] = [];
+  let exactNumbers = false;
+  let needsBody = false;
+  for (const [i, arg] of route.args.entries()) {
+    let type: JavaType;
+    try {
+      type = parseJavaType(arg.type, lookup);
+    } catch (err) {
+      throw configErrorAt(arg.source, `argument #${i + 1} of route "${route.id}": ${err instanceof Error ? err.message : String(err)}`);
+    }
+    types.push(type);
+    if (arg.from?.startsWith('body')) {
+      needsBody = true;
+      if (needsExactNumbers(type)) exactNumbers = true;
+    }
+    args.push(compileArg(arg, i, type, service.generic));
+  }
+  if (route.returns !== undefined) {
+    try {
+      parseJavaType(route.returns, lookup);
+    } catch (err) {
+      throw configErrorAt(route.source, `"returns" of route "${route.id}": ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const attachmentReaders = Object.entries(route.attachments).map(([name, from]) => [name, compileExtractor(from, false)] as const);
+  const descriptor = types.map(jvmDescriptor).join('');
+  const typeNames = types.map(javaTypeName);
+  const enumClasses = new Set([...config.types.values()].filter((t) => t.kind === 'enum').map((t) => t.name));
+  const longs = route.longs;
+  const errorStatus = new Map(Object.entries(route.errors));
+  const writer = new HessianWriter();
+  const baseRequest = {
+    path: service.interface!,
+    ...(service.version !== undefined ? { version: service.version } : {}),
+    ...(service.group !== undefined ? { group: service.group } : {}),
+  };
+
+  function writeArgs(w: HessianWriter, view: RequestView): void {
+    for (const a of args) {
+      const raw = a.read(view);
+      if (raw === undefined || raw === null) {
+        if (a.required && raw === undefined) {
+          throw new FerryError('FERRY_MISSING_ARGUMENT', `route "${route.id}" needs ${a.label}, and the request has none`, {
+            argument: a.label,
+          });
+        }
+      }
+      try {
+        a.write(w, raw === undefined ? null : raw, '$');
+      } catch (err) {
+        if (err instanceof HessianArgumentError) {
+          throw new FerryError('FERRY_BAD_ARGUMENT', `${a.label}: ${err.message}`, { argument: a.label, jsonPath: err.jsonPath, cause: err });
+        }
+        throw err;
+      }
+    }
+  }
+
+  return {
+    needsBody,
+    bodyParsing: exactNumbers ? 'lossless' : 'fast',
+    attachmentsFrom(view: RequestView): Record<string, string> {
+      const out: Record<string, string> = {};
+      for (const [name, read] of attachmentReaders) {
+        const v = read(view);
+        if (typeof v === 'string') out[name] = v;
+      }
+      return out;
+    },
+    encodeRequest(view: RequestView, attachments: Record<string, string>, timeoutMs: number): Buffer {
+      writer.reset();
+      const request = { ...baseRequest, method: route.rpcMethod, descriptor, attachments, timeoutMs };
+      return service.generic
+        ? encodeGenericRequestBody(writer, request, typeNames, (w) => writeArgs(w, view))
+        : encodeRequestBody(writer, request, (w) => writeArgs(w, view));
+    },
+    decodeReply(status: number, body: Buffer, endpoint: string): GatewayResponse {
+      if (status !== STATUS_OK) throw statusError(status, body, endpoint);
+      let result;
+      try {
+        result = decodeResponseBody(body);
+      } catch (err) {
+        throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `the reply from ${endpoint} could not be decoded: ${(err as Error).message}`, {
+          endpoint,
+          cause: err,
+        });
+      }
+      if (result.kind === 'exception') {
+        const ex = describeThrowable(result.value) ?? { className: 'java.lang.Throwable', message: 'the provider threw an exception Ferry could not read' };
+        const mapped = errorStatus.get(ex.className);
+        return throwing(
+          new FerryError('FERRY_UPSTREAM_EXCEPTION', ex.message ?? ex.className, {
+            exceptionClass: ex.className,
+            endpoint,
+            ...(mapped !== undefined ? { status: mapped } : {}),
+          }),
+        );
+      }
+      const value = result.kind === 'null' ? null : toJson(result.value, { longs, enumClasses });
+      return { status: 200, headers: { ...JSON_HEADERS }, body: JSON.stringify(value) };
+    },
+  };
+}
+
+function throwing(err: FerryError): never {
+  throw err;
+}
+
+function compileArg(arg: ArgConfig, index: number, type: JavaType, generic: boolean): CompiledArg {
+  const label = arg.from ?? `argument #${index + 1}`;
+  const encode = compileJsonEncoder(type, { generic });
+  if (arg.from === undefined) {
+    const constant = arg.value;
+    return { label, required: true, read: () => constant, write: encode };
+  }
+  return { label, required: arg.required, read: compileExtractor(arg.from, isCollection(type)), write: encode };
+}
+
+function isCollection(t: JavaType): boolean {
+  return t.kind === 'list' || t.kind === 'array';
+}
+
+/** True when a JSON number for this type could carry more digits than a double keeps. */
+export function needsExactNumbers(t: JavaType, seen: Set<JavaType> = new Set()): boolean {
+  if (seen.has(t)) return false;
+  seen.add(t);
+  switch (t.kind) {
+    case 'long':
+    case 'bigdecimal':
+    case 'biginteger':
+    case 'object':
+      return true;
+    case 'list':
+    case 'array':
+      return needsExactNumbers(t.elem, seen);
+    case 'map':
+      return needsExactNumbers(t.value, seen) || needsExactNumbers(t.key, seen);
+    case 'pojo':
+      return t.fields.some((f) => needsExactNumbers(f.type, seen));
+    default:
+      return false;
+  }
+}
+
+function statusError(status: number, body: Buffer, endpoint: string): FerryError {
+  let message: string;
+  try {
+    message = decodeErrorMessage(body);
+  } catch {
+    message = `status ${status} with an unreadable message`;
+  }
+  const details = { upstreamStatus: status, endpoint };
+  switch (status) {
+    case STATUS_CLIENT_TIMEOUT:
+    case STATUS_SERVER_TIMEOUT:
+      return new FerryError('FERRY_UPSTREAM_TIMEOUT', message, details);
+    case STATUS_BAD_REQUEST:
+      return new FerryError('FERRY_UPSTREAM_REJECTED_REQUEST', message, details);
+    case STATUS_THREADPOOL_EXHAUSTED:
+      return new FerryError('FERRY_UPSTREAM_OVERLOADED', message, details);
+    case STATUS_SERVICE_ERROR:
+      if (/not found exported service|service not found/i.test(message)) {
+        return new FerryError('FERRY_UPSTREAM_SERVICE_NOT_FOUND', message, details);
+      }
+      return new FerryError('FERRY_UPSTREAM_STATUS', message, details);
+    default:
+      return new FerryError('FERRY_UPSTREAM_STATUS', message, details);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * A read-only view of one request that parses the query, cookies and JSON body at most once, and
+ * only when a route's extractors ask. Argument sources (`path.id`, `body.amount`, ...) compile into
+ * extractor functions over this view when the config is compiled.
+ */
+import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
+import { FerryError } from '../errors/index.js';
+import { headerValue, parseCookies, type GatewayRequest } from '../neutral/index.js';
+
+/** How a route's body is parsed: exactly (numbers kept as text) or with JSON.parse. */
+export type BodyParsing = 'lossless' | 'fast';
+
+const MISSING = Symbol('missing');
+type Missing = typeof MISSING;
+
+export class RequestView {
+  private queryCache: URLSearchParams | undefined;
+  private cookieCache: Record<string, string> | undefined;
+  private bodyCache: unknown = MISSING;
+
+  constructor(
+    readonly req: GatewayRequest,
+    readonly params: Readonly<Record<string, string>>,
+    private readonly bodyParsing: BodyParsing,
+  ) {}
+
+  query(): URLSearchParams {
+    return (this.queryCache ??= new URLSearchParams(this.req.rawQuery));
+  }
+
+  cookies(): Record<string, string> {
+    return (this.cookieCache ??= parseCookies(this.req.headers));
+  }
+
+  /** The parsed JSON body; undefined when the request has no body. Throws FERRY_BAD_JSON / 415. */
+  body(): unknown {
+    if (this.bodyCache === MISSING) this.bodyCache = parseJsonBody(this.req, this.bodyParsing);
+    return this.bodyCache;
+  }
+}
+
+/** Parses the request body as JSON. Numbers become LosslessNumber in lossless mode. */
+export function parseJsonBody(req: GatewayRequest, mode: BodyParsing): unknown {
+  const buf = req.body;
+  if (buf === undefined || buf.length === 0) return undefined;
+  const type = headerValue(req.headers, 'content-type');
+  if (type !== undefined && !isJsonContentType(type)) {
+    throw new FerryError('FERRY_UNSUPPORTED_MEDIA_TYPE', `the body is ${type.split(';')[0]}; this route takes application/json`);
+  }
+  const text = buf.toString('utf8');
+  try {
+    return mode === 'lossless' ? parseLossless(text) : JSON.parse(text);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new FerryError('FERRY_BAD_JSON', `the request body is not valid JSON: ${reason}`, { cause: err });
+  }
+}
+
+function isJsonContentType(type: string): boolean {
+  const base = type.split(';')[0]!.trim().toLowerCase();
+  return base === 'application/json' || base.endsWith('+json');
+}
+
+/** Reads one argument's raw value from a request; `undefined` means absent. */
+export type Extractor = (view: RequestView) => unknown;
+
+/**
+ * Compiles a source (`path.X`, `query.X`, `header.X`, `cookie.X`, `body`, `body.a.b`) into an extractor.
+ * `many` asks for every value of a repeated query parameter or header (for collection types).
+ */
+export function compileExtractor(from: string, many: boolean): Extractor {
+  const dot = from.indexOf('.');
+  const kind = dot < 0 ? from : from.slice(0, dot);
+  const name = dot < 0 ? '' : from.slice(dot + 1);
+  switch (kind) {
+    case 'path':
+      return (v) => v.params[name];
+    case 'query':
+      return many
+        ? (v) => {
+            const all = v.query().getAll(name);
+            return all.length === 0 ? undefined : all;
+          }
+        : (v) => v.query().get(name) ?? undefined;
+    case 'header': {
+      const lower = name.toLowerCase();
+      return many
+        ? (v) => {
+            const h = v.req.headers[lower];
+            return h === undefined ? undefined : Array.isArray(h) ? h : h.split(',').map((s) => s.trim());
+          }
+        : (v) => headerValue(v.req.headers, lower);
+    }
+    case 'cookie':
+      return (v) => v.cookies()[name];
+    case 'body': {
+      if (name === '') return (v) => v.body();
+      const steps = name.split('.');
+      return (v) => {
+        let cur: unknown = v.body();
+        for (const step of steps) {
+          if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.hasOwn(cur, step)) return undefined;
+          cur = (cur as Record<string, unknown>)[step];
+        }
+        return cur;
+      };
+    }
+    default:
+      throw new Error(`unknown request source "${from}"`);
+  }
+}
+
+export { isLosslessNumber };
