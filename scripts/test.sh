@@ -4,6 +4,7 @@
 # ZooKeeper, the Python gRPC peer, the Go ext_proc client) on free loopback ports themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup.sh
 echo "==> tsc --noEmit"
 npx tsc --noEmit -p .
 mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
