@@ -1,0 +1,251 @@
+/**
+ * Hessian → JSON under the exactness policy of DESIGN.md ("Types and exactness"). Input is the
+ * neutral tree HessianReader produces; output is JSON-safe JS values (no bigint, no NaN).
+ *
+ * Rules, beyond the table:
+ * - long: a number when |v| ≤ 2^53−1 under `longs: 'auto'`, else a decimal string; always a string
+ *   under `longs: 'string'`. Hessian ints are always numbers.
+ * - BigDecimal: its `value` text exactly as Java's BigDecimal.toString() wrote it, exponent form
+ *   included ("1E+3", "1E-10"), so scale and every digit survive. Clients that need plain notation
+ *   can reformat; re-parsing Java's text is always exact.
+ * - BigInteger: decimal string rebuilt from `signum` and `mag`.
+ * - Date: ISO 8601 UTC with milliseconds ("2021-06-30T23:59:59.123Z").
+ * - java.time (hessian-lite handles, and compact-mode java.time.LocalDateTime): the string Java's
+ *   toString() gives ("2021-06-30T23:59:59.123456789", "23:59", "2021-06-30T23:59:59.123Z").
+ * - Enums: an object whose class is in `enumClasses`, or else any object with exactly one field,
+ *   `name`, holding a string (the shape hessian-lite's EnumSerializer writes), becomes that name.
+ *   A POJO whose only field is a String `name` looks the same on the wire; pass its class in
+ *   enumClasses' complement by declaring the return type, or accept the name.
+ * - Doubles NaN, Infinity, -Infinity become the strings "NaN", "Infinity", "-Infinity".
+ * - Maps become objects; keys are stringified (numbers and longs in decimal, enums by name, dates in
+ *   ISO). A reference back to an enclosing object (Throwable.cause = this) becomes null.
+ */
+import { FerryError } from '../../errors/index.js';
+import { JavaDate, JavaMap, JavaObject, type HessianValue } from './reader.js';
+
+export interface ToJsonOptions {
+  longs: 'auto' | 'string';
+  /** Classes known to be enums (from the mapping's declared types). */
+  enumClasses?: ReadonlySet<string>;
+  /** Most values emitted before giving up (guards against reference bombs). Default 1 000 000. */
+  maxNodes?: number;
+}
+
+const HANDLE_PKG = 'com.alibaba.com.caucho.hessian.io.java8.';
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
+function pad(n: number, width: number): string {
+  const s = String(Math.abs(n));
+  return (n < 0 ? '-' : '') + s.padStart(width, '0');
+}
+
+/** LocalDate.toString: yyyy-MM-dd, '+' before years over 9999. */
+export function formatLocalDate(year: number, month: number, day: number): string {
+  const y = Math.abs(year) < 1000 ? pad(year, 4) : year > 9999 ? `+${year}` : String(year);
+  return `${y}-${pad(month, 2)}-${pad(day, 2)}`;
+}
+
+function fraction(nano: number): string {
+  if (nano === 0) return '';
+  if (nano % 1_000_000 === 0) return '.' + pad(nano / 1_000_000, 3);
+  if (nano % 1000 === 0) return '.' + pad(nano / 1000, 6);
+  return '.' + pad(nano, 9);
+}
+
+/** LocalTime.toString: HH:mm, then :ss when seconds or nanos are set, then 3, 6 or 9 fraction digits. */
+export function formatLocalTime(hour: number, minute: number, second: number, nano: number): string {
+  let s = `${pad(hour, 2)}:${pad(minute, 2)}`;
+  if (second > 0 || nano > 0) s += `:${pad(second, 2)}${fraction(nano)}`;
+  return s;
+}
+
+/** Instant.toString (ISO_INSTANT): always seconds, fraction in groups of 3 digits, 'Z'. */
+export function formatInstant(seconds: bigint, nano: number): string {
+  const days = seconds >= 0n ? seconds / 86400n : -((-seconds + 86399n) / 86400n);
+  const secOfDay = Number(seconds - days * 86400n);
+  const date = civilFromDays(Number(days));
+  const hh = Math.floor(secOfDay / 3600);
+  const mm = Math.floor((secOfDay % 3600) / 60);
+  const ss = secOfDay % 60;
+  return `${formatLocalDate(date.year, date.month, date.day)}T${pad(hh, 2)}:${pad(mm, 2)}:${pad(ss, 2)}${fraction(nano)}Z`;
+}
+
+/** Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's civil_from_days). */
+function civilFromDays(z: number): { year: number; month: number; day: number } {
+  z += 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day };
+}
+
+function num(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return NaN;
+}
+
+function bigIntFromFields(f: Record<string, unknown>): string | undefined {
+  const signum = num(f['signum']);
+  const mag = f['mag'];
+  if (!Array.isArray(mag) || !Number.isInteger(signum)) return undefined;
+  let v = 0n;
+  for (const word of mag) {
+    if (typeof word !== 'number') return undefined;
+    v = (v << 32n) | BigInt(word >>> 0);
+  }
+  return (signum < 0 ? -v : v).toString();
+}
+
+/** Converts special Java objects (BigDecimal, time handles, ...) to their JSON string, else undefined. */
+function specialObject(o: JavaObject): string | undefined {
+  const f = o.fields;
+  switch (o.className) {
+    case 'java.math.BigDecimal':
+      return typeof f['value'] === 'string' ? f['value'] : undefined;
+    case 'java.math.BigInteger':
+      return bigIntFromFields(f);
+    case HANDLE_PKG + 'LocalDateHandle':
+      return formatLocalDate(num(f['year']), num(f['month']), num(f['day']));
+    case HANDLE_PKG + 'LocalTimeHandle':
+      return formatLocalTime(num(f['hour']), num(f['minute']), num(f['second']), num(f['nano']));
+    case HANDLE_PKG + 'LocalDateTimeHandle': {
+      const d = f['date'];
+      const t = f['time'];
+      if (!(d instanceof JavaObject) || !(t instanceof JavaObject)) return undefined;
+      const ds = specialObject(d);
+      const ts = specialObject(t);
+      return ds === undefined || ts === undefined ? undefined : `${ds}T${ts}`;
+    }
+    case HANDLE_PKG + 'InstantHandle': {
+      const s = f['seconds'];
+      const seconds = typeof s === 'bigint' ? s : typeof s === 'number' ? BigInt(s) : undefined;
+      return seconds === undefined ? undefined : formatInstant(seconds, num(f['nanos']));
+    }
+    case 'java.time.LocalDateTime': {
+      // hessian-lite compact mode: date = epoch day, time = nano of day.
+      const day = f['date'];
+      const nod = f['time'];
+      if (typeof day !== 'bigint' && typeof day !== 'number') return undefined;
+      if (typeof nod !== 'bigint' && typeof nod !== 'number') return undefined;
+      const d = civilFromDays(Number(day));
+      const n = BigInt(nod);
+      const secs = Number(n / 1_000_000_000n);
+      return `${formatLocalDate(d.year, d.month, d.day)}T${formatLocalTime(Math.floor(secs / 3600), Math.floor(secs % 3600 / 60), secs % 60, Number(n % 1_000_000_000n))}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function dateIso(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
+}
+
+/** Converts a decoded Hessian value to JSON-safe JS values (see the module comment for the rules). */
+export function toJson(value: unknown, opts: ToJsonOptions): unknown {
+  const longsAsString = opts.longs === 'string';
+  const enumClasses = opts.enumClasses;
+  let budget = opts.maxNodes ?? 1_000_000;
+  const open = new Set<object>();
+
+  const key = (k: unknown): string => {
+    if (typeof k === 'string') return k;
+    const j = conv(k);
+    return typeof j === 'string' ? j : j === null ? 'null' : typeof j === 'object' ? JSON.stringify(j) : String(j);
+  };
+
+  const conv = (v: unknown): unknown => {
+    if (--budget < 0) throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', 'The provider result expands to too many values to return as JSON.');
+    switch (typeof v) {
+      case 'string': case 'boolean': return v;
+      case 'number':
+        if (Number.isFinite(v)) return v;
+        return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+      case 'bigint':
+        if (!longsAsString && v >= MIN_SAFE && v <= MAX_SAFE) return Number(v);
+        return v.toString();
+      case 'undefined': return null;
+      case 'object': break;
+      default: return null;
+    }
+    if (v === null) return null;
+    if (v instanceof JavaObject) {
+      const special = specialObject(v);
+      if (special !== undefined) return special;
+      const f = v.fields;
+      if (enumClasses?.has(v.className) && typeof f['name'] === 'string') return f['name'];
+      if (open.has(v)) return null;
+      const names = Object.keys(f);
+      if (names.length === 1 && names[0] === 'name' && typeof f['name'] === 'string') return f['name'];
+      open.add(v);
+      const out: Record<string, unknown> = {};
+      for (const n of names) setKey(out, n, conv(f[n]));
+      open.delete(v);
+      return out;
+    }
+    if (Array.isArray(v)) {
+      if (open.has(v)) return null;
+      open.add(v);
+      const out = new Array<unknown>(v.length);
+      for (let i = 0; i < v.length; i++) out[i] = conv(v[i]);
+      open.delete(v);
+      return out;
+    }
+    if (v instanceof JavaMap) {
+      if (open.has(v)) return null;
+      open.add(v);
+      const out: Record<string, unknown> = {};
+      for (const [k, val] of v) setKey(out, key(k), conv(val));
+      open.delete(v);
+      return out;
+    }
+    if (v instanceof JavaDate) return dateIso(v.ms);
+    if (Buffer.isBuffer(v)) return v.toString('base64');
+    return null;
+  };
+  return conv(value);
+}
+
+function setKey(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
+
+/** What a Java exception carries that is worth showing: class, message, and its causes. */
+export interface ThrowableInfo {
+  className: string;
+  message: string | null;
+  cause?: ThrowableInfo;
+}
+
+/**
+ * Reads a decoded Throwable (class name, `detailMessage`, `cause` chain; Dubbo's GenericException
+ * via `exceptionClass`/`exceptionMessage`). Returns undefined for values that are not exceptions.
+ */
+export function describeThrowable(value: HessianValue | unknown, seen: Set<unknown> = new Set()): ThrowableInfo | undefined {
+  if (!(value instanceof JavaObject) || seen.has(value)) return undefined;
+  seen.add(value);
+  const f = value.fields;
+  if (typeof f['exceptionClass'] === 'string' && 'exceptionMessage' in f) {
+    return { className: f['exceptionClass'], message: typeof f['exceptionMessage'] === 'string' ? f['exceptionMessage'] : null };
+  }
+  const looksLikeThrowable = 'detailMessage' in f || 'stackTrace' in f || /(?:Exception|Error|Throwable)$/.test(value.className);
+  if (!looksLikeThrowable) return undefined;
+  const info: ThrowableInfo = {
+    className: value.className,
+    message: typeof f['detailMessage'] === 'string' ? f['detailMessage'] : null,
+  };
+  const cause = f['cause'];
+  if (cause !== value && cause instanceof JavaObject) {
+    const c = describeThrowable(cause, seen);
+    if (c !== undefined) info.cause = c;
+  }
+  return info;
+}

@@ -1,0 +1,4 @@
+package ferry.oracle;
+
+/** Sample enum for the Hessian oracle tests. */
+public enum Currency { CNY, USD, EUR }
