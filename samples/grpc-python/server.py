@@ -1,0 +1,169 @@
+"""A gRPC server in Python (grpcio) serving Ferry's sample payments and kitchen-sink services.
+
+Ferry's end-to-end tests start it with --port and wait for the READY line. Handlers echo what they
+received (as proto3 JSON from json_format) so tests can check the exact request Ferry built.
+"""
+import argparse
+import base64
+import signal
+import sys
+import time
+from concurrent import futures
+
+import grpc
+from google.protobuf import json_format
+from google.protobuf import empty_pb2
+
+from protos import payments_pb2 as pb, payments_grpc, kitchen_grpc, status_pb2, details_pb2
+
+
+def as_json(msg):
+    return json_format.MessageToJson(msg, indent=None, sort_keys=True)
+
+
+def sample_payment(name):
+    p = pb.Payment(name=name, state=pb.SETTLED, memo="sample", sequence=18446744073709551615)
+    p.amount.currency_code = "EUR"
+    p.amount.units = 9007199254740993
+    p.amount.nanos = 500000000
+    p.create_time.FromJsonString("2024-05-06T07:08:09.123Z")
+    p.labels["kind"] = "sample"
+    p.reference.value = "ref-1"
+    return p
+
+
+def abort_with_details(context, code, message, with_details):
+    if with_details:
+        st = status_pb2.Status(code=code.value[0], message=message)
+        info = details_pb2.ErrorInfo(reason="INSUFFICIENT_FUNDS", domain="payments.example.com")
+        info.metadata["account"] = "42"
+        st.details.add().Pack(info)
+        bad = details_pb2.BadRequest()
+        v = bad.field_violations.add()
+        v.field = "amount.units"
+        v.description = "must be positive"
+        st.details.add().Pack(bad)
+        retry = details_pb2.RetryInfo()
+        retry.retry_delay.FromJsonString("1.500s")
+        st.details.add().Pack(retry)
+        context.set_trailing_metadata((("grpc-status-details-bin", st.SerializeToString()), ("x-trailer", "bad")))
+    context.abort(code, message)
+
+
+class Payments(payments_grpc.PaymentsServicer):
+    def GetPayment(self, request, context):
+        if request.name.endswith("/missing"):
+            context.abort(grpc.StatusCode.NOT_FOUND, f"payment {request.name} not found")
+        context.send_initial_metadata((("x-served-by", "python"),))
+        context.set_trailing_metadata((("x-trailer", "done"),))
+        return sample_payment(request.name)
+
+    def ListPayments(self, request, context):
+        resp = pb.ListPaymentsResponse(next_page_token=as_json(request), total=-9223372036854775808)
+        for i in range(max(0, min(request.page_size, 5))):
+            resp.payments.append(sample_payment(f"{request.parent}/payments/{i}"))
+        return resp
+
+    def CreatePayment(self, request, context):
+        p = pb.Payment()
+        p.CopyFrom(request.payment)
+        p.name = f"{request.parent}/payments/{request.request_id or 'new'}"
+        p.state = pb.PENDING
+        p.labels["request"] = as_json(request)
+        return p
+
+    def UpdatePayment(self, request, context):
+        p = pb.Payment()
+        p.CopyFrom(request.payment)
+        p.labels["update_mask"] = ",".join(request.update_mask.paths)
+        p.labels["request"] = as_json(request)
+        return p
+
+    def SearchPayments(self, request, context):
+        resp = pb.SearchPaymentsResponse()
+        for parent in request.parents:
+            p = sample_payment(f"{parent}/payments/found")
+            p.memo = as_json(request)
+            resp.payments.append(p)
+        return resp
+
+    def CapturePayment(self, request, context):
+        p = pb.Payment(name=request.name, state=pb.SETTLED)
+        p.amount.CopyFrom(request.amount)
+        p.labels["request"] = as_json(request)
+        return p
+
+    def GetPaymentState(self, request, context):
+        p = sample_payment(request.name)
+        p.state = pb.FAILED
+        return p
+
+    def DeletePayment(self, request, context):
+        if request.name.endswith("/locked") and not request.force:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "payment is locked; pass force=true")
+        return empty_pb2.Empty()
+
+    def HeadPayment(self, request, context):
+        return empty_pb2.Empty()
+
+    def WatchPayments(self, request, context):
+        for i in range(request.count):
+            yield pb.PaymentEvent(seq=9007199254740993 + i, payment=sample_payment(f"{request.parent}/payments/{i}"))
+        if request.fail_with:
+            abort_with_details(context, code_of(request.fail_with), "stream failed on purpose", True)
+
+    def Fail(self, request, context):
+        if request.sleep_ms:
+            time.sleep(request.sleep_ms / 1000.0)
+        abort_with_details(context, code_of(request.code), request.message or "failed on purpose", request.with_details)
+
+    def EchoMetadata(self, request, context):
+        md = {}
+        for k, v in context.invocation_metadata():
+            md[k] = base64.b64encode(v).decode() if isinstance(v, bytes) else v
+        context.send_initial_metadata((("x-echo-note", request.note or "none"), ("x-bin-bin", b"\x00\x01\xff")))
+        context.set_trailing_metadata((("x-trailer", "echoed"),))
+        return pb.EchoMetadataResponse(metadata=md)
+
+    def Ping(self, request, context):
+        return pb.PingReply(text=request.text, server_time_nanos=time.time_ns())
+
+
+class KitchenSink(kitchen_grpc.KitchenSinkServiceServicer):
+    def Echo(self, request, context):
+        return request
+
+
+def code_of(number):
+    for c in grpc.StatusCode:
+        if c.value[0] == number:
+            return c
+    return grpc.StatusCode.UNKNOWN
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--workers", type=int, default=8)
+    args = ap.parse_args()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers))
+    payments_grpc.add_PaymentsServicer_to_server(Payments(), server)
+    kitchen_grpc.add_KitchenSinkServiceServicer_to_server(KitchenSink(), server)
+    port = server.add_insecure_port(f"127.0.0.1:{args.port}")
+    if port == 0:
+        print(f"cannot bind 127.0.0.1:{args.port}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    server.start()
+    print(f"READY {port}", flush=True)
+
+    def stop(*_):
+        server.stop(0.5).wait()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    server.wait_for_termination()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+/**
+ * The gRPC / Triple binding: loads each service's proto once, derives routes from its
+ * google.api.http options, and binds routes to handlers that map JSON ↔ protobuf and call the
+ * upstream through grpc-js channels. Triple (Dubbo 3) is the same path plus Dubbo's
+ * `tri-service-version` / `tri-service-group` metadata.
+ */
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Metadata } from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
+import type { Method, Service, Type } from 'protobufjs';
+import { configErrorAt } from '../config/errors.js';
+import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
+import { FerryError, toFerryError, toProblem } from '../errors/index.js';
+import { createProtoJson } from '../mapping/grpc/proto-json.js';
+import type { ProtoJson } from '../mapping/grpc/proto-json.js';
+import { compileRequestMapping, compileResponseMapping, templateFields } from '../mapping/grpc/request.js';
+import type { RequestMapping } from '../mapping/grpc/request.js';
+import { routesFromHttpRules } from '../mapping/grpc/routes.js';
+import type { GatewayRequest, GatewayResponse } from '../neutral/index.js';
+import { injectIntoMetadata } from '../telemetry/propagation.js';
+import type { Telemetry } from '../telemetry/spans.js';
+import { createGrpcUpstream } from '../upstream/grpc/client.js';
+import type { GrpcUpstream } from '../upstream/grpc/client.js';
+import { loadProtoRoot } from '../upstream/grpc/proto-loader.js';
+import type { CallContext, ProtocolBinder, RouteHandler } from './types.js';
+
+export interface GrpcBindingOptions {
+  /** Config root: relative `proto` paths resolve against it. */
+  readonly root: string;
+  /** Span helpers; without them calls still carry the incoming trace context in metadata. */
+  readonly telemetry?: Telemetry;
+}
+
+export interface GrpcBinding {
+  /** Routes derived from the service proto's google.api.http options (fromProto: true). */
+  routesFor(service: ServiceConfig): RouteConfig[];
+  readonly binder: ProtocolBinder;
+  /** Closes every channel opened by handlers of this binding. */
+  close(): Promise<void>;
+}
+
+interface LoadedProto {
+  readonly root: protobuf.Root;
+  readonly json: ProtoJson;
+  readonly decodeDetails: (bytes: Buffer) => unknown[] | undefined;
+}
+
+/** Metadata keys a client must not set through forwarded headers (transport-level or gRPC-reserved). */
+const RESERVED_METADATA = /^(grpc-|:|content-type$|te$|host$|connection$|transfer-encoding$|keep-alive$|upgrade$|user-agent$)/;
+/** Response metadata not echoed back as headers. */
+const HIDDEN_RESPONSE_METADATA = new Set(['content-type', 'grpc-status', 'grpc-message', 'grpc-status-details-bin', 'grpc-encoding', 'grpc-accept-encoding']);
+
+const JSON_TYPE = 'application/json';
+const NDJSON_TYPE = 'application/x-ndjson';
+
+/** Builds the binding. One per compiled config; `close()` when the config is retired. */
+export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
+  const protos = new Map<string, LoadedProto>();
+  const upstreams = new Map<string, GrpcUpstream>();
+
+  function protoPath(service: ServiceConfig, root: string): string {
+    if (service.proto === undefined) throw configErrorAt(service.source, `service ${service.name} (protocol ${service.protocol}) needs "proto"`);
+    return path.isAbsolute(service.proto) ? service.proto : path.resolve(root, service.proto);
+  }
+
+  function load(file: string, service: ServiceConfig): LoadedProto {
+    let loaded = protos.get(file);
+    if (loaded !== undefined) return loaded;
+    const includeDirs: string[] = [path.dirname(file)];
+    const idlAt = file.lastIndexOf(`${path.sep}idl${path.sep}`);
+    if (idlAt >= 0) includeDirs.unshift(file.slice(0, idlAt + 5));
+    let root: protobuf.Root;
+    try {
+      root = loadProtoRoot([file], { includeDirs });
+    } catch (err) {
+      throw configErrorAt(service.source, (err as Error).message);
+    }
+    const json = createProtoJson(root);
+    const statusType = root.lookupType('google.rpc.Status');
+    const decodeDetails = (bytes: Buffer): unknown[] | undefined => {
+      try {
+        const st = json.toJson(statusType, bytes) as { details?: unknown[] };
+        return st.details ?? [];
+      } catch {
+        return undefined;
+      }
+    };
+    loaded = { root, json, decodeDetails };
+    protos.set(file, loaded);
+    return loaded;
+  }
+
+  function lookupService(loaded: LoadedProto, service: ServiceConfig): Service {
+    if (service.service === undefined) throw configErrorAt(service.source, `service ${service.name} needs "service" (the full proto service name)`);
+    try {
+      return loaded.root.lookupService(service.service);
+    } catch {
+      throw configErrorAt(service.source, `proto ${service.proto} declares no service ${service.service}`);
+    }
+  }
+
+  function upstreamFor(service: ServiceConfig, loaded: LoadedProto): GrpcUpstream {
+    const key = `${service.name}\u0000${service.endpoints.join(',')}\u0000${service.connectionsPerEndpoint}`;
+    let up = upstreams.get(key);
+    if (up === undefined) {
+      if (service.endpoints.length === 0) {
+        throw configErrorAt(service.source, `service ${service.name}: gRPC/Triple services need static "endpoints" (registries are not supported for them yet)`);
+      }
+      up = createGrpcUpstream({
+        endpoints: service.endpoints,
+        channelsPerEndpoint: service.connectionsPerEndpoint,
+        decodeDetails: loaded.decodeDetails,
+      });
+      upstreams.set(key, up);
+    }
+    return up;
+  }
+
+  function bind(route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler {
+    const loaded = load(protoPath(service, config.root ?? opts.root), service);
+    const svc = lookupService(loaded, service);
+    const method: Method | undefined = svc.methods[route.rpcMethod];
+    if (method === undefined) {
+      throw configErrorAt(route.source, `route ${route.id}: ${service.service} has no method ${route.rpcMethod}`);
+    }
+    if (method.requestStream) {
+      throw configErrorAt(route.source, `route ${route.id}: ${route.rpcMethod} is client-streaming, which one HTTP request cannot drive`);
+    }
+    method.resolve();
+    const input = method.resolvedRequestType as Type;
+    const output = method.resolvedResponseType as Type;
+    let requestMapping: RequestMapping;
+    let responseMapping: (bytes: Uint8Array) => string;
+    try {
+      requestMapping = compileRequestMapping(loaded.json, { input, ...(route.body !== undefined ? { body: route.body } : {}), pathFields: templateFields(route.path) });
+      responseMapping = compileResponseMapping(loaded.json, { output, ...(route.responseBody !== undefined ? { responseBody: route.responseBody } : {}), emitDefaults: route.emitDefaults });
+    } catch (err) {
+      throw configErrorAt(route.source, `route ${route.id}: ${(err as Error).message}`);
+    }
+    const upstream = upstreamFor(service, loaded);
+    const grpcPath = `/${service.service}/${method.name}`;
+    const timeoutMs = route.timeoutMs ?? service.timeoutMs;
+    const forward = new Set(service.forwardHeaders.map((h) => h.toLowerCase()).filter((h) => !RESERVED_METADATA.test(h)));
+    const fromHeaders = Object.entries(route.attachments)
+      .filter(([, src]) => src.startsWith('header.'))
+      .map(([key, src]) => [key.toLowerCase(), src.slice('header.'.length).toLowerCase()] as const)
+      .filter(([key]) => !RESERVED_METADATA.test(key));
+    const triple = service.protocol === 'triple';
+    const streaming = method.responseStream === true;
+
+    function metadataFor(req: GatewayRequest, otelCtx: CallContext['otel']): Metadata {
+      const md = new Metadata();
+      const add = (key: string, value: string) => {
+        if (key.endsWith('-bin')) md.add(key, Buffer.from(value, 'base64'));
+        else md.add(key, value);
+      };
+      for (const name of forward) {
+        const v = req.headers[name];
+        if (v === undefined) continue;
+        for (const one of Array.isArray(v) ? v : [v]) add(name, one);
+      }
+      for (const [key, header] of fromHeaders) {
+        const v = req.headers[header];
+        if (v !== undefined) add(key, Array.isArray(v) ? v[0]! : v);
+      }
+      if (triple) {
+        if (service.version !== undefined && service.version !== '') md.set('tri-service-version', service.version);
+        if (service.group !== undefined && service.group !== '') md.set('tri-service-group', service.group);
+      }
+      injectIntoMetadata(otelCtx, md);
+      return md;
+    }
+
+    function deadlineOf(req: GatewayRequest, ctx: CallContext): number {
+      const now = performance.now();
+      const until = Math.min(ctx.deadline, req.deadline ?? Infinity, now + timeoutMs);
+      const remaining = until - now;
+      if (remaining <= 0) throw new FerryError('FERRY_UPSTREAM_TIMEOUT', `deadline passed before calling ${grpcPath}`);
+      return Date.now() + remaining;
+    }
+
+    async function handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse> {
+      const bytes = requestMapping.build(req, params);
+      const deadline = deadlineOf(req, ctx);
+      const span = opts.telemetry?.startClientSpan(ctx.otel, { system: 'grpc', service: service.service!, method: method!.name });
+      const metadata = metadataFor(req, span?.ctx ?? ctx.otel);
+      try {
+        if (!streaming) {
+          const res = await upstream.unary(grpcPath, bytes, { metadata, deadline });
+          if (span) setPeer(span.span, res.endpoint);
+          let body: string;
+          try {
+            body = responseMapping(res.message);
+          } catch (err) {
+            throw mapDecodeError(err);
+          }
+          const headers: Record<string, string | string[]> = { 'content-type': JSON_TYPE };
+          copyMetadata(headers, res.headers, 'grpc-metadata-');
+          copyMetadata(headers, res.trailers, 'grpc-trailer-');
+          opts.telemetry?.endClientSpan(span!.span, { grpcStatus: 0 });
+          return { status: 200, headers, body };
+        }
+        return await handleStream(bytes, metadata, deadline, ctx, span);
+      } catch (err) {
+        const fe = toFerryError(err);
+        if (span) opts.telemetry?.endClientSpan(span.span, { error: fe, ...(fe.details.upstreamStatus !== undefined ? { grpcStatus: fe.details.upstreamStatus } : {}) });
+        throw fe;
+      }
+    }
+
+    function setPeer(s: NonNullable<ReturnType<Telemetry['startClientSpan']>>['span'], endpoint: string): void {
+      const colon = endpoint.lastIndexOf(':');
+      opts.telemetry?.setPeer(s, endpoint.slice(0, colon), Number(endpoint.slice(colon + 1)));
+    }
+
+    async function handleStream(
+      bytes: Uint8Array,
+      metadata: Metadata,
+      deadline: number,
+      ctx: CallContext,
+      span: ReturnType<Telemetry['startClientSpan']> | undefined,
+    ): Promise<GatewayResponse> {
+      const call = upstream.serverStream(grpcPath, bytes, { metadata, deadline });
+      if (span) setPeer(span.span, call.endpoint);
+      const it = call.messages[Symbol.asyncIterator]();
+      // Wait for the first message (or the end) so that an early error becomes a proper status.
+      const first = await it.next();
+      const md = await call.headers.catch(() => new Metadata());
+      const headers: Record<string, string | string[]> = { 'content-type': NDJSON_TYPE };
+      copyMetadata(headers, md, 'grpc-metadata-');
+      const line = (b: Buffer) => {
+        try {
+          return responseMapping(b) + '\n';
+        } catch (err) {
+          throw mapDecodeError(err);
+        }
+      };
+      const firstLine = first.done ? '' : line(first.value);
+      const telemetry = opts.telemetry;
+      async function* rest(): AsyncGenerator<string> {
+        let ended = false;
+        try {
+          if (first.done) {
+            ended = true;
+            return;
+          }
+          for (let r = await it.next(); !r.done; r = await it.next()) yield line(r.value);
+          ended = true;
+          if (span) telemetry?.endClientSpan(span.span, { grpcStatus: 0 });
+        } catch (err) {
+          const fe = toFerryError(err);
+          ended = true;
+          if (span) telemetry?.endClientSpan(span.span, { error: fe, ...(fe.details.upstreamStatus !== undefined ? { grpcStatus: fe.details.upstreamStatus } : {}) });
+          // Headers are gone already: the error travels as the last line.
+          yield JSON.stringify({ error: toProblem(fe, ctx.routeId) }) + '\n';
+        } finally {
+          if (!ended) call.cancel();
+        }
+      }
+      if (first.done && span) telemetry?.endClientSpan(span.span, { grpcStatus: 0 });
+      return { status: 200, headers, body: firstLine, stream: rest() };
+    }
+
+    return { needsBody: requestMapping.needsBody, handle };
+  }
+
+  return {
+    routesFor(service) {
+      const loaded = load(protoPath(service, opts.root), service);
+      return routesFromHttpRules(service, lookupService(loaded, service));
+    },
+    binder: { bind },
+    async close() {
+      for (const up of upstreams.values()) up.close();
+      upstreams.clear();
+    },
+  };
+}
+
+function mapDecodeError(err: unknown): FerryError {
+  if (err instanceof FerryError) return err;
+  return new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `cannot decode the gRPC reply: ${(err as Error).message}`, { cause: err });
+}
+
+function copyMetadata(headers: Record<string, string | string[]>, md: Metadata, prefix: string): void {
+  for (const [key, values] of Object.entries(md.toJSON())) {
+    if (HIDDEN_RESPONSE_METADATA.has(key)) continue;
+    const texts = (values as Array<string | Buffer>).map((v) => (typeof v === 'string' ? v : Buffer.from(v).toString('base64')));
+    if (texts.length === 0) continue;
+    headers[prefix + key] = texts.length === 1 ? texts[0]! : texts;
+  }
+}

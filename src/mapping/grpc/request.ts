@@ -1,0 +1,102 @@
+/**
+ * Pure mapping between the neutral request/response and a gRPC method's messages, following the
+ * google.api.http rules: path variables set (nested) fields, `body: "*"` fills the whole message,
+ * `body: "field"` fills one field, and every other field may come from the query string
+ * (`a.b=1`, repeated by repeating the parameter). Built once per route.
+ */
+import type { Type } from 'protobufjs';
+import { FerryError } from '../../errors/index.js';
+import type { GatewayRequest } from '../../neutral/index.js';
+import type { Draft, ProtoJson, ToJsonOptions } from './proto-json.js';
+
+export interface RequestMappingSpec {
+  readonly input: Type;
+  /** google.api.http body: "*", a top-level field name, or undefined. */
+  readonly body?: string;
+  /** Names of the template variables (field paths) the router extracts. */
+  readonly pathFields: readonly string[];
+}
+
+export interface RequestMapping {
+  readonly needsBody: boolean;
+  /** Builds the request message bytes; throws FERRY_BAD_JSON / FERRY_BAD_ARGUMENT naming the field. */
+  build(req: GatewayRequest, params: Readonly<Record<string, string>>): Uint8Array;
+}
+
+/** Compiles the request side of a route. Throws a plain Error when `body` names no field. */
+export function compileRequestMapping(json: ProtoJson, spec: RequestMappingSpec): RequestMapping {
+  const { input, body } = spec;
+  const bodySource = { argument: 'body', jsonPath: '$' };
+  if (body !== undefined && body !== '*') {
+    json.resolvePath(input, [body], bodySource); // validates the name at compile time
+  }
+  const pathFieldSets = spec.pathFields.map((p) => p.split('.'));
+  for (const segs of pathFieldSets) json.resolvePath(input, segs, { argument: `path.${segs.join('.')}`, jsonPath: '$' });
+  const pathTop = new Set(spec.pathFields);
+  const bodyTop = body !== undefined && body !== '*' ? json.resolvePath(input, [body], bodySource)[0]!.name : undefined;
+
+  return {
+    needsBody: body !== undefined,
+    build(req, params) {
+      let draft: Draft = {};
+      if (body !== undefined) {
+        const text = req.body === undefined ? '' : req.body.toString('utf8');
+        if (text.trim() !== '') {
+          if (body === '*') {
+            draft = json.fromJson(input, json.parseText(input, text, bodySource), bodySource);
+          } else {
+            const value = json.parseText(input, text, bodySource);
+            const dv = json.fieldFromJson(input, body, value, { argument: 'body', jsonPath: '$' });
+            if (dv !== undefined) draft[bodyTop!] = dv;
+          }
+        }
+      }
+      if (body !== '*' && req.rawQuery !== '') {
+        const query = new URLSearchParams(req.rawQuery);
+        for (const [key, value] of query) {
+          if (pathTop.has(key)) continue;
+          const segs = key.split('.');
+          if (bodyTop !== undefined) {
+            const top = json.resolvePath(input, [segs[0]!], { argument: `query.${key}`, jsonPath: '$' })[0]!;
+            if (top.name === bodyTop) continue;
+          }
+          json.setFromString(input, draft, segs, value, { argument: `query.${key}`, jsonPath: '$' });
+        }
+      }
+      for (const segs of pathFieldSets) {
+        const name = segs.join('.');
+        const value = params[name];
+        if (value === undefined) {
+          throw new FerryError('FERRY_MISSING_ARGUMENT', `path variable ${name} is missing`, { argument: `path.${name}` });
+        }
+        json.setFromString(input, draft, segs, value, { argument: `path.${name}`, jsonPath: '$' }, true);
+      }
+      return json.encode(input, draft);
+    },
+  };
+}
+
+/** The variable names (field paths) of a google.api.http path template. */
+export function templateFields(template: string): string[] {
+  const out: string[] = [];
+  const re = /\{([A-Za-z_][A-Za-z0-9_.]*)(?:=[^}]*)?\}/g;
+  for (let m = re.exec(template); m !== null; m = re.exec(template)) out.push(m[1]!);
+  return out;
+}
+
+export interface ResponseMappingSpec {
+  readonly output: Type;
+  readonly responseBody?: string;
+  readonly emitDefaults: boolean;
+}
+
+/** Compiles the response side: reply bytes → JSON text (whole message or `response_body`). */
+export function compileResponseMapping(json: ProtoJson, spec: ResponseMappingSpec): (bytes: Uint8Array) => string {
+  const opts: ToJsonOptions = { emitDefaults: spec.emitDefaults };
+  const { output, responseBody } = spec;
+  if (responseBody !== undefined) {
+    json.resolvePath(output, [responseBody], { argument: 'response_body', jsonPath: '$' });
+    return (bytes) => JSON.stringify(json.fieldToJson(output, output.decode(bytes), responseBody, opts));
+  }
+  return (bytes) => JSON.stringify(json.toJson(output, bytes, opts));
+}

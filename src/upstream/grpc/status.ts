@@ -1,0 +1,85 @@
+/**
+ * gRPC status → Ferry error, once, where gRPC failures enter. HTTP statuses follow the table
+ * grpc-gateway and Envoy's transcoder use; `grpc-status-details-bin` (google.rpc.Status) is
+ * decoded into the problem body by a caller-supplied decoder.
+ */
+import type { Metadata, ServiceError } from '@grpc/grpc-js';
+import { FerryError, GrpcCode } from '../../errors/index.js';
+import type { GrpcCodeNumber } from '../../errors/index.js';
+
+const HTTP_BY_GRPC: Readonly<Record<number, number>> = {
+  [GrpcCode.OK]: 200,
+  [GrpcCode.CANCELLED]: 499,
+  [GrpcCode.UNKNOWN]: 500,
+  [GrpcCode.INVALID_ARGUMENT]: 400,
+  [GrpcCode.DEADLINE_EXCEEDED]: 504,
+  [GrpcCode.NOT_FOUND]: 404,
+  [GrpcCode.ALREADY_EXISTS]: 409,
+  [GrpcCode.PERMISSION_DENIED]: 403,
+  [GrpcCode.RESOURCE_EXHAUSTED]: 429,
+  [GrpcCode.FAILED_PRECONDITION]: 400,
+  [GrpcCode.ABORTED]: 409,
+  [GrpcCode.OUT_OF_RANGE]: 400,
+  [GrpcCode.UNIMPLEMENTED]: 501,
+  [GrpcCode.INTERNAL]: 500,
+  [GrpcCode.UNAVAILABLE]: 503,
+  [GrpcCode.DATA_LOSS]: 500,
+  [GrpcCode.UNAUTHENTICATED]: 401,
+};
+
+const NAME_BY_GRPC: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(GrpcCode).map(([name, code]) => [code, name]),
+);
+
+/** The HTTP status for a gRPC status code (grpc-gateway's table; unknown codes → 500). */
+export function httpStatusForGrpc(code: number): number {
+  return HTTP_BY_GRPC[code] ?? 500;
+}
+
+/** The name of a gRPC status code (`NOT_FOUND`), or `CODE_<n>` for codes outside the spec. */
+export function grpcCodeName(code: number): string {
+  return NAME_BY_GRPC[code] ?? `CODE_${code}`;
+}
+
+/** Decodes google.rpc.Status bytes into the JSON of its details (undefined when they cannot be read). */
+export type StatusDetailsDecoder = (bytes: Buffer) => unknown[] | undefined;
+
+/**
+ * Turns a grpc-js error (or anything thrown by a call) into a FerryError:
+ * DEADLINE_EXCEEDED → FERRY_UPSTREAM_TIMEOUT (504); a call that never reached a server
+ * (UNAVAILABLE with no server metadata) → FERRY_UPSTREAM_UNAVAILABLE (503); every other status →
+ * FERRY_UPSTREAM_STATUS with the table's HTTP status and the decoded details.
+ */
+export function grpcErrorToFerry(err: unknown, endpoint: string | undefined, decodeDetails?: StatusDetailsDecoder): FerryError {
+  if (err instanceof FerryError) return err;
+  const se = err as Partial<ServiceError>;
+  if (typeof se?.code !== 'number') {
+    return new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `gRPC call failed: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+      ...(endpoint !== undefined ? { endpoint } : {}),
+    });
+  }
+  const code = se.code;
+  const name = grpcCodeName(code);
+  const message = se.details ?? se.message ?? name;
+  const trailers = se.metadata as Metadata | undefined;
+  let details: unknown[] | undefined;
+  const raw = trailers?.get('grpc-status-details-bin')[0];
+  if (raw !== undefined && decodeDetails !== undefined) details = decodeDetails(Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'base64'));
+  const base = {
+    cause: err,
+    upstreamStatus: code,
+    upstreamStatusName: name,
+    grpc: code as GrpcCodeNumber,
+    ...(endpoint !== undefined ? { endpoint } : {}),
+    ...(details !== undefined ? { upstreamDetails: details } : {}),
+  };
+  if (code === GrpcCode.DEADLINE_EXCEEDED) {
+    return new FerryError('FERRY_UPSTREAM_TIMEOUT', `gRPC deadline exceeded${endpoint ? ` calling ${endpoint}` : ''}: ${message}`, base);
+  }
+  const fromServer = trailers !== undefined && Object.keys(trailers.getMap()).length > 0;
+  if (code === GrpcCode.UNAVAILABLE && !fromServer) {
+    return new FerryError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC upstream ${endpoint ?? ''} unavailable: ${message}`, base);
+  }
+  return new FerryError('FERRY_UPSTREAM_STATUS', `${name}: ${message}`, { ...base, status: httpStatusForGrpc(code) });
+}
