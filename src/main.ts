@@ -10,6 +10,7 @@ import { createDubboBinder, type DubboCaller } from './gateway/dubbo-binder.js';
 import type { Engine, ProtocolBinder } from './gateway/types.js';
 import { startHttpFrontend, type HttpFrontend } from './frontends/http/index.js';
 import { createDubboClient } from './upstream/dubbo/client.js';
+import { createTelemetry, type Telemetry } from './telemetry/index.js';
 
 export interface FerryOptions {
   readonly mappingsDir: string;
@@ -20,6 +21,8 @@ export interface FerryOptions {
   /** Dubbo heartbeat interval (idle time before a heartbeat), ms. */
   readonly heartbeatMs?: number;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
+  /** Span helpers over the tracer the caller set up (default: the global tracer provider). */
+  readonly telemetry?: Telemetry;
 }
 
 export interface RunningFerry {
@@ -87,6 +90,7 @@ export interface EngineBuildOptions {
   readonly binders: Partial<Record<'dubbo' | 'grpc' | 'triple', ProtocolBinder>>;
   readonly maxBodyBytes?: number;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
+  readonly telemetry?: Telemetry;
 }
 
 /** Builds an engine for a loaded config (throws ConfigError when a route cannot be bound). */
@@ -96,6 +100,7 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Engi
     binders: opts.binders,
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
+    ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
   });
 }
 
@@ -111,12 +116,14 @@ export async function validateMappings(dir: string): Promise<{ config: FerryConf
 
 export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   const upstreams = new UpstreamRegistry({ ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}) });
-  const binders = { dubbo: createDubboBinder({ clientFor: (s) => upstreams.dubboClient(s) }) };
+  const telemetry = opts.telemetry ?? createTelemetry();
+  const binders = { dubbo: createDubboBinder({ clientFor: (s) => upstreams.dubboClient(s), telemetry }) };
   const build = async (): Promise<{ config: FerryConfig; engine: Engine }> => {
     const config = await loadConfigDir(opts.mappingsDir);
     const engine = buildEngine(config, {
       binders,
       maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      telemetry,
       ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
     });
     return { config, engine };

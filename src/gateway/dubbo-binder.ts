@@ -3,12 +3,12 @@
  * request, opens a CLIENT span, carries trace context in the attachments, calls, and maps the reply.
  */
 import { performance } from 'node:perf_hooks';
-import { propagation, SpanKind, SpanStatusCode, trace, type TextMapSetter, type Tracer } from '@opentelemetry/api';
 import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
 import { FerryError, toFerryError } from '../errors/index.js';
 import type { GatewayRequest, GatewayResponse } from '../neutral/index.js';
 import { compileDubboRoute } from '../mapping/dubbo.js';
 import { RequestView } from '../mapping/request-view.js';
+import { createTelemetry, injectIntoAttachments, type Telemetry } from '../telemetry/index.js';
 import type { PickHint } from '../upstream/balance/types.js';
 import type { CallContext, ProtocolBinder, RouteHandler } from './types.js';
 
@@ -28,28 +28,17 @@ export interface DubboBindingOptions {
   /** The client for a service (the composition root keeps clients across reloads). */
   readonly clientFor: (service: ServiceConfig) => DubboCaller;
   readonly stickinessFor?: (service: ServiceConfig) => Stickiness | undefined;
-  readonly tracer?: Tracer;
+  readonly telemetry?: Telemetry;
 }
 
-const attachmentSetter: TextMapSetter<Record<string, string>> = {
-  set(carrier, key, value) {
-    carrier[key] = value;
-  },
-};
-
 export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
-  const tracer = opts.tracer ?? trace.getTracer('ferry');
+  const telemetry = opts.telemetry ?? createTelemetry();
   return {
     bind(route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler {
       const plan = compileDubboRoute(route, service, config);
       const client = opts.clientFor(service);
       const sticky = opts.stickinessFor?.(service);
-      const spanName = `${service.interface}/${route.rpcMethod}`;
-      const spanAttributes = {
-        'rpc.system': 'apache_dubbo',
-        'rpc.service': service.interface!,
-        'rpc.method': route.rpcMethod,
-      };
+      const callInfo = { system: 'apache_dubbo', service: service.interface!, method: route.rpcMethod } as const;
       return {
         needsBody: plan.needsBody,
         async handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse> {
@@ -57,25 +46,24 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
           const attachments = plan.attachmentsFrom(view);
           const timeoutMs = Math.floor(ctx.deadline - performance.now());
           if (timeoutMs <= 0) throw new FerryError('FERRY_UPSTREAM_TIMEOUT', `route "${route.id}" ran out of time before the call`);
-          const span = tracer.startSpan(spanName, { kind: SpanKind.CLIENT, attributes: spanAttributes }, ctx.otel);
+          const { span, ctx: clientCtx } = telemetry.startClientSpan(ctx.otel, callInfo);
+          let failure: unknown;
           try {
-            propagation.inject(trace.setSpan(ctx.otel, span), attachments, attachmentSetter);
+            injectIntoAttachments(clientCtx, attachments);
             const body = plan.encodeRequest(view, attachments, timeoutMs);
             const hint = sticky?.hint(req);
             const reply = await client.call(body, hint ? { timeoutMs, hint } : { timeoutMs });
             const colon = reply.endpoint.lastIndexOf(':');
-            span.setAttributes({ 'server.address': reply.endpoint.slice(0, colon), 'server.port': Number(reply.endpoint.slice(colon + 1)) });
+            telemetry.setPeer(span, reply.endpoint.slice(0, colon), Number(reply.endpoint.slice(colon + 1)));
             const response = plan.decodeReply(reply.status, reply.body, reply.endpoint);
             const extra = sticky?.replyHeaders(hint, reply.endpoint);
             if (extra) Object.assign(response.headers, extra);
             return response;
           } catch (thrown) {
-            const err = toFerryError(thrown);
-            span.setAttribute('error.type', err.details.exceptionClass ?? err.code);
-            span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
-            throw err;
+            failure = toFerryError(thrown);
+            throw failure;
           } finally {
-            span.end();
+            telemetry.endClientSpan(span, failure === undefined ? {} : { error: failure });
           }
         },
       };

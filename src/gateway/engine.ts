@@ -3,23 +3,13 @@
  * compiled config; route handlers are bound then, so the hot path does no lookups by name.
  */
 import { performance } from 'node:perf_hooks';
-import {
-  context as otelContext,
-  isSpanContextValid,
-  propagation,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Context,
-  type Span,
-  type TextMapGetter,
-  type Tracer,
-} from '@opentelemetry/api';
+import { context as otelContext, type Context } from '@opentelemetry/api';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import { templateShape } from '../config/loader.js';
 import type { FerryConfig, Protocol, RouteConfig } from '../config/types.js';
 import { FerryError, PROBLEM_CONTENT_TYPE, toFerryError, toProblem } from '../errors/index.js';
-import type { GatewayRequest, GatewayResponse, HeaderMap } from '../neutral/index.js';
+import type { GatewayRequest, GatewayResponse } from '../neutral/index.js';
+import { createTelemetry, extractFromHeaders, type Telemetry } from '../telemetry/index.js';
 import { createRouter, TemplateError, type Router } from '../router/index.js';
 import type { CallContext, Engine, ProtocolBinder, RouteHandler, RouteMatch } from './types.js';
 
@@ -43,7 +33,7 @@ export interface EngineOptions {
   /** Routes derived elsewhere (google.api.http options); YAML routes with the same method+path win. */
   readonly derivedRoutes?: readonly RouteConfig[];
   readonly maxBodyBytes?: number;
-  readonly tracer?: Tracer;
+  readonly telemetry?: Telemetry;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
 }
 
@@ -54,16 +44,11 @@ interface BoundRoute {
   readonly match: (params: Readonly<Record<string, string>>) => RouteMatch;
 }
 
-const headerGetter: TextMapGetter<HeaderMap> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => carrier[key],
-};
-
 /** Builds an engine; throws ConfigError (with file:line:col) when a route cannot be bound. */
 export function createEngine(opts: EngineOptions): Engine & { readonly routes: readonly RouteConfig[] } {
   const { config } = opts;
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const tracer = opts.tracer ?? trace.getTracer('ferry');
+  const telemetry = opts.telemetry ?? createTelemetry();
   const onOutcome = opts.onOutcome;
 
   const routes = mergeRoutes(config.routes, opts.derivedRoutes ?? []);
@@ -105,13 +90,13 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
     return { status: err.status, headers, body: JSON.stringify(toProblem(err, routeId, traceId)) };
   }
 
-  async function run(req: GatewayRequest, b: BoundRoute, params: Readonly<Record<string, string>>, span: Span, ctx: Context): Promise<GatewayResponse> {
+  async function run(req: GatewayRequest, b: BoundRoute, params: Readonly<Record<string, string>>, spanCtx: Context): Promise<GatewayResponse> {
     if (req.body !== undefined && req.body.length > maxBodyBytes) {
       throw new FerryError('FERRY_BODY_TOO_LARGE', `the request body has ${req.body.length} bytes; the limit is ${maxBodyBytes}`);
     }
     const now = performance.now();
     const deadline = Math.min(now + b.timeoutMs, req.deadline ?? Infinity);
-    const callCtx: CallContext = { deadline, otel: trace.setSpan(ctx, span), routeId: b.route.id };
+    const callCtx: CallContext = { deadline, otel: spanCtx, routeId: b.route.id };
     return b.handler.handle(req, params, callCtx);
   }
 
@@ -139,38 +124,24 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
           lookupError = new FerryError('FERRY_METHOD_NOT_ALLOWED', `${req.method} is not served at ${req.path}; allowed: ${r.allowed.join(', ')}`);
         }
       }
-      const parent = propagation.extract(otelContext.active(), req.headers, headerGetter);
-      const span = tracer.startSpan(
-        b ? `${req.method} ${b.route.path}` : req.method,
-        {
-          kind: SpanKind.SERVER,
-          attributes: {
-            'http.request.method': req.method,
-            'url.path': req.path,
-            ...(b ? { 'http.route': b.route.path, 'ferry.route.id': b.route.id } : {}),
-          },
-        },
-        parent,
-      );
-      const spanContext = span.spanContext();
-      const traceId = isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
+      const parent = extractFromHeaders(req.headers, otelContext.active());
+      const { span, ctx: spanCtx } = telemetry.startServerSpan(parent, b?.route.id, req.method, req.path, b?.route.path);
+      const traceId = telemetry.traceIdOf(spanCtx);
       let response: GatewayResponse;
       let code: string | undefined;
+      let failure: FerryError | undefined;
       try {
         if (!b) throw lookupError ?? new FerryError('FERRY_ROUTE_NOT_FOUND', `no route serves ${req.method} ${req.path}`);
-        response = await run(req, b, params, span, parent);
+        response = await run(req, b, params, spanCtx);
       } catch (thrown) {
-        const err = toFerryError(thrown);
-        code = err.code;
-        response = problemResponse(err, b?.route.id, traceId);
-        if (err.code === 'FERRY_METHOD_NOT_ALLOWED' && lookupError) {
+        failure = toFerryError(thrown);
+        code = failure.code;
+        response = problemResponse(failure, b?.route.id, traceId);
+        if (failure.code === 'FERRY_METHOD_NOT_ALLOWED' && lookupError) {
           response.headers['allow'] = lookupError.message.slice(lookupError.message.lastIndexOf(': ') + 2);
         }
-        span.setAttribute('error.type', err.code);
-        if (err.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
       }
-      span.setAttribute('http.response.status_code', response.status);
-      span.end();
+      telemetry.endServerSpan(span, response.status, failure);
       onOutcome?.({
         routeId: b?.route.id,
         method: req.method,
