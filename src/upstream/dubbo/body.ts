@@ -1,0 +1,153 @@
+/**
+ * Dubbo request and response BODIES (not frames) in Hessian 2, as DubboCodec writes and reads them
+ * (protocols.md B and C). Each body is one Hessian context: the caller passes a writer that this
+ * module resets, so class definitions never leak from one frame to the next.
+ */
+import { HessianDecodeError, HessianReader, JavaMap, type HessianValue } from '../../codec/hessian/reader.js';
+import type { HessianWriter } from '../../codec/hessian/writer.js';
+
+/** The dubbo protocol version Ferry speaks; ≥ 2.0.2 makes providers send response attachments. */
+export const DUBBO_PROTOCOL_VERSION = '2.0.2';
+/** Descriptor of `$invoke(String, String[], Object[])`. */
+export const GENERIC_DESCRIPTOR = 'Ljava/lang/String;[Ljava/lang/String;[Ljava/lang/Object;';
+
+export interface DubboRequestHead {
+  /** Service path: the interface FQCN. */
+  path: string;
+  version?: string;
+  group?: string;
+  /** Java method name. */
+  method: string;
+  /** Concatenated JVM descriptors of the parameter types ("" for none). */
+  descriptor: string;
+  /** Extra attachments (trace context, tenant, ...). Ferry's own keys are added after them. */
+  attachments: Readonly<Record<string, string>>;
+  /** Sent as the `timeout` attachment, in milliseconds, when given. */
+  timeoutMs?: number;
+}
+
+function writeAttachments(w: HessianWriter, req: DubboRequestHead, generic: boolean): void {
+  w.writeMapBegin(null);
+  for (const k of Object.keys(req.attachments)) {
+    if (k === 'path' || k === 'interface' || k === 'version' || k === 'group' || k === 'timeout' || k === 'generic') continue;
+    w.writeString(k);
+    w.writeString(req.attachments[k] as string);
+  }
+  w.writeString('path');
+  w.writeString(req.path);
+  w.writeString('interface');
+  w.writeString(req.path);
+  if (req.version !== undefined && req.version !== '') {
+    w.writeString('version');
+    w.writeString(req.version);
+  }
+  if (req.group !== undefined && req.group !== '') {
+    w.writeString('group');
+    w.writeString(req.group);
+  }
+  if (req.timeoutMs !== undefined) {
+    w.writeString('timeout');
+    w.writeString(String(Math.max(0, Math.round(req.timeoutMs))));
+  }
+  if (generic) {
+    w.writeString('generic');
+    w.writeString('true');
+  }
+  w.writeMapEnd();
+}
+
+function writeHead(w: HessianWriter, req: DubboRequestHead, method: string, descriptor: string): void {
+  w.writeString(DUBBO_PROTOCOL_VERSION);
+  w.writeString(req.path);
+  w.writeString(req.version !== undefined && req.version !== '' ? req.version : '0.0.0');
+  w.writeString(method);
+  w.writeString(descriptor);
+}
+
+/**
+ * A request body for a call with the declared signature: version, path, service version, method,
+ * descriptor, the arguments (`writeArgs` writes exactly one value per parameter), attachments.
+ * Resets `w` first; returns a copy of the bytes.
+ */
+export function encodeRequestBody(w: HessianWriter, req: DubboRequestHead, writeArgs: (w: HessianWriter) => void): Buffer {
+  w.reset();
+  writeHead(w, req, req.method, req.descriptor);
+  writeArgs(w);
+  writeAttachments(w, req, false);
+  return w.finish();
+}
+
+/**
+ * A generic `$invoke` request body: method name, `String[]` of parameter type names (typed list
+ * `[string`), `Object[]` of arguments (typed list `[object`; `writeArgs` writes one value per type
+ * name), and attachment generic=true. `req.method` is the target Java method.
+ */
+export function encodeGenericRequestBody(
+  w: HessianWriter,
+  req: DubboRequestHead,
+  typeNames: readonly string[],
+  writeArgs: (w: HessianWriter) => void,
+): Buffer {
+  w.reset();
+  writeHead(w, req, '$invoke', GENERIC_DESCRIPTOR);
+  w.writeString(req.method);
+  w.writeListBegin(typeNames.length, '[string');
+  for (const t of typeNames) w.writeString(t);
+  w.writeListBegin(typeNames.length, '[object');
+  writeArgs(w);
+  writeAttachments(w, req, true);
+  return w.finish();
+}
+
+export type DubboResult =
+  | { kind: 'value'; value: HessianValue; attachments: Record<string, string> }
+  | { kind: 'null'; attachments: Record<string, string> }
+  | { kind: 'exception'; value: HessianValue; attachments: Record<string, string> };
+
+function attachmentsOf(v: HessianValue, at: number): Record<string, string> {
+  if (!(v instanceof JavaMap)) throw new HessianDecodeError('response attachments must be a map', at);
+  const out: Record<string, string> = {};
+  for (const [k, val] of v) {
+    if (typeof k === 'string' && k !== '__proto__') out[k] = typeof val === 'string' ? val : String(val);
+  }
+  return out;
+}
+
+/**
+ * Decodes a status-20 response body: the result flag, then the value / exception / nothing, then
+ * attachments for flags 3–5. Bytes after the last expected value are ignored (dubbo-go appends one).
+ */
+export function decodeResponseBody(body: Buffer): DubboResult {
+  const r = new HessianReader(body);
+  const flagAt = r.offset;
+  const flag = r.read();
+  const readAttachments = (): Record<string, string> => {
+    const at = r.offset;
+    return attachmentsOf(r.read(), at);
+  };
+  switch (flag) {
+    case 0: return { kind: 'exception', value: r.read(), attachments: {} };
+    case 1: return { kind: 'value', value: r.read(), attachments: {} };
+    case 2: return { kind: 'null', attachments: {} };
+    case 3: {
+      const value = r.read();
+      return { kind: 'exception', value, attachments: readAttachments() };
+    }
+    case 4: {
+      const value = r.read();
+      return { kind: 'value', value, attachments: readAttachments() };
+    }
+    case 5: return { kind: 'null', attachments: readAttachments() };
+    default:
+      throw new HessianDecodeError(`unknown Dubbo result flag ${typeof flag === 'bigint' ? flag.toString() : JSON.stringify(flag) ?? String(flag)}`, flagAt);
+  }
+}
+
+/** The message in a status ≠ 20 body (a Hessian string; null gives ""). */
+export function decodeErrorMessage(body: Buffer): string {
+  if (body.length === 0) return '';
+  const v = new HessianReader(body).read();
+  if (typeof v === 'string') return v;
+  if (v === null) return '';
+  throw new HessianDecodeError('an error body must hold a string', 0);
+}
