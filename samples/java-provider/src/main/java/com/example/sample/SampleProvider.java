@@ -1,0 +1,245 @@
+package com.example.sample;
+
+import com.example.bank.AccountService;
+import com.example.lab.TypeLabService;
+import com.example.sample.greeter.Greeter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.apache.dubbo.config.ApplicationConfig;
+import org.apache.dubbo.config.ProtocolConfig;
+import org.apache.dubbo.config.ProviderConfig;
+import org.apache.dubbo.config.RegistryConfig;
+import org.apache.dubbo.config.ServiceConfig;
+import org.apache.dubbo.config.bootstrap.DubboBootstrap;
+
+/**
+ * Ferry's sample Apache Dubbo provider (API bootstrap, no Spring).
+ *
+ * <pre>
+ * java -jar ferry-sample-provider.jar [--dubbo-port 20880] [--triple-port 0] [--registry URL]
+ *      [--name NAME] [--threads 200] [--host 127.0.0.1] [--verbose] [--exit-on-stdin-eof]
+ * </pre>
+ *
+ * <ul>
+ *   <li>dubbo protocol (hessian2) on --dubbo-port: com.example.bank.AccountService:1.0.0 and
+ *       com.example.lab.TypeLabService; fixed thread pool of --threads with queues=0, so a full
+ *       pool answers status 100 (SERVER_THREADPOOL_EXHAUSTED_ERROR)
+ *   <li>Triple on --triple-port (0 = off): ferry.sample.v1.Greeter:1.0.0 (protobuf IDL)
+ *   <li>--registry zookeeper://host:port registers every service with the interface-level layout
+ *       /dubbo/&lt;interface&gt;/providers/&lt;url&gt;; without it nothing is registered
+ *   <li>prints exactly one line "FERRY-SAMPLE READY dubbo=&lt;port&gt; triple=&lt;port&gt;" to stdout
+ *       when all protocols listen; all logging goes to stderr
+ *   <li>SIGTERM: Dubbo's shutdown hook unregisters, sends the read-only event to connected
+ *       consumers, and closes the servers
+ *   <li>--exit-on-stdin-eof: exit when stdin closes (so a crashed test runner leaves no JVM)
+ * </ul>
+ */
+public final class SampleProvider {
+  private SampleProvider() {}
+
+  /** Parsed command line. */
+  static final class Options {
+    int dubboPort = 20880;
+    int triplePort = 0;
+    String registry = null;
+    String name = "sample-provider";
+    int threads = 200;
+    String host = "127.0.0.1";
+    boolean verbose = false;
+    boolean exitOnStdinEof = false;
+
+    static Options parse(String[] args) {
+      Options o = new Options();
+      for (int i = 0; i < args.length; i++) {
+        String a = args[i];
+        switch (a) {
+          case "--dubbo-port" -> o.dubboPort = Integer.parseInt(value(args, ++i, a));
+          case "--triple-port" -> o.triplePort = Integer.parseInt(value(args, ++i, a));
+          case "--registry" -> o.registry = value(args, ++i, a);
+          case "--name" -> o.name = value(args, ++i, a);
+          case "--threads" -> o.threads = Integer.parseInt(value(args, ++i, a));
+          case "--host" -> o.host = value(args, ++i, a);
+          case "--verbose" -> o.verbose = true;
+          case "--exit-on-stdin-eof" -> o.exitOnStdinEof = true;
+          default -> throw new IllegalArgumentException("unknown flag: " + a);
+        }
+      }
+      if (o.registry != null && (o.registry.isEmpty() || o.registry.equals("none"))) {
+        o.registry = null;
+      }
+      return o;
+    }
+
+    private static String value(String[] args, int i, String flag) {
+      if (i >= args.length) {
+        throw new IllegalArgumentException(flag + " needs a value");
+      }
+      return args[i];
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    Options o;
+    try {
+      o = Options.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("ferry-sample-provider: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    quietLogging();
+    if (o.exitOnStdinEof) {
+      exitOnEof(System.in);
+    }
+    // Nothing may reach outside the machine or slow the start.
+    System.setProperty("dubbo.application.qos-enable", "false");
+    System.setProperty("dubbo.application.qos.enable", "false");
+    System.setProperty("dubbo.application.enable-file-cache", "false");
+    System.setProperty("dubbo.metrics.enabled", "false");
+    System.setProperty("dubbo.tracing.enabled", "false");
+    // Dubbo ignores 127.x hosts (see LoopbackConfiguratorFactory); this puts them back.
+    System.setProperty(LoopbackConfiguratorFactory.PROPERTY, o.host);
+
+    ApplicationConfig app = new ApplicationConfig("ferry-sample-provider");
+    app.setQosEnable(false);
+    app.setLogger("jdk");
+    // Interface-level registration only: /dubbo/<interface>/providers/<url>.
+    app.setRegisterMode("interface");
+    app.setMetadataType("local");
+    app.setEnableFileCache(false);
+
+    RegistryConfig registry;
+    if (o.registry == null) {
+      registry = new RegistryConfig(RegistryConfig.NO_AVAILABLE);
+    } else {
+      registry = new RegistryConfig(o.registry);
+      registry.setUseAsConfigCenter(false);
+      registry.setUseAsMetadataCenter(false);
+      registry.setRegisterMode("interface");
+      registry.setTimeout(10000);
+    }
+
+    ProtocolConfig dubbo = new ProtocolConfig("dubbo", o.dubboPort);
+    dubbo.setId("dubbo");
+    dubbo.setHost(o.host);
+    dubbo.setSerialization("hessian2");
+    dubbo.setPreferSerialization("hessian2");
+    dubbo.setThreadpool("fixed");
+    dubbo.setThreads(o.threads);
+    dubbo.setQueues(0);
+
+    List<ProtocolConfig> protocols = new ArrayList<>();
+    protocols.add(dubbo);
+    ProtocolConfig tri = null;
+    if (o.triplePort > 0) {
+      tri = new ProtocolConfig("tri", o.triplePort);
+      tri.setId("tri");
+      tri.setHost(o.host);
+      protocols.add(tri);
+    }
+
+    ProviderConfig provider = new ProviderConfig();
+    provider.setTimeout(60000);
+    provider.setRetries(0);
+
+    ServiceConfig<AccountService> accounts = new ServiceConfig<>();
+    accounts.setInterface(AccountService.class);
+    accounts.setRef(logged(AccountService.class, new AccountServiceImpl(o.name), o.verbose));
+    accounts.setVersion("1.0.0");
+    accounts.setProtocol(dubbo);
+
+    ServiceConfig<TypeLabService> lab = new ServiceConfig<>();
+    lab.setInterface(TypeLabService.class);
+    lab.setRef(logged(TypeLabService.class, new TypeLabServiceImpl(), o.verbose));
+    lab.setProtocol(dubbo);
+
+    DubboBootstrap bootstrap = DubboBootstrap.getInstance()
+        .application(app)
+        .registry(registry)
+        .protocols(protocols)
+        .provider(provider)
+        .service(accounts)
+        .service(lab);
+
+    if (tri != null) {
+      ServiceConfig<Greeter> greeter = new ServiceConfig<>();
+      greeter.setInterface(Greeter.class);
+      // The generated stub base routes by the proto names; a JDK proxy would hide it, so verbose
+      // logging is done inside the impl's base class path only for dubbo services.
+      greeter.setRef(new GreeterImpl());
+      greeter.setVersion("1.0.0");
+      greeter.setProtocol(tri);
+      bootstrap.service(greeter);
+    }
+
+    bootstrap.start();
+    System.out.println("FERRY-SAMPLE READY dubbo=" + o.dubboPort + " triple=" + (tri == null ? 0 : o.triplePort));
+    System.out.flush();
+    // Dubbo's own shutdown hook handles SIGTERM; keep the main thread parked until then.
+    new CountDownLatch(1).await();
+  }
+
+  /** Only warnings and errors from Dubbo/ZooKeeper, and all of it to stderr (JUL's default). */
+  private static void quietLogging() {
+    Logger root = Logger.getLogger("");
+    root.setLevel(Level.WARNING);
+    for (var h : root.getHandlers()) {
+      h.setLevel(Level.WARNING);
+    }
+  }
+
+  private static void exitOnEof(InputStream in) {
+    Thread t = new Thread(() -> {
+      byte[] buf = new byte[256];
+      try {
+        while (in.read(buf) >= 0) {
+          // only EOF matters
+        }
+      } catch (IOException ignored) {
+        // same as EOF
+      }
+      System.err.println("ferry-sample-provider: stdin closed, exiting");
+      Thread halter = new Thread(() -> {
+        try {
+          Thread.sleep(15000);
+        } catch (InterruptedException ignored) {
+          return;
+        }
+        Runtime.getRuntime().halt(3);
+      });
+      halter.setDaemon(true);
+      halter.start();
+      System.exit(0);
+    }, "stdin-eof-watch");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  /**
+   * With --verbose, wraps the implementation in a JDK proxy that prints each call's method name to
+   * stderr; otherwise returns the implementation itself.
+   */
+  @SuppressWarnings("unchecked")
+  static <T> T logged(Class<T> iface, T impl, boolean verbose) {
+    if (!verbose) {
+      return impl;
+    }
+    InvocationHandler h = (proxy, method, args) -> {
+      System.err.println("ferry-sample-provider: call " + iface.getSimpleName() + "." + method.getName());
+      try {
+        return method.invoke(impl, args);
+      } catch (InvocationTargetException e) {
+        throw e.getCause();
+      }
+    };
+    return (T) Proxy.newProxyInstance(iface.getClassLoader(), new Class<?>[] {iface}, h);
+  }
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Java-side test tools for Ferry: installs what is missing and builds only what changed.
+#
+#   - apt: a JDK (17), maven, zookeeper, libhessian-java (only those missing)
+#   - samples/java-provider  -> samples/java-provider/dist/ferry-sample-provider.jar
+#     (Apache Dubbo sample provider; rebuilt only when pom.xml, src/ or idl/sample/ change)
+#   - samples/hessian-oracle -> samples/hessian-oracle/bin/ (Caucho oracle + stdin watchdog)
+#
+# Safe to run from many test processes at once (flock), and fast when everything is current.
+# The jar is replaced by an atomic rename, so JVMs still running the old one are not disturbed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PROVIDER="$ROOT/samples/java-provider"
+ORACLE="$ROOT/samples/hessian-oracle"
+# --build-only is accepted (the test helpers pass it) but packages are still installed when
+# missing: those checks cost only a few file tests.
+
+log() { echo "setup-java: $*" >&2; }
+
+# ---------------------------------------------------------------- apt packages
+install_packages() {
+  local missing=()
+  command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+  command -v mvn >/dev/null 2>&1 || missing+=(maven)
+  [[ -f /usr/share/java/zookeeper.jar ]] || missing+=(zookeeper)
+  [[ -f /usr/share/java/hessian.jar ]] || missing+=(libhessian-java)
+  if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# ------------------------------------------------------------------- hashing
+# Hash of the given files/folders' contents (sorted paths, so it is stable).
+tree_hash() {
+  (cd "$ROOT" && find "$@" -type f \
+    -not -path '*/target/*' -not -path '*/dist/*' -not -path '*/bin/*' -print0 \
+    | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+}
+
+# ------------------------------------------------------------ sample provider
+build_provider() {
+  local jar="$PROVIDER/dist/ferry-sample-provider.jar"
+  local stamp="$PROVIDER/dist/.source-hash"
+  local hash
+  hash="$(tree_hash samples/java-provider/pom.xml samples/java-provider/src idl/sample)"
+  if [[ -f "$jar" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
+    return 0
+  fi
+  log "building samples/java-provider (Maven; first run downloads dependencies)"
+  (cd "$PROVIDER" && mvn -q -B package -DskipTests)
+  check_dubbo_spi "$PROVIDER/target/ferry-sample-provider.jar"
+  mkdir -p "$PROVIDER/dist"
+  cp "$PROVIDER/target/ferry-sample-provider.jar" "$jar.tmp.$$"
+  mv -f "$jar.tmp.$$" "$jar"
+  echo "$hash" >"$stamp"
+  log "built $(du -h "$jar" | cut -f1) $jar"
+}
+
+# Dubbo's SPI files must not be silently dropped by the shade plugin: every
+# META-INF/dubbo/** file of every runtime dependency jar must have each of its lines in the
+# shaded jar's copy.
+check_dubbo_spi() {
+  local shaded="$1" cp dep entry tmp
+  tmp="$(mktemp -d)"
+  (cd "$PROVIDER" && mvn -q -B dependency:build-classpath -Dmdep.outputFile="$tmp/cp" -Dmdep.includeScope=runtime >/dev/null)
+  cp="$(cat "$tmp/cp")"
+  IFS=':' read -r -a deps <<<"$cp"
+  for dep in "${deps[@]}"; do
+    [[ "$dep" == *.jar ]] || continue
+    while IFS= read -r entry; do
+      [[ "$entry" == */ ]] && continue
+      unzip -p "$dep" "$entry" | grep -v '^\s*#' | grep -v '^\s*$' | sort -u >"$tmp/want"
+      unzip -p "$shaded" "$entry" | sort -u >"$tmp/have"
+      if [[ -n "$(comm -23 "$tmp/want" "$tmp/have")" ]]; then
+        log "shaded jar lost lines of $entry from $(basename "$dep"):"
+        comm -23 "$tmp/want" "$tmp/have" >&2
+        rm -rf "$tmp"
+        return 1
+      fi
+    done < <(unzip -Z1 "$dep" 2>/dev/null | grep '^META-INF/dubbo/' || true)
+  done
+  rm -rf "$tmp"
+}
+
+# ------------------------------------------------------- Caucho hessian oracle
+build_oracle() {
+  local out="$ORACLE/bin"
+  local stamp="$out/.source-hash"
+  local hash
+  hash="$(tree_hash samples/hessian-oracle/src)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
+    return 0
+  fi
+  log "compiling samples/hessian-oracle"
+  local tmp="$ORACLE/bin.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  javac -nowarn -d "$tmp" -cp /usr/share/java/hessian.jar $(find "$ORACLE/src" -name '*.java')
+  echo "$hash" >"$tmp/.source-hash"
+  rm -rf "$out"
+  mv "$tmp" "$out"
+}
+
+main() {
+  install_packages
+  mkdir -p "$PROVIDER/dist"
+  exec 9>"$PROVIDER/dist/.lock"
+  flock 9
+  build_oracle
+  build_provider
+}
+
+main

@@ -1,0 +1,127 @@
+/**
+ * Starts the Apache Dubbo sample provider (samples/java-provider) as a real JVM on free loopback
+ * ports, for tests that need a Dubbo peer nobody here wrote. See samples/java-provider/README.md
+ * for the services it exports.
+ */
+import { ensureJavaTools, javaToolPaths } from './java-build.js';
+import { spawnManaged, terminate, type ManagedProcess } from './jvm-process.js';
+import { freePort } from './ports.js';
+
+/** Options for {@link startJavaProvider}. */
+export interface JavaProviderOptions {
+  /** Returned by AccountService.whoami(); default `provider-<dubboPort>`. */
+  name?: string;
+  /** Dubbo protocol fixed thread pool size (queues 0, so exhaustion answers status 100). Default 200. */
+  threads?: number;
+  /** e.g. `zookeeper://127.0.0.1:2181`; default none (direct connections only). */
+  registry?: string;
+  /** Also serve Triple (the Greeter protobuf service) on its own port. Default false. */
+  triple?: boolean;
+  /** Log each received call's method name to stderr. */
+  verbose?: boolean;
+  /** Fixed ports instead of free ones (restart() reuses the ports either way). */
+  dubboPort?: number;
+  triplePort?: number;
+  /** Extra JVM flags (e.g. `-Ddubbo.xxx=...`), placed before `-jar`. */
+  jvmArgs?: string[];
+}
+
+/** A running sample provider. */
+export interface JavaProvider {
+  dubboPort: number;
+  /** 0 when Triple is off. */
+  triplePort: number;
+  name: string;
+  /** Current JVM pid (changes on restart). */
+  readonly pid: number;
+  /** `127.0.0.1:<dubboPort>` */
+  readonly address: string;
+  /** stderr captured so far from the current JVM (last 64 KiB). */
+  stderr(): string;
+  /** SIGTERM (Dubbo's graceful shutdown: read-only event to consumers), then wait for exit. */
+  stop(): Promise<void>;
+  /** SIGKILL (no read-only event, sockets just drop), then wait for exit. */
+  kill(): Promise<void>;
+  /** Stop (graceful) if running, then start again on the same ports and wait until ready. */
+  restart(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+const READY_LINE = /^FERRY-SAMPLE READY dubbo=(\d+) triple=(\d+)\s*$/;
+
+/** JVM flags that make the provider start fast and stay small in tests. */
+export const FAST_JVM_FLAGS: readonly string[] = [
+  '-XX:TieredStopAtLevel=1',
+  '-XX:+UseSerialGC',
+  '-Xss512k',
+  '-Xmx256m',
+  '-Xshare:auto',
+];
+
+/**
+ * Builds the jar if needed (scripts/setup-java.sh), starts the provider on free ports and resolves
+ * once it printed `FERRY-SAMPLE READY ...`. Rejects after 60 s with the captured stderr.
+ */
+export async function startJavaProvider(options: JavaProviderOptions = {}): Promise<JavaProvider> {
+  await ensureJavaTools();
+  const { providerJar } = javaToolPaths();
+  const dubboPort = options.dubboPort ?? (await freePort());
+  let triplePort = 0;
+  if (options.triple) triplePort = options.triplePort ?? (await freePort());
+  const name = options.name ?? `provider-${dubboPort}`;
+
+  const args = [
+    ...FAST_JVM_FLAGS,
+    ...(options.jvmArgs ?? []),
+    '-jar',
+    providerJar,
+    '--host',
+    '127.0.0.1',
+    '--dubbo-port',
+    String(dubboPort),
+    '--triple-port',
+    String(triplePort),
+    '--name',
+    name,
+    '--threads',
+    String(options.threads ?? 200),
+    '--exit-on-stdin-eof',
+  ];
+  if (options.registry) args.push('--registry', options.registry);
+  if (options.verbose) args.push('--verbose');
+
+  const launch = async (): Promise<ManagedProcess> => {
+    const proc = spawnManaged(`java-provider:${dubboPort}`, 'java', args);
+    try {
+      await proc.waitForLine(READY_LINE, READY_TIMEOUT_MS);
+    } catch (err) {
+      await terminate(proc, 5000);
+      throw err;
+    }
+    return proc;
+  };
+
+  let current = await launch();
+  return {
+    dubboPort,
+    triplePort,
+    name,
+    get pid() {
+      return current.pid;
+    },
+    get address() {
+      return `127.0.0.1:${dubboPort}`;
+    },
+    stderr: () => current.stderrTail(),
+    async stop() {
+      await terminate(current);
+    },
+    async kill() {
+      await current.signalAndWait('SIGKILL');
+    },
+    async restart() {
+      await terminate(current);
+      current = await launch();
+    },
+  };
+}
