@@ -133,6 +133,7 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
   private socketError: Error | undefined;
   private closeReason: FerryError | undefined;
   private provenOnce = false;
+  private lateReplyCount = 0;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -174,6 +175,11 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
   /** Why the connection closed, when it closed because of a failure. */
   get failure(): FerryError | undefined {
     return this.closeReason;
+  }
+
+  /** Replies that arrived for calls already timed out (dropped). */
+  get lateReplies(): number {
+    return this.lateReplyCount;
   }
 
   /** True once a valid frame arrived from the peer (a reply or a heartbeat answer). */
@@ -391,7 +397,10 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
     }
     if (frame.isRequest) return; // provider→consumer calls (Dubbo callbacks) are not supported; dropped
     const call = this.pendingCalls.get(frame.id);
-    if (call === undefined) return; // late reply for a call that timed out: dropped quietly
+    if (call === undefined) {
+      this.lateReplyCount++; // late reply for a call that timed out: dropped quietly
+      return;
+    }
     this.pendingCalls.delete(frame.id);
     clearTimeout(call.timer);
     call.resolve({ status: frame.status, body: frame.body });
