@@ -62,7 +62,6 @@ const UINT32_MAX = 2n ** 32n - 1n;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
-const FLOAT_MAX = 3.4028234663852886e38;
 /** Timestamp range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z. */
 const TS_MIN_SECONDS = -62135596800n;
 const TS_MAX_SECONDS = 253402300799n;
@@ -304,7 +303,8 @@ export function createProtoJson(root: protobuf.Root): ProtoJson {
       n = Number(v);
     } else return fail(path, `expected a number, got ${describe(v)}`);
     if (!Number.isFinite(n)) fail(path, `number out of range for ${isFloat ? 'float' : 'double'}`);
-    if (isFloat && Math.abs(n) > FLOAT_MAX) fail(path, 'number out of range for float');
+    // Accept anything that rounds to a finite float32 (FLT_MAX itself prints as 3.4028235e38).
+    if (isFloat && !Number.isFinite(Math.fround(n))) fail(path, 'number out of range for float');
     return n;
   }
 
@@ -643,7 +643,9 @@ export function createProtoJson(root: protobuf.Root): ProtoJson {
     if (v === Infinity) return 'Infinity';
     if (v === -Infinity) return '-Infinity';
     if (isFloat && v !== 0) {
-      for (let p = 1; p <= 9; p++) {
+      // Shortest form with at least 6 significant digits that reads back as the same float32
+      // (the form protobuf's Python and C++ printers use).
+      for (let p = 6; p <= 9; p++) {
         const s = Number(v.toPrecision(p));
         if (Math.fround(s) === v) return s;
       }
@@ -699,7 +701,7 @@ export function createProtoJson(root: protobuf.Root): ProtoJson {
     if (typeof v === 'number') return v !== 0 || Object.is(v, -0);
     if (typeof v === 'boolean') return v;
     if (typeof v === 'string') return v !== '';
-    if (v instanceof Uint8Array) return v.length > 0;
+    if (v instanceof Uint8Array || Array.isArray(v)) return v.length > 0;
     const l = v as LongLike;
     return l.low !== 0 || l.high !== 0;
   }
