@@ -3,7 +3,7 @@
  * with sticky preferences and retry exclusions honoured in front of it, and (optionally) outlier
  * ejection around it.
  */
-import type { BalanceKind } from '../../config/types.js';
+import type { BalanceKind, ServiceConfig } from '../../config/types.js';
 import { createConsistentHashBalancer, type HashTableKind } from './consistent-hash.js';
 import { createLeastPendingBalancer } from './least-pending.js';
 import { withOutlierEjection, type OutlierDetector } from './outlier.js';
@@ -44,4 +44,9 @@ export function createBalancer(kind: BalanceKind, options: BalancerOptions = {})
   }
   const preferring = withPreference(inner);
   return options.outlier === undefined ? preferring : withOutlierEjection(preferring, options.outlier);
+}
+
+/** The algorithm a service needs: hash stickiness (`sticky.hashOn`) implies consistent hashing. */
+export function balanceKindFor(service: Pick<ServiceConfig, 'balance' | 'sticky'>): BalanceKind {
+  return service.sticky?.hashOn !== undefined ? 'consistent-hash' : service.balance;
 }

@@ -191,3 +191,58 @@ export function hashKeyFrom(source: string): HashKeyExtractor {
       );
   }
 }
+
+/** What the Dubbo binder asks per call (structurally the gateway's `Stickiness`). */
+export interface StickinessPolicy {
+  /** The balancer hint for this request: a verified cookie's endpoint, or the hash key. */
+  hint(req: GatewayRequest): { preferredId?: string; hashKey?: string } | undefined;
+  /** `set-cookie` when the call went somewhere other than the cookie said (new session, endpoint gone, failover). */
+  replyHeaders(hint: { preferredId?: string } | undefined, endpoint: string): Record<string, string> | undefined;
+}
+
+export interface StickinessOptions {
+  /** The service's name in the mapping (cookies are bound to it). */
+  readonly service: string;
+  /** `sticky.cookie`: cookie name for signed-cookie stickiness. */
+  readonly cookie?: string;
+  /** `sticky.hashOn` (`header.x`, `query.x`, `cookie.x`): hash stickiness. */
+  readonly hashOn?: string;
+  /** Signing keys (config, else `parseStickyKeys(process.env.FERRY_STICKY_KEYS)`); needed for `cookie`. */
+  readonly keys?: readonly string[];
+  readonly maxAgeSeconds?: number;
+  readonly secure?: boolean;
+}
+
+/**
+ * Builds a service's stickiness policy from its `sticky:` config, or undefined when it has none.
+ * Both forms may be combined: a valid cookie wins, else the hash key decides.
+ */
+export function createStickiness(options: StickinessOptions): StickinessPolicy | undefined {
+  const cookie =
+    options.cookie === undefined
+      ? undefined
+      : createStickyCookie({
+          name: options.cookie,
+          keys: options.keys ?? [],
+          service: options.service,
+          ...(options.maxAgeSeconds !== undefined ? { maxAgeSeconds: options.maxAgeSeconds } : {}),
+          ...(options.secure !== undefined ? { secure: options.secure } : {}),
+        });
+  const hashKey = options.hashOn === undefined ? undefined : hashKeyFrom(options.hashOn);
+  if (cookie === undefined && hashKey === undefined) return undefined;
+  return {
+    hint(req) {
+      const preferredId = cookie?.readFrom(req.headers);
+      const key = hashKey?.(req);
+      if (preferredId === undefined && key === undefined) return undefined;
+      return {
+        ...(preferredId !== undefined ? { preferredId } : {}),
+        ...(key !== undefined ? { hashKey: key } : {}),
+      };
+    },
+    replyHeaders(hint, endpoint) {
+      if (cookie === undefined || hint?.preferredId === endpoint) return undefined;
+      return { 'set-cookie': cookie.issue(endpoint) };
+    },
+  };
+}
