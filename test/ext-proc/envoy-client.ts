@@ -51,6 +51,8 @@ export interface ScenarioResult {
   forwardedBody?: string;
   error?: string;
   streamEnd: string;
+  /** The ImmediateResponse's status as a number (the protojson form names known codes, e.g. "OK"). */
+  immediateStatus?: number;
 }
 
 /** Builds the Go client if needed. */
@@ -94,7 +96,7 @@ export function immediateOf(r: ScenarioResult): { status: number; headers: Recor
     (headers[o.header.key] ??= []).push(v);
   }
   return {
-    status: Number(ir.status?.code ?? 0),
+    status: r.immediateStatus ?? 0,
     headers,
     body: Buffer.from(ir.body ?? '', 'base64').toString('utf8'),
     details: ir.details ?? '',

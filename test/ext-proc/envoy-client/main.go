@@ -71,6 +71,8 @@ type Result struct {
 	Error         string `json:"error,omitempty"`
 	// How the server ended the stream: "ok" or the gRPC error.
 	StreamEnd string `json:"streamEnd"`
+	// The ImmediateResponse's HTTP status as a number (protojson writes known codes by enum name).
+	ImmediateStatus int32 `json:"immediateStatus,omitempty"`
 }
 
 var marshal = protojson.MarshalOptions{UseProtoNames: true}
@@ -139,6 +141,9 @@ func (st *stream) recv() (*extproc.ProcessingResponse, error) {
 			return nil, err
 		}
 		st.res.Responses = append(st.res.Responses, b)
+		if ir := r.msg.GetImmediateResponse(); ir != nil {
+			st.res.ImmediateStatus = int32(ir.GetStatus().GetCode())
+		}
 		return r.msg, nil
 	case <-time.After(st.timeout):
 		return nil, errors.New("message_timeout expired (Envoy would answer 504)")
