@@ -2,6 +2,8 @@
  * The composition root: loads the mapping folder, builds upstream clients, binders and the engine,
  * and starts the front ends. Nothing below this file holds global state; everything is passed down.
  */
+import { propagation } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { loadConfigDir } from './config/loader.js';
 import type { FerryConfig, ServiceConfig } from './config/types.js';
 import { FerryError } from './errors/index.js';
@@ -114,7 +116,18 @@ export async function validateMappings(dir: string): Promise<{ config: FerryConf
   return { config, engine };
 }
 
+/**
+ * W3C trace context is honoured even when no tracing SDK runs: an incoming traceparent reaches the
+ * providers and the problem documents. (An SDK registers its own propagator first; this then no-ops.)
+ */
+function ensurePropagator(): void {
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  );
+}
+
 export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
+  ensurePropagator();
   const upstreams = new UpstreamRegistry({ ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}) });
   const telemetry = opts.telemetry ?? createTelemetry();
   const binders = { dubbo: createDubboBinder({ clientFor: (s) => upstreams.dubboClient(s), telemetry }) };

@@ -83,6 +83,7 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
   const longs = route.longs;
   const errorStatus = new Map(Object.entries(route.errors));
   const writer = new HessianWriter();
+  const target = `${service.interface}${service.version ? `:${service.version}` : ''}${service.group ? ` (group ${service.group})` : ''} method ${route.rpcMethod}(${descriptor})`;
   const baseRequest = {
     path: service.interface!,
     ...(service.version !== undefined ? { version: service.version } : {}),
@@ -129,7 +130,7 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
         : encodeRequestBody(writer, request, (w) => writeArgs(w, view));
     },
     decodeReply(status: number, body: Buffer, endpoint: string): GatewayResponse {
-      if (status !== STATUS_OK) throw statusError(status, body, endpoint);
+      if (status !== STATUS_OK) throw statusError(status, body, endpoint, target);
       let result;
       try {
         result = decodeResponseBody(body);
@@ -142,22 +143,16 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
       if (result.kind === 'exception') {
         const ex = describeThrowable(result.value) ?? { className: 'java.lang.Throwable', message: 'the provider threw an exception Ferry could not read' };
         const mapped = errorStatus.get(ex.className);
-        return throwing(
-          new FerryError('FERRY_UPSTREAM_EXCEPTION', ex.message ?? ex.className, {
-            exceptionClass: ex.className,
-            endpoint,
-            ...(mapped !== undefined ? { status: mapped } : {}),
-          }),
-        );
+        throw new FerryError('FERRY_UPSTREAM_EXCEPTION', ex.message ?? ex.className, {
+          exceptionClass: ex.className,
+          endpoint,
+          ...(mapped !== undefined ? { status: mapped } : {}),
+        });
       }
       const value = result.kind === 'null' ? null : toJson(result.value, { longs, enumClasses });
       return { status: 200, headers: { ...JSON_HEADERS }, body: JSON.stringify(value) };
     },
   };
-}
-
-function throwing(err: FerryError): never {
-  throw err;
 }
 
 function compileArg(arg: ArgConfig, index: number, type: JavaType, generic: boolean): CompiledArg {
@@ -196,7 +191,7 @@ export function needsExactNumbers(t: JavaType, seen: Set<JavaType> = new Set()):
   }
 }
 
-function statusError(status: number, body: Buffer, endpoint: string): FerryError {
+function statusError(status: number, body: Buffer, endpoint: string, target: string): FerryError {
   let message: string;
   try {
     message = decodeErrorMessage(body);
@@ -209,6 +204,11 @@ function statusError(status: number, body: Buffer, endpoint: string): FerryError
     case STATUS_SERVER_TIMEOUT:
       return new FerryError('FERRY_UPSTREAM_TIMEOUT', message, details);
     case STATUS_BAD_REQUEST:
+      // Dubbo 3 decodes the arguments with the exported method's types; when no exported service,
+      // version, group and method matches, it fails here with "parameterTypes=null".
+      if (/parameterTypes=null|service not found/i.test(message)) {
+        return new FerryError('FERRY_UPSTREAM_SERVICE_NOT_FOUND', `${endpoint} does not export ${target}: ${message}`, details);
+      }
       return new FerryError('FERRY_UPSTREAM_REJECTED_REQUEST', message, details);
     case STATUS_THREADPOOL_EXHAUSTED:
       return new FerryError('FERRY_UPSTREAM_OVERLOADED', message, details);

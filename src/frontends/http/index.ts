@@ -54,7 +54,7 @@ export function createHttpApp(opts: Pick<HttpFrontendOptions, 'engine' | 'onRequ
         : new FerryError(err.statusCode && err.statusCode < 500 ? 'FERRY_BAD_JSON' : 'FERRY_INTERNAL', err.message, {
             ...(err.statusCode ? { status: err.statusCode } : {}),
           });
-    void reply.code(ferry.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(toProblem(ferry)));
+    void reply.code(ferry.status).header('content-type', PROBLEM_CONTENT_TYPE).send(Buffer.from(JSON.stringify(toProblem(ferry))));
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -94,7 +94,8 @@ async function send(reply: FastifyReply, res: GatewayResponse): Promise<void> {
     }
     return reply.send(Readable.from(chunks()));
   }
-  return reply.send(res.body);
+  // Bytes, not a string: fastify would append "; charset=utf-8", which JSON does not take.
+  return reply.send(typeof res.body === 'string' ? Buffer.from(res.body) : res.body);
 }
 
 /** Starts the HTTP front end on host:port (port 0 picks a free one). */
