@@ -121,6 +121,7 @@ class Payments(payments_grpc.PaymentsServicer):
         md = {}
         for k, v in context.invocation_metadata():
             md[k] = base64.b64encode(v).decode() if isinstance(v, bytes) else v
+        md["x-peer"] = context.peer()
         context.send_initial_metadata((("x-echo-note", request.note or "none"), ("x-bin-bin", b"\x00\x01\xff")))
         context.set_trailing_metadata((("x-trailer", "echoed"),))
         return pb.EchoMetadataResponse(metadata=md)

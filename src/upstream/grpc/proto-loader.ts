@@ -27,8 +27,8 @@ export interface ProtoLoadOptions {
 }
 
 /**
- * Loads `files` (absolute paths) and everything they import, plus google/rpc status and error
- * details (for decoding `grpc-status-details-bin`). Throws FERRY_CONFIG_INVALID naming the file.
+ * Loads `files` (absolute paths) and everything they import, plus all well-known types and
+ * google/rpc status and error details (for decoding `grpc-status-details-bin`). Throws FERRY_CONFIG_INVALID naming the file.
  */
 export function loadProtoRoot(files: readonly string[], opts: ProtoLoadOptions = {}): protobuf.Root {
   const idl = ferryIdlDir();
@@ -50,7 +50,9 @@ export function loadProtoRoot(files: readonly string[], opts: ProtoLoadOptions =
     if (existsSync(bundled)) return bundled;
     return target;
   };
-  const all = [...files, path.join(idl, 'google/rpc/status.proto'), path.join(idl, 'google/rpc/error_details.proto')];
+  // Every well-known type is loaded, so an Any can carry any of them even when no file imports it.
+  const wellKnown = Object.keys(protobuf.common).filter((f) => f.startsWith('google/protobuf/'));
+  const all = [...files, ...wellKnown, path.join(idl, 'google/rpc/status.proto'), path.join(idl, 'google/rpc/error_details.proto')];
   try {
     root.loadSync(all, { keepCase: true, alternateCommentMode: false });
     root.resolveAll();
