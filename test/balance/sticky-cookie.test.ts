@@ -122,3 +122,29 @@ test('hashKeyFrom rejects unknown sources at load time', () => {
     assert.throws(() => hashKeyFrom(s), (e: unknown) => e instanceof FerryError && e.code === 'FERRY_CONFIG_INVALID', s);
   }
 });
+
+test('createStickiness: cookie policy re-issues only when the call went elsewhere; hash policy gives the key', async () => {
+  const { createStickiness } = await import('../../src/upstream/balance/sticky-cookie.js');
+  const { balanceKindFor } = await import('../../src/upstream/balance/create-balancer.js');
+  assert.equal(createStickiness({ service: 's' }), undefined);
+  const policy = createStickiness({ service: 'accounts', cookie: 'aff', keys: [K1] })!;
+  assert.equal(policy.hint(req({})), undefined);
+  const first = policy.replyHeaders(undefined, 'h:1')!['set-cookie']!;
+  const hint = policy.hint(req({ cookie: sendBack(first) }));
+  assert.deepEqual(hint, { preferredId: 'h:1' });
+  assert.equal(policy.replyHeaders(hint, 'h:1'), undefined, 'honoured: nothing to re-issue');
+  const moved = policy.replyHeaders(hint, 'h:2')!['set-cookie']!;
+  assert.equal(createStickyCookie({ name: 'aff', keys: [K1], service: 'accounts' }).read(sendBack(moved)), 'h:2');
+  // a forged cookie gives no preference
+  assert.equal(policy.hint(req({ cookie: 'aff=v1.aDox.0.' + 'A'.repeat(43) })), undefined);
+
+  const hash = createStickiness({ service: 'accounts', hashOn: 'header.x-user-id' })!;
+  assert.deepEqual(hash.hint(req({ 'x-user-id': 'u7' })), { hashKey: 'u7' });
+  assert.equal(hash.replyHeaders({}, 'h:1'), undefined);
+  // cookie stickiness without a key is a load error
+  assert.throws(() => createStickiness({ service: 'accounts', cookie: 'aff', keys: [] }), FerryError);
+
+  assert.equal(balanceKindFor({ balance: 'round-robin', sticky: { hashOn: 'header.x' } }), 'consistent-hash');
+  assert.equal(balanceKindFor({ balance: 'round-robin', sticky: { cookie: 'aff' } }), 'round-robin');
+  assert.equal(balanceKindFor({ balance: 'least-pending' }), 'least-pending');
+});
