@@ -264,6 +264,17 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
     assert.equal(res.headers['grpc-trailer-x-trailer'], 'echoed');
   });
 
+  it('protocol triple sends Dubbo version and group as tri-service-version / tri-service-group metadata', async () => {
+    const tri = service('tri', [peer.address], { protocol: 'triple', version: '1.2.3', group: 'blue' });
+    const r = { ...routes.find((x) => x.id === 'payments.EchoMetadata')!, serviceName: 'tri' };
+    const h = binding.binder.bind(r, tri, { ...config, services: new Map([['tri', tri]]) });
+    const md = JSON.parse(String((await h.handle(request('GET', '/v1/debug/metadata'), {}, ctx())).body)).metadata;
+    assert.equal(md['tri-service-version'], '1.2.3');
+    assert.equal(md['tri-service-group'], 'blue');
+    const plain = JSON.parse(String((await call('payments.EchoMetadata', request('GET', '/v1/debug/metadata'))).body)).metadata;
+    assert.equal(plain['tri-service-version'], undefined, 'plain gRPC sends no Dubbo metadata');
+  });
+
   it('spreads calls round robin over connectionsPerEndpoint channels (3 distinct client ports)', async () => {
     const multi = service('multi', [peer.address], { connectionsPerEndpoint: 3 });
     const r = { ...routes.find((x) => x.id === 'payments.EchoMetadata')!, serviceName: 'multi' };
