@@ -1,0 +1,71 @@
+/** Direct tests of the pure pieces of the gRPC binding: names, tables, template fields, route derivation. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { protoJsonName, createProtoJson } from '../../src/mapping/grpc/proto-json.js';
+import { templateFields, compileRequestMapping } from '../../src/mapping/grpc/request.js';
+import { httpBindingsOf } from '../../src/mapping/grpc/routes.js';
+import { grpcCodeName, grpcErrorToFerry, httpStatusForGrpc } from '../../src/upstream/grpc/status.js';
+import { loadProtoRoot } from '../../src/upstream/grpc/proto-loader.js';
+import { FerryError } from '../../src/errors/index.js';
+import { Metadata } from '@grpc/grpc-js';
+
+describe('gRPC pure helpers', () => {
+  it('json names follow protoc (underscore removed, next letter upper-cased)', () => {
+    assert.equal(protoJsonName('currency_code'), 'currencyCode');
+    assert.equal(protoJsonName('a_b_c'), 'aBC');
+    assert.equal(protoJsonName('field_1_x'), 'field1X');
+    assert.equal(protoJsonName('already'), 'already');
+  });
+
+  it('template variables are the field paths, with or without a pattern', () => {
+    assert.deepEqual(templateFields('/v1/{payment.name=accounts/*/payments/*}:x/{id}/{rest=**}'), ['payment.name', 'id', 'rest']);
+    assert.deepEqual(templateFields('/v1/payments:search'), []);
+  });
+
+  it('grpc → HTTP status table and names', () => {
+    assert.equal(httpStatusForGrpc(5), 404);
+    assert.equal(httpStatusForGrpc(1), 499);
+    assert.equal(httpStatusForGrpc(16), 401);
+    assert.equal(httpStatusForGrpc(99), 500);
+    assert.equal(grpcCodeName(14), 'UNAVAILABLE');
+    assert.equal(grpcCodeName(99), 'CODE_99');
+  });
+
+  it('grpc errors normalise once (inputs: deadline, local unavailable, server unavailable, non-gRPC error)', () => {
+    const md = new Metadata();
+    assert.equal(grpcErrorToFerry({ code: 4, details: 'Deadline exceeded', metadata: md }, 'h:1').code, 'FERRY_UPSTREAM_TIMEOUT');
+    assert.equal(grpcErrorToFerry({ code: 14, details: 'No connection established', metadata: md }, 'h:1').code, 'FERRY_UPSTREAM_UNAVAILABLE');
+    const server = new Metadata();
+    server.set('x-from', 'server');
+    const fromServer = grpcErrorToFerry({ code: 14, details: 'draining', metadata: server }, 'h:1');
+    assert.equal(fromServer.code, 'FERRY_UPSTREAM_STATUS');
+    assert.equal(fromServer.status, 503);
+    assert.equal(grpcErrorToFerry(new Error('boom'), undefined).code, 'FERRY_UPSTREAM_PROTOCOL_ERROR');
+  });
+
+  const root = loadProtoRoot([path.resolve('idl/payments/v1/payments.proto')]);
+  it('reads google.api.http options including custom kinds and additional bindings', () => {
+    const svc = root.lookupService('example.payments.v1.Payments');
+    assert.deepEqual(httpBindingsOf(svc.methods['CapturePayment']!), [
+      { method: 'POST', path: '/v1/{name=accounts/*/payments/*}:capture', body: '*' },
+      { method: 'POST', path: '/v1/captures/{name=**}', body: 'amount' },
+    ]);
+    assert.deepEqual(httpBindingsOf(svc.methods['HeadPayment']!), [{ method: 'HEAD', path: '/v1/{name=accounts/*/payments/*}' }]);
+    assert.deepEqual(httpBindingsOf(svc.methods['Ping']!), []);
+  });
+
+  it('request mapping rejects a body field that does not exist, at compile time (input body "nope")', () => {
+    const json = createProtoJson(root);
+    assert.throws(() => compileRequestMapping(json, { input: root.lookupType('example.payments.v1.CreatePaymentRequest'), body: 'nope', pathFields: [] }), FerryError);
+  });
+
+  it('a repeated query parameter for a singular field is a 400 (input page_size=1&page_size=2)', () => {
+    const json = createProtoJson(root);
+    const m = compileRequestMapping(json, { input: root.lookupType('example.payments.v1.ListPaymentsRequest'), pathFields: [] });
+    assert.throws(
+      () => m.build({ method: 'GET', path: '/', rawQuery: 'page_size=1&page_size=2', headers: {}, body: undefined }, {}),
+      (e: unknown) => e instanceof FerryError && e.status === 400 && e.details.argument === 'query.page_size',
+    );
+  });
+});
