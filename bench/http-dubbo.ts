@@ -8,14 +8,13 @@
  * driven by autocannon from this one. Each side is measured at low load (1 request in flight) and at
  * saturation (64 in flight). The provider is the Apache Dubbo sample (Java).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import autocannon from 'autocannon';
 import { loadConfigDir } from '../src/config/loader.js';
 import { compileDubboRoute } from '../src/mapping/dubbo.js';
 import { RequestView } from '../src/mapping/request-view.js';
@@ -62,12 +61,37 @@ async function direct(call: () => Promise<unknown>, inFlight: number, durationMs
   return { rps: latencies.length / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
 
-async function viaFerry(url: string, inFlight: number, durationMs: number): Promise<Result> {
-  const r = await autocannon({ url, connections: inFlight, pipelining: 1, duration: durationMs / 1000 });
-  if (r.non2xx > 0 || r.errors > 0) throw new Error(`Ferry answered ${r.non2xx} non-2xx and ${r.errors} errors`);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+function ensureWrk(): void {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+  } catch (err) {
+    // wrk prints its version and exits 1; only a missing binary is a problem.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') execFileSync('bash', ['-c', 'apt-get update -qq && apt-get install -y -qq wrk'], { stdio: 'inherit' });
+  }
 }
 
+/** Parses wrk's "50%  123.45us" style figures into milliseconds. */
+function wrkMs(text: string, label: string): number {
+  const m = new RegExp(`\\s${label}\\s+([0-9.]+)(us|ms|s)\\b`).exec(text);
+  if (!m) throw new Error(`wrk printed no ${label} figure:\n${text}`);
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : n * 1000;
+}
+
+async function viaFerry(url: string, inFlight: number, durationMs: number): Promise<Result> {
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn('wrk', ['-t1', `-c${inFlight}`, `-d${Math.round(durationMs / 1000)}s`, '--latency', url]);
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}: ${text}`))));
+  });
+  if (/Non-2xx/.test(out)) throw new Error(`Ferry answered non-2xx responses:\n${out}`);
+  const rps = /Requests\/sec:\s+([0-9.]+)/.exec(out);
+  return { rps: Number(rps![1]), p50: wrkMs(out, '50%'), p99: wrkMs(out, '99%') };
+}
+
+ensureWrk();
 const provider = await startJavaProvider({ name: 'bench' });
 const dir = await mkdtemp(path.join(tmpdir(), 'ferry-bench-'));
 await writeFile(path.join(dir, 'bank.yaml'), (await readFile('mappings/bank.yaml', 'utf8')).replaceAll('127.0.0.1:20880', provider.address));
