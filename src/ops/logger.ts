@@ -1,0 +1,113 @@
+/**
+ * Structured JSON logs: one line per event with `time`, `level`, `msg` and flat fields, so that log
+ * shippers index them without parsing. Request lines carry route, status, duration and trace id,
+ * never bodies, query strings or header values.
+ */
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+const LEVEL_RANK: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** A line sink; `process.stdout` by default. */
+export interface LogSink {
+  write(line: string): unknown;
+}
+
+export interface LoggerOptions {
+  /** Lowest level written (default `info`). */
+  readonly level?: LogLevel;
+  readonly sink?: LogSink;
+  /** Fields added to every line (e.g. `{ service: 'ferry', pid }`). */
+  readonly base?: Readonly<Record<string, unknown>>;
+  /** Clock for `time` (tests pin it). */
+  readonly now?: () => Date;
+}
+
+/** One finished request, as the request log records it. */
+export interface RequestLogEntry {
+  readonly method: string;
+  /** Path without the query string. */
+  readonly path: string;
+  readonly route: string | undefined;
+  readonly status: number;
+  readonly durationMs: number;
+  readonly traceId: string | undefined;
+  /** FERRY code when the request failed. */
+  readonly code?: string;
+  /** Which front end served it (`http`, `ext_proc`). */
+  readonly frontend?: string;
+}
+
+export interface Logger {
+  debug(msg: string, fields?: Readonly<Record<string, unknown>>): void;
+  info(msg: string, fields?: Readonly<Record<string, unknown>>): void;
+  warn(msg: string, fields?: Readonly<Record<string, unknown>>): void;
+  error(msg: string, fields?: Readonly<Record<string, unknown>>): void;
+  /** Whether a level would be written (to skip building costly fields). */
+  enabled(level: LogLevel): boolean;
+  /** A logger that adds `fields` to every line. */
+  child(fields: Readonly<Record<string, unknown>>): Logger;
+  /** The per-request line (`msg: "request"`, level info, or warn for 5xx). */
+  request(entry: RequestLogEntry): void;
+}
+
+/** Turns an Error (and its `code`, `problems` and cause chain) into plain JSON fields. */
+export function errorFields(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const out: Record<string, unknown> = { type: err.name, message: err.message };
+  const e = err as Error & { code?: unknown; problems?: unknown; status?: unknown };
+  if (typeof e.code === 'string') out['code'] = e.code;
+  if (typeof e.status === 'number') out['status'] = e.status;
+  if (Array.isArray(e.problems)) out['problems'] = e.problems;
+  if (err.cause !== undefined && err.cause !== err) out['cause'] = errorFields(err.cause);
+  return out;
+}
+
+function safeStringify(record: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(record, (_k, v: unknown) => {
+      if (typeof v === 'bigint') return v.toString();
+      if (v instanceof Error) return errorFields(v);
+      return v;
+    });
+  } catch {
+    return JSON.stringify({ time: record['time'], level: record['level'], msg: record['msg'], logError: 'fields could not be serialised' });
+  }
+}
+
+/** Creates a JSON-lines logger. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const sink = options.sink ?? process.stdout;
+  const min = LEVEL_RANK[options.level ?? 'info'];
+  const now = options.now ?? (() => new Date());
+  return build(options.base ?? {});
+
+  function build(base: Readonly<Record<string, unknown>>): Logger {
+    function log(level: LogLevel, msg: string, fields?: Readonly<Record<string, unknown>>): void {
+      if (LEVEL_RANK[level] < min) return;
+      const record: Record<string, unknown> = { time: now().toISOString(), level, msg, ...base, ...fields };
+      sink.write(`${safeStringify(record)}\n`);
+    }
+    return {
+      debug: (msg, fields) => log('debug', msg, fields),
+      info: (msg, fields) => log('info', msg, fields),
+      warn: (msg, fields) => log('warn', msg, fields),
+      error: (msg, fields) => log('error', msg, fields),
+      enabled: (level) => LEVEL_RANK[level] >= min,
+      child: (fields) => build({ ...base, ...fields }),
+      request(entry) {
+        const fields: Record<string, unknown> = {
+          method: entry.method,
+          path: entry.path,
+          route: entry.route ?? null,
+          status: entry.status,
+          durationMs: Math.round(entry.durationMs * 1000) / 1000,
+          traceId: entry.traceId ?? null,
+        };
+        if (entry.code !== undefined) fields['code'] = entry.code;
+        if (entry.frontend !== undefined) fields['frontend'] = entry.frontend;
+        log(entry.status >= 500 ? 'warn' : 'info', 'request', fields);
+      },
+    };
+  }
+}
