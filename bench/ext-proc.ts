@@ -119,7 +119,8 @@ async function main(): Promise<void> {
         let answered = false;
         call.on('data', (msg: ProcessingResponse) => {
           answered = true;
-          if (msg.immediate_response?.status.code !== 200) reject(new Error(`ext_proc answered ${JSON.stringify(msg)}`));
+          const code = msg.immediate_response?.status.code as unknown; // enums load as names: 200 is 'OK'
+          if (code !== 'OK' && code !== 200) reject(new Error(`ext_proc answered ${JSON.stringify(msg)}`));
           call.end();
         });
         call.on('error', reject);

@@ -4,7 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Engine } from '../../gateway/types.js';
-import { loadExtProcService, type ProcessingRequest, type ProcessingResponse } from './protocol.js';
+import { createExtProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from './protocol.js';
 import { createExtProcSession } from './session.js';
 
 export interface ExtProcServerOptions {
@@ -84,7 +84,7 @@ export async function startExtProcServer(opts: ExtProcServerOptions): Promise<Ex
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
-  server.addService(loadExtProcService(), {
+  server.addService(createExtProcServiceDefinition(), {
     Process: (call: ProcessCall) => serveStream(call, opts.engine()),
   });
   const host = opts.host ?? '127.0.0.1';
