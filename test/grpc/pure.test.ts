@@ -9,6 +9,7 @@ import { grpcCodeName, grpcErrorToFerry, httpStatusForGrpc } from '../../src/ups
 import { loadProtoRoot } from '../../src/upstream/grpc/proto-loader.js';
 import { FerryError } from '../../src/errors/index.js';
 import { Metadata } from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 
 describe('gRPC pure helpers', () => {
   it('json names follow protoc (underscore removed, next letter upper-cased)', () => {
@@ -44,6 +45,9 @@ describe('gRPC pure helpers', () => {
     assert.equal(grpcErrorToFerry(new Error('boom'), undefined).code, 'FERRY_UPSTREAM_PROTOCOL_ERROR');
   });
 
+  // @grpc/proto-loader (used by the ext_proc front end in the same process) registers extra
+  // protobuf.common files; loading must not trip over them.
+  protoLoader.loadSync(path.resolve('idl/google/rpc/status.proto'), { includeDirs: [path.resolve('idl')] });
   const root = loadProtoRoot([path.resolve('idl/payments/v1/payments.proto')]);
   it('reads google.api.http options including custom kinds and additional bindings', () => {
     const svc = root.lookupService('example.payments.v1.Payments');

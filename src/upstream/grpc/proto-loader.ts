@@ -51,7 +51,8 @@ export function loadProtoRoot(files: readonly string[], opts: ProtoLoadOptions =
     return target;
   };
   // Every well-known type is loaded, so an Any can carry any of them even when no file imports it.
-  const wellKnown = Object.keys(protobuf.common).filter((f) => f.startsWith('google/protobuf/'));
+  // (A fixed list: @grpc/proto-loader adds more entries to protobuf.common in the same process.)
+  const wellKnown = ['any', 'duration', 'empty', 'field_mask', 'struct', 'timestamp', 'wrappers'].map((n) => `google/protobuf/${n}.proto`);
   const all = [...files, ...wellKnown, path.join(idl, 'google/rpc/status.proto'), path.join(idl, 'google/rpc/error_details.proto')];
   try {
     root.loadSync(all, { keepCase: true, alternateCommentMode: false });
