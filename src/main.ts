@@ -12,6 +12,10 @@ import { createDubboBinder, type DubboCaller } from './gateway/dubbo-binder.js';
 import type { Engine, ProtocolBinder } from './gateway/types.js';
 import { startHttpFrontend, type HttpFrontend } from './frontends/http/index.js';
 import { createDubboClient } from './upstream/dubbo/client.js';
+import { balanceKindFor, createBalancer } from './upstream/balance/create-balancer.js';
+import { createOutlierDetector } from './upstream/balance/outlier.js';
+import { createStickiness, parseStickyKeys } from './upstream/balance/sticky-cookie.js';
+import { createZooKeeperSource, type ZooKeeperSource } from './upstream/discovery/zookeeper.js';
 import { createTelemetry, type Telemetry } from './telemetry/index.js';
 
 export interface FerryOptions {
@@ -22,6 +26,8 @@ export interface FerryOptions {
   readonly maxBodyBytes?: number;
   /** Dubbo heartbeat interval (idle time before a heartbeat), ms. */
   readonly heartbeatMs?: number;
+  /** Keys for signed sticky cookies (first signs, all verify); default FERRY_STICKY_KEYS. */
+  readonly stickyKeys?: readonly string[];
   readonly onOutcome?: (outcome: RequestOutcome) => void;
   /** Span helpers over the tracer the caller set up (default: the global tracer provider). */
   readonly telemetry?: Telemetry;
@@ -39,10 +45,11 @@ export interface RunningFerry {
 
 /** A service's connection identity: a reload keeps a client when this is unchanged. */
 function upstreamKey(s: ServiceConfig): string {
-  return JSON.stringify([s.protocol, s.interface, s.version, s.group, s.endpoints, s.registry, s.connectionsPerEndpoint, s.balance]);
+  return JSON.stringify([s.protocol, s.interface, s.version, s.group, s.endpoints, s.registry, s.connectionsPerEndpoint, balanceKindFor(s)]);
 }
 
 interface ManagedClient extends DubboCaller {
+  readonly source: ZooKeeperSource | undefined;
   close(): Promise<void>;
 }
 
@@ -54,19 +61,36 @@ export class UpstreamRegistry {
 
   dubboClient(service: ServiceConfig): DubboCaller {
     const key = upstreamKey(service);
-    let client = this.dubbo.get(key);
-    if (!client) {
-      if (service.registry !== undefined) {
-        throw new FerryError('FERRY_CONFIG_INVALID', `service "${service.name}": registry discovery is not wired into the gateway yet`);
-      }
-      client = createDubboClient({
-        endpoints: service.endpoints,
+    let managed = this.dubbo.get(key);
+    if (!managed) {
+      const source =
+        service.registry === undefined
+          ? undefined
+          : createZooKeeperSource({
+              connectString: service.registry,
+              interface: service.interface!,
+              ...(service.version !== undefined ? { version: service.version } : {}),
+              ...(service.group !== undefined ? { group: service.group } : {}),
+            });
+      const outlier = createOutlierDetector();
+      const client = createDubboClient({
+        endpoints: source ?? service.endpoints,
         connectionsPerEndpoint: service.connectionsPerEndpoint,
+        balancer: createBalancer(balanceKindFor(service), { outlier }),
         ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
       });
-      this.dubbo.set(key, client);
+      managed = {
+        source,
+        outlier,
+        call: (body, callOpts) => client.call(body, callOpts),
+        async close() {
+          await client.close();
+          await source?.close();
+        },
+      };
+      this.dubbo.set(key, managed);
     }
-    return client;
+    return managed;
   }
 
   /** Closes clients whose services are not in `config`. */
@@ -130,7 +154,22 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   ensurePropagator();
   const upstreams = new UpstreamRegistry({ ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}) });
   const telemetry = opts.telemetry ?? createTelemetry();
-  const binders = { dubbo: createDubboBinder({ clientFor: (s) => upstreams.dubboClient(s), telemetry }) };
+  const stickyKeys = opts.stickyKeys ?? parseStickyKeys(process.env['FERRY_STICKY_KEYS']);
+  const binders = {
+    dubbo: createDubboBinder({
+      clientFor: (s) => upstreams.dubboClient(s),
+      stickinessFor: (s) =>
+        s.sticky &&
+        createStickiness({
+          service: s.name,
+          keys: stickyKeys,
+          ...(s.sticky.cookie !== undefined ? { cookie: s.sticky.cookie } : {}),
+          ...(s.sticky.hashOn !== undefined ? { hashOn: s.sticky.hashOn } : {}),
+          ...(s.sticky.maxAgeSeconds !== undefined ? { maxAgeSeconds: s.sticky.maxAgeSeconds } : {}),
+        }),
+      telemetry,
+    }),
+  };
   const build = async (): Promise<{ config: FerryConfig; engine: Engine }> => {
     const config = await loadConfigDir(opts.mappingsDir);
     const engine = buildEngine(config, {

@@ -9,12 +9,16 @@ import type { GatewayRequest, GatewayResponse } from '../neutral/index.js';
 import { compileDubboRoute } from '../mapping/dubbo.js';
 import { RequestView } from '../mapping/request-view.js';
 import { createTelemetry, injectIntoAttachments, type Telemetry } from '../telemetry/index.js';
+import { callWithFailover } from '../upstream/balance/failover.js';
+import type { OutlierDetector } from '../upstream/balance/outlier.js';
 import type { PickHint } from '../upstream/balance/types.js';
 import type { CallContext, ProtocolBinder, RouteHandler } from './types.js';
 
 /** The part of a Dubbo client the binder needs. */
 export interface DubboCaller {
   call(body: Buffer, opts: { timeoutMs: number; hint?: PickHint }): Promise<{ status: number; body: Buffer; endpoint: string }>;
+  /** Fed with each attempt's outcome so that failing endpoints are ejected. */
+  readonly outlier?: OutlierDetector;
 }
 
 /** Per-service session affinity: what to ask the balancer, and what to tell the client afterwards. */
@@ -52,7 +56,14 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
             injectIntoAttachments(clientCtx, attachments);
             const body = plan.encodeRequest(view, attachments, timeoutMs);
             const hint = sticky?.hint(req);
-            const reply = await client.call(body, hint ? { timeoutMs, hint } : { timeoutMs });
+            // Retries only where safe: the call never reached the wire, or the route is idempotent.
+            const reply = await callWithFailover((h) => client.call(body, { timeoutMs: Math.max(1, Math.floor(ctx.deadline - performance.now())), hint: h }), {
+              idempotent: route.idempotent,
+              hint: hint ?? {},
+              deadline: ctx.deadline,
+              endpointOf: (r) => r.endpoint,
+              ...(client.outlier ? { outlier: client.outlier } : {}),
+            });
             const colon = reply.endpoint.lastIndexOf(':');
             telemetry.setPeer(span, reply.endpoint.slice(0, colon), Number(reply.endpoint.slice(colon + 1)));
             const response = plan.decodeReply(reply.status, reply.body, reply.endpoint);
