@@ -323,3 +323,11 @@ test('toJson: field names kept as they are, enums by name, back-references becom
 test('errors name the path inside nested containers', () => {
   rejects('Map<String, List<com.example.bank.Transfer>>', { k: [{}, { count: 'many' }] }, '$.k[1].count', /expected an int \(32-bit integer\), got "many"/);
 });
+
+test('Date output matches Date.prototype.toISOString over the whole Date range (input: fast-check epoch ms)', async () => {
+  const { default: fc } = await import('fast-check');
+  const { JavaDate } = await import('../../src/codec/hessian/index.js');
+  fc.assert(fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), (ms) => {
+    assert.equal(toJson(new JavaDate(ms), { longs: 'auto' }), new Date(ms).toISOString());
+  }), { numRuns: 5000 });
+});

@@ -102,50 +102,63 @@ function bigIntFromFields(f: Record<string, unknown>): string | undefined {
   return (signum < 0 ? -v : v).toString();
 }
 
-/** Converts special Java objects (BigDecimal, time handles, ...) to their JSON string, else undefined. */
-function specialObject(o: JavaObject): string | undefined {
-  const f = o.fields;
-  switch (o.className) {
-    case 'java.math.BigDecimal':
-      return typeof f['value'] === 'string' ? f['value'] : undefined;
-    case 'java.math.BigInteger':
-      return bigIntFromFields(f);
-    case HANDLE_PKG + 'LocalDateHandle':
-      return formatLocalDate(num(f['year']), num(f['month']), num(f['day']));
-    case HANDLE_PKG + 'LocalTimeHandle':
-      return formatLocalTime(num(f['hour']), num(f['minute']), num(f['second']), num(f['nano']));
-    case HANDLE_PKG + 'LocalDateTimeHandle': {
-      const d = f['date'];
-      const t = f['time'];
-      if (!(d instanceof JavaObject) || !(t instanceof JavaObject)) return undefined;
-      const ds = specialObject(d);
-      const ts = specialObject(t);
-      return ds === undefined || ts === undefined ? undefined : `${ds}T${ts}`;
-    }
-    case HANDLE_PKG + 'InstantHandle': {
-      const s = f['seconds'];
-      const seconds = typeof s === 'bigint' ? s : typeof s === 'number' ? BigInt(s) : undefined;
-      return seconds === undefined ? undefined : formatInstant(seconds, num(f['nanos']));
-    }
-    case 'java.time.LocalDateTime': {
-      // hessian-lite compact mode: date = epoch day, time = nano of day.
-      const day = f['date'];
-      const nod = f['time'];
-      if (typeof day !== 'bigint' && typeof day !== 'number') return undefined;
-      if (typeof nod !== 'bigint' && typeof nod !== 'number') return undefined;
-      const d = civilFromDays(Number(day));
-      const n = BigInt(nod);
-      const secs = Number(n / 1_000_000_000n);
-      return `${formatLocalDate(d.year, d.month, d.day)}T${formatLocalTime(Math.floor(secs / 3600), Math.floor(secs % 3600 / 60), secs % 60, Number(n % 1_000_000_000n))}`;
-    }
-    default:
-      return undefined;
-  }
+type Special = (f: Record<string, unknown>) => string | undefined;
+
+function localDateOf(f: Record<string, unknown>): string {
+  return formatLocalDate(num(f['year']), num(f['month']), num(f['day']));
 }
 
+function localTimeOf(f: Record<string, unknown>): string {
+  return formatLocalTime(num(f['hour']), num(f['minute']), num(f['second']), num(f['nano']));
+}
+
+/** Special Java classes whose JSON form is a string, by class name (one Map lookup per object). */
+const SPECIALS = new Map<string, Special>([
+  ['java.math.BigDecimal', (f) => (typeof f['value'] === 'string' ? f['value'] : undefined)],
+  ['java.math.BigInteger', bigIntFromFields],
+  [HANDLE_PKG + 'LocalDateHandle', localDateOf],
+  [HANDLE_PKG + 'LocalTimeHandle', localTimeOf],
+  [HANDLE_PKG + 'LocalDateTimeHandle', (f) => {
+    const d = f['date'];
+    const t = f['time'];
+    if (!(d instanceof JavaObject) || !(t instanceof JavaObject)) return undefined;
+    return `${localDateOf(d.fields)}T${localTimeOf(t.fields)}`;
+  }],
+  [HANDLE_PKG + 'InstantHandle', (f) => {
+    const s = f['seconds'];
+    const seconds = typeof s === 'bigint' ? s : typeof s === 'number' ? BigInt(s) : undefined;
+    return seconds === undefined ? undefined : formatInstant(seconds, num(f['nanos']));
+  }],
+  // hessian-lite compact mode: date = epoch day, time = nano of day.
+  ['java.time.LocalDateTime', (f) => {
+    const day = f['date'];
+    const nod = f['time'];
+    if (typeof day !== 'bigint' && typeof day !== 'number') return undefined;
+    if (typeof nod !== 'bigint' && typeof nod !== 'number') return undefined;
+    const d = civilFromDays(Number(day));
+    const n = BigInt(nod);
+    const secs = Number(n / 1_000_000_000n);
+    const time = formatLocalTime(Math.floor(secs / 3600), Math.floor((secs % 3600) / 60), secs % 60, Number(n % 1_000_000_000n));
+    return `${formatLocalDate(d.year, d.month, d.day)}T${time}`;
+  }],
+]);
+
+const MS_PER_DAY = 86_400_000;
+
+/** ISO 8601 UTC with milliseconds, as Date.toISOString gives it, without building a Date. */
 function dateIso(ms: number): string {
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return String(ms);
+  const days = Math.floor(ms / MS_PER_DAY);
+  let rest = ms - days * MS_PER_DAY;
+  const d = civilFromDays(days);
+  const hh = Math.floor(rest / 3_600_000);
+  rest -= hh * 3_600_000;
+  const mi = Math.floor(rest / 60_000);
+  rest -= mi * 60_000;
+  const ss = Math.floor(rest / 1000);
+  const milli = rest - ss * 1000;
+  const y = d.year >= 0 && d.year <= 9999 ? pad(d.year, 4) : (d.year < 0 ? '-' : '+') + String(Math.abs(d.year)).padStart(6, '0');
+  return `${y}-${pad(d.month, 2)}-${pad(d.day, 2)}T${pad(hh, 2)}:${pad(mi, 2)}:${pad(ss, 2)}.${pad(milli, 3)}Z`;
 }
 
 /** Converts a decoded Hessian value to JSON-safe JS values (see the module comment for the rules). */
@@ -177,7 +190,8 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
     }
     if (v === null) return null;
     if (v instanceof JavaObject) {
-      const special = specialObject(v);
+      const sp = SPECIALS.get(v.className);
+      const special = sp === undefined ? undefined : sp(v.fields);
       if (special !== undefined) return special;
       const f = v.fields;
       if (enumClasses?.has(v.className) && typeof f['name'] === 'string') return f['name'];

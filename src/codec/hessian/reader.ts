@@ -195,7 +195,7 @@ export class HessianReader {
       }
       case 0x4a: {
         this.need(8);
-        const v = Number(b.readBigInt64BE(this.pos));
+        const v = b.readInt32BE(this.pos) * 4294967296 + b.readUInt32BE(this.pos + 4);
         this.pos += 8;
         return new JavaDate(v);
       }
@@ -397,7 +397,10 @@ export class HessianReader {
       while (i < stop && (b[i] as number) < 0x80) i++;
       if (i === stop) {
         this.pos = stop;
-        return b.toString('latin1', start, stop);
+        if (units > 24) return b.toString('latin1', start, stop);
+        let s = '';
+        for (let j = start; j < stop; j++) s += String.fromCharCode(b[j] as number);
+        return s;
       }
     }
     const codes = new Array<number>(units);
