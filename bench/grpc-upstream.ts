@@ -65,6 +65,15 @@ async function main(): Promise<void> {
   const concurrency = arg('concurrency', 16);
   const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const peer = await startGrpcPeer({ workers: 8 });
+  try {
+    await measure(repo, peer.address, total, concurrency);
+  } finally {
+    await peer.stop();
+  }
+}
+
+async function measure(repo: string, address: string, total: number, concurrency: number): Promise<void> {
+  const peer = { address };
   const svc: ServiceConfig = {
     name: 'payments', protocol: 'grpc', generic: false, proto: 'idl/payments/v1/payments.proto',
     service: 'example.payments.v1.Payments', endpoints: [peer.address], timeoutMs: 5000,
@@ -106,7 +115,6 @@ async function main(): Promise<void> {
   } finally {
     client.close();
     await binding.close();
-    await peer.stop();
   }
 }
 
