@@ -149,7 +149,8 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
           ...(mapped !== undefined ? { status: mapped } : {}),
         });
       }
-      const value = result.kind === 'null' ? null : toJson(result.value, { longs, enumClasses });
+      let value = result.kind === 'null' ? null : toJson(result.value, { longs, enumClasses });
+      if (service.generic) value = dropGenericClassKeys(value);
       return { status: 200, headers: { ...JSON_HEADERS }, body: JSON.stringify(value) };
     },
   };
@@ -167,6 +168,21 @@ function compileArg(arg: ArgConfig, index: number, type: JavaType, generic: bool
 
 function isCollection(t: JavaType): boolean {
   return t.kind === 'list' || t.kind === 'array';
+}
+
+/**
+ * Dubbo's generic results turn POJOs into maps with an extra `"class": "<FQCN>"` entry
+ * (PojoUtils.generalize); drop it so generic and direct routes answer the same JSON.
+ */
+function dropGenericClassKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropGenericClassKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'class' && typeof v === 'string') continue;
+    out[k] = dropGenericClassKeys(v);
+  }
+  return out;
 }
 
 /** True when a JSON number for this type could carry more digits than a double keeps. */
