@@ -34,12 +34,13 @@ async function main(argv: string[]): Promise<number> {
     case 'validate': {
       const { config, engine } = await validateMappings(dir);
       void engine;
-      console.log(`${dir}: ${config.services.size} services, ${config.types.size} types, ${config.routes.length} routes — OK`);
+      const derived = engine.routes.length - config.routes.length;
+      console.log(`${dir}: ${config.services.size} services, ${config.types.size} types, ${config.routes.length} routes (+${derived} from proto options) — OK`);
       return 0;
     }
     case 'routes': {
-      const { config } = await validateMappings(dir);
-      for (const r of config.routes) {
+      const { config, engine } = await validateMappings(dir);
+      for (const r of engine.routes) {
         const svc = config.services.get(r.serviceName)!;
         console.log(`${r.method.padEnd(6)} ${r.path.padEnd(40)} → ${svc.protocol} ${svc.interface ?? svc.service}.${r.rpcMethod}  [${r.id}]`);
       }

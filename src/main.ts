@@ -5,10 +5,11 @@
 import { propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { loadConfigDir } from './config/loader.js';
-import type { FerryConfig, ServiceConfig } from './config/types.js';
+import type { FerryConfig, RouteConfig, ServiceConfig } from './config/types.js';
 import { FerryError } from './errors/index.js';
 import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from './gateway/engine.js';
 import { createDubboBinder, type DubboCaller } from './gateway/dubbo-binder.js';
+import { createGrpcBinding, type GrpcBinding } from './gateway/grpc-binder.js';
 import type { Engine, ProtocolBinder } from './gateway/types.js';
 import { startHttpFrontend, type HttpFrontend } from './frontends/http/index.js';
 import { createDubboClient } from './upstream/dubbo/client.js';
@@ -17,6 +18,9 @@ import { createOutlierDetector } from './upstream/balance/outlier.js';
 import { createStickiness, parseStickyKeys } from './upstream/balance/sticky-cookie.js';
 import { createZooKeeperSource, type ZooKeeperSource } from './upstream/discovery/zookeeper.js';
 import { createTelemetry, type Telemetry } from './telemetry/index.js';
+
+/** How long a replaced config's gRPC channels stay open for calls that began on it. */
+const RETIRED_CONFIG_GRACE_MS = 30_000;
 
 export interface FerryOptions {
   readonly mappingsDir: string;
@@ -113,31 +117,54 @@ export class UpstreamRegistry {
 }
 
 export interface EngineBuildOptions {
-  readonly binders: Partial<Record<'dubbo' | 'grpc' | 'triple', ProtocolBinder>>;
+  readonly dubbo: ProtocolBinder;
   readonly maxBodyBytes?: number;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
   readonly telemetry?: Telemetry;
 }
 
-/** Builds an engine for a loaded config (throws ConfigError when a route cannot be bound). */
-export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Engine {
-  return createEngine({
-    config,
-    binders: opts.binders,
-    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
-    ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
-  });
+export interface BuiltEngine {
+  readonly config: FerryConfig;
+  readonly engine: Engine & { readonly routes: readonly RouteConfig[] };
+  /** gRPC/Triple channels of this config; closed when the config is retired. */
+  readonly grpc: GrpcBinding;
 }
 
-/** Loads and binds a mapping folder without connecting anywhere (for `ferry validate`). */
-export async function validateMappings(dir: string): Promise<{ config: FerryConfig; engine: Engine }> {
+/**
+ * Builds an engine for a loaded config: Dubbo routes through the shared Dubbo binder, gRPC and
+ * Triple routes (YAML ones plus those derived from google.api.http options) through a binding of
+ * their own. Throws ConfigError when a route cannot be bound.
+ */
+export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): BuiltEngine {
+  const grpc = createGrpcBinding({ root: config.root, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) });
+  try {
+    const derivedRoutes: RouteConfig[] = [];
+    for (const service of config.services.values()) {
+      if (service.protocol !== 'dubbo') derivedRoutes.push(...grpc.routesFor(service));
+    }
+    const engine = createEngine({
+      config,
+      binders: { dubbo: opts.dubbo, grpc: grpc.binder, triple: grpc.binder },
+      derivedRoutes,
+      maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
+      ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
+    });
+    return { config, engine, grpc };
+  } catch (err) {
+    void grpc.close();
+    throw err;
+  }
+}
+
+export async function validateMappings(dir: string): Promise<Omit<BuiltEngine, 'grpc'>> {
   const config = await loadConfigDir(dir);
   const offline: DubboCaller = {
     call: () => Promise.reject(new FerryError('FERRY_UPSTREAM_UNAVAILABLE', 'validation does not call upstreams')),
   };
-  const engine = buildEngine(config, { binders: { dubbo: createDubboBinder({ clientFor: () => offline }) } });
-  return { config, engine };
+  const built = buildEngine(config, { dubbo: createDubboBinder({ clientFor: () => offline }) });
+  await built.grpc.close();
+  return { config, engine: built.engine };
 }
 
 /**
@@ -170,15 +197,14 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
       telemetry,
     }),
   };
-  const build = async (): Promise<{ config: FerryConfig; engine: Engine }> => {
+  const build = async (): Promise<BuiltEngine> => {
     const config = await loadConfigDir(opts.mappingsDir);
-    const engine = buildEngine(config, {
-      binders,
+    return buildEngine(config, {
+      dubbo: binders.dubbo,
       maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       telemetry,
       ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
     });
-    return { config, engine };
   };
   let current = await build();
   let inFlight = 0;
@@ -192,7 +218,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
       onRequestEnd: () => inFlight--,
     });
   } catch (err) {
-    await upstreams.close();
+    await Promise.allSettled([upstreams.close(), current.grpc.close()]);
     throw err;
   }
   return {
@@ -200,12 +226,15 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     engine: () => current.engine,
     async reload() {
       const next = await build();
+      const previous = current;
       current = next;
       await upstreams.retainOnly(next.config);
+      // Calls that started on the old config keep its gRPC channels until they are done.
+      setTimeout(() => void previous.grpc.close(), RETIRED_CONFIG_GRACE_MS).unref();
     },
     async close() {
       await http.close();
-      await upstreams.close();
+      await Promise.allSettled([upstreams.close(), current.grpc.close()]);
       void inFlight;
     },
   };

@@ -17,6 +17,10 @@ export interface TestFerry extends RunningFerry {
 export interface TestFerryOptions extends Partial<Omit<FerryOptions, 'mappingsDir'>> {
   /** Replaces `127.0.0.1:20880` (the samples' Dubbo address) in the shipped mappings. */
   readonly dubboAddress?: string;
+  /** Replaces `127.0.0.1:50061` (the Python gRPC sample). */
+  readonly grpcAddress?: string;
+  /** Replaces `127.0.0.1:50051` (the Java provider's Triple port). */
+  readonly tripleAddress?: string;
   /** Extra mapping files by name. */
   readonly extra?: Readonly<Record<string, string>>;
   /** Leave the shipped mappings out. */
@@ -31,11 +35,15 @@ export async function startTestFerry(opts: TestFerryOptions = {}): Promise<TestF
       if (!/\.ya?ml$/.test(name)) continue;
       let text = await readFile(path.join(shipped, name), 'utf8');
       if (opts.dubboAddress) text = text.replaceAll('127.0.0.1:20880', opts.dubboAddress);
+      if (opts.grpcAddress) text = text.replaceAll('127.0.0.1:50061', opts.grpcAddress);
+      if (opts.tripleAddress) text = text.replaceAll('127.0.0.1:50051', opts.tripleAddress);
+      // The copy lives elsewhere: point relative proto paths at the repository's idl/.
+      text = text.replaceAll('proto: ../idl/', `proto: ${path.resolve('idl')}/`);
       await writeFile(path.join(dir, name), text);
     }
   }
   for (const [name, text] of Object.entries(opts.extra ?? {})) await writeFile(path.join(dir, name), text);
-  const { dubboAddress: _a, extra: _e, withoutSamples: _w, ...rest } = opts;
+  const { dubboAddress: _a, grpcAddress: _g, tripleAddress: _t, extra: _e, withoutSamples: _w, ...rest } = opts;
   const ferry = await startFerry({ port: 0, ...rest, mappingsDir: dir });
   return {
     ...ferry,
