@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings up the sample upstreams and Ferry with mappings/ on a fresh machine:
 #   - installs/builds what is missing (scripts/setup.sh),
-#   - starts the Apache Dubbo sample provider (dubbo 20880, triple 50051),
+#   - starts the Apache Dubbo sample provider (dubbo 20880, triple 50051) and the Python gRPC
+#     sample (50061),
 #   - serves HTTP on 127.0.0.1:8080 (FERRY_PORT to change) until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,16 @@ for _ in $(seq 1 120); do
 done
 grep -q 'FERRY-SAMPLE READY' .tmp-provider.log || { echo "provider did not start"; cat .tmp-provider.log; exit 1; }
 
+echo "==> starting the Python gRPC sample"
+(cd samples/grpc-python && exec ../../.tmp/venv-grpc/bin/python server.py --port 50061) > .tmp-grpc.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 60); do
+  grep -q '^READY' .tmp-grpc.log 2>/dev/null && break
+  sleep 0.5
+done
+grep -q '^READY' .tmp-grpc.log || { echo "gRPC sample did not start"; cat .tmp-grpc.log; exit 1; }
+
 echo "==> ferry serve on ${FERRY_HOST:-127.0.0.1}:${FERRY_PORT:-8080}"
 node bin/ferry.js serve --mappings "${FERRY_MAPPINGS:-mappings}" --host "${FERRY_HOST:-127.0.0.1}" --port "${FERRY_PORT:-8080}" &
 pids+=($!)
-wait "${pids[1]}"
+wait "${pids[2]}"
