@@ -10,7 +10,7 @@ import type { FerryConfig, Protocol, RouteConfig } from '../config/types.js';
 import { FerryError, PROBLEM_CONTENT_TYPE, toFerryError, toProblem } from '../errors/index.js';
 import type { GatewayRequest, GatewayResponse } from '../neutral/index.js';
 import { createTelemetry, extractFromHeaders, type Telemetry } from '../telemetry/index.js';
-import { createRouter, TemplateError, type Router } from '../router/index.js';
+import { createRouter, parseTemplate, type Router } from '../router/index.js';
 import type { CallContext, Engine, ProtocolBinder, RouteHandler, RouteMatch } from './types.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -55,6 +55,12 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
   const problems: ConfigProblem[] = [];
   const bound: BoundRoute[] = [];
   for (const route of routes) {
+    try {
+      parseTemplate(route.path);
+    } catch (err) {
+      problems.push({ ...route.source, message: `route "${route.id}": ${(err as Error).message}` });
+      continue;
+    }
     const service = config.services.get(route.serviceName);
     const binder = service ? opts.binders[service.protocol] : undefined;
     try {
@@ -75,11 +81,14 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
     }
   }
   let router: Router<BoundRoute> | undefined;
-  try {
-    router = createRouter(bound.map((b) => ({ method: b.route.method, template: b.route.path, value: b })));
-  } catch (err) {
-    if (!(err instanceof TemplateError) && !(err instanceof Error)) throw err;
-    problems.push({ file: '(routes)', line: 1, col: 1, message: err.message });
+  if (problems.length === 0) {
+    try {
+      router = createRouter(bound.map((b) => ({ method: b.route.method, template: b.route.path, value: b })));
+    } catch (err) {
+      // Templates were checked above, so this is two routes with the same method and path.
+      const first = bound[0]?.route.source ?? { file: config.root, line: 1, col: 1 };
+      problems.push({ ...first, message: `two routes serve the same method and path: ${(err as Error).message}` });
+    }
   }
   if (problems.length > 0 || router === undefined) throw new ConfigError(problems);
   const byId = new Map(bound.map((b) => [b.route.id, b]));
@@ -112,6 +121,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       let b: BoundRoute | undefined;
       let params: Readonly<Record<string, string>> = {};
       let lookupError: FerryError | undefined;
+      let allowed: readonly string[] | undefined;
       if (given) {
         b = byId.get(given.routeId);
         params = given.params;
@@ -121,6 +131,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
           b = r.value;
           params = r.params;
         } else if (r.kind === 'method-not-allowed') {
+          allowed = r.allowed;
           lookupError = new FerryError('FERRY_METHOD_NOT_ALLOWED', `${req.method} is not served at ${req.path}; allowed: ${r.allowed.join(', ')}`);
         }
       }
@@ -137,9 +148,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
         failure = toFerryError(thrown);
         code = failure.code;
         response = problemResponse(failure, b?.route.id, traceId);
-        if (failure.code === 'FERRY_METHOD_NOT_ALLOWED' && lookupError) {
-          response.headers['allow'] = lookupError.message.slice(lookupError.message.lastIndexOf(': ') + 2);
-        }
+        if (allowed !== undefined) response.headers['allow'] = allowed.join(', ');
       }
       telemetry.endServerSpan(span, response.status, failure);
       onOutcome?.({
