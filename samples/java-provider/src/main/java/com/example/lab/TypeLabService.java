@@ -39,6 +39,10 @@ import java.util.Set;
  *   <li>describeTransfer: "to=..|amount=..|currency=..|memo=..|executeAt=..|tags=[a, b]"
  *       (String.valueOf each, so "null" for nulls; amount via BigDecimal.toString)
  * </ul>
+ *
+ * <p>parse* methods build a value in Java from its text (BigInteger/BigDecimal constructors,
+ * LocalDate.parse, ..., Currency.valueOf) and return it, so tests can see exactly how Dubbo
+ * writes any value of these types on the wire.
  */
 public interface TypeLabService {
   boolean echoBoolean(boolean v);
@@ -86,4 +90,13 @@ public interface TypeLabService {
   String describeLongList(List<Long> v);
   String describeMap(Map<String, Object> v);
   String describeTransfer(Transfer v);
+
+  BigInteger parseBigInteger(String text);
+  BigDecimal parseDecimal(String text);
+  LocalDate parseLocalDate(String text);
+  LocalDateTime parseLocalDateTime(String text);
+  LocalTime parseLocalTime(String text);
+  Instant parseInstant(String text);
+  Date parseDate(long epochMillis);
+  Currency parseCurrency(String name);
 }

@@ -14,8 +14,21 @@ public final class GreeterImpl extends DubboGreeterTriple.GreeterImplBase {
 
   static final int STREAM_CAP = 100;
 
+  private final boolean verbose;
+
+  public GreeterImpl(boolean verbose) {
+    this.verbose = verbose;
+  }
+
+  private void log(String method) {
+    if (verbose) {
+      System.err.println("ferry-sample-provider: call Greeter." + method);
+    }
+  }
+
   @Override
   public HelloReply sayHello(HelloRequest request) {
+    log("SayHello");
     return HelloReply.newBuilder()
         .setMessage("Hello, " + request.getName())
         .setCount(request.getCount())
@@ -25,6 +38,7 @@ public final class GreeterImpl extends DubboGreeterTriple.GreeterImplBase {
 
   @Override
   public void sayHelloStream(HelloRequest request, StreamObserver<HelloReply> out) {
+    log("SayHelloStream");
     long n = Math.max(0, Math.min(STREAM_CAP, request.getCount()));
     for (long i = 1; i <= n; i++) {
       out.onNext(HelloReply.newBuilder()

@@ -172,9 +172,8 @@ public final class SampleProvider {
     if (tri != null) {
       ServiceConfig<Greeter> greeter = new ServiceConfig<>();
       greeter.setInterface(Greeter.class);
-      // The generated stub base routes by the proto names; a JDK proxy would hide it, so verbose
-      // logging is done inside the impl's base class path only for dubbo services.
-      greeter.setRef(new GreeterImpl());
+      // The generated stub base class is what Triple dispatches to, so it logs by itself.
+      greeter.setRef(new GreeterImpl(o.verbose));
       greeter.setVersion("1.0.0");
       greeter.setProtocol(tri);
       bootstrap.service(greeter);

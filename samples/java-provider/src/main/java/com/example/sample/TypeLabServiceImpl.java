@@ -152,6 +152,15 @@ public final class TypeLabServiceImpl implements TypeLabService {
         + "|tags=" + v.getTags();
   }
 
+  @Override public BigInteger parseBigInteger(String text) { return new BigInteger(text); }
+  @Override public BigDecimal parseDecimal(String text) { return new BigDecimal(text); }
+  @Override public LocalDate parseLocalDate(String text) { return LocalDate.parse(text); }
+  @Override public LocalDateTime parseLocalDateTime(String text) { return LocalDateTime.parse(text); }
+  @Override public LocalTime parseLocalTime(String text) { return LocalTime.parse(text); }
+  @Override public Instant parseInstant(String text) { return Instant.parse(text); }
+  @Override public Date parseDate(long epochMillis) { return new Date(epochMillis); }
+  @Override public Currency parseCurrency(String name) { return Currency.valueOf(name); }
+
   private static String typed(Object o) {
     return o == null ? "null" : o.getClass().getSimpleName() + ":" + o;
   }
