@@ -51,7 +51,7 @@ build_provider() {
     return 0
   fi
   log "building samples/java-provider (Maven; first run downloads dependencies)"
-  (cd "$PROVIDER" && mvn -q -B package -DskipTests)
+  (cd "$PROVIDER" && mvn -q -B -Dstyle.color=never package -DskipTests)
   check_dubbo_spi "$PROVIDER/target/ferry-sample-provider.jar"
   mkdir -p "$PROVIDER/dist"
   cp "$PROVIDER/target/ferry-sample-provider.jar" "$jar.tmp.$$"
@@ -66,7 +66,7 @@ build_provider() {
 check_dubbo_spi() {
   local shaded="$1" cp dep entry tmp
   tmp="$(mktemp -d)"
-  (cd "$PROVIDER" && mvn -q -B dependency:build-classpath -Dmdep.outputFile="$tmp/cp" -Dmdep.includeScope=runtime >/dev/null)
+  (cd "$PROVIDER" && mvn -q -B -Dstyle.color=never dependency:build-classpath -Dmdep.outputFile="$tmp/cp" -Dmdep.includeScope=runtime >/dev/null)
   cp="$(cat "$tmp/cp")"
   IFS=':' read -r -a deps <<<"$cp"
   for dep in "${deps[@]}"; do
