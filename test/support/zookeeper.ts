@@ -44,7 +44,11 @@ export function fourLetterWord(port: number, word: string, timeoutMs = 2000): Pr
   });
 }
 
-/** Starts ZooKeeper on a free loopback port and resolves once `srvr` reports `Mode: standalone`. */
+/**
+ * Starts ZooKeeper on a free loopback port and resolves once `srvr` reports `Mode: standalone`.
+ * Stop the Dubbo providers registered in it first: a provider whose ZooKeeper is gone spends its
+ * shutdown retrying to unregister.
+ */
 export async function startZooKeeper(): Promise<ZooKeeperServer> {
   await ensureJavaTools();
   const dir = await mkdtemp(join(tmpdir(), 'ferry-zk-'));
