@@ -23,6 +23,7 @@ install_packages() {
   local missing=()
   command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null 2>&1 || missing+=(maven)
+  command -v unzip >/dev/null 2>&1 || missing+=(unzip)
   [[ -f /usr/share/java/zookeeper.jar ]] || missing+=(zookeeper)
   [[ -f /usr/share/java/hessian.jar ]] || missing+=(libhessian-java)
   if ((${#missing[@]})); then
