@@ -6,11 +6,14 @@ import { ConfigError } from './config/errors.js';
 import { startFerry, validateMappings } from './main.js';
 
 const USAGE = `Usage:
-  ferry serve    [--mappings DIR] [--host HOST] [--port N]      serve HTTP (default 127.0.0.1:8080, mappings/)
+  ferry serve    [--mappings DIR] [--host HOST] [--port N] [--ext-proc-port N]
+                                                                serve HTTP (default 127.0.0.1:8080, mappings/),
+                                                                and Envoy ext_proc (gRPC) when a port is given
   ferry validate [DIR]                                          check a mapping folder; exit 1 with file:line:col messages
   ferry routes   [DIR]                                          list the routes a mapping folder serves
 
-Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_MAX_BODY_BYTES.`;
+Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_EXT_PROC_PORT, FERRY_MAX_BODY_BYTES,
+FERRY_STICKY_KEYS (comma-separated signing keys for sticky cookies).`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -21,6 +24,7 @@ async function main(argv: string[]): Promise<number> {
       mappings: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
+      'ext-proc-port': { type: 'string' },
       'max-body-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -51,11 +55,14 @@ async function main(argv: string[]): Promise<number> {
         mappingsDir: dir,
         host: values.host ?? process.env['FERRY_HOST'] ?? '127.0.0.1',
         port: Number(values.port ?? process.env['FERRY_PORT'] ?? 8080),
+        ...(values['ext-proc-port'] ?? process.env['FERRY_EXT_PROC_PORT']
+          ? { extProcPort: Number(values['ext-proc-port'] ?? process.env['FERRY_EXT_PROC_PORT']) }
+          : {}),
         ...(values['max-body-bytes'] ?? process.env['FERRY_MAX_BODY_BYTES']
           ? { maxBodyBytes: Number(values['max-body-bytes'] ?? process.env['FERRY_MAX_BODY_BYTES']) }
           : {}),
       });
-      console.log(JSON.stringify({ level: 'info', msg: 'ferry listening', http: ferry.httpPort, mappings: dir }));
+      console.log(JSON.stringify({ level: 'info', msg: 'ferry listening', http: ferry.httpPort, extProc: ferry.extProcPort, mappings: dir }));
       const stop = (signal: string): void => {
         console.log(JSON.stringify({ level: 'info', msg: 'shutting down', signal }));
         ferry.close().then(

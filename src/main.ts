@@ -12,6 +12,7 @@ import { createDubboBinder, type DubboCaller } from './gateway/dubbo-binder.js';
 import { createGrpcBinding, type GrpcBinding } from './gateway/grpc-binder.js';
 import type { Engine, ProtocolBinder } from './gateway/types.js';
 import { startHttpFrontend, type HttpFrontend } from './frontends/http/index.js';
+import { startExtProcServer, type ExtProcServer } from './frontends/ext-proc/index.js';
 import { createDubboClient } from './upstream/dubbo/client.js';
 import { balanceKindFor, createBalancer } from './upstream/balance/create-balancer.js';
 import { createOutlierDetector } from './upstream/balance/outlier.js';
@@ -27,6 +28,8 @@ export interface FerryOptions {
   readonly host?: string;
   /** HTTP port; 0 picks a free one. */
   readonly port: number;
+  /** Envoy ext_proc gRPC port (0 picks a free one); no ext_proc service when absent. */
+  readonly extProcPort?: number;
   readonly maxBodyBytes?: number;
   /** Dubbo heartbeat interval (idle time before a heartbeat), ms. */
   readonly heartbeatMs?: number;
@@ -39,6 +42,8 @@ export interface FerryOptions {
 
 export interface RunningFerry {
   readonly httpPort: number;
+  /** The ext_proc port, when it was asked for. */
+  readonly extProcPort: number | undefined;
   /** The engine new requests use. */
   engine(): Engine;
   /** Reloads the mapping folder; a bad folder throws ConfigError and the old config keeps serving. */
@@ -221,8 +226,23 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     await Promise.allSettled([upstreams.close(), current.grpc.close()]);
     throw err;
   }
+  let extProc: ExtProcServer | undefined;
+  if (opts.extProcPort !== undefined) {
+    try {
+      extProc = await startExtProcServer({
+        engine: () => current.engine,
+        ...(opts.host !== undefined ? { host: opts.host } : {}),
+        port: opts.extProcPort,
+      });
+    } catch (err) {
+      await http.close();
+      await Promise.allSettled([upstreams.close(), current.grpc.close()]);
+      throw err;
+    }
+  }
   return {
     httpPort: http.port,
+    extProcPort: extProc?.port,
     engine: () => current.engine,
     async reload() {
       const next = await build();
@@ -233,7 +253,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
       setTimeout(() => void previous.grpc.close(), RETIRED_CONFIG_GRACE_MS).unref();
     },
     async close() {
-      await http.close();
+      await Promise.allSettled([http.close(), extProc?.close()]);
       await Promise.allSettled([upstreams.close(), current.grpc.close()]);
       void inFlight;
     },
