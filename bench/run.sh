@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `npm run bench`: the performance table of issue 7 (Ferry vs bare fastify vs a direct Dubbo call).
+# Builds what is missing (npm packages, the Java sample provider, wrk), then runs bench/table.ts.
+# Arguments pass through: npm run bench -- --seconds 10 --connections 64 --workers
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -d node_modules ]; then npm ci --no-audit --no-fund; fi
+if ! command -v wrk >/dev/null 2>&1; then
+  SUDO=""; if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq wrk
+fi
+bash scripts/setup-java.sh >/dev/null
+exec node --import tsx bench/table.ts "$@"
