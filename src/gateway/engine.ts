@@ -19,6 +19,8 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export interface RequestOutcome {
   readonly routeId: string | undefined;
   readonly method: string;
+  /** Request path without the query string. */
+  readonly path: string;
   readonly status: number;
   /** FERRY_* code for error replies. */
   readonly code: string | undefined;
@@ -154,6 +156,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       onOutcome?.({
         routeId: b?.route.id,
         method: req.method,
+        path: req.path,
         status: response.status,
         code,
         durationMs: performance.now() - started,
