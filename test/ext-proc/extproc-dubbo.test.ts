@@ -4,10 +4,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { propagation } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { startFerry, type RunningFerry } from '../../src/main.js';
-import { startExtProcServer, type ExtProcServer } from '../../src/frontends/ext-proc/index.js';
+import { loadExtProcService, startExtProcServer, type ExtProcServer } from '../../src/frontends/ext-proc/index.js';
+import type { ProcessingResponse } from '../../src/frontends/ext-proc/protocol.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 import { freePort } from '../support/ports.js';
 import { writeCaseMappings } from '../support/route-cases.js';
@@ -20,6 +24,7 @@ const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
 let provider: JavaProvider;
 let ferry: RunningFerry;
 let extProc: ExtProcServer;
+let mappingsDir: string;
 
 before(async () => {
   // The engine extracts trace context through the global propagator, which the composition root
@@ -27,8 +32,8 @@ before(async () => {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   await ensureEnvoyClient();
   provider = await startJavaProvider();
-  const dir = writeCaseMappings(provider.address, `127.0.0.1:${await freePort()}`);
-  ferry = await startFerry({ mappingsDir: dir, port: 0, maxBodyBytes: MAX_BODY });
+  mappingsDir = writeCaseMappings(provider.address, `127.0.0.1:${await freePort()}`);
+  ferry = await startFerry({ mappingsDir, port: 0, maxBodyBytes: MAX_BODY });
   extProc = await startExtProcServer({ engine: () => ferry.engine(), port: 0 });
 });
 
@@ -209,4 +214,58 @@ test('malformed order (input: request_body before request_headers) → 500 FERRY
   assert.equal(p.doc.code, 'FERRY_INTERNAL');
   const again = await one({ name: 'still serving', headers: get('/ping') });
   assert.equal(immediateOf(again).status, 200);
+});
+
+// Runs last: it changes the mapping folder. The Go client cannot pause inside a stream, so this
+// one uses a grpc-js client (the wire format is already covered by the Go client above).
+test('hot reload: a stream finishes on the engine it started with; new streams see the new config', async () => {
+  const Client = grpc.makeGenericClientConstructor(loadExtProcService(), 'ExternalProcessor');
+  const client = new Client(`127.0.0.1:${extProc.port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    Process(): grpc.ClientDuplexStream<unknown, ProcessingResponse>;
+  };
+  const headers = (path: string) => ({
+    request_headers: { headers: { headers: post(path).map(([key, v]) => ({ key, raw_value: Buffer.from(v) })) }, end_of_stream: false },
+    protocol_config: { request_body_mode: 'BUFFERED' },
+  });
+  const open = () => {
+    const call = client.Process();
+    const replies: ProcessingResponse[] = [];
+    const waiters: Array<() => void> = [];
+    call.on('data', (m: ProcessingResponse) => {
+      replies.push(m);
+      waiters.shift()?.();
+    });
+    const ended = new Promise<void>((resolve, reject) => {
+      call.on('end', resolve);
+      call.on('error', reject);
+    });
+    const next = (): Promise<ProcessingResponse> =>
+      replies.length > 0 ? Promise.resolve(replies.shift()!) : new Promise((r) => waiters.push(() => r(replies.shift()!)));
+    return { call, next, ended };
+  };
+  try {
+    const old = open();
+    old.call.write(headers('/accounts/2/transfers'));
+    assert.ok((await old.next()).request_headers, 'CONTINUE before the reload');
+
+    const bank = join(mappingsDir, 'bank.yaml');
+    writeFileSync(bank, readFileSync(bank, 'utf8').replace('http: POST /accounts/{id}/transfers', 'http: POST /accounts/{id}/transfers-v2'));
+    await ferry.reload();
+
+    old.call.write({ request_body: { body: Buffer.from(transfer), end_of_stream: true } });
+    const answer = await old.next();
+    assert.equal(String(answer.immediate_response?.status.code), 'OK', 'the open stream still reaches the route it matched');
+    old.call.end();
+    await old.ended;
+
+    const fresh = open();
+    fresh.call.write(headers('/accounts/2/transfers'));
+    const r = await fresh.next();
+    assert.ok(!r.immediate_response, 'the route is gone for new streams');
+    assert.ok(r.request_headers, 'so Ferry answers CONTINUE');
+    fresh.call.end();
+    await fresh.ended;
+  } finally {
+    client.close();
+  }
 });
