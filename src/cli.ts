@@ -4,16 +4,23 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/errors.js';
 import { startFerry, validateMappings } from './main.js';
+import { generateOpenApi } from './openapi/index.js';
+import { createLogger, errorFields } from './ops/logger.js';
+import { startOtel } from './sdk/otel.js';
+import { createTelemetry } from './telemetry/index.js';
 
 const USAGE = `Usage:
-  ferry serve    [--mappings DIR] [--host HOST] [--port N] [--ext-proc-port N]
-                                                                serve HTTP (default 127.0.0.1:8080, mappings/),
-                                                                and Envoy ext_proc (gRPC) when a port is given
-  ferry validate [DIR]                                          check a mapping folder; exit 1 with file:line:col messages
-  ferry routes   [DIR]                                          list the routes a mapping folder serves
+  ferry serve    [--mappings DIR] [--host HOST] [--port N] [--ext-proc-port N] [--admin-port N] [--no-watch]
+                 HTTP (default 127.0.0.1:8080, mappings/); Envoy ext_proc (gRPC) when a port is given;
+                 /metrics /healthz /readyz /openapi.json on the admin port (default 9090);
+                 reloads the folder when it changes; SIGTERM drains, SIGHUP reloads
+  ferry validate [DIR]    check a mapping folder; exit 1 with file:line:col messages
+  ferry routes   [DIR]    list the routes a mapping folder serves (YAML and proto-derived)
+  ferry openapi  [DIR]    print the OpenAPI 3.1 document of a mapping folder
 
-Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_EXT_PROC_PORT, FERRY_MAX_BODY_BYTES,
-FERRY_STICKY_KEYS (comma-separated signing keys for sticky cookies).`;
+Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_EXT_PROC_PORT, FERRY_ADMIN_PORT,
+FERRY_MAX_BODY_BYTES, FERRY_STICKY_KEYS (comma-separated signing keys for sticky cookies),
+FERRY_LOG_LEVEL (debug|info|warn|error), and the standard OTEL_* variables for tracing.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -25,6 +32,8 @@ async function main(argv: string[]): Promise<number> {
       host: { type: 'string' },
       port: { type: 'string' },
       'ext-proc-port': { type: 'string' },
+      'admin-port': { type: 'string' },
+      'no-watch': { type: 'boolean' },
       'max-body-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -50,28 +59,50 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'openapi': {
+      const { config } = await validateMappings(dir);
+      console.log(JSON.stringify(generateOpenApi(config), null, 2));
+      return 0;
+    }
     case 'serve': {
+      const env = process.env;
+      const level = env['FERRY_LOG_LEVEL'];
+      const logger = createLogger({
+        base: { service: 'ferry', pid: process.pid },
+        ...(level === 'debug' || level === 'info' || level === 'warn' || level === 'error' ? { level } : {}),
+      });
+      // Spans are recorded and exported only when OTEL_* says where to; W3C context passes through regardless.
+      const tracing = ['OTEL_TRACES_EXPORTER', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'].some((k) => env[k]);
+      const otel = tracing ? startOtel({ serviceName: 'ferry' }) : undefined;
+      const extProc = values['ext-proc-port'] ?? env['FERRY_EXT_PROC_PORT'];
+      const maxBody = values['max-body-bytes'] ?? env['FERRY_MAX_BODY_BYTES'];
       const ferry = await startFerry({
         mappingsDir: dir,
-        host: values.host ?? process.env['FERRY_HOST'] ?? '127.0.0.1',
-        port: Number(values.port ?? process.env['FERRY_PORT'] ?? 8080),
-        ...(values['ext-proc-port'] ?? process.env['FERRY_EXT_PROC_PORT']
-          ? { extProcPort: Number(values['ext-proc-port'] ?? process.env['FERRY_EXT_PROC_PORT']) }
-          : {}),
-        ...(values['max-body-bytes'] ?? process.env['FERRY_MAX_BODY_BYTES']
-          ? { maxBodyBytes: Number(values['max-body-bytes'] ?? process.env['FERRY_MAX_BODY_BYTES']) }
+        host: values.host ?? env['FERRY_HOST'] ?? '127.0.0.1',
+        port: Number(values.port ?? env['FERRY_PORT'] ?? 8080),
+        adminPort: Number(values['admin-port'] ?? env['FERRY_ADMIN_PORT'] ?? 9090),
+        ...(extProc !== undefined ? { extProcPort: Number(extProc) } : {}),
+        ...(maxBody !== undefined ? { maxBodyBytes: Number(maxBody) } : {}),
+        watch: !values['no-watch'],
+        logger,
+        ...(otel
+          ? { telemetry: createTelemetry({ tracer: otel.tracerProvider.getTracer('ferry'), urlPath: 'route' }), onClosed: () => otel.shutdown() }
           : {}),
       });
-      console.log(JSON.stringify({ level: 'info', msg: 'ferry listening', http: ferry.httpPort, extProc: ferry.extProcPort, mappings: dir }));
-      const stop = (signal: string): void => {
-        console.log(JSON.stringify({ level: 'info', msg: 'shutting down', signal }));
-        ferry.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
+      logger.info('ferry listening', {
+        http: ferry.httpPort,
+        extProc: ferry.extProcPort,
+        admin: ferry.adminPort,
+        mappings: dir,
+        traces: otel?.exportTarget ?? 'off (set OTEL_EXPORTER_OTLP_ENDPOINT to export)',
+      });
+      ferry.shutdown.installSignalHandlers();
+      process.on('SIGHUP', () => {
+        ferry.reload().then(
+          () => logger.info('config reloaded (SIGHUP)'),
+          (err: unknown) => logger.error('config change refused; the previous config keeps serving', errorFields(err)),
         );
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      });
       return -1; // keep running
     }
     default:

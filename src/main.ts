@@ -1,24 +1,28 @@
 /**
  * The composition root: loads the mapping folder, builds upstream clients, binders and the engine,
- * and starts the front ends. Nothing below this file holds global state; everything is passed down.
+ * and starts the front ends, the admin server and the config watcher. Nothing below this file holds
+ * global state; everything is passed down.
  */
 import { propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { Registry } from 'prom-client';
 import { loadConfigDir } from './config/loader.js';
-import type { FerryConfig, RouteConfig, ServiceConfig } from './config/types.js';
+import type { FerryConfig, RouteConfig } from './config/types.js';
 import { FerryError } from './errors/index.js';
 import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from './gateway/engine.js';
 import { createDubboBinder, type DubboCaller } from './gateway/dubbo-binder.js';
 import { createGrpcBinding, type GrpcBinding } from './gateway/grpc-binder.js';
 import type { Engine, ProtocolBinder } from './gateway/types.js';
-import { startHttpFrontend, type HttpFrontend } from './frontends/http/index.js';
+import { startAdminServer, type AdminServer } from './frontends/admin/server.js';
 import { startExtProcServer, type ExtProcServer } from './frontends/ext-proc/index.js';
-import { createDubboClient } from './upstream/dubbo/client.js';
-import { balanceKindFor, createBalancer } from './upstream/balance/create-balancer.js';
-import { createOutlierDetector } from './upstream/balance/outlier.js';
+import { startHttpFrontend, type HttpFrontend } from './frontends/http/index.js';
+import { generateOpenApi } from './openapi/index.js';
+import { watchConfig, type ConfigWatcher } from './ops/config-watcher.js';
+import { errorFields, type Logger } from './ops/logger.js';
+import { createShutdown, type ShutdownCoordinator } from './ops/shutdown.js';
+import { createMetrics, createTelemetry, type FerryMetrics, type Telemetry } from './telemetry/index.js';
 import { createStickiness, parseStickyKeys } from './upstream/balance/sticky-cookie.js';
-import { createZooKeeperSource, type ZooKeeperSource } from './upstream/discovery/zookeeper.js';
-import { createTelemetry, type Telemetry } from './telemetry/index.js';
+import { UpstreamRegistry } from './upstream-registry.js';
 
 /** How long a replaced config's gRPC channels stay open for calls that began on it. */
 const RETIRED_CONFIG_GRACE_MS = 30_000;
@@ -30,95 +34,42 @@ export interface FerryOptions {
   readonly port: number;
   /** Envoy ext_proc gRPC port (0 picks a free one); no ext_proc service when absent. */
   readonly extProcPort?: number;
+  /** Admin port (/metrics, /healthz, /readyz, /openapi.json); none when absent. */
+  readonly adminPort?: number;
   readonly maxBodyBytes?: number;
   /** Dubbo heartbeat interval (idle time before a heartbeat), ms. */
   readonly heartbeatMs?: number;
   /** Keys for signed sticky cookies (first signs, all verify); default FERRY_STICKY_KEYS. */
   readonly stickyKeys?: readonly string[];
+  /** Reload the mapping folder when its files change. */
+  readonly watch?: boolean;
+  /** Longest wait for requests in flight on close (default 10 s). */
+  readonly drainTimeoutMs?: number;
+  /** Request log and operational messages; silent when absent. */
+  readonly logger?: Logger;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
   /** Span helpers over the tracer the caller set up (default: the global tracer provider). */
   readonly telemetry?: Telemetry;
+  /** Steps to run last on close (e.g. flushing the tracing SDK). */
+  readonly onClosed?: () => Promise<void>;
 }
 
 export interface RunningFerry {
   readonly httpPort: number;
   /** The ext_proc port, when it was asked for. */
   readonly extProcPort: number | undefined;
+  /** The admin port, when it was asked for. */
+  readonly adminPort: number | undefined;
+  readonly metrics: FerryMetrics;
+  readonly shutdown: ShutdownCoordinator;
   /** The engine new requests use. */
   engine(): Engine;
+  /** The config new requests use. */
+  config(): FerryConfig;
   /** Reloads the mapping folder; a bad folder throws ConfigError and the old config keeps serving. */
   reload(): Promise<void>;
   /** Stops accepting, drains in-flight requests, closes upstream pools. */
   close(): Promise<void>;
-}
-
-/** A service's connection identity: a reload keeps a client when this is unchanged. */
-function upstreamKey(s: ServiceConfig): string {
-  return JSON.stringify([s.protocol, s.interface, s.version, s.group, s.endpoints, s.registry, s.connectionsPerEndpoint, balanceKindFor(s)]);
-}
-
-interface ManagedClient extends DubboCaller {
-  readonly source: ZooKeeperSource | undefined;
-  close(): Promise<void>;
-}
-
-/** Keeps upstream clients across reloads and closes the ones a new config no longer uses. */
-export class UpstreamRegistry {
-  private readonly dubbo = new Map<string, ManagedClient>();
-
-  constructor(private readonly opts: { heartbeatMs?: number }) {}
-
-  dubboClient(service: ServiceConfig): DubboCaller {
-    const key = upstreamKey(service);
-    let managed = this.dubbo.get(key);
-    if (!managed) {
-      const source =
-        service.registry === undefined
-          ? undefined
-          : createZooKeeperSource({
-              connectString: service.registry,
-              interface: service.interface!,
-              ...(service.version !== undefined ? { version: service.version } : {}),
-              ...(service.group !== undefined ? { group: service.group } : {}),
-            });
-      const outlier = createOutlierDetector();
-      const client = createDubboClient({
-        endpoints: source ?? service.endpoints,
-        connectionsPerEndpoint: service.connectionsPerEndpoint,
-        balancer: createBalancer(balanceKindFor(service), { outlier }),
-        ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
-      });
-      managed = {
-        source,
-        outlier,
-        call: (body, callOpts) => client.call(body, callOpts),
-        async close() {
-          await client.close();
-          await source?.close();
-        },
-      };
-      this.dubbo.set(key, managed);
-    }
-    return managed;
-  }
-
-  /** Closes clients whose services are not in `config`. */
-  async retainOnly(config: FerryConfig): Promise<void> {
-    const keep = new Set([...config.services.values()].map(upstreamKey));
-    const closing: Promise<void>[] = [];
-    for (const [key, client] of this.dubbo) {
-      if (!keep.has(key)) {
-        this.dubbo.delete(key);
-        closing.push(client.close());
-      }
-    }
-    await Promise.allSettled(closing);
-  }
-
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.dubbo.values()].map((c) => c.close()));
-    this.dubbo.clear();
-  }
 }
 
 export interface EngineBuildOptions {
@@ -162,6 +113,7 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
   }
 }
 
+/** Loads and binds a mapping folder without connecting anywhere (for `ferry validate`). */
 export async function validateMappings(dir: string): Promise<Omit<BuiltEngine, 'grpc'>> {
   const config = await loadConfigDir(dir);
   const offline: DubboCaller = {
@@ -184,78 +136,161 @@ function ensurePropagator(): void {
 
 export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   ensurePropagator();
-  const upstreams = new UpstreamRegistry({ ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}) });
-  const telemetry = opts.telemetry ?? createTelemetry();
+  const log = opts.logger;
+  const metrics = createMetrics(new Registry());
+  const upstreams = new UpstreamRegistry({
+    ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+    onEjection: (service, endpoint, ejected) => {
+      if (ejected) metrics.recordEjection(service, endpoint);
+      log?.warn(ejected ? 'endpoint ejected' : 'endpoint re-admitted', { service, endpoint });
+    },
+  });
+  metrics.addUpstreamSource(() => upstreams.snapshots());
+  // Paths can carry ids and other argument values: spans record the route template instead.
+  const telemetry = opts.telemetry ?? createTelemetry({ urlPath: 'route' });
   const stickyKeys = opts.stickyKeys ?? parseStickyKeys(process.env['FERRY_STICKY_KEYS']);
-  const binders = {
-    dubbo: createDubboBinder({
-      clientFor: (s) => upstreams.dubboClient(s),
-      stickinessFor: (s) =>
-        s.sticky &&
-        createStickiness({
-          service: s.name,
-          keys: stickyKeys,
-          ...(s.sticky.cookie !== undefined ? { cookie: s.sticky.cookie } : {}),
-          ...(s.sticky.hashOn !== undefined ? { hashOn: s.sticky.hashOn } : {}),
-          ...(s.sticky.maxAgeSeconds !== undefined ? { maxAgeSeconds: s.sticky.maxAgeSeconds } : {}),
-        }),
-      telemetry,
-    }),
+  const dubbo = createDubboBinder({
+    clientFor: (s) => upstreams.dubboClient(s),
+    stickinessFor: (s) =>
+      s.sticky &&
+      createStickiness({
+        service: s.name,
+        keys: stickyKeys,
+        ...(s.sticky.cookie !== undefined ? { cookie: s.sticky.cookie } : {}),
+        ...(s.sticky.hashOn !== undefined ? { hashOn: s.sticky.hashOn } : {}),
+        ...(s.sticky.maxAgeSeconds !== undefined ? { maxAgeSeconds: s.sticky.maxAgeSeconds } : {}),
+      }),
+    telemetry,
+  });
+  const onOutcome = (o: RequestOutcome): void => {
+    metrics.observeRequest({ route: o.routeId, method: o.method, status: o.status, durationMs: o.durationMs, ...(o.code ? { code: o.code } : {}) });
+    log?.request({
+      method: o.method,
+      path: o.path,
+      route: o.routeId,
+      status: o.status,
+      durationMs: o.durationMs,
+      traceId: o.traceId,
+      ...(o.code ? { code: o.code } : {}),
+    });
+    opts.onOutcome?.(o);
   };
-  const build = async (): Promise<BuiltEngine> => {
-    const config = await loadConfigDir(opts.mappingsDir);
-    return buildEngine(config, {
-      dubbo: binders.dubbo,
+  const build = async (): Promise<BuiltEngine> =>
+    buildEngine(await loadConfigDir(opts.mappingsDir), {
+      dubbo,
       maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       telemetry,
-      ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
+      onOutcome,
     });
+
+  let current: BuiltEngine;
+  try {
+    current = await build();
+  } catch (err) {
+    // Binding may already have opened registry sessions and pools: close them, or the process lingers.
+    await upstreams.close();
+    throw err;
+  }
+  /** Builds the next config; on failure, drops clients that only the refused config asked for. */
+  const buildNext = async (): Promise<BuiltEngine> => {
+    try {
+      return await build();
+    } catch (err) {
+      await upstreams.retainOnly(current.config);
+      throw err;
+    }
   };
-  let current = await build();
-  let inFlight = 0;
-  let http: HttpFrontend;
+  const swap = async (next: BuiltEngine): Promise<void> => {
+    const previous = current;
+    current = next;
+    await upstreams.retainOnly(next.config);
+    // Calls that started on the old config keep its gRPC channels until they are done.
+    setTimeout(() => void previous.grpc.close(), RETIRED_CONFIG_GRACE_MS).unref();
+  };
+
+  const shutdown = createShutdown({
+    drainTimeoutMs: opts.drainTimeoutMs ?? 10_000,
+    ...(log ? { log: (msg: string, fields?: Record<string, unknown>) => log.info(msg, fields) } : {}),
+  });
+  // The front end reports start and end; each end releases one of the tokens taken at a start.
+  const tokens: Array<() => void> = [];
+  let http: HttpFrontend | undefined;
+  let extProc: ExtProcServer | undefined;
+  let admin: AdminServer | undefined;
+  let watcher: ConfigWatcher | undefined;
+  shutdown.onStopAccepting({ name: 'stop watching', run: () => watcher?.close() });
+  shutdown.onStopAccepting({ name: 'close http', run: () => http?.close() });
+  shutdown.onStopAccepting({ name: 'close ext_proc', run: () => extProc?.close() });
+  shutdown.onClose({ name: 'close upstreams', run: () => Promise.allSettled([upstreams.close(), current.grpc.close()]) });
+  shutdown.onClose({ name: 'close admin', run: () => admin?.close() });
+  if (opts.onClosed) shutdown.onClose({ name: 'flush telemetry', run: opts.onClosed });
+
   try {
     http = await startHttpFrontend({
       engine: () => current.engine,
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       port: opts.port,
-      onRequestStart: () => inFlight++,
-      onRequestEnd: () => inFlight--,
+      onRequestStart: () => {
+        tokens.push(shutdown.begin());
+        metrics.requestStarted();
+      },
+      onRequestEnd: () => {
+        tokens.pop()?.();
+        metrics.requestFinished();
+      },
     });
-  } catch (err) {
-    await Promise.allSettled([upstreams.close(), current.grpc.close()]);
-    throw err;
-  }
-  let extProc: ExtProcServer | undefined;
-  if (opts.extProcPort !== undefined) {
-    try {
+    if (opts.extProcPort !== undefined) {
       extProc = await startExtProcServer({
         engine: () => current.engine,
         ...(opts.host !== undefined ? { host: opts.host } : {}),
         port: opts.extProcPort,
       });
-    } catch (err) {
-      await http.close();
-      await Promise.allSettled([upstreams.close(), current.grpc.close()]);
-      throw err;
     }
+    if (opts.adminPort !== undefined) {
+      admin = await startAdminServer({
+        ...(opts.host !== undefined ? { host: opts.host } : {}),
+        port: opts.adminPort,
+        registry: metrics.registry,
+        readiness: () => {
+          if (shutdown.draining) return { ready: false, reasons: ['shutting down'] };
+          const down = upstreams.unavailableServices(current.config);
+          return { ready: down.length === 0, reasons: down.map((s) => `service ${s} has no available endpoint`) };
+        },
+        openapi: () => generateOpenApi(current.config),
+      });
+    }
+    if (opts.watch) {
+      watcher = await watchConfig(opts.mappingsDir, {
+        load: buildNext,
+        apply: swap,
+        onApplied: (next) => {
+          metrics.recordReload(true);
+          log?.info('config reloaded', { routes: next.engine.routes.length });
+        },
+        onError: (err) => {
+          metrics.recordReload(false);
+          log?.error('config change refused; the previous config keeps serving', errorFields(err));
+        },
+      });
+    }
+  } catch (err) {
+    await shutdown.shutdown('failed to start');
+    throw err;
   }
+
   return {
     httpPort: http.port,
     extProcPort: extProc?.port,
+    adminPort: admin?.port,
+    metrics,
+    shutdown,
     engine: () => current.engine,
+    config: () => current.config,
     async reload() {
-      const next = await build();
-      const previous = current;
-      current = next;
-      await upstreams.retainOnly(next.config);
-      // Calls that started on the old config keep its gRPC channels until they are done.
-      setTimeout(() => void previous.grpc.close(), RETIRED_CONFIG_GRACE_MS).unref();
+      await swap(await buildNext());
     },
     async close() {
-      await Promise.allSettled([http.close(), extProc?.close()]);
-      await Promise.allSettled([upstreams.close(), current.grpc.close()]);
-      void inFlight;
+      await shutdown.shutdown('close');
     },
   };
 }
