@@ -12,7 +12,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT INT TERM
 
 echo "==> starting the Dubbo sample provider"
-java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -jar samples/java-provider/target/ferry-sample-provider.jar \
+java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -jar samples/java-provider/dist/ferry-sample-provider.jar \
   --dubbo-port 20880 --triple-port 50051 --name sample-1 > .tmp-provider.log 2>&1 &
 pids+=($!)
 for _ in $(seq 1 120); do
