@@ -18,7 +18,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -36,8 +37,13 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '64' },
     workers: { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
+    /** Drop the sample routes' `returns:` (generic reply decoding), for before/after figures. */
+    'no-returns': { type: 'boolean', default: false },
+    /** FERRY_LOG_LEVEL for Ferry; default: as shipped (info: one JSON line per request). */
+    'log-level': { type: 'string' },
   },
 });
+if (values['log-level'] !== undefined) process.env['FERRY_LOG_LEVEL'] = values['log-level'];
 const SECONDS = Number(values.seconds);
 const CONNS = Number(values.connections);
 const PIN = !values['no-pin'] && cpus().length >= 2 && hasTaskset();
@@ -159,17 +165,27 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startServer(label: string, core: number | undefined, args: string[], ready: RegExp, port: number): Promise<Server> {
+/**
+ * Starts a server whose stdout (Ferry's JSON logs, one line per request at the default level) goes
+ * to a file, as a log shipper would read it, and waits until its port accepts connections.
+ */
+async function startServer(label: string, core: number | undefined, args: string[], logFile: string, port: number): Promise<Server> {
   const [cmd, argv] = core === undefined ? [process.execPath, args] : pinned(core, process.execPath, args);
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (ready.test(out)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`${label} exited (${code}) before it was ready: ${out}`)));
-  });
+  const log = openSync(logFile, 'a');
+  const child = spawn(cmd, argv, { stdio: ['ignore', log, 'inherit'] });
+  closeSync(log);
+  const exited = once(child, 'exit');
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${label} exited (${child.exitCode}) before it was ready; see ${logFile}`);
+    if (await canConnect(port)) break;
+    if (performance.now() > deadline) {
+      child.kill('SIGKILL');
+      await exited;
+      throw new Error(`${label} did not listen on ${port} within 60 s; see ${logFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return {
     pid: child.pid!,
     port,
@@ -177,10 +193,27 @@ async function startServer(label: string, core: number | undefined, args: string
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      await once(child, 'exit');
+      await exited;
     },
   };
 }
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port }, () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+/** `--admin-port <free>` when this Ferry has an admin server (so runs never collide on 9090). */
+let adminPort = 0;
+function adminArgs(): string[] {
+  return ferryHelp.includes('--admin-port') ? ['--admin-port', String(adminPort)] : [];
+}
+const ferryHelp = execFileSync(process.execPath, ['bin/ferry.js', 'help']).toString();
 
 const cleanups: Array<() => Promise<void>> = [];
 async function cleanup(): Promise<void> {
@@ -197,13 +230,16 @@ try {
 
   const dir = await mkdtemp(path.join(tmpdir(), 'ferry-bench-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(path.join(dir, 'bank.yaml'), (await readFile('mappings/bank.yaml', 'utf8')).replaceAll('127.0.0.1:20880', provider.address));
+  let bank = (await readFile('mappings/bank.yaml', 'utf8')).replaceAll('127.0.0.1:20880', provider.address);
+  if (values['no-returns']) bank = bank.replace(/^\s+returns: .*\n/gm, '');
+  await writeFile(path.join(dir, 'bank.yaml'), bank);
 
   const ferryPort = await freePort();
-  const ferry = await startServer('ferry', 0, ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(ferryPort)], /ferry listening/, ferryPort);
+  adminPort = await freePort();
+  const ferry = await startServer('ferry', 0, ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(ferryPort), ...adminArgs()], path.join(dir, 'ferry.log'), ferryPort);
   cleanups.push(() => ferry.stop());
   const barePort = await freePort();
-  const bare = await startServer('bare fastify', 0, ['--import', 'tsx', 'bench/bare-fastify.ts', '--port', String(barePort)], /listening/, barePort);
+  const bare = await startServer('bare fastify', 0, ['--import', 'tsx', 'bench/bare-fastify.ts', '--port', String(barePort)], path.join(dir, 'bare.log'), barePort);
   cleanups.push(() => bare.stop());
 
   const getUrl = `http://127.0.0.1:${ferryPort}/accounts/2`;
@@ -272,7 +308,7 @@ try {
     if (PIN) execFileSync('taskset', ['-p', '-c', '0,1', String(process.pid)], { stdio: 'ignore' });
     for (const n of [1, 2]) {
       const port = await freePort();
-      const f = await startServer(`ferry --workers ${n}`, undefined, ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(port), '--workers', String(n)], /ferry listening/, port);
+      const f = await startServer(`ferry --workers ${n}`, undefined, ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(port), '--workers', String(n), ...adminArgs()], path.join(dir, `ferry-${n}.log`), port);
       try {
         const url = `http://127.0.0.1:${port}/accounts/2`;
         await wrk(url, 8, warm);
@@ -290,7 +326,10 @@ try {
   const lines: string[] = [];
   lines.push(`Ferry bench — ${new Date().toISOString()}`);
   lines.push(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}, ${PIN ? 'servers pinned to core 0, wrk + JVM to core 1' : 'unpinned'}`);
-  lines.push(`command: npm run bench -- --seconds ${SECONDS} --connections ${CONNS}${values.workers ? ' --workers' : ''}  (wrk -t1 -cN -d${SECONDS}s --latency)`);
+  lines.push(
+    `command: npm run bench -- --seconds ${SECONDS} --connections ${CONNS}${values.workers ? ' --workers' : ''}${values['log-level'] ? ` --log-level ${values['log-level']}` : ''}${values['no-returns'] ? ' --no-returns' : ''}  (wrk -t1 -cN -d${SECONDS}s --latency)`,
+  );
+  lines.push(`Ferry logs: ${process.env['FERRY_LOG_LEVEL'] ?? 'default level'} (stdout to a file)`);
   lines.push(`replies: get-account ${Buffer.byteLength(getBody)} B, list of 20 ${Buffer.byteLength(listBody)} B, bare fastify ${Buffer.byteLength(bareReply)} B (request ${postBody.length} B)`);
   lines.push('');
   lines.push(`${'what'.padEnd(44)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'CPU µs/req'.padStart(12)}`);

@@ -15,6 +15,7 @@ import {
   type JavaType,
 } from '../codec/hessian/index.js';
 import { describeThrowable, toJson } from '../codec/hessian/decode-json.js';
+import { compileTypedJsonDecoder, type TypedJsonDecoder } from '../codec/hessian/decode-typed.js';
 import { FerryError } from '../errors/index.js';
 import type { GatewayResponse } from '../neutral/index.js';
 import { decodeErrorMessage, decodeResponseBody, encodeGenericRequestBody, encodeRequestBody } from '../upstream/dubbo/body.js';
@@ -69,9 +70,10 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
     }
     args.push(compileArg(arg, i, type, service.generic));
   }
+  let returns: JavaType | undefined;
   if (route.returns !== undefined) {
     try {
-      parseJavaType(route.returns, lookup);
+      returns = parseJavaType(route.returns, lookup);
     } catch (err) {
       throw configErrorAt(route.source, `"returns" of route "${route.id}": ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -81,6 +83,10 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
   const typeNames = types.map(javaTypeName);
   const enumClasses = new Set([...config.types.values()].filter((t) => t.kind === 'enum').map((t) => t.name));
   const longs = route.longs;
+  // A declared return type gets a one-pass Hessian → JSON text decoder; it hands anything it does
+  // not take back to the generic path below, so replies are the same either way.
+  const typed: TypedJsonDecoder | undefined =
+    returns !== undefined && !service.generic ? compileTypedJsonDecoder(returns, enumClasses, { longs }) : undefined;
   const errorStatus = new Map(Object.entries(route.errors));
   const writer = new HessianWriter();
   const target = `${service.interface}${service.version ? `:${service.version}` : ''}${service.group ? ` (group ${service.group})` : ''} method ${route.rpcMethod}(${descriptor})`;
@@ -131,6 +137,10 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
     },
     decodeReply(status: number, body: Buffer, endpoint: string): GatewayResponse {
       if (status !== STATUS_OK) throw statusError(status, body, endpoint, target);
+      if (typed !== undefined) {
+        const json = typed.decodeReplyBody(body);
+        if (json !== undefined) return { status: 200, headers: { 'content-type': 'application/json' }, body: json };
+      }
       let result;
       try {
         result = decodeResponseBody(body);

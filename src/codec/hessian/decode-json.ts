@@ -146,7 +146,7 @@ const SPECIALS = new Map<string, Special>([
 const MS_PER_DAY = 86_400_000;
 
 /** ISO 8601 UTC with milliseconds, as Date.toISOString gives it, without building a Date. */
-function dateIso(ms: number): string {
+export function dateIso(ms: number): string {
   if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return String(ms);
   const days = Math.floor(ms / MS_PER_DAY);
   let rest = ms - days * MS_PER_DAY;
