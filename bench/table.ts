@@ -305,10 +305,14 @@ try {
   if (values.workers) {
     await ferry.stop();
     await bare.stop();
-    if (PIN) execFileSync('taskset', ['-p', '-c', '0,1', String(process.pid)], { stdio: 'ignore' });
+    if (PIN) {
+      execFileSync('taskset', ['-p', '-c', '0,1', String(process.pid)], { stdio: 'ignore' });
+      execFileSync('taskset', ['-a', '-p', '-c', '0,1', String(provider.pid)], { stdio: 'ignore' });
+    }
     for (const n of [1, 2]) {
       const port = await freePort();
-      const f = await startServer(`ferry --workers ${n}`, undefined, ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(port), '--workers', String(n), ...adminArgs()], path.join(dir, `ferry-${n}.log`), port);
+      const args = ['--import', 'tsx', 'bench/ferry-cluster.ts', 'serve', '--mappings', dir, '--port', String(port), '--workers', String(n), ...adminArgs()];
+      const f = await startServer(`ferry --workers ${n}`, undefined, args, path.join(dir, `ferry-${n}.log`), port);
       try {
         const url = `http://127.0.0.1:${port}/accounts/2`;
         await wrk(url, 8, warm);
