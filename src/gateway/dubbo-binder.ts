@@ -43,6 +43,8 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
       const client = opts.clientFor(service);
       const sticky = opts.stickinessFor?.(service);
       const callInfo = { system: 'apache_dubbo', service: service.interface!, method: route.rpcMethod } as const;
+      const endpointOf = (r: { endpoint: string }): string => r.endpoint;
+      const outlier = client.outlier;
       return {
         needsBody: plan.needsBody,
         async handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse> {
@@ -57,13 +59,14 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
             const body = plan.encodeRequest(view, attachments, timeoutMs);
             const hint = sticky?.hint(req);
             // Retries only where safe: the call never reached the wire, or the route is idempotent.
-            const reply = await callWithFailover((h) => client.call(body, { timeoutMs: Math.max(1, Math.floor(ctx.deadline - performance.now())), hint: h }), {
-              idempotent: route.idempotent,
-              hint: hint ?? {},
-              deadline: ctx.deadline,
-              endpointOf: (r) => r.endpoint,
-              ...(client.outlier ? { outlier: client.outlier } : {}),
-            });
+            const attempt = (h: PickHint): ReturnType<DubboCaller['call']> =>
+              client.call(body, { timeoutMs: Math.max(1, Math.floor(ctx.deadline - performance.now())), hint: h });
+            const reply = await callWithFailover(
+              attempt,
+              outlier !== undefined
+                ? { idempotent: route.idempotent, hint: hint ?? {}, deadline: ctx.deadline, endpointOf, outlier }
+                : { idempotent: route.idempotent, hint: hint ?? {}, deadline: ctx.deadline, endpointOf },
+            );
             const colon = reply.endpoint.lastIndexOf(':');
             telemetry.setPeer(span, reply.endpoint.slice(0, colon), Number(reply.endpoint.slice(colon + 1)));
             const response = plan.decodeReply(reply.status, reply.body, reply.endpoint);

@@ -18,7 +18,7 @@ import { describeThrowable, toJson } from '../codec/hessian/decode-json.js';
 import { compileTypedJsonDecoder, type TypedJsonDecoder } from '../codec/hessian/decode-typed.js';
 import { FerryError } from '../errors/index.js';
 import type { GatewayResponse } from '../neutral/index.js';
-import { decodeErrorMessage, decodeResponseBody, encodeGenericRequestBody, encodeRequestBody } from '../upstream/dubbo/body.js';
+import { compileRequestBodyEncoder, decodeErrorMessage, decodeResponseBody, encodeGenericRequestBody } from '../upstream/dubbo/body.js';
 import { compileExtractor, type BodyParsing, type Extractor, type RequestView } from './request-view.js';
 
 /** Dubbo response status bytes (protocols.md A.2). */
@@ -96,6 +96,9 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
     ...(service.group !== undefined ? { group: service.group } : {}),
   };
 
+  // The constant head and attachments of this route's request bodies, encoded once.
+  const encodeBody = compileRequestBodyEncoder({ ...baseRequest, method: route.rpcMethod, descriptor });
+
   function writeArgs(w: HessianWriter, view: RequestView): void {
     for (const a of args) {
       const raw = a.read(view);
@@ -129,11 +132,10 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
       return out;
     },
     encodeRequest(view: RequestView, attachments: Record<string, string>, timeoutMs: number): Buffer {
+      if (!service.generic) return encodeBody(writer, attachments, timeoutMs, writeArgs, view);
       writer.reset();
       const request = { ...baseRequest, method: route.rpcMethod, descriptor, attachments, timeoutMs };
-      return service.generic
-        ? encodeGenericRequestBody(writer, request, typeNames, (w) => writeArgs(w, view))
-        : encodeRequestBody(writer, request, (w) => writeArgs(w, view));
+      return encodeGenericRequestBody(writer, request, typeNames, (w) => writeArgs(w, view));
     },
     decodeReply(status: number, body: Buffer, endpoint: string): GatewayResponse {
       if (status !== STATUS_OK) throw statusError(status, body, endpoint, target);

@@ -4,7 +4,7 @@
  * module resets, so class definitions never leak from one frame to the next.
  */
 import { HessianDecodeError, HessianReader, JavaMap, type HessianValue } from '../../codec/hessian/reader.js';
-import type { HessianWriter } from '../../codec/hessian/writer.js';
+import { HessianWriter as HessianWriterCtor, type HessianWriter } from '../../codec/hessian/writer.js';
 
 /** The dubbo protocol version Ferry speaks; ≥ 2.0.2 makes providers send response attachments. */
 export const DUBBO_PROTOCOL_VERSION = '2.0.2';
@@ -75,6 +75,60 @@ export function encodeRequestBody(w: HessianWriter, req: DubboRequestHead, write
   writeArgs(w);
   writeAttachments(w, req, false);
   return w.finish();
+}
+
+/** Encodes the request bodies of one route (see {@link compileRequestBodyEncoder}). */
+export type RequestBodyEncoder = <C>(
+  w: HessianWriter,
+  attachments: Readonly<Record<string, string>>,
+  timeoutMs: number | undefined,
+  writeArgs: (w: HessianWriter, ctx: C) => void,
+  ctx: C,
+) => Buffer;
+
+/**
+ * The same bytes as {@link encodeRequestBody}, with the parts that never change for a route (the
+ * head: protocol version, path, version, method, descriptor; and the path/interface/version/group
+ * attachments) encoded once. Only the arguments, the caller's attachments and `timeout` are written
+ * per call. (Generic `$invoke` bodies keep encodeGenericRequestBody: their head fills the type table.)
+ */
+export function compileRequestBodyEncoder(req: Omit<DubboRequestHead, 'attachments' | 'timeoutMs'>): RequestBodyEncoder {
+  const scratch = new HessianWriterCtor();
+  writeHead(scratch, { ...req, attachments: {} }, req.method, req.descriptor);
+  const head = scratch.finish();
+  scratch.reset();
+  scratch.writeString('path');
+  scratch.writeString(req.path);
+  scratch.writeString('interface');
+  scratch.writeString(req.path);
+  if (req.version !== undefined && req.version !== '') {
+    scratch.writeString('version');
+    scratch.writeString(req.version);
+  }
+  if (req.group !== undefined && req.group !== '') {
+    scratch.writeString('group');
+    scratch.writeString(req.group);
+  }
+  const fixed = scratch.finish();
+  return (w, attachments, timeoutMs, writeArgs, ctx) => {
+    w.reset();
+    w.writeRaw(head);
+    writeArgs(w, ctx);
+    w.writeMapBegin(null);
+    for (const k in attachments) {
+      if (!Object.hasOwn(attachments, k)) continue;
+      if (k === 'path' || k === 'interface' || k === 'version' || k === 'group' || k === 'timeout' || k === 'generic') continue;
+      w.writeString(k);
+      w.writeString(attachments[k] as string);
+    }
+    w.writeRaw(fixed);
+    if (timeoutMs !== undefined) {
+      w.writeString('timeout');
+      w.writeString(String(Math.max(0, Math.round(timeoutMs))));
+    }
+    w.writeMapEnd();
+    return w.finish();
+  };
 }
 
 /**
