@@ -15,11 +15,15 @@ export interface ClusterOptions {
   readonly log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Restarts of crashed workers allowed per minute before the primary gives up (default 10). */
   readonly maxRestartsPerMinute?: number;
+  /** Forward SIGTERM/SIGINT/SIGHUP of this process to the workers (default true; tests say false). */
+  readonly installSignalHandlers?: boolean;
 }
 
 /** What the primary reports: resolves with the exit code once every worker has exited after a stop. */
 export interface ClusterPrimary {
   readonly workers: () => readonly Worker[];
+  /** Sends `signal` (default SIGTERM) to every worker and restarts none; `done` resolves once all exited. */
+  stop(signal?: NodeJS.Signals): void;
   readonly done: Promise<number>;
 }
 
@@ -87,10 +91,12 @@ export function startClusterPrimary(opts: ClusterOptions = {}): ClusterPrimary {
 
   for (let i = 0; i < count; i++) fork();
   log('ferry cluster started', { workers: count, pid: process.pid });
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGTERM'));
-  process.on('SIGHUP', () => {
-    for (const w of live) w.process.kill('SIGHUP');
-  });
-  return { workers: () => [...live], done };
+  if (opts.installSignalHandlers !== false) {
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGTERM'));
+    process.on('SIGHUP', () => {
+      for (const w of live) w.process.kill('SIGHUP');
+    });
+  }
+  return { workers: () => [...live], stop: (signal = 'SIGTERM') => stop(signal), done };
 }

@@ -1,0 +1,70 @@
+/**
+ * src/cluster.ts with real node:cluster workers (test/cluster/worker-fixture.ts) on one shared
+ * loopback port: both workers serve, a worker killed with SIGKILL is replaced, stop() ends every
+ * worker and resolves `done`; and the --workers values that parseWorkers takes and refuses.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { parseWorkers, startClusterPrimary } from '../../src/cluster.js';
+import { freePort } from '../support/ports.js';
+
+async function pidsAnswering(port: number, tries: number): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < tries; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } });
+      seen.add(await res.text());
+    } catch {
+      // a worker is starting or stopping; try again
+    }
+  }
+  return seen;
+}
+
+test('two workers share one port, a SIGKILLed worker is replaced, stop() ends them all', async () => {
+  const port = await freePort();
+  cluster.setupPrimary({ exec: 'test/cluster/worker-fixture.ts', execArgv: ['--import', 'tsx'] });
+  process.env['FERRY_TEST_PORT'] = String(port);
+  const lines: string[] = [];
+  const primary = startClusterPrimary({ workers: 2, installSignalHandlers: false, log: (msg) => lines.push(msg) });
+  try {
+    await new Promise<void>((resolve) => {
+      let listening = 0;
+      const on = (): void => {
+        if (++listening === 2) {
+          cluster.off('listening', on);
+          resolve();
+        }
+      };
+      cluster.on('listening', on);
+    });
+    const before = primary.workers().map((w) => String(w.process.pid));
+    assert.equal(before.length, 2);
+    const answered = await pidsAnswering(port, 40);
+    assert.deepEqual([...answered].sort(), [...before].sort(), 'both workers answered requests');
+
+    const victim = primary.workers()[0]!;
+    const replaced = new Promise<void>((resolve) => cluster.once('listening', () => resolve()));
+    victim.process.kill('SIGKILL');
+    await replaced;
+    const after = primary.workers().map((w) => String(w.process.pid));
+    assert.equal(after.length, 2, 'the primary keeps two workers');
+    assert.ok(!after.includes(String(victim.process.pid)), 'the killed worker is gone');
+    assert.ok(lines.includes('worker exited; starting another'));
+  } finally {
+    primary.stop();
+    assert.equal(await primary.done, 0);
+    delete process.env['FERRY_TEST_PORT'];
+  }
+  assert.equal(primary.workers().length, 0, 'no worker outlives stop()');
+});
+
+test('--workers values: whole numbers 1–256, "auto" or 0 for one per core; anything else is refused', () => {
+  assert.equal(parseWorkers(undefined), 1);
+  assert.equal(parseWorkers('2'), 2);
+  assert.equal(parseWorkers('auto'), availableParallelism());
+  assert.equal(parseWorkers('0'), availableParallelism());
+  for (const bad of ['-1', '1.5', 'two', '257']) assert.throws(() => parseWorkers(bad), /--workers must be/, `input ${bad}`);
+});
