@@ -311,7 +311,7 @@ try {
     }
     for (const n of [1, 2]) {
       const port = await freePort();
-      const args = ['--import', 'tsx', 'bench/ferry-cluster.ts', 'serve', '--mappings', dir, '--port', String(port), '--workers', String(n), ...adminArgs()];
+      const args = ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(port), '--workers', String(n), ...adminArgs()];
       const f = await startServer(`ferry --workers ${n}`, undefined, args, path.join(dir, `ferry-${n}.log`), port);
       try {
         const url = `http://127.0.0.1:${port}/accounts/2`;

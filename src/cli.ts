@@ -1,7 +1,9 @@
 /**
  * `ferry serve | validate | routes`: the command line over the composition root.
  */
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
+import { parseWorkers, startClusterPrimary } from './cluster.js';
 import { ConfigError } from './config/errors.js';
 import { startFerry, validateMappings } from './main.js';
 import { generateOpenApi } from './openapi/index.js';
@@ -11,6 +13,7 @@ import { createTelemetry } from './telemetry/index.js';
 
 const USAGE = `Usage:
   ferry serve    [--mappings DIR] [--host HOST] [--port N] [--ext-proc-port N] [--admin-port N] [--no-watch]
+                 [--workers N|auto]  (N processes on the same ports, node:cluster; default 1)
                  HTTP (default 127.0.0.1:8080, mappings/); Envoy ext_proc (gRPC) when a port is given;
                  /metrics /healthz /readyz /openapi.json on the admin port (default 9090);
                  reloads the folder when it changes; SIGTERM drains, SIGHUP reloads
@@ -20,7 +23,7 @@ const USAGE = `Usage:
 
 Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_EXT_PROC_PORT, FERRY_ADMIN_PORT,
 FERRY_MAX_BODY_BYTES, FERRY_STICKY_KEYS (comma-separated signing keys for sticky cookies),
-FERRY_LOG_LEVEL (debug|info|warn|error), and the standard OTEL_* variables for tracing.`;
+FERRY_LOG_LEVEL (debug|info|warn|error), FERRY_WORKERS, and the standard OTEL_* variables for tracing.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -35,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
       'admin-port': { type: 'string' },
       'no-watch': { type: 'boolean' },
       'max-body-bytes': { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -66,6 +70,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'serve': {
       const env = process.env;
+      const workers = parseWorkers(values.workers ?? env['FERRY_WORKERS']);
+      if (workers > 1 && cluster.isPrimary) {
+        // The primary only supervises; each worker runs this same command line and serves.
+        startClusterPrimary({ workers }).done.then((code) => process.exit(code));
+        return -1;
+      }
       const level = env['FERRY_LOG_LEVEL'];
       const logger = createLogger({
         base: { service: 'ferry', pid: process.pid },

@@ -6,7 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import cluster from 'node:cluster';
-import { availableParallelism } from 'node:os';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
 import { parseWorkers, startClusterPrimary } from '../../src/cluster.js';
 import { freePort } from '../support/ports.js';
 
@@ -67,4 +72,50 @@ test('--workers values: whole numbers 1–256, "auto" or 0 for one per core; any
   assert.equal(parseWorkers('auto'), availableParallelism());
   assert.equal(parseWorkers('0'), availableParallelism());
   for (const bad of ['-1', '1.5', 'two', '257']) assert.throws(() => parseWorkers(bad), /--workers must be/, `input ${bad}`);
+});
+
+test('ferry serve --workers 2: two worker processes answer on one port; SIGTERM stops them all', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'ferry-workers-'));
+  const [port, admin, nobody] = [await freePort(), await freePort(), await freePort()];
+  await writeFile(
+    path.join(dir, 'ping.yaml'),
+    ['services:', '  s:', '    protocol: dubbo', '    interface: com.example.Ping', `    endpoints: [127.0.0.1:${nobody}]`, 'routes:', '  - id: ping', '    http: GET /ping', '    call: s.ping', ''].join('\n'),
+  );
+  const ferry = spawn(process.execPath, ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(port), '--admin-port', String(admin), '--no-watch', '--workers', '2'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const exited = once(ferry, 'exit');
+  const childrenOf = (pid: number): number[] => {
+    let out = '';
+    for (const t of readdirSync(`/proc/${pid}/task`)) out += readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8');
+    return out.split(' ').filter(Boolean).map(Number);
+  };
+  try {
+    let status = 0;
+    for (let i = 0; i < 300 && status === 0; i++) {
+      try {
+        status = (await fetch(`http://127.0.0.1:${port}/nowhere`)).status;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assert.equal(status, 404, 'GET /nowhere on the shared port is answered by a worker (no route)');
+    // Both workers listen before the primary hands them connections; wait until two children exist.
+    let workers: number[] = [];
+    for (let i = 0; i < 300 && workers.length < 2; i++) {
+      workers = childrenOf(ferry.pid!);
+      if (workers.length < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(workers.length, 2, 'the primary runs two worker processes');
+    ferry.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    assert.equal(code, 0);
+    for (const w of workers) assert.throws(() => readFileSync(`/proc/${w}/stat`), `worker ${w} has exited`);
+  } finally {
+    if (ferry.exitCode === null) {
+      ferry.kill('SIGKILL');
+      await exited;
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
 });
