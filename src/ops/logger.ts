@@ -3,6 +3,7 @@
  * shippers index them without parsing. Request lines carry route, status, duration and trace id,
  * never bodies, query strings or header values.
  */
+import { writeSync } from 'node:fs';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -75,14 +76,50 @@ function safeStringify(record: Record<string, unknown>): string {
   }
 }
 
+/**
+ * A sink that gathers the lines written during one event-loop turn and writes them with one call:
+ * a synchronous stdout write per request line costs more than the rest of Ferry's work on a small
+ * request. Lines still waiting when the process exits are written synchronously.
+ */
+export function createBatchedSink(stream: NodeJS.WritableStream & { fd?: number } = process.stdout): LogSink & { flush(): void } {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    stream.write(text);
+  };
+  process.once('exit', () => {
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    if (typeof stream.fd === 'number') writeSync(stream.fd, text);
+    else stream.write(text);
+  });
+  return {
+    write(line: string) {
+      pending.push(line);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}
+
 /** Creates a JSON-lines logger. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const sink = options.sink ?? process.stdout;
+  const sink = options.sink ?? createBatchedSink();
   const min = LEVEL_RANK[options.level ?? 'info'];
   const now = options.now ?? (() => new Date());
   return build(options.base ?? {});
 
   function build(base: Readonly<Record<string, unknown>>): Logger {
+    const baseJson = safeStringify({ ...base });
+    const baseText = baseJson === '{}' ? '' : `,${baseJson.slice(1, -1)}`;
     function log(level: LogLevel, msg: string, fields?: Readonly<Record<string, unknown>>): void {
       if (LEVEL_RANK[level] < min) return;
       const record: Record<string, unknown> = { time: now().toISOString(), level, msg, ...base, ...fields };
@@ -96,17 +133,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       enabled: (level) => LEVEL_RANK[level] >= min,
       child: (fields) => build({ ...base, ...fields }),
       request(entry) {
-        const fields: Record<string, unknown> = {
-          method: entry.method,
-          path: entry.path,
-          route: entry.route ?? null,
-          status: entry.status,
-          durationMs: Math.round(entry.durationMs * 1000) / 1000,
-          traceId: entry.traceId ?? null,
-        };
-        if (entry.code !== undefined) fields['code'] = entry.code;
-        if (entry.frontend !== undefined) fields['frontend'] = entry.frontend;
-        log(entry.status >= 500 ? 'warn' : 'info', 'request', fields);
+        const level: LogLevel = entry.status >= 500 ? 'warn' : 'info';
+        if (LEVEL_RANK[level] < min) return;
+        // The hottest line: built as text, with the same fields and order as log() would give.
+        const str = JSON.stringify;
+        sink.write(
+          `{"time":${str(now().toISOString())},"level":"${level}","msg":"request"${baseText}` +
+            `,"method":${str(entry.method)},"path":${str(entry.path)},"route":${entry.route === undefined ? 'null' : str(entry.route)}` +
+            `,"status":${entry.status},"durationMs":${Math.round(entry.durationMs * 1000) / 1000}` +
+            `,"traceId":${entry.traceId === undefined ? 'null' : str(entry.traceId)}` +
+            `${entry.code !== undefined ? `,"code":${str(entry.code)}` : ''}${entry.frontend !== undefined ? `,"frontend":${str(entry.frontend)}` : ''}}\n`,
+        );
       },
     };
   }

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../../src/config/errors.js';
 import { FerryError } from '../../src/errors/index.js';
-import { createLogger, errorFields } from '../../src/ops/logger.js';
+import { Writable } from 'node:stream';
+import { createBatchedSink, createLogger, errorFields } from '../../src/ops/logger.js';
 
 function capture() {
   const lines: string[] = [];
@@ -63,4 +64,42 @@ test('fields that cannot be serialised (input: a cyclic object) still give one v
   const c2 = capture();
   createLogger({ sink: c2.sink, now }).info('big', { big: 2n ** 70n });
   assert.equal(c2.records()[0]!['big'], '1180591620717411303424');
+});
+
+test('the batched sink writes all lines of one event-loop turn with one write, in order', async () => {
+  const writes: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      writes.push(chunk.toString());
+      cb();
+    },
+  });
+  const sink = createBatchedSink(stream);
+  sink.write('a\n');
+  sink.write('b\n');
+  sink.write('c\n');
+  assert.deepEqual(writes, [], 'nothing is written during the turn');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(writes, ['a\nb\nc\n']);
+  sink.write('d\n');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(writes, ['a\nb\nc\n', 'd\n']);
+});
+
+test('request lines built as text parse to the same fields as any other log line (input: quotes, newline, unicode in the path)', async () => {
+  const lines: string[] = [];
+  const log = createLogger({ sink: { write: (l: string) => lines.push(l) }, base: { service: 'ferry', pid: 7 }, now: () => new Date(0) });
+  log.request({ method: 'GET', path: '/a"b\\c\n😀', route: 'r-1', status: 503, durationMs: 1.23456, traceId: undefined, code: 'FERRY_UPSTREAM_UNAVAILABLE', frontend: 'http' });
+  log.request({ method: 'POST', path: '/x', route: undefined, status: 200, durationMs: 0.5, traceId: 'abc' });
+  assert.equal(lines.length, 2);
+  assert.ok(lines.every((l) => l.endsWith('\n')));
+  assert.deepEqual(JSON.parse(lines[0]!), {
+    time: '1970-01-01T00:00:00.000Z', level: 'warn', msg: 'request', service: 'ferry', pid: 7,
+    method: 'GET', path: '/a"b\\c\n😀', route: 'r-1', status: 503, durationMs: 1.235, traceId: null,
+    code: 'FERRY_UPSTREAM_UNAVAILABLE', frontend: 'http',
+  });
+  assert.deepEqual(JSON.parse(lines[1]!), {
+    time: '1970-01-01T00:00:00.000Z', level: 'info', msg: 'request', service: 'ferry', pid: 7,
+    method: 'POST', path: '/x', route: null, status: 200, durationMs: 0.5, traceId: 'abc',
+  });
 });
