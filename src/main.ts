@@ -48,7 +48,7 @@ export interface FerryOptions {
   /** Request log and operational messages; silent when absent. */
   readonly logger?: Logger;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
-  /** Span helpers over the tracer the caller set up (default: the global tracer provider). */
+  /** Span helpers over the tracer the caller set up; without them no spans are built (context passes through). */
   readonly telemetry?: Telemetry;
   /** Steps to run last on close (e.g. flushing the tracing SDK). */
   readonly onClosed?: () => Promise<void>;
@@ -146,8 +146,8 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     },
   });
   metrics.addUpstreamSource(() => upstreams.snapshots());
-  // Paths can carry ids and other argument values: spans record the route template instead.
-  const telemetry = opts.telemetry ?? createTelemetry({ urlPath: 'route' });
+  // Without a tracer from the caller, no spans are built: W3C context passes through to upstreams.
+  const telemetry = opts.telemetry ?? createTelemetry({ recording: false });
   const stickyKeys = opts.stickyKeys ?? parseStickyKeys(process.env['FERRY_STICKY_KEYS']);
   const dubbo = createDubboBinder({
     clientFor: (s) => upstreams.dubboClient(s),

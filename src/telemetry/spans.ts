@@ -67,6 +67,11 @@ export interface TelemetryOptions {
    * `route` records the route template instead, for deployments where path segments are sensitive.
    */
   readonly urlPath?: 'full' | 'route';
+  /**
+   * `false` when no tracing SDK runs: no spans are built at all, and the request's own trace context
+   * (from its traceparent) is what flows to the upstream, so Ferry passes the trace through unseen.
+   */
+  readonly recording?: boolean;
 }
 
 /** Span helpers bound to one tracer. Built by the composition root and passed to the engine. */
@@ -96,6 +101,7 @@ const TRACER_NAME = 'ferry';
 /** Creates the span helpers. */
 export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
   const tracer = options.tracer ?? trace.getTracer(TRACER_NAME);
+  if (options.recording === false) return passThrough(tracer);
   const urlPathMode = options.urlPath ?? 'full';
 
   function startServerSpan(parent: Context, routeId: string | undefined, method: string, path: string, routeTemplate?: string): StartedSpan {
@@ -170,6 +176,26 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
 
   return { tracer, startServerSpan, endServerSpan, startClientSpan, setPeer, endClientSpan, traceIdOf };
 }
+
+/** Span helpers that build no spans: the incoming context is handed on as it is. */
+function passThrough(tracer: Tracer): Telemetry {
+  const inherit = (parent: Context): StartedSpan => ({ span: trace.getSpan(parent) ?? NO_SPAN, ctx: parent });
+  const nothing = (): void => {};
+  return {
+    tracer,
+    startServerSpan: inherit,
+    endServerSpan: nothing,
+    startClientSpan: inherit,
+    setPeer: nothing,
+    endClientSpan: nothing,
+    traceIdOf(ctx: Context): string | undefined {
+      const sc = trace.getSpanContext(ctx);
+      return sc !== undefined && trace.isSpanContextValid(sc) ? sc.traceId : undefined;
+    },
+  };
+}
+
+const NO_SPAN: Span = trace.wrapSpanContext({ traceId: '00000000000000000000000000000000', spanId: '0000000000000000', traceFlags: 0 });
 
 /** Runs `fn` with `ctx` active (for code that reads the active context, e.g. log correlation). */
 export function withContext<T>(ctx: Context, fn: () => T): T {

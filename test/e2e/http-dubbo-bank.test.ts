@@ -170,6 +170,13 @@ describe('methods and attachments', () => {
     assert.equal((await get('/greet/Ann/times/2')).json, 'Hello, Ann Hello, Ann');
   });
 
+  test('with no tracing SDK, the caller\'s traceparent reaches Java unchanged (Ferry passes the trace through)', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const r = await get('/attachments', { traceparent });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.traceparent, traceparent);
+  });
+
   test('only attachments the mapping names reach Java', async () => {
     const r = await get('/attachments', { 'x-tenant': 'acme', 'x-secret': 'nope' });
     assert.equal(r.status, 200, r.text);
