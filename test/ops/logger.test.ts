@@ -66,7 +66,7 @@ test('fields that cannot be serialised (input: a cyclic object) still give one v
   assert.equal(c2.records()[0]!['big'], '1180591620717411303424');
 });
 
-test('the batched sink writes all lines of one event-loop turn with one write, in order', async () => {
+test('the batched sink writes the lines gathered within its flush interval with one write, in order', async () => {
   const writes: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -74,16 +74,18 @@ test('the batched sink writes all lines of one event-loop turn with one write, i
       cb();
     },
   });
-  const sink = createBatchedSink(stream);
+  const sink = createBatchedSink(stream, { flushMs: 30, flushBytes: 10 });
   sink.write('a\n');
   sink.write('b\n');
   sink.write('c\n');
-  assert.deepEqual(writes, [], 'nothing is written during the turn');
-  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(writes, [], 'nothing is written before the interval ends');
+  await new Promise((resolve) => setTimeout(resolve, 60));
   assert.deepEqual(writes, ['a\nb\nc\n']);
+  sink.write('0123456789\n');
+  assert.deepEqual(writes, ['a\nb\nc\n', '0123456789\n'], 'a full buffer is written at once');
   sink.write('d\n');
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.deepEqual(writes, ['a\nb\nc\n', 'd\n']);
+  sink.flush();
+  assert.deepEqual(writes, ['a\nb\nc\n', '0123456789\n', 'd\n']);
 });
 
 test('request lines built as text parse to the same fields as any other log line (input: quotes, newline, unicode in the path)', async () => {
