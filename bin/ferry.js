@@ -1,5 +1,18 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `ferry` works from a checkout without a build step.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli.ts');
+// Runs the compiled CLI from dist/ when it matches the current sources (scripts/build.mjs), and the
+// TypeScript sources through tsx otherwise, so `ferry` always runs what src/ says.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { srcStamp } from './src-stamp.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const stampFile = path.join(root, 'dist', '.src-stamp');
+const current = existsSync(stampFile) && readFileSync(stampFile, 'utf8') === srcStamp(root);
+if (current && process.env.FERRY_FROM_SOURCE !== '1') {
+  await import('../dist/cli.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli.ts');
+}
