@@ -102,12 +102,12 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
   function writeArgs(w: HessianWriter, view: RequestView): void {
     for (const a of args) {
       const raw = a.read(view);
-      if (raw === undefined || raw === null) {
-        if (a.required && raw === undefined) {
-          throw new FerryError('FERRY_MISSING_ARGUMENT', `route "${route.id}" needs ${a.label}, and the request has none`, {
-            argument: a.label,
-          });
-        }
+      // Absent and required is a 400 here; an explicit null goes to the encoder, which refuses it
+      // for primitives and sends Java null otherwise.
+      if (raw === undefined && a.required) {
+        throw new FerryError('FERRY_MISSING_ARGUMENT', `route "${route.id}" needs ${a.label}, and the request has none`, {
+          argument: a.label,
+        });
       }
       try {
         a.write(w, raw === undefined ? null : raw, '$');
