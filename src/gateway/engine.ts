@@ -7,8 +7,8 @@ import { context as otelContext, type Context } from '@opentelemetry/api';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import { templateShape } from '../config/loader.js';
 import type { FerryConfig, Protocol, RouteConfig } from '../config/types.js';
-import { FerryError, PROBLEM_CONTENT_TYPE, toFerryError, toProblem } from '../errors/index.js';
-import type { GatewayRequest, GatewayResponse } from '../neutral/index.js';
+import { FerryError, toFerryError } from '../errors/index.js';
+import { problemResponse, type GatewayRequest, type GatewayResponse } from '../neutral/index.js';
 import { createTelemetry, extractFromHeaders, type Telemetry } from '../telemetry/index.js';
 import { createRouter, parseTemplate, type Router } from '../router/index.js';
 import type { CallContext, Engine, ProtocolBinder, RouteHandler, RouteMatch } from './types.js';
@@ -95,11 +95,6 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
   if (problems.length > 0 || router === undefined) throw new ConfigError(problems);
   const byId = new Map(bound.map((b) => [b.route.id, b]));
   const table = router;
-
-  function problemResponse(err: FerryError, routeId: string | undefined, traceId: string | undefined): GatewayResponse {
-    const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
-    return { status: err.status, headers, body: JSON.stringify(toProblem(err, routeId, traceId)) };
-  }
 
   async function run(req: GatewayRequest, b: BoundRoute, params: Readonly<Record<string, string>>, spanCtx: Context): Promise<GatewayResponse> {
     if (req.body !== undefined && req.body.length > maxBodyBytes) {

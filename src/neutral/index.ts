@@ -3,6 +3,8 @@
  * ext_proc) only translate their wire format into these two types and back.
  */
 
+import { PROBLEM_CONTENT_TYPE, toProblem, type FerryError } from '../errors/index.js';
+
 /** Header values as Node gives them: lower-case names, repeated headers as arrays. */
 export type HeaderMap = Record<string, string | string[] | undefined>;
 
@@ -61,4 +63,13 @@ export function parseCookies(headers: HeaderMap): Record<string, string> {
     }
   }
   return out;
+}
+
+/** The problem+json reply for an error; every front end and the engine answer failures with it. */
+export function problemResponse(err: FerryError, routeId?: string, traceId?: string): GatewayResponse {
+  return {
+    status: err.status,
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE },
+    body: JSON.stringify(toProblem(err, routeId, traceId)),
+  };
 }

@@ -3,7 +3,7 @@
  * write them into Dubbo attachments and gRPC metadata so the provider continues the same trace.
  * Uses only the global propagator of `@opentelemetry/api`; the SDK setup registers the W3C one.
  */
-import { context as apiContext, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { context as apiContext, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Context, TextMapGetter, TextMapSetter } from '@opentelemetry/api';
 import type { HeaderMap } from '../neutral/index.js';
 
@@ -72,6 +72,12 @@ export const metadataGetter: TextMapGetter<MetadataLike> = {
  */
 export function extractFromHeaders(headers: HeaderMap, base: Context = ROOT_CONTEXT): Context {
   return propagation.extract(base, headers, headerMapGetter);
+}
+
+/** The trace id an incoming request's headers carry (valid W3C context only), for problem documents. */
+export function traceIdFromHeaders(headers: HeaderMap): string | undefined {
+  const sc = trace.getSpanContext(extractFromHeaders(headers));
+  return sc !== undefined && trace.isSpanContextValid(sc) ? sc.traceId : undefined;
 }
 
 /** Writes the trace context of `ctx` (normally the CLIENT span's) into Dubbo attachments. */

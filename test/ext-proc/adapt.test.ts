@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { propagation } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { FerryError } from '../../src/errors/index.js';
-import {
-  detailsFor,
-  headerMutations,
-  headerText,
-  problemResponse,
-  readRequestHead,
-  toImmediateResponse,
-  traceIdOf,
-} from '../../src/frontends/ext-proc/adapt.js';
+import { detailsFor, headerMutations, headerText, readRequestHead, toImmediateResponse } from '../../src/frontends/ext-proc/adapt.js';
+import { problemResponse } from '../../src/neutral/index.js';
+import { traceIdFromHeaders as traceIdOf } from '../../src/telemetry/index.js';
+
+// The composition root registers the W3C propagator; the trace id of ext_proc's own error replies
+// comes through it.
+propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 
 const raw = (key: string, v: string) => ({ key, raw_value: Buffer.from(v, 'latin1'), value: '' });
 

@@ -1,9 +1,14 @@
+import { propagation } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Engine, RouteMatch } from '../../src/gateway/types.js';
 import type { GatewayRequest } from '../../src/neutral/index.js';
 import { createExtProcSession } from '../../src/frontends/ext-proc/session.js';
 import type { ProcessingRequest } from '../../src/frontends/ext-proc/protocol.js';
+
+// The composition root registers the W3C propagator; ext_proc's own error replies read the trace id through it.
+propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 
 /**
  * A tiny stand-in engine for the adaptation unit tests only: it matches one route, records what

@@ -2,7 +2,7 @@
  * Pure translation between ext_proc messages and Ferry's neutral request/response. No route or
  * mapping logic here: the engine decides everything; this file only changes the wire shape.
  */
-import { FerryError, PROBLEM_CONTENT_TYPE, toProblem } from '../../errors/index.js';
+import { FerryError, PROBLEM_CONTENT_TYPE } from '../../errors/index.js';
 import type { GatewayResponse, HeaderMap as NeutralHeaders } from '../../neutral/index.js';
 import type {
   HeaderMap,
@@ -74,27 +74,6 @@ export function readRequestHead(map: HeaderMap | null | undefined): RequestHead 
     path: q < 0 ? fullPath : fullPath.slice(0, q),
     rawQuery: q < 0 ? '' : fullPath.slice(q + 1),
     headers,
-  };
-}
-
-/** The trace id of a W3C `traceparent` header, for problem documents Ferry writes itself. */
-export function traceIdOf(headers: NeutralHeaders): string | undefined {
-  const tp = headers['traceparent'];
-  const v = Array.isArray(tp) ? tp[0] : tp;
-  if (v === undefined) return undefined;
-  const m = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(v.trim());
-  return m === null || /^0+$/.test(m[1]!) ? undefined : m[1];
-}
-
-/**
- * A problem+json reply for failures the front end itself detects (body too large, broken
- * message order), shaped like the engine's own error replies.
- */
-export function problemResponse(err: FerryError, routeId?: string, traceId?: string): GatewayResponse {
-  return {
-    status: err.status,
-    headers: { 'content-type': PROBLEM_CONTENT_TYPE },
-    body: JSON.stringify(toProblem(err, routeId, traceId)),
   };
 }
 

@@ -5,14 +5,13 @@
  */
 import { FerryError, toFerryError } from '../../errors/index.js';
 import type { Engine, RouteMatch } from '../../gateway/types.js';
-import type { GatewayRequest, GatewayResponse } from '../../neutral/index.js';
+import { problemResponse, type GatewayRequest, type GatewayResponse } from '../../neutral/index.js';
+import { traceIdFromHeaders } from '../../telemetry/index.js';
 import {
   continueHeaders,
   modeOverride,
-  problemResponse,
   readRequestHead,
   toImmediateResponse,
-  traceIdOf,
   type RequestHead,
 } from './adapt.js';
 import type { BodySendMode, ProcessingRequest, ProcessingResponse } from './protocol.js';
@@ -58,7 +57,7 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
   };
 
   const fail = (err: FerryError): Promise<ProcessingResponse> =>
-    finish(problemResponse(err, match?.routeId, head === undefined ? undefined : traceIdOf(head.headers)));
+    finish(problemResponse(err, match?.routeId, head === undefined ? undefined : traceIdFromHeaders(head.headers)));
 
   const call = async (body: Buffer | undefined): Promise<ProcessingResponse> => {
     const h = head!;

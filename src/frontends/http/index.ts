@@ -4,8 +4,8 @@
  */
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { FerryError, PROBLEM_CONTENT_TYPE, toProblem, type ErrorCode } from '../../errors/index.js';
-import type { GatewayRequest, GatewayResponse } from '../../neutral/index.js';
+import { FerryError, type ErrorCode } from '../../errors/index.js';
+import { problemResponse, type GatewayRequest, type GatewayResponse } from '../../neutral/index.js';
 import type { Engine } from '../../gateway/types.js';
 
 export interface HttpFrontendOptions {
@@ -54,7 +54,8 @@ export function createHttpApp(opts: Pick<HttpFrontendOptions, 'engine' | 'onRequ
         : new FerryError(err.statusCode && err.statusCode < 500 ? 'FERRY_BAD_JSON' : 'FERRY_INTERNAL', err.message, {
             ...(err.statusCode ? { status: err.statusCode } : {}),
           });
-    void reply.code(ferry.status).header('content-type', PROBLEM_CONTENT_TYPE).send(Buffer.from(JSON.stringify(toProblem(ferry))));
+    const problem = problemResponse(ferry);
+    void reply.code(problem.status).headers(problem.headers).send(Buffer.from(problem.body));
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
