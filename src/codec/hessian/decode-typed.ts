@@ -17,6 +17,7 @@
  */
 import type { JavaType } from './java-types.js';
 import { dateIso, formatLocalDate, formatLocalTime } from './decode-json.js';
+import { decodeJavaUtf, type JavaUtfEnd } from './java-utf.js';
 import { HessianReader, JavaMap } from './reader.js';
 
 /** Options of {@link compileTypedJsonDecoder}; the same policy the generic path applies. */
@@ -85,6 +86,7 @@ const QUOTE = 0x22;
 class State {
   buf: Buffer = Buffer.alloc(0);
   pos = 0;
+  private readonly utfEnd: JavaUtfEnd = { next: 0, bad: -1 };
   end = 0;
   readonly defs: ClassDef[] = [];
   /** By ordinal in the body: replies of one route repeat their class definitions byte for byte. */
@@ -277,38 +279,11 @@ class State {
     return this.utf(units);
   }
 
-  /** `units` UTF-16 code units in Java's 1–3 byte form, as HessianReader.readUtf decodes them. */
+  /** `units` UTF-16 code units in Java's 1–3 byte form (the generic reader's decoder). */
   utf(units: number): string {
-    const b = this.buf;
-    const start = this.pos;
-    const stop = start + units;
-    if (stop <= this.end) {
-      let i = start;
-      while (i < stop && (b[i] as number) < 0x80) i++;
-      if (i === stop) {
-        this.pos = stop;
-        if (units > 24) return b.toString('latin1', start, stop);
-        let s = '';
-        for (let j = start; j < stop; j++) s += String.fromCharCode(b[j] as number);
-        return s;
-      }
-    }
-    let s = '';
-    let p = start;
-    for (let u = 0; u < units; u++) {
-      if (p >= this.end) throw GIVE_UP;
-      const c = b[p++] as number;
-      if (c < 0x80) s += String.fromCharCode(c);
-      else if ((c & 0xe0) === 0xc0) {
-        if (p >= this.end) throw GIVE_UP;
-        s += String.fromCharCode(((c & 0x1f) << 6) | ((b[p++] as number) & 0x3f));
-      } else if ((c & 0xf0) === 0xe0) {
-        if (p + 1 >= this.end) throw GIVE_UP;
-        s += String.fromCharCode(((c & 0x0f) << 12) | (((b[p] as number) & 0x3f) << 6) | ((b[p + 1] as number) & 0x3f));
-        p += 2;
-      } else throw GIVE_UP;
-    }
-    this.pos = p;
+    const s = decodeJavaUtf(this.buf, this.pos, this.end, units, this.utfEnd);
+    if (s === undefined) throw GIVE_UP;
+    this.pos = this.utfEnd.next;
     return s;
   }
 

@@ -6,6 +6,7 @@
  * HessianDecodeError, never a bare TypeError, and nesting deeper than `maxDepth` is refused.
  */
 import { FerryError } from '../../errors/index.js';
+import { decodeJavaUtf, type JavaUtfEnd } from './java-utf.js';
 
 /** The bytes are not valid Hessian 2 (or use a form Ferry does not read). */
 export class HessianDecodeError extends FerryError {
@@ -65,6 +66,7 @@ const DEFAULT_MAX_DEPTH = 256;
 
 export class HessianReader {
   private pos: number;
+  private readonly utfEnd: JavaUtfEnd = { next: 0, bad: -1 };
   private readonly end: number;
   private readonly refs: unknown[] = [];
   private readonly defs: ClassDef[] = [];
@@ -388,42 +390,14 @@ export class HessianReader {
 
   /** Reads `units` UTF-16 code units encoded as 1–3 byte sequences (Java's modified UTF-8 / CESU-8). */
   private readUtf(units: number): string {
-    const b = this.buf;
     const start = this.pos;
-    // ASCII fast path.
-    if (start + units <= this.end) {
-      let i = start;
-      const stop = start + units;
-      while (i < stop && (b[i] as number) < 0x80) i++;
-      if (i === stop) {
-        this.pos = stop;
-        if (units > 24) return b.toString('latin1', start, stop);
-        let s = '';
-        for (let j = start; j < stop; j++) s += String.fromCharCode(b[j] as number);
-        return s;
-      }
+    const s = decodeJavaUtf(this.buf, start, this.end, units, this.utfEnd);
+    if (s === undefined) {
+      const bad = this.utfEnd.bad;
+      if (bad < 0) this.fail('a string ends too early', start);
+      this.fail(`bad UTF-8 byte 0x${(this.buf[bad] as number).toString(16)} in a string (Java writes each UTF-16 unit in 1–3 bytes)`, bad);
     }
-    const codes = new Array<number>(units);
-    let p = start;
-    for (let u = 0; u < units; u++) {
-      if (p >= this.end) this.fail('a string ends too early', start);
-      const c = b[p++] as number;
-      if (c < 0x80) {
-        codes[u] = c;
-      } else if ((c & 0xe0) === 0xc0) {
-        if (p >= this.end) this.fail('a string ends too early', start);
-        codes[u] = ((c & 0x1f) << 6) | ((b[p++] as number) & 0x3f);
-      } else if ((c & 0xf0) === 0xe0) {
-        if (p + 1 >= this.end) this.fail('a string ends too early', start);
-        codes[u] = ((c & 0x0f) << 12) | (((b[p] as number) & 0x3f) << 6) | ((b[p + 1] as number) & 0x3f);
-        p += 2;
-      } else {
-        this.fail(`bad UTF-8 byte 0x${c.toString(16)} in a string (Java writes each UTF-16 unit in 1–3 bytes)`, p - 1);
-      }
-    }
-    this.pos = p;
-    let s = '';
-    for (let i = 0; i < units; i += 4096) s += String.fromCharCode.apply(null, codes.slice(i, i + 4096));
+    this.pos = this.utfEnd.next;
     return s;
   }
 }
