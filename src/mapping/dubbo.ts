@@ -83,6 +83,7 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
   const typeNames = types.map(javaTypeName);
   const enumClasses = new Set([...config.types.values()].filter((t) => t.kind === 'enum').map((t) => t.name));
   const longs = route.longs;
+  const toJsonOptions = { longs, enumClasses, ...(service.generic ? { dropStringKey: 'class' } : {}) };
   // A declared return type gets a one-pass Hessian → JSON text decoder; it hands anything it does
   // not take back to the generic path below, so replies are the same either way.
   const typed: TypedJsonDecoder | undefined =
@@ -161,8 +162,7 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
           ...(mapped !== undefined ? { status: mapped } : {}),
         });
       }
-      let value = result.kind === 'null' ? null : toJson(result.value, { longs, enumClasses });
-      if (service.generic) value = dropGenericClassKeys(value);
+      const value = result.kind === 'null' ? null : toJson(result.value, toJsonOptions);
       return { status: 200, headers: { ...JSON_HEADERS }, body: JSON.stringify(value) };
     },
   };
@@ -180,21 +180,6 @@ function compileArg(arg: ArgConfig, index: number, type: JavaType, generic: bool
 
 function isCollection(t: JavaType): boolean {
   return t.kind === 'list' || t.kind === 'array';
-}
-
-/**
- * Dubbo's generic results turn POJOs into maps with an extra `"class": "<FQCN>"` entry
- * (PojoUtils.generalize); drop it so generic and direct routes answer the same JSON.
- */
-function dropGenericClassKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(dropGenericClassKeys);
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (k === 'class' && typeof v === 'string') continue;
-    out[k] = dropGenericClassKeys(v);
-  }
-  return out;
 }
 
 /** True when a JSON number for this type could carry more digits than a double keeps. */

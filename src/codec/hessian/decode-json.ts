@@ -29,6 +29,12 @@ export interface ToJsonOptions {
   enumClasses?: ReadonlySet<string>;
   /** Most values emitted before giving up (guards against reference bombs). Default 1 000 000. */
   maxNodes?: number;
+  /**
+   * Map entries with this key and a string value are left out. Dubbo's generic results carry the
+   * POJO's class as `"class": "<FQCN>"` in each map (PojoUtils.generalize); generic routes drop it
+   * so they answer the same JSON as direct ones.
+   */
+  dropStringKey?: string;
 }
 
 const HANDLE_PKG = 'com.alibaba.com.caucho.hessian.io.java8.';
@@ -165,6 +171,7 @@ export function dateIso(ms: number): string {
 export function toJson(value: unknown, opts: ToJsonOptions): unknown {
   const longsAsString = opts.longs === 'string';
   const enumClasses = opts.enumClasses;
+  const dropKey = opts.dropStringKey;
   let budget = opts.maxNodes ?? 1_000_000;
   const open = new Set<object>();
 
@@ -216,7 +223,10 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
       if (open.has(v)) return null;
       open.add(v);
       const out: Record<string, unknown> = {};
-      for (const [k, val] of v) setKey(out, key(k), conv(val));
+      for (const [k, val] of v) {
+        if (dropKey !== undefined && k === dropKey && typeof val === 'string') continue;
+        setKey(out, key(k), conv(val));
+      }
       open.delete(v);
       return out;
     }
