@@ -212,8 +212,6 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     drainTimeoutMs: opts.drainTimeoutMs ?? 10_000,
     ...(log ? { log: (msg: string, fields?: Record<string, unknown>) => log.info(msg, fields) } : {}),
   });
-  // The front end reports start and end; each end releases one of the tokens taken at a start.
-  const tokens: Array<() => void> = [];
   let http: HttpFrontend | undefined;
   let extProc: ExtProcServer | undefined;
   let admin: AdminServer | undefined;
@@ -230,13 +228,13 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
       engine: () => current.engine,
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       port: opts.port,
-      onRequestStart: () => {
-        tokens.push(shutdown.begin());
+      trackRequest: () => {
+        const done = shutdown.begin();
         metrics.requestStarted();
-      },
-      onRequestEnd: () => {
-        tokens.pop()?.();
-        metrics.requestFinished();
+        return () => {
+          done();
+          metrics.requestFinished();
+        };
       },
     });
     if (opts.extProcPort !== undefined) {

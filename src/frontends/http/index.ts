@@ -13,9 +13,8 @@ export interface HttpFrontendOptions {
   readonly engine: () => Engine;
   readonly host?: string;
   readonly port: number;
-  /** Called when a request starts and ends, for graceful shutdown accounting. */
-  readonly onRequestStart?: () => void;
-  readonly onRequestEnd?: () => void;
+  /** Called when a request arrives; the function it returns is called once its reply is done (drain accounting). */
+  readonly trackRequest?: () => () => void;
 }
 
 export interface HttpFrontend {
@@ -32,7 +31,7 @@ const FASTIFY_ERRORS: Readonly<Record<string, ErrorCode>> = {
 };
 
 /** Builds the fastify app (not listening): used by `startHttpFrontend` and by inject() tests. */
-export function createHttpApp(opts: Pick<HttpFrontendOptions, 'engine' | 'onRequestStart' | 'onRequestEnd'>): FastifyInstance {
+export function createHttpApp(opts: Pick<HttpFrontendOptions, 'engine' | 'trackRequest'>): FastifyInstance {
   const bodyLimit = opts.engine().maxBodyBytes;
   const app = Fastify({
     bodyLimit,
@@ -59,7 +58,7 @@ export function createHttpApp(opts: Pick<HttpFrontendOptions, 'engine' | 'onRequ
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    opts.onRequestStart?.();
+    const done = opts.trackRequest?.();
     try {
       const url = request.url;
       const q = url.indexOf('?');
@@ -75,7 +74,7 @@ export function createHttpApp(opts: Pick<HttpFrontendOptions, 'engine' | 'onRequ
       const res = await opts.engine().handle(req);
       await send(reply, res);
     } finally {
-      opts.onRequestEnd?.();
+      done?.();
     }
   };
   app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], url: '/*', handler });
