@@ -20,7 +20,7 @@ import { RequestView } from '../src/mapping/request-view.js';
 import { createDubboClient } from '../src/upstream/dubbo/client.js';
 import { startJavaProvider } from '../test/support/java-provider.js';
 import { freePort } from '../test/support/ports.js';
-import { closedLoop, ensureWrk, printComparison, wrk, type LoadResult } from './load.js';
+import { ensureWrk, measureDirectAndFerry, printComparison } from './load.js';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '10' }, route: { type: 'string', default: 'get-account' } },
@@ -57,15 +57,7 @@ const directCall = async (): Promise<void> => {
 const url = `http://127.0.0.1:${port}${target.path}${target.query ? `?${target.query}` : ''}`;
 
 // Warm up both paths (JIT on both sides, connections open).
-await closedLoop(directCall, 8, 2000);
-await wrk(url, 8, 2000);
-
-const ms = seconds * 1000;
-const rows: Array<[string, LoadResult]> = [];
-rows.push(['direct, 1 in flight', await closedLoop(directCall, 1, ms)]);
-rows.push(['ferry,  1 in flight', await wrk(url, 1, ms)]);
-rows.push(['direct, 64 in flight', await closedLoop(directCall, 64, ms)]);
-rows.push(['ferry,  64 in flight', await wrk(url, 64, ms)]);
+const rows = await measureDirectAndFerry(directCall, url, seconds * 1000);
 
 ferry.kill('SIGTERM');
 await client.close();

@@ -19,7 +19,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { startGrpcPeer } from '../test/support/grpc-peer.js';
 import { freePort } from '../test/support/ports.js';
-import { closedLoop, ensureWrk, printComparison, wrk, type LoadResult } from './load.js';
+import { ensureWrk, measureDirectAndFerry, printComparison } from './load.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' } } });
 const seconds = Number(values.seconds);
@@ -51,14 +51,7 @@ const directCall = (): Promise<void> =>
   new Promise<void>((resolve, reject) => getPayment({ name: 'accounts/a1/payments/p1' }, (err) => (err ? reject(err) : resolve())));
 const url = `http://127.0.0.1:${port}/v1/accounts/a1/payments/p1`;
 
-await closedLoop(directCall, 8, 2000);
-await wrk(url, 8, 2000);
-const ms = seconds * 1000;
-const rows: Array<[string, LoadResult]> = [];
-rows.push(['direct, 1 in flight', await closedLoop(directCall, 1, ms)]);
-rows.push(['ferry,  1 in flight', await wrk(url, 1, ms)]);
-rows.push(['direct, 64 in flight', await closedLoop(directCall, 64, ms)]);
-rows.push(['ferry,  64 in flight', await wrk(url, 64, ms)]);
+const rows = await measureDirectAndFerry(directCall, url, seconds * 1000);
 
 ferry.kill('SIGTERM');
 client.close();

@@ -67,6 +67,21 @@ export async function wrk(url: string, connections: number, durationMs: number):
   return { rps: Number(rps![1]), p50: wrkMs(out, '50%'), p99: wrkMs(out, '99%') };
 }
 
+/**
+ * Warms both paths up, then measures the direct call and Ferry (over HTTP at `url`) at 1 and at 64
+ * requests in flight: the four rows printComparison expects.
+ */
+export async function measureDirectAndFerry(direct: () => Promise<unknown>, url: string, durationMs: number): Promise<Array<[string, LoadResult]>> {
+  await closedLoop(direct, 8, 2000);
+  await wrk(url, 8, 2000);
+  return [
+    ['direct, 1 in flight', await closedLoop(direct, 1, durationMs)],
+    ['ferry,  1 in flight', await wrk(url, 1, durationMs)],
+    ['direct, 64 in flight', await closedLoop(direct, 64, durationMs)],
+    ['ferry,  64 in flight', await wrk(url, 64, durationMs)],
+  ];
+}
+
 /** Prints the four-row comparison table every "through Ferry vs direct" bench prints. */
 export function printComparison(title: string, command: string, rows: Array<[string, LoadResult]>, targets: { addedMedianMs?: number; minRatio?: number } = {}): void {
   const fmt = (n: number, d = 2): string => n.toFixed(d).padStart(10);
