@@ -83,6 +83,26 @@ describe('admin port and reload through startFerry', () => {
   });
 });
 
+test('/readyz answers 503 naming a service with no available endpoint (input: a service on a port nobody listens on)', async () => {
+  const ghostPort = await freePort();
+  const ferry = await startTestFerry({
+    withoutSamples: true,
+    adminPort: 0,
+    extra: {
+      'ghost.yaml': `services:\n  ghost:\n    protocol: dubbo\n    interface: com.example.bank.AccountService\n    version: 1.0.0\n    endpoints: [127.0.0.1:${ghostPort}]\nroutes:\n  - id: ghost-ping\n    http: GET /ping\n    call: ghost.ping\n`,
+    },
+  });
+  try {
+    const r = await poll('readiness to settle', async () => {
+      const res = await http(`http://127.0.0.1:${ferry.adminPort}`, 'GET', '/readyz');
+      return res.status === 503 ? res : undefined;
+    });
+    assert.match(r.text, /service ghost has no available endpoint/);
+  } finally {
+    await ferry.close();
+  }
+});
+
 describe('ferry serve exports traces when OTEL_* says where', () => {
   let receiver: Server;
   const spans: any[] = [];
