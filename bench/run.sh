@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench`: the performance table of issue 7 (Ferry vs bare fastify vs a direct Dubbo call).
 # Builds what is missing (npm packages, the Java sample provider, wrk), then runs bench/table.ts.
-# Arguments pass through: npm run bench -- --seconds 10 --connections 64 --workers
+# Arguments pass through: npm run bench -- --seconds 10 --connections 64 --workers [--pipeline 8]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ]; then npm ci --no-audit --no-fund; fi
@@ -11,4 +11,7 @@ if ! command -v wrk >/dev/null 2>&1; then
   $SUDO apt-get install -y -qq wrk
 fi
 bash scripts/setup-java.sh >/dev/null
+# The Go upstream that replays a recorded reply for the --workers rows (Go as scripts/setup-go.sh finds it).
+export PATH="$PATH:/usr/local/go/bin"
+(cd bench/dubbo-replay && go build -o bin/dubbo-replay .)
 exec node --import tsx bench/table.ts "$@"

@@ -12,12 +12,14 @@
  * direct calls) is pinned to core 0 with taskset, and wrk plus the JVM to core 1, as in
  * reference/performance.md. CPU per request is a server process's utime+stime from /proc/<pid>/stat
  * (children included with --workers) before and after a wrk run, divided by the requests wrk counted.
- * `--workers` adds Ferry with `--workers 2` vs `--workers 1`, unpinned (the JVM and wrk share the
- * two cores with it).
+ * `--workers` adds Ferry with `--workers 2` vs `--workers 1`, unpinned, twice: against the Java
+ * provider (the JVM and wrk share the two cores with Ferry, so a second worker mostly adds
+ * contention), and against bench/dubbo-replay (Go) replaying the Java provider's recorded
+ * get-account reply (an upstream that costs a few µs, so Ferry is what the cores run).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -36,6 +38,9 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '64' },
     workers: { type: 'boolean', default: false },
+    /** Only the --workers rows (implies --workers). */
+    'only-workers': { type: 'boolean', default: false },
+    pipeline: { type: 'string', default: '1' },
     'no-pin': { type: 'boolean', default: false },
     /** Drop the sample routes' `returns:` (generic reply decoding), for before/after figures. */
     'no-returns': { type: 'boolean', default: false },
@@ -44,8 +49,10 @@ const { values } = parseArgs({
   },
 });
 if (values['log-level'] !== undefined) process.env['FERRY_LOG_LEVEL'] = values['log-level'];
+if (values['only-workers']) values.workers = true;
 const SECONDS = Number(values.seconds);
 const CONNS = Number(values.connections);
+const PIPELINE = Number(values.pipeline);
 const PIN = !values['no-pin'] && cpus().length >= 2 && hasTaskset();
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -103,6 +110,10 @@ interface Row {
   p99: number;
   /** CPU µs per request of the measured server (or of this process for direct calls). */
   cpuUs: number;
+  /** wrk's CPU µs per request (HTTP rows). */
+  wrkCpuUs?: number;
+  /** The upstream process's CPU µs per request, where it is a process of its own (JVM, replay). */
+  upstreamCpuUs?: number;
 }
 
 /** Parses wrk's "50%  123.45us" figures into milliseconds. */
@@ -113,8 +124,17 @@ function wrkMs(text: string, label: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : n * 1000;
 }
 
-async function wrk(url: string, conns: number, seconds: number, script?: string): Promise<{ rps: number; requests: number; p50: number; p99: number }> {
-  const [cmd, args] = pinned(1, 'wrk', ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url]);
+/** bash's `times` line "0m1.234s 0m0.056s" (user, sys) in µs. */
+function timesMicros(line: string): number {
+  let us = 0;
+  for (const m of line.matchAll(/(\d+)m([0-9.]+)s/g)) us += (Number(m[1]) * 60 + Number(m[2])) * 1e6;
+  return us;
+}
+
+async function wrk(url: string, conns: number, seconds: number, script?: string): Promise<{ rps: number; requests: number; p50: number; p99: number; wrkCpuUs: number }> {
+  // Run through bash so that `times` reports wrk's own CPU time (the children line) when it ends.
+  const wrkArgs = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
+  const [cmd, args] = pinned(1, 'bash', ['-c', 'wrk "$@"; rc=$?; times; exit $rc', 'bash', ...wrkArgs]);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -123,15 +143,18 @@ async function wrk(url: string, conns: number, seconds: number, script?: string)
   if (/Non-2xx|Socket errors/.test(out)) throw new Error(`wrk saw errors against ${url}:\n${out}`);
   const total = /(\d+) requests in/.exec(out);
   const rps = /Requests\/sec:\s+([0-9.]+)/.exec(out);
-  return { rps: Number(rps![1]), requests: Number(total![1]), p50: wrkMs(out, '50%'), p99: wrkMs(out, '99%') };
+  const timesLines = out.trimEnd().split('\n').slice(-1);
+  return { rps: Number(rps![1]), requests: Number(total![1]), p50: wrkMs(out, '50%'), p99: wrkMs(out, '99%'), wrkCpuUs: timesMicros(timesLines[0]!) };
 }
 
 /** One wrk run against a server process, with its CPU time per request. */
-async function measure(name: string, pid: number, url: string, conns: number, script?: string): Promise<Row> {
+async function measure(name: string, pid: number, url: string, conns: number, opts: { script?: string; upstreamPid?: number } = {}): Promise<Row> {
   const before = cpuMicros(pid);
-  const r = await wrk(url, conns, SECONDS, script);
+  const upstreamBefore = opts.upstreamPid === undefined ? 0 : cpuMicros(opts.upstreamPid);
+  const r = await wrk(url, conns, SECONDS, opts.script);
   const used = cpuMicros(pid) - before;
-  return { name, rps: r.rps, p50: r.p50, p99: r.p99, cpuUs: used / r.requests };
+  const upstreamCpuUs = opts.upstreamPid === undefined ? undefined : (cpuMicros(opts.upstreamPid) - upstreamBefore) / r.requests;
+  return { name, rps: r.rps, p50: r.p50, p99: r.p99, cpuUs: used / r.requests, wrkCpuUs: r.wrkCpuUs / r.requests, upstreamCpuUs };
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -266,11 +289,14 @@ try {
   const service = config.services.get('accounts')!;
   const client = createDubboClient({ endpoints: service.endpoints, connectionsPerEndpoint: service.connectionsPerEndpoint });
   cleanups.push(() => client.close());
-  const directCallOf = (routeId: string, reqPath: string, params: Record<string, string>, query: string): (() => Promise<void>) => {
+  const requestOf = (routeId: string, reqPath: string, params: Record<string, string>, query: string) => {
     const route = config.routes.find((r) => r.id === routeId)!;
     const plan = compileDubboRoute(route, service, config);
     const view = new RequestView({ method: 'GET', path: reqPath, rawQuery: query, headers: {}, body: undefined }, params, plan.bodyParsing);
-    const body = Buffer.from(plan.encodeRequest(view, {}, service.timeoutMs));
+    return { plan, body: Buffer.from(plan.encodeRequest(view, {}, service.timeoutMs)) };
+  };
+  const directCallOf = (routeId: string, reqPath: string, params: Record<string, string>, query: string): (() => Promise<void>) => {
+    const { plan, body } = requestOf(routeId, reqPath, params, query);
     return async () => {
       const reply = await client.call(body, { timeoutMs: 5000 });
       // Decode like Ferry does, so that only HTTP, routing and telemetry differ.
@@ -278,28 +304,34 @@ try {
     };
   };
   const directGet = directCallOf('get-account', '/accounts/2', { id: '2' }, '');
+  // The Java provider's own get-account reply body, replayed by bench/dubbo-fixed-reply.ts for the
+  // Ferry-bound worker rows.
+  const recordedGet = await client.call(requestOf('get-account', '/accounts/2', { id: '2' }, '').body, { timeoutMs: 5000 });
+  if (recordedGet.status !== 20) throw new Error(`recording get-account: provider answered status ${recordedGet.status}`);
   const directList = directCallOf('list-accounts', '/accounts', {}, 'limit=20');
   if (PIN) execFileSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
 
-  // Warm-up: JIT on every side, connections open.
-  const warm = Math.max(2, Math.round(SECONDS / 3));
-  await wrk(bareUrl, 8, warm, script);
-  await wrk(getUrl, 8, warm);
-  await wrk(listUrl, 8, warm);
-  await direct('warm', directGet, 8, warm);
-  await direct('warm', directList, 8, warm);
-
   const rows: Row[] = [];
-  rows.push(await measure(`bare fastify POST, ${CONNS} conns`, bare.pid, bareUrl, CONNS, script));
-  rows.push(await measure(`ferry get-account, ${CONNS} conns`, ferry.pid, getUrl, CONNS));
-  rows.push(await measure(`ferry list of 20, ${CONNS} conns`, ferry.pid, listUrl, CONNS));
-  rows.push(await direct(`direct get-account, ${CONNS} in flight`, directGet, CONNS, SECONDS));
-  rows.push(await direct(`direct list of 20, ${CONNS} in flight`, directList, CONNS, SECONDS));
-  rows.push(await measure('bare fastify POST, 1 conn', bare.pid, bareUrl, 1, script));
-  rows.push(await measure('ferry get-account, 1 conn', ferry.pid, getUrl, 1));
-  rows.push(await direct('direct get-account, 1 in flight', directGet, 1, SECONDS));
-  rows.push(await measure('ferry list of 20, 1 conn', ferry.pid, listUrl, 1));
-  rows.push(await direct('direct list of 20, 1 in flight', directList, 1, SECONDS));
+  const warm = Math.max(2, Math.round(SECONDS / 3));
+  if (!values['only-workers']) {
+    // Warm-up: JIT on every side, connections open.
+    await wrk(bareUrl, 8, warm, script);
+    await wrk(getUrl, 8, warm);
+    await wrk(listUrl, 8, warm);
+    await direct('warm', directGet, 8, warm);
+    await direct('warm', directList, 8, warm);
+
+    rows.push(await measure(`bare fastify POST, ${CONNS} conns`, bare.pid, bareUrl, CONNS, { script }));
+    rows.push(await measure(`ferry get-account, ${CONNS} conns`, ferry.pid, getUrl, CONNS, { upstreamPid: provider.pid }));
+    rows.push(await measure(`ferry list of 20, ${CONNS} conns`, ferry.pid, listUrl, CONNS, { upstreamPid: provider.pid }));
+    rows.push(await direct(`direct get-account, ${CONNS} in flight`, directGet, CONNS, SECONDS));
+    rows.push(await direct(`direct list of 20, ${CONNS} in flight`, directList, CONNS, SECONDS));
+    rows.push(await measure('bare fastify POST, 1 conn', bare.pid, bareUrl, 1, { script }));
+    rows.push(await measure('ferry get-account, 1 conn', ferry.pid, getUrl, 1, { upstreamPid: provider.pid }));
+    rows.push(await direct('direct get-account, 1 in flight', directGet, 1, SECONDS));
+    rows.push(await measure('ferry list of 20, 1 conn', ferry.pid, listUrl, 1, { upstreamPid: provider.pid }));
+    rows.push(await direct('direct list of 20, 1 in flight', directList, 1, SECONDS));
+  }
 
   const workerRows: Row[] = [];
   if (values.workers) {
@@ -309,18 +341,49 @@ try {
       execFileSync('taskset', ['-p', '-c', '0,1', String(process.pid)], { stdio: 'ignore' });
       execFileSync('taskset', ['-a', '-p', '-c', '0,1', String(provider.pid)], { stdio: 'ignore' });
     }
-    for (const n of [1, 2]) {
-      const port = await freePort();
-      const args = ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(port), '--workers', String(n), ...adminArgs()];
-      const f = await startServer(`ferry --workers ${n}`, undefined, args, path.join(dir, `ferry-${n}.log`), port);
-      try {
-        const url = `http://127.0.0.1:${port}/accounts/2`;
-        await wrk(url, 8, warm);
-        workerRows.push(await measure(`ferry --workers ${n} get-account, ${CONNS} conns, unpinned`, f.pid, url, CONNS));
-      } finally {
-        await f.stop();
+    const pipelineScript = path.join(dir, 'pipeline.lua');
+    await writeFile(pipelineScript, `init = function(args)\n  local r = {}\n  for i = 1, ${PIPELINE} do r[i] = wrk.format(nil) end\n  req = table.concat(r)\nend\nrequest = function() return req end\n`);
+    const workersAgainst = async (mappings: string, upstream: string, upstreamPid: number): Promise<void> => {
+      for (const n of [1, 2]) {
+        const port = await freePort();
+        const args = ['bin/ferry.js', 'serve', '--mappings', mappings, '--port', String(port), '--workers', String(n), ...adminArgs()];
+        const f = await startServer(`ferry --workers ${n}`, undefined, args, path.join(dir, `ferry-${upstream}-${n}.log`), port);
+        try {
+          const url = `http://127.0.0.1:${port}/accounts/2`;
+          await wrk(url, 8, warm);
+          workerRows.push(await measure(`ferry --workers ${n}, ${upstream}`, f.pid, url, CONNS, { upstreamPid }));
+          if (PIPELINE > 1) {
+            // wrk times a pipelined batch, not a request: its latency figures are left out.
+            const row = await measure(`ferry --workers ${n}, ${upstream}, pipelined ${PIPELINE}`, f.pid, url, CONNS, { upstreamPid, script: pipelineScript });
+            workerRows.push({ ...row, p50: NaN, p99: NaN });
+          }
+        } finally {
+          await f.stop();
+        }
       }
-    }
+    };
+    await workersAgainst(dir, 'Java provider', provider.pid);
+    await provider.stop();
+
+    // Ferry-bound: the Java provider's recorded reply bytes, replayed by a small Go server
+    // (bench/dubbo-replay) that costs a few µs per call, so the two cores go to Ferry and wrk.
+    const replyFile = path.join(dir, 'get-account.reply');
+    await writeFile(replyFile, recordedGet.body);
+    // One Go thread: the scheduler's idle spinning on other threads would cost more than the work.
+    const replay = spawn('bench/dubbo-replay/bin/dubbo-replay', ['-reply', replyFile], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GOMAXPROCS: '1' } });
+    cleanups.push(async () => {
+      if (replay.exitCode !== null) return;
+      replay.kill('SIGTERM');
+      await once(replay, 'exit');
+    });
+    const replayPort = await new Promise<number>((resolve, reject) => {
+      replay.stdout.once('data', (d: Buffer) => resolve(Number(/port (\d+)/.exec(d.toString())?.[1])));
+      replay.once('exit', (code) => reject(new Error(`bench/dubbo-replay exited (${code}) before it listened`)));
+    });
+    const replayDir = path.join(dir, 'replayed');
+    await mkdir(replayDir);
+    await writeFile(path.join(replayDir, 'bank.yaml'), bank.replaceAll(provider.address, `127.0.0.1:${replayPort}`));
+    await workersAgainst(replayDir, 'replayed reply', replay.pid!);
   }
 
   await cleanup();
@@ -331,23 +394,36 @@ try {
   lines.push(`Ferry bench — ${new Date().toISOString()}`);
   lines.push(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}, ${PIN ? 'servers pinned to core 0, wrk + JVM to core 1' : 'unpinned'}`);
   lines.push(
-    `command: npm run bench -- --seconds ${SECONDS} --connections ${CONNS}${values.workers ? ' --workers' : ''}${values['log-level'] ? ` --log-level ${values['log-level']}` : ''}${values['no-returns'] ? ' --no-returns' : ''}  (wrk -t1 -cN -d${SECONDS}s --latency)`,
+    `command: npm run bench -- ${process.argv.slice(2).join(' ')}  (${CONNS} connections, ${SECONDS} s per row: wrk -t1 -c${CONNS} -d${SECONDS}s --latency)`,
   );
   lines.push(`Ferry logs: ${process.env['FERRY_LOG_LEVEL'] ?? 'default level'} (stdout to a file)`);
   lines.push(`replies: get-account ${Buffer.byteLength(getBody)} B, list of 20 ${Buffer.byteLength(listBody)} B, bare fastify ${Buffer.byteLength(bareReply)} B (request ${postBody.length} B)`);
   lines.push('');
-  lines.push(`${'what'.padEnd(44)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'CPU µs/req'.padStart(12)}`);
-  for (const r of [...rows, ...workerRows]) lines.push(`${r.name.padEnd(44)}${fmt(r.rps, 0, 9)}${fmt(r.p50, 3, 9)}${fmt(r.p99, 3, 9)}${fmt(r.cpuUs, 1, 12)}`);
+  const opt = (n: number | undefined): string => (n === undefined ? '—'.padStart(10) : fmt(n, 1, 10));
+  const ms = (n: number): string => (Number.isNaN(n) ? '—'.padStart(9) : fmt(n, 3, 9));
+  lines.push(`${'what'.padEnd(50)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'CPU µs/req'.padStart(12)}${'wrk µs'.padStart(10)}${'upstr. µs'.padStart(10)}`);
+  for (const r of [...rows, ...workerRows]) {
+    lines.push(`${r.name.padEnd(50)}${fmt(r.rps, 0, 9)}${ms(r.p50)}${ms(r.p99)}${fmt(r.cpuUs, 1, 12)}${opt(r.wrkCpuUs)}${opt(r.upstreamCpuUs)}`);
+  }
+  lines.push('(CPU µs/req: the measured server, or this process for direct calls; wrk µs and upstr. µs: the load generator and the upstream process, per request)');
   lines.push('');
-  const floor = byName(`bare fastify POST, ${CONNS}`).cpuUs;
-  const getCpu = byName(`ferry get-account, ${CONNS}`).cpuUs;
-  const listCpu = byName(`ferry list of 20, ${CONNS}`).cpuUs;
-  lines.push(`Ferry CPU/req ÷ bare fastify CPU/req, get-account: ${(getCpu / floor).toFixed(2)}× (target ≤ 1.7×)`);
-  lines.push(`Ferry CPU/req ÷ bare fastify CPU/req, list of 20:  ${(listCpu / floor).toFixed(2)}× (target ≤ 2.5×)`);
-  const addGet = byName('ferry get-account, 1').p50 - byName('direct get-account, 1').p50;
-  const addList = byName('ferry list of 20, 1').p50 - byName('direct list of 20, 1').p50;
-  lines.push(`added median latency vs direct, 1 in flight: get-account ${addGet.toFixed(3)} ms, list of 20 ${addList.toFixed(3)} ms (target ≤ 0.15 ms)`);
-  if (workerRows.length === 2) lines.push(`--workers 2 ÷ --workers 1 throughput: ${(workerRows[1]!.rps / workerRows[0]!.rps).toFixed(2)}× (target ≥ 1.6×)`);
+  if (rows.length > 0) {
+    const floor = byName(`bare fastify POST, ${CONNS}`).cpuUs;
+    const getCpu = byName(`ferry get-account, ${CONNS}`).cpuUs;
+    const listCpu = byName(`ferry list of 20, ${CONNS}`).cpuUs;
+    lines.push(`Ferry CPU/req ÷ bare fastify CPU/req, get-account: ${(getCpu / floor).toFixed(2)}× (target ≤ 1.7×)`);
+    lines.push(`Ferry CPU/req ÷ bare fastify CPU/req, list of 20:  ${(listCpu / floor).toFixed(2)}× (target ≤ 2.5×)`);
+    const addGet = byName('ferry get-account, 1').p50 - byName('direct get-account, 1').p50;
+    const addList = byName('ferry list of 20, 1').p50 - byName('direct list of 20, 1').p50;
+    lines.push(`added median latency vs direct, 1 in flight: get-account ${addGet.toFixed(3)} ms, list of 20 ${addList.toFixed(3)} ms (target ≤ 0.15 ms)`);
+  }
+  for (const one of workerRows.filter((r) => r.name.startsWith('ferry --workers 1, '))) {
+    const load = one.name.slice('ferry --workers 1, '.length);
+    const two = workerRows.find((r) => r.name === `ferry --workers 2, ${load}`);
+    if (!two) continue;
+    const capacity = (2 * one.cpuUs) / two.cpuUs;
+    lines.push(`--workers 2 ÷ --workers 1, ${load}: throughput ${(two.rps / one.rps).toFixed(2)}× (target ≥ 1.6×); CPU/req ${one.cpuUs.toFixed(1)} → ${two.cpuUs.toFixed(1)} µs, so 2 cores of Ferry = ${capacity.toFixed(2)}× 1 core`);
+  }
   console.log(lines.join('\n'));
 } catch (err) {
   await cleanup();

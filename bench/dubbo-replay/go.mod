@@ -1,0 +1,3 @@
+module ferry.local/bench/dubbo-replay
+
+go 1.26
