@@ -11,6 +11,7 @@ import type { FerryConfig, RouteConfig } from './config/types.js';
 import { FerryError } from './errors/index.js';
 import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from './gateway/engine.js';
 import { createDubboBinder, type DubboCaller } from './gateway/dubbo-binder.js';
+import type { UpstreamCallObserver } from './gateway/types.js';
 import { createGrpcBinding, type GrpcBinding } from './gateway/grpc-binder.js';
 import type { Engine, ProtocolBinder } from './gateway/types.js';
 import { startAdminServer, type AdminServer } from './frontends/admin/server.js';
@@ -77,6 +78,8 @@ export interface EngineBuildOptions {
   readonly maxBodyBytes?: number;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
   readonly telemetry?: Telemetry;
+  /** Told about each gRPC / Triple call (the Dubbo binder is built by the caller with its own). */
+  readonly observeCall?: UpstreamCallObserver;
 }
 
 export interface BuiltEngine {
@@ -92,7 +95,11 @@ export interface BuiltEngine {
  * their own. Throws ConfigError when a route cannot be bound.
  */
 export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): BuiltEngine {
-  const grpc = createGrpcBinding({ root: config.root, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) });
+  const grpc = createGrpcBinding({
+    root: config.root,
+    ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
+    ...(opts.observeCall ? { observeCall: opts.observeCall } : {}),
+  });
   try {
     const derivedRoutes: RouteConfig[] = [];
     for (const service of config.services.values()) {
@@ -161,6 +168,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
         ...(s.sticky.maxAgeSeconds !== undefined ? { maxAgeSeconds: s.sticky.maxAgeSeconds } : {}),
       }),
     telemetry,
+    observeCall: metrics.observeUpstreamCall,
   });
   const onOutcome = (o: RequestOutcome): void => {
     metrics.observeRequest({ route: o.routeId, method: o.method, status: o.status, durationMs: o.durationMs, ...(o.code ? { code: o.code } : {}) });
@@ -181,6 +189,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
       maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       telemetry,
       onOutcome,
+      observeCall: metrics.observeUpstreamCall,
     });
 
   let current: BuiltEngine;

@@ -12,7 +12,7 @@ import { createTelemetry, injectIntoAttachments, type Telemetry } from '../telem
 import { callWithFailover } from '../upstream/balance/failover.js';
 import type { OutlierDetector } from '../upstream/balance/outlier.js';
 import type { PickHint } from '../upstream/balance/types.js';
-import type { CallContext, ProtocolBinder, RouteHandler } from './types.js';
+import type { CallContext, ProtocolBinder, RouteHandler, UpstreamCallObserver } from './types.js';
 
 /** The part of a Dubbo client the binder needs. */
 export interface DubboCaller {
@@ -33,10 +33,12 @@ export interface DubboBindingOptions {
   readonly clientFor: (service: ServiceConfig) => DubboCaller;
   readonly stickinessFor?: (service: ServiceConfig) => Stickiness | undefined;
   readonly telemetry?: Telemetry;
+  readonly observeCall?: UpstreamCallObserver;
 }
 
 export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
   const telemetry = opts.telemetry ?? createTelemetry();
+  const observeCall = opts.observeCall;
   return {
     bind(route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler {
       const plan = compileDubboRoute(route, service, config);
@@ -53,7 +55,9 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
           const timeoutMs = Math.floor(ctx.deadline - performance.now());
           if (timeoutMs <= 0) throw new FerryError('FERRY_UPSTREAM_TIMEOUT', `route "${route.id}" ran out of time before the call`);
           const { span, ctx: clientCtx } = telemetry.startClientSpan(ctx.otel, callInfo);
-          let failure: unknown;
+          // Set when the call is handed to the client: a request refused while encoding is no upstream call.
+          let started: number | undefined;
+          let failure: FerryError | undefined;
           try {
             injectIntoAttachments(clientCtx, attachments);
             const body = plan.encodeRequest(view, attachments, timeoutMs);
@@ -61,6 +65,7 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
             // Retries only where safe: the call never reached the wire, or the route is idempotent.
             const attempt = (h: PickHint): ReturnType<DubboCaller['call']> =>
               client.call(body, { timeoutMs: Math.max(1, Math.floor(ctx.deadline - performance.now())), hint: h });
+            started = performance.now();
             const reply = await callWithFailover(
               attempt,
               outlier !== undefined
@@ -78,6 +83,7 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
             throw failure;
           } finally {
             telemetry.endClientSpan(span, failure === undefined ? {} : { error: failure });
+            if (started !== undefined) observeCall?.(service.name, route.rpcMethod, performance.now() - started, failure?.code);
           }
         },
       };

@@ -23,13 +23,14 @@ import type { Telemetry } from '../telemetry/spans.js';
 import { createGrpcUpstream } from '../upstream/grpc/client.js';
 import type { GrpcUpstream } from '../upstream/grpc/client.js';
 import { loadProtoRoot } from '../upstream/grpc/proto-loader.js';
-import type { CallContext, ProtocolBinder, RouteHandler } from './types.js';
+import type { CallContext, ProtocolBinder, RouteHandler, UpstreamCallObserver } from './types.js';
 
 export interface GrpcBindingOptions {
   /** Config root: relative `proto` paths resolve against it. */
   readonly root: string;
   /** Span helpers; without them calls still carry the incoming trace context in metadata. */
   readonly telemetry?: Telemetry;
+  readonly observeCall?: UpstreamCallObserver;
 }
 
 export interface GrpcBinding {
@@ -180,10 +181,20 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
       return Date.now() + remaining;
     }
 
+    /** Ends the CLIENT span and reports the call: with `fe` when it failed. */
+    function callEnded(span: ReturnType<Telemetry['startClientSpan']> | undefined, started: number, fe?: FerryError): void {
+      if (span) {
+        const outcome = fe === undefined ? { grpcStatus: 0 } : { error: fe, ...(fe.details.upstreamStatus !== undefined ? { grpcStatus: fe.details.upstreamStatus } : {}) };
+        opts.telemetry?.endClientSpan(span.span, outcome);
+      }
+      opts.observeCall?.(service.name, method!.name, performance.now() - started, fe?.code);
+    }
+
     async function handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse> {
       const bytes = requestMapping.build(req, params);
       const deadline = deadlineOf(req, ctx);
       const span = opts.telemetry?.startClientSpan(ctx.otel, { system: 'grpc', service: service.service!, method: method!.name });
+      const started = performance.now();
       const metadata = metadataFor(req, span?.ctx ?? ctx.otel);
       try {
         if (!streaming) {
@@ -198,13 +209,13 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
           const headers: Record<string, string | string[]> = { 'content-type': JSON_TYPE };
           copyMetadata(headers, res.headers, 'grpc-metadata-');
           copyMetadata(headers, res.trailers, 'grpc-trailer-');
-          opts.telemetry?.endClientSpan(span!.span, { grpcStatus: 0 });
+          callEnded(span, started);
           return { status: 200, headers, body };
         }
-        return await handleStream(bytes, metadata, deadline, ctx, span);
+        return await handleStream(bytes, metadata, deadline, ctx, span, started);
       } catch (err) {
         const fe = toFerryError(err);
-        if (span) opts.telemetry?.endClientSpan(span.span, { error: fe, ...(fe.details.upstreamStatus !== undefined ? { grpcStatus: fe.details.upstreamStatus } : {}) });
+        callEnded(span, started, fe);
         throw fe;
       }
     }
@@ -220,6 +231,7 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
       deadline: number,
       ctx: CallContext,
       span: ReturnType<Telemetry['startClientSpan']> | undefined,
+      started: number,
     ): Promise<GatewayResponse> {
       const call = upstream.serverStream(grpcPath, bytes, { metadata, deadline });
       if (span) setPeer(span.span, call.endpoint);
@@ -237,7 +249,6 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
         }
       };
       const firstLine = first.done ? '' : line(first.value);
-      const telemetry = opts.telemetry;
       async function* rest(): AsyncGenerator<string> {
         let ended = false;
         try {
@@ -247,18 +258,18 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
           }
           for (let r = await it.next(); !r.done; r = await it.next()) yield line(r.value);
           ended = true;
-          if (span) telemetry?.endClientSpan(span.span, { grpcStatus: 0 });
+          callEnded(span, started);
         } catch (err) {
           const fe = toFerryError(err);
           ended = true;
-          if (span) telemetry?.endClientSpan(span.span, { error: fe, ...(fe.details.upstreamStatus !== undefined ? { grpcStatus: fe.details.upstreamStatus } : {}) });
+          callEnded(span, started, fe);
           // Headers are gone already: the error travels as the last line.
           yield JSON.stringify({ error: toProblem(fe, ctx.routeId) }) + '\n';
         } finally {
           if (!ended) call.cancel();
         }
       }
-      if (first.done && span) telemetry?.endClientSpan(span.span, { grpcStatus: 0 });
+      if (first.done) callEnded(span, started);
       return { status: 200, headers, body: firstLine, stream: rest() };
     }
 

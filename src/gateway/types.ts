@@ -26,6 +26,12 @@ export interface RouteHandler {
   handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse>;
 }
 
+/**
+ * Told once per finished upstream call (metrics): the config's service name, the RPC method, how
+ * long the call took, and the FERRY code when it failed (undefined on success).
+ */
+export type UpstreamCallObserver = (service: string, method: string, durationMs: number, code: string | undefined) => void;
+
 /** Builds handlers for the routes of one protocol. Throws ConfigError for routes it cannot serve. */
 export interface ProtocolBinder {
   bind(route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler;

@@ -168,6 +168,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
   // Children cached by label tuple: prom-client hashes labels on every call otherwise.
   const requestChildren = new Map<string, Counter.Internal>();
   const latencyChildren = new Map<string, Histogram.Internal<'route'>>();
+  const upstreamChildren = new Map<string, Histogram.Internal<'service' | 'method' | 'code'>>();
 
   function observeRequest(o: RequestObservation): void {
     const route = o.route ?? NO_ROUTE;
@@ -194,7 +195,14 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     requestStarted: () => inFlight.inc(),
     requestFinished: () => inFlight.dec(),
     observeUpstreamCall(service, method, durationMs, code) {
-      upstreamLatency.labels(service, method, code ?? OK_CODE).observe(durationMs / 1000);
+      const outcome = code ?? OK_CODE;
+      const key = `${service}\u0000${method}\u0000${outcome}`;
+      let h = upstreamChildren.get(key);
+      if (h === undefined) {
+        h = upstreamLatency.labels(service, method, outcome);
+        upstreamChildren.set(key, h);
+      }
+      h.observe(durationMs / 1000);
     },
     recordEjection(service, endpoint) {
       ejections.labels(service, endpoint).inc();

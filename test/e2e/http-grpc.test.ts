@@ -82,6 +82,22 @@ describe('gRPC routes from google.api.http options', () => {
     assert.deepEqual(lines.map((l) => l.seq), ['9007199254740993', '9007199254740994', '9007199254740995']);
   });
 
+  test('each call is timed in ferry_upstream_call_duration_seconds by service, method and outcome (inputs: p9, then "missing" → NOT_FOUND, then a 3-message stream)', async () => {
+    const count = async (method: string, code: string): Promise<number> => {
+      const text = await ferry.metrics.registry.getSingleMetricAsString('ferry_upstream_call_duration_seconds');
+      const m = new RegExp(`_count\\{service="payments",method="${method}",code="${code}"\\} (\\d+)`).exec(text);
+      return m ? Number(m[1]) : 0;
+    };
+    const [ok0, missing0, stream0] = [await count('GetPayment', 'OK'), await count('GetPayment', 'FERRY_UPSTREAM_STATUS'), await count('WatchPayments', 'OK')];
+    assert.equal((await http(ferry.base, 'GET', '/v1/accounts/a1/payments/p9')).status, 200);
+    assert.equal((await http(ferry.base, 'GET', '/v1/accounts/a1/payments/missing')).status, 404);
+    assert.equal((await http(ferry.base, 'GET', '/v1/accounts/a3/payments:watch?count=3')).status, 200);
+    assert.equal(await count('GetPayment', 'OK'), ok0 + 1);
+    assert.equal(await count('GetPayment', 'FERRY_UPSTREAM_STATUS'), missing0 + 1);
+    // A stream is one call, counted when its last message has been read.
+    assert.equal(await count('WatchPayments', 'OK'), stream0 + 1);
+  });
+
   test('a YAML route for a method without options', async () => {
     const r = await http(ferry.base, 'GET', '/v1/ping?text=hey');
     assert.equal(r.status, 200, r.text);

@@ -55,6 +55,23 @@ describe('admin port and reload through startFerry', () => {
     assert.match(text, new RegExp(`ferry_upstream_connections\\{service="accounts",endpoint="${provider.address}"\\} [1-9]`));
   });
 
+  test('/metrics times each upstream call by service, method and outcome (inputs: an existing account, then 5000, which Java answers with AccountNotFoundException)', async () => {
+    const count = async (code: string): Promise<number> => {
+      const text = (await http(admin, 'GET', '/metrics')).text;
+      const m = new RegExp(`ferry_upstream_call_duration_seconds_count\\{service="accounts",method="getAccount",code="${code}"\\} (\\d+)`).exec(text);
+      return m ? Number(m[1]) : 0;
+    };
+    const ok0 = await count('OK');
+    const failed0 = await count('FERRY_UPSTREAM_EXCEPTION');
+    assert.equal((await http(ferry.base, 'GET', '/accounts/3')).status, 200);
+    assert.equal((await http(ferry.base, 'GET', '/accounts/5000')).status, 404);
+    assert.equal(await count('OK'), ok0 + 1);
+    assert.equal(await count('FERRY_UPSTREAM_EXCEPTION'), failed0 + 1);
+    // A request refused before any call (bad id) is not an upstream call.
+    assert.equal((await http(ferry.base, 'GET', '/accounts/abc')).status, 400);
+    assert.equal(await count('OK') + (await count('FERRY_BAD_ARGUMENT')), ok0 + 1);
+  });
+
   test('/healthz, /readyz and /openapi.json', async () => {
     assert.equal((await http(admin, 'GET', '/healthz')).status, 200);
     const ready = await http(admin, 'GET', '/readyz');
