@@ -5,7 +5,11 @@
  *   (in-process client, the very request bytes Ferry's plan builds) — req/s, p50/p99, CPU µs per
  *   request, and the ratios the issue names.
  *
- *   node --import tsx bench/table.ts [--seconds 10] [--connections 64] [--workers]
+ *   node --import tsx bench/table.ts [--seconds 10] [--connections 64] [--rounds 3] [--workers]
+ *     [--only-workers] [--worker-cpu 0.5] [--pipeline N] [--log-level L] [--no-returns]
+ *
+ * The main rows run in --rounds whole rounds; each ratio compares rows of one round and the
+ * summary gives the median round's, since this machine's speed drifts between minutes.
  *
  * Processes: the Apache Dubbo sample provider (Java), `node bin/ferry.js serve`, and
  * bench/bare-fastify.ts. On a machine with 2+ cores each server (and this process while it makes
@@ -15,12 +19,15 @@
  * `--workers` adds Ferry with `--workers 2` vs `--workers 1`, unpinned, twice: against the Java
  * provider (the JVM and wrk share the two cores with Ferry, so a second worker mostly adds
  * contention), and against bench/dubbo-replay (Go) replaying the Java provider's recorded
- * get-account reply (an upstream that costs a few µs, so Ferry is what the cores run).
+ * get-account reply (an upstream that costs a few µs, so Ferry is what the cores run). With
+ * --worker-cpu C (default 0.5; 0 leaves them out) both are run again with Ferry in a CPU cgroup
+ * of n × C cores: each worker gets a fixed slice of CPU time and wrk and the upstream the rest,
+ * which is the closest this two-core machine comes to giving each worker a core of its own.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -41,6 +48,10 @@ const { values } = parseArgs({
     /** Only the --workers rows (implies --workers). */
     'only-workers': { type: 'boolean', default: false },
     pipeline: { type: 'string', default: '1' },
+    /** Rounds of the main rows; ratios are taken within a round, the summary is their median. */
+    rounds: { type: 'string', default: '3' },
+    /** With --workers: also rows with each worker held to this many cores of CPU time (cgroup); 0: none. */
+    'worker-cpu': { type: 'string', default: '0.5' },
     'no-pin': { type: 'boolean', default: false },
     /** Drop the sample routes' `returns:` (generic reply decoding), for before/after figures. */
     'no-returns': { type: 'boolean', default: false },
@@ -53,6 +64,10 @@ if (values['only-workers']) values.workers = true;
 const SECONDS = Number(values.seconds);
 const CONNS = Number(values.connections);
 const PIPELINE = Number(values.pipeline);
+const ROUNDS = Math.max(1, Number(values.rounds));
+const WORKER_CPU = Number(values['worker-cpu']);
+/** Lines printed under the table (what was left out and why). */
+const notes: string[] = [];
 const PIN = !values['no-pin'] && cpus().length >= 2 && hasTaskset();
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -192,8 +207,53 @@ interface Server {
  * Starts a server whose stdout (Ferry's JSON logs, one line per request at the default level) goes
  * to a file, as a log shipper would read it, and waits until its port accepts connections.
  */
-async function startServer(label: string, core: number | undefined, args: string[], logFile: string, port: number): Promise<Server> {
-  const [cmd, argv] = core === undefined ? [process.execPath, args] : pinned(core, process.execPath, args);
+/**
+ * A CPU cgroup capping its processes at `cpus` cores of CPU time (CFS quota; cgroup v1's cpu
+ * controller or v2's cpu.max), or undefined where this machine lets the bench make none.
+ */
+function cpuCgroup(name: string, cpus: number): { dir: string; remove(): void } | undefined {
+  const period = 100_000;
+  const quota = Math.round(cpus * period);
+  const tries: Array<[string, () => void]> = [
+    [`/sys/fs/cgroup/cpu/${name}`, () => {
+      writeFileSync(`/sys/fs/cgroup/cpu/${name}/cpu.cfs_period_us`, String(period));
+      writeFileSync(`/sys/fs/cgroup/cpu/${name}/cpu.cfs_quota_us`, String(quota));
+    }],
+    [`/sys/fs/cgroup/${name}`, () => writeFileSync(`/sys/fs/cgroup/${name}/cpu.max`, `${quota} ${period}`)],
+  ];
+  for (const [dir, limit] of tries) {
+    try {
+      mkdirSync(dir);
+    } catch {
+      continue;
+    }
+    try {
+      limit();
+      return {
+        dir,
+        remove: () => {
+          try {
+            rmdirSync(dir); // a cgroup goes with rmdir once its processes are gone
+          } catch {
+            /* still in use or already gone */
+          }
+        },
+      };
+    } catch {
+      rmdirSync(dir);
+    }
+  }
+  return undefined;
+}
+
+async function startServer(label: string, core: number | undefined, args: string[], logFile: string, port: number, cgroup?: string): Promise<Server> {
+  // In a cgroup: a shell joins it, then execs node (same pid), whose workers inherit it.
+  const [cmd, argv]: [string, string[]] =
+    cgroup !== undefined
+      ? ['sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`, 'sh', process.execPath, ...args]]
+      : core === undefined
+        ? [process.execPath, args]
+        : pinned(core, process.execPath, args);
   const log = openSync(logFile, 'a');
   const child = spawn(cmd, argv, { stdio: ['ignore', log, 'inherit'] });
   closeSync(log);
@@ -321,16 +381,21 @@ try {
     await direct('warm', directGet, 8, warm);
     await direct('warm', directList, 8, warm);
 
-    rows.push(await measure(`bare fastify POST, ${CONNS} conns`, bare.pid, bareUrl, CONNS, { script }));
-    rows.push(await measure(`ferry get-account, ${CONNS} conns`, ferry.pid, getUrl, CONNS, { upstreamPid: provider.pid }));
-    rows.push(await measure(`ferry list of 20, ${CONNS} conns`, ferry.pid, listUrl, CONNS, { upstreamPid: provider.pid }));
-    rows.push(await direct(`direct get-account, ${CONNS} in flight`, directGet, CONNS, SECONDS));
-    rows.push(await direct(`direct list of 20, ${CONNS} in flight`, directList, CONNS, SECONDS));
-    rows.push(await measure('bare fastify POST, 1 conn', bare.pid, bareUrl, 1, { script }));
-    rows.push(await measure('ferry get-account, 1 conn', ferry.pid, getUrl, 1, { upstreamPid: provider.pid }));
-    rows.push(await direct('direct get-account, 1 in flight', directGet, 1, SECONDS));
-    rows.push(await measure('ferry list of 20, 1 conn', ferry.pid, listUrl, 1, { upstreamPid: provider.pid }));
-    rows.push(await direct('direct list of 20, 1 in flight', directList, 1, SECONDS));
+    // Whole rounds, one after another: each ratio compares rows of the same round (this machine's
+    // speed drifts by ±15% over minutes), and the summary takes the median round.
+    for (let i = 1; i <= ROUNDS; i++) {
+      const tag = ROUNDS > 1 ? ` #${i}` : '';
+      rows.push(await measure(`bare fastify POST, ${CONNS} conns${tag}`, bare.pid, bareUrl, CONNS, { script }));
+      rows.push(await measure(`ferry get-account, ${CONNS} conns${tag}`, ferry.pid, getUrl, CONNS, { upstreamPid: provider.pid }));
+      rows.push(await measure(`ferry list of 20, ${CONNS} conns${tag}`, ferry.pid, listUrl, CONNS, { upstreamPid: provider.pid }));
+      rows.push(await direct(`direct get-account, ${CONNS} in flight${tag}`, directGet, CONNS, SECONDS));
+      rows.push(await direct(`direct list of 20, ${CONNS} in flight${tag}`, directList, CONNS, SECONDS));
+      rows.push(await measure(`bare fastify POST, 1 conn${tag}`, bare.pid, bareUrl, 1, { script }));
+      rows.push(await measure(`ferry get-account, 1 conn${tag}`, ferry.pid, getUrl, 1, { upstreamPid: provider.pid }));
+      rows.push(await direct(`direct get-account, 1 in flight${tag}`, directGet, 1, SECONDS));
+      rows.push(await measure(`ferry list of 20, 1 conn${tag}`, ferry.pid, listUrl, 1, { upstreamPid: provider.pid }));
+      rows.push(await direct(`direct list of 20, 1 in flight${tag}`, directList, 1, SECONDS));
+    }
   }
 
   const workerRows: Row[] = [];
@@ -344,21 +409,32 @@ try {
     const pipelineScript = path.join(dir, 'pipeline.lua');
     await writeFile(pipelineScript, `init = function(args)\n  local r = {}\n  for i = 1, ${PIPELINE} do r[i] = wrk.format(nil) end\n  req = table.concat(r)\nend\nrequest = function() return req end\n`);
     const workersAgainst = async (mappings: string, upstream: string, upstreamPid: number): Promise<void> => {
-      for (const n of [1, 2]) {
-        const port = await freePort();
-        const args = ['bin/ferry.js', 'serve', '--mappings', mappings, '--port', String(port), '--workers', String(n), ...adminArgs()];
-        const f = await startServer(`ferry --workers ${n}`, undefined, args, path.join(dir, `ferry-${upstream}-${n}.log`), port);
-        try {
-          const url = `http://127.0.0.1:${port}/accounts/2`;
-          await wrk(url, 8, warm);
-          workerRows.push(await measure(`ferry --workers ${n}, ${upstream}`, f.pid, url, CONNS, { upstreamPid }));
-          if (PIPELINE > 1) {
-            // wrk times a pipelined batch, not a request: its latency figures are left out.
-            const row = await measure(`ferry --workers ${n}, ${upstream}, pipelined ${PIPELINE}`, f.pid, url, CONNS, { upstreamPid, script: pipelineScript });
-            workerRows.push({ ...row, p50: NaN, p99: NaN });
+      // Unlimited, then (with --worker-cpu C) each Ferry worker held to C cores of CPU time by a
+      // cgroup, so that wrk and the upstream keep the rest of the two cores.
+      for (const perWorker of WORKER_CPU > 0 ? [undefined, WORKER_CPU] : [undefined]) {
+        for (const n of [1, 2]) {
+          const port = await freePort();
+          const args = ['bin/ferry.js', 'serve', '--mappings', mappings, '--port', String(port), '--workers', String(n), ...adminArgs()];
+          const group = perWorker === undefined ? undefined : cpuCgroup(`ferry-bench-${process.pid}-${n}`, n * perWorker);
+          if (perWorker !== undefined && group === undefined) {
+            notes.push(`--worker-cpu: no CPU cgroup could be made here (needs root and a writable cgroup cpu controller); those rows are left out`);
+            return;
           }
-        } finally {
-          await f.stop();
+          const label = `ferry --workers ${n}, ${upstream}${perWorker === undefined ? '' : `, ${perWorker} CPU/worker`}`;
+          const f = await startServer(label, undefined, args, path.join(dir, `ferry-${n}-${workerRows.length}.log`), port, group?.dir);
+          try {
+            const url = `http://127.0.0.1:${port}/accounts/2`;
+            await wrk(url, 8, warm);
+            workerRows.push(await measure(label, f.pid, url, CONNS, { upstreamPid }));
+            if (PIPELINE > 1) {
+              // wrk times a pipelined batch, not a request: its latency figures are left out.
+              const row = await measure(`${label}, pipelined ${PIPELINE}`, f.pid, url, CONNS, { upstreamPid, script: pipelineScript });
+              workerRows.push({ ...row, p50: NaN, p99: NaN });
+            }
+          } finally {
+            await f.stop();
+            group?.remove();
+          }
         }
       }
     };
@@ -388,7 +464,6 @@ try {
 
   await cleanup();
 
-  const byName = (prefix: string): Row => rows.find((r) => r.name.startsWith(prefix))!;
   const fmt = (n: number, d: number, w: number): string => n.toFixed(d).padStart(w);
   const lines: string[] = [];
   lines.push(`Ferry bench — ${new Date().toISOString()}`);
@@ -408,14 +483,30 @@ try {
   lines.push('(CPU µs/req: the measured server, or this process for direct calls; wrk µs and upstr. µs: the load generator and the upstream process, per request)');
   lines.push('');
   if (rows.length > 0) {
-    const floor = byName(`bare fastify POST, ${CONNS}`).cpuUs;
-    const getCpu = byName(`ferry get-account, ${CONNS}`).cpuUs;
-    const listCpu = byName(`ferry list of 20, ${CONNS}`).cpuUs;
-    lines.push(`Ferry CPU/req ÷ bare fastify CPU/req, get-account: ${(getCpu / floor).toFixed(2)}× (target ≤ 1.7×)`);
-    lines.push(`Ferry CPU/req ÷ bare fastify CPU/req, list of 20:  ${(listCpu / floor).toFixed(2)}× (target ≤ 2.5×)`);
-    const addGet = byName('ferry get-account, 1').p50 - byName('direct get-account, 1').p50;
-    const addList = byName('ferry list of 20, 1').p50 - byName('direct list of 20, 1').p50;
-    lines.push(`added median latency vs direct, 1 in flight: get-account ${addGet.toFixed(3)} ms, list of 20 ${addList.toFixed(3)} ms (target ≤ 0.15 ms)`);
+    // Per round: [get-account CPU ratio, list CPU ratio, added latency get, added latency list].
+    const perRound: number[][] = [];
+    for (let i = 1; i <= ROUNDS; i++) {
+      const tag = ROUNDS > 1 ? ` #${i}` : '';
+      const row = (prefix: string): Row => rows.find((r) => r.name === `${prefix}${tag}`)!;
+      const floor = row(`bare fastify POST, ${CONNS} conns`).cpuUs;
+      perRound.push([
+        row(`ferry get-account, ${CONNS} conns`).cpuUs / floor,
+        row(`ferry list of 20, ${CONNS} conns`).cpuUs / floor,
+        row('ferry get-account, 1 conn').p50 - row('direct get-account, 1 in flight').p50,
+        row('ferry list of 20, 1 conn').p50 - row('direct list of 20, 1 in flight').p50,
+      ]);
+    }
+    const summary = (k: number, digits: number, unit: string): string => {
+      const values = perRound.map((r) => r[k]!);
+      const median = [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+      const each = values.length > 1 ? ` (rounds: ${values.map((v) => v.toFixed(digits) + unit).join(', ')})` : '';
+      return `${median.toFixed(digits)}${unit}${each}`;
+    };
+    const med = ROUNDS > 1 ? `median of ${ROUNDS} rounds: ` : '';
+    lines.push(`Ferry CPU/req ÷ bare fastify CPU/req, get-account, ${med}${summary(0, 2, '×')} (target ≤ 1.7×)`);
+    lines.push(`Ferry CPU/req ÷ bare fastify CPU/req, list of 20, ${med}${summary(1, 2, '×')} (target ≤ 2.5×)`);
+    lines.push(`added median latency vs direct at 1 in flight, get-account, ${med}${summary(2, 3, ' ms')} (target ≤ 0.15 ms)`);
+    lines.push(`added median latency vs direct at 1 in flight, list of 20, ${med}${summary(3, 3, ' ms')}`);
   }
   for (const one of workerRows.filter((r) => r.name.startsWith('ferry --workers 1, '))) {
     const load = one.name.slice('ferry --workers 1, '.length);
@@ -424,6 +515,7 @@ try {
     const capacity = (2 * one.cpuUs) / two.cpuUs;
     lines.push(`--workers 2 ÷ --workers 1, ${load}: throughput ${(two.rps / one.rps).toFixed(2)}× (target ≥ 1.6×); CPU/req ${one.cpuUs.toFixed(1)} → ${two.cpuUs.toFixed(1)} µs, so 2 cores of Ferry = ${capacity.toFixed(2)}× 1 core`);
   }
+  for (const note of new Set(notes)) lines.push(note);
   console.log(lines.join('\n'));
 } catch (err) {
   await cleanup();
