@@ -45,7 +45,7 @@ export const ERROR_CATALOGUE = {
   FERRY_UPSTREAM_SERVICE_NOT_FOUND: { status: 502, grpc: GrpcCode.UNIMPLEMENTED, title: 'The provider does not export this service or method' },
   FERRY_UPSTREAM_REJECTED_REQUEST: { status: 502, grpc: GrpcCode.INTERNAL, title: 'The provider could not decode the request' },
   FERRY_UPSTREAM_UNAVAILABLE: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'No upstream endpoint could take the call' },
-  FERRY_UPSTREAM_OVERLOADED: { status: 503, grpc: GrpcCode.RESOURCE_EXHAUSTED, title: 'The provider is overloaded (thread pool exhausted)' },
+  FERRY_UPSTREAM_OVERLOADED: { status: 503, grpc: GrpcCode.RESOURCE_EXHAUSTED, title: 'The provider is overloaded (its thread pool is exhausted, or it is not reading requests)' },
   FERRY_UPSTREAM_CONNECTION_LOST: { status: 502, grpc: GrpcCode.UNAVAILABLE, title: 'The connection to the provider closed during the call' },
   FERRY_UPSTREAM_PROTOCOL_ERROR: { status: 502, grpc: GrpcCode.INTERNAL, title: 'The upstream sent a malformed reply' },
   FERRY_UPSTREAM_TIMEOUT: { status: 504, grpc: GrpcCode.DEADLINE_EXCEEDED, title: 'The upstream did not answer in time' },

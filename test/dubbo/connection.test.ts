@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { FerryError } from '../../src/errors/index.js';
-import { createDubboConnection, type DubboConnection, type ConnectionState } from '../../src/upstream/dubbo/connection.js';
+import { createDubboConnection, type DubboConnection, type DubboReply, type ConnectionState } from '../../src/upstream/dubbo/connection.js';
 import { DubboTransportError, wasSent } from '../../src/upstream/dubbo/errors.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 import { freePort } from '../support/ports.js';
-import { decodeErrorMessage, decodeResult, getAccountBody, accountCall, pingBody, slowBody } from './hessian-bodies.js';
+import { decodeErrorMessage, decodeResult, failBody, getAccountBody, accountCall, pingBody, slowBody } from './hessian-bodies.js';
 
 let provider: JavaProvider;
 const open: DubboConnection[] = [];
@@ -203,6 +203,40 @@ test('connect to a port nobody listens on → UNAVAILABLE, not sent, naming ECON
   });
   await assert.rejects(c.waitReady(), (err: unknown) => codeOf(err) === 'FERRY_UPSTREAM_UNAVAILABLE');
   assert.equal(c.state, 'closed');
+});
+
+test('a provider that stops reading (the JVM SIGSTOPped): past 1 MiB waiting to be written, new calls fail at once with OVERLOADED, unsent; after SIGCONT every call that was sent is answered', async () => {
+  const limit = 1024 * 1024;
+  const c = connectTo(provider.dubboPort, { maxBufferedBytes: limit });
+  await c.waitReady();
+  // Input: fail(String) with a 256 KiB message, over and over, to a provider that reads nothing.
+  const body = failBody('x'.repeat(256 * 1024));
+  const sent: Array<Promise<DubboReply>> = [];
+  let refused: unknown;
+  process.kill(provider.pid, 'SIGSTOP');
+  try {
+    for (let i = 0; i < 200 && refused === undefined; i++) {
+      const call = c.call(body, 120_000);
+      // A refused call is already rejected; a sent one stays pending (the JVM cannot answer).
+      const outcome = await Promise.race([call.then(() => 'answered' as const, (err: unknown) => ({ err })), new Promise<'pending'>((r) => setTimeout(() => r('pending'), 10))]);
+      if (outcome === 'answered') assert.fail('a stopped JVM answered a call');
+      if (outcome === 'pending') sent.push(call);
+      else refused = outcome.err;
+    }
+    assert.ok(c.bufferedBytes > limit - body.length, `refused with ${c.bufferedBytes} bytes waiting`);
+  } finally {
+    process.kill(provider.pid, 'SIGCONT');
+  }
+  assert.ok(refused !== undefined, 'no call was refused after 200 × 256 KiB to a stopped provider');
+  assert.equal(codeOf(refused), 'FERRY_UPSTREAM_OVERLOADED');
+  assert.equal(wasSent(refused), false, 'a refused call never reached the wire, so it may go to another endpoint');
+  assert.match((refused as Error).message, /not reading/);
+  assert.ok(sent.length > 4, `the kernel's buffers took ${sent.length} calls before Node's buffer filled`);
+  // Nothing sent was lost: each call gets Java's answer (fail() throws, which is a status-20 exception reply).
+  const replies = await Promise.all(sent);
+  for (const r of replies) assert.equal(r.status, 20);
+  assert.equal(c.bufferedBytes, 0);
+  assert.equal(decodeResult((await c.call(pingBody(), 5000)).body).value, 'pong');
 });
 
 test('a peer that answers with garbage (input: "HTTP/1.1 400 ...") → PROTOCOL_ERROR for the call, connection destroyed', async () => {

@@ -50,6 +50,12 @@ export const IDLE_TIMEOUT_HEARTBEATS = 3;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
 /** Default time `close()` waits for calls in flight. */
 export const DEFAULT_DRAIN_MS = 5_000;
+/**
+ * Default cap on request bytes waiting to be written (Ferry's queue plus Node's socket buffer,
+ * after the kernel's own buffers are full). Past it the provider is not reading: new calls fail at
+ * once, unsent, instead of piling up in memory until their timeouts.
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 export interface DubboConnectionOptions {
   readonly host: string;
@@ -67,6 +73,8 @@ export interface DubboConnectionOptions {
   readonly coalesce?: WriteCoalescing;
   /** First request id (default random in ±2^52, like Java's random start). Ids may be negative. */
   readonly firstId?: bigint;
+  /** Request bytes allowed to wait for the socket before new calls are refused (default 16 MiB). */
+  readonly maxBufferedBytes?: number;
 }
 
 /** Events of a DubboConnection. */
@@ -128,6 +136,7 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
   private readonly coalesce: WriteCoalescing;
   private queue: QueuedFrame[] = [];
   private queuedBytes = 0;
+  private readonly maxBufferedBytes: number;
   private flushScheduled = false;
   private nextId: bigint;
   private lastRead = Date.now();
@@ -149,6 +158,7 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
     if (!(this.heartbeatMs > 0)) throw new RangeError(`heartbeatMs must be positive, got ${this.heartbeatMs}`);
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
     this.coalesce = options.coalesce ?? 'microtask';
+    this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.nextId = options.firstId ?? randomFirstId();
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
 
@@ -175,6 +185,11 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
   /** Calls sent (or queued) and not yet answered. */
   get pending(): number {
     return this.pendingCalls.size;
+  }
+
+  /** Request bytes not yet taken by the kernel: queued here plus in Node's socket buffer. */
+  get bufferedBytes(): number {
+    return this.queuedBytes + this.socket.writableLength;
   }
 
   /** Why the connection closed, when it closed because of a failure. */
@@ -227,7 +242,8 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
   /**
    * Sends one two-way request whose body is an already serialized hessian2 invocation and resolves
    * with the provider's status and body. Allowed while `connecting` (the frame waits for the
-   * socket) and `ready`; rejects at once when read-only, closing or closed.
+   * socket) and `ready`; rejects at once when read-only, closing or closed, and with
+   * FERRY_UPSTREAM_OVERLOADED (unsent) when more than `maxBufferedBytes` wait to be written.
    */
   call(body: Buffer, timeoutMs: number): Promise<DubboReply> {
     const state = this.stateValue;
@@ -236,6 +252,17 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
         new DubboTransportError('FERRY_UPSTREAM_UNAVAILABLE', `connection to ${this.endpoint} is ${state}`, false, {
           endpoint: this.endpoint,
         }),
+      );
+    }
+    const buffered = this.bufferedBytes;
+    if (buffered > 0 && buffered + HEADER_BYTES + body.length > this.maxBufferedBytes) {
+      return Promise.reject(
+        new DubboTransportError(
+          'FERRY_UPSTREAM_OVERLOADED',
+          `${buffered} request bytes are still waiting to be written to ${this.endpoint} (limit ${this.maxBufferedBytes}): the provider is not reading`,
+          false,
+          { endpoint: this.endpoint },
+        ),
       );
     }
     const id = this.nextId++;
