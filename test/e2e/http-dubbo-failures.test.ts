@@ -1,6 +1,6 @@
 /**
- * A provider that dies mid-call, comes back, or runs out of threads: calls in flight fail fast with a
- * coded error, nothing hangs, and Ferry keeps serving (real Apache Dubbo provider, real sockets).
+ * A provider that dies mid-call, hangs, comes back, or runs out of threads: calls in flight fail
+ * with a coded error, nothing hangs, and Ferry keeps serving (real Apache Dubbo provider, real sockets).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,9 @@ before(async () => {
   ferry = await startTestFerry({
     dubboAddress: provider.address,
     extra: {
-      'slow.yaml': 'routes:\n  - id: slow-long\n    http: GET /slow-long/{millis}\n    call: accounts.slow\n    timeout: 20s\n    args: [{ from: path.millis, type: int }]\n',
+      'slow.yaml':
+        'routes:\n  - id: slow-long\n    http: GET /slow-long/{millis}\n    call: accounts.slow\n    timeout: 20s\n    args: [{ from: path.millis, type: int }]\n' +
+        '  - id: ping-1s\n    http: GET /ping-1s\n    call: accounts.ping\n    timeout: 1s\n',
     },
   });
 });
@@ -60,4 +62,26 @@ test('provider killed with calls in flight: they fail fast, later calls 503, and
   }
   assert.equal(last.status, 200, `Ferry did not reconnect: ${last.text}`);
   assert.equal(last.json, 'pong');
+});
+
+test('a provider that hangs (its JVM SIGSTOPped): calls answer 504 at the route timeout, Ferry keeps answering, and the same connection serves again after SIGCONT', async () => {
+  assert.equal((await http(ferry.base, 'GET', '/ping-1s')).json, 'pong');
+  process.kill(provider.pid, 'SIGSTOP');
+  try {
+    const hung = await Promise.all([http(ferry.base, 'GET', '/ping-1s'), http(ferry.base, 'GET', '/ping-1s')]);
+    for (const r of hung) {
+      assert.equal(r.status, 504, r.text);
+      assert.equal(r.json.code, 'FERRY_UPSTREAM_TIMEOUT');
+      assert.equal(r.json.route, 'ping-1s');
+    }
+    // Meanwhile requests that need no upstream are answered (input: a non-numeric account id).
+    const bad = await http(ferry.base, 'GET', '/accounts/abc');
+    assert.equal(bad.status, 400, bad.text);
+  } finally {
+    process.kill(provider.pid, 'SIGCONT');
+  }
+  // The TCP connection survived the pause: no reconnect is needed for the next call.
+  const back = await http(ferry.base, 'GET', '/ping-1s');
+  assert.equal(back.status, 200, back.text);
+  assert.equal(back.json, 'pong');
 });
