@@ -27,7 +27,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -228,6 +228,8 @@ function cpuCgroup(name: string, cpus: number): { dir: string; remove(): void } 
       continue;
     }
     try {
+      // A real cgroup has cgroup.procs; a plain directory (say, on a tmpfs) would take the writes silently.
+      if (!existsSync(`${dir}/cgroup.procs`)) throw new Error(`${dir} is not a cgroup`);
       limit();
       return {
         dir,
@@ -240,7 +242,12 @@ function cpuCgroup(name: string, cpus: number): { dir: string; remove(): void } 
         },
       };
     } catch {
-      rmdirSync(dir);
+      // A cgroup goes with rmdir; a plain directory needs its files removed.
+      try {
+        rmdirSync(dir);
+      } catch {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
   }
   return undefined;
