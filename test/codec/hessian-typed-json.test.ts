@@ -110,6 +110,18 @@ const timeHandle = (t: { hour: number; minute: number; second: number; nano: num
   $class: PKG + 'LocalTimeHandle',
   $: { hour: int(t.hour), minute: int(t.minute), second: int(t.second), nano: int(t.nano) },
 });
+const instantHandle = fc
+  .tuple(
+    // Within ±(2^53−1) s (±285 million years); beyond, the decoder hands over (tested below).
+    fc.oneof(fc.bigInt({ min: -(2n ** 53n) + 1n, max: 2n ** 53n - 1n }), fc.bigInt({ min: 0n, max: 4102444800n })),
+    fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 999_999_999 }), fc.integer({ min: 0, max: 999 }).map((m) => m * 1_000_000)),
+    fc.boolean(),
+  )
+  .map(([seconds, nanos, nanosFirst]) => {
+    const sec = { $class: 'long', $: seconds.toString() };
+    const nano = { $class: 'int', $: nanos };
+    return { $class: PKG + 'InstantHandle', $: nanosFirst ? { nanos: nano, seconds: sec } : { seconds: sec, nanos: nano } };
+  });
 const orNull = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 5, arbitrary: arb });
 
 /** One Account as hessian.js input; `depth` bounds the recursive `parent`. */
@@ -201,6 +213,10 @@ test('scalars, strings, enums and null results decode to exactly the generic JSO
     [CURRENCY, orNull(fc.constantFrom('CNY', 'USD', 'EUR').map((n) => CONSTANTS[n]))],
     ['java.math.BigDecimal', orNull(decimalText.map((value) => ({ $class: 'java.math.BigDecimal', $: { value } })))],
     ['List<Long>', fc.array(longValue.map((v) => ({ $class: 'long', $: v.toString() })), { maxLength: 5 })],
+    // hessian-lite's InstantHandle, fields in either order; seconds across Instant's whole range.
+    ['java.time.Instant', orNull(instantHandle)],
+    // byte[]: compact, medium and chunked binaries (hessian.js splits at 32 KiB).
+    ['byte[]', orNull(fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 1000, maxLength: 70_000 })).map((a) => Buffer.from(a)))],
   ];
   for (const [declared, arb] of cases) {
     for (const longs of ['auto', 'string'] as const) {
@@ -259,9 +275,16 @@ test('truncated or corrupted bodies: the decoder gives up wherever the generic p
 });
 
 test('types with parts that have no specialised reader keep the generic path', () => {
-  for (const t of ['Object', 'Map<String,Object>', 'java.math.BigInteger', 'java.time.Instant', 'byte[]', 'List<Object>']) {
+  for (const t of ['Object', 'Map<String,Object>', 'java.math.BigInteger', 'List<Object>']) {
     assert.equal(isTypedJsonSupported(typeOf(t)), false, t);
     assert.equal(compileTypedJsonDecoder(typeOf(t), ENUMS, { longs: 'auto' }), undefined, t);
   }
-  assert.equal(isTypedJsonSupported(typeOf(ACCOUNT)), true);
+  for (const t of [ACCOUNT, 'java.time.Instant', 'byte[]', 'List<byte[]>']) assert.equal(isTypedJsonSupported(typeOf(t)), true, t);
+});
+
+test('an Instant whose seconds lie beyond 2^53 (Instant.MAX) is handed to the generic path, which writes it exactly', () => {
+  const decoder = compileTypedJsonDecoder(typeOf('java.time.Instant'), ENUMS, { longs: 'auto' })!;
+  const body = replyBody({ $class: PKG + 'InstantHandle', $: { seconds: { $class: 'long', $: '31556889864403199' }, nanos: int(999_999_999) } });
+  assert.equal(decoder.decodeReplyBody(body), undefined);
+  assert.equal(generic(body, 'auto'), '"+1000000000-12-31T23:59:59.999999999Z"');
 });

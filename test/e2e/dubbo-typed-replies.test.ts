@@ -29,7 +29,9 @@ let dir: string;
 before(async () => {
   provider = await startJavaProvider({ name: 'typed' });
   dir = await mkdtemp(path.join(tmpdir(), 'ferry-typed-'));
-  await writeFile(path.join(dir, 'bank.yaml'), (await readFile('mappings/bank.yaml', 'utf8')).replaceAll('127.0.0.1:20880', provider.address));
+  for (const file of ['bank.yaml', 'lab.yaml']) {
+    await writeFile(path.join(dir, file), (await readFile(path.join('mappings', file), 'utf8')).replaceAll('127.0.0.1:20880', provider.address));
+  }
   config = await loadConfigDir(dir);
   client = createDubboClient({ endpoints: [provider.address], connectionsPerEndpoint: 1 });
 });
@@ -40,12 +42,13 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Calls a sample route with path params / query and returns the raw reply body. */
-async function call(routeId: string, params: Record<string, string>, query = ''): Promise<{ status: number; body: Buffer }> {
+/** Calls a sample route with path params / query (and a JSON body) and returns the raw reply body. */
+async function call(routeId: string, params: Record<string, string>, query = '', body?: string): Promise<{ status: number; body: Buffer }> {
   const route = config.routes.find((r) => r.id === routeId)!;
   const service = config.services.get(route.serviceName)!;
   const plan = compileDubboRoute(route, service, config);
-  const view = new RequestView({ method: 'GET', path: '/', rawQuery: query, headers: {}, body: undefined }, params, plan.bodyParsing);
+  const req = { method: body === undefined ? 'GET' : 'POST', path: '/', rawQuery: query, headers: {}, body: body === undefined ? undefined : Buffer.from(body) };
+  const view = new RequestView(req, params, plan.bodyParsing);
   return client.call(plan.encodeRequest(view, {}, 5000), { timeoutMs: 5000 });
 }
 
@@ -98,4 +101,28 @@ test('a null result decodes to null; an exception result is left to the generic 
   const thrown = await call('get-account', { id: '5000' }); // AccountNotFoundException
   assert.equal(thrown.status, 20);
   assert.equal(decoderFor('get-account').decodeReplyBody(thrown.body), undefined);
+});
+
+test('Instant and byte[] replies from Java (TypeLabService echoes) take the specialised decoders and answer the generic JSON', async () => {
+  const instant = compileTypedJsonDecoder(parseJavaType('java.time.Instant', () => undefined), new Set(), { longs: 'auto' })!;
+  const bytes = compileTypedJsonDecoder(parseJavaType('byte[]', () => undefined), new Set(), { longs: 'auto' })!;
+  // Inputs: the epoch, a leap day with millis, micro- and nanosecond fractions, before 1970, years 1 and 9999.
+  const instants = ['1970-01-01T00:00:00Z', '2024-02-29T12:00:00.500Z', '2024-02-29T12:00:00.000001Z', '1969-12-31T23:59:59.123456789Z', '0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999999999Z'];
+  for (const value of instants) {
+    const reply = await call('lab-echo-instant', {}, '', JSON.stringify(value));
+    assert.equal(reply.status, 20, value);
+    const typed = instant.decodeReplyBody(reply.body);
+    assert.ok(typed, `${value}: the Java reply takes the fast path`);
+    assert.equal(typed.toString(), genericJson(reply.body), value);
+    assert.equal(JSON.parse(typed.toString()), value, 'Java echoed the instant Ferry sent');
+  }
+  // Inputs: 0, 15, 16, 1 023, 1 024, 32 768 and 70 000 bytes (compact, medium and chunked binaries).
+  for (const n of [0, 15, 16, 1023, 1024, 32768, 70000]) {
+    const sent = Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + 7) & 0xff)).toString('base64');
+    const reply = await call('lab-echo-bytes', {}, '', JSON.stringify(sent));
+    const typed = bytes.decodeReplyBody(reply.body);
+    assert.ok(typed, `${n} bytes: the Java reply takes the fast path`);
+    assert.equal(typed.toString(), genericJson(reply.body), `${n} bytes`);
+    assert.equal(JSON.parse(typed.toString()), sent, `${n} bytes: Java echoed every byte`);
+  }
 });

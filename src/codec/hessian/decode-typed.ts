@@ -11,12 +11,12 @@
  * produces the proper error for malformed input. Giving up is never visible to clients.
  *
  * Kept identical to the generic path: the exactness policy of decode-json.ts (longs beyond 2^53 as
- * strings, BigDecimal text as Java wrote it, dates, java.time handles, enums by name, NaN/Infinity as
- * strings), field order as on the wire, references (shared enum constants are sent as references),
+ * strings, BigDecimal text as Java wrote it, dates, java.time handles including Instant, byte[] as
+ * base64, enums by name, NaN/Infinity as strings), field order as on the wire, references (shared enum constants are sent as references),
  * cycles (a reference to an enclosing value is null), the node budget and the nesting limit.
  */
 import type { JavaType } from './java-types.js';
-import { dateIso, formatLocalDate, formatLocalTime } from './decode-json.js';
+import { dateIso, formatInstant, formatLocalDate, formatLocalTime } from './decode-json.js';
 import { decodeJavaUtf, type JavaUtfEnd } from './java-utf.js';
 import { HessianReader, JavaMap } from './reader.js';
 
@@ -42,6 +42,7 @@ const HANDLE_PKG = 'com.alibaba.com.caucho.hessian.io.java8.';
 const LOCAL_DATE_TIME = HANDLE_PKG + 'LocalDateTimeHandle';
 const LOCAL_DATE = HANDLE_PKG + 'LocalDateHandle';
 const LOCAL_TIME = HANDLE_PKG + 'LocalTimeHandle';
+const INSTANT = HANDLE_PKG + 'InstantHandle';
 const BIG_DECIMAL = 'java.math.BigDecimal';
 /** Classes the generic path turns into strings by class name (decode-json.ts SPECIALS). */
 const SPECIAL_CLASSES = new Set([
@@ -146,6 +147,12 @@ class State {
     let o = this.o;
     for (let i = 0; i < n; i++) out[o++] = text.charCodeAt(i);
     this.o = o;
+  }
+
+  /** Writes long ASCII text (base64) with one native copy. */
+  asciiBlock(text: string): void {
+    this.room(text.length);
+    this.o += this.out.write(text, this.o, 'latin1');
   }
 
   /** Writes prepared bytes (a field's `"name":`). */
@@ -615,6 +622,50 @@ const localDateTimeReader = specialReader(LOCAL_DATE_TIME, '', (s, def) => {
   s.put(QUOTE);
 });
 
+const INSTANT_FIELDS = ['seconds', 'nanos'] as const;
+const instantSlots = [0, 0];
+
+/** Instant.toString of an InstantHandle; seconds beyond 2^53 (years past ±285 million) give up. */
+const instantReader = specialReader(INSTANT, '', (s, def) => {
+  handleNumbers(s, def, INSTANT_FIELDS, instantSlots);
+  const [seconds, nanos] = instantSlots as [number, number];
+  if (!Number.isSafeInteger(seconds)) throw GIVE_UP;
+  s.put(QUOTE);
+  s.ascii(formatInstant(BigInt(seconds), nanos));
+  s.put(QUOTE);
+});
+
+/** Whether `code` starts a one-piece binary (compact forms) or a binary chunk. */
+function isBinaryCode(code: number): boolean {
+  return (code >= 0x20 && code <= 0x2f) || (code >= 0x34 && code <= 0x37) || code === 0x41 || code === 0x42;
+}
+
+/**
+ * byte[]: Hessian binary in any chunking (non-final 'A' chunks, then a final 'B' or compact one),
+ * written as base64 like the generic path; null as null. Binaries take no reference entry.
+ */
+const bytesReader: Reader = (s) => {
+  s.spend();
+  let code = s.next();
+  if (code === 0x4e) return s.ascii('null');
+  if (!isBinaryCode(code)) throw GIVE_UP;
+  const parts: Buffer[] = [];
+  for (;;) {
+    let n: number;
+    if (code <= 0x2f) n = code - 0x20;
+    else if (code <= 0x37) n = ((code - 0x34) << 8) + s.byte();
+    else n = s.buf.readUInt16BE(s.needAt(2));
+    const at = s.needAt(n);
+    parts.push(s.buf.subarray(at, at + n));
+    if (code !== 0x41) break;
+    code = s.byte();
+    if (!isBinaryCode(code)) throw GIVE_UP;
+  }
+  s.put(QUOTE);
+  s.asciiBlock((parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)).toString('base64'));
+  s.put(QUOTE);
+};
+
 /** A declared enum: its constant's name (an instance with the one field `name`), or a plain string. */
 function enumReader(className: string): Reader {
   return specialReader(className, 'name', stringField);
@@ -743,8 +794,6 @@ export function isTypedJsonSupported(t: JavaType, seen: Set<JavaType> = new Set(
     case 'object':
     case 'map':
     case 'biginteger':
-    case 'instant':
-    case 'bytes':
       return false;
     case 'list':
     case 'array':
@@ -758,8 +807,8 @@ export function isTypedJsonSupported(t: JavaType, seen: Set<JavaType> = new Set(
 
 /**
  * Compiles a reply decoder for a declared return type, or returns undefined when the type has parts
- * without a specialised reader (Object, maps, BigInteger, Instant, byte[]): those routes keep the
- * generic path. `enumNames` are the config's declared enums (the generic path's `enumClasses`).
+ * without a specialised reader (Object, maps, BigInteger): those routes keep the generic path.
+ * `enumNames` are the config's declared enums (the generic path's `enumClasses`).
  */
 export function compileTypedJsonDecoder(type: JavaType, enumNames: ReadonlySet<string>, opts: TypedJsonOptions): TypedJsonDecoder | undefined {
   if (!isTypedJsonSupported(type)) return undefined;
@@ -797,6 +846,12 @@ export function compileTypedJsonDecoder(type: JavaType, enumNames: ReadonlySet<s
         break;
       case 'localdatetime':
         r = localDateTimeReader;
+        break;
+      case 'instant':
+        r = instantReader;
+        break;
+      case 'bytes':
+        r = bytesReader;
         break;
       default:
         r = scalarReader;
