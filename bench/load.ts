@@ -8,6 +8,8 @@ import { performance } from 'node:perf_hooks';
 
 export interface LoadResult {
   rps: number;
+  /** Calls or requests completed in the run. */
+  requests: number;
   /** Median and 99th percentile latency, ms. */
   p50: number;
   p99: number;
@@ -32,7 +34,7 @@ export async function closedLoop(call: () => Promise<unknown>, inFlight: number,
   await Promise.all(Array.from({ length: inFlight }, worker));
   const elapsed = (performance.now() - t0) / 1000;
   const sorted = Float64Array.from(latencies).sort();
-  return { rps: latencies.length / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  return { rps: latencies.length / elapsed, requests: latencies.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
 
 /** Installs Debian's wrk when it is missing. */
@@ -46,7 +48,7 @@ export function ensureWrk(): void {
 }
 
 /** Parses wrk's "50%  123.45us" style figures into milliseconds. */
-function wrkMs(text: string, label: string): number {
+export function wrkMs(text: string, label: string): number {
   const m = new RegExp(`\\s${label}\\s+([0-9.]+)(us|ms|s)\\b`).exec(text);
   if (!m) throw new Error(`wrk printed no ${label} figure:\n${text}`);
   const n = Number(m[1]);
@@ -64,7 +66,8 @@ export async function wrk(url: string, connections: number, durationMs: number):
   });
   if (/Non-2xx/.test(out)) throw new Error(`the server answered non-2xx responses:\n${out}`);
   const rps = /Requests\/sec:\s+([0-9.]+)/.exec(out);
-  return { rps: Number(rps![1]), p50: wrkMs(out, '50%'), p99: wrkMs(out, '99%') };
+  const total = /(\d+) requests in/.exec(out);
+  return { rps: Number(rps![1]), requests: Number(total![1]), p50: wrkMs(out, '50%'), p99: wrkMs(out, '99%') };
 }
 
 /**

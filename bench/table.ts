@@ -39,6 +39,7 @@ import { RequestView } from '../src/mapping/request-view.js';
 import { createDubboClient } from '../src/upstream/dubbo/client.js';
 import { startJavaProvider } from '../test/support/java-provider.js';
 import { freePort } from '../test/support/ports.js';
+import { closedLoop, wrkMs } from './load.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     workers: { type: 'boolean', default: false },
     /** Only the --workers rows (implies --workers). */
     'only-workers': { type: 'boolean', default: false },
+    /** With --workers: also rows where wrk pipelines N requests per write (shrinks wrk's share of the CPU). */
     pipeline: { type: 'string', default: '1' },
     /** Rounds of the main rows; ratios are taken within a round, the summary is their median. */
     rounds: { type: 'string', default: '3' },
@@ -131,14 +133,6 @@ interface Row {
   upstreamCpuUs?: number;
 }
 
-/** Parses wrk's "50%  123.45us" figures into milliseconds. */
-function wrkMs(text: string, label: string): number {
-  const m = new RegExp(`\\s${label}\\s+([0-9.]+)(us|ms|s)\\b`).exec(text);
-  if (!m) throw new Error(`wrk printed no ${label} figure:\n${text}`);
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : n * 1000;
-}
-
 /** bash's `times` line "0m1.234s 0m0.056s" (user, sys) in µs. */
 function timesMicros(line: string): number {
   let us = 0;
@@ -158,8 +152,9 @@ async function wrk(url: string, conns: number, seconds: number, script?: string)
   if (/Non-2xx|Socket errors/.test(out)) throw new Error(`wrk saw errors against ${url}:\n${out}`);
   const total = /(\d+) requests in/.exec(out);
   const rps = /Requests\/sec:\s+([0-9.]+)/.exec(out);
-  const timesLines = out.trimEnd().split('\n').slice(-1);
-  return { rps: Number(rps![1]), requests: Number(total![1]), p50: wrkMs(out, '50%'), p99: wrkMs(out, '99%'), wrkCpuUs: timesMicros(timesLines[0]!) };
+  // The last line is `times`' children line: wrk's user and system time.
+  const timesLine = out.trimEnd().split('\n').at(-1) ?? '';
+  return { rps: Number(rps![1]), requests: Number(total![1]), p50: wrkMs(out, '50%'), p99: wrkMs(out, '99%'), wrkCpuUs: timesMicros(timesLine) };
 }
 
 /** One wrk run against a server process, with its CPU time per request. */
@@ -172,28 +167,12 @@ async function measure(name: string, pid: number, url: string, conns: number, op
   return { name, rps: r.rps, p50: r.p50, p99: r.p99, cpuUs: used / r.requests, wrkCpuUs: r.wrkCpuUs / r.requests, upstreamCpuUs };
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
-}
-
-/** Closed loop in this process: `inFlight` workers, each sending its next call when the last answers. */
+/** A closed loop in this process (bench/load.ts), with this process's CPU time per call. */
 async function direct(name: string, call: () => Promise<unknown>, inFlight: number, seconds: number): Promise<Row> {
-  const latencies: number[] = [];
-  const end = performance.now() + seconds * 1000;
-  const worker = async (): Promise<void> => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      await call();
-      latencies.push(performance.now() - t0);
-    }
-  };
   const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  const elapsed = (performance.now() - t0) / 1000;
+  const r = await closedLoop(call, inFlight, seconds * 1000);
   const cpu = process.cpuUsage(cpu0);
-  const sorted = Float64Array.from(latencies).sort();
-  return { name, rps: latencies.length / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99), cpuUs: (cpu.user + cpu.system) / latencies.length };
+  return { name, rps: r.rps, p50: r.p50, p99: r.p99, cpuUs: (cpu.user + cpu.system) / r.requests };
 }
 
 interface Server {
@@ -203,10 +182,6 @@ interface Server {
   stop(): Promise<void>;
 }
 
-/**
- * Starts a server whose stdout (Ferry's JSON logs, one line per request at the default level) goes
- * to a file, as a log shipper would read it, and waits until its port accepts connections.
- */
 /**
  * A CPU cgroup capping its processes at `cpus` cores of CPU time (CFS quota; cgroup v1's cpu
  * controller or v2's cpu.max), or undefined where this machine lets the bench make none.
@@ -253,6 +228,10 @@ function cpuCgroup(name: string, cpus: number): { dir: string; remove(): void } 
   return undefined;
 }
 
+/**
+ * Starts a server whose stdout (Ferry's JSON logs, one line per request at the default level) goes
+ * to a file, as a log shipper would read it, and waits until its port accepts connections.
+ */
 async function startServer(label: string, core: number | undefined, args: string[], logFile: string, port: number, cgroup?: string): Promise<Server> {
   // In a cgroup: a shell joins it, then execs node (same pid), whose workers inherit it.
   const [cmd, argv]: [string, string[]] =
@@ -371,10 +350,6 @@ try {
     };
   };
   const directGet = directCallOf('get-account', '/accounts/2', { id: '2' }, '');
-  // The Java provider's own get-account reply body, replayed by bench/dubbo-fixed-reply.ts for the
-  // Ferry-bound worker rows.
-  const recordedGet = await client.call(requestOf('get-account', '/accounts/2', { id: '2' }, '').body, { timeoutMs: 5000 });
-  if (recordedGet.status !== 20) throw new Error(`recording get-account: provider answered status ${recordedGet.status}`);
   const directList = directCallOf('list-accounts', '/accounts', {}, 'limit=20');
   if (PIN) execFileSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
 
@@ -445,6 +420,9 @@ try {
         }
       }
     };
+    // The Java provider's own get-account reply body, for bench/dubbo-replay to send back below.
+    const recordedGet = await client.call(requestOf('get-account', '/accounts/2', { id: '2' }, '').body, { timeoutMs: 5000 });
+    if (recordedGet.status !== 20) throw new Error(`recording get-account: provider answered status ${recordedGet.status}`);
     await workersAgainst(dir, 'Java provider', provider.pid);
     await provider.stop();
 
