@@ -217,6 +217,8 @@ test('scalars, strings, enums and null results decode to exactly the generic JSO
     ['java.time.Instant', orNull(instantHandle)],
     // byte[]: compact, medium and chunked binaries (hessian.js splits at 32 KiB).
     ['byte[]', orNull(fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 1000, maxLength: 70_000 })).map((a) => Buffer.from(a)))],
+    // Binaries take no reference entry: a list of them must keep the references after it in step.
+    ['List<byte[]>', fc.array(orNull(fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a))), { maxLength: 5 })],
   ];
   for (const [declared, arb] of cases) {
     for (const longs of ['auto', 'string'] as const) {
