@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:net';
 import { FrameDecoder, HEADER_BYTES, flagByte, writeHeader } from '../src/upstream/dubbo/frame.js';
-import { hessianValues } from '../test/dubbo/hessian-bodies.js';
+import { hessianValues } from '../test/support/hessian-bodies.js';
 
 const REPLY_BODY = hessianValues(1, 'pong');
 const RESPONSE_FLAGS = flagByte(false, false, false);

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { createDubboClient } from '../src/upstream/dubbo/client.js';
 import type { WriteCoalescing } from '../src/upstream/dubbo/connection.js';
 import { startJavaProvider } from '../test/support/java-provider.js';
-import { pingBody } from '../test/dubbo/hessian-bodies.js';
+import { pingBody } from '../test/support/hessian-bodies.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => {

@@ -25,7 +25,7 @@ function arg(name: string, fallback: number): number {
 }
 
 async function serve(mappingsDir: string): Promise<void> {
-  const { startFerry } = await import('../src/main.js');
+  const { startFerry } = await import('../src/app/main.js');
   const { startExtProcServer } = await import('../src/frontends/ext-proc/index.js');
   const ferry = await startFerry({ mappingsDir, port: 0 });
   const ext = await startExtProcServer({ engine: () => ferry.engine(), port: 0 });

@@ -10,9 +10,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const stampFile = path.join(root, 'dist', '.src-stamp');
 const current = existsSync(stampFile) && readFileSync(stampFile, 'utf8') === srcStamp(root);
 if (current && process.env.FERRY_FROM_SOURCE !== '1') {
-  await import('../dist/cli.js');
+  await import('../dist/app/cli.js');
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  await import('../src/cli.ts');
+  await import('../src/app/cli.ts');
 }

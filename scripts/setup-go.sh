@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds the Go client that speaks for Envoy's ext_proc filter (test/ext-proc/envoy-client),
+# Builds the Go client that speaks for Envoy's ext_proc filter (test/support/envoy-client),
 # on go-control-plane's generated ext_proc types from the Go module proxy.
 # Idempotent: rebuilds only when the sources are newer than the binary.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SRC="$ROOT/test/ext-proc/envoy-client"
+SRC="$ROOT/test/support/envoy-client"
 BIN="$SRC/bin/envoy-client"
 
 if ! command -v go >/dev/null 2>&1; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Setup for the telemetry/operations tests, from PyPI, as independent checkers nobody here wrote:
-# - prometheus_client parses Ferry's /metrics exposition text (test/ops/admin-server.test.ts);
+# - prometheus_client parses Ferry's /metrics exposition text (test/app/admin-server.test.ts);
 # - openapi-spec-validator (with jsonschema) validates the generated OpenAPI 3.1 document and checks
 #   sample values against its schemas (test/openapi/generate.test.ts).
 # Idempotent and fast when already done.

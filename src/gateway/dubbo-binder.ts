@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
 import { FerryError, toFerryError } from '../errors/index.js';
-import type { GatewayRequest, GatewayResponse } from '../neutral/index.js';
+import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
 import { compileDubboRoute } from '../mapping/dubbo.js';
 import { RequestView } from '../mapping/request-view.js';
 import { createTelemetry, injectIntoAttachments, type Telemetry } from '../telemetry/index.js';

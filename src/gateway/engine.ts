@@ -8,7 +8,7 @@ import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import { templateShape } from '../config/loader.js';
 import type { FerryConfig, Protocol, RouteConfig } from '../config/types.js';
 import { FerryError, toFerryError } from '../errors/index.js';
-import { problemResponse, type GatewayRequest, type GatewayResponse } from '../neutral/index.js';
+import { problemResponse, type GatewayRequest, type GatewayResponse } from '../exchange/index.js';
 import { createTelemetry, extractFromHeaders, type Telemetry } from '../telemetry/index.js';
 import { createRouter, parseTemplate, type Router } from '../router/index.js';
 import type { CallContext, Engine, ProtocolBinder, RouteHandler, RouteMatch } from './types.js';

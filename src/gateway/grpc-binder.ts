@@ -17,7 +17,7 @@ import type { ProtoJson } from '../mapping/grpc/proto-json.js';
 import { compileRequestMapping, compileResponseMapping, templateFields } from '../mapping/grpc/request.js';
 import type { RequestMapping } from '../mapping/grpc/request.js';
 import { routesFromHttpRules } from '../mapping/grpc/routes.js';
-import type { GatewayRequest, GatewayResponse } from '../neutral/index.js';
+import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
 import { injectIntoMetadata } from '../telemetry/propagation.js';
 import type { Telemetry } from '../telemetry/spans.js';
 import { createGrpcUpstream } from '../upstream/grpc/client.js';

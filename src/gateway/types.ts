@@ -4,7 +4,7 @@
  */
 import type { Context } from '@opentelemetry/api';
 import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
-import type { GatewayRequest, GatewayResponse } from '../neutral/index.js';
+import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
 
 /** What a handler knows about the call beyond the request itself. */
 export interface CallContext {
@@ -56,7 +56,7 @@ export interface Engine {
    * response. Pass `match` when the caller already matched (ext_proc does, to decide on the body).
    * Extracts W3C trace context from the request headers and opens the SERVER span.
    */
-  handle(req: import('../neutral/index.js').GatewayRequest, match?: RouteMatch): Promise<GatewayResponse>;
+  handle(req: import('../exchange/index.js').GatewayRequest, match?: RouteMatch): Promise<GatewayResponse>;
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes: number;
 }

@@ -5,7 +5,7 @@
  */
 import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
 import { FerryError } from '../errors/index.js';
-import { headerValue, parseCookies, type GatewayRequest } from '../neutral/index.js';
+import { headerValue, parseCookies, type GatewayRequest } from '../exchange/index.js';
 
 /** How a route's body is parsed: exactly (numbers kept as text) or with JSON.parse. */
 export type BodyParsing = 'lossless' | 'fast';

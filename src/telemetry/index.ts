@@ -1,7 +1,7 @@
 /**
  * Telemetry through `@opentelemetry/api` only (plus prom-client for metrics): span helpers, W3C
  * carriers for HTTP headers, Dubbo attachments and gRPC metadata, and Prometheus metrics. The SDK
- * itself is started by the composition root (src/sdk/otel.ts), never here.
+ * itself is started by the composition root (src/app/otel.ts), never here.
  */
 export * from './propagation.js';
 export * from './spans.js';

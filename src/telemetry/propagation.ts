@@ -5,7 +5,7 @@
  */
 import { context as apiContext, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Context, TextMapGetter, TextMapSetter } from '@opentelemetry/api';
-import type { HeaderMap } from '../neutral/index.js';
+import type { HeaderMap } from '../exchange/index.js';
 
 /** Reads lower-case header names from a neutral HeaderMap (repeated headers come back as arrays). */
 export const headerMapGetter: TextMapGetter<HeaderMap> = {

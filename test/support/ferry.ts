@@ -5,7 +5,7 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startFerry, type FerryOptions, type RunningFerry } from '../../src/main.js';
+import { startFerry, type FerryOptions, type RunningFerry } from '../../src/app/main.js';
 
 export interface TestFerry extends RunningFerry {
   readonly base: string;

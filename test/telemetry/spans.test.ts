@@ -5,8 +5,8 @@ import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { FerryError } from '../../src/errors/index.js';
-import { startOtel } from '../../src/sdk/otel.js';
-import type { OtelHandle } from '../../src/sdk/otel.js';
+import { startOtel } from '../../src/app/otel.js';
+import type { OtelHandle } from '../../src/app/otel.js';
 import {
   attachmentsGetter,
   createTelemetry,

@@ -3,7 +3,7 @@
  * mapping logic here: the engine decides everything; this file only changes the wire shape.
  */
 import { FerryError, PROBLEM_CONTENT_TYPE } from '../../errors/index.js';
-import type { GatewayResponse, HeaderMap as NeutralHeaders } from '../../neutral/index.js';
+import type { GatewayResponse, HeaderMap as NeutralHeaders } from '../../exchange/index.js';
 import type {
   HeaderMap,
   HeaderValueOption,

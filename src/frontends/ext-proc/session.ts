@@ -5,7 +5,7 @@
  */
 import { FerryError, toFerryError } from '../../errors/index.js';
 import type { Engine, RouteMatch } from '../../gateway/types.js';
-import { problemResponse, type GatewayRequest, type GatewayResponse } from '../../neutral/index.js';
+import { problemResponse, type GatewayRequest, type GatewayResponse } from '../../exchange/index.js';
 import { traceIdFromHeaders } from '../../telemetry/index.js';
 import {
   continueHeaders,

@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { FerryError, type ErrorCode } from '../../errors/index.js';
-import { problemResponse, type GatewayRequest, type GatewayResponse } from '../../neutral/index.js';
+import { problemResponse, type GatewayRequest, type GatewayResponse } from '../../exchange/index.js';
 import type { Engine } from '../../gateway/types.js';
 
 export interface HttpFrontendOptions {

@@ -7,7 +7,7 @@
  * mapping (int64 strings, Any, wrappers, Timestamp/Duration/FieldMask, NaN/Infinity, json_name).
  * Message → JSON decodes with protobufjs' generated decoder (fast, exact with Long) and walks the
  * result. Rules followed are those of the protobuf JSON mapping spec, checked against Python's
- * `google.protobuf.json_format` by test/grpc/json-conformance.test.ts.
+ * `google.protobuf.json_format` by test/e2e/grpc-json-conformance.test.ts.
  */
 import protobuf from 'protobufjs';
 import type { Enum, Field, Type, Writer } from 'protobufjs';

@@ -6,7 +6,7 @@
  */
 import type { Type } from 'protobufjs';
 import { FerryError } from '../../errors/index.js';
-import type { GatewayRequest } from '../../neutral/index.js';
+import type { GatewayRequest } from '../../exchange/index.js';
 import type { Draft, ProtoJson, ToJsonOptions } from './proto-json.js';
 
 export interface RequestMappingSpec {

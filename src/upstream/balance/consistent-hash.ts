@@ -3,7 +3,7 @@
  * the same provider and adding or removing a provider moves only its share of keys.
  *
  * Two tables are offered; `maglev` is the default. Measured with 100 000 keys (numbers printed by
- * test/balance/consistent-hash.test.ts):
+ * test/upstream/balance/consistent-hash.test.ts):
  * - `maglev`: Google's Maglev lookup table (65 537 slots, 256 KiB). Load within 0.4–1.6 % of even
  *   for 3–11 endpoints; adding one endpoint to N moves within 3 % of the ideal 1/(N+1), of which
  *   ≤ 0.3 % of keys move between old endpoints; pick ≈ 0.2 µs; build ≈ 6 ms per membership change.

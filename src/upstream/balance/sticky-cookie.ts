@@ -9,8 +9,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { FerryError } from '../../errors/index.js';
-import { headerValue, parseCookies } from '../../neutral/index.js';
-import type { GatewayRequest, HeaderMap } from '../../neutral/index.js';
+import { headerValue, parseCookies } from '../../exchange/index.js';
+import type { GatewayRequest, HeaderMap } from '../../exchange/index.js';
 
 export interface StickyCookieOptions {
   /** Cookie name, e.g. `ferry-affinity`. */

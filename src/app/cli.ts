@@ -1,0 +1,137 @@
+/**
+ * `ferry serve | validate | routes`: the command line over the composition root.
+ */
+import cluster from 'node:cluster';
+import { parseArgs } from 'node:util';
+import { parseWorkers, startClusterPrimary } from './cluster.js';
+import { ConfigError } from '../config/errors.js';
+import { startFerry, validateMappings } from './main.js';
+import { generateOpenApi } from '../openapi/index.js';
+import { createLogger, errorFields } from './logger.js';
+import { startOtel } from './otel.js';
+import { createTelemetry } from '../telemetry/index.js';
+
+const USAGE = `Usage:
+  ferry serve    [--mappings DIR] [--host HOST] [--port N] [--ext-proc-port N] [--admin-port N] [--no-watch]
+                 [--workers N|auto]  (N processes on the same ports, node:cluster; default 1)
+                 HTTP (default 127.0.0.1:8080, mappings/); Envoy ext_proc (gRPC) when a port is given;
+                 /metrics /healthz /readyz /openapi.json on the admin port (default 9090);
+                 reloads the folder when it changes; SIGTERM drains, SIGHUP reloads
+  ferry validate [DIR]    check a mapping folder; exit 1 with file:line:col messages
+  ferry routes   [DIR]    list the routes a mapping folder serves (YAML and proto-derived)
+  ferry openapi  [DIR]    print the OpenAPI 3.1 document of a mapping folder
+
+Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_EXT_PROC_PORT, FERRY_ADMIN_PORT,
+FERRY_MAX_BODY_BYTES, FERRY_STICKY_KEYS (comma-separated signing keys for sticky cookies),
+FERRY_LOG_LEVEL (debug|info|warn|error), FERRY_WORKERS, and the standard OTEL_* variables for tracing.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      mappings: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'ext-proc-port': { type: 'string' },
+      'admin-port': { type: 'string' },
+      'no-watch': { type: 'boolean' },
+      'max-body-bytes': { type: 'string' },
+      workers: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || command === undefined || command === 'help') {
+    console.log(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const dir = positionals[0] ?? values.mappings ?? process.env['FERRY_MAPPINGS'] ?? 'mappings';
+  switch (command) {
+    case 'validate': {
+      const { config, engine } = await validateMappings(dir);
+      void engine;
+      const derived = engine.routes.length - config.routes.length;
+      console.log(`${dir}: ${config.services.size} services, ${config.types.size} types, ${config.routes.length} routes (+${derived} from proto options) — OK`);
+      return 0;
+    }
+    case 'routes': {
+      const { config, engine } = await validateMappings(dir);
+      for (const r of engine.routes) {
+        const svc = config.services.get(r.serviceName)!;
+        console.log(`${r.method.padEnd(6)} ${r.path.padEnd(40)} → ${svc.protocol} ${svc.interface ?? svc.service}.${r.rpcMethod}  [${r.id}]`);
+      }
+      return 0;
+    }
+    case 'openapi': {
+      const { config } = await validateMappings(dir);
+      console.log(JSON.stringify(generateOpenApi(config), null, 2));
+      return 0;
+    }
+    case 'serve': {
+      const env = process.env;
+      const workers = parseWorkers(values.workers ?? env['FERRY_WORKERS']);
+      if (workers > 1 && cluster.isPrimary) {
+        // The primary only supervises; each worker runs this same command line and serves.
+        startClusterPrimary({ workers }).done.then((code) => process.exit(code));
+        return -1;
+      }
+      const level = env['FERRY_LOG_LEVEL'];
+      const logger = createLogger({
+        base: { service: 'ferry', pid: process.pid },
+        ...(level === 'debug' || level === 'info' || level === 'warn' || level === 'error' ? { level } : {}),
+      });
+      // Spans are recorded and exported only when OTEL_* says where to; W3C context passes through regardless.
+      const tracing = ['OTEL_TRACES_EXPORTER', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'].some((k) => env[k]);
+      const otel = tracing ? startOtel({ serviceName: 'ferry' }) : undefined;
+      const extProc = values['ext-proc-port'] ?? env['FERRY_EXT_PROC_PORT'];
+      const maxBody = values['max-body-bytes'] ?? env['FERRY_MAX_BODY_BYTES'];
+      const ferry = await startFerry({
+        mappingsDir: dir,
+        host: values.host ?? env['FERRY_HOST'] ?? '127.0.0.1',
+        port: Number(values.port ?? env['FERRY_PORT'] ?? 8080),
+        adminPort: Number(values['admin-port'] ?? env['FERRY_ADMIN_PORT'] ?? 9090),
+        ...(extProc !== undefined ? { extProcPort: Number(extProc) } : {}),
+        ...(maxBody !== undefined ? { maxBodyBytes: Number(maxBody) } : {}),
+        watch: !values['no-watch'],
+        logger,
+        ...(otel
+          ? { telemetry: createTelemetry({ tracer: otel.tracerProvider.getTracer('ferry'), urlPath: 'route' }), onClosed: () => otel.shutdown() }
+          : {}),
+      });
+      logger.info('ferry listening', {
+        http: ferry.httpPort,
+        extProc: ferry.extProcPort,
+        admin: ferry.adminPort,
+        mappings: dir,
+        traces: otel?.exportTarget ?? 'off (set OTEL_EXPORTER_OTLP_ENDPOINT to export)',
+      });
+      ferry.shutdown.installSignalHandlers();
+      process.on('SIGHUP', () => {
+        ferry.reload().then(
+          () => logger.info('config reloaded (SIGHUP)'),
+          (err: unknown) => logger.error('config change refused; the previous config keeps serving', errorFields(err)),
+        );
+      });
+      return -1; // keep running
+    }
+    default:
+      console.error(`unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exitCode = 1;
+    } else {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      process.exitCode = 1;
+    }
+  },
+);

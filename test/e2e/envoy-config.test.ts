@@ -1,0 +1,50 @@
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { ensureEnvoyClient, validateBootstrap } from '../support/envoy-client.js';
+
+// Envoy cannot run here (not packaged, no containers). The sample config is checked against
+// go-control-plane's Bootstrap types instead: strict decoding (unknown fields and type URLs fail)
+// plus Envoy's own validation rules, inside every typed_config.
+const text = readFileSync(new URL('../../samples/envoy/envoy.yaml', import.meta.url), 'utf8');
+
+before(async () => {
+  await ensureEnvoyClient();
+});
+
+test('samples/envoy/envoy.yaml decodes and validates as an Envoy Bootstrap', async () => {
+  assert.equal(await validateBootstrap(parse(text)), 'ok');
+});
+
+test('the check can fail: a misspelt field, a message_timeout over 1 h, an unknown typed_config', async () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['failure_mode_allow:', 'failure_mode_alow:', /unknown field "failure_mode_alow"/],
+    ['message_timeout: 30s', 'message_timeout: 7200s', /MessageTimeout/],
+    ['ext_proc.v3.ExternalProcessor', 'ext_proc.v3.ExternalProcesso', /unable to resolve/],
+  ];
+  for (const [from, to, expected] of cases) {
+    assert.ok(text.includes(from), from);
+    assert.match(await validateBootstrap(parse(text.replace(from, to))), expected, `input: ${from} → ${to}`);
+  }
+});
+
+test('the ext_proc filter settings are the ones Ferry needs', () => {
+  const cfg = parse(text);
+  const hcm = cfg.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+  const filters = hcm.http_filters as Array<{ name: string; typed_config: Record<string, unknown> }>;
+  assert.deepEqual(filters.map((f) => f.name), ['envoy.filters.http.ext_proc', 'envoy.filters.http.router']);
+  const ep = filters[0]!.typed_config as Record<string, any>;
+  assert.ok(parseFloat(ep['message_timeout']) >= 5, 'message_timeout well above the 200 ms default');
+  assert.equal(ep['failure_mode_allow'], false);
+  assert.equal(ep['allow_mode_override'], true);
+  assert.deepEqual(
+    { ...ep['processing_mode'] },
+    { request_header_mode: 'SEND', response_header_mode: 'SKIP', request_body_mode: 'BUFFERED', response_body_mode: 'NONE', request_trailer_mode: 'SKIP', response_trailer_mode: 'SKIP' },
+  );
+  const cluster = (cfg.static_resources.clusters as Array<Record<string, any>>).find((c) => c['name'] === ep['grpc_service'].envoy_grpc.cluster_name);
+  assert.ok(cluster, 'the grpc_service names a defined cluster');
+  const opts = cluster['typed_extension_protocol_options']['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
+  assert.ok(opts.explicit_http_config.http2_protocol_options, 'the ext_proc cluster speaks HTTP/2');
+  assert.equal(cfg.static_resources.listeners[0].address.socket_address.port_value, 10000);
+});

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createExtProcCodec, loadExtProcService } from '../../../src/frontends/ext-proc/protocol.js';
+import { continueHeaders, modeOverride, toImmediateResponse } from '../../../src/frontends/ext-proc/adapt.js';
+
+// The server's fast codec (protobufjs message types) must produce the same bytes as
+// @grpc/proto-loader's conversion of the same objects, and read requests the same way.
+// (The wire format itself is checked against Envoy's generated Go types in the e2e tests.)
+const codec = createExtProcCodec();
+const reference = loadExtProcService().Process;
+
+test('encodeResponse gives the same bytes as proto-loader for every reply shape the session sends', async () => {
+  const replies = [
+    continueHeaders(),
+    continueHeaders(modeOverride('NONE')),
+    continueHeaders(modeOverride('BUFFERED')),
+    { request_body: { response: { status: 'CONTINUE' as const } } },
+    { request_trailers: {} },
+    { response_headers: { response: { status: 'CONTINUE' as const } } },
+    { response_body: { response: { status: 'CONTINUE' as const } } },
+    { response_trailers: {} },
+    await toImmediateResponse({ status: 422, headers: { 'content-type': 'application/problem+json', 'set-cookie': ['a=1', 'b=2'] }, body: '{"code":"FERRY_UPSTREAM_EXCEPTION"}' }),
+    await toImmediateResponse({ status: 499, headers: {}, body: '' }),
+  ];
+  for (const r of replies) {
+    assert.deepEqual(codec.encodeResponse(r), reference.responseSerialize(r), JSON.stringify(r));
+  }
+});
+
+test('decodeRequest reads what proto-loader reads: oneof member, headers, body, protocol_config, observability', () => {
+  const msgs = [
+    {
+      request_headers: { headers: { headers: [{ key: ':path', raw_value: Buffer.from('/a?b=1') }, { key: 'x', value: 'old' }] }, end_of_stream: true },
+      protocol_config: { request_body_mode: 'STREAMED', response_body_mode: 'NONE' },
+    },
+    { request_body: { body: Buffer.from('{"a":1}'), end_of_stream: false }, observability_mode: true },
+    { request_trailers: { trailers: { headers: [] } } },
+    {},
+  ];
+  for (const m of msgs) {
+    const bytes = reference.requestSerialize(m);
+    const ours = codec.decodeRequest(bytes);
+    const theirs = reference.requestDeserialize(bytes) as Record<string, any>;
+    assert.equal(ours.request, theirs['request']);
+    assert.equal(ours.observability_mode, theirs['observability_mode']);
+    assert.equal(ours.protocol_config?.request_body_mode, theirs['protocol_config']?.request_body_mode);
+    if (ours.request_headers) {
+      assert.equal(ours.request_headers.end_of_stream, theirs['request_headers'].end_of_stream);
+      const h = ours.request_headers.headers!.headers!.map((x) => [x.key, x.value, Buffer.from(x.raw_value ?? []).toString()]);
+      const t = theirs['request_headers'].headers.headers.map((x: any) => [x.key, x.value, Buffer.from(x.raw_value).toString()]);
+      assert.deepEqual(h, t);
+    }
+    if (ours.request_body) {
+      assert.equal(Buffer.from(ours.request_body.body!).toString(), theirs['request_body'].body.toString());
+      assert.equal(ours.request_body.end_of_stream, theirs['request_body'].end_of_stream);
+    }
+  }
+});

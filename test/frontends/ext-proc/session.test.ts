@@ -1,0 +1,198 @@
+import { propagation } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Engine, RouteMatch } from '../../../src/gateway/types.js';
+import type { GatewayRequest } from '../../../src/exchange/index.js';
+import { createExtProcSession } from '../../../src/frontends/ext-proc/session.js';
+import type { ProcessingRequest } from '../../../src/frontends/ext-proc/protocol.js';
+
+// The composition root registers the W3C propagator; ext_proc's own error replies read the trace id through it.
+propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+
+/**
+ * A tiny stand-in engine for the adaptation unit tests only: it matches one route, records what
+ * reached it and echoes the request. End-to-end tests use the real engine.
+ */
+function fakeEngine(opts: { needsBody?: boolean; maxBodyBytes?: number } = {}) {
+  const calls: Array<{ req: GatewayRequest; match: RouteMatch | undefined }> = [];
+  const engine: Engine = {
+    maxBodyBytes: opts.maxBodyBytes ?? 1024,
+    match(method, path) {
+      return path.startsWith('/ferry/') ? { routeId: 'r', needsBody: opts.needsBody ?? method === 'POST', params: {} } : undefined;
+    },
+    async handle(req, match) {
+      calls.push({ req, match });
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'] },
+        body: JSON.stringify({ method: req.method, path: req.path, q: req.rawQuery, body: req.body?.toString() ?? null }),
+      };
+    },
+  };
+  return { engine, calls };
+}
+
+const hdrs = (pairs: Array<[string, string]>, eos: boolean, mode?: string): ProcessingRequest => ({
+  request: 'request_headers',
+  request_headers: { headers: { headers: pairs.map(([key, v]) => ({ key, raw_value: Buffer.from(v), value: '' })) }, end_of_stream: eos },
+  ...(mode === undefined ? {} : { protocol_config: { request_body_mode: mode as 'BUFFERED' } }),
+});
+const body = (s: string, eos: boolean): ProcessingRequest => ({ request: 'request_body', request_body: { body: Buffer.from(s), end_of_stream: eos } });
+
+test('headers with end_of_stream on a matched route: one ImmediateResponse from the engine', async () => {
+  const { engine, calls } = fakeEngine();
+  const s = createExtProcSession(engine);
+  const r = await s.handle(hdrs([[':method', 'GET'], [':path', '/ferry/a?x=1'], ['traceparent', 'tp']], true, 'BUFFERED'));
+  assert.equal(r?.immediate_response?.status.code, 200);
+  assert.deepEqual(JSON.parse(r!.immediate_response!.body!.toString()), { method: 'GET', path: '/ferry/a', q: 'x=1', body: null });
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0]!.match?.routeId, 'r');
+  assert.equal(calls[0]!.req.headers['traceparent'], 'tp');
+  assert.equal(s.state, 'done');
+  assert.equal(await s.handle(body('late', true)), undefined, 'nothing is sent after the ImmediateResponse');
+});
+
+test('no match: CONTINUE, asking Envoy (mode_override NONE) not to send the body, and CONTINUE for a body that comes anyway', async () => {
+  const { engine, calls } = fakeEngine();
+  const s = createExtProcSession(engine);
+  const r = await s.handle(hdrs([[':method', 'POST'], [':path', '/other']], false, 'BUFFERED'));
+  assert.deepEqual(r?.request_headers, { response: { status: 'CONTINUE' } });
+  assert.equal(r?.mode_override?.request_body_mode, 'NONE');
+  assert.equal(r?.mode_override?.response_header_mode, 'SKIP');
+  assert.deepEqual(await s.handle(body('x', true)), { request_body: { response: { status: 'CONTINUE' } } });
+  assert.deepEqual(await s.handle({ request: 'request_trailers', request_trailers: { trailers: { headers: [] } } }), { request_trailers: {} });
+  assert.equal(calls.length, 0);
+});
+
+test('no match without a body: plain CONTINUE, no mode_override; response-side messages get CONTINUE too', async () => {
+  const { engine } = fakeEngine();
+  const s = createExtProcSession(engine);
+  const r = await s.handle(hdrs([[':method', 'GET'], [':path', '/other']], true, 'BUFFERED'));
+  assert.deepEqual(r, { request_headers: { response: { status: 'CONTINUE' } } });
+  const rh = await s.handle({ request: 'response_headers', response_headers: { headers: { headers: [] }, end_of_stream: false } });
+  assert.deepEqual(rh, { response_headers: { response: { status: 'CONTINUE' } } });
+});
+
+test('a body follows: CONTINUE the headers, then the ImmediateResponse answers the buffered body', async () => {
+  const { engine, calls } = fakeEngine();
+  const s = createExtProcSession(engine);
+  const r1 = await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'));
+  assert.deepEqual(r1, { request_headers: { response: { status: 'CONTINUE' } } });
+  const r2 = await s.handle(body('{"a":1}', true));
+  assert.equal(JSON.parse(r2!.immediate_response!.body!.toString()).body, '{"a":1}');
+  assert.equal(calls.length, 1);
+});
+
+test('Envoy configured with body mode NONE: the headers reply asks for BUFFERED via mode_override', async () => {
+  const { engine } = fakeEngine();
+  const s = createExtProcSession(engine);
+  const r = await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'NONE'));
+  assert.equal(r?.request_headers?.response?.status, 'CONTINUE');
+  assert.equal(r?.mode_override?.request_body_mode, 'BUFFERED');
+});
+
+test('streamed chunks: CONTINUE per chunk, the engine sees the joined body once', async () => {
+  const { engine, calls } = fakeEngine();
+  const s = createExtProcSession(engine);
+  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'STREAMED'));
+  assert.deepEqual(await s.handle(body('{"a"', false)), { request_body: { response: { status: 'CONTINUE' } } });
+  assert.deepEqual(await s.handle(body(':', false)), { request_body: { response: { status: 'CONTINUE' } } });
+  const last = await s.handle(body('1}', true));
+  assert.equal(JSON.parse(last!.immediate_response!.body!.toString()).body, '{"a":1}');
+  assert.equal(calls.length, 1);
+});
+
+test('trailers end a body that never said end_of_stream', async () => {
+  const { engine, calls } = fakeEngine();
+  const s = createExtProcSession(engine);
+  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'STREAMED'));
+  await s.handle(body('{}', false));
+  const r = await s.handle({ request: 'request_trailers', request_trailers: { trailers: { headers: [] } } });
+  assert.equal(r?.immediate_response?.status.code, 200);
+  assert.equal(calls[0]!.req.body?.toString(), '{}');
+});
+
+test('streamed body over maxBodyBytes (input: 3 chunks of 6 bytes, limit 10) → 413 FERRY_BODY_TOO_LARGE, engine not called', async () => {
+  const { engine, calls } = fakeEngine({ maxBodyBytes: 10 });
+  const s = createExtProcSession(engine);
+  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t'], ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01']], false, 'STREAMED'));
+  assert.ok((await s.handle(body('aaaaaa', false)))?.request_body);
+  const r = await s.handle(body('bbbbbb', false));
+  const ir = r!.immediate_response!;
+  assert.equal(ir.status.code, 413);
+  const doc = JSON.parse(ir.body!.toString());
+  assert.equal(doc.code, 'FERRY_BODY_TOO_LARGE');
+  assert.equal(doc.route, 'r');
+  assert.equal(doc.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(ir.details, 'FERRY_BODY_TOO_LARGE');
+  assert.equal(ir.headers!.set_headers![0]!.header.raw_value.toString(), 'application/problem+json');
+  assert.equal(calls.length, 0);
+  assert.equal(await s.handle(body('cccccc', true)), undefined);
+});
+
+test('BUFFERED_PARTIAL part without end_of_stream (input: 4 bytes, eos false) → 413', async () => {
+  const { engine, calls } = fakeEngine();
+  const s = createExtProcSession(engine);
+  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED_PARTIAL'));
+  const r = await s.handle(body('abcd', false));
+  assert.equal(r?.immediate_response?.status.code, 413);
+  assert.equal(calls.length, 0);
+});
+
+test('route that needs no body answers from the headers even when a body follows', async () => {
+  const { engine, calls } = fakeEngine({ needsBody: false });
+  const s = createExtProcSession(engine);
+  const r = await s.handle(hdrs([[':method', 'DELETE'], [':path', '/ferry/x']], false, 'BUFFERED'));
+  assert.equal(r?.immediate_response?.status.code, 200);
+  assert.equal(calls[0]!.req.body, undefined);
+});
+
+test('protocol errors (input: body before headers; second headers; empty message) → 500 FERRY_INTERNAL', async () => {
+  const { engine } = fakeEngine();
+  const a = await createExtProcSession(engine).handle(body('x', true));
+  assert.equal(a?.immediate_response?.status.code, 500);
+  assert.equal(JSON.parse(a!.immediate_response!.body!.toString()).code, 'FERRY_INTERNAL');
+
+  const s = createExtProcSession(engine);
+  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'));
+  const b = await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'));
+  assert.equal(b?.immediate_response?.status.code, 500);
+
+  const c = await createExtProcSession(engine).handle({});
+  assert.equal(c?.immediate_response?.status.code, 500);
+});
+
+test('headers without :path (input: only :method GET) → 400 FERRY_BAD_ARGUMENT', async () => {
+  const { engine } = fakeEngine();
+  const r = await createExtProcSession(engine).handle(hdrs([[':method', 'GET']], true));
+  assert.equal(r?.immediate_response?.status.code, 400);
+  assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_BAD_ARGUMENT');
+});
+
+test('FULL_DUPLEX_STREAMED body mode on a body route (input: protocol_config FULL_DUPLEX_STREAMED) → 500 FERRY_CONFIG_INVALID', async () => {
+  const { engine, calls } = fakeEngine();
+  const r = await createExtProcSession(engine).handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'FULL_DUPLEX_STREAMED'));
+  assert.equal(r?.immediate_response?.status.code, 500);
+  assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_CONFIG_INVALID');
+  assert.equal(calls.length, 0);
+});
+
+test('observability mode: no replies at all and the engine is never called', async () => {
+  const { engine, calls } = fakeEngine();
+  const s = createExtProcSession(engine);
+  assert.equal(await s.handle({ ...hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'), observability_mode: true }), undefined);
+  assert.equal(await s.handle({ ...body('{}', true), observability_mode: true }), undefined);
+  assert.equal(calls.length, 0);
+  assert.equal(s.state, 'observing');
+});
+
+test('an engine that rejects despite its contract still yields a 500 problem reply', async () => {
+  const { engine } = fakeEngine();
+  engine.handle = async () => {
+    throw new Error('boom');
+  };
+  const r = await createExtProcSession(engine).handle(hdrs([[':method', 'GET'], [':path', '/ferry/a']], true));
+  assert.equal(r?.immediate_response?.status.code, 500);
+  assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_INTERNAL');
+});

@@ -1,0 +1,105 @@
+/**
+ * Runs the Go client that speaks for Envoy's ext_proc filter (test/support/envoy-client, built
+ * on go-control-plane's ext_proc types). Builds it first through scripts/setup-go.sh (a no-op
+ * when it is up to date).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = fileURLToPath(new URL('./envoy-client/bin/envoy-client', import.meta.url));
+
+/** One HTTP request as Envoy's filter presents it (see main.go's Scenario for every field). */
+export interface Scenario {
+  name: string;
+  headers?: Array<[string, string]>;
+  headerEncoding?: 'raw' | 'value';
+  body?: string[];
+  trailers?: Array<[string, string]>;
+  sendTrailers?: boolean;
+  requestBodyMode?: 'NONE' | 'STREAMED' | 'BUFFERED' | 'BUFFERED_PARTIAL';
+  allowModeOverride?: boolean;
+  noProtocolConfig?: boolean;
+  observability?: boolean;
+  bufferLimit?: number;
+  messageTimeoutMs?: number;
+  /** protojson ProcessingRequests sent as they are (protocol-violation tests). */
+  raw?: unknown[];
+}
+
+/** A ProcessingResponse as protojson with proto field names (bytes as base64). */
+export interface WireResponse {
+  request_headers?: { response?: { status?: string } };
+  request_body?: { response?: { status?: string } };
+  request_trailers?: Record<string, unknown>;
+  immediate_response?: {
+    status?: { code?: string | number };
+    headers?: { set_headers?: Array<{ header: { key: string; value?: string; raw_value?: string }; append?: boolean; append_action?: string }> };
+    body?: string;
+    details?: string;
+  };
+  mode_override?: Record<string, string>;
+  [k: string]: unknown;
+}
+
+export interface ScenarioResult {
+  name: string;
+  sent: string[];
+  responses: WireResponse[];
+  outcome: 'immediate' | 'forwarded' | 'observed' | 'local_413' | 'error';
+  forwardedBody?: string;
+  error?: string;
+  streamEnd: string;
+  /** The ImmediateResponse's status as a number (the protojson form names known codes, e.g. "OK"). */
+  immediateStatus?: number;
+}
+
+/** Builds the Go client if needed. */
+export async function ensureEnvoyClient(): Promise<void> {
+  await promisify(execFile)('bash', [`${ROOT}scripts/setup-go.sh`], { cwd: ROOT });
+}
+
+function runBin(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+/** Runs scenarios against an ext_proc server on 127.0.0.1:port, one stream each, in order. */
+export async function runScenarios(port: number, scenarios: Scenario[]): Promise<ScenarioResult[]> {
+  const { code, stdout, stderr } = await runBin(['-addr', `127.0.0.1:${port}`], JSON.stringify(scenarios));
+  if (code !== 0) throw new Error(`envoy-client exited ${code}: ${stderr}`);
+  return JSON.parse(stdout) as ScenarioResult[];
+}
+
+/** Checks an Envoy bootstrap (as a JSON value) against Envoy's API; resolves 'ok' or the error text. */
+export async function validateBootstrap(config: unknown): Promise<string> {
+  const { stdout, stderr } = await runBin(['-validate-bootstrap'], JSON.stringify(config));
+  return (stdout + stderr).trim();
+}
+
+/** The ImmediateResponse of a result, decoded: status, headers (from raw_value) and body text. */
+export function immediateOf(r: ScenarioResult): { status: number; headers: Record<string, string[]>; body: string; details: string; setHeaders: NonNullable<NonNullable<WireResponse['immediate_response']>['headers']>['set_headers'] } {
+  const ir = r.responses.at(-1)?.immediate_response;
+  if (ir === undefined) throw new Error(`${r.name}: no ImmediateResponse (outcome ${r.outcome}, ${JSON.stringify(r.responses)})`);
+  const headers: Record<string, string[]> = {};
+  for (const o of ir.headers?.set_headers ?? []) {
+    const v = Buffer.from(o.header.raw_value ?? '', 'base64').toString('latin1');
+    (headers[o.header.key] ??= []).push(v);
+  }
+  return {
+    status: r.immediateStatus ?? 0,
+    headers,
+    body: Buffer.from(ir.body ?? '', 'base64').toString('utf8'),
+    details: ir.details ?? '',
+    setHeaders: ir.headers?.set_headers ?? [],
+  };
+}
