@@ -40,6 +40,12 @@ export const ERROR_CATALOGUE = {
   FERRY_MISSING_ARGUMENT: { status: 400, grpc: GrpcCode.INVALID_ARGUMENT, title: 'A required argument is missing' },
   FERRY_UNSUPPORTED_MEDIA_TYPE: { status: 415, grpc: GrpcCode.INVALID_ARGUMENT, title: 'The request body must be application/json' },
   FERRY_BODY_TOO_LARGE: { status: 413, grpc: GrpcCode.RESOURCE_EXHAUSTED, title: 'The request body is over the size limit' },
+  FERRY_MALFORMED_REQUEST: { status: 400, grpc: GrpcCode.INVALID_ARGUMENT, title: 'The request is not well-formed HTTP' },
+  FERRY_HEADERS_TOO_LARGE: { status: 431, grpc: GrpcCode.RESOURCE_EXHAUSTED, title: 'The request headers are over the size limit' },
+  FERRY_REQUEST_TIMEOUT: { status: 408, grpc: GrpcCode.DEADLINE_EXCEEDED, title: 'The request did not arrive in time' },
+  FERRY_TOO_MANY_PIPELINED: { status: 429, grpc: GrpcCode.RESOURCE_EXHAUSTED, title: 'Too many requests are waiting for an answer on this connection' },
+  FERRY_TOO_MANY_CONNECTIONS: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'Ferry has as many client connections open as it accepts' },
+  FERRY_EXT_PROC_PROTOCOL_ERROR: { status: 400, grpc: GrpcCode.INVALID_ARGUMENT, title: 'The ext_proc messages break the protocol' },
   FERRY_UPSTREAM_EXCEPTION: { status: 502, grpc: GrpcCode.UNKNOWN, title: 'The provider threw an exception' },
   FERRY_UPSTREAM_STATUS: { status: 502, grpc: GrpcCode.UNKNOWN, title: 'The upstream answered with an error status' },
   FERRY_UPSTREAM_SERVICE_NOT_FOUND: { status: 502, grpc: GrpcCode.UNIMPLEMENTED, title: 'The provider does not export this service or method' },
@@ -127,15 +133,42 @@ export interface ProblemDocument {
   upstreamStatus?: number;
   upstreamStatusName?: string;
   details?: unknown[];
+  /** The provider address the failure came from; only in `full` documents. */
+  endpoint?: string;
 }
 
-/** Builds the problem+json document for an error, with the route id and trace id where known. */
-export function toProblem(err: FerryError, routeId?: string, traceId?: string): ProblemDocument {
+/**
+ * How much a problem document tells the client. `safe` (the default): a 4xx answer (the request's
+ * fault, or a provider error that a mapping turned into a client error, such as a Java exception
+ * named in a route's `errors:` or a gRPC NOT_FOUND) keeps its message, cut at
+ * {@link MAX_SAFE_DETAIL_CHARS}; a 5xx answer says only what failed (title, code, route, trace id,
+ * upstream status code), never a provider's exception text, stack trace or address. `full` is for
+ * operators debugging: every message whole, the Java exception of a 5xx, and the endpoint.
+ */
+export type ProblemDetail = 'safe' | 'full';
+
+/** Longest `detail` (and `exception.message`) a `safe` problem document carries, in characters. */
+export const MAX_SAFE_DETAIL_CHARS = 1024;
+
+/** google.rpc.DebugInfo carries stack entries: only `full` documents keep it. */
+const DEBUG_INFO_TYPE = 'type.googleapis.com/google.rpc.DebugInfo';
+
+function clip(text: string): string {
+  return text.length > MAX_SAFE_DETAIL_CHARS ? `${text.slice(0, MAX_SAFE_DETAIL_CHARS)}…` : text;
+}
+
+/**
+ * Builds the problem+json document for an error, with the route id and trace id where known. The
+ * one place where what a client may learn of an error is decided (see {@link ProblemDetail}).
+ */
+export function toProblem(err: FerryError, routeId?: string, traceId?: string, detail: ProblemDetail = 'safe'): ProblemDocument {
+  const full = detail === 'full';
+  const told = full || err.status < 500;
   const doc: ProblemDocument = {
     type: `urn:ferry:error:${err.code}`,
     title: ERROR_CATALOGUE[err.code].title,
     status: err.status,
-    detail: err.message,
+    detail: full ? err.message : told ? clip(err.message) : ERROR_CATALOGUE[err.code].title,
     code: err.code,
   };
   if (routeId !== undefined) doc.route = routeId;
@@ -143,10 +176,14 @@ export function toProblem(err: FerryError, routeId?: string, traceId?: string): 
   const d = err.details;
   if (d.argument !== undefined) doc.argument = d.argument;
   if (d.jsonPath !== undefined) doc.jsonPath = d.jsonPath;
-  if (d.exceptionClass !== undefined) doc.exception = { class: d.exceptionClass, message: err.message };
+  if (d.exceptionClass !== undefined && told) doc.exception = { class: d.exceptionClass, message: full ? err.message : clip(err.message) };
   if (d.upstreamStatus !== undefined) doc.upstreamStatus = d.upstreamStatus;
   if (d.upstreamStatusName !== undefined) doc.upstreamStatusName = d.upstreamStatusName;
-  if (d.upstreamDetails !== undefined) doc.details = d.upstreamDetails;
+  if (d.upstreamDetails !== undefined && told) {
+    const kept = full ? d.upstreamDetails : d.upstreamDetails.filter((x) => (x as { '@type'?: unknown } | null)?.['@type'] !== DEBUG_INFO_TYPE);
+    if (kept.length > 0) doc.details = kept;
+  }
+  if (d.endpoint !== undefined && full) doc.endpoint = d.endpoint;
   return doc;
 }
 

@@ -3,7 +3,15 @@
  * ext_proc) only translate their wire format into these two types and back.
  */
 
-import { PROBLEM_CONTENT_TYPE, toProblem, type FerryError } from '../errors/index.js';
+import { PROBLEM_CONTENT_TYPE, toProblem, type FerryError, type ProblemDetail } from '../errors/index.js';
+
+/**
+ * The deepest nesting of JSON arrays and objects Ferry takes in a request body and gives in a
+ * reply: one limit both ways, so whatever a client may send, a provider may echo back. Request
+ * bodies deeper than this are refused (400 FERRY_BAD_JSON); replies deeper are a protocol error.
+ * (In Hessian replies every list, map and object counts, including the ones Java uses for a date.)
+ */
+export const MAX_JSON_NESTING = 256;
 
 /** Header values as Node gives them: lower-case names, repeated headers as arrays. */
 export type HeaderMap = Record<string, string | string[] | undefined>;
@@ -65,11 +73,14 @@ export function parseCookies(headers: HeaderMap): Record<string, string> {
   return out;
 }
 
-/** The problem+json reply for an error; every front end and the engine answer failures with it. */
-export function problemResponse(err: FerryError, routeId?: string, traceId?: string): GatewayResponse {
+/**
+ * The problem+json reply for an error; every front end and the engine answer failures with it.
+ * `detail` says how much of the error the client is told (`safe` unless an operator asked for more).
+ */
+export function problemResponse(err: FerryError, routeId?: string, traceId?: string, detail: ProblemDetail = 'safe'): GatewayResponse {
   return {
     status: err.status,
     headers: { 'content-type': PROBLEM_CONTENT_TYPE },
-    body: JSON.stringify(toProblem(err, routeId, traceId)),
+    body: JSON.stringify(toProblem(err, routeId, traceId, detail)),
   };
 }

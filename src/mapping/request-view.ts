@@ -3,9 +3,10 @@
  * only when a route's extractors ask. Argument sources (`path.id`, `body.amount`, ...) compile into
  * extractor functions over this view when the config is compiled.
  */
+import { isUtf8 } from 'node:buffer';
 import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
 import { FerryError } from '../errors/index.js';
-import { headerValue, parseCookies, type GatewayRequest } from '../exchange/index.js';
+import { headerValue, MAX_JSON_NESTING, parseCookies, type GatewayRequest } from '../exchange/index.js';
 
 /** How a route's body is parsed: exactly (numbers kept as text) or with JSON.parse. */
 export type BodyParsing = 'lossless' | 'fast';
@@ -47,13 +48,44 @@ export function parseJsonBody(req: GatewayRequest, mode: BodyParsing): unknown {
   if (type !== undefined && !isJsonContentType(type)) {
     throw new FerryError('FERRY_UNSUPPORTED_MEDIA_TYPE', `the body is ${type.split(';')[0]}; this route takes application/json`);
   }
-  const text = buf.toString('utf8');
+  const text = jsonBodyText(buf);
   try {
     return mode === 'lossless' ? parseLossless(text) : JSON.parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new FerryError('FERRY_BAD_JSON', `the request body is not valid JSON: ${reason}`, { cause: err });
   }
+}
+
+/**
+ * A JSON body's bytes as text, for every route whatever its protocol. Refuses (400 FERRY_BAD_JSON)
+ * bytes that are not UTF-8, which decoding would silently turn into U+FFFD, and arrays/objects
+ * nested deeper than MAX_JSON_NESTING, the depth Ferry also accepts in replies.
+ */
+export function jsonBodyText(buf: Buffer): string {
+  if (!isUtf8(buf)) throw new FerryError('FERRY_BAD_JSON', 'the request body is not valid UTF-8');
+  if (nestedDeeperThan(buf, MAX_JSON_NESTING)) {
+    throw new FerryError('FERRY_BAD_JSON', `the request body nests arrays and objects deeper than ${MAX_JSON_NESTING} levels`);
+  }
+  return buf.toString('utf8');
+}
+
+/** Whether JSON text nests `[` / `{` deeper than `max` (brackets inside strings do not count). */
+function nestedDeeperThan(buf: Buffer, max: number): boolean {
+  if (buf.length <= max) return false; // each level takes a byte
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 function isJsonContentType(type: string): boolean {

@@ -19,13 +19,14 @@ import type { JavaType } from './java-types.js';
 import { dateIso, formatInstant, formatLocalDate, formatLocalTime } from './decode-json.js';
 import { decodeJavaUtf, type JavaUtfEnd } from './java-utf.js';
 import { HessianReader, JavaMap } from './reader.js';
+import { MAX_JSON_NESTING } from '../../exchange/index.js';
 
 /** Options of {@link compileTypedJsonDecoder}; the same policy the generic path applies. */
 export interface TypedJsonOptions {
   readonly longs: 'auto' | 'string';
   /** Most values emitted before giving up (the generic path then reports the error). Default 1 000 000. */
   readonly maxNodes?: number;
-  /** Deepest nesting accepted (the reader's limit). Default 256. */
+  /** Deepest nesting accepted (the reader's limit). Default MAX_JSON_NESTING. */
   readonly maxDepth?: number;
 }
 
@@ -861,7 +862,7 @@ export function compileTypedJsonDecoder(type: JavaType, enumNames: ReadonlySet<s
   };
   const root = readerFor(type);
   // Decoding is synchronous, so one state per compiled decoder is reused call after call.
-  const state = new State(opts.longs === 'string', opts.maxNodes ?? 1_000_000, opts.maxDepth ?? 256);
+  const state = new State(opts.longs === 'string', opts.maxNodes ?? 1_000_000, opts.maxDepth ?? MAX_JSON_NESTING);
   return {
     decodeReplyBody(body: Buffer): Buffer | undefined {
       const s = state;

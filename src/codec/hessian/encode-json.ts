@@ -213,7 +213,11 @@ function checkedDouble(v: unknown, expected: string): number {
     text = v;
   } else return fault(expected, v);
   if (!DOUBLE_TEXT.test(text)) fault(expected, v);
-  return Number(text);
+  const n = Number(text);
+  // Text beyond the double range would reach Java as ±Infinity, text below it as 0: refuse both.
+  if (!Number.isFinite(n)) fault(expected, v, 'out of range');
+  if (n === 0 && /[1-9]/.test(text.split(/[eE]/)[0] as string)) fault(expected, v, 'too small: it would become 0');
+  return n;
 }
 
 const FLOAT_MAX = 3.4028234663852886e38;
@@ -586,6 +590,7 @@ function compilePrimitive(kind: PrimitiveKind, boxed: boolean): Enc {
         if (v === null || v === undefined) return onNull(w, v);
         const d = checkedDouble(v, expected);
         if (Math.abs(d) > FLOAT_MAX && Number.isFinite(d)) fault(expected, v, 'out of range');
+        if (d !== 0 && Math.fround(d) === 0) fault(expected, v, 'too small for a float: it would become 0');
         w.writeDouble(d);
       };
     case 'char':

@@ -6,6 +6,7 @@
  * HessianDecodeError, never a bare TypeError, and nesting deeper than `maxDepth` is refused.
  */
 import { FerryError } from '../../errors/index.js';
+import { MAX_JSON_NESTING } from '../../exchange/index.js';
 import { decodeJavaUtf, type JavaUtfEnd } from './java-utf.js';
 
 /** The bytes are not valid Hessian 2 (or use a form Ferry does not read). */
@@ -53,7 +54,7 @@ export type HessianValue =
   | JavaList;
 
 export interface HessianReaderOptions {
-  /** Deepest nesting of lists, maps and objects accepted (default 256). */
+  /** Deepest nesting of lists, maps and objects accepted (default MAX_JSON_NESTING, the request limit too). */
   maxDepth?: number;
 }
 
@@ -62,7 +63,7 @@ interface ClassDef {
   readonly fields: readonly string[];
 }
 
-const DEFAULT_MAX_DEPTH = 256;
+const DEFAULT_MAX_DEPTH = MAX_JSON_NESTING;
 
 export class HessianReader {
   private pos: number;

@@ -7,6 +7,7 @@
 import type { Type } from 'protobufjs';
 import { FerryError } from '../../errors/index.js';
 import type { GatewayRequest } from '../../exchange/index.js';
+import { jsonBodyText } from '../request-view.js';
 import type { Draft, ProtoJson, ToJsonOptions } from './proto-json.js';
 
 export interface RequestMappingSpec {
@@ -40,7 +41,7 @@ export function compileRequestMapping(json: ProtoJson, spec: RequestMappingSpec)
     build(req, params) {
       let draft: Draft = {};
       if (body !== undefined) {
-        const text = req.body === undefined ? '' : req.body.toString('utf8');
+        const text = req.body === undefined ? '' : jsonBodyText(req.body);
         if (text.trim() !== '') {
           if (body === '*') {
             draft = json.fromJson(input, json.parseText(input, text, bodySource), bodySource);
