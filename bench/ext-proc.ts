@@ -26,17 +26,14 @@ function arg(name: string, fallback: number): number {
 
 async function serve(mappingsDir: string): Promise<void> {
   const { startFerry } = await import('../src/app/main.js');
-  const { startExtProcServer } = await import('../src/frontends/ext-proc/index.js');
-  const ferry = await startFerry({ mappingsDir, port: 0 });
-  const ext = await startExtProcServer({ engine: () => ferry.engine(), port: 0 });
-  console.log(JSON.stringify({ http: ferry.httpPort, extProc: ext.port }));
+  const ferry = await startFerry({ mappingsDir, port: 0, extProcPort: 0 });
+  console.log(JSON.stringify({ http: ferry.httpPort, extProc: ferry.extProcPort }));
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'cpu') {
       const u = process.cpuUsage();
       console.log(JSON.stringify({ cpuMicros: u.user + u.system }));
     } else if (line === 'stop') break;
   }
-  await ext.close();
   await ferry.close();
 }
 

@@ -5,11 +5,33 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { parseWorkers, startClusterPrimary } from './cluster.js';
 import { ConfigError } from '../config/errors.js';
+import type { FrontendLimits } from '../frontends/contract.js';
 import { startFerry, validateMappings } from './main.js';
 import { generateOpenApi } from '../openapi/index.js';
 import { createLogger, errorFields } from './logger.js';
 import { startOtel } from './otel.js';
 import { createTelemetry } from '../telemetry/index.js';
+
+/** The front-end budgets settable from the command line, each with its flag and variable. */
+const LIMIT_SETTINGS: ReadonlyArray<readonly [flag: string, env: string, key: Exclude<keyof FrontendLimits, 'maxBodyBytes'>]> = [
+  ['max-header-bytes', 'FERRY_MAX_HEADER_BYTES', 'maxHeaderBytes'],
+  ['request-timeout-ms', 'FERRY_REQUEST_TIMEOUT_MS', 'requestTimeoutMs'],
+  ['body-discard-bytes', 'FERRY_BODY_DISCARD_BYTES', 'bodyDiscardBytes'],
+  ['max-connections', 'FERRY_MAX_CONNECTIONS', 'maxConnections'],
+  ['max-pipelined-requests', 'FERRY_MAX_PIPELINED_REQUESTS', 'maxPipelinedRequests'],
+  ['max-queued-bytes', 'FERRY_MAX_QUEUED_BYTES', 'maxQueuedBytes'],
+  ['write-timeout-ms', 'FERRY_WRITE_TIMEOUT_MS', 'writeTimeoutMs'],
+  ['ext-proc-idle-timeout-ms', 'FERRY_EXT_PROC_IDLE_TIMEOUT_MS', 'extProcIdleTimeoutMs'],
+];
+
+/** A positive integer setting, or a usage error naming where it came from. */
+function positiveInt(text: string, what: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${what} must be a positive integer, got "${text}"`);
+  return n;
+}
+
+class UsageError extends Error {}
 
 const USAGE = `Usage:
   ferry serve    [--mappings DIR] [--host HOST] [--port N] [--ext-proc-port N] [--admin-port N] [--no-watch]
@@ -21,8 +43,13 @@ const USAGE = `Usage:
   ferry routes   [DIR]    list the routes a mapping folder serves (YAML and proto-derived)
   ferry openapi  [DIR]    print the OpenAPI 3.1 document of a mapping folder
 
+Budgets and disclosure (flag, or its variable; defaults and effects in docs/operations.md):
+  --admin-host HOST (FERRY_ADMIN_HOST, default 127.0.0.1)   --max-body-bytes N (FERRY_MAX_BODY_BYTES)
+${LIMIT_SETTINGS.map(([flag, env]) => `  --${flag} N (${env})`).join('\n')}
+  --problem-detail safe|full (FERRY_PROBLEM_DETAIL, default safe: 5xx answers carry no provider text)
+
 Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_EXT_PROC_PORT, FERRY_ADMIN_PORT,
-FERRY_MAX_BODY_BYTES, FERRY_STICKY_KEYS (comma-separated signing keys for sticky cookies),
+FERRY_STICKY_KEYS (comma-separated signing keys for sticky cookies),
 FERRY_LOG_LEVEL (debug|info|warn|error), FERRY_WORKERS, and the standard OTEL_* variables for tracing.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -38,6 +65,9 @@ async function main(argv: string[]): Promise<number> {
       'admin-port': { type: 'string' },
       'no-watch': { type: 'boolean' },
       'max-body-bytes': { type: 'string' },
+      'admin-host': { type: 'string' },
+      'problem-detail': { type: 'string' },
+      ...Object.fromEntries(LIMIT_SETTINGS.map(([flag]) => [flag, { type: 'string' as const }])),
       workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -86,13 +116,25 @@ async function main(argv: string[]): Promise<number> {
       const otel = tracing ? startOtel({ serviceName: 'ferry' }) : undefined;
       const extProc = values['ext-proc-port'] ?? env['FERRY_EXT_PROC_PORT'];
       const maxBody = values['max-body-bytes'] ?? env['FERRY_MAX_BODY_BYTES'];
+      const limits: Partial<Record<(typeof LIMIT_SETTINGS)[number][2], number>> = {};
+      for (const [flag, name, key] of LIMIT_SETTINGS) {
+        const given = (values as Record<string, string | boolean | undefined>)[flag];
+        const text = typeof given === 'string' ? given : env[name];
+        if (text !== undefined) limits[key] = positiveInt(text, typeof given === 'string' ? `--${flag}` : name);
+      }
+      const detail = values['problem-detail'] ?? env['FERRY_PROBLEM_DETAIL'] ?? 'safe';
+      if (detail !== 'safe' && detail !== 'full') throw new UsageError(`--problem-detail / FERRY_PROBLEM_DETAIL is safe or full, got "${detail}"`);
+      const adminHost = values['admin-host'] ?? env['FERRY_ADMIN_HOST'];
       const ferry = await startFerry({
         mappingsDir: dir,
         host: values.host ?? env['FERRY_HOST'] ?? '127.0.0.1',
         port: Number(values.port ?? env['FERRY_PORT'] ?? 8080),
         adminPort: Number(values['admin-port'] ?? env['FERRY_ADMIN_PORT'] ?? 9090),
         ...(extProc !== undefined ? { extProcPort: Number(extProc) } : {}),
-        ...(maxBody !== undefined ? { maxBodyBytes: Number(maxBody) } : {}),
+        ...(maxBody !== undefined ? { maxBodyBytes: positiveInt(maxBody, 'the body limit') } : {}),
+        ...(adminHost !== undefined ? { adminHost } : {}),
+        limits,
+        problemDetail: detail,
         watch: !values['no-watch'],
         logger,
         ...(otel
@@ -126,9 +168,9 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof UsageError) {
       console.error(err.message);
-      process.exitCode = 1;
+      process.exitCode = err instanceof UsageError ? 2 : 1;
     } else {
       console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
       process.exitCode = 1;

@@ -37,6 +37,8 @@ export interface RequestLogEntry {
   readonly code?: string;
   /** Which front end served it (`http`, `ext_proc`). */
   readonly frontend?: string;
+  /** The whole error message of a 5xx (clients see only what the problem detail setting allows). */
+  readonly error?: string;
 }
 
 export interface Logger {
@@ -160,7 +162,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
             `,"method":${str(entry.method)},"path":${str(entry.path)},"route":${entry.route === undefined ? 'null' : str(entry.route)}` +
             `,"status":${entry.status},"durationMs":${Math.round(entry.durationMs * 1000) / 1000}` +
             `,"traceId":${entry.traceId === undefined ? 'null' : str(entry.traceId)}` +
-            `${entry.code !== undefined ? `,"code":${str(entry.code)}` : ''}${entry.frontend !== undefined ? `,"frontend":${str(entry.frontend)}` : ''}}\n`,
+            `${entry.code !== undefined ? `,"code":${str(entry.code)}` : ''}${entry.frontend !== undefined ? `,"frontend":${str(entry.frontend)}` : ''}` +
+            `${entry.error !== undefined ? `,"error":${str(entry.error)}` : ''}}\n`,
         );
       },
     };

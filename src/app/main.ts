@@ -8,12 +8,13 @@ import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } 
 import { Registry } from 'prom-client';
 import { loadConfigDir } from '../config/loader.js';
 import type { FerryConfig, RouteConfig } from '../config/types.js';
-import { FerryError } from '../errors/index.js';
+import { FerryError, type ProblemDetail } from '../errors/index.js';
 import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../gateway/engine.js';
 import { createDubboBinder, type DubboCaller } from '../gateway/dubbo-binder.js';
 import { createGrpcBinding, type GrpcBinding } from '../gateway/grpc-binder.js';
 import type { Engine, ProtocolBinder, UpstreamCallObserver } from '../gateway/types.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
+import { createFrontendContract, type FrontendLimits } from '../frontends/contract.js';
 import { startExtProcServer, type ExtProcServer } from '../frontends/ext-proc/index.js';
 import { startHttpFrontend, type HttpFrontend } from '../frontends/http/index.js';
 import { generateOpenApi } from '../openapi/index.js';
@@ -36,7 +37,14 @@ export interface FerryOptions {
   readonly extProcPort?: number;
   /** Admin port (/metrics, /healthz, /readyz, /openapi.json); none when absent. */
   readonly adminPort?: number;
+  /** Admin listen address: 127.0.0.1 unless given (never `host`, so exposing traffic does not expose /metrics). */
+  readonly adminHost?: string;
+  /** Largest request body, bytes (both front ends and the engine; default 1 MiB). */
   readonly maxBodyBytes?: number;
+  /** The other front-end budgets (docs/operations.md); defaults from DEFAULT_FRONTEND_LIMITS. */
+  readonly limits?: Partial<Omit<FrontendLimits, 'maxBodyBytes'>>;
+  /** How much of an error clients are told: `safe` (default) or `full` (debugging: messages, exceptions, endpoints). */
+  readonly problemDetail?: ProblemDetail;
   /** Dubbo heartbeat interval (idle time before a heartbeat), ms. */
   readonly heartbeatMs?: number;
   /** Keys for signed sticky cookies (first signs, all verify); default FERRY_STICKY_KEYS. */
@@ -75,6 +83,7 @@ export interface RunningFerry {
 export interface EngineBuildOptions {
   readonly dubbo: ProtocolBinder;
   readonly maxBodyBytes?: number;
+  readonly problemDetail?: ProblemDetail;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
   readonly telemetry?: Telemetry;
   /** Told about each gRPC / Triple call (the Dubbo binder is built by the caller with its own). */
@@ -109,6 +118,7 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
       binders: { dubbo: opts.dubbo, grpc: grpc.binder, triple: grpc.binder },
       derivedRoutes,
       maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      ...(opts.problemDetail ? { problemDetail: opts.problemDetail } : {}),
       ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
       ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
     });
@@ -189,6 +199,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
         durationMs: o.durationMs,
         traceId: o.traceId,
         ...(o.code ? { code: o.code } : {}),
+        ...(o.error !== undefined ? { error: o.error } : {}),
       });
     }
   };
@@ -200,10 +211,13 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     }
     opts.onOutcome?.(o);
   };
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const problemDetail = opts.problemDetail ?? 'safe';
   const build = async (): Promise<BuiltEngine> =>
     buildEngine(await loadConfigDir(opts.mappingsDir), {
       dubbo,
-      maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      maxBodyBytes,
+      problemDetail,
       telemetry,
       onOutcome,
       observeCall: metrics.observeUpstreamCall,
@@ -250,10 +264,9 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   if (opts.onClosed) shutdown.onClose({ name: 'flush telemetry', run: opts.onClosed });
 
   try {
-    http = await startHttpFrontend({
+    // One contract for both front ends: the same engine, the same request counting, the same limits.
+    const frontend = createFrontendContract({
       engine: () => current.engine,
-      ...(opts.host !== undefined ? { host: opts.host } : {}),
-      port: opts.port,
       trackRequest: () => {
         const done = shutdown.begin();
         metrics.requestStarted();
@@ -262,17 +275,17 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
           metrics.requestFinished();
         };
       },
+      limits: { ...opts.limits, maxBodyBytes },
+      problemDetail,
+      refused: (reason, fields) => log?.warn(`refused: ${reason}`, fields),
     });
+    http = await startHttpFrontend(frontend, { ...(opts.host !== undefined ? { host: opts.host } : {}), port: opts.port });
     if (opts.extProcPort !== undefined) {
-      extProc = await startExtProcServer({
-        engine: () => current.engine,
-        ...(opts.host !== undefined ? { host: opts.host } : {}),
-        port: opts.extProcPort,
-      });
+      extProc = await startExtProcServer(frontend, { ...(opts.host !== undefined ? { host: opts.host } : {}), port: opts.extProcPort });
     }
     if (opts.adminPort !== undefined) {
       admin = await startAdminServer({
-        ...(opts.host !== undefined ? { host: opts.host } : {}),
+        host: opts.adminHost ?? '127.0.0.1',
         port: opts.adminPort,
         registry: metrics.registry,
         readiness: () => {

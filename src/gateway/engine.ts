@@ -7,7 +7,7 @@ import { context as otelContext, type Context } from '@opentelemetry/api';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import { templateShape } from '../config/loader.js';
 import type { FerryConfig, Protocol, RouteConfig } from '../config/types.js';
-import { FerryError, toFerryError } from '../errors/index.js';
+import { FerryError, toFerryError, type ProblemDetail } from '../errors/index.js';
 import { problemResponse, type GatewayRequest, type GatewayResponse } from '../exchange/index.js';
 import { createTelemetry, extractFromHeaders, type Telemetry } from '../telemetry/index.js';
 import { createRouter, parseTemplate, type Router } from '../router/index.js';
@@ -24,6 +24,8 @@ export interface RequestOutcome {
   readonly status: number;
   /** FERRY_* code for error replies. */
   readonly code: string | undefined;
+  /** The whole error message of a 5xx reply, for the operator's log (clients get only what `problemDetail` allows). */
+  readonly error?: string;
   readonly durationMs: number;
   readonly traceId: string | undefined;
 }
@@ -37,6 +39,8 @@ export interface EngineOptions {
   readonly maxBodyBytes?: number;
   readonly telemetry?: Telemetry;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
+  /** How much of an error the problem documents tell clients (default `safe`). */
+  readonly problemDetail?: ProblemDetail;
 }
 
 interface BoundRoute {
@@ -52,6 +56,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const telemetry = opts.telemetry ?? createTelemetry();
   const onOutcome = opts.onOutcome;
+  const problemDetail = opts.problemDetail ?? 'safe';
 
   const routes = mergeRoutes(config.routes, opts.derivedRoutes ?? []);
   const problems: ConfigProblem[] = [];
@@ -144,7 +149,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       } catch (thrown) {
         failure = toFerryError(thrown);
         code = failure.code;
-        response = problemResponse(failure, b?.route.id, traceId);
+        response = problemResponse(failure, b?.route.id, traceId, problemDetail);
         if (allowed !== undefined) response.headers['allow'] = allowed.join(', ');
       }
       telemetry.endServerSpan(span, response.status, failure);
@@ -154,6 +159,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
         path: req.path,
         status: response.status,
         code,
+        ...(failure !== undefined && failure.status >= 500 ? { error: failure.message } : {}),
         durationMs: performance.now() - started,
         traceId,
       });

@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { propagation } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { startFerry, type RunningFerry } from '../../src/app/main.js';
-import { loadExtProcService, startExtProcServer, type ExtProcServer } from '../../src/frontends/ext-proc/index.js';
+import { loadExtProcService } from '../../src/frontends/ext-proc/index.js';
 import type { ProcessingResponse } from '../../src/frontends/ext-proc/protocol.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 import { freePort } from '../support/ports.js';
@@ -23,7 +23,8 @@ const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
 
 let provider: JavaProvider;
 let ferry: RunningFerry;
-let extProc: ExtProcServer;
+/** The ext_proc service of the composition root (same front-end contract as HTTP). */
+let extProc: { port: number };
 let mappingsDir: string;
 
 before(async () => {
@@ -33,12 +34,11 @@ before(async () => {
   await ensureEnvoyClient();
   provider = await startJavaProvider();
   mappingsDir = writeCaseMappings(provider.address, `127.0.0.1:${await freePort()}`);
-  ferry = await startFerry({ mappingsDir, port: 0, maxBodyBytes: MAX_BODY });
-  extProc = await startExtProcServer({ engine: () => ferry.engine(), port: 0 });
+  ferry = await startFerry({ mappingsDir, port: 0, maxBodyBytes: MAX_BODY, extProcPort: 0 });
+  extProc = { port: ferry.extProcPort! };
 });
 
 after(async () => {
-  await extProc?.close();
   await ferry?.close();
   await provider?.stop();
   propagation.disable();

@@ -6,7 +6,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFerry, type RunningFerry } from '../../src/app/main.js';
-import { startExtProcServer, type ExtProcServer } from '../../src/frontends/ext-proc/index.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 import { freePort } from '../support/ports.js';
 import { CASE_TRACEPARENT, ROUTE_CASES, writeCaseMappings, type RouteCase } from '../support/route-cases.js';
@@ -14,15 +13,15 @@ import { ensureEnvoyClient, immediateOf, runScenarios, type ScenarioResult } fro
 
 let provider: JavaProvider;
 let ferry: RunningFerry;
-let extProc: ExtProcServer;
+let extProc: { port: number };
 let viaExtProc: ScenarioResult[];
 
 before(async () => {
   await ensureEnvoyClient();
   provider = await startJavaProvider();
   const dir = writeCaseMappings(provider.address, `127.0.0.1:${await freePort()}`);
-  ferry = await startFerry({ mappingsDir: dir, port: 0 });
-  extProc = await startExtProcServer({ engine: () => ferry.engine(), port: 0 });
+  ferry = await startFerry({ mappingsDir: dir, port: 0, extProcPort: 0 });
+  extProc = { port: ferry.extProcPort! };
   // One Go client run for the whole table (one stream per case, as Envoy opens one per request).
   viaExtProc = await runScenarios(
     extProc.port,
@@ -42,7 +41,6 @@ before(async () => {
 });
 
 after(async () => {
-  await extProc?.close();
   await ferry?.close();
   await provider?.stop();
 });

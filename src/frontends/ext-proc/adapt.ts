@@ -35,20 +35,33 @@ export function headerText(h: { value?: string; raw_value?: Buffer | Uint8Array 
   return h.value ?? '';
 }
 
+// CR, LF and NUL end or corrupt a header line: Node's HTTP parser refuses them, so does ext_proc.
+const LINE_BREAKING = /[\r\n\0]/;
+
 /**
  * Reads an Envoy HeaderMap into the request head: pseudo-headers give the method and path
  * (split at the first `?`), `:authority` becomes `host` when no host header came, and repeated
  * headers merge the way Node's HTTP server merges them. Names are lower-cased.
- * Throws FerryError (400) when `:method` or `:path` is missing.
+ * Throws FerryError: 400 FERRY_EXT_PROC_PROTOCOL_ERROR when `:method` or `:path` is missing,
+ * 400 FERRY_MALFORMED_REQUEST for CR, LF or NUL in a name or value (as the HTTP front end), and
+ * 431 FERRY_HEADERS_TOO_LARGE when names and values (each line counted as in HTTP/1.1) pass `maxHeaderBytes`.
  */
-export function readRequestHead(map: HeaderMap | null | undefined): RequestHead {
+export function readRequestHead(map: HeaderMap | null | undefined, maxHeaderBytes = Infinity): RequestHead {
   const headers: Record<string, string | string[]> = {};
   let method: string | undefined;
   let fullPath: string | undefined;
   let authority: string | undefined;
+  let size = 0;
   for (const h of map?.headers ?? []) {
     const name = h.key.toLowerCase();
     const value = headerText(h);
+    size += name.length + value.length + 4; // "name: value\r\n"
+    if (size > maxHeaderBytes) {
+      throw new FerryError('FERRY_HEADERS_TOO_LARGE', `the request headers are over the ${maxHeaderBytes}-byte limit`);
+    }
+    if (LINE_BREAKING.test(value) || LINE_BREAKING.test(name)) {
+      throw new FerryError('FERRY_MALFORMED_REQUEST', `header ${JSON.stringify(name.slice(0, 64))} holds a CR, LF or NUL character`);
+    }
     if (name.startsWith(':')) {
       if (name === ':method') method = value;
       else if (name === ':path') fullPath = value;
@@ -63,10 +76,10 @@ export function readRequestHead(map: HeaderMap | null | undefined): RequestHead 
   }
   if (headers['host'] === undefined && authority !== undefined && authority !== '') headers['host'] = authority;
   if (method === undefined || method === '') {
-    throw new FerryError('FERRY_BAD_ARGUMENT', 'ext_proc request_headers carry no :method pseudo-header', { argument: ':method' });
+    throw new FerryError('FERRY_EXT_PROC_PROTOCOL_ERROR', 'ext_proc request_headers carry no :method pseudo-header');
   }
   if (fullPath === undefined || fullPath === '') {
-    throw new FerryError('FERRY_BAD_ARGUMENT', 'ext_proc request_headers carry no :path pseudo-header', { argument: ':path' });
+    throw new FerryError('FERRY_EXT_PROC_PROTOCOL_ERROR', 'ext_proc request_headers carry no :path pseudo-header');
   }
   const q = fullPath.indexOf('?');
   return {

@@ -3,17 +3,15 @@
  * request, each driven by an ExtProcSession over the engine that was current when it opened.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { Engine } from '../../gateway/types.js';
+import type { FrontendContract } from '../contract.js';
 import { createExtProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from './protocol.js';
 import { createExtProcSession } from './session.js';
 
-export interface ExtProcServerOptions {
-  /** Returns the current engine; read once per stream, so hot reload never splits a request. */
-  engine: () => Engine;
+export interface ExtProcListenOptions {
   /** Listen address, 127.0.0.1 when absent. */
-  host?: string;
+  readonly host?: string;
   /** Port to listen on; 0 picks a free one. */
-  port: number;
+  readonly port: number;
 }
 
 export interface ExtProcServer {
@@ -27,35 +25,78 @@ export interface ExtProcServer {
 
 type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 
-/** Serves one stream: handles messages strictly in order and writes one reply per message. */
-function serveStream(call: ProcessCall, engine: Engine): void {
-  const session = createExtProcSession(engine, { remoteAddress: call.getPeer() });
+/**
+ * Room above the body limit for one message: a request_headers message carries the whole header
+ * map (Envoy's default limit is 60 KiB), so an oversized head reaches the session, which answers
+ * 431, instead of failing the stream.
+ */
+const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
+
+/**
+ * Serves one stream: handles messages strictly in order and writes one reply per message. The
+ * stream counts as one request in flight (drain) from open to end, and is ended when Envoy sends
+ * nothing for the idle timeout while Ferry waits for a message.
+ */
+function serveStream(call: ProcessCall, contract: FrontendContract): void {
+  const { limits } = contract;
+  const session = createExtProcSession(contract.engine(), {
+    remoteAddress: call.getPeer(),
+    maxBodyBytes: limits.maxBodyBytes,
+    maxHeaderBytes: limits.maxHeaderBytes,
+    problemDetail: contract.problemDetail,
+  });
+  const finished = contract.trackRequest();
   let closed = false;
   let queue: Promise<void> = Promise.resolve();
 
+  const release = (): void => {
+    closed = true;
+    clearTimeout(idle);
+    session.dispose();
+    finished();
+  };
   const endCall = (): void => {
     if (closed) return;
-    closed = true;
-    session.dispose();
+    release();
     call.end();
   };
+  const failCall = (code: grpc.status, details: string): void => {
+    if (closed) return;
+    release();
+    call.emit('error', { code, details });
+  };
+
+  const onIdle = (): void => {
+    queue = queue.then(async () => {
+      if (closed || !session.awaitingMessage) return;
+      const reply = await session.expire(limits.extProcIdleTimeoutMs);
+      if (closed) return;
+      contract.refused('ext_proc stream idle', { peer: call.getPeer(), idleMs: limits.extProcIdleTimeoutMs, answered: reply !== undefined });
+      if (reply === undefined) {
+        failCall(grpc.status.DEADLINE_EXCEEDED, `ferry ext_proc: FERRY_REQUEST_TIMEOUT: no message for ${limits.extProcIdleTimeoutMs} ms`);
+        return;
+      }
+      call.write(reply);
+      endCall();
+    });
+  };
+  const idle = setTimeout(onIdle, limits.extProcIdleTimeoutMs);
 
   call.on('data', (msg: ProcessingRequest) => {
+    clearTimeout(idle);
     queue = queue.then(async () => {
       if (closed) return;
       try {
         const reply = await session.handle(msg);
-        if (closed || reply === undefined) return;
-        call.write(reply);
+        if (closed) return;
+        if (reply !== undefined) call.write(reply);
         // After an ImmediateResponse Envoy closes the stream and ignores anything else: finish ours.
-        if (reply.immediate_response !== undefined) endCall();
+        if (reply?.immediate_response !== undefined) endCall();
+        else if (session.awaitingMessage) idle.refresh();
       } catch (err) {
         // Sessions turn every failure into a reply; reaching here is a bug. End the stream with a
         // gRPC error so Envoy applies its status_on_error rather than waiting for message_timeout.
-        if (closed) return;
-        closed = true;
-        session.dispose();
-        call.emit('error', { code: grpc.status.INTERNAL, details: `ferry ext_proc: ${String(err)}` });
+        failCall(grpc.status.INTERNAL, `ferry ext_proc: ${String(err)}`);
       }
     });
   });
@@ -64,31 +105,28 @@ function serveStream(call: ProcessCall, engine: Engine): void {
     void queue.then(endCall);
   });
   call.on('cancelled', () => {
-    closed = true;
-    session.dispose();
+    if (!closed) release();
   });
   call.on('error', () => {
-    closed = true;
-    session.dispose();
+    if (!closed) release();
   });
 }
 
 /**
  * Starts the ext_proc gRPC server (plaintext HTTP/2, as Envoy's grpc_service cluster expects).
- * Each stream takes `engine()` once when it opens.
+ * Each stream takes `contract.engine()` once when it opens.
  */
-export async function startExtProcServer(opts: ExtProcServerOptions): Promise<ExtProcServer> {
+export async function startExtProcServer(contract: FrontendContract, listen: ExtProcListenOptions): Promise<ExtProcServer> {
   const server = new grpc.Server({
-    // Bodies arrive whole in BUFFERED mode; allow a little more than the largest body limit we
-    // would reasonably configure. The engine's maxBodyBytes enforces the real limit.
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    // A message never needs more than the body limit (plus the head): nothing larger is read.
+    'grpc.max_receive_message_length': contract.limits.maxBodyBytes + MESSAGE_OVERHEAD_BYTES,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   server.addService(createExtProcServiceDefinition(), {
-    Process: (call: ProcessCall) => serveStream(call, opts.engine()),
+    Process: (call: ProcessCall) => serveStream(call, contract),
   });
-  const host = opts.host ?? '127.0.0.1';
-  const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${opts.port}` : `${host}:${opts.port}`;
+  const host = listen.host ?? '127.0.0.1';
+  const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${listen.port}` : `${host}:${listen.port}`;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
   });

@@ -3,7 +3,7 @@
  * exactly one ProcessingResponse each (none in observability mode) and calls the engine once,
  * when it has what the route needs. Wire-free, so it is tested without a socket.
  */
-import { FerryError, toFerryError } from '../../errors/index.js';
+import { FerryError, toFerryError, type ProblemDetail } from '../../errors/index.js';
 import type { Engine, RouteMatch } from '../../gateway/types.js';
 import { problemResponse, type GatewayRequest, type GatewayResponse } from '../../exchange/index.js';
 import { traceIdFromHeaders } from '../../telemetry/index.js';
@@ -28,6 +28,13 @@ export interface ExtProcSession {
   /** Handles the next message; resolves with the reply to write, or undefined to write nothing. */
   handle(msg: ProcessingRequest): Promise<ProcessingResponse | undefined>;
   readonly state: SessionState;
+  /** Whether the session waits for Envoy's next message (the idle timeout applies only then). */
+  readonly awaitingMessage: boolean;
+  /**
+   * Envoy sent nothing for the idle timeout: the ImmediateResponse (408 FERRY_REQUEST_TIMEOUT)
+   * for a request whose body is awaited, or undefined when there is no request to answer yet.
+   */
+  expire(idleMs: number): Promise<ProcessingResponse | undefined>;
   /** Drops collected body chunks (stream ended or was cancelled). */
   dispose(): void;
 }
@@ -35,6 +42,12 @@ export interface ExtProcSession {
 export interface SessionOptions {
   /** Peer address, passed to the engine for logs. */
   remoteAddress?: string;
+  /** Largest body collected, bytes (the front-end contract's limit; default the engine's). */
+  maxBodyBytes?: number;
+  /** Largest request head, bytes (default: no limit here). */
+  maxHeaderBytes?: number;
+  /** How much of an error the problem documents tell (default `safe`). */
+  problemDetail?: ProblemDetail;
 }
 
 /**
@@ -49,6 +62,7 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
   let configuredBodyMode: BodySendMode | undefined;
   let chunks: Buffer[] = [];
   let bodyBytes = 0;
+  const maxBodyBytes = options.maxBodyBytes ?? engine.maxBodyBytes;
 
   const finish = async (res: GatewayResponse): Promise<ProcessingResponse> => {
     state = 'done';
@@ -57,7 +71,7 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
   };
 
   const fail = (err: FerryError): Promise<ProcessingResponse> =>
-    finish(problemResponse(err, match?.routeId, head === undefined ? undefined : traceIdFromHeaders(head.headers)));
+    finish(problemResponse(err, match?.routeId, head === undefined ? undefined : traceIdFromHeaders(head.headers), options.problemDetail));
 
   const call = async (body: Buffer | undefined): Promise<ProcessingResponse> => {
     const h = head!;
@@ -83,7 +97,7 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
     const hh = msg.request_headers!;
     configuredBodyMode = msg.protocol_config?.request_body_mode;
     try {
-      head = readRequestHead(hh.headers);
+      head = readRequestHead(hh.headers, options.maxHeaderBytes);
     } catch (err) {
       return fail(toFerryError(err));
     }
@@ -110,9 +124,9 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
     const b = msg.request_body!;
     const chunk = b.body === undefined ? Buffer.alloc(0) : Buffer.from(b.body.buffer, b.body.byteOffset, b.body.length);
     bodyBytes += chunk.length;
-    if (bodyBytes > engine.maxBodyBytes) {
+    if (bodyBytes > maxBodyBytes) {
       return fail(new FerryError('FERRY_BODY_TOO_LARGE',
-        `The request body is over ${engine.maxBodyBytes} bytes (received ${bodyBytes} so far)`));
+        `The request body is over ${maxBodyBytes} bytes (received ${bodyBytes} so far)`));
     }
     if (chunk.length > 0) chunks.push(chunk);
     if (b.end_of_stream === true) return call(bodyBytes === 0 ? undefined : Buffer.concat(chunks, bodyBytes));
@@ -124,11 +138,21 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
   };
 
   const unexpected = (what: string): Promise<ProcessingResponse> =>
-    fail(new FerryError('FERRY_INTERNAL', `ext_proc protocol error: ${what} while ${state}`));
+    fail(new FerryError('FERRY_EXT_PROC_PROTOCOL_ERROR', `ext_proc protocol error: ${what} while ${state}`));
 
   return {
     get state() {
       return state;
+    },
+    get awaitingMessage() {
+      return state === 'awaiting-headers' || state === 'collecting-body';
+    },
+    async expire(idleMs) {
+      if (state !== 'collecting-body') {
+        state = 'done';
+        return undefined;
+      }
+      return fail(new FerryError('FERRY_REQUEST_TIMEOUT', `Envoy sent no more of the request body for ${idleMs} ms`));
     },
     dispose() {
       chunks = [];

@@ -1,20 +1,22 @@
 /**
  * The HTTP front end: fastify adapted to the engine's neutral request and response. It owns no route
- * or mapping logic; every path goes to one catch-all handler that asks the current engine.
+ * or mapping logic; every path goes to one catch-all handler that asks the current engine. What it
+ * does own are the budgets of the wire (connections, pipelining, slow readers, body and head size,
+ * request time) and that every answer, even to a request Node cannot parse, is problem+json.
  */
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { FerryError, type ErrorCode } from '../../errors/index.js';
 import { problemResponse, type GatewayRequest, type GatewayResponse } from '../../exchange/index.js';
-import type { Engine } from '../../gateway/types.js';
+import type { FrontendContract, FrontendLimits } from '../contract.js';
 
-export interface HttpFrontendOptions {
-  /** Returns the engine to use for a new request (hot reload swaps it). */
-  readonly engine: () => Engine;
+export interface HttpListenOptions {
+  /** Listen address, 127.0.0.1 when absent. */
   readonly host?: string;
+  /** Port; 0 picks a free one. */
   readonly port: number;
-  /** Called when a request arrives; the function it returns is called once its reply is done (drain accounting). */
-  readonly trackRequest?: () => () => void;
 }
 
 export interface HttpFrontend {
@@ -24,65 +26,168 @@ export interface HttpFrontend {
   close(): Promise<void>;
 }
 
+/** What Ferry knows about one client connection. */
+interface Connection {
+  /** Requests read whose answer the kernel has not taken yet (pipelined ones wait in order). */
+  waiting: number;
+  /** Bytes of answers handed to Node that the kernel has not taken yet. */
+  queuedBytes: number;
+  /** Opened while `maxConnections` were open: its requests are refused. */
+  readonly overCap: boolean;
+}
+
 const FASTIFY_ERRORS: Readonly<Record<string, ErrorCode>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'FERRY_BODY_TOO_LARGE',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'FERRY_BAD_JSON',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'FERRY_UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'FERRY_BAD_JSON',
+  FST_ERR_BAD_URL: 'FERRY_MALFORMED_REQUEST',
+  FST_ERR_MAX_PARAM_LENGTH: 'FERRY_MALFORMED_REQUEST',
 };
 
-/** Builds the fastify app (not listening): used by `startHttpFrontend` and by inject() tests. */
-export function createHttpApp(opts: Pick<HttpFrontendOptions, 'engine' | 'trackRequest'>): FastifyInstance {
-  const bodyLimit = opts.engine().maxBodyBytes;
+/** How long a connection refused by Node's parser stays open after its answer, so that the client reads it before the close. */
+const CLIENT_ERROR_LINGER_MS = 2_000;
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+
+/** The fastify app (not listening) and the close that first makes new requests answer 503 FERRY_SHUTTING_DOWN. */
+export interface HttpApp {
+  readonly app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/** Builds the fastify app: used by `startHttpFrontend` and by inject() tests. */
+export function createHttpApp(contract: FrontendContract): HttpApp {
+  const { limits, problemDetail } = contract;
+  const connections = new WeakMap<Socket, Connection>();
+  let open = 0;
+  let closing = false;
+
   const app = Fastify({
-    bodyLimit,
     logger: false,
     // Keep the raw path: the router percent-decodes variables itself.
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true },
-    return503OnClosing: true,
+    // Closing is answered below, as problem+json.
+    return503OnClosing: false,
+    // Node's socket timeout: what is done when it fires is decided in on('timeout') below.
+    connectionTimeout: limits.writeTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      maxHeaderSize: limits.maxHeaderBytes,
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
+      // Node checks request times this often; the default (30 s) would stretch a short limit.
+      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.requestTimeoutMs / 4))),
+    },
+    clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => answerClientError(err, socket, problemDetail),
+    frameworkErrors: (err, _request, reply) => {
+      const code = FASTIFY_ERRORS[(err as { code?: string }).code ?? ''] ?? 'FERRY_MALFORMED_REQUEST';
+      sendProblem(reply, new FerryError(code, err.message), problemDetail, true);
+    },
   });
-  // The engine parses bodies by the route's declared types, so fastify only collects bytes.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, _req, reply) => {
-    const mapped = err.code !== undefined ? FASTIFY_ERRORS[err.code] : undefined;
-    const code: ErrorCode | undefined = mapped ?? (err.statusCode === 413 ? 'FERRY_BODY_TOO_LARGE' : undefined);
-    const ferry =
-      code !== undefined
-        ? new FerryError(code, code === 'FERRY_BODY_TOO_LARGE' ? `the request body is over the ${bodyLimit}-byte limit` : err.message)
-        : new FerryError(err.statusCode && err.statusCode < 500 ? 'FERRY_BAD_JSON' : 'FERRY_INTERNAL', err.message, {
-            ...(err.statusCode ? { status: err.statusCode } : {}),
-          });
-    const problem = problemResponse(ferry);
-    void reply.code(problem.status).headers(problem.headers).send(Buffer.from(problem.body));
+  const server = app.server;
+  server.on('connection', (socket: Socket) => {
+    open++;
+    connections.set(socket, { waiting: 0, queuedBytes: 0, overCap: open > limits.maxConnections });
+    socket.once('close', () => {
+      open--;
+    });
+  });
+  // Node's socket timeout (writeTimeoutMs, or the keep-alive timeout between requests) fired: an
+  // idle connection is closed as Node would; one whose answers the client stopped taking is closed
+  // too; one still waiting for an upstream is left to the route's timeout.
+  server.on('timeout', (socket: Socket) => {
+    const c = connections.get(socket);
+    if (c === undefined || c.waiting === 0) {
+      socket.destroy();
+    } else if (c.queuedBytes > 0 || socket.writableLength > 0) {
+      contract.refused('http client stopped reading', {
+        remoteAddress: socket.remoteAddress,
+        writeTimeoutMs: limits.writeTimeoutMs,
+        queuedBytes: Math.max(c.queuedBytes, socket.writableLength),
+      });
+      socket.destroy();
+    }
+  });
+
+  // Count every request from its head on (drain and the per-connection budgets), and refuse here,
+  // before any body is read, what the connection may not send.
+  app.addHook('onRequest', (request, reply, done) => {
+    const socket = request.raw.socket;
+    const c = connections.get(socket);
+    const finished = contract.trackRequest();
+    if (c !== undefined) c.waiting++;
+    reply.raw.once('close', () => {
+      if (c !== undefined) c.waiting--;
+      finished();
+    });
+    let refusal: FerryError | undefined;
+    if (closing) refusal = new FerryError('FERRY_SHUTTING_DOWN', 'Ferry is shutting down; send the request again on a new connection');
+    else if (c?.overCap) refusal = new FerryError('FERRY_TOO_MANY_CONNECTIONS', `Ferry has ${limits.maxConnections} connections open, as many as it accepts`);
+    else if (c !== undefined && c.waiting > limits.maxPipelinedRequests) {
+      refusal = new FerryError('FERRY_TOO_MANY_PIPELINED', `this connection has ${limits.maxPipelinedRequests} requests waiting for their answers, as many as Ferry accepts; send the rest on a new connection`);
+    }
+    if (refusal === undefined) {
+      done();
+      return;
+    }
+    sendProblem(reply, refusal, problemDetail, true);
+  });
+
+  // The engine parses bodies by the route's declared types, so only bytes are collected here.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (request, payload, done) => readBody(payload, limits, request.headers['content-length'], done));
+
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, request, reply) => {
+    let ferry: FerryError;
+    if (err instanceof FerryError) ferry = err;
+    else {
+      const mapped = err.code !== undefined ? FASTIFY_ERRORS[err.code] : undefined;
+      const status = err.statusCode ?? 500;
+      ferry = new FerryError(mapped ?? (status < 500 ? 'FERRY_MALFORMED_REQUEST' : 'FERRY_INTERNAL'), err.message, { cause: err });
+    }
+    // A body left unread cannot be skipped to reach the next request: answer, then close. A body
+    // read whole (a 413 after the discard) leaves the connection usable, whatever fastify set.
+    if (request.raw.complete) reply.removeHeader('connection');
+    sendProblem(reply, ferry, problemDetail, !request.raw.complete);
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const done = opts.trackRequest?.();
-    try {
-      const url = request.url;
-      const q = url.indexOf('?');
-      const body = request.body;
-      const req: GatewayRequest = {
-        method: request.method,
-        path: q < 0 ? url : url.slice(0, q),
-        rawQuery: q < 0 ? '' : url.slice(q + 1),
-        headers: request.headers,
-        body: Buffer.isBuffer(body) ? body : undefined,
-        ...(request.socket.remoteAddress !== undefined ? { remoteAddress: request.socket.remoteAddress } : {}),
-      };
-      const res = await opts.engine().handle(req);
-      await send(reply, res);
-    } finally {
-      done?.();
-    }
+    const url = request.url;
+    const q = url.indexOf('?');
+    const body = request.body;
+    const req: GatewayRequest = {
+      method: request.method,
+      path: q < 0 ? url : url.slice(0, q),
+      rawQuery: q < 0 ? '' : url.slice(q + 1),
+      headers: request.headers,
+      body: Buffer.isBuffer(body) ? body : undefined,
+      ...(request.socket.remoteAddress !== undefined ? { remoteAddress: request.socket.remoteAddress } : {}),
+    };
+    const res = await contract.engine().handle(req);
+    send(reply, res, connections.get(request.raw.socket), limits, contract);
   };
-  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], url: '/*', handler });
-  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], url: '/', handler });
-  return app;
+  app.route({ method: [...METHODS], url: '/*', handler });
+  app.route({ method: [...METHODS], url: '/', handler });
+  // Other methods too reach the engine, which answers 404 / 405 as problem+json.
+  app.setNotFoundHandler(handler);
+
+  return {
+    app,
+    close() {
+      closing = true;
+      return app.close();
+    },
+  };
 }
 
-async function send(reply: FastifyReply, res: GatewayResponse): Promise<void> {
+function sendProblem(reply: FastifyReply, err: FerryError, detail: FrontendContract['problemDetail'], closeAfter: boolean): void {
+  const problem = problemResponse(err, undefined, undefined, detail);
+  reply.code(problem.status).headers(problem.headers);
+  if (closeAfter) reply.header('connection', 'close');
+  void reply.send(Buffer.from(problem.body as string));
+}
+
+function send(reply: FastifyReply, res: GatewayResponse, c: Connection | undefined, limits: FrontendLimits, contract: FrontendContract): void {
   reply.code(res.status);
   for (const [name, value] of Object.entries(res.headers)) reply.header(name, value);
   if (res.stream) {
@@ -92,21 +197,116 @@ async function send(reply: FastifyReply, res: GatewayResponse): Promise<void> {
       if (head.length > 0) yield head;
       yield* rest;
     }
-    return reply.send(Readable.from(chunks()));
+    void reply.send(Readable.from(chunks()));
+    return;
   }
   // Bytes, not a string: fastify would append "; charset=utf-8", which JSON does not take.
-  return reply.send(typeof res.body === 'string' ? Buffer.from(res.body) : res.body);
+  const body = typeof res.body === 'string' ? Buffer.from(res.body) : res.body;
+  if (c !== undefined) {
+    if (c.queuedBytes > 0 && c.queuedBytes + body.length > limits.maxQueuedBytes) {
+      // The client stopped reading while its pipelined answers pile up: close rather than hold them.
+      const socket = reply.raw.socket;
+      contract.refused('http client stopped reading', {
+        remoteAddress: socket?.remoteAddress,
+        maxQueuedBytes: limits.maxQueuedBytes,
+        queuedBytes: c.queuedBytes + body.length,
+      });
+      socket?.destroy();
+      return;
+    }
+    const n = body.length;
+    c.queuedBytes += n;
+    reply.raw.once('close', () => {
+      c.queuedBytes -= n;
+    });
+  }
+  void reply.send(body);
+}
+
+/**
+ * Collects a request body up to `maxBodyBytes`. Over it, the rest is read and dropped up to
+ * `bodyDiscardBytes` and the 413 follows the whole body (the connection can then serve on); a
+ * body declared or found longer than that gets its 413 at once, and the error handler closes the
+ * connection after it.
+ */
+function readBody(payload: IncomingMessage, limits: FrontendLimits, contentLength: string | undefined, done: (err: Error | null, body?: Buffer) => void): void {
+  const declared = contentLength === undefined ? NaN : Number(contentLength);
+  const tooLarge = (): FerryError => new FerryError('FERRY_BODY_TOO_LARGE', `the request body is over the ${limits.maxBodyBytes}-byte limit`);
+  if (declared > limits.bodyDiscardBytes) {
+    done(tooLarge());
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let over = declared > limits.maxBodyBytes;
+  const onData = (chunk: Buffer): void => {
+    received += chunk.length;
+    if (received > limits.bodyDiscardBytes) {
+      stop();
+      done(tooLarge());
+      return;
+    }
+    if (over) return;
+    if (received > limits.maxBodyBytes) {
+      over = true;
+      chunks.length = 0;
+      return;
+    }
+    chunks.push(chunk);
+  };
+  const onEnd = (): void => {
+    stop();
+    if (over) done(tooLarge());
+    else done(null, Buffer.concat(chunks, received));
+  };
+  const onError = (err: Error): void => {
+    stop();
+    done(new FerryError('FERRY_MALFORMED_REQUEST', `the request body ended early: ${err.message}`, { cause: err }));
+  };
+  const stop = (): void => {
+    payload.off('data', onData);
+    payload.off('end', onEnd);
+    payload.off('error', onError);
+  };
+  payload.on('data', onData);
+  payload.on('end', onEnd);
+  payload.on('error', onError);
+}
+
+/** Node's parser refused the request (bad syntax, head too large, too slow): answer as problem+json, then close. */
+function answerClientError(err: Error & { code?: string }, socket: Socket, detail: FrontendContract['problemDetail']): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const ferry =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new FerryError('FERRY_HEADERS_TOO_LARGE', 'the request line and headers are over the size limit')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new FerryError('FERRY_REQUEST_TIMEOUT', 'the request did not arrive whole within the request timeout')
+        : new FerryError('FERRY_MALFORMED_REQUEST', `the request is not well-formed HTTP/1.1 (${err.code ?? 'parse error'}: ${(err as { reason?: string }).reason ?? err.message})`);
+  // As Node does: write only where no answer has begun on this connection, or it would be corrupted.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && inFlight?.headersSent !== true) {
+    const problem = problemResponse(ferry, undefined, undefined, detail);
+    const body = Buffer.from(problem.body as string);
+    const head =
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? 'Error'}\r\n` +
+      `content-type: ${problem.headers['content-type'] as string}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`;
+    // Half-close after the answer and linger, so that unread bytes do not turn the close into a reset before the client reads it.
+    socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+    setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
+  } else {
+    socket.destroy();
+  }
 }
 
 /** Starts the HTTP front end on host:port (port 0 picks a free one). */
-export async function startHttpFrontend(opts: HttpFrontendOptions): Promise<HttpFrontend> {
-  const app = createHttpApp(opts);
-  await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port });
+export async function startHttpFrontend(contract: FrontendContract, listen: HttpListenOptions): Promise<HttpFrontend> {
+  const { app, close } = createHttpApp(contract);
+  await app.listen({ host: listen.host ?? '127.0.0.1', port: listen.port });
   const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : opts.port;
+  const port = typeof address === 'object' && address !== null ? address.port : listen.port;
   return {
     port,
     app,
-    close: () => app.close(),
+    close,
   };
 }

@@ -148,26 +148,75 @@ test('route that needs no body answers from the headers even when a body follows
   assert.equal(calls[0]!.req.body, undefined);
 });
 
-test('protocol errors (input: body before headers; second headers; empty message) → 500 FERRY_INTERNAL', async () => {
-  const { engine } = fakeEngine();
-  const a = await createExtProcSession(engine).handle(body('x', true));
-  assert.equal(a?.immediate_response?.status.code, 500);
-  assert.equal(JSON.parse(a!.immediate_response!.body!.toString()).code, 'FERRY_INTERNAL');
+test('protocol errors (input: body before headers; second headers; empty message) → 400 FERRY_EXT_PROC_PROTOCOL_ERROR, a client error', async () => {
+  const { engine, calls } = fakeEngine();
+  const code = (r: Awaited<ReturnType<ReturnType<typeof createExtProcSession>['handle']>>): [number | undefined, string] => [
+    r?.immediate_response?.status.code,
+    JSON.parse(r!.immediate_response!.body!.toString()).code,
+  ];
+  assert.deepEqual(code(await createExtProcSession(engine).handle(body('x', true))), [400, 'FERRY_EXT_PROC_PROTOCOL_ERROR']);
 
   const s = createExtProcSession(engine);
   await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'));
-  const b = await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'));
-  assert.equal(b?.immediate_response?.status.code, 500);
+  assert.deepEqual(code(await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'))), [400, 'FERRY_EXT_PROC_PROTOCOL_ERROR']);
 
-  const c = await createExtProcSession(engine).handle({});
-  assert.equal(c?.immediate_response?.status.code, 500);
+  assert.deepEqual(code(await createExtProcSession(engine).handle({})), [400, 'FERRY_EXT_PROC_PROTOCOL_ERROR']);
+  assert.equal(calls.length, 0);
 });
 
-test('headers without :path (input: only :method GET) → 400 FERRY_BAD_ARGUMENT', async () => {
+test('headers without :path (input: only :method GET) → 400 FERRY_EXT_PROC_PROTOCOL_ERROR', async () => {
   const { engine } = fakeEngine();
   const r = await createExtProcSession(engine).handle(hdrs([[':method', 'GET']], true));
   assert.equal(r?.immediate_response?.status.code, 400);
-  assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_BAD_ARGUMENT');
+  assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_EXT_PROC_PROTOCOL_ERROR');
+});
+
+test('CR, LF or NUL in a header value or in :path (input: "a\\r\\nx-injected: 1") → 400 FERRY_MALFORMED_REQUEST, the engine is never called', async () => {
+  const { engine, calls } = fakeEngine();
+  for (const pairs of [
+    [[':method', 'GET'], [':path', '/ferry/a'], ['x-tenant', 'a\r\nx-injected: 1']],
+    [[':method', 'GET'], [':path', '/ferry/a'], ['x-tenant', 'a\nb']],
+    [[':method', 'GET'], [':path', '/ferry/a'], ['x-tenant', 'a\u0000b']],
+    [[':method', 'GET'], [':path', '/ferry/a\r\nHost: evil']],
+  ] as Array<Array<[string, string]>>) {
+    const r = await createExtProcSession(engine).handle(hdrs(pairs, true));
+    assert.equal(r?.immediate_response?.status.code, 400, JSON.stringify(pairs));
+    assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_MALFORMED_REQUEST');
+  }
+  assert.equal(calls.length, 0);
+});
+
+test('a head over maxHeaderBytes (input: one 2 000-byte header, limit 1 024) → 431 FERRY_HEADERS_TOO_LARGE', async () => {
+  const { engine, calls } = fakeEngine();
+  const r = await createExtProcSession(engine, { maxHeaderBytes: 1024 }).handle(hdrs([[':method', 'GET'], [':path', '/ferry/a'], ['x-big', 'y'.repeat(2000)]], true));
+  assert.equal(r?.immediate_response?.status.code, 431);
+  assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_HEADERS_TOO_LARGE');
+  assert.equal(calls.length, 0);
+});
+
+test('the idle timeout: a session awaiting its body answers 408 FERRY_REQUEST_TIMEOUT; one awaiting headers has nothing to answer', async () => {
+  const { engine, calls } = fakeEngine();
+  const s = createExtProcSession(engine);
+  assert.equal(s.awaitingMessage, true);
+  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'));
+  assert.equal(s.awaitingMessage, true);
+  const r = await s.expire(30_000);
+  assert.equal(r?.immediate_response?.status.code, 408);
+  assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_REQUEST_TIMEOUT');
+  assert.equal(s.awaitingMessage, false);
+  const fresh = createExtProcSession(engine);
+  assert.equal(await fresh.expire(30_000), undefined);
+  assert.equal(fresh.state, 'done');
+  assert.equal(calls.length, 0);
+});
+
+test('the body limit comes from the session options (the front-end contract), not the engine (input: 600 bytes, option 500, engine 1 024)', async () => {
+  const { engine, calls } = fakeEngine({ maxBodyBytes: 1024 });
+  const s = createExtProcSession(engine, { maxBodyBytes: 500 });
+  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'STREAMED'));
+  const r = await s.handle(body('x'.repeat(600), false));
+  assert.equal(r?.immediate_response?.status.code, 413);
+  assert.equal(calls.length, 0);
 });
 
 test('FULL_DUPLEX_STREAMED body mode on a body route (input: protocol_config FULL_DUPLEX_STREAMED) → 500 FERRY_CONFIG_INVALID', async () => {
