@@ -41,7 +41,8 @@ routes:
 
 before(async () => {
   zk = await startZooKeeper();
-  ferry = await startTestFerry({ withoutSamples: true, extra: { 'discovery.yaml': mapping(zk.registryUrl) } });
+  // Full problem detail: the failures below are checked for the provider they name.
+  ferry = await startTestFerry({ withoutSamples: true, problemDetail: 'full', extra: { 'discovery.yaml': mapping(zk.registryUrl) } });
 });
 
 after(async () => {
