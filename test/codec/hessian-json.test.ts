@@ -168,6 +168,20 @@ test('float and double: numbers, numeric strings; NaN/Infinity come back as stri
   rejects('double', 'x1', '$', /expected a double \(number\), got "x1"/);
 });
 
+test('float and double: text beyond the double range or below it is refused, not turned into Infinity or 0 (inputs 1e400, -1e400, 1e-400 losslessly parsed; 1e-50 for a float)', () => {
+  rejects('double', losslessParse('1e400'), '$', /expected a double \(number\), got 1e400 \(out of range\)/);
+  rejects('Double', losslessParse('-1e400'), '$', /got -1e400 \(out of range\)/);
+  rejects('double', losslessParse('1e-400'), '$', /got 1e-400 \(too small: it would become 0\)/);
+  rejects('double', '1e-400', '$', /too small: it would become 0/);
+  rejects('float', losslessParse('1e400'), '$', /out of range/);
+  rejects('float', 1e-50, '$', /too small for a float: it would become 0/);
+  // Zero written any way stays zero; the smallest double and an explicit Infinity still pass.
+  assert.equal(roundTrip('double', losslessParse('0e-400')), 0);
+  assert.equal(roundTrip('double', losslessParse('0.000')), 0);
+  assert.equal(roundTrip('double', losslessParse('5e-324')), 5e-324);
+  assert.equal(roundTrip('double', 'Infinity'), 'Infinity');
+});
+
 test('char: exactly one UTF-16 unit', () => {
   assert.equal(roundTrip('char', 'x'), 'x');
   rejects('char', 'xy', '$', /expected a char \(one UTF-16 character\), got "xy"/);
