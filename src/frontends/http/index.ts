@@ -32,6 +32,8 @@ interface Connection {
   waiting: number;
   /** Bytes of answers handed to Node that the kernel has not taken yet. */
   queuedBytes: number;
+  /** Count-outs of the requests still waiting: a pipelined answer never written when the connection closes has no event of its own. */
+  readonly pending: Set<() => void>;
   /** Opened while `maxConnections` were open: its requests are refused. */
   readonly overCap: boolean;
 }
@@ -87,9 +89,11 @@ export function createHttpApp(contract: FrontendContract): HttpApp {
   const server = app.server;
   server.on('connection', (socket: Socket) => {
     open++;
-    connections.set(socket, { waiting: 0, queuedBytes: 0, overCap: open > limits.maxConnections });
+    const c: Connection = { waiting: 0, queuedBytes: 0, pending: new Set(), overCap: open > limits.maxConnections };
+    connections.set(socket, c);
     socket.once('close', () => {
       open--;
+      for (const countOut of [...c.pending]) countOut();
     });
   });
   // Node's socket timeout (writeTimeoutMs, or the keep-alive timeout between requests) fired: an
@@ -115,11 +119,21 @@ export function createHttpApp(contract: FrontendContract): HttpApp {
     const socket = request.raw.socket;
     const c = connections.get(socket);
     const finished = contract.trackRequest();
-    if (c !== undefined) c.waiting++;
-    reply.raw.once('close', () => {
-      if (c !== undefined) c.waiting--;
+    let counted = true;
+    const countOut = (): void => {
+      if (!counted) return;
+      counted = false;
       finished();
-    });
+      if (c !== undefined) {
+        c.waiting--;
+        c.pending.delete(countOut);
+      }
+    };
+    if (c !== undefined) {
+      c.waiting++;
+      c.pending.add(countOut);
+    }
+    reply.raw.once('close', countOut);
     let refusal: FerryError | undefined;
     if (closing) refusal = new FerryError('FERRY_SHUTTING_DOWN', 'Ferry is shutting down; send the request again on a new connection');
     else if (c?.overCap) refusal = new FerryError('FERRY_TOO_MANY_CONNECTIONS', `Ferry has ${limits.maxConnections} connections open, as many as it accepts`);
@@ -204,14 +218,16 @@ function send(reply: FastifyReply, res: GatewayResponse, c: Connection | undefin
   const body = typeof res.body === 'string' ? Buffer.from(res.body) : res.body;
   if (c !== undefined) {
     if (c.queuedBytes > 0 && c.queuedBytes + body.length > limits.maxQueuedBytes) {
-      // The client stopped reading while its pipelined answers pile up: close rather than hold them.
-      const socket = reply.raw.socket;
+      // The client stopped reading while its pipelined answers pile up: close rather than hold
+      // them (the request's socket: a pipelined answer is not attached to it yet).
+      const socket = reply.request.raw.socket;
+      if (socket.destroyed) return; // refused already, for an earlier answer
       contract.refused('http client stopped reading', {
-        remoteAddress: socket?.remoteAddress,
+        remoteAddress: socket.remoteAddress,
         maxQueuedBytes: limits.maxQueuedBytes,
         queuedBytes: c.queuedBytes + body.length,
       });
-      socket?.destroy();
+      socket.destroy();
       return;
     }
     const n = body.length;
