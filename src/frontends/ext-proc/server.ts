@@ -49,6 +49,7 @@ function serveStream(call: ProcessCall, contract: FrontendContract): void {
   let closed = false;
   let queue: Promise<void> = Promise.resolve();
 
+  let idle: NodeJS.Timeout | undefined;
   const release = (): void => {
     closed = true;
     clearTimeout(idle);
@@ -80,7 +81,10 @@ function serveStream(call: ProcessCall, contract: FrontendContract): void {
       endCall();
     });
   };
-  const idle = setTimeout(onIdle, limits.extProcIdleTimeoutMs);
+  const waitForMessage = (): void => {
+    idle = setTimeout(onIdle, limits.extProcIdleTimeoutMs);
+  };
+  waitForMessage();
 
   call.on('data', (msg: ProcessingRequest) => {
     clearTimeout(idle);
@@ -92,7 +96,7 @@ function serveStream(call: ProcessCall, contract: FrontendContract): void {
         if (reply !== undefined) call.write(reply);
         // After an ImmediateResponse Envoy closes the stream and ignores anything else: finish ours.
         if (reply?.immediate_response !== undefined) endCall();
-        else if (session.awaitingMessage) idle.refresh();
+        else if (session.awaitingMessage) waitForMessage();
       } catch (err) {
         // Sessions turn every failure into a reply; reaching here is a bug. End the stream with a
         // gRPC error so Envoy applies its status_on_error rather than waiting for message_timeout.
