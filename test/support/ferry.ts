@@ -27,7 +27,11 @@ export interface TestFerryOptions extends Partial<Omit<FerryOptions, 'mappingsDi
   readonly withoutSamples?: boolean;
 }
 
-export async function startTestFerry(opts: TestFerryOptions = {}): Promise<TestFerry> {
+/** Options of {@link writeTestMappings}: the address replacements and extra files of TestFerryOptions. */
+export type TestMappingOptions = Pick<TestFerryOptions, 'dubboAddress' | 'grpcAddress' | 'tripleAddress' | 'extra' | 'withoutSamples'>;
+
+/** Writes the shipped mappings (rewritten to the test upstreams) and the extra files to a new temporary folder. */
+export async function writeTestMappings(opts: TestMappingOptions = {}): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'ferry-mappings-'));
   if (!opts.withoutSamples) {
     const shipped = path.resolve('mappings');
@@ -43,6 +47,11 @@ export async function startTestFerry(opts: TestFerryOptions = {}): Promise<TestF
     }
   }
   for (const [name, text] of Object.entries(opts.extra ?? {})) await writeFile(path.join(dir, name), text);
+  return dir;
+}
+
+export async function startTestFerry(opts: TestFerryOptions = {}): Promise<TestFerry> {
+  const dir = await writeTestMappings(opts);
   const { dubboAddress: _a, grpcAddress: _g, tripleAddress: _t, extra: _e, withoutSamples: _w, ...rest } = opts;
   const ferry = await startFerry({ port: 0, ...rest, mappingsDir: dir });
   return {
