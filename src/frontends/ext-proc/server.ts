@@ -82,6 +82,7 @@ function serveStream(call: ProcessCall, contract: FrontendContract): void {
     });
   };
   const waitForMessage = (): void => {
+    clearTimeout(idle);
     idle = setTimeout(onIdle, limits.extProcIdleTimeoutMs);
   };
   waitForMessage();

@@ -165,7 +165,7 @@ export function createHttpApp(contract: FrontendContract): HttpApp {
     sendProblem(reply, ferry, problemDetail, !request.raw.complete);
   });
 
-  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const url = request.url;
     const q = url.indexOf('?');
     const body = request.body;
@@ -179,6 +179,8 @@ export function createHttpApp(contract: FrontendContract): HttpApp {
     };
     const res = await contract.engine().handle(req);
     send(reply, res, connections.get(request.raw.socket), limits, contract);
+    // Returning the reply tells fastify the answer is under way (a streamed one is still being written).
+    return reply;
   };
   app.route({ method: [...METHODS], url: '/*', handler });
   app.route({ method: [...METHODS], url: '/', handler });
