@@ -38,6 +38,16 @@ interface Connection {
   readonly overCap: boolean;
 }
 
+/** One request from its head until its answer is taken by the kernel (or its connection closes). */
+interface Tracked {
+  readonly connection: Connection | undefined;
+  /** This answer's bytes in `connection.queuedBytes`. */
+  queuedBytes: number;
+  countOut(): void;
+}
+const TRACKED = Symbol('ferry.tracked');
+type TrackedMessage = IncomingMessage & { [TRACKED]?: Tracked };
+
 const FASTIFY_ERRORS: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'FERRY_UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'FERRY_BAD_JSON',
@@ -116,8 +126,7 @@ export function createHttpApp(contract: FrontendContract): HttpApp {
   // Count every request from its head on (drain and the per-connection budgets), and refuse here,
   // before any body is read, what the connection may not send.
   app.addHook('onRequest', (request, reply, done) => {
-    const socket = request.raw.socket;
-    const c = connections.get(socket);
+    const c = connections.get(request.raw.socket);
     const finished = contract.trackRequest();
     let counted = true;
     const countOut = (): void => {
@@ -126,14 +135,17 @@ export function createHttpApp(contract: FrontendContract): HttpApp {
       finished();
       if (c !== undefined) {
         c.waiting--;
+        c.queuedBytes -= tracked.queuedBytes;
         c.pending.delete(countOut);
       }
     };
+    const tracked: Tracked = { connection: c, queuedBytes: 0, countOut };
     if (c !== undefined) {
       c.waiting++;
       c.pending.add(countOut);
     }
-    reply.raw.once('close', countOut);
+    (request.raw as TrackedMessage)[TRACKED] = tracked;
+    reply.raw.on('close', tracked.countOut);
     let refusal: FerryError | undefined;
     if (closing) refusal = new FerryError('FERRY_SHUTTING_DOWN', 'Ferry is shutting down; send the request again on a new connection');
     else if (c?.overCap) refusal = new FerryError('FERRY_TOO_MANY_CONNECTIONS', `Ferry has ${limits.maxConnections} connections open, as many as it accepts`);
@@ -178,7 +190,7 @@ export function createHttpApp(contract: FrontendContract): HttpApp {
       ...(request.socket.remoteAddress !== undefined ? { remoteAddress: request.socket.remoteAddress } : {}),
     };
     const res = await contract.engine().handle(req);
-    send(reply, res, connections.get(request.raw.socket), limits, contract);
+    send(reply, res, (request.raw as TrackedMessage)[TRACKED], limits, contract);
     // Returning the reply tells fastify the answer is under way (a streamed one is still being written).
     return reply;
   };
@@ -203,7 +215,7 @@ function sendProblem(reply: FastifyReply, err: FerryError, detail: FrontendContr
   void reply.send(Buffer.from(problem.body as string));
 }
 
-function send(reply: FastifyReply, res: GatewayResponse, c: Connection | undefined, limits: FrontendLimits, contract: FrontendContract): void {
+function send(reply: FastifyReply, res: GatewayResponse, tracked: Tracked | undefined, limits: FrontendLimits, contract: FrontendContract): void {
   reply.code(res.status);
   for (const [name, value] of Object.entries(res.headers)) reply.header(name, value);
   if (res.stream) {
@@ -218,7 +230,8 @@ function send(reply: FastifyReply, res: GatewayResponse, c: Connection | undefin
   }
   // Bytes, not a string: fastify would append "; charset=utf-8", which JSON does not take.
   const body = typeof res.body === 'string' ? Buffer.from(res.body) : res.body;
-  if (c !== undefined) {
+  const c = tracked?.connection;
+  if (tracked !== undefined && c !== undefined) {
     if (c.queuedBytes > 0 && c.queuedBytes + body.length > limits.maxQueuedBytes) {
       // The client stopped reading while its pipelined answers pile up: close rather than hold
       // them (the request's socket: a pipelined answer is not attached to it yet).
@@ -232,11 +245,9 @@ function send(reply: FastifyReply, res: GatewayResponse, c: Connection | undefin
       socket.destroy();
       return;
     }
-    const n = body.length;
-    c.queuedBytes += n;
-    reply.raw.once('close', () => {
-      c.queuedBytes -= n;
-    });
+    // Counted back out with the request, when the kernel took the answer or the connection closed.
+    c.queuedBytes += body.length;
+    tracked.queuedBytes += body.length;
   }
   void reply.send(body);
 }
