@@ -18,7 +18,7 @@ import { describeThrowable, toJson } from '../codec/hessian/decode-json.js';
 import { compileTypedJsonDecoder, type TypedJsonDecoder } from '../codec/hessian/decode-typed.js';
 import { FerryError } from '../errors/index.js';
 import type { GatewayResponse } from '../exchange/index.js';
-import { compileRequestBodyEncoder, decodeErrorMessage, decodeResponseBody, encodeGenericRequestBody } from '../upstream/dubbo/body.js';
+import { compileRequestBodyEncoder, decodeErrorMessage, decodeResponseBody, encodeGenericRequestBody } from '../codec/dubbo-body.js';
 import { compileExtractor, type BodyParsing, type Extractor, type RequestView } from './request-view.js';
 
 /** Dubbo response status bytes (protocols.md A.2). */

@@ -17,7 +17,7 @@ import { toJson } from '../../src/codec/hessian/decode-json.js';
 import { compileTypedJsonDecoder, type TypedJsonDecoder } from '../../src/codec/hessian/decode-typed.js';
 import { compileDubboRoute } from '../../src/mapping/dubbo.js';
 import { RequestView } from '../../src/mapping/request-view.js';
-import { decodeResponseBody } from '../../src/upstream/dubbo/body.js';
+import { decodeResponseBody } from '../../src/codec/dubbo-body.js';
 import { createDubboClient, type DubboClient } from '../../src/upstream/dubbo/client.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 
