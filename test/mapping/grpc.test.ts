@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { protoJsonName, createProtoJson } from '../../src/mapping/grpc/proto-json.js';
+import { protoJsonName, createProtoJson } from '../../src/codec/protojson/index.js';
 import { templateFields, compileRequestMapping } from '../../src/mapping/grpc/request.js';
 import { httpBindingsOf } from '../../src/mapping/grpc/routes.js';
 import { grpcCodeName, grpcErrorToFerry, httpStatusForGrpc } from '../../src/upstream/grpc/status.js';

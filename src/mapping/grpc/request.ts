@@ -7,7 +7,7 @@
 import type { Type } from 'protobufjs';
 import { FerryError } from '../../errors/index.js';
 import type { GatewayRequest } from '../../exchange/index.js';
-import type { Draft, ProtoJson, ToJsonOptions } from './proto-json.js';
+import type { Draft, ProtoJson, ToJsonOptions } from '../../codec/protojson/index.js';
 
 export interface RequestMappingSpec {
   readonly input: Type;
