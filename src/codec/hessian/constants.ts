@@ -5,7 +5,7 @@
  */
 
 /** Package of hessian-lite 4.x's java.time handle classes. */
-export const HANDLE_PKG = 'com.alibaba.com.caucho.hessian.io.java8.';
+const HANDLE_PKG = 'com.alibaba.com.caucho.hessian.io.java8.';
 export const LOCAL_DATE_HANDLE = HANDLE_PKG + 'LocalDateHandle';
 export const LOCAL_TIME_HANDLE = HANDLE_PKG + 'LocalTimeHandle';
 export const LOCAL_DATE_TIME_HANDLE = HANDLE_PKG + 'LocalDateTimeHandle';

@@ -409,7 +409,3 @@ export function decodeAll(buf: Buffer, opts?: HessianReaderOptions): HessianValu
   while (r.hasMore()) out.push(r.read());
   return out;
 }
-
-export function createHessianReader(buf: Buffer, opts?: HessianReaderOptions): HessianReader {
-  return new HessianReader(buf, opts);
-}

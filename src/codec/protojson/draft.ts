@@ -14,7 +14,7 @@ export interface LongLike {
 interface LongStatic {
   fromBits(low: number, high: number, unsigned?: boolean): LongLike;
 }
-export const LongImpl = protobuf.util.Long as unknown as LongStatic;
+const LongImpl = protobuf.util.Long as unknown as LongStatic;
 
 /** A message being built from JSON: proto field name → value (see the module doc for the shapes). */
 export type Draft = { [field: string]: DraftValue };

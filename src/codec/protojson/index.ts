@@ -49,12 +49,8 @@ export interface ProtoJson {
   encode(type: Type, draft: Draft): Uint8Array;
   /** Binary → JSON value (plain JS: int64 as strings, bytes base64). */
   toJson(type: Type, bytes: Uint8Array, opts?: ToJsonOptions): unknown;
-  /** A decoded protobufjs message → JSON value. */
-  messageToJson(type: Type, message: unknown, opts?: ToJsonOptions): unknown;
   /** One field of a decoded message → JSON (response_body); default value when unset. */
   fieldToJson(type: Type, message: unknown, fieldName: string, opts?: ToJsonOptions): unknown;
-  /** Whether parsing JSON for `type` needs lossless numbers. */
-  needsLossless(type: Type): boolean;
 }
 
 /** Builds the JSON mapping for the types of `root` (caches per-type facts; no global state). */
@@ -85,8 +81,6 @@ export function createProtoJson(root: Root): ProtoJson {
   }
 
   return {
-    needsLossless,
-
     parseText(type, text, source) {
       try {
         if (needsLossless(type)) return parseLossless(text);
@@ -153,10 +147,6 @@ export function createProtoJson(root: Root): ProtoJson {
 
     toJson(type, bytes, opts = {}) {
       return writer.messageJson(type, type.decode(bytes), opts);
-    },
-
-    messageToJson(type, message, opts = {}) {
-      return writer.messageJson(type, message, opts);
     },
 
     fieldToJson(type, message, fieldName, opts = {}) {

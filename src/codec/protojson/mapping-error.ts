@@ -15,7 +15,7 @@ export interface JsonSource {
 }
 
 /** Thrown inside the walkers; carries the JSON path so the caller can build a FerryError. */
-export class JsonMappingError extends Error {
+class JsonMappingError extends Error {
   constructor(readonly path: string, message: string) {
     super(message);
   }
