@@ -2,8 +2,7 @@
  * Micro-benchmark: Ferry's proto3 JSON mapping (src/codec/protojson) in both directions on the
  * sample protos, the work a gRPC route does per request without the network. Request side: JSON
  * text → parseText → fromJson → encode; reply side: bytes → toJson → JSON.stringify.
- * Single core, no I/O. Each figure is the mean of the fastest of 40 short rounds, so that a
- * shared machine's preemptions do not show up as figures.
+ * Single core, no I/O; each figure is the fastest of many short rounds (see timeIt).
  *
  * Run: node --import tsx bench/proto-json.ts
  */
@@ -12,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { createProtoJson } from '../src/codec/protojson/index.js';
 import { loadProtoRoot } from '../src/upstream/grpc/proto-loader.js';
 
-const ITERATIONS = 2_000;
-const ROUNDS = 40;
+const WARMUP = 5_000;
+const ROUNDS = 300;
+const ROUND_MS = 2;
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = loadProtoRoot([
   path.join(repo, 'idl/payments/v1/kitchen_sink.proto'),
@@ -44,19 +44,25 @@ const cases: Array<[string, string, object]> = [
   }],
 ];
 
-/** Best mean µs per call over ROUNDS rounds, after a warm-up. */
+/**
+ * µs per call: the fastest of ROUNDS rounds of about ROUND_MS each (short rounds, so that on a
+ * shared machine some of them run without being preempted), after a warm-up.
+ */
 function timeIt(fn: () => unknown): number {
-  for (let i = 0; i < ITERATIONS * 5; i++) fn();
+  const w0 = process.hrtime.bigint();
+  for (let i = 0; i < WARMUP; i++) fn();
+  const estimate = Number(process.hrtime.bigint() - w0) / WARMUP / 1e6;
+  const n = Math.max(1, Math.round(ROUND_MS / estimate));
   let best = Infinity;
   for (let r = 0; r < ROUNDS; r++) {
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < ITERATIONS; i++) fn();
-    best = Math.min(best, Number(process.hrtime.bigint() - t0) / ITERATIONS / 1000);
+    for (let i = 0; i < n; i++) fn();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / n / 1000);
   }
   return best;
 }
 
-console.log(`# node --import tsx bench/proto-json.ts  (node ${process.version}, best of ${ROUNDS} × ${ITERATIONS} calls)`);
+console.log(`# node --import tsx bench/proto-json.ts  (node ${process.version}, fastest of ${ROUNDS} rounds of ~${ROUND_MS} ms)`);
 console.log(`${'message'.padEnd(36)}${'JSON→bytes µs'.padStart(15)}${'bytes→JSON µs'.padStart(15)}`);
 for (const [label, typeName, value] of cases) {
   const type = root.lookupType(typeName);
