@@ -1,8 +1,8 @@
-/** Direct tests of the pure pieces of the gRPC binding: names, tables, template fields, route derivation. */
+/** Direct tests of the pure pieces of the gRPC binding: tables, template fields, route derivation. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { protoJsonName, createProtoJson } from '../../src/codec/protojson/index.js';
+import { createProtoJson } from '../../src/codec/protojson/index.js';
 import { templateFields, compileRequestMapping } from '../../src/mapping/grpc/request.js';
 import { httpBindingsOf } from '../../src/mapping/grpc/routes.js';
 import { grpcCodeName, grpcErrorToFerry, httpStatusForGrpc } from '../../src/upstream/grpc/status.js';
@@ -12,13 +12,6 @@ import { Metadata } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 describe('gRPC pure helpers', () => {
-  it('json names follow protoc (underscore removed, next letter upper-cased)', () => {
-    assert.equal(protoJsonName('currency_code'), 'currencyCode');
-    assert.equal(protoJsonName('a_b_c'), 'aBC');
-    assert.equal(protoJsonName('field_1_x'), 'field1X');
-    assert.equal(protoJsonName('already'), 'already');
-  });
-
   it('template variables are the field paths, with or without a pattern', () => {
     assert.deepEqual(templateFields('/v1/{payment.name=accounts/*/payments/*}:x/{id}/{rest=**}'), ['payment.name', 'id', 'rest']);
     assert.deepEqual(templateFields('/v1/payments:search'), []);
