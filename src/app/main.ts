@@ -7,7 +7,7 @@ import { propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Registry } from 'prom-client';
 import { loadConfigDir } from '../config/loader.js';
-import type { FerryConfig, RouteConfig } from '../config/types.js';
+import type { DubboRoute, DubboService, FerryConfig, RouteConfig } from '../config/types.js';
 import { FerryError } from '../errors/index.js';
 import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../gateway/engine.js';
 import { createDubboBinder, type DubboCaller } from '../gateway/dubbo-binder.js';
@@ -73,7 +73,7 @@ export interface RunningFerry {
 }
 
 export interface EngineBuildOptions {
-  readonly dubbo: ProtocolBinder;
+  readonly dubbo: ProtocolBinder<DubboService, DubboRoute>;
   readonly maxBodyBytes?: number;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
   readonly telemetry?: Telemetry;

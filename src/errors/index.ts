@@ -56,6 +56,18 @@ export const ERROR_CATALOGUE = {
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
+/** Where a piece of config came from (mapping file, or a .proto), for errors. Lines and columns are 1-based. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+/** `file:line:col`, the prefix every config problem is reported with. */
+export function formatLocation(at: SourceLocation): string {
+  return `${at.file}:${at.line}:${at.col}`;
+}
+
 /** Extra, structured facts about an error that go into the problem+json body. */
 export interface ErrorDetails {
   /** The route argument that failed (its `from`), for 400s. */

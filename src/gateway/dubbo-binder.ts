@@ -3,7 +3,7 @@
  * request, opens a CLIENT span, carries trace context in the attachments, calls, and maps the reply.
  */
 import { performance } from 'node:perf_hooks';
-import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
+import type { DubboRoute, DubboService, FerryConfig, ServiceConfig } from '../config/types.js';
 import { FerryError, toFerryError } from '../errors/index.js';
 import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
 import { compileDubboRoute } from '../mapping/dubbo.js';
@@ -36,15 +36,15 @@ export interface DubboBindingOptions {
   readonly observeCall?: UpstreamCallObserver;
 }
 
-export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
+export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder<DubboService, DubboRoute> {
   const telemetry = opts.telemetry ?? createTelemetry();
   const observeCall = opts.observeCall;
   return {
-    bind(route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler {
+    bind(route: DubboRoute, service: DubboService, config: FerryConfig): RouteHandler {
       const plan = compileDubboRoute(route, service, config);
       const client = opts.clientFor(service);
       const sticky = opts.stickinessFor?.(service);
-      const callInfo = { system: 'apache_dubbo', service: service.interface!, method: route.rpcMethod } as const;
+      const callInfo = { system: 'apache_dubbo', service: service.interface, method: route.rpcMethod } as const;
       const endpointOf = (r: { endpoint: string }): string => r.endpoint;
       const outlier = client.outlier;
       return {

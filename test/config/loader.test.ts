@@ -19,9 +19,10 @@ test('the shipped sample mappings load', async () => {
   const c = await loadConfigDir('mappings');
   assert.ok(c.routes.length >= 10);
   const transfer = c.routes.find((r) => r.id === 'create-transfer');
-  assert.equal(transfer?.method, 'POST');
-  assert.equal(transfer?.args[1]?.type, 'com.example.bank.Transfer');
-  assert.equal(transfer?.errors['com.example.bank.InsufficientFundsException'], 422);
+  assert.ok(transfer?.protocol === 'dubbo');
+  assert.equal(transfer.method, 'POST');
+  assert.equal(transfer.args[1]?.type, 'com.example.bank.Transfer');
+  assert.equal(transfer.errors['com.example.bank.InsufficientFundsException'], 422);
   assert.equal(c.services.get('accounts')?.timeoutMs, 3000);
   assert.ok(Object.isFrozen(c.routes));
 });

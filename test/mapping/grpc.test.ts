@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { protoJsonName, createProtoJson } from '../../src/mapping/grpc/proto-json.js';
-import { templateFields, compileRequestMapping } from '../../src/mapping/grpc/request.js';
+import { compileRequestMapping } from '../../src/mapping/grpc/request.js';
+import { parseTemplate, variableNames } from '../../src/router/index.js';
 import { httpBindingsOf } from '../../src/mapping/grpc/routes.js';
 import { grpcCodeName, grpcErrorToFerry, httpStatusForGrpc } from '../../src/upstream/grpc/status.js';
 import { loadProtoRoot } from '../../src/upstream/grpc/proto-loader.js';
@@ -19,9 +20,9 @@ describe('gRPC pure helpers', () => {
     assert.equal(protoJsonName('already'), 'already');
   });
 
-  it('template variables are the field paths, with or without a pattern', () => {
-    assert.deepEqual(templateFields('/v1/{payment.name=accounts/*/payments/*}:x/{id}/{rest=**}'), ['payment.name', 'id', 'rest']);
-    assert.deepEqual(templateFields('/v1/payments:search'), []);
+  it('path fields are the template variables the router parses, with or without a pattern', () => {
+    assert.deepEqual(variableNames(parseTemplate('/v1/{payment.name=accounts/*/payments/*}/x/{id}/{rest=**}')), ['payment.name', 'id', 'rest']);
+    assert.deepEqual(variableNames(parseTemplate('/v1/payments:search')), []);
   });
 
   it('grpc → HTTP status table and names', () => {
