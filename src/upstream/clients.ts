@@ -53,7 +53,7 @@ export class UpstreamRegistry {
         ? undefined
         : createZooKeeperSource({
             connectString: service.registry,
-            interface: service.interface!,
+            interface: service.interface,
             ...(service.version !== undefined ? { version: service.version } : {}),
             ...(service.group !== undefined ? { group: service.group } : {}),
           });
