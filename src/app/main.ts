@@ -6,6 +6,7 @@
 import { propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Registry } from 'prom-client';
+import { ConfigError, keySource, problemsOf } from '../config/errors.js';
 import { loadConfigDir } from '../config/loader.js';
 import type { DubboRoute, DubboService, FerryConfig, RouteConfig } from '../config/types.js';
 import { FerryError } from '../errors/index.js';
@@ -157,15 +158,21 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   const stickyKeys = opts.stickyKeys ?? parseStickyKeys(process.env['FERRY_STICKY_KEYS']);
   const dubbo = createDubboBinder({
     clientFor: (s) => upstreams.dubboClient(s),
-    stickinessFor: (s) =>
-      s.sticky &&
-      createStickiness({
-        service: s.name,
-        keys: stickyKeys,
-        ...(s.sticky.cookie !== undefined ? { cookie: s.sticky.cookie } : {}),
-        ...(s.sticky.hashOn !== undefined ? { hashOn: s.sticky.hashOn } : {}),
-        ...(s.sticky.maxAgeSeconds !== undefined ? { maxAgeSeconds: s.sticky.maxAgeSeconds } : {}),
-      }),
+    stickinessFor: (s) => {
+      if (s.sticky === undefined) return undefined;
+      try {
+        return createStickiness({
+          service: s.name,
+          keys: stickyKeys,
+          ...(s.sticky.cookie !== undefined ? { cookie: s.sticky.cookie } : {}),
+          ...(s.sticky.hashOn !== undefined ? { hashOn: s.sticky.hashOn } : {}),
+          ...(s.sticky.maxAgeSeconds !== undefined ? { maxAgeSeconds: s.sticky.maxAgeSeconds } : {}),
+        });
+      } catch (err) {
+        // A missing signing key and the like are problems of the service's `sticky:`, so say where it is.
+        throw new ConfigError(problemsOf(err, keySource(s, 'sticky')));
+      }
+    },
     telemetry,
     observeCall: metrics.observeUpstreamCall,
   });

@@ -509,6 +509,13 @@ function compileService(
     problemAt(at('registry'), `service "${name}" has both "endpoints" and "registry"; choose one`);
     ok = false;
   }
+  (raw.endpoints ?? []).forEach((endpoint, i) => {
+    const port = Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
+    if (port < 1 || port > 65535) {
+      problemAt(locate(pf, ['services', name, 'endpoints', i]), `endpoint "${endpoint}" of service "${name}" has port ${port}; a port is 1 to 65535`);
+      ok = false;
+    }
+  });
   let sticky: StickyConfig | undefined;
   if (raw.sticky !== undefined) {
     const forms = [raw.sticky.cookie, raw.sticky.hash, raw.sticky.header].filter((v) => v !== undefined).length;

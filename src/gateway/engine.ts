@@ -88,7 +88,8 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       problems.push(...problemsOf(err, bound[0]?.route.source ?? { file: config.root, line: 1, col: 1 }));
     }
   }
-  if (problems.length > 0 || router === undefined) throw new ConfigError(problems);
+  // A problem of a service (its proto, its sticky keys) is found once per route that binds it: say it once.
+  if (problems.length > 0 || router === undefined) throw new ConfigError(uniqueProblems(problems));
   const byId = new Map(bound.map((b) => [b.route.id, b]));
   const table = router;
 
@@ -156,6 +157,16 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       return response;
     },
   };
+}
+
+function uniqueProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.file}:${p.line}:${p.col}:${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** Hands a route to its protocol's binder, with the service and route narrowed to that protocol. */

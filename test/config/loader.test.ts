@@ -143,3 +143,9 @@ test('a ConfigError is a FerryError (FERRY_CONFIG_INVALID) placed at its first p
     assert.deepEqual([e.file, e.line, e.col], ['m.yaml', 6, 5]);
   }
 });
+
+test('an endpoint port beyond 65535 is refused at the endpoint', () => {
+  assert.deepEqual(problemsOf('services:\n  a:\n    protocol: dubbo\n    interface: X\n    endpoints: [h:1, h:99999]\n'), [
+    'm.yaml:5:22: endpoint "h:99999" of service "a" has port 99999; a port is 1 to 65535',
+  ]);
+});
