@@ -6,7 +6,7 @@
 import { propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Registry } from 'prom-client';
-import { ConfigError, keySource, problemsOf } from '../config/errors.js';
+import { ConfigError, keySource, problemsOf, type ConfigProblem } from '../config/errors.js';
 import { loadConfigDir } from '../config/loader.js';
 import type { DubboRoute, DubboService, FerryConfig, RouteConfig } from '../config/types.js';
 import { FerryError } from '../errors/index.js';
@@ -102,9 +102,17 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
   });
   try {
     const derivedRoutes: RouteConfig[] = [];
+    const problems: ConfigProblem[] = [];
     for (const service of config.services.values()) {
-      if (service.protocol !== 'dubbo') derivedRoutes.push(...grpc.routesFor(service));
+      if (service.protocol === 'dubbo') continue;
+      try {
+        derivedRoutes.push(...grpc.routesFor(service));
+      } catch (err) {
+        problems.push(...problemsOf(err, service.source, `service "${service.name}": `));
+      }
     }
+    // Every service's proto problems at once, as the loader reports every file's.
+    if (problems.length > 0) throw new ConfigError(problems);
     const engine = createEngine({
       config,
       binders: { dubbo: opts.dubbo, grpc: grpc.binder, triple: grpc.binder },

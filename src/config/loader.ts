@@ -55,13 +55,21 @@ export interface MappingFile {
 /** Reads every *.yaml / *.yml file below `dir` (sorted) and loads them as one config. */
 export async function loadConfigDir(dir: string): Promise<FerryConfig> {
   const root = path.resolve(dir);
-  const names = await listYaml(root);
+  const unreadable = (file: string, err: unknown): ConfigError =>
+    new ConfigError([{ file, line: 1, col: 1, message: `cannot be read: ${err instanceof Error ? err.message : String(err)}` }]);
+  const names = await listYaml(root).catch((err: unknown) => {
+    throw unreadable(dir, err);
+  });
   if (names.length === 0) {
     throw new ConfigError([{ file: dir, line: 1, col: 1, message: 'the folder holds no .yaml or .yml mapping file' }]);
   }
   const files: MappingFile[] = [];
   for (const name of names) {
-    files.push({ file: path.relative(process.cwd(), name) || name, text: await readFile(name, 'utf8') });
+    const file = path.relative(process.cwd(), name) || name;
+    const text = await readFile(name, 'utf8').catch((err: unknown) => {
+      throw unreadable(file, err);
+    });
+    files.push({ file, text });
   }
   return loadConfigFiles(files, root);
 }

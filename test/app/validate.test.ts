@@ -53,3 +53,11 @@ test('the shipped mappings validate, with routes derived from google.api.http', 
   assert.ok(derived?.protocol === 'grpc' && derived.fromProto);
   assert.deepEqual(derived.template.variables.map((v) => v.name), ['name']);
 });
+
+test('proto problems of several services are reported together', async () => {
+  const two = grpc('example.payments.v1.Nope') + `  pay2:\n    protocol: triple\n    proto: ${PROTO}\n    service: example.payments.v1.Nope2\n    endpoints: [127.0.0.1:1]\n`;
+  assert.deepEqual(await problemsOf(two), [
+    `m.yaml:5:14: proto ${PROTO} declares no service example.payments.v1.Nope`,
+    `m.yaml:10:14: proto ${PROTO} declares no service example.payments.v1.Nope2`,
+  ]);
+});

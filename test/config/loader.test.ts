@@ -149,3 +149,7 @@ test('an endpoint port beyond 65535 is refused at the endpoint', () => {
     'm.yaml:5:22: endpoint "h:99999" of service "a" has port 99999; a port is 1 to 65535',
   ]);
 });
+
+test('a mappings folder that cannot be read is a ConfigError naming it', async () => {
+  await assert.rejects(loadConfigDir('does-not-exist'), (e: unknown) => e instanceof ConfigError && /^does-not-exist:1:1: cannot be read: ENOENT/.test(e.message));
+});
