@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigDir } from '../src/config/loader.js';
 import { compileDubboRoute } from '../src/mapping/dubbo.js';
 import { RequestView } from '../src/mapping/request-view.js';
-import { createDubboClient } from '../src/upstream/dubbo/client.js';
+import { createDubboClient } from '../src/upstream/clients.js';
 import { startJavaProvider } from '../test/support/java-provider.js';
 import { freePort } from '../test/support/ports.js';
 import { ensureWrk, measureDirectAndFerry, printComparison } from './load.js';

@@ -10,7 +10,7 @@ import { Metadata } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import type { Method, Service, Type } from 'protobufjs';
 import { configErrorAt, keySource } from '../config/errors.js';
-import type { FerryConfig, GrpcRoute, ProtoService } from '../config/types.js';
+import type { FerryConfig, GrpcRoute, ProtoService, ServiceConfig } from '../config/types.js';
 import { FerryError, toFerryError, toProblem } from '../errors/index.js';
 import { createProtoJson } from '../mapping/grpc/proto-json.js';
 import type { ProtoJson } from '../mapping/grpc/proto-json.js';
@@ -21,14 +21,17 @@ import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
 import { variableNames } from '../router/index.js';
 import { injectIntoMetadata } from '../telemetry/propagation.js';
 import type { Telemetry } from '../telemetry/spans.js';
-import { createGrpcUpstream } from '../upstream/grpc/client.js';
-import type { GrpcUpstream } from '../upstream/grpc/client.js';
+import type { PickHint } from '../upstream/balance/types.js';
+import type { StickinessPolicy } from '../upstream/balance/sticky-cookie.js';
+import type { GrpcClient, ServiceUpstream } from '../upstream/clients.js';
 import { loadProtoRoot } from '../upstream/grpc/proto-loader.js';
 import type { CallContext, ProtocolBinder, RouteHandler, UpstreamCallObserver } from './types.js';
 
 export interface GrpcBindingOptions {
   /** Config root: relative `proto` paths resolve against it. */
   readonly root: string;
+  /** The client set of a service (the composition root keeps them across reloads). */
+  readonly clientFor: (service: ServiceConfig) => ServiceUpstream;
   /** Span helpers; without them calls still carry the incoming trace context in metadata. */
   readonly telemetry?: Telemetry;
   readonly observeCall?: UpstreamCallObserver;
@@ -38,8 +41,6 @@ export interface GrpcBinding {
   /** Routes derived from the service proto's google.api.http options (fromProto: true). */
   routesFor(service: ProtoService): GrpcRoute[];
   readonly binder: ProtocolBinder<ProtoService, GrpcRoute>;
-  /** Closes every channel opened by handlers of this binding. */
-  close(): Promise<void>;
 }
 
 interface LoadedProto {
@@ -56,10 +57,9 @@ const HIDDEN_RESPONSE_METADATA = new Set(['content-type', 'grpc-status', 'grpc-m
 const JSON_TYPE = 'application/json';
 const NDJSON_TYPE = 'application/x-ndjson';
 
-/** Builds the binding. One per compiled config; `close()` when the config is retired. */
+/** Builds the binding. One per compiled config; the clients it binds to outlive it. */
 export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
   const protos = new Map<string, LoadedProto>();
-  const upstreams = new Map<string, GrpcUpstream>();
 
   function protoPath(service: ProtoService, root: string): string {
     return path.isAbsolute(service.proto) ? service.proto : path.resolve(root, service.proto);
@@ -100,23 +100,6 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     }
   }
 
-  function upstreamFor(service: ProtoService, loaded: LoadedProto): GrpcUpstream {
-    const key = `${service.name}\u0000${service.endpoints.join(',')}\u0000${service.connectionsPerEndpoint}`;
-    let up = upstreams.get(key);
-    if (up === undefined) {
-      if (service.endpoints.length === 0) {
-        throw configErrorAt(service.source, `service ${service.name}: gRPC/Triple services need static "endpoints" (registries are not supported for them yet)`);
-      }
-      up = createGrpcUpstream({
-        endpoints: service.endpoints,
-        channelsPerEndpoint: service.connectionsPerEndpoint,
-        decodeDetails: loaded.decodeDetails,
-      });
-      upstreams.set(key, up);
-    }
-    return up;
-  }
-
   function bind(route: GrpcRoute, service: ProtoService, config: FerryConfig): RouteHandler {
     const loaded = load(protoPath(service, config.root ?? opts.root), service);
     const svc = lookupService(loaded, service);
@@ -138,7 +121,18 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     } catch (err) {
       throw configErrorAt(route.source, `route ${route.id}: ${(err as Error).message}`);
     }
-    const upstream = upstreamFor(service, loaded);
+    // Looked up on first use, so that binding alone (ferry validate) connects nowhere.
+    let upstream: Extract<ServiceUpstream, { protocol: 'grpc' | 'triple' }> | undefined;
+    const upstreamOf = (): Extract<ServiceUpstream, { protocol: 'grpc' | 'triple' }> => {
+      if (upstream === undefined) {
+        const u = opts.clientFor(service);
+        if (u.protocol === 'dubbo') throw new FerryError('FERRY_INTERNAL', `service ${service.name} is not a gRPC or Triple service`);
+        upstream = u;
+      }
+      return upstream;
+    };
+    const retries = route.retries;
+    const decodeDetails = loaded.decodeDetails;
     const grpcPath = `/${service.service}/${method.name}`;
     const timeoutMs = route.timeoutMs ?? service.timeoutMs;
     const forward = new Set(service.forwardHeaders.map((h) => h.toLowerCase()).filter((h) => !RESERVED_METADATA.test(h)));
@@ -164,12 +158,12 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
       return md;
     }
 
+    /** The call's deadline (performance.now() ms): the route's timeout within the request's. */
     function deadlineOf(req: GatewayRequest, ctx: CallContext): number {
       const now = performance.now();
       const until = Math.min(ctx.deadline, req.deadline ?? Infinity, now + timeoutMs);
-      const remaining = until - now;
-      if (remaining <= 0) throw new FerryError('FERRY_UPSTREAM_TIMEOUT', `deadline passed before calling ${grpcPath}`);
-      return Date.now() + remaining;
+      if (until - now <= 0) throw new FerryError('FERRY_UPSTREAM_TIMEOUT', `deadline passed before calling ${grpcPath}`);
+      return until;
     }
 
     /** Ends the CLIENT span and reports the call: with `fe` when it failed. */
@@ -187,9 +181,18 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
       const span = opts.telemetry?.startClientSpan(ctx.otel, { system: 'grpc', service: service.service, method: method!.name });
       const started = performance.now();
       const metadata = metadataFor(req, span?.ctx ?? ctx.otel);
+      const { client, stickiness } = upstreamOf();
+      const hint: PickHint | undefined = stickiness?.hint(req);
       try {
         if (!streaming) {
-          const res = await upstream.unary(grpcPath, bytes, { metadata, deadline });
+          const res = await client.unary(grpcPath, bytes, {
+            metadata,
+            deadline,
+            decodeDetails,
+            idempotent: route.idempotent,
+            retries,
+            ...(hint !== undefined ? { hint } : {}),
+          });
           if (span) setPeer(span.span, res.endpoint);
           let body: string;
           try {
@@ -200,10 +203,12 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
           const headers: Record<string, string | string[]> = { 'content-type': JSON_TYPE };
           copyMetadata(headers, res.headers, 'grpc-metadata-');
           copyMetadata(headers, res.trailers, 'grpc-trailer-');
+          const sticky = stickiness?.replyHeaders(hint, res.endpoint);
+          if (sticky) Object.assign(headers, sticky);
           callEnded(span, started);
           return { status: 200, headers, body };
         }
-        return await handleStream(bytes, metadata, deadline, ctx, span, started);
+        return await handleStream(client, stickiness, bytes, metadata, deadline, hint, ctx, span, started);
       } catch (err) {
         const fe = toFerryError(err);
         callEnded(span, started, fe);
@@ -217,14 +222,17 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     }
 
     async function handleStream(
+      client: GrpcClient,
+      stickiness: StickinessPolicy | undefined,
       bytes: Uint8Array,
       metadata: Metadata,
       deadline: number,
+      hint: PickHint | undefined,
       ctx: CallContext,
       span: ReturnType<Telemetry['startClientSpan']> | undefined,
       started: number,
     ): Promise<GatewayResponse> {
-      const call = upstream.serverStream(grpcPath, bytes, { metadata, deadline });
+      const call = await client.serverStream(grpcPath, bytes, { metadata, deadline, decodeDetails, ...(hint !== undefined ? { hint } : {}) });
       if (span) setPeer(span.span, call.endpoint);
       const it = call.messages[Symbol.asyncIterator]();
       // Wait for the first message (or the end) so that an early error becomes a proper status.
@@ -232,6 +240,8 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
       const md = await call.headers.catch(() => new Metadata());
       const headers: Record<string, string | string[]> = { 'content-type': NDJSON_TYPE };
       copyMetadata(headers, md, 'grpc-metadata-');
+      const sticky = stickiness?.replyHeaders(hint, call.endpoint);
+      if (sticky) Object.assign(headers, sticky);
       const line = (b: Buffer) => {
         try {
           return responseMapping(b) + '\n';
@@ -273,10 +283,6 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
       return routesFromHttpRules(service, lookupService(loaded, service));
     },
     binder: { bind },
-    async close() {
-      for (const up of upstreams.values()) up.close();
-      upstreams.clear();
-    },
   };
 }
 

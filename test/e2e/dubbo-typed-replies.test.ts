@@ -18,7 +18,7 @@ import { compileTypedJsonDecoder, type TypedJsonDecoder } from '../../src/codec/
 import { compileDubboRoute } from '../../src/mapping/dubbo.js';
 import { RequestView } from '../../src/mapping/request-view.js';
 import { decodeResponseBody } from '../../src/upstream/dubbo/body.js';
-import { createDubboClient, type DubboClient } from '../../src/upstream/dubbo/client.js';
+import { createDubboClient, type DubboClient } from '../../src/upstream/clients.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 
 let provider: JavaProvider;

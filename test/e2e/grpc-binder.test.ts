@@ -9,6 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { createGrpcBinding, type GrpcBinding } from '../../src/gateway/grpc-binder.js';
+import { UpstreamClients } from '../../src/upstream/clients.js';
 import type { FerryConfig, GrpcRoute, GrpcService, ProtoService } from '../../src/config/types.js';
 import { parseTemplate } from '../../src/router/index.js';
 import type { GatewayRequest, GatewayResponse } from '../../src/exchange/index.js';
@@ -60,6 +61,7 @@ async function collect(res: GatewayResponse): Promise<string> {
 describe('gRPC binding against the Python grpcio sample server', { timeout: 60_000 }, () => {
   let peer: GrpcPeer;
   let binding: GrpcBinding;
+  const clients = new UpstreamClients();
   let svc: ProtoService;
   let config: FerryConfig;
   let routes: GrpcRoute[];
@@ -67,14 +69,14 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
 
   before(async () => {
     peer = await startGrpcPeer();
-    binding = createGrpcBinding({ root: ROOT });
+    binding = createGrpcBinding({ root: ROOT, clientFor: (s) => clients.forService(s) });
     svc = service('payments', [peer.address]);
     routes = binding.routesFor(svc);
     config = { root: ROOT, services: new Map([[svc.name, svc]]), types: new Map(), routes };
     for (const r of routes) handlers.set(r.id, binding.binder.bind(r, svc, config));
   });
   after(async () => {
-    await binding?.close();
+    await clients.close();
     await peer?.stop();
   });
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { createGrpcBinding, type GrpcBinding } from '../../src/gateway/grpc-binder.js';
+import { UpstreamClients } from '../../src/upstream/clients.js';
 import type { FerryConfig, GrpcRoute, TripleService } from '../../src/config/types.js';
 import { parseTemplate } from '../../src/router/index.js';
 import type { GatewayRequest } from '../../src/exchange/index.js';
@@ -54,6 +55,7 @@ const ctx = () => ({ deadline: performance.now() + 15_000, otel: ROOT_CONTEXT, r
 describe('Triple through the gRPC binding against the Java Dubbo provider', { timeout: 90_000 }, () => {
   let provider: JavaProvider;
   let binding: GrpcBinding;
+  const clients = new UpstreamClients();
   let svc: TripleService;
   let config: FerryConfig;
   const hello = route('hello', 'POST', '/v1/greet', 'SayHello', '*');
@@ -61,12 +63,12 @@ describe('Triple through the gRPC binding against the Java Dubbo provider', { ti
 
   before(async () => {
     provider = await startJavaProvider({ triple: true });
-    binding = createGrpcBinding({ root: ROOT });
+    binding = createGrpcBinding({ root: ROOT, clientFor: (s) => clients.forService(s) });
     svc = greeter({}, `127.0.0.1:${provider.triplePort}`);
     config = { root: ROOT, services: new Map([['greeter', svc]]), types: new Map(), routes: [hello, stream] };
   });
   after(async () => {
-    await binding?.close();
+    await clients.close();
     await provider?.stop();
   });
 

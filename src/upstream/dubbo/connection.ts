@@ -35,13 +35,6 @@ export interface DubboReply {
   readonly body: Buffer;
 }
 
-/**
- * How requests reach the socket. `immediate`: all frames written in one event-loop turn go out in
- * one write (setImmediate). `microtask`: flushed after the current microtask queue. `none`: one
- * write per frame (kept for benchmarks and debugging).
- */
-export type WriteCoalescing = 'immediate' | 'microtask' | 'none';
-
 /** Default interval of heartbeats on an idle connection (Dubbo's `heartbeat` default). */
 export const DEFAULT_HEARTBEAT_MS = 60_000;
 /** The connection is closed after this many heartbeat intervals with nothing read. */
@@ -65,12 +58,6 @@ export interface DubboConnectionOptions {
   /** Largest reply body accepted (default 8 MiB). */
   readonly maxFrameBytes?: number;
   readonly connectTimeoutMs?: number;
-  /**
-   * When queued frames are written (default `microtask`: at the end of the current job, so a burst
-   * goes out in one write without waiting a loop turn; measured +20% throughput and −0.03 ms median
-   * over `immediate` through the gateway, `npm run bench`).
-   */
-  readonly coalesce?: WriteCoalescing;
   /** First request id (default random in ±2^52, like Java's random start). Ids may be negative. */
   readonly firstId?: bigint;
   /** Request bytes allowed to wait for the socket before new calls are refused (default 16 MiB). */
@@ -133,7 +120,6 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
   private readonly socket: Socket;
   private readonly decoder: FrameDecoder;
   private readonly pendingCalls = new Map<bigint, PendingCall>();
-  private readonly coalesce: WriteCoalescing;
   private queue: QueuedFrame[] = [];
   private queuedBytes = 0;
   private readonly maxBufferedBytes: number;
@@ -157,7 +143,6 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     if (!(this.heartbeatMs > 0)) throw new RangeError(`heartbeatMs must be positive, got ${this.heartbeatMs}`);
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
-    this.coalesce = options.coalesce ?? 'microtask';
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.nextId = options.firstId ?? randomFirstId();
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -487,21 +472,13 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
   // ---- writing --------------------------------------------------------------------------------
 
   private enqueue(frame: QueuedFrame): void {
-    if (this.coalesce === 'none' && this.stateValue !== 'connecting') {
-      const out = Buffer.allocUnsafe(HEADER_BYTES + frame.body.length);
-      writeHeader(out, 0, frame.flags, frame.status, frame.id, frame.body.length);
-      frame.body.copy(out, HEADER_BYTES);
-      this.socket.write(out);
-      this.lastWrite = Date.now();
-      if (frame.call) frame.call.sent = true;
-      return;
-    }
     this.queue.push(frame);
     this.queuedBytes += HEADER_BYTES + frame.body.length;
     if (this.flushScheduled || this.stateValue === 'connecting') return;
     this.flushScheduled = true;
-    if (this.coalesce === 'microtask') queueMicrotask(this.flushTask);
-    else setImmediate(this.flushTask);
+    // Per microtask: a burst of calls goes out in one write without waiting for the next loop turn
+    // (bench: 19.2k → 23.0k req/s at 64 connections; per loop turn was measured and was not better).
+    queueMicrotask(this.flushTask);
   }
 
   private readonly flushTask = (): void => {

@@ -5,6 +5,7 @@
  */
 import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import { FerryError, GrpcCode } from '../../errors/index.js';
+import { TransportError } from '../../errors/transport.js';
 import type { GrpcCodeNumber } from '../../errors/index.js';
 
 const HTTP_BY_GRPC: Readonly<Record<number, number>> = {
@@ -44,13 +45,19 @@ export function grpcCodeName(code: number): string {
 /** Decodes google.rpc.Status bytes into the JSON of its details (undefined when they cannot be read). */
 export type StatusDetailsDecoder = (bytes: Buffer) => unknown[] | undefined;
 
+/** grpc-js's words for a call that failed before any stream was opened on a connection. */
+const NEVER_SENT = /^No connection established|^failed to connect|ECONNREFUSED|Connection refused/i;
+
 /**
  * Turns a grpc-js error (or anything thrown by a call) into a FerryError:
- * DEADLINE_EXCEEDED → FERRY_UPSTREAM_TIMEOUT (504); a call that never reached a server
- * (UNAVAILABLE with no server metadata) → FERRY_UPSTREAM_UNAVAILABLE (503); every other status →
- * FERRY_UPSTREAM_STATUS with the table's HTTP status and the decoded details.
+ * - DEADLINE_EXCEEDED → TransportError FERRY_UPSTREAM_TIMEOUT (504), sent;
+ * - UNAVAILABLE with no trailers from a server → a TransportError: FERRY_UPSTREAM_UNAVAILABLE (503)
+ *   when grpc-js says no connection was established (never sent), else
+ *   FERRY_UPSTREAM_CONNECTION_LOST (502, may have run);
+ * - every other status → FERRY_UPSTREAM_STATUS with the table's HTTP status and decoded details.
+ * `answered`: the server had sent response headers (the call certainly reached it).
  */
-export function grpcErrorToFerry(err: unknown, endpoint: string | undefined, decodeDetails?: StatusDetailsDecoder): FerryError {
+export function grpcErrorToFerry(err: unknown, endpoint: string | undefined, decodeDetails?: StatusDetailsDecoder, answered = false): FerryError {
   if (err instanceof FerryError) return err;
   const se = err as Partial<ServiceError>;
   if (typeof se?.code !== 'number') {
@@ -74,12 +81,16 @@ export function grpcErrorToFerry(err: unknown, endpoint: string | undefined, dec
     ...(endpoint !== undefined ? { endpoint } : {}),
     ...(details !== undefined ? { upstreamDetails: details } : {}),
   };
+  const at = endpoint ? ` calling ${endpoint}` : '';
   if (code === GrpcCode.DEADLINE_EXCEEDED) {
-    return new FerryError('FERRY_UPSTREAM_TIMEOUT', `gRPC deadline exceeded${endpoint ? ` calling ${endpoint}` : ''}: ${message}`, base);
+    return new TransportError('FERRY_UPSTREAM_TIMEOUT', `gRPC deadline exceeded${at}: ${message}`, true, base);
   }
   const fromServer = trailers !== undefined && Object.keys(trailers.getMap()).length > 0;
   if (code === GrpcCode.UNAVAILABLE && !fromServer) {
-    return new FerryError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC upstream ${endpoint ?? ''} unavailable: ${message}`, base);
+    const sent = answered || !NEVER_SENT.test(message);
+    return sent
+      ? new TransportError('FERRY_UPSTREAM_CONNECTION_LOST', `gRPC connection lost${at}: ${message}`, true, base)
+      : new TransportError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC upstream${at} unavailable: ${message}`, false, base);
   }
   return new FerryError('FERRY_UPSTREAM_STATUS', `${name}: ${message}`, { ...base, status: httpStatusForGrpc(code) });
 }
