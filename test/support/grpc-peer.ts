@@ -205,6 +205,8 @@ export async function startGrpcPeer(opts: GrpcPeerOptions = {}): Promise<GrpcPee
           callWaiters.delete(done);
           reject(new Error(`${name}: no ${method} call tagged ${tag} arrived in ${timeoutMs} ms`));
         }, timeoutMs);
+        // Tests race several servers for one call: the losers' timers must not hold the process.
+        timer.unref();
         callWaiters.add(done);
       });
     },
