@@ -83,6 +83,11 @@ export function createRegistrar(connectString: string): Registrar {
   let reader: Client | undefined;
   const end = (c: Client): Promise<void> => {
     if (!sessions.delete(c)) return Promise.resolve();
+    if (c.getState().name !== 'SYNC_CONNECTED') {
+      // ZooKeeper is gone (or the session already expired): nothing to wait for.
+      c.close();
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, 5000);
       c.once('disconnected', () => {
