@@ -174,6 +174,8 @@ describe('attempts on servers that answer a failure (Fail)', () => {
     for (let i = 0; i < 3; i++) {
       const tag = `unavailable-idem-${i}`;
       const r = await call(ferry.base, 'GET', `/fail/retried/14?tag=${tag}`);
+      // The server answered with a status (UNAVAILABLE → 503 in the gRPC→HTTP table); no
+      // connection was lost, so FERRY_UPSTREAM_CONNECTION_LOST (502) would misreport it.
       assert.equal(r.status, 503, r.text);
       const t = await attempts(tag);
       console.log(`GET /fail/retried/14 #${i} (idempotent, retries 2): attempts by server ${JSON.stringify(t)}`);
