@@ -4,7 +4,9 @@
  *   never happened) or when the provider turned it away before running it (Dubbo status 100);
  * - when it may have run (connection lost after sending, timeout) only if the route says the method
  *   is idempotent.
- * Provider exceptions, gRPC statuses and bad requests are answers, not failures: never resent.
+ * Provider exceptions, gRPC statuses and bad requests are answers, not failures: never resent
+ * (a gRPC UNAVAILABLE answer is the exception: the transport reports it as an unavailable endpoint,
+ * sent, so it is resent for idempotent routes, as gRPC's own retry policy would).
  * Attempts are bounded by 1 + the route's `retries` and by the deadline.
  */
 import { isFerryError } from '../../errors/index.js';
