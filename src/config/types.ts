@@ -23,10 +23,8 @@ export interface StickyConfig {
 /** Where each key of a YAML map was written (the key itself), for errors found after loading. */
 export type KeySources = Readonly<Record<string, SourceLocation>>;
 
-/** Default for `retries:` (extra attempts after a failure the retry policy allows). */
+/** Default for `retries:` (extra attempts after a failure the retry policy allows; the schema allows 0 to 10). */
 export const DEFAULT_RETRIES = 1;
-/** Largest `retries:` the schema accepts. */
-export const MAX_RETRIES = 10;
 
 /** What every service has, whatever its protocol: where providers are and how calls reach them. */
 interface ServiceBase {
