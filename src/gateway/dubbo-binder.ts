@@ -60,6 +60,7 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder<Dub
               idempotent: route.idempotent,
               retries,
               ...(hint !== undefined ? { hint } : {}),
+              ...(req.signal !== undefined ? { signal: req.signal } : {}),
             });
             const colon = reply.endpoint.lastIndexOf(':');
             telemetry.setPeer(span, reply.endpoint.slice(0, colon), Number(reply.endpoint.slice(colon + 1)));

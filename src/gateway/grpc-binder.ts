@@ -192,6 +192,7 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
             idempotent: route.idempotent,
             retries,
             ...(hint !== undefined ? { hint } : {}),
+            ...(req.signal !== undefined ? { signal: req.signal } : {}),
           });
           if (span) setPeer(span.span, res.endpoint);
           let body: string;
@@ -208,7 +209,7 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
           callEnded(span, started);
           return { status: 200, headers, body };
         }
-        return await handleStream(client, stickiness, bytes, metadata, deadline, hint, ctx, span, started);
+        return await handleStream(client, stickiness, bytes, metadata, deadline, hint, req.signal, ctx, span, started);
       } catch (err) {
         const fe = toFerryError(err);
         callEnded(span, started, fe);
@@ -228,11 +229,18 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
       metadata: Metadata,
       deadline: number,
       hint: PickHint | undefined,
+      signal: AbortSignal | undefined,
       ctx: CallContext,
       span: ReturnType<Telemetry['startClientSpan']> | undefined,
       started: number,
     ): Promise<GatewayResponse> {
-      const call = await client.serverStream(grpcPath, bytes, { metadata, deadline, decodeDetails, ...(hint !== undefined ? { hint } : {}) });
+      const call = await client.serverStream(grpcPath, bytes, {
+        metadata,
+        deadline,
+        decodeDetails,
+        ...(hint !== undefined ? { hint } : {}),
+        ...(signal !== undefined ? { signal } : {}),
+      });
       if (span) setPeer(span.span, call.endpoint);
       const it = call.messages[Symbol.asyncIterator]();
       // Wait for the first message (or the end) so that an early error becomes a proper status.

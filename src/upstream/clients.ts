@@ -24,6 +24,8 @@ import { createUpstreamClient, type UpstreamClient } from './upstream-client.js'
 
 /** What every call through a client set says about retrying. */
 export interface RetryFacts {
+  /** Aborted when the client went away: the call is cancelled (FERRY_CLIENT_CLOSED). */
+  readonly signal?: AbortSignal;
   /** May a call that reached the wire be sent again? (the route's `idempotent`) */
   readonly idempotent?: boolean;
   /** Extra attempts (the route's `retries`, default 1). */
@@ -90,11 +92,12 @@ export function createDubboClient(options: DubboClientOptions): DubboClient {
   });
   return {
     async call(body, opts) {
-      const r = await upstream.call((pool, timeoutMs) => pool.call(body, timeoutMs), {
+      const r = await upstream.call((pool, timeoutMs) => pool.call(body, timeoutMs, opts.signal), {
         deadline: performance.now() + opts.timeoutMs,
         idempotent: opts.idempotent ?? false,
         retries: opts.retries ?? DEFAULT_RETRIES,
         ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
       return { status: r.value.status, body: r.value.body, endpoint: r.transport.id };
     },
@@ -155,6 +158,7 @@ export function createGrpcClient(options: GrpcClientOptions): GrpcClient {
     metadata: first ? opts.metadata : opts.metadata.clone(),
     deadline: Date.now() + timeoutMs,
     ...(opts.decodeDetails !== undefined ? { decodeDetails: opts.decodeDetails } : {}),
+    ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
   });
   return {
     async unary(path, request, opts) {
@@ -164,6 +168,7 @@ export function createGrpcClient(options: GrpcClientOptions): GrpcClient {
         idempotent: opts.idempotent ?? false,
         retries: opts.retries ?? DEFAULT_RETRIES,
         ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
       return r.value;
     },
