@@ -11,7 +11,6 @@ import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { createGrpcBinding, type GrpcBinding } from '../../src/gateway/grpc-binder.js';
 import type { FerryConfig, RouteConfig, ServiceConfig } from '../../src/config/types.js';
 import type { GatewayRequest } from '../../src/exchange/index.js';
-import { FerryError } from '../../src/errors/index.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 
 const ROOT = path.resolve('.');
