@@ -26,7 +26,13 @@ export default tseslint.config(
       // A leading underscore marks a binding that is unused on purpose (a rest-destructuring omit, a callback's slot).
       '@typescript-eslint/no-unused-vars': [
         'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          caughtErrorsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
       ],
       // `==` only for the `x == null` idiom.
       eqeqeq: ['error', 'smart'],
