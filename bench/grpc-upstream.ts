@@ -15,7 +15,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { createGrpcBinding } from '../src/gateway/grpc-binder.js';
-import type { FerryConfig, ServiceConfig } from '../src/config/types.js';
+import { UpstreamClients } from '../src/upstream/clients.js';
+import type { FerryConfig, GrpcService } from '../src/config/types.js';
 import { startGrpcPeer } from '../test/support/grpc-peer.js';
 
 export interface BenchResult {
@@ -74,12 +75,13 @@ async function main(): Promise<void> {
 
 async function measure(repo: string, address: string, total: number, concurrency: number): Promise<void> {
   const peer = { address };
-  const svc: ServiceConfig = {
-    name: 'payments', protocol: 'grpc', generic: false, proto: 'idl/payments/v1/payments.proto',
+  const svc: GrpcService = {
+    name: 'payments', protocol: 'grpc', interface: 'example.payments.v1.Payments', proto: 'idl/payments/v1/payments.proto',
     service: 'example.payments.v1.Payments', endpoints: [peer.address], timeoutMs: 5000,
-    connectionsPerEndpoint: 1, balance: 'round-robin', forwardHeaders: [], source: { file: 'bench', line: 1, col: 1 },
+    connectionsPerEndpoint: 1, balance: 'round-robin', retries: 1, forwardHeaders: [], source: { file: 'bench', line: 1, col: 1 }, keySources: {},
   };
-  const binding = createGrpcBinding({ root: repo });
+  const clients = new UpstreamClients();
+  const binding = createGrpcBinding({ root: repo, clientFor: (s) => clients.forService(s) });
   const routes = binding.routesFor(svc);
   const config: FerryConfig = { root: repo, services: new Map([['payments', svc]]), types: new Map(), routes };
   const route = routes.find((r) => r.id === 'payments.GetPayment')!;
@@ -114,7 +116,7 @@ async function measure(repo: string, address: string, total: number, concurrency
     console.log(`ratio ferry/direct: throughput ${(ferry.rps / direct.rps).toFixed(2)}, p50 ${(ferry.p50 / direct.p50).toFixed(2)}, CPU per request +${(ferry.cpuMicrosPerRequest - direct.cpuMicrosPerRequest).toFixed(0)} µs`);
   } finally {
     client.close();
-    await binding.close();
+    await clients.close();
   }
 }
 

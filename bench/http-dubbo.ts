@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigDir } from '../src/config/loader.js';
 import { compileDubboRoute } from '../src/mapping/dubbo.js';
 import { RequestView } from '../src/mapping/request-view.js';
-import { createDubboClient } from '../src/upstream/dubbo/client.js';
+import { createDubboClient } from '../src/upstream/clients.js';
 import { startJavaProvider } from '../test/support/java-provider.js';
 import { freePort } from '../test/support/ports.js';
 import { ensureWrk, measureDirectAndFerry, printComparison } from './load.js';
@@ -44,8 +44,9 @@ await once(ferry.stdout, 'data');
 
 // The direct baseline: the same compiled plan, the same client, no HTTP.
 const config = await loadConfigDir(dir);
-const route = config.routes.find((r) => r.id === values.route)!;
-const service = config.services.get(route.serviceName)!;
+const route = config.routes.find((r) => r.id === values.route);
+const service = route && config.services.get(route.serviceName);
+if (route?.protocol !== 'dubbo' || service?.protocol !== 'dubbo') throw new Error(`route ${values.route} is not a Dubbo route of mappings/bank.yaml`);
 const plan = compileDubboRoute(route, service, config);
 const view = new RequestView({ method: 'GET', path: target.path, rawQuery: target.query, headers: {}, body: undefined }, target.params, plan.bodyParsing);
 const requestBody = Buffer.from(plan.encodeRequest(view, {}, service.timeoutMs));

@@ -6,13 +6,13 @@
 import { propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Registry } from 'prom-client';
+import { ConfigError, keySource, problemsOf, type ConfigProblem } from '../config/errors.js';
 import { loadConfigDir } from '../config/loader.js';
-import type { FerryConfig, RouteConfig } from '../config/types.js';
-import { FerryError } from '../errors/index.js';
+import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
 import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../gateway/engine.js';
-import { createDubboBinder, type DubboCaller } from '../gateway/dubbo-binder.js';
+import { createDubboBinder } from '../gateway/dubbo-binder.js';
 import { createGrpcBinding, type GrpcBinding } from '../gateway/grpc-binder.js';
-import type { Engine, ProtocolBinder, UpstreamCallObserver } from '../gateway/types.js';
+import type { Engine, UpstreamCallObserver } from '../gateway/types.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
 import { startExtProcServer, type ExtProcServer } from '../frontends/ext-proc/index.js';
 import { startHttpFrontend, type HttpFrontend } from '../frontends/http/index.js';
@@ -21,11 +21,8 @@ import { watchConfig, type ConfigWatcher } from './config-watcher.js';
 import { errorFields, type Logger } from './logger.js';
 import { createShutdown, type ShutdownCoordinator } from './shutdown.js';
 import { createMetrics, createTelemetry, type FerryMetrics, type Telemetry } from '../telemetry/index.js';
-import { createStickiness, parseStickyKeys } from '../upstream/balance/sticky-cookie.js';
-import { UpstreamRegistry } from '../upstream/clients.js';
-
-/** How long a replaced config's gRPC channels stay open for calls that began on it. */
-const RETIRED_CONFIG_GRACE_MS = 30_000;
+import { parseStickyKeys } from '../upstream/balance/sticky-cookie.js';
+import { UpstreamClients, type ServiceUpstream } from '../upstream/clients.js';
 
 export interface FerryOptions {
   readonly mappingsDir: string;
@@ -73,61 +70,63 @@ export interface RunningFerry {
 }
 
 export interface EngineBuildOptions {
-  readonly dubbo: ProtocolBinder;
+  /** The client set of a service; looked up on a route's first call (binding alone connects nowhere). */
+  readonly clientFor: (service: ServiceConfig) => ServiceUpstream;
   readonly maxBodyBytes?: number;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
   readonly telemetry?: Telemetry;
-  /** Told about each gRPC / Triple call (the Dubbo binder is built by the caller with its own). */
+  /** Told about each upstream call. */
   readonly observeCall?: UpstreamCallObserver;
 }
 
 export interface BuiltEngine {
   readonly config: FerryConfig;
   readonly engine: Engine & { readonly routes: readonly RouteConfig[] };
-  /** gRPC/Triple channels of this config; closed when the config is retired. */
-  readonly grpc: GrpcBinding;
 }
 
 /**
- * Builds an engine for a loaded config: Dubbo routes through the shared Dubbo binder, gRPC and
- * Triple routes (YAML ones plus those derived from google.api.http options) through a binding of
- * their own. Throws ConfigError when a route cannot be bound.
+ * Builds an engine for a loaded config: Dubbo routes through the Dubbo binder, gRPC and Triple
+ * routes (YAML ones plus those derived from google.api.http options) through the gRPC binding.
+ * Throws ConfigError when a route cannot be bound.
  */
 export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): BuiltEngine {
-  const grpc = createGrpcBinding({
-    root: config.root,
+  const shared = {
+    clientFor: opts.clientFor,
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
     ...(opts.observeCall ? { observeCall: opts.observeCall } : {}),
-  });
-  try {
-    const derivedRoutes: RouteConfig[] = [];
-    for (const service of config.services.values()) {
-      if (service.protocol !== 'dubbo') derivedRoutes.push(...grpc.routesFor(service));
+  };
+  const grpc = createGrpcBinding({ root: config.root, ...shared });
+  const derivedRoutes: RouteConfig[] = [];
+  const problems: ConfigProblem[] = [];
+  for (const service of config.services.values()) {
+    if (service.protocol === 'dubbo') continue;
+    try {
+      derivedRoutes.push(...grpc.routesFor(service));
+    } catch (err) {
+      problems.push(...problemsOf(err, service.source, `service "${service.name}": `));
     }
-    const engine = createEngine({
-      config,
-      binders: { dubbo: opts.dubbo, grpc: grpc.binder, triple: grpc.binder },
-      derivedRoutes,
-      maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-      ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
-      ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
-    });
-    return { config, engine, grpc };
-  } catch (err) {
-    void grpc.close();
-    throw err;
   }
+  // Every service's proto problems at once, as the loader reports every file's.
+  if (problems.length > 0) throw new ConfigError(problems);
+  const engine = createEngine({
+    config,
+    binders: { dubbo: createDubboBinder(shared), grpc: grpc.binder, triple: grpc.binder },
+    derivedRoutes,
+    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
+    ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
+  });
+  return { config, engine };
 }
 
 /** Loads and binds a mapping folder without connecting anywhere (for `ferry validate`). */
-export async function validateMappings(dir: string): Promise<Omit<BuiltEngine, 'grpc'>> {
+export async function validateMappings(dir: string): Promise<BuiltEngine> {
   const config = await loadConfigDir(dir);
-  const offline: DubboCaller = {
-    call: () => Promise.reject(new FerryError('FERRY_UPSTREAM_UNAVAILABLE', 'validation does not call upstreams')),
-  };
-  const built = buildEngine(config, { dubbo: createDubboBinder({ clientFor: () => offline }) });
-  await built.grpc.close();
-  return { config, engine: built.engine };
+  return buildEngine(config, {
+    clientFor: () => {
+      throw new Error('ferry validate does not call upstreams');
+    },
+  });
 }
 
 /**
@@ -144,31 +143,18 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   ensurePropagator();
   const log = opts.logger;
   const metrics = createMetrics(new Registry());
-  const upstreams = new UpstreamRegistry({
+  const upstreams = new UpstreamClients({
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+    stickyKeys: opts.stickyKeys ?? parseStickyKeys(process.env['FERRY_STICKY_KEYS']),
     onEjection: (service, endpoint, ejected) => {
       if (ejected) metrics.recordEjection(service, endpoint);
       log?.warn(ejected ? 'endpoint ejected' : 'endpoint re-admitted', { service, endpoint });
     },
+    onRegistryError: (service, err) => log?.warn('registry trouble', { service, error: err.message }),
   });
   metrics.addUpstreamSource(() => upstreams.snapshots());
   // Without a tracer from the caller, no spans are built: W3C context passes through to upstreams.
   const telemetry = opts.telemetry ?? createTelemetry({ recording: false });
-  const stickyKeys = opts.stickyKeys ?? parseStickyKeys(process.env['FERRY_STICKY_KEYS']);
-  const dubbo = createDubboBinder({
-    clientFor: (s) => upstreams.dubboClient(s),
-    stickinessFor: (s) =>
-      s.sticky &&
-      createStickiness({
-        service: s.name,
-        keys: stickyKeys,
-        ...(s.sticky.cookie !== undefined ? { cookie: s.sticky.cookie } : {}),
-        ...(s.sticky.hashOn !== undefined ? { hashOn: s.sticky.hashOn } : {}),
-        ...(s.sticky.maxAgeSeconds !== undefined ? { maxAgeSeconds: s.sticky.maxAgeSeconds } : {}),
-      }),
-    telemetry,
-    observeCall: metrics.observeUpstreamCall,
-  });
   // Metrics and the access log are done after the reply is written: the engine reports an outcome
   // before the front end sends, so outcomes wait here for the end of the loop turn (setImmediate,
   // once per turn). Median latency at 1 connection, get-account, alternating wrk runs against both
@@ -200,14 +186,27 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     }
     opts.onOutcome?.(o);
   };
-  const build = async (): Promise<BuiltEngine> =>
-    buildEngine(await loadConfigDir(opts.mappingsDir), {
-      dubbo,
+  const build = async (): Promise<BuiltEngine> => {
+    const built = buildEngine(await loadConfigDir(opts.mappingsDir), {
+      clientFor: (s) => upstreams.forService(s),
       maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       telemetry,
       onOutcome,
       observeCall: metrics.observeUpstreamCall,
     });
+    // Every service starts connecting (and discovering) now, not on its first request. What it
+    // refuses (a sticky cookie without signing keys, ...) is a config problem of that service.
+    const problems: ConfigProblem[] = [];
+    for (const s of built.config.services.values()) {
+      try {
+        upstreams.forService(s);
+      } catch (err) {
+        problems.push(...problemsOf(err, s.sticky !== undefined ? keySource(s, 'sticky') : s.source));
+      }
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+    return built;
+  };
 
   let current: BuiltEngine;
   try {
@@ -227,11 +226,9 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     }
   };
   const swap = async (next: BuiltEngine): Promise<void> => {
-    const previous = current;
     current = next;
+    // Clients the new config still names are kept; the others drain their calls and close.
     await upstreams.retainOnly(next.config);
-    // Calls that started on the old config keep its gRPC channels until they are done.
-    setTimeout(() => void previous.grpc.close(), RETIRED_CONFIG_GRACE_MS).unref();
   };
 
   const shutdown = createShutdown({
@@ -245,7 +242,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   shutdown.onStopAccepting({ name: 'stop watching', run: () => watcher?.close() });
   shutdown.onStopAccepting({ name: 'close http', run: () => http?.close() });
   shutdown.onStopAccepting({ name: 'close ext_proc', run: () => extProc?.close() });
-  shutdown.onClose({ name: 'close upstreams', run: () => Promise.allSettled([upstreams.close(), current.grpc.close()]) });
+  shutdown.onClose({ name: 'close upstreams', run: () => upstreams.close() });
   shutdown.onClose({ name: 'close admin', run: () => admin?.close() });
   if (opts.onClosed) shutdown.onClose({ name: 'flush telemetry', run: opts.onClosed });
 

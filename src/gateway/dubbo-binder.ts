@@ -3,50 +3,41 @@
  * request, opens a CLIENT span, carries trace context in the attachments, calls, and maps the reply.
  */
 import { performance } from 'node:perf_hooks';
-import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
+import type { DubboRoute, DubboService, FerryConfig, ServiceConfig } from '../config/types.js';
 import { FerryError, toFerryError } from '../errors/index.js';
 import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
 import { compileDubboRoute } from '../mapping/dubbo.js';
 import { RequestView } from '../mapping/request-view.js';
 import { createTelemetry, injectIntoAttachments, type Telemetry } from '../telemetry/index.js';
-import { callWithFailover } from '../upstream/balance/failover.js';
-import type { OutlierDetector } from '../upstream/balance/outlier.js';
 import type { PickHint } from '../upstream/balance/types.js';
+import type { ServiceUpstream } from '../upstream/clients.js';
 import type { CallContext, ProtocolBinder, RouteHandler, UpstreamCallObserver } from './types.js';
 
-/** The part of a Dubbo client the binder needs. */
-export interface DubboCaller {
-  call(body: Buffer, opts: { timeoutMs: number; hint?: PickHint }): Promise<{ status: number; body: Buffer; endpoint: string }>;
-  /** Fed with each attempt's outcome so that failing endpoints are ejected. */
-  readonly outlier?: OutlierDetector;
-}
-
-/** Per-service session affinity: what to ask the balancer, and what to tell the client afterwards. */
-export interface Stickiness {
-  hint(req: GatewayRequest): PickHint | undefined;
-  /** Headers to add to the reply once the call went to `endpoint` (e.g. a re-issued cookie). */
-  replyHeaders(hint: PickHint | undefined, endpoint: string): Record<string, string> | undefined;
-}
-
 export interface DubboBindingOptions {
-  /** The client for a service (the composition root keeps clients across reloads). */
-  readonly clientFor: (service: ServiceConfig) => DubboCaller;
-  readonly stickinessFor?: (service: ServiceConfig) => Stickiness | undefined;
+  /** The client set of a service (the composition root keeps them across reloads). */
+  readonly clientFor: (service: ServiceConfig) => ServiceUpstream;
   readonly telemetry?: Telemetry;
   readonly observeCall?: UpstreamCallObserver;
 }
 
-export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
+export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder<DubboService, DubboRoute> {
   const telemetry = opts.telemetry ?? createTelemetry();
   const observeCall = opts.observeCall;
   return {
-    bind(route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler {
+    bind(route: DubboRoute, service: DubboService, config: FerryConfig): RouteHandler {
       const plan = compileDubboRoute(route, service, config);
-      const client = opts.clientFor(service);
-      const sticky = opts.stickinessFor?.(service);
-      const callInfo = { system: 'apache_dubbo', service: service.interface!, method: route.rpcMethod } as const;
-      const endpointOf = (r: { endpoint: string }): string => r.endpoint;
-      const outlier = client.outlier;
+      // Looked up on first use, so that binding alone (ferry validate) connects nowhere.
+      let upstream: Extract<ServiceUpstream, { protocol: 'dubbo' }> | undefined;
+      const upstreamOf = (): Extract<ServiceUpstream, { protocol: 'dubbo' }> => {
+        if (upstream === undefined) {
+          const u = opts.clientFor(service);
+          if (u.protocol !== 'dubbo') throw new FerryError('FERRY_INTERNAL', `service ${service.name} is not a Dubbo service`);
+          upstream = u;
+        }
+        return upstream;
+      };
+      const callInfo = { system: 'apache_dubbo', service: service.interface, method: route.rpcMethod } as const;
+      const retries = route.retries;
       return {
         needsBody: plan.needsBody,
         async handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse> {
@@ -61,17 +52,16 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
           try {
             injectIntoAttachments(clientCtx, attachments);
             const body = plan.encodeRequest(view, attachments, timeoutMs);
-            const hint = sticky?.hint(req);
-            // Retries only where safe: the call never reached the wire, or the route is idempotent.
-            const attempt = (h: PickHint): ReturnType<DubboCaller['call']> =>
-              client.call(body, { timeoutMs: Math.max(1, Math.floor(ctx.deadline - performance.now())), hint: h });
+            const { client, stickiness: sticky } = upstreamOf();
+            const hint: PickHint | undefined = sticky?.hint(req);
             started = performance.now();
-            const reply = await callWithFailover(
-              attempt,
-              outlier !== undefined
-                ? { idempotent: route.idempotent, hint: hint ?? {}, deadline: ctx.deadline, endpointOf, outlier }
-                : { idempotent: route.idempotent, hint: hint ?? {}, deadline: ctx.deadline, endpointOf },
-            );
+            const reply = await client.call(body, {
+              timeoutMs: Math.max(1, Math.floor(ctx.deadline - started)),
+              idempotent: route.idempotent,
+              retries,
+              ...(hint !== undefined ? { hint } : {}),
+              ...(req.signal !== undefined ? { signal: req.signal } : {}),
+            });
             const colon = reply.endpoint.lastIndexOf(':');
             telemetry.setPeer(span, reply.endpoint.slice(0, colon), Number(reply.endpoint.slice(colon + 1)));
             const response = plan.decodeReply(reply.status, reply.body, reply.endpoint);

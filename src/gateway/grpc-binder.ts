@@ -9,25 +9,29 @@ import { performance } from 'node:perf_hooks';
 import { Metadata } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import type { Method, Service, Type } from 'protobufjs';
-import { configErrorAt } from '../config/errors.js';
-import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
+import { configErrorAt, keySource } from '../config/errors.js';
+import type { FerryConfig, GrpcRoute, ProtoService, ServiceConfig } from '../config/types.js';
 import { FerryError, toFerryError, toProblem } from '../errors/index.js';
 import { createProtoJson } from '../mapping/grpc/proto-json.js';
 import type { ProtoJson } from '../mapping/grpc/proto-json.js';
-import { compileRequestMapping, compileResponseMapping, templateFields } from '../mapping/grpc/request.js';
+import { compileRequestMapping, compileResponseMapping } from '../mapping/grpc/request.js';
 import type { RequestMapping } from '../mapping/grpc/request.js';
 import { routesFromHttpRules } from '../mapping/grpc/routes.js';
 import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
+import { variableNames } from '../router/index.js';
 import { injectIntoMetadata } from '../telemetry/propagation.js';
 import type { Telemetry } from '../telemetry/spans.js';
-import { createGrpcUpstream } from '../upstream/grpc/client.js';
-import type { GrpcUpstream } from '../upstream/grpc/client.js';
+import type { PickHint } from '../upstream/balance/types.js';
+import type { StickinessPolicy } from '../upstream/balance/sticky-cookie.js';
+import type { GrpcClient, ServiceUpstream } from '../upstream/clients.js';
 import { loadProtoRoot } from '../upstream/grpc/proto-loader.js';
 import type { CallContext, ProtocolBinder, RouteHandler, UpstreamCallObserver } from './types.js';
 
 export interface GrpcBindingOptions {
   /** Config root: relative `proto` paths resolve against it. */
   readonly root: string;
+  /** The client set of a service (the composition root keeps them across reloads). */
+  readonly clientFor: (service: ServiceConfig) => ServiceUpstream;
   /** Span helpers; without them calls still carry the incoming trace context in metadata. */
   readonly telemetry?: Telemetry;
   readonly observeCall?: UpstreamCallObserver;
@@ -35,10 +39,8 @@ export interface GrpcBindingOptions {
 
 export interface GrpcBinding {
   /** Routes derived from the service proto's google.api.http options (fromProto: true). */
-  routesFor(service: ServiceConfig): RouteConfig[];
-  readonly binder: ProtocolBinder;
-  /** Closes every channel opened by handlers of this binding. */
-  close(): Promise<void>;
+  routesFor(service: ProtoService): GrpcRoute[];
+  readonly binder: ProtocolBinder<ProtoService, GrpcRoute>;
 }
 
 interface LoadedProto {
@@ -55,17 +57,15 @@ const HIDDEN_RESPONSE_METADATA = new Set(['content-type', 'grpc-status', 'grpc-m
 const JSON_TYPE = 'application/json';
 const NDJSON_TYPE = 'application/x-ndjson';
 
-/** Builds the binding. One per compiled config; `close()` when the config is retired. */
+/** Builds the binding. One per compiled config; the clients it binds to outlive it. */
 export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
   const protos = new Map<string, LoadedProto>();
-  const upstreams = new Map<string, GrpcUpstream>();
 
-  function protoPath(service: ServiceConfig, root: string): string {
-    if (service.proto === undefined) throw configErrorAt(service.source, `service ${service.name} (protocol ${service.protocol}) needs "proto"`);
+  function protoPath(service: ProtoService, root: string): string {
     return path.isAbsolute(service.proto) ? service.proto : path.resolve(root, service.proto);
   }
 
-  function load(file: string, service: ServiceConfig): LoadedProto {
+  function load(file: string, service: ProtoService): LoadedProto {
     let loaded = protos.get(file);
     if (loaded !== undefined) return loaded;
     const includeDirs: string[] = [path.dirname(file)];
@@ -75,7 +75,7 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     try {
       root = loadProtoRoot([file], { includeDirs });
     } catch (err) {
-      throw configErrorAt(service.source, (err as Error).message);
+      throw configErrorAt(keySource(service, 'proto'), `service "${service.name}": ${(err as Error).message}`);
     }
     const json = createProtoJson(root);
     const statusType = root.lookupType('google.rpc.Status');
@@ -92,41 +92,23 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     return loaded;
   }
 
-  function lookupService(loaded: LoadedProto, service: ServiceConfig): Service {
-    if (service.service === undefined) throw configErrorAt(service.source, `service ${service.name} needs "service" (the full proto service name)`);
+  function lookupService(loaded: LoadedProto, service: ProtoService): Service {
     try {
       return loaded.root.lookupService(service.service);
     } catch {
-      throw configErrorAt(service.source, `proto ${service.proto} declares no service ${service.service}`);
+      throw configErrorAt(keySource(service, 'service'), `proto ${service.proto} declares no service ${service.service}`);
     }
   }
 
-  function upstreamFor(service: ServiceConfig, loaded: LoadedProto): GrpcUpstream {
-    const key = `${service.name}\u0000${service.endpoints.join(',')}\u0000${service.connectionsPerEndpoint}`;
-    let up = upstreams.get(key);
-    if (up === undefined) {
-      if (service.endpoints.length === 0) {
-        throw configErrorAt(service.source, `service ${service.name}: gRPC/Triple services need static "endpoints" (registries are not supported for them yet)`);
-      }
-      up = createGrpcUpstream({
-        endpoints: service.endpoints,
-        channelsPerEndpoint: service.connectionsPerEndpoint,
-        decodeDetails: loaded.decodeDetails,
-      });
-      upstreams.set(key, up);
-    }
-    return up;
-  }
-
-  function bind(route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler {
+  function bind(route: GrpcRoute, service: ProtoService, config: FerryConfig): RouteHandler {
     const loaded = load(protoPath(service, config.root ?? opts.root), service);
     const svc = lookupService(loaded, service);
     const method: Method | undefined = svc.methods[route.rpcMethod];
     if (method === undefined) {
-      throw configErrorAt(route.source, `route ${route.id}: ${service.service} has no method ${route.rpcMethod}`);
+      throw configErrorAt(keySource(route, 'call'), `route ${route.id}: ${service.service} has no method ${route.rpcMethod}`);
     }
     if (method.requestStream) {
-      throw configErrorAt(route.source, `route ${route.id}: ${route.rpcMethod} is client-streaming, which one HTTP request cannot drive`);
+      throw configErrorAt(keySource(route, 'call'), `route ${route.id}: ${route.rpcMethod} is client-streaming, which one HTTP request cannot drive`);
     }
     method.resolve();
     const input = method.resolvedRequestType as Type;
@@ -134,19 +116,26 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     let requestMapping: RequestMapping;
     let responseMapping: (bytes: Uint8Array) => string;
     try {
-      requestMapping = compileRequestMapping(loaded.json, { input, ...(route.body !== undefined ? { body: route.body } : {}), pathFields: templateFields(route.path) });
+      requestMapping = compileRequestMapping(loaded.json, { input, ...(route.body !== undefined ? { body: route.body } : {}), pathFields: variableNames(route.template) });
       responseMapping = compileResponseMapping(loaded.json, { output, ...(route.responseBody !== undefined ? { responseBody: route.responseBody } : {}), emitDefaults: route.emitDefaults });
     } catch (err) {
       throw configErrorAt(route.source, `route ${route.id}: ${(err as Error).message}`);
     }
-    const upstream = upstreamFor(service, loaded);
+    // Looked up on first use, so that binding alone (ferry validate) connects nowhere.
+    let upstream: Extract<ServiceUpstream, { protocol: 'grpc' | 'triple' }> | undefined;
+    const upstreamOf = (): Extract<ServiceUpstream, { protocol: 'grpc' | 'triple' }> => {
+      if (upstream === undefined) {
+        const u = opts.clientFor(service);
+        if (u.protocol === 'dubbo') throw new FerryError('FERRY_INTERNAL', `service ${service.name} is not a gRPC or Triple service`);
+        upstream = u;
+      }
+      return upstream;
+    };
+    const retries = route.retries;
+    const decodeDetails = loaded.decodeDetails;
     const grpcPath = `/${service.service}/${method.name}`;
     const timeoutMs = route.timeoutMs ?? service.timeoutMs;
     const forward = new Set(service.forwardHeaders.map((h) => h.toLowerCase()).filter((h) => !RESERVED_METADATA.test(h)));
-    const fromHeaders = Object.entries(route.attachments)
-      .filter(([, src]) => src.startsWith('header.'))
-      .map(([key, src]) => [key.toLowerCase(), src.slice('header.'.length).toLowerCase()] as const)
-      .filter(([key]) => !RESERVED_METADATA.test(key));
     const triple = service.protocol === 'triple';
     const streaming = method.responseStream === true;
 
@@ -161,10 +150,6 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
         if (v === undefined) continue;
         for (const one of Array.isArray(v) ? v : [v]) add(name, one);
       }
-      for (const [key, header] of fromHeaders) {
-        const v = req.headers[header];
-        if (v !== undefined) add(key, Array.isArray(v) ? v[0]! : v);
-      }
       if (triple) {
         if (service.version !== undefined && service.version !== '') md.set('tri-service-version', service.version);
         if (service.group !== undefined && service.group !== '') md.set('tri-service-group', service.group);
@@ -173,12 +158,12 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
       return md;
     }
 
+    /** The call's deadline (performance.now() ms): the route's timeout within the request's. */
     function deadlineOf(req: GatewayRequest, ctx: CallContext): number {
       const now = performance.now();
       const until = Math.min(ctx.deadline, req.deadline ?? Infinity, now + timeoutMs);
-      const remaining = until - now;
-      if (remaining <= 0) throw new FerryError('FERRY_UPSTREAM_TIMEOUT', `deadline passed before calling ${grpcPath}`);
-      return Date.now() + remaining;
+      if (until - now <= 0) throw new FerryError('FERRY_UPSTREAM_TIMEOUT', `deadline passed before calling ${grpcPath}`);
+      return until;
     }
 
     /** Ends the CLIENT span and reports the call: with `fe` when it failed. */
@@ -193,12 +178,22 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     async function handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse> {
       const bytes = requestMapping.build(req, params);
       const deadline = deadlineOf(req, ctx);
-      const span = opts.telemetry?.startClientSpan(ctx.otel, { system: 'grpc', service: service.service!, method: method!.name });
+      const span = opts.telemetry?.startClientSpan(ctx.otel, { system: 'grpc', service: service.service, method: method!.name });
       const started = performance.now();
       const metadata = metadataFor(req, span?.ctx ?? ctx.otel);
+      const { client, stickiness } = upstreamOf();
+      const hint: PickHint | undefined = stickiness?.hint(req);
       try {
         if (!streaming) {
-          const res = await upstream.unary(grpcPath, bytes, { metadata, deadline });
+          const res = await client.unary(grpcPath, bytes, {
+            metadata,
+            deadline,
+            decodeDetails,
+            idempotent: route.idempotent,
+            retries,
+            ...(hint !== undefined ? { hint } : {}),
+            ...(req.signal !== undefined ? { signal: req.signal } : {}),
+          });
           if (span) setPeer(span.span, res.endpoint);
           let body: string;
           try {
@@ -209,10 +204,12 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
           const headers: Record<string, string | string[]> = { 'content-type': JSON_TYPE };
           copyMetadata(headers, res.headers, 'grpc-metadata-');
           copyMetadata(headers, res.trailers, 'grpc-trailer-');
+          const sticky = stickiness?.replyHeaders(hint, res.endpoint);
+          if (sticky) Object.assign(headers, sticky);
           callEnded(span, started);
           return { status: 200, headers, body };
         }
-        return await handleStream(bytes, metadata, deadline, ctx, span, started);
+        return await handleStream(client, stickiness, bytes, metadata, deadline, hint, req.signal, ctx, span, started);
       } catch (err) {
         const fe = toFerryError(err);
         callEnded(span, started, fe);
@@ -226,14 +223,24 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     }
 
     async function handleStream(
+      client: GrpcClient,
+      stickiness: StickinessPolicy | undefined,
       bytes: Uint8Array,
       metadata: Metadata,
       deadline: number,
+      hint: PickHint | undefined,
+      signal: AbortSignal | undefined,
       ctx: CallContext,
       span: ReturnType<Telemetry['startClientSpan']> | undefined,
       started: number,
     ): Promise<GatewayResponse> {
-      const call = upstream.serverStream(grpcPath, bytes, { metadata, deadline });
+      const call = await client.serverStream(grpcPath, bytes, {
+        metadata,
+        deadline,
+        decodeDetails,
+        ...(hint !== undefined ? { hint } : {}),
+        ...(signal !== undefined ? { signal } : {}),
+      });
       if (span) setPeer(span.span, call.endpoint);
       const it = call.messages[Symbol.asyncIterator]();
       // Wait for the first message (or the end) so that an early error becomes a proper status.
@@ -241,6 +248,8 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
       const md = await call.headers.catch(() => new Metadata());
       const headers: Record<string, string | string[]> = { 'content-type': NDJSON_TYPE };
       copyMetadata(headers, md, 'grpc-metadata-');
+      const sticky = stickiness?.replyHeaders(hint, call.endpoint);
+      if (sticky) Object.assign(headers, sticky);
       const line = (b: Buffer) => {
         try {
           return responseMapping(b) + '\n';
@@ -282,10 +291,6 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
       return routesFromHttpRules(service, lookupService(loaded, service));
     },
     binder: { bind },
-    async close() {
-      for (const up of upstreams.values()) up.close();
-      upstreams.clear();
-    },
   };
 }
 

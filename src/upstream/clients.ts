@@ -1,126 +1,353 @@
 /**
- * Part of the composition root: the Dubbo clients of the running gateway, kept across config reloads
- * (a service whose connection identity is unchanged keeps its pools), each with its discovery source,
- * balancer and outlier detector. It also answers the operational questions: pool snapshots for
- * metrics and readiness.
+ * Every upstream of the running gateway, for every protocol, with one lifecycle: a service's
+ * client set (endpoint source, transports, balancer, outlier detector, stickiness) is created when
+ * a config first names it, kept across reloads while its connection identity is unchanged, and
+ * retired when no config names it any more. Dubbo, Triple and gRPC differ only in the transport
+ * each endpoint gets (a Dubbo connection pool, a set of gRPC channels).
  */
+import type * as grpc from '@grpc/grpc-js';
 import type { FerryConfig, ServiceConfig } from '../config/types.js';
-import type { DubboCaller } from '../gateway/dubbo-binder.js';
 import type { UpstreamSnapshot } from '../telemetry/index.js';
 import { balanceKindFor, createBalancer } from './balance/create-balancer.js';
-import { createOutlierDetector } from './balance/outlier.js';
-import { createDubboClient, type DubboClient } from './dubbo/client.js';
-import { createZooKeeperSource, type ZooKeeperSource } from './discovery/zookeeper.js';
+import { createOutlierDetector, type OutlierDetector } from './balance/outlier.js';
+import { DEFAULT_RETRIES } from './balance/retry.js';
+import { createStickiness, type StickinessPolicy } from './balance/sticky-cookie.js';
+import type { Balancer, PickHint } from './balance/types.js';
+import { createStaticSource } from './discovery/static.js';
+import type { Endpoint, EndpointSource } from './discovery/types.js';
+import { createZooKeeperSource } from './discovery/zookeeper.js';
+import type { BackoffOptions } from './dubbo/backoff.js';
+import type { DubboReply } from './dubbo/connection.js';
+import { DubboEndpointPool } from './dubbo/pool.js';
+import { GrpcEndpoint, type GrpcCallOptions, type GrpcStreamResult, type GrpcUnaryResult } from './grpc/client.js';
+import { createUpstreamClient, type UpstreamClient } from './upstream-client.js';
 
-export interface UpstreamRegistryOptions {
-  /** Dubbo heartbeat interval (idle time before a heartbeat), ms. */
-  readonly heartbeatMs?: number;
-  /** Told when outlier ejection takes an endpoint out or lets it back. */
-  readonly onEjection?: (service: string, endpoint: string, ejected: boolean) => void;
+/** What every call through a client set says about retrying. */
+export interface RetryFacts {
+  /** Aborted when the client went away: the call is cancelled (FERRY_CLIENT_CLOSED). */
+  readonly signal?: AbortSignal;
+  /** May a call that reached the wire be sent again? (the route's `idempotent`) */
+  readonly idempotent?: boolean;
+  /** Extra attempts (the route's `retries`, default 1). */
+  readonly retries?: number;
+  readonly hint?: PickHint;
 }
 
-interface ManagedClient extends DubboCaller {
-  readonly service: string;
-  readonly client: DubboClient;
-  readonly source: ZooKeeperSource | undefined;
+// ---- Dubbo ---------------------------------------------------------------------------------------
+
+export interface DubboClientOptions {
+  /** Fixed `host:port` list, or a discovery source whose changes are followed. */
+  readonly endpoints: readonly string[] | EndpointSource;
+  /** Connections per endpoint (config `pool.connections`). */
+  readonly connectionsPerEndpoint: number;
+  /** Default: least-pending. */
+  readonly balancer?: Balancer;
+  readonly outlier?: OutlierDetector;
+  readonly heartbeatMs?: number;
+  readonly maxFrameBytes?: number;
+  readonly connectTimeoutMs?: number;
+  readonly backoff?: BackoffOptions;
+  readonly drainMs?: number;
+}
+
+export interface DubboCallOptions extends RetryFacts {
+  readonly timeoutMs: number;
+}
+
+/** A reply and the endpoint that gave it (sticky sessions name it in their cookie). */
+export type DubboClientReply = DubboReply & { readonly endpoint: string };
+
+export interface DubboClient {
+  /** Sends one serialized invocation; resolves with any Dubbo status (20 = OK), rejects with FerryError. */
+  call(body: Buffer, opts: DubboCallOptions): Promise<DubboClientReply>;
+  /** The endpoint pools (health, events), for readiness checks, metrics and tests. */
+  pools(): readonly DubboEndpointPool[];
+  readonly upstream: UpstreamClient<DubboEndpointPool>;
+  close(): Promise<void>;
+  destroy(err?: Error): void;
+}
+
+function sourceOf(endpoints: readonly string[] | EndpointSource, protocol: string): EndpointSource {
+  return Array.isArray(endpoints) ? createStaticSource(endpoints as readonly string[], protocol) : (endpoints as EndpointSource);
+}
+
+/** A Dubbo client over fixed endpoints or a discovery source. Pools start connecting at once. */
+export function createDubboClient(options: DubboClientOptions): DubboClient {
+  const upstream = createUpstreamClient<DubboEndpointPool>({
+    source: sourceOf(options.endpoints, 'dubbo'),
+    protocolName: 'Dubbo',
+    balancer: options.balancer ?? createBalancer('least-pending', options.outlier !== undefined ? { outlier: options.outlier } : {}),
+    ...(options.outlier !== undefined ? { outlier: options.outlier } : {}),
+    ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}),
+    connect: (e: Endpoint) =>
+      new DubboEndpointPool({
+        endpoint: e.id,
+        weight: e.weight,
+        connections: options.connectionsPerEndpoint,
+        ...(options.heartbeatMs !== undefined && { heartbeatMs: options.heartbeatMs }),
+        ...(options.maxFrameBytes !== undefined && { maxFrameBytes: options.maxFrameBytes }),
+        ...(options.connectTimeoutMs !== undefined && { connectTimeoutMs: options.connectTimeoutMs }),
+        ...(options.backoff !== undefined && { backoff: options.backoff }),
+      }),
+  });
+  return {
+    async call(body, opts) {
+      const r = await upstream.call((pool, timeoutMs) => pool.call(body, timeoutMs, opts.signal), {
+        deadline: performance.now() + opts.timeoutMs,
+        idempotent: opts.idempotent ?? false,
+        retries: opts.retries ?? DEFAULT_RETRIES,
+        ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      });
+      return { status: r.value.status, body: r.value.body, endpoint: r.transport.id };
+    },
+    pools: () => upstream.transports(),
+    upstream,
+    close: () => upstream.close(),
+    destroy: (err) => upstream.destroy(err),
+  };
+}
+
+// ---- gRPC and Triple -----------------------------------------------------------------------------
+
+export interface GrpcClientOptions {
+  readonly endpoints: readonly string[] | EndpointSource;
+  readonly channelsPerEndpoint: number;
+  readonly balancer?: Balancer;
+  readonly outlier?: OutlierDetector;
+  readonly channelOptions?: grpc.ChannelOptions;
+  readonly drainMs?: number;
+  /** For messages: `gRPC` or `Triple`. */
+  readonly protocolName?: string;
+}
+
+export interface GrpcClientCallOptions extends RetryFacts, Omit<GrpcCallOptions, 'deadline'> {
+  /** Absolute deadline, performance.now() ms. */
+  readonly deadline: number;
+}
+
+export interface GrpcClient {
+  /** A unary call, retried on another endpoint where the retry policy allows. */
+  unary(path: string, request: Uint8Array, opts: GrpcClientCallOptions): Promise<GrpcUnaryResult>;
+  /** A server-streaming call on one picked endpoint (a stream that began is never resent). */
+  serverStream(path: string, request: Uint8Array, opts: GrpcClientCallOptions): Promise<GrpcStreamResult>;
+  readonly upstream: UpstreamClient<GrpcEndpoint>;
+  close(): Promise<void>;
+  destroy(err?: Error): void;
+}
+
+/** A gRPC (or Triple) client over fixed endpoints or a discovery source: per-endpoint channels, Ferry's own balancing. */
+export function createGrpcClient(options: GrpcClientOptions): GrpcClient {
+  const outlier = options.outlier;
+  const upstream = createUpstreamClient<GrpcEndpoint>({
+    source: sourceOf(options.endpoints, 'grpc'),
+    protocolName: options.protocolName ?? 'gRPC',
+    balancer: options.balancer ?? createBalancer('least-pending', outlier !== undefined ? { outlier } : {}),
+    ...(outlier !== undefined ? { outlier } : {}),
+    ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}),
+    connect: (e: Endpoint) =>
+      new GrpcEndpoint({
+        endpoint: e.id,
+        weight: e.weight,
+        channels: options.channelsPerEndpoint,
+        ...(options.channelOptions !== undefined ? { channelOptions: options.channelOptions } : {}),
+      }),
+  });
+  const callOptions = (opts: GrpcClientCallOptions, timeoutMs: number, first: boolean): GrpcCallOptions => ({
+    // grpc-js adds to the metadata it is given: each attempt after the first gets its own copy.
+    metadata: first ? opts.metadata : opts.metadata.clone(),
+    deadline: Date.now() + timeoutMs,
+    ...(opts.decodeDetails !== undefined ? { decodeDetails: opts.decodeDetails } : {}),
+    ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+  });
+  return {
+    async unary(path, request, opts) {
+      let attempts = 0;
+      const r = await upstream.call((endpoint, timeoutMs) => endpoint.unary(path, request, callOptions(opts, timeoutMs, attempts++ === 0)), {
+        deadline: opts.deadline,
+        idempotent: opts.idempotent ?? false,
+        retries: opts.retries ?? DEFAULT_RETRIES,
+        ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      });
+      return r.value;
+    },
+    async serverStream(path, request, opts) {
+      const endpoint = await upstream.pick(opts.hint ?? {}, opts.deadline);
+      const call = endpoint.serverStream(path, request, callOptions(opts, Math.max(1, opts.deadline - performance.now()), true));
+      call.headers.then(
+        () => upstream.observe(endpoint, undefined),
+        (err: unknown) => upstream.observe(endpoint, err),
+      );
+      return call;
+    },
+    upstream,
+    close: () => upstream.close(),
+    destroy: (err) => upstream.destroy(err),
+  };
+}
+
+// ---- the set of every service's clients ----------------------------------------------------------
+
+export interface UpstreamClientsOptions {
+  /** Dubbo heartbeat interval (idle time before a heartbeat), ms. */
+  readonly heartbeatMs?: number;
+  /** Keys for signed sticky cookies (first signs, all verify). */
+  readonly stickyKeys?: readonly string[];
+  /** Told when outlier ejection takes an endpoint out or lets it back. */
+  readonly onEjection?: (service: string, endpoint: string, ejected: boolean) => void;
+  /** Told about registry trouble (logs). */
+  readonly onRegistryError?: (service: string, err: Error) => void;
+}
+
+/** The clients of one configured service: its transport client, stickiness and ejection state. */
+export type ServiceUpstream =
+  | { readonly protocol: 'dubbo'; readonly service: string; readonly client: DubboClient; readonly stickiness: StickinessPolicy | undefined }
+  | { readonly protocol: 'grpc' | 'triple'; readonly service: string; readonly client: GrpcClient; readonly stickiness: StickinessPolicy | undefined };
+
+interface Managed {
+  readonly upstream: ServiceUpstream;
+  readonly outlier: OutlierDetector;
+  readonly source: EndpointSource;
+  readonly transports: () => ReadonlyArray<{ id: string; connectionCount: number; pending(): number; available(): boolean }>;
   close(): Promise<void>;
 }
 
-/** A service's connection identity: a reload keeps a client when this is unchanged. */
+/** A service's connection identity: a reload keeps its clients while this is unchanged. */
 function upstreamKey(s: ServiceConfig): string {
-  return JSON.stringify([s.protocol, s.interface, s.version, s.group, s.endpoints, s.registry, s.connectionsPerEndpoint, balanceKindFor(s)]);
+  return JSON.stringify([
+    s.name,
+    s.protocol,
+    s.interface,
+    s.protocol === 'dubbo' ? undefined : s.service,
+    s.version,
+    s.group,
+    s.endpoints,
+    s.registry,
+    s.connectionsPerEndpoint,
+    balanceKindFor(s),
+    s.sticky,
+  ]);
 }
 
-export class UpstreamRegistry {
-  private readonly dubbo = new Map<string, ManagedClient>();
+export class UpstreamClients {
+  private readonly managed = new Map<string, Managed>();
 
-  constructor(private readonly opts: UpstreamRegistryOptions = {}) {}
+  constructor(private readonly opts: UpstreamClientsOptions = {}) {}
 
-  /** The client for a Dubbo service, created on first use. */
-  dubboClient(service: ServiceConfig): DubboCaller {
+  /** The client set of a service, created on first use and shared by every config that names it unchanged. */
+  forService(service: ServiceConfig): ServiceUpstream {
     const key = upstreamKey(service);
-    let managed = this.dubbo.get(key);
-    if (!managed) {
-      managed = this.create(service);
-      this.dubbo.set(key, managed);
+    let m = this.managed.get(key);
+    if (m === undefined) {
+      m = this.create(service);
+      this.managed.set(key, m);
     }
-    return managed;
+    return m.upstream;
   }
 
-  private create(service: ServiceConfig): ManagedClient {
-    const source =
+  private create(service: ServiceConfig): Managed {
+    const protocol = service.protocol;
+    const wireProtocol = protocol === 'dubbo' ? 'dubbo' : protocol === 'triple' ? 'tri' : 'grpc';
+    const source: EndpointSource =
       service.registry === undefined
-        ? undefined
+        ? createStaticSource(service.endpoints, wireProtocol)
         : createZooKeeperSource({
             connectString: service.registry,
-            interface: service.interface!,
+            // The registry key; for gRPC/Triple the loader resolves it (`interface:`, else the proto service name).
+            interface: service.interface,
+            protocol: wireProtocol,
             ...(service.version !== undefined ? { version: service.version } : {}),
             ...(service.group !== undefined ? { group: service.group } : {}),
+            ...(this.opts.onRegistryError ? { onError: (err: Error) => this.opts.onRegistryError?.(service.name, err) } : {}),
           });
     const onEjection = this.opts.onEjection;
     const outlier = createOutlierDetector(onEjection ? { onChange: (id, ejected) => onEjection(service.name, id, ejected) } : {});
-    const client = createDubboClient({
-      endpoints: source ?? service.endpoints,
-      connectionsPerEndpoint: service.connectionsPerEndpoint,
-      balancer: createBalancer(balanceKindFor(service), { outlier }),
-      ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
+    const balancer = createBalancer(balanceKindFor(service), { outlier });
+    const stickiness =
+      service.sticky &&
+      createStickiness({
+        service: service.name,
+        keys: this.opts.stickyKeys ?? [],
+        ...(service.sticky.cookie !== undefined ? { cookie: service.sticky.cookie } : {}),
+        ...(service.sticky.hashOn !== undefined ? { hashOn: service.sticky.hashOn } : {}),
+        ...(service.sticky.maxAgeSeconds !== undefined ? { maxAgeSeconds: service.sticky.maxAgeSeconds } : {}),
+      });
+    if (protocol === 'dubbo') {
+      const client = createDubboClient({
+        endpoints: source,
+        connectionsPerEndpoint: service.connectionsPerEndpoint,
+        balancer,
+        outlier,
+        ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
+      });
+      return {
+        upstream: { protocol, service: service.name, client, stickiness },
+        outlier,
+        source,
+        transports: () => client.pools(),
+        async close() {
+          await client.close();
+          await source.close();
+        },
+      };
+    }
+    const client = createGrpcClient({
+      endpoints: source,
+      channelsPerEndpoint: service.connectionsPerEndpoint,
+      balancer,
+      outlier,
+      protocolName: protocol === 'triple' ? 'Triple' : 'gRPC',
     });
     return {
-      service: service.name,
-      client,
-      source,
+      upstream: { protocol, service: service.name, client, stickiness },
       outlier,
-      call: (body, callOpts) => client.call(body, callOpts),
+      source,
+      transports: () => client.upstream.transports(),
       async close() {
         await client.close();
-        await source?.close();
+        await source.close();
       },
     };
   }
 
-  /** Per-endpoint pool state, for the metrics scrape. */
+  /** Per-endpoint state of every client, for the metrics scrape. */
   snapshots(): UpstreamSnapshot[] {
     const out: UpstreamSnapshot[] = [];
-    for (const m of this.dubbo.values()) {
-      for (const pool of m.client.pools()) {
-        out.push({
-          service: m.service,
-          endpoint: pool.id,
-          connections: pool.connectionCount,
-          pending: pool.pending(),
-          ejected: m.outlier?.isEjected(pool.id) ?? false,
-        });
+    for (const m of this.managed.values()) {
+      for (const t of m.transports()) {
+        out.push({ service: m.upstream.service, endpoint: t.id, connections: t.connectionCount, pending: t.pending(), ejected: m.outlier.isEjected(t.id) });
       }
     }
     return out;
   }
 
-  /** Services of `config` (Dubbo) that have no available endpoint right now. */
+  /** Services of `config` that have no available endpoint right now (for /readyz). */
   unavailableServices(config: FerryConfig): string[] {
-    const byKey = new Map([...config.services.values()].filter((s) => s.protocol === 'dubbo').map((s) => [upstreamKey(s), s.name]));
     const down: string[] = [];
-    for (const [key, name] of byKey) {
-      const m = this.dubbo.get(key);
-      if (m && !m.client.endpoints().some((e) => e.available())) down.push(name);
+    for (const s of config.services.values()) {
+      const m = this.managed.get(upstreamKey(s));
+      if (m !== undefined && !m.transports().some((t) => t.available())) down.push(s.name);
     }
     return down;
   }
 
-  /** Closes clients whose services are not in `config`. */
+  /** Closes the clients of services that `config` no longer names (unchanged). */
   async retainOnly(config: FerryConfig): Promise<void> {
     const keep = new Set([...config.services.values()].map(upstreamKey));
     const closing: Promise<void>[] = [];
-    for (const [key, client] of this.dubbo) {
+    for (const [key, m] of this.managed) {
       if (!keep.has(key)) {
-        this.dubbo.delete(key);
-        closing.push(client.close());
+        this.managed.delete(key);
+        closing.push(m.close());
       }
     }
     await Promise.allSettled(closing);
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.dubbo.values()].map((c) => c.close()));
-    this.dubbo.clear();
+    const all = [...this.managed.values()];
+    this.managed.clear();
+    await Promise.allSettled(all.map((m) => m.close()));
   }
 }

@@ -48,7 +48,7 @@ test('the commands run files that exist (paths seen from each container)', () =>
   assert.match(ferryCmd, /npm run ferry -- serve/);
   assert.ok(existsSync(path.join(REPO, 'package-lock.json')), 'npm ci needs package-lock.json');
   const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  assert.match(pkg.scripts['ferry'] ?? '', /src\/cli\.ts/);
+  assert.match(pkg.scripts['ferry'] ?? '', /src\/app\/cli\.ts/);
   assert.ok(existsSync(path.join(REPO, 'src/app/cli.ts')));
 
   const java = compose.services['java-provider'];

@@ -9,9 +9,9 @@ import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 import { ACCOUNT_SERVICE, ACCOUNT_VERSION, decodeResult, slowBody, whoamiBody } from '../support/hessian-bodies.js';
 import { createZooKeeperSource, type ZooKeeperSource } from '../../src/upstream/discovery/zookeeper.js';
-import { createDubboClient, type DubboClient } from '../../src/upstream/dubbo/client.js';
+import { createDubboClient, type DubboClient } from '../../src/upstream/clients.js';
 import { createBalancer } from '../../src/upstream/balance/create-balancer.js';
-import { callWithFailover } from '../../src/upstream/balance/failover.js';
+import { createOutlierDetector, type OutlierDetector } from '../../src/upstream/balance/outlier.js';
 import { isFerryError } from '../../src/errors/index.js';
 
 // Dubbo waits up to 10 s for in-flight calls on SIGTERM; 2 s is plenty here.
@@ -20,6 +20,8 @@ const JVM_ARGS = ['-Ddubbo.service.shutdown.wait=2000'];
 let zk: ZooKeeperServer | undefined;
 let source: ZooKeeperSource | undefined;
 let client: DubboClient | undefined;
+let outlier: OutlierDetector;
+let failedAttempts = 0;
 const providers: JavaProvider[] = [];
 
 before(async () => {
@@ -31,10 +33,20 @@ before(async () => {
     sessionTimeoutMs: 5000,
   });
   assert.equal(await source.ready(10_000), true);
+  // Every attempt's outcome reaches the outlier detector: counting failures there counts retries.
+  const detector = createOutlierDetector();
+  outlier = {
+    ...detector,
+    observe(id, err) {
+      if (err !== undefined) failedAttempts++;
+      detector.observe(id, err);
+    },
+  };
   client = createDubboClient({
     endpoints: source,
     connectionsPerEndpoint: 1,
-    balancer: createBalancer('round-robin'),
+    balancer: createBalancer('round-robin', { outlier }),
+    outlier,
     drainMs: 2000,
   });
 });
@@ -55,7 +67,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): P
 }
 
 const listed = (p: JavaProvider) => source!.current().some((e) => e.id === p.address);
-const ready = (p: JavaProvider) => client!.endpoints().some((e) => e.id === p.address && e.available());
+const ready = (p: JavaProvider) => client!.pools().some((e) => e.id === p.address && e.available());
 
 async function provider(name: string): Promise<JavaProvider> {
   const p = await startJavaProvider({ name, registry: zk!.registryUrl, jvmArgs: JVM_ARGS });
@@ -155,7 +167,7 @@ test('a provider stopped gracefully takes no new calls, and no call fails', asyn
   const after = calls.filter((c) => c.startedAt > stoppedAt);
   assert.ok(after.every((c) => c.name === 'p1' || c.name === 'p3'));
   assert.ok(after.some((c) => c.name === 'p1') && after.some((c) => c.name === 'p3'));
-  await waitFor('p2 gone from the client', () => !client!.endpoints().some((e) => e.id === p2.address));
+  await waitFor('p2 gone from the client', () => !client!.pools().some((e) => e.id === p2.address));
 });
 
 test('a provider killed under bounded load costs only the calls in flight on it', async () => {
@@ -222,19 +234,12 @@ test('idempotent failover rescues calls in flight on a killed provider; ZooKeepe
   await waitFor('p3 and p4 both ready', () => ready(p3) && ready(p4));
 
   let killed = false;
-  let attempts = 0;
+  const failedBefore = failedAttempts;
   let inFlightOnP4AtKill = -1;
   const results: string[] = [];
   const worker = async (n: number) => {
     for (let i = 0; i < n; i++) {
-      const r = await callWithFailover((hint) => {
-        attempts++;
-        return client!.call(slowBody(40), { timeoutMs: 5000, hint });
-      }, {
-        idempotent: true,
-        maxAttempts: 3,
-        endpointOf: (x) => x.endpoint,
-      });
+      const r = await client!.call(slowBody(40), { timeoutMs: 5000, idempotent: true, retries: 2 });
       results.push(r.endpoint);
       if (results.length === 20 && !killed) {
         killed = true;
@@ -245,11 +250,11 @@ test('idempotent failover rescues calls in flight on a killed provider; ZooKeepe
   };
   await Promise.all(Array.from({ length: 6 }, () => worker(15)));
   console.log(
-    `kill -9 p4 with idempotent failover: ${results.length} calls succeeded, ${attempts - results.length} retried ` +
+    `kill -9 p4 with idempotent failover: ${results.length} calls succeeded, ${failedAttempts - failedBefore} retried ` +
       `(in flight on p4 at kill: ${inFlightOnP4AtKill})`,
   );
   assert.equal(results.length, 90, 'every call succeeded');
-  assert.ok(attempts > results.length, 'some calls were in flight on p4 and were retried elsewhere');
+  assert.ok(failedAttempts > failedBefore, 'some calls were in flight on p4 and were retried elsewhere');
   assert.ok(results.includes(p4.address) && results.includes(p3.address));
 
   // ZooKeeper goes away: the source keeps its last list, calls keep flowing to p3. (p4 may still be

@@ -175,14 +175,14 @@ describe('SIGTERM to `ferry serve` under load', () => {
         child.once('exit', (code) => reject(new Error(`ferry serve exited with ${code}: ${stderr}`)));
       });
 
-      // Slow calls (900 ms at the provider; the route's timeout is 1 s) in flight when the signal arrives. A request written to
+      // Slow calls (700 ms at the provider; the route's timeout is 1 s, leaving room for a loaded machine) in flight when the signal arrives. A request written to
       // the socket is not yet accepted by Ferry (it may sit in the listen backlog), so the signal
       // waits 400 ms after the last write: by then Ferry has read all six and called the provider.
       // (This wait only makes "in flight" true; nothing asserts on time.)
       let sent = 0;
       let allSent!: () => void;
       const sentAll = new Promise<void>((r) => (allSent = r));
-      const inFlight = Array.from({ length: 6 }, () => getFresh(port, '/slow/900', () => ++sent === 6 && allSent()));
+      const inFlight = Array.from({ length: 6 }, () => getFresh(port, '/slow/700', () => ++sent === 6 && allSent()));
       await sentAll;
       await new Promise((r) => setTimeout(r, 400));
       // Background traffic that keeps trying through the shutdown.

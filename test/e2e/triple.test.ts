@@ -9,18 +9,20 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { createGrpcBinding, type GrpcBinding } from '../../src/gateway/grpc-binder.js';
-import type { FerryConfig, RouteConfig, ServiceConfig } from '../../src/config/types.js';
+import { UpstreamClients } from '../../src/upstream/clients.js';
+import type { FerryConfig, GrpcRoute, TripleService } from '../../src/config/types.js';
+import { parseTemplate } from '../../src/router/index.js';
 import type { GatewayRequest } from '../../src/exchange/index.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 
 const ROOT = path.resolve('.');
 const source = { file: 'triple.yaml', line: 1, col: 1 };
 
-function greeter(extra: Partial<ServiceConfig>, endpoint: string): ServiceConfig {
+function greeter(extra: Partial<TripleService>, endpoint: string): TripleService {
   return {
     name: 'greeter',
     protocol: 'triple',
-    generic: false,
+    interface: 'ferry.sample.v1.Greeter',
     proto: 'idl/sample/greeter.proto',
     service: 'ferry.sample.v1.Greeter',
     version: '1.0.0',
@@ -28,17 +30,19 @@ function greeter(extra: Partial<ServiceConfig>, endpoint: string): ServiceConfig
     timeoutMs: 5000,
     connectionsPerEndpoint: 1,
     balance: 'round-robin',
+    retries: 1,
     forwardHeaders: [],
     source,
+    keySources: {},
     ...extra,
   };
 }
 
-function route(id: string, method: string, p: string, rpcMethod: string, body?: string): RouteConfig {
+function route(id: string, method: string, p: string, rpcMethod: string, body?: string): GrpcRoute {
   return {
-    id, method, path: p, serviceName: 'greeter', rpcMethod, args: [], attachments: {}, errors: {},
+    protocol: 'triple', id, method, path: p, template: parseTemplate(p), serviceName: 'greeter', rpcMethod,
     ...(body !== undefined ? { body } : {}),
-    longs: 'string', idempotent: false, emitDefaults: false, fromProto: false, source,
+    idempotent: false, retries: 1, emitDefaults: false, fromProto: false, source, keySources: {},
   };
 }
 
@@ -50,19 +54,20 @@ const ctx = () => ({ deadline: performance.now() + 15_000, otel: ROOT_CONTEXT, r
 describe('Triple through the gRPC binding against the Java Dubbo provider', { timeout: 90_000 }, () => {
   let provider: JavaProvider;
   let binding: GrpcBinding;
-  let svc: ServiceConfig;
+  const clients = new UpstreamClients();
+  let svc: TripleService;
   let config: FerryConfig;
   const hello = route('hello', 'POST', '/v1/greet', 'SayHello', '*');
   const stream = route('stream', 'GET', '/v1/greet/{name}:stream', 'SayHelloStream');
 
   before(async () => {
     provider = await startJavaProvider({ triple: true });
-    binding = createGrpcBinding({ root: ROOT });
+    binding = createGrpcBinding({ root: ROOT, clientFor: (s) => clients.forService(s) });
     svc = greeter({}, `127.0.0.1:${provider.triplePort}`);
     config = { root: ROOT, services: new Map([['greeter', svc]]), types: new Map(), routes: [hello, stream] };
   });
   after(async () => {
-    await binding?.close();
+    await clients.close();
     await provider?.stop();
   });
 

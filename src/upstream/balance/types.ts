@@ -28,3 +28,35 @@ export interface Balancer {
   /** Picks one of the available endpoints, or undefined when none is available. */
   pick(endpoints: readonly EndpointView[], hint: PickHint): EndpointView | undefined;
 }
+
+/**
+ * Health of one endpoint's transport as a whole:
+ * - `idle`: nothing opened yet;
+ * - `connecting`: the first connection is being opened (no failure seen yet);
+ * - `up`: at least one ready connection — the only state in which it is available;
+ * - `readonly`: the provider announced a graceful shutdown (Dubbo's read-only event);
+ * - `down`: no usable connection after a failure; reconnecting with backoff;
+ * - `closed`: closed or destroyed.
+ */
+export type EndpointHealth = 'idle' | 'connecting' | 'up' | 'readonly' | 'down' | 'closed';
+
+/**
+ * The connections of one endpoint, whatever the protocol: what an upstream client keeps per
+ * endpoint and balances over. Dubbo's pool and gRPC's channel set implement it; the calls
+ * themselves are protocol-specific and stay on the concrete type.
+ */
+export interface EndpointTransport extends EndpointView {
+  readonly health: EndpointHealth;
+  /** Connections open or opening. */
+  readonly connectionCount: number;
+  /** The last failure seen (for error messages). */
+  readonly failure: Error | undefined;
+  /** Starts connecting if nothing is open yet (no-op otherwise). */
+  warm(): void;
+  /** Resolves when the health is no longer idle or connecting. */
+  settled(): Promise<void>;
+  /** Stops reconnecting and closes after calls in flight finish (up to `drainMs`). */
+  close(drainMs?: number): Promise<void>;
+  /** Stops reconnecting and fails every call in flight at once. */
+  destroy(err?: Error): void;
+}

@@ -6,7 +6,7 @@
  * `dubbo://10.0.0.5:20880/com.example.AccountService?version=1.0.0&group=retail&weight=100&...`.
  */
 import { FerryError } from '../../errors/index.js';
-import type { DiscoveredEndpoint } from './types.js';
+import type { Endpoint } from './types.js';
 
 /** A parsed provider URL. Parameter values are kept as Dubbo wrote them. */
 export interface ProviderUrl {
@@ -154,14 +154,19 @@ export function providerWeight(url: ProviderUrl): number {
   return Number(w);
 }
 
-/** Turns a provider URL into the endpoint the balancers and pools see. */
-export function toDiscoveredEndpoint(url: ProviderUrl): DiscoveredEndpoint {
+/** Turns a provider URL into the endpoint the balancers and transports see. */
+export function toEndpoint(url: ProviderUrl, cluster = 'default', priority = 0): Endpoint {
+  const started = providerParam(url, 'timestamp');
   return {
+    id: endpointId(url.host, url.port),
     host: url.host,
     port: url.port,
-    id: endpointId(url.host, url.port),
+    protocol: url.protocol,
     weight: providerWeight(url),
-    params: url.params,
+    warmupStartMs: started !== undefined && /^\d{1,15}$/.test(started) ? Number(started) : undefined,
+    labels: url.params,
+    cluster,
+    priority,
   };
 }
 
@@ -169,12 +174,12 @@ export function toDiscoveredEndpoint(url: ProviderUrl): DiscoveredEndpoint {
  * From the child names under `/dubbo/<interface>/providers`, the endpoints that serve the selected
  * service, one per host:port (first wins), sorted by id so equal sets compare equal.
  */
-export function selectProviders(nodeNames: readonly string[], selector: ServiceSelector): DiscoveredEndpoint[] {
-  const byId = new Map<string, DiscoveredEndpoint>();
+export function selectProviders(nodeNames: readonly string[], selector: ServiceSelector): Endpoint[] {
+  const byId = new Map<string, Endpoint>();
   for (const name of nodeNames) {
     const url = parseProviderNode(name);
     if (url === undefined || !matchesService(url, selector)) continue;
-    const ep = toDiscoveredEndpoint(url);
+    const ep = toEndpoint(url);
     if (!byId.has(ep.id)) byId.set(ep.id, ep);
   }
   return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -1,20 +1,22 @@
 /**
  * A fixed list of endpoints from the mapping file (`endpoints: [host:port, ...]`). It never
- * changes, so subscribers are never called; it exists so that pools treat static and discovered
+ * changes, so subscribers are never called; it exists so that clients treat static and discovered
  * endpoints the same way.
  */
 import { DEFAULT_WEIGHT, parseHostPort } from './provider-url.js';
-import type { DiscoveredEndpoint, EndpointSource } from './types.js';
+import type { Endpoint, EndpointSource } from './types.js';
 
 /** Builds a source over `host:port` strings. Throws FerryError(FERRY_CONFIG_INVALID) on a bad one. */
-export function createStaticSource(ids: readonly string[]): EndpointSource {
+export function createStaticSource(ids: readonly string[], protocol = 'dubbo'): EndpointSource {
   const seen = new Set<string>();
-  const list: DiscoveredEndpoint[] = [];
+  const list: Endpoint[] = [];
   for (const text of ids) {
     const { host, port, id } = parseHostPort(text);
     if (seen.has(id)) continue;
     seen.add(id);
-    list.push(Object.freeze({ host, port, id, weight: DEFAULT_WEIGHT, params: Object.freeze({}) }));
+    list.push(
+      Object.freeze({ id, host, port, protocol, weight: DEFAULT_WEIGHT, warmupStartMs: undefined, labels: Object.freeze({}), cluster: 'default', priority: 0 }),
+    );
   }
   const frozen = Object.freeze(list);
   return {

@@ -9,7 +9,7 @@ import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
 import { selectProviders } from './provider-url.js';
 import type { ServiceSelector } from './provider-url.js';
-import type { DiscoveredEndpoint, EndpointSource } from './types.js';
+import type { Endpoint, EndpointSource } from './types.js';
 
 export interface ZooKeeperSourceOptions {
   /** `host:port[,host:port...][/chroot]`, or a registry URL `zookeeper://host:port?backup=host:port,...`. */
@@ -49,15 +49,15 @@ export function toConnectString(registry: string): string {
   return hosts.join(',');
 }
 
-function sameList(a: readonly DiscoveredEndpoint[], b: readonly DiscoveredEndpoint[]): boolean {
+function sameList(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
     if (x.id !== y.id || x.weight !== y.weight) return false;
-    const xk = Object.keys(x.params);
-    if (xk.length !== Object.keys(y.params).length) return false;
-    for (const k of xk) if (x.params[k] !== y.params[k]) return false;
+    const xk = Object.keys(x.labels);
+    if (xk.length !== Object.keys(y.labels).length) return false;
+    for (const k of xk) if (x.labels[k] !== y.labels[k]) return false;
   }
   return true;
 }
@@ -72,7 +72,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
   };
   const connectString = toConnectString(options.connectString);
   const providersPath = `/${options.root ?? 'dubbo'}/${options.interface}/providers`;
-  const listeners = new Set<(endpoints: readonly DiscoveredEndpoint[]) => void>();
+  const listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
   const report = (err: Error): void => {
     try {
       options.onError?.(err);
@@ -81,7 +81,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
     }
   };
 
-  let list: readonly DiscoveredEndpoint[] = Object.freeze([]);
+  let list: readonly Endpoint[] = Object.freeze([]);
   let closed = false;
   let client: Client | undefined;
   let isConnected = false;
@@ -90,7 +90,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
   let readAgain = false;
   const readyWaiters = new Set<(ok: boolean) => void>();
 
-  const publish = (next: DiscoveredEndpoint[]): void => {
+  const publish = (next: Endpoint[]): void => {
     const wasRead = hasRead;
     hasRead = true;
     for (const w of readyWaiters) w(true);

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { FerryError } from '../../errors/index.js';
-import type { EndpointView } from '../balance/types.js';
+import type { EndpointHealth, EndpointTransport } from '../balance/types.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import {
   DEFAULT_DRAIN_MS,
@@ -13,20 +13,11 @@ import {
   type ConnectionState,
   type DubboConnection,
   type DubboReply,
-  type WriteCoalescing,
 } from './connection.js';
 import { DubboTransportError } from './errors.js';
 
-/**
- * Health of the endpoint as a whole:
- * - `idle`: nothing opened yet;
- * - `connecting`: the first connection is being opened (no failure seen yet);
- * - `up`: at least one ready connection — the only state in which the pool is available;
- * - `readonly`: the provider announced a graceful shutdown (read-only event);
- * - `down`: no usable connection after a failure; reconnecting with backoff;
- * - `closed`: close() or destroy() was called.
- */
-export type PoolHealth = 'idle' | 'connecting' | 'up' | 'readonly' | 'down' | 'closed';
+/** Health of the endpoint as a whole (see EndpointHealth). */
+export type PoolHealth = EndpointHealth;
 
 /** Events of a DubboEndpointPool. */
 export interface DubboEndpointPoolEvents {
@@ -47,7 +38,6 @@ export interface DubboEndpointPoolOptions {
   readonly heartbeatMs?: number;
   readonly maxFrameBytes?: number;
   readonly connectTimeoutMs?: number;
-  readonly coalesce?: WriteCoalescing;
   readonly backoff?: BackoffOptions;
 }
 
@@ -69,7 +59,7 @@ export function parseEndpoint(endpoint: string): { host: string; port: number } 
  * All connections to one endpoint. Created idle; `warm()` opens the first connection, further
  * connections (up to `connections`) open when every open one already has calls in flight.
  */
-export class DubboEndpointPool extends EventEmitter<DubboEndpointPoolEvents> implements EndpointView {
+export class DubboEndpointPool extends EventEmitter<DubboEndpointPoolEvents> implements EndpointTransport {
   readonly id: string;
   readonly weight: number;
   private readonly host: string;
@@ -82,7 +72,6 @@ export class DubboEndpointPool extends EventEmitter<DubboEndpointPoolEvents> imp
   private failedSinceUp = false;
   /** The provider sent the read-only event (cleared by "W" or a fresh connection). */
   private providerReadonly = false;
-  private ejectedUntil = 0;
   private lastFailure: FerryError | undefined;
 
   constructor(options: DubboEndpointPoolOptions) {
@@ -122,12 +111,7 @@ export class DubboEndpointPool extends EventEmitter<DubboEndpointPoolEvents> imp
   }
 
   available(): boolean {
-    return this.healthValue === 'up' && (this.ejectedUntil === 0 || Date.now() >= this.ejectedUntil);
-  }
-
-  /** Keeps balancers away from this endpoint for `ms` (outlier ejection). */
-  eject(ms: number): void {
-    this.ejectedUntil = Date.now() + ms;
+    return this.healthValue === 'up';
   }
 
   /** Opens the first connection if none is open (no-op otherwise). */
@@ -154,7 +138,7 @@ export class DubboEndpointPool extends EventEmitter<DubboEndpointPoolEvents> imp
    * Sends a call on the ready connection with the fewest calls in flight. Rejects with
    * FERRY_UPSTREAM_UNAVAILABLE (not sent) when no connection is ready.
    */
-  call(body: Buffer, timeoutMs: number): Promise<DubboReply> {
+  call(body: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<DubboReply> {
     let best: DubboConnection | undefined;
     let bestPending = Infinity;
     for (const s of this.slots) {
@@ -171,7 +155,7 @@ export class DubboEndpointPool extends EventEmitter<DubboEndpointPoolEvents> imp
       );
     }
     if (bestPending > 0 && this.opened < this.slots.length) this.openSlot(this.opened);
-    return best.call(body, timeoutMs);
+    return best.call(body, timeoutMs, signal);
   }
 
   /** Stops reconnecting and closes every connection after draining its calls (up to `drainMs`). */
@@ -213,7 +197,6 @@ export class DubboEndpointPool extends EventEmitter<DubboEndpointPoolEvents> imp
       ...(o.heartbeatMs !== undefined && { heartbeatMs: o.heartbeatMs }),
       ...(o.maxFrameBytes !== undefined && { maxFrameBytes: o.maxFrameBytes }),
       ...(o.connectTimeoutMs !== undefined && { connectTimeoutMs: o.connectTimeoutMs }),
-      ...(o.coalesce !== undefined && { coalesce: o.coalesce }),
     });
     slot.conn = conn;
     conn.on('state', (to, _from, reason) => this.onConnectionState(slot, conn, to, reason));

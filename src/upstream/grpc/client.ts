@@ -1,28 +1,40 @@
 /**
- * gRPC upstream calls through grpc-js: a fixed set of channels per endpoint (each with its own
- * connection), picked round robin, carrying already-encoded protobuf bytes. Encoding and JSON stay
- * with the caller; this module only moves bytes, metadata and deadlines.
+ * The gRPC transport of one endpoint: N grpc-js channels to the same `host:port` (each its own
+ * HTTP/2 connection), carrying already-encoded protobuf bytes. It is what the upstream client
+ * balances over (EndpointTransport): health follows the channels' connectivity, pending counts the
+ * calls in flight. Which endpoint to call, and whether to call again, is decided above it by the
+ * same balancer, stickiness, outlier detection and retry policy as Dubbo's; grpc-js's own load
+ * balancing is not used (one address per channel).
  */
 import * as grpc from '@grpc/grpc-js';
 import { FerryError } from '../../errors/index.js';
+import { TransportError } from '../../errors/transport.js';
+import type { EndpointHealth, EndpointTransport } from '../balance/types.js';
 import { grpcErrorToFerry } from './status.js';
 import type { StatusDetailsDecoder } from './status.js';
 
-export interface GrpcUpstreamOptions {
-  /** `host:port` endpoints. */
-  readonly endpoints: readonly string[];
-  /** Channels (HTTP/2 connections) per endpoint, at least 1. */
-  readonly channelsPerEndpoint: number;
-  /** Decodes google.rpc.Status details for error replies. */
-  readonly decodeDetails?: StatusDetailsDecoder;
+/** Largest reply message accepted from an upstream (bytes). */
+export const DEFAULT_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
+
+export interface GrpcEndpointOptions {
+  /** `host:port` (IPv6 in brackets). */
+  readonly endpoint: string;
+  readonly weight?: number;
+  /** Channels (HTTP/2 connections) to this endpoint, at least 1. */
+  readonly channels?: number;
   /** Extra grpc-js channel options. */
   readonly channelOptions?: grpc.ChannelOptions;
+  readonly credentials?: grpc.ChannelCredentials;
 }
 
 export interface GrpcCallOptions {
   readonly metadata: grpc.Metadata;
-  /** Absolute deadline (epoch milliseconds). */
+  /** Absolute deadline (epoch milliseconds, as grpc-js takes it). */
   readonly deadline: number;
+  /** Decodes google.rpc.Status details of error replies (the proto is the caller's). */
+  readonly decodeDetails?: StatusDetailsDecoder;
+  /** Aborted when the client went away: the call is cancelled and fails with FERRY_CLIENT_CLOSED. */
+  readonly signal?: AbortSignal;
 }
 
 export interface GrpcUnaryResult {
@@ -42,99 +54,217 @@ export interface GrpcStreamResult {
   cancel(): void;
 }
 
-export interface GrpcUpstream {
-  unary(path: string, request: Uint8Array, opts: GrpcCallOptions): Promise<GrpcUnaryResult>;
-  serverStream(path: string, request: Uint8Array, opts: GrpcCallOptions): GrpcStreamResult;
-  /** Closes every channel; calls in flight are cancelled by grpc-js. */
-  close(): void;
-}
-
 const identity = (b: Buffer): Buffer => b;
 const toBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const { IDLE, CONNECTING, READY, TRANSIENT_FAILURE, SHUTDOWN } = grpc.connectivityState;
 
-/** Opens (lazily, on first call) `channelsPerEndpoint` channels to each endpoint. */
-export function createGrpcUpstream(opts: GrpcUpstreamOptions): GrpcUpstream {
-  if (opts.endpoints.length === 0) throw new FerryError('FERRY_CONFIG_INVALID', 'a gRPC service needs at least one endpoint');
-  const perEndpoint = Math.max(1, opts.channelsPerEndpoint);
-  const channelOptions: grpc.ChannelOptions = {
-    // Separate subchannel pools give each channel its own HTTP/2 connection.
-    'grpc.use_local_subchannel_pool': 1,
-    'grpc.max_receive_message_length': 16 * 1024 * 1024,
-    ...opts.channelOptions,
-  };
-  const slots: Array<{ endpoint: string; client: grpc.Client }> = [];
-  for (let i = 0; i < perEndpoint; i++) {
-    for (const endpoint of opts.endpoints) {
-      slots.push({ endpoint, client: new grpc.Client(endpoint, grpc.credentials.createInsecure(), channelOptions) });
+/** The channels to one gRPC endpoint. Idle until warm() or the first call. */
+export class GrpcEndpoint implements EndpointTransport {
+  readonly id: string;
+  readonly weight: number;
+  private readonly clients: grpc.Client[];
+  private inFlight = 0;
+  private healthValue: EndpointHealth = 'idle';
+  private warmed = false;
+  /** A channel failed since the endpoint was last up: a channel still connecting counts as down. */
+  private failedSinceUp = false;
+  private lastFailure: Error | undefined;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(options: GrpcEndpointOptions) {
+    this.id = options.endpoint;
+    this.weight = options.weight ?? 100;
+    const n = options.channels ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`channels must be a positive integer, got ${n}`);
+    const channelOptions: grpc.ChannelOptions = {
+      // A local subchannel pool per channel: each channel gets its own HTTP/2 connection.
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc.max_receive_message_length': DEFAULT_MAX_RECEIVE_BYTES,
+      ...options.channelOptions,
+    };
+    const credentials = options.credentials ?? grpc.credentials.createInsecure();
+    this.clients = Array.from({ length: n }, () => new grpc.Client(options.endpoint, credentials, channelOptions));
+  }
+
+  get health(): EndpointHealth {
+    return this.healthValue;
+  }
+
+  get connectionCount(): number {
+    if (this.healthValue === 'closed') return 0;
+    let open = 0;
+    for (const c of this.clients) {
+      const s = c.getChannel().getConnectivityState(false);
+      if (s === READY || s === CONNECTING) open++;
+    }
+    return open;
+  }
+
+  get failure(): Error | undefined {
+    return this.lastFailure;
+  }
+
+  pending(): number {
+    return this.inFlight;
+  }
+
+  available(): boolean {
+    return this.healthValue === 'up';
+  }
+
+  warm(): void {
+    if (this.warmed || this.healthValue === 'closed') return;
+    this.warmed = true;
+    for (const c of this.clients) this.follow(c.getChannel(), c.getChannel().getConnectivityState(true));
+    this.recompute();
+  }
+
+  settled(): Promise<void> {
+    if (this.healthValue !== 'idle' && this.healthValue !== 'connecting') return Promise.resolve();
+    return new Promise((resolve) => this.waiters.add(resolve));
+  }
+
+  /** One unary call, on the next ready channel (each channel multiplexes many calls). */
+  unary(path: string, request: Uint8Array, opts: GrpcCallOptions): Promise<GrpcUnaryResult> {
+    const client = this.nextClient();
+    const endpoint = this.id;
+    this.inFlight++;
+    return new Promise<GrpcUnaryResult>((resolve, reject) => {
+      let headers: grpc.Metadata | undefined;
+      let value: Buffer | undefined;
+      let failure: unknown;
+      const call = client.makeUnaryRequest<Buffer, Buffer>(path, identity, identity, toBuffer(request), opts.metadata, { deadline: opts.deadline }, (err, res) => {
+        if (err) failure = err;
+        else value = res;
+      });
+      call.on('metadata', (md: grpc.Metadata) => {
+        headers = md;
+      });
+      const signal = opts.signal;
+      const onAbort = (): void => call.cancel();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      call.on('status', (status: grpc.StatusObject) => {
+        this.inFlight--;
+        signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted) {
+          reject(new TransportError('FERRY_CLIENT_CLOSED', `the client went away; the call to ${endpoint} was cancelled`, true, { endpoint }));
+        } else if (failure !== undefined || value === undefined) {
+          reject(grpcErrorToFerry(failure ?? status, endpoint, opts.decodeDetails, headers !== undefined));
+        } else {
+          resolve({ message: value, headers: headers ?? new grpc.Metadata(), trailers: status.metadata, endpoint });
+        }
+      });
+    });
+  }
+
+  serverStream(path: string, request: Uint8Array, opts: GrpcCallOptions): GrpcStreamResult {
+    const client = this.nextClient();
+    const endpoint = this.id;
+    this.inFlight++;
+    let answered = false;
+    const call = client.makeServerStreamRequest<Buffer, Buffer>(path, identity, identity, toBuffer(request), opts.metadata, { deadline: opts.deadline });
+    const signal = opts.signal;
+    const onAbort = (): void => call.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    call.once('status', () => {
+      this.inFlight--;
+      signal?.removeEventListener('abort', onAbort);
+    });
+    const headers = new Promise<grpc.Metadata>((resolve, reject) => {
+      call.once('metadata', (md) => {
+        answered = true;
+        resolve(md);
+      });
+      call.once('error', (err) => reject(grpcErrorToFerry(err, endpoint, opts.decodeDetails, answered)));
+      call.once('end', () => resolve(new grpc.Metadata()));
+    });
+    headers.catch(() => undefined);
+    async function* messages(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of call) yield chunk as Buffer;
+      } catch (err) {
+        throw grpcErrorToFerry(err, endpoint, opts.decodeDetails, answered);
+      }
+    }
+    return { headers, messages: messages(), endpoint, cancel: () => call.cancel() };
+  }
+
+  async close(drainMs = 0): Promise<void> {
+    if (this.healthValue === 'closed') return;
+    this.setHealth('closed');
+    // Out of balancing now; calls in flight get up to drainMs to finish before the channels close.
+    const until = Date.now() + drainMs;
+    while (this.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20).unref());
+    for (const c of this.clients) c.close();
+  }
+
+  destroy(err?: Error): void {
+    if (err !== undefined) this.lastFailure = err;
+    this.setHealth('closed');
+    for (const c of this.clients) c.close();
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private next = 0;
+
+  private nextClient(): grpc.Client {
+    if (this.clients.length === 1) return this.clients[0]!;
+    // The ready channel after the last one used (calls spread over the connections).
+    for (let i = 0; i < this.clients.length; i++) {
+      const c = this.clients[(this.next + i) % this.clients.length]!;
+      if (c.getChannel().getConnectivityState(false) === READY) {
+        this.next = (this.next + i + 1) % this.clients.length;
+        return c;
+      }
+    }
+    const c = this.clients[this.next]!;
+    this.next = (this.next + 1) % this.clients.length;
+    return c;
+  }
+
+  /** Re-reads health whenever a channel changes state; keeps idle channels connected (like Dubbo's heartbeats). */
+  private follow(channel: ReturnType<grpc.Client['getChannel']>, state: grpc.connectivityState): void {
+    if (state === SHUTDOWN) return;
+    channel.watchConnectivityState(state, Infinity, () => {
+      if (this.healthValue === 'closed') return;
+      let now = channel.getConnectivityState(false);
+      if (now === TRANSIENT_FAILURE) {
+        this.failedSinceUp = true;
+        this.lastFailure = new FerryError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC endpoint ${this.id} cannot be reached`);
+      }
+      // An idle channel (grpc-js idles after its idle timeout) is asked to reconnect, so the endpoint stays available.
+      if (now === IDLE) now = channel.getConnectivityState(true);
+      this.recompute();
+      this.follow(channel, now);
+    });
+  }
+
+  private recompute(): void {
+    if (this.healthValue === 'closed') return;
+    let ready = false;
+    let connecting = false;
+    for (const c of this.clients) {
+      const s = c.getChannel().getConnectivityState(false);
+      if (s === READY) ready = true;
+      else if (s === CONNECTING || s === IDLE) connecting = true;
+    }
+    let next: EndpointHealth;
+    if (ready) next = 'up';
+    else if (!this.warmed) next = 'idle';
+    else if (connecting && !this.failedSinceUp) next = 'connecting';
+    else next = 'down';
+    if (next === 'up') this.failedSinceUp = false;
+    this.setHealth(next);
+  }
+
+  private setHealth(to: EndpointHealth): void {
+    if (this.healthValue === to) return;
+    this.healthValue = to;
+    if (to !== 'idle' && to !== 'connecting') {
+      const ws = [...this.waiters];
+      this.waiters.clear();
+      for (const w of ws) w();
     }
   }
-  let next = 0;
-  const pick = () => {
-    const slot = slots[next]!;
-    next = (next + 1) % slots.length;
-    return slot;
-  };
-
-  return {
-    unary(path, request, callOpts) {
-      const { endpoint, client } = pick();
-      return new Promise<GrpcUnaryResult>((resolve, reject) => {
-        let headers = new grpc.Metadata();
-        let value: Buffer | undefined;
-        let failure: unknown;
-        const call = client.makeUnaryRequest<Buffer, Buffer>(
-          path,
-          identity,
-          identity,
-          toBuffer(request),
-          callOpts.metadata,
-          { deadline: callOpts.deadline },
-          (err, res) => {
-            if (err) failure = err;
-            else value = res;
-          },
-        );
-        call.on('metadata', (md: grpc.Metadata) => {
-          headers = md;
-        });
-        call.on('status', (status: grpc.StatusObject) => {
-          if (failure !== undefined || value === undefined) {
-            reject(grpcErrorToFerry(failure ?? status, endpoint, opts.decodeDetails));
-          } else {
-            resolve({ message: value, headers, trailers: status.metadata, endpoint });
-          }
-        });
-      });
-    },
-
-    serverStream(path, request, callOpts) {
-      const { endpoint, client } = pick();
-      const call = client.makeServerStreamRequest<Buffer, Buffer>(
-        path,
-        identity,
-        identity,
-        toBuffer(request),
-        callOpts.metadata,
-        { deadline: callOpts.deadline },
-      );
-      const headers = new Promise<grpc.Metadata>((resolve, reject) => {
-        call.once('metadata', resolve);
-        call.once('error', (err) => reject(grpcErrorToFerry(err, endpoint, opts.decodeDetails)));
-        call.once('end', () => resolve(new grpc.Metadata()));
-      });
-      headers.catch(() => undefined);
-      async function* messages(): AsyncGenerator<Buffer> {
-        try {
-          for await (const chunk of call) yield chunk as Buffer;
-        } catch (err) {
-          throw grpcErrorToFerry(err, endpoint, opts.decodeDetails);
-        }
-      }
-      return { headers, messages: messages(), endpoint, cancel: () => call.cancel() };
-    },
-
-    close() {
-      for (const s of slots) s.client.close();
-    },
-  };
 }

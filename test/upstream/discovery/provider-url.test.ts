@@ -6,7 +6,7 @@ import {
   parseProviderNode,
   parseProviderUrl,
   selectProviders,
-  toDiscoveredEndpoint,
+  toEndpoint,
 } from '../../../src/upstream/discovery/provider-url.js';
 import { createStaticSource } from '../../../src/upstream/discovery/static.js';
 import { toConnectString } from '../../../src/upstream/discovery/zookeeper.js';
@@ -35,7 +35,7 @@ test('parses a URL-encoded provider node as Dubbo registers it', () => {
   assert.equal(u.params['methods'], 'getAccount,transfer,whoami');
   assert.equal(u.params['serialization'], 'hessian2');
   assert.equal(u.params['side'], 'provider');
-  const ep = toDiscoveredEndpoint(u);
+  const ep = toEndpoint(u);
   assert.equal(ep.id, '192.168.1.5:20880');
   assert.equal(ep.weight, 200);
 });
@@ -49,7 +49,7 @@ test('Java URLEncoder spaces (+) decode to spaces, %2B to a plus', () => {
 test('IPv6 hosts, userinfo and a missing query', () => {
   const v6 = parseProviderUrl('dubbo://[::1]:20880/S');
   assert.equal(v6?.host, '::1');
-  assert.equal(toDiscoveredEndpoint(v6).id, '[::1]:20880');
+  assert.equal(toEndpoint(v6).id, '[::1]:20880');
   const user = parseProviderUrl('dubbo://admin:pw@10.1.1.1:20881/S');
   assert.equal(user?.host, '10.1.1.1');
   assert.equal(user?.port, 20881);
@@ -67,11 +67,11 @@ test('rejects names that are not provider URLs', () => {
 });
 
 test('weight: the parameter, legacy default.weight, or 100 when absent or not a number', () => {
-  assert.equal(toDiscoveredEndpoint(url('weight=7')).weight, 7);
-  assert.equal(toDiscoveredEndpoint(url('default.weight=9')).weight, 9);
-  assert.equal(toDiscoveredEndpoint(url('')).weight, 100);
-  assert.equal(toDiscoveredEndpoint(url('weight=abc')).weight, 100);
-  assert.equal(toDiscoveredEndpoint(url('weight=-3')).weight, 100);
+  assert.equal(toEndpoint(url('weight=7')).weight, 7);
+  assert.equal(toEndpoint(url('default.weight=9')).weight, 9);
+  assert.equal(toEndpoint(url('')).weight, 100);
+  assert.equal(toEndpoint(url('weight=abc')).weight, 100);
+  assert.equal(toEndpoint(url('weight=-3')).weight, 100);
 });
 
 test('version matching: absent, empty and 0.0.0 are all "no version"; * accepts any', () => {

@@ -9,7 +9,7 @@ import zookeeper from 'node-zookeeper-client';
 import type { Client } from 'node-zookeeper-client';
 import { startZooKeeper, type ZooKeeperServer } from '../../support/zookeeper.js';
 import { createZooKeeperSource, type ZooKeeperSource } from '../../../src/upstream/discovery/zookeeper.js';
-import type { DiscoveredEndpoint } from '../../../src/upstream/discovery/types.js';
+import type { Endpoint } from '../../../src/upstream/discovery/types.js';
 
 const IFACE = 'com.example.zk.DemoService';
 const PROVIDERS = `/dubbo/${IFACE}/providers`;
@@ -60,7 +60,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): P
   }
 }
 
-const ids = (eps: readonly DiscoveredEndpoint[]) => eps.map((e) => e.id);
+const ids = (eps: readonly Endpoint[]) => eps.map((e) => e.id);
 
 test('follows providers registering, leaving and their sessions ending; filters version and group', async () => {
   const source = createZooKeeperSource({
@@ -87,7 +87,7 @@ test('follows providers registering, leaving and their sessions ending; filters 
   assert.equal(ep.host, '127.0.0.1');
   assert.equal(ep.port, 1111);
   assert.equal(ep.weight, 100);
-  assert.equal(ep.params['methods'], 'a,b');
+  assert.equal(ep.labels['methods'], 'a,b');
 
   // Providers of another version or group are ignored; a matching one with weight is added.
   await call<string>((cb) =>

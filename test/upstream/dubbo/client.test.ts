@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { FerryError } from '../../../src/errors/index.js';
-import type { DiscoveredEndpoint, EndpointSource } from '../../../src/upstream/discovery/types.js';
-import { createDubboClient, type DubboClient } from '../../../src/upstream/dubbo/client.js';
+import type { Endpoint, EndpointSource } from '../../../src/upstream/discovery/types.js';
+import { createDubboClient, type DubboClient } from '../../../src/upstream/clients.js';
 import { wasSent } from '../../../src/upstream/dubbo/errors.js';
 import type { DubboEndpointPool, PoolHealth } from '../../../src/upstream/dubbo/pool.js';
 import { startJavaProvider, type JavaProvider } from '../../support/java-provider.js';
@@ -45,11 +45,11 @@ async function whoami(c: DubboClient): Promise<{ endpoint: string; name: unknown
 
 /** An EndpointSource whose list the test sets (discovery itself is tested elsewhere). */
 function mutableSource(initial: string[]): EndpointSource & { set(ids: string[]): void } {
-  let list: DiscoveredEndpoint[] = [];
-  const listeners = new Set<(eps: readonly DiscoveredEndpoint[]) => void>();
-  const toEndpoint = (id: string): DiscoveredEndpoint => {
+  let list: Endpoint[] = [];
+  const listeners = new Set<(eps: readonly Endpoint[]) => void>();
+  const toEndpoint = (id: string): Endpoint => {
     const [host, port] = id.split(':');
-    return { id, host: host!, port: Number(port), weight: 100, params: {} };
+    return { id, host: host!, port: Number(port), protocol: 'dubbo', weight: 100, warmupStartMs: undefined, labels: {}, cluster: 'default', priority: 0 };
   };
   list = initial.map(toEndpoint);
   return {
@@ -101,7 +101,7 @@ test('connections are opened lazily up to connectionsPerEndpoint (input: 3) unde
 test('a call that failed before it was written is retried once on another endpoint', async () => {
   const c = client([alpha.address, beta.address]);
   await Promise.all([whoami(c), whoami(c)]);
-  assert.ok(c.endpoints().every((e) => e.available()));
+  assert.ok(c.pools().every((e) => e.available()));
   const call = c.call(whoamiBody(), { timeoutMs: 10_000 });
   // The frame is queued for this turn's write; kill its pool before the write happens.
   const first = c.pools().find((p) => p.pending() > 0);
@@ -163,7 +163,7 @@ test('discovery: added endpoints get pools, removed ones leave balancing at once
   const c = client(source);
   assert.equal((await whoami(c)).name, 'alpha');
   source.set([alpha.address, beta.address]);
-  assert.deepEqual(c.endpoints().map((e) => e.id), [alpha.address, beta.address]);
+  assert.deepEqual(c.pools().map((e) => e.id), [alpha.address, beta.address]);
   const names = new Set<unknown>();
   for (let i = 0; i < 20; i++) names.add((await whoami(c)).name);
   assert.deepEqual([...names].sort(), ['alpha', 'beta']);
@@ -172,7 +172,7 @@ test('discovery: added endpoints get pools, removed ones leave balancing at once
   const alphaPool = poolOf(c, alpha.address);
   const inFlight = alphaPool.call(slowBody(300), 10_000);
   source.set([beta.address]);
-  assert.deepEqual(c.endpoints().map((e) => e.id), [beta.address]);
+  assert.deepEqual(c.pools().map((e) => e.id), [beta.address]);
   for (let i = 0; i < 10; i++) assert.equal((await whoami(c)).name, 'beta');
   assert.equal(decodeResult((await inFlight).body).value, 'slept 300');
   await alphaPool.close();

@@ -1,30 +1,28 @@
 /**
- * When a failed call may be sent again, to another endpoint. A call that never reached the wire
- * (refused connection, no connection, the provider's thread pool turned it away before running it)
- * is always safe to resend. A call that may have run on the provider (connection lost after
- * sending, timeout) is resent only when the route says the method is idempotent. Provider
- * exceptions and bad requests are answers, not failures: never resent.
+ * The one retry policy, for every protocol. A failed call may be sent again, to another endpoint:
+ * - always when it never reached the wire (refused connection, no ready connection, a write that
+ *   never happened) or when the provider turned it away before running it (Dubbo status 100);
+ * - when it may have run (connection lost after sending, timeout) only if the route says the method
+ *   is idempotent.
+ * Provider exceptions, gRPC statuses and bad requests are answers, not failures: never resent
+ * (a gRPC UNAVAILABLE answer is the exception: the transport reports it as an unavailable endpoint,
+ * sent, so it is resent for idempotent routes, as gRPC's own retry policy would).
+ * Attempts are bounded by 1 + the route's `retries` and by the deadline.
  */
+import { DEFAULT_RETRIES } from '../../config/types.js';
 import { isFerryError } from '../../errors/index.js';
+import { reachedWire } from '../../errors/transport.js';
 import type { OutlierDetector } from './outlier.js';
 import type { PickHint } from './types.js';
 
-/**
- * Whether the request behind `err` reached the wire: a transport error says so in a boolean
- * `sent` property (DubboTransportError does); undefined when the error does not say.
- */
-export function reachedWire(err: unknown): boolean | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const sent = (err as { sent?: unknown }).sent;
-  return typeof sent === 'boolean' ? sent : undefined;
-}
+export { DEFAULT_RETRIES };
 
 /** Whether a failed call may be tried again on another endpoint. */
 export function canRetry(err: unknown, idempotent: boolean): boolean {
   if (!isFerryError(err)) return false;
   switch (err.code) {
     case 'FERRY_UPSTREAM_OVERLOADED':
-      // Dubbo status 100: rejected by the provider's dispatcher before the method ran.
+      // Dubbo status 100 / Ferry's own write backpressure: rejected before the method ran.
       return true;
     case 'FERRY_UPSTREAM_UNAVAILABLE':
     case 'FERRY_UPSTREAM_CONNECTION_LOST':
@@ -35,10 +33,10 @@ export function canRetry(err: unknown, idempotent: boolean): boolean {
   }
 }
 
-export interface FailoverOptions<T> {
+export interface RetryOptions<T> {
   /** The route's `idempotent` flag. */
   readonly idempotent: boolean;
-  /** Attempts in all, first one included (default 2). */
+  /** Attempts in all, first one included (1 + `retries`; default 2). */
   readonly maxAttempts?: number;
   /** The caller's hint (hash key, sticky preference); `exclude` grows with each failed endpoint. */
   readonly hint?: PickHint;
@@ -57,13 +55,10 @@ export function failedEndpoint(err: unknown): string | undefined {
 
 /**
  * Runs `attempt` and, where canRetry() allows, runs it again with the failed endpoints excluded.
- * `attempt` gets the hint to pass to the client's call. Rejects with the last error.
+ * `attempt` gets the hint to pick with. Rejects with the last error.
  */
-export async function callWithFailover<T>(
-  attempt: (hint: PickHint) => Promise<T>,
-  options: FailoverOptions<T>,
-): Promise<T> {
-  const maxAttempts = Math.max(1, options.maxAttempts ?? 2);
+export async function callWithRetries<T>(attempt: (hint: PickHint) => Promise<T>, options: RetryOptions<T>): Promise<T> {
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 1 + DEFAULT_RETRIES);
   const base = options.hint ?? {};
   let exclude: Set<string> | undefined;
   let lastError: unknown;

@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { callWithFailover, canRetry, reachedWire } from '../../../src/upstream/balance/failover.js';
+import { callWithRetries, canRetry } from '../../../src/upstream/balance/retry.js';
+import { TransportError, reachedWire } from '../../../src/errors/transport.js';
 import { createOutlierDetector } from '../../../src/upstream/balance/outlier.js';
 import { FerryError } from '../../../src/errors/index.js';
 import type { ErrorCode } from '../../../src/errors/index.js';
 import type { PickHint } from '../../../src/upstream/balance/types.js';
 
-/** A transport-style error: a FerryError with `sent` (as DubboTransportError carries it). */
+/** A transport failure that says whether it reached the wire, or (sent undefined) a plain FerryError that does not. */
 function transportError(code: ErrorCode, sent: boolean | undefined, endpoint?: string): FerryError {
-  const e = new FerryError(code, code, endpoint === undefined ? {} : { endpoint });
-  if (sent !== undefined) Object.defineProperty(e, 'sent', { value: sent });
-  return e;
+  const opts = endpoint === undefined ? {} : { endpoint };
+  return sent === undefined ? new FerryError(code, code, opts) : new TransportError(code, code, sent, opts);
 }
 
 test('never reached the wire → retry; reached or unknown → only when idempotent', () => {
@@ -25,14 +25,15 @@ test('never reached the wire → retry; reached or unknown → only when idempot
     assert.equal(canRetry(transportError(code, false), true), false, code);
   }
   assert.equal(canRetry(new Error('boom'), true), false);
-  assert.equal(reachedWire({ sent: false }), false);
+  assert.equal(reachedWire(new TransportError('FERRY_UPSTREAM_UNAVAILABLE', 'x', false)), false);
+  assert.equal(reachedWire({ sent: false }), undefined, 'only a TransportError says it: no duck typing');
   assert.equal(reachedWire(new Error('x')), undefined);
 });
 
 test('failover excludes the failed endpoint and returns the next result', async () => {
   const hints: PickHint[] = [];
   const outlier = createOutlierDetector({ consecutiveFailures: 1 });
-  const result = await callWithFailover(
+  const result = await callWithRetries(
     async (hint) => {
       hints.push(hint);
       if (hints.length === 1) throw transportError('FERRY_UPSTREAM_CONNECTION_LOST', false, 'a:1');
@@ -52,7 +53,7 @@ test('a sent, non-idempotent failure is not retried; the error comes back as is'
   let calls = 0;
   const err = transportError('FERRY_UPSTREAM_CONNECTION_LOST', true, 'a:1');
   await assert.rejects(
-    callWithFailover(async () => {
+    callWithRetries(async () => {
       calls++;
       throw err;
     }, { idempotent: false, maxAttempts: 3 }),
@@ -65,7 +66,7 @@ test('attempts are bounded, each one excluding every endpoint tried so far', asy
   const seen: string[][] = [];
   let n = 0;
   await assert.rejects(
-    callWithFailover(
+    callWithRetries(
       async (hint) => {
         seen.push([...(hint.exclude ?? [])]);
         throw transportError('FERRY_UPSTREAM_TIMEOUT', true, `e${n++}:1`);
@@ -80,7 +81,7 @@ test('attempts are bounded, each one excluding every endpoint tried so far', asy
 test('no retry without a known endpoint, nor after the deadline', async () => {
   let calls = 0;
   await assert.rejects(
-    callWithFailover(async () => {
+    callWithRetries(async () => {
       calls++;
       throw transportError('FERRY_UPSTREAM_UNAVAILABLE', false);
     }, { idempotent: true, maxAttempts: 3 }),
@@ -88,7 +89,7 @@ test('no retry without a known endpoint, nor after the deadline', async () => {
   assert.equal(calls, 1);
   calls = 0;
   await assert.rejects(
-    callWithFailover(async () => {
+    callWithRetries(async () => {
       calls++;
       throw transportError('FERRY_UPSTREAM_UNAVAILABLE', false, 'a:1');
     }, { idempotent: true, maxAttempts: 3, deadline: performance.now() - 1 }),

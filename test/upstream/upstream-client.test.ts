@@ -1,0 +1,195 @@
+/**
+ * The protocol-neutral upstream client over in-memory transports: which endpoint is picked, how
+ * often a call is tried, priority levels, discovery changes. (The same client over real Dubbo
+ * pools and gRPC channels is tested against Java and Python peers in test/e2e/.)
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FerryError } from '../../src/errors/index.js';
+import { TransportError } from '../../src/errors/transport.js';
+import { createBalancer } from '../../src/upstream/balance/create-balancer.js';
+import { createOutlierDetector } from '../../src/upstream/balance/outlier.js';
+import type { EndpointHealth, EndpointTransport } from '../../src/upstream/balance/types.js';
+import type { Endpoint, EndpointSource } from '../../src/upstream/discovery/types.js';
+import { createUpstreamClient } from '../../src/upstream/upstream-client.js';
+
+class FakeTransport implements EndpointTransport {
+  readonly id: string;
+  readonly weight = 100;
+  health: EndpointHealth = 'idle';
+  connectionCount = 0;
+  failure: Error | undefined;
+  calls = 0;
+  closed = false;
+  /** What a call does: answer, or fail with this error. */
+  behaviour: 'ok' | Error = 'ok';
+  private waiters: Array<() => void> = [];
+  constructor(readonly endpoint: Endpoint) {
+    this.id = endpoint.id;
+  }
+  pending(): number {
+    return 0;
+  }
+  available(): boolean {
+    return this.health === 'up';
+  }
+  warm(): void {
+    if (this.health === 'idle') this.health = 'connecting';
+  }
+  settled(): Promise<void> {
+    return this.health === 'idle' || this.health === 'connecting' ? new Promise((r) => this.waiters.push(r)) : Promise.resolve();
+  }
+  setHealth(h: EndpointHealth): void {
+    this.health = h;
+    for (const w of this.waiters.splice(0)) w();
+  }
+  async call(): Promise<string> {
+    this.calls++;
+    if (this.behaviour !== 'ok') throw this.behaviour;
+    return this.id;
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+    this.health = 'closed';
+  }
+  destroy(): void {
+    this.closed = true;
+    this.health = 'closed';
+  }
+}
+
+function endpoint(id: string, priority = 0): Endpoint {
+  const [host, port] = id.split(':');
+  return { id, host: host!, port: Number(port), protocol: 'grpc', weight: 100, warmupStartMs: undefined, labels: {}, cluster: 'default', priority };
+}
+
+function source(initial: Endpoint[]): EndpointSource & { set(list: Endpoint[]): void } {
+  let list = initial;
+  const listeners = new Set<(eps: readonly Endpoint[]) => void>();
+  return {
+    current: () => list,
+    subscribe(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    async close() {},
+    set(next) {
+      list = next;
+      for (const l of listeners) l(list);
+    },
+  };
+}
+
+function setup(eps: Endpoint[], up = true) {
+  const transports = new Map<string, FakeTransport>();
+  const src = source(eps);
+  const outlier = createOutlierDetector({ consecutiveFailures: 100 });
+  const client = createUpstreamClient<FakeTransport>({
+    source: src,
+    protocolName: 'test',
+    balancer: createBalancer('round-robin', { outlier }),
+    outlier,
+    connect: (e) => {
+      const t = new FakeTransport(e);
+      transports.set(e.id, t);
+      if (up) t.health = 'up';
+      return t;
+    },
+  });
+  return { client, transports, src };
+}
+
+const soon = (ms = 1000) => performance.now() + ms;
+const failing = (sent: boolean, id: string) => new TransportError('FERRY_UPSTREAM_CONNECTION_LOST', 'lost', sent, { endpoint: id });
+
+test('an idempotent call failing everywhere is tried 1 + retries times (input: retries 2, 5 endpoints), each on another endpoint', async () => {
+  const { client, transports } = setup(['a:1', 'b:1', 'c:1', 'd:1', 'e:1'].map((id) => endpoint(id)));
+  for (const t of transports.values()) t.behaviour = failing(true, t.id);
+  await assert.rejects(
+    client.call((t) => t.call(), { deadline: soon(), idempotent: true, retries: 2 }),
+    (e) => e instanceof FerryError && e.code === 'FERRY_UPSTREAM_CONNECTION_LOST',
+  );
+  const counts = [...transports.values()].map((t) => t.calls);
+  assert.equal(counts.reduce((a, b) => a + b, 0), 3, `attempts per endpoint: ${counts}`);
+  assert.ok(counts.every((c) => c <= 1), 'no endpoint was tried twice');
+});
+
+test('a call that may have run is not resent unless idempotent; one that never left is', async () => {
+  const { client, transports } = setup([endpoint('a:1'), endpoint('b:1')]);
+  for (const t of transports.values()) t.behaviour = failing(true, t.id);
+  await assert.rejects(client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 3 }));
+  assert.equal([...transports.values()].reduce((n, t) => n + t.calls, 0), 1, 'sent, not idempotent: one attempt');
+
+  const a = transports.get('a:1')!;
+  const b = transports.get('b:1')!;
+  a.calls = b.calls = 0;
+  a.behaviour = failing(false, 'a:1');
+  b.behaviour = 'ok';
+  const results = new Set<string>();
+  for (let i = 0; i < 4; i++) results.add((await client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 1 })).value);
+  assert.deepEqual([...results], ['b:1'], 'every call ended on b, unsent failures on a were resent');
+});
+
+test('retries: 0 means one attempt even for an unsent failure', async () => {
+  const { client, transports } = setup([endpoint('a:1'), endpoint('b:1')]);
+  for (const t of transports.values()) t.behaviour = failing(false, t.id);
+  await assert.rejects(client.call((t) => t.call(), { deadline: soon(), idempotent: true, retries: 0 }));
+  assert.equal([...transports.values()].reduce((n, t) => n + t.calls, 0), 1);
+});
+
+test('provider answers (a Java exception, a gRPC status) are never retried', async () => {
+  const { client, transports } = setup([endpoint('a:1'), endpoint('b:1')]);
+  for (const t of transports.values()) t.behaviour = new FerryError('FERRY_UPSTREAM_STATUS', 'NOT_FOUND', { endpoint: t.id });
+  await assert.rejects(client.call((t) => t.call(), { deadline: soon(), idempotent: true, retries: 3 }));
+  assert.equal([...transports.values()].reduce((n, t) => n + t.calls, 0), 1);
+});
+
+test('priority levels: the backup level serves only while the best level has nothing available', async () => {
+  const { client, transports } = setup([endpoint('main:1', 0), endpoint('backup:1', 1)]);
+  const served = async () => (await client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 0 })).value;
+  for (let i = 0; i < 4; i++) assert.equal(await served(), 'main:1');
+  transports.get('main:1')!.health = 'down';
+  for (let i = 0; i < 4; i++) assert.equal(await served(), 'backup:1');
+  transports.get('main:1')!.health = 'up';
+  assert.equal(await served(), 'main:1');
+});
+
+test('discovery: a removed endpoint is closed at once and no longer picked; an added one is connected', async () => {
+  const { client, transports, src } = setup([endpoint('a:1'), endpoint('b:1')]);
+  src.set([endpoint('b:1'), endpoint('c:1')]);
+  assert.equal(transports.get('a:1')!.closed, true);
+  assert.deepEqual(client.transports().map((t) => t.id).sort(), ['b:1', 'c:1']);
+  const seen = new Set<string>();
+  for (let i = 0; i < 6; i++) seen.add((await client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 0 })).value);
+  assert.deepEqual([...seen].sort(), ['b:1', 'c:1']);
+  // A label change alone keeps the transport (and its connections).
+  const b = transports.get('b:1')!;
+  src.set([{ ...endpoint('b:1'), labels: { 'dubbo.tag': 'gray' } }, endpoint('c:1')]);
+  assert.equal(client.transports().find((t) => t.id === 'b:1'), b);
+  assert.equal(client.endpoints().find((e) => e.id === 'b:1')!.labels['dubbo.tag'], 'gray');
+});
+
+test('a call waits for endpoints still opening their first connection, and fails with the states when none comes up', async () => {
+  const { client, transports } = setup([endpoint('a:1')], false);
+  const a = transports.get('a:1')!;
+  assert.equal(a.health, 'connecting', 'warmed when discovered');
+  const pending = client.call((t) => t.call(), { deadline: soon(2000), idempotent: false, retries: 0 });
+  setTimeout(() => a.setHealth('up'), 30);
+  assert.equal((await pending).value, 'a:1');
+
+  a.setHealth('down');
+  await assert.rejects(
+    client.call((t) => t.call(), { deadline: soon(100), idempotent: false, retries: 0 }),
+    (e) => e instanceof TransportError && e.code === 'FERRY_UPSTREAM_UNAVAILABLE' && e.sent === false && /a:1 down/.test(e.message),
+  );
+});
+
+test('a closed client refuses calls as unavailable, not sent', async () => {
+  const { client, transports } = setup([endpoint('a:1')]);
+  await client.close();
+  assert.equal(transports.get('a:1')!.closed, true);
+  await assert.rejects(
+    client.call((t) => t.call(), { deadline: soon(), idempotent: true, retries: 2 }),
+    (e) => e instanceof TransportError && e.sent === false,
+  );
+});
