@@ -9,16 +9,18 @@ import path from 'node:path';
 import ts from 'typescript';
 
 /**
- * Layers, first to last: a module may import its own files and modules of earlier layers only.
- * Modules in one layer are siblings and may not import each other. A module is a folder under src/
- * with everything below it; a name ending in `/*` is only the files directly in that folder.
+ * Layers, first to last (docs/architecture.md's table): a module may import its own files and modules
+ * of earlier layers only. Modules in one layer are siblings and may not import each other. A module
+ * is a folder under src/ with everything below it; a name ending in `/*` is only the files directly
+ * in that folder.
  */
 export const MODULE_ORDER: readonly (readonly string[])[] = [
   ['errors'],
   ['exchange'],
   ['telemetry'],
-  ['config'],
+  // The config loader parses path templates with the router's parser.
   ['router'],
+  ['config'],
   ['codec'],
   ['upstream/discovery'],
   ['upstream/balance'],
