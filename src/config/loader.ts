@@ -135,7 +135,7 @@ function firstLine(s: string): string {
 
 function locate(pf: { file: string; doc: Document.Parsed; lines: LineCounter }, pathParts: readonly (string | number)[], keyOf = false): SourceLocation {
   let node: unknown = pf.doc.contents;
-  let best: YamlNode | undefined = isScalar(node) || isMap(node) || isSeq(node) ? (node as YamlNode) : undefined;
+  let best: YamlNode | undefined = isScalar(node) || isMap(node) || isSeq(node) ? (node) : undefined;
   for (let i = 0; i < pathParts.length; i++) {
     const part = pathParts[i]!;
     if (isMap(node)) {
@@ -143,17 +143,17 @@ function locate(pf: { file: string; doc: Document.Parsed; lines: LineCounter }, 
       if (pair === undefined) break;
       const last = i === pathParts.length - 1;
       if (last && keyOf && isScalar(pair.key)) {
-        best = pair.key as YamlNode;
+        best = pair.key;
         break;
       }
       node = pair.value;
-      if (node && (isScalar(node) || isMap(node) || isSeq(node))) best = node as YamlNode;
-      else if (isScalar(pair.key)) best = pair.key as YamlNode;
+      if (node && (isScalar(node) || isMap(node) || isSeq(node))) best = node;
+      else if (isScalar(pair.key)) best = pair.key;
     } else if (isSeq(node)) {
       const item = node.items[Number(part)];
       if (item === undefined) break;
       node = item;
-      if (isScalar(node) || isMap(node) || isSeq(node)) best = node as YamlNode;
+      if (isScalar(node) || isMap(node) || isSeq(node)) best = node;
     } else {
       break;
     }
