@@ -56,7 +56,7 @@ export interface NacosSourceOptions {
 export interface NacosSource extends EndpointSource {
   /** Resolves true once a first list was read (from Nacos, or from the cache file while Nacos is down); false after `timeoutMs`. */
   ready(timeoutMs?: number): Promise<boolean>;
-  /** Whether the last round of reads reached Nacos. */
+  /** Whether every read of the last round got a usable answer from Nacos. */
   connected(): boolean;
   /** Where the current list came from. */
   origin(): 'none' | 'registry' | 'cache';
@@ -238,7 +238,6 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
       if (res.status !== 200) {
         throw new FerryError('FERRY_REGISTRY_ERROR', `${what}: HTTP ${res.status} ${JSON.stringify(text.slice(0, 120))}`);
       }
-      isConnected = true;
       const sel = selectNacosProviders(parseInstanceList(text, name), selector, maxInstances);
       for (const bad of sel.invalid) {
         report(`invalid:${name}:${bad.instance}:${bad.problem}`, new FerryError('FERRY_REGISTRY_ERROR', `${what}: instance ${bad.instance} skipped: ${bad.problem}`));
@@ -270,7 +269,7 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
       if (got === undefined) failed = true;
       else perName.set(name, got);
     }
-    if (failed) isConnected = false;
+    isConnected = !failed;
     forgetStale();
     if (perName.size === names.length) {
       publish(endpointsOf(perName), 'registry');
