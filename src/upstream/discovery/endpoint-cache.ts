@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FerryError } from '../../errors/index.js';
+import { RegistryError } from '../../errors/index.js';
 import type { Endpoint } from './types.js';
 
 /** Largest cache file read (bytes). */
@@ -66,20 +66,20 @@ function toEndpoint(raw: unknown): Endpoint | undefined {
   });
 }
 
-/** A cache file's contents (text) → its endpoints. Throws FerryError(FERRY_REGISTRY_ERROR) for a file that is not one. */
+/** A cache file's contents (text) → its endpoints. Throws RegistryError (FERRY_REGISTRY_ERROR) for a file that is not one. */
 export function parseCacheFile(text: string, registry: string, service: string): Endpoint[] {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new FerryError('FERRY_REGISTRY_ERROR', `cache file of ${service} (${registry}) is not JSON`);
+    throw new RegistryError(`cache file of ${service} (${registry}) is not JSON`);
   }
   const v = value as { format?: unknown; registry?: unknown; service?: unknown; endpoints?: unknown } | null;
   if (typeof v !== 'object' || v === null || v.format !== FORMAT || !Array.isArray(v.endpoints)) {
-    throw new FerryError('FERRY_REGISTRY_ERROR', `cache file of ${service} (${registry}) is not a ${FORMAT} file`);
+    throw new RegistryError(`cache file of ${service} (${registry}) is not a ${FORMAT} file`);
   }
   if (v.registry !== registry || v.service !== service) {
-    throw new FerryError('FERRY_REGISTRY_ERROR', `cache file of ${service} (${registry}) belongs to ${String(v.service)} (${String(v.registry)})`);
+    throw new RegistryError(`cache file of ${service} (${registry}) belongs to ${String(v.service)} (${String(v.registry)})`);
   }
   const out: Endpoint[] = [];
   const seen = new Set<string>();
@@ -150,7 +150,7 @@ export function createEndpointCache(options: EndpointCacheOptions): EndpointCach
       await rename(tmp, path);
     } catch (err) {
       await unlink(tmp).catch(() => {});
-      report(new FerryError('FERRY_REGISTRY_ERROR', `cannot write the endpoint cache ${path}: ${(err as Error).message}`, { cause: err }));
+      report(new RegistryError(`cannot write the endpoint cache ${path}: ${(err as Error).message}`, { cause: err }));
     }
   };
 
@@ -163,7 +163,7 @@ export function createEndpointCache(options: EndpointCacheOptions): EndpointCach
         try {
           const { size } = await fh.stat();
           if (size > ENDPOINT_CACHE_MAX_BYTES) {
-            report(new FerryError('FERRY_REGISTRY_ERROR', `endpoint cache ${path} is ${size} bytes (limit ${ENDPOINT_CACHE_MAX_BYTES}); not read`));
+            report(new RegistryError(`endpoint cache ${path} is ${size} bytes (limit ${ENDPOINT_CACHE_MAX_BYTES}); not read`));
             return undefined;
           }
           text = await fh.readFile('utf8');
@@ -172,7 +172,7 @@ export function createEndpointCache(options: EndpointCacheOptions): EndpointCach
         }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-          report(new FerryError('FERRY_REGISTRY_ERROR', `cannot read the endpoint cache ${path}: ${(err as Error).message}`, { cause: err }));
+          report(new RegistryError(`cannot read the endpoint cache ${path}: ${(err as Error).message}`, { cause: err }));
         }
         return undefined;
       }

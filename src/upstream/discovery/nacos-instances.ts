@@ -10,7 +10,7 @@
  * consumer rebuilds `protocol://ip:port/path?metadata` from that, and so do we, so the matching
  * rules of provider-url.ts apply unchanged.
  */
-import { FerryError } from '../../errors/index.js';
+import { FerryError, RegistryError } from '../../errors/index.js';
 import { matchesService, toEndpoint } from './provider-url.js';
 import type { ProviderUrl, ServiceSelector } from './provider-url.js';
 import type { Endpoint } from './types.js';
@@ -128,21 +128,21 @@ export interface InstanceListReply {
 
 /**
  * Reads the body of `GET /nacos/v1/ns/instance/list`: an object with a `hosts` array. Throws
- * FerryError(FERRY_REGISTRY_ERROR) naming the service for anything else.
+ * RegistryError (FERRY_REGISTRY_ERROR) naming the service for anything else.
  */
 export function parseInstanceList(body: string, service: string): InstanceListReply {
   let value: unknown;
   try {
     value = JSON.parse(body);
   } catch {
-    throw new FerryError('FERRY_REGISTRY_ERROR', `instance list of ${service} is not JSON: ${JSON.stringify(body.slice(0, 120))}`);
+    throw new RegistryError(`instance list of ${service} is not JSON: ${JSON.stringify(body.slice(0, 120))}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new FerryError('FERRY_REGISTRY_ERROR', `instance list of ${service} is not a JSON object`);
+    throw new RegistryError(`instance list of ${service} is not a JSON object`);
   }
   const hosts = (value as { hosts?: unknown }).hosts;
   if (hosts === undefined || hosts === null) return { hosts: [] };
-  if (!Array.isArray(hosts)) throw new FerryError('FERRY_REGISTRY_ERROR', `instance list of ${service}: "hosts" is not an array`);
+  if (!Array.isArray(hosts)) throw new RegistryError(`instance list of ${service}: "hosts" is not an array`);
   return { hosts };
 }
 

@@ -16,7 +16,7 @@
  * and the last list is kept on disk (endpoint-cache.ts) so a Ferry started while Nacos is down
  * serves what it knew.
  */
-import { FerryError } from '../../errors/index.js';
+import { FerryError, RegistryError } from '../../errors/index.js';
 import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
 import { endpointsOf, nacosServiceNames, parseInstanceList, parseNacosRegistry, selectNacosProviders } from './nacos-instances.js';
 import type { NacosRegistry } from './nacos-instances.js';
@@ -78,12 +78,12 @@ function sameList(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
 const clamp = (v: number | undefined, dflt: number, min: number, max: number): number =>
   v === undefined || !Number.isFinite(v) ? dflt : Math.min(max, Math.max(min, v));
 
-/** Reads a fetch body up to `limit` bytes; throws FerryError when it is longer. */
+/** Reads a fetch body up to `limit` bytes; throws RegistryError when it is longer. */
 async function readBounded(res: Response, limit: number, what: string): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
     await res.body?.cancel().catch(() => {});
-    throw new FerryError('FERRY_REGISTRY_ERROR', `${what}: reply of ${declared} bytes is over the ${limit}-byte limit`);
+    throw new RegistryError(`${what}: reply of ${declared} bytes is over the ${limit}-byte limit`);
   }
   if (res.body === null) return '';
   const reader = res.body.getReader();
@@ -95,7 +95,7 @@ async function readBounded(res: Response, limit: number, what: string): Promise<
     total += value.byteLength;
     if (total > limit) {
       await reader.cancel().catch(() => {});
-      throw new FerryError('FERRY_REGISTRY_ERROR', `${what}: reply is over the ${limit}-byte limit`);
+      throw new RegistryError(`${what}: reply is over the ${limit}-byte limit`);
     }
     chunks.push(value);
   }
@@ -206,14 +206,14 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
     if (token !== undefined && Date.now() < token.expiresAt) return token.value;
     const res = await request('/nacos/v1/auth/login', { username: r.username, password: r.password ?? '' }, 'POST');
     const text = await readBounded(res, 64 * 1024, `Nacos ${r.display} login`);
-    if (res.status !== 200) throw new FerryError('FERRY_REGISTRY_ERROR', `Nacos ${r.display} refused the login of "${r.username}" (HTTP ${res.status})`);
+    if (res.status !== 200) throw new RegistryError(`Nacos ${r.display} refused the login of "${r.username}" (HTTP ${res.status})`);
     let v: { accessToken?: unknown; tokenTtl?: unknown };
     try {
       v = JSON.parse(text) as typeof v;
     } catch {
-      throw new FerryError('FERRY_REGISTRY_ERROR', `Nacos ${r.display} login answer is not JSON`);
+      throw new RegistryError(`Nacos ${r.display} login answer is not JSON`);
     }
-    if (typeof v.accessToken !== 'string' || v.accessToken === '') throw new FerryError('FERRY_REGISTRY_ERROR', `Nacos ${r.display} login answer has no accessToken`);
+    if (typeof v.accessToken !== 'string' || v.accessToken === '') throw new RegistryError(`Nacos ${r.display} login answer has no accessToken`);
     const ttlSeconds = typeof v.tokenTtl === 'number' && v.tokenTtl > 0 ? v.tokenTtl : 60;
     // Renew at 90 % of the token's life.
     token = { value: v.accessToken, expiresAt: Date.now() + ttlSeconds * 900 };
@@ -236,24 +236,24 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
       const text = await readBounded(res, maxBytes, what);
       if (res.status === 403 || res.status === 401) token = undefined;
       if (res.status !== 200) {
-        throw new FerryError('FERRY_REGISTRY_ERROR', `${what}: HTTP ${res.status} ${JSON.stringify(text.slice(0, 120))}`);
+        throw new RegistryError(`${what}: HTTP ${res.status} ${JSON.stringify(text.slice(0, 120))}`);
       }
       const sel = selectNacosProviders(parseInstanceList(text, name), selector, maxInstances);
       for (const bad of sel.invalid) {
-        report(`invalid:${name}:${bad.instance}:${bad.problem}`, new FerryError('FERRY_REGISTRY_ERROR', `${what}: instance ${bad.instance} skipped: ${bad.problem}`));
+        report(`invalid:${name}:${bad.instance}:${bad.problem}`, new RegistryError(`${what}: instance ${bad.instance} skipped: ${bad.problem}`));
       }
       if (sel.invalidCount > sel.invalid.length) {
-        report(`invalid-more:${name}`, new FerryError('FERRY_REGISTRY_ERROR', `${what}: ${sel.invalidCount - sel.invalid.length} more malformed instances skipped`));
+        report(`invalid-more:${name}`, new RegistryError(`${what}: ${sel.invalidCount - sel.invalid.length} more malformed instances skipped`));
       }
       if (sel.truncatedFrom !== undefined) {
-        report(`truncated:${name}`, new FerryError('FERRY_REGISTRY_ERROR', `${what}: ${sel.truncatedFrom} providers, only the first ${maxInstances} are used`));
+        report(`truncated:${name}`, new RegistryError(`${what}: ${sel.truncatedFrom} providers, only the first ${maxInstances} are used`));
       }
       return sel.endpoints;
     } catch (err) {
       if (closed) return undefined;
-      const e = err instanceof FerryError ? err : new FerryError('FERRY_REGISTRY_ERROR', `${what}: ${describeFetchError(err)}`, { cause: err });
+      const e = err instanceof RegistryError ? err : new RegistryError(`${what}: ${describeFetchError(err)}`, { cause: err });
       // A server that does not answer: the next read goes to the next server of the list.
-      if (!(err instanceof FerryError)) serverIndex++;
+      if (!(err instanceof RegistryError)) serverIndex++;
       report(`read:${name}:${e.message.replace(/\d+ bytes/, 'N bytes')}`, e);
       return undefined;
     }
@@ -279,7 +279,7 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
       if (closed) return;
       if (cached !== undefined && origin === 'none') {
         publish(cached, 'cache');
-        report('served-from-cache', new FerryError('FERRY_REGISTRY_ERROR', `Nacos ${registry.display} unreachable at start: serving ${cached.length} endpoints of ${serviceKey} from ${cache.path}`));
+        report('served-from-cache', new RegistryError(`Nacos ${registry.display} unreachable at start: serving ${cached.length} endpoints of ${serviceKey} from ${cache.path}`));
       }
     }
   }

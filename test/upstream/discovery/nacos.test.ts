@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FerryError } from '../../../src/errors/index.js';
+import { FerryError, RegistryError } from '../../../src/errors/index.js';
 import {
   instanceToEndpoint,
   nacosServiceNames,
@@ -123,7 +123,7 @@ test('an instance list that is not an object with a hosts array is a registry er
   for (const body of ['<html>502</html>', '', '[1,2]', '"x"', '{"hosts":{"a":1}}', 'null']) {
     assert.throws(
       () => parseInstanceList(body, svc),
-      (e: unknown) => e instanceof FerryError && e.code === 'FERRY_REGISTRY_ERROR' && e.message.includes(svc),
+      (e: unknown) => e instanceof RegistryError && e.code === 'FERRY_REGISTRY_ERROR' && e.message.includes(svc),
       JSON.stringify(body),
     );
   }
@@ -219,7 +219,7 @@ test('a cache file round-trips endpoints and refuses files of another registry o
   assert.throws(() => parseCacheFile(text, REG, 'other'), /belongs to/);
   assert.throws(() => parseCacheFile(text, 'nacos://elsewhere:8848/DEFAULT_GROUP', SVC), /belongs to/);
   for (const garbage of ['', '{', '[]', '{"format":"x","endpoints":[]}', '{"format":"ferry-endpoint-cache/1","endpoints":{}}']) {
-    assert.throws(() => parseCacheFile(garbage, REG, SVC), (e: unknown) => e instanceof FerryError && e.code === 'FERRY_REGISTRY_ERROR', garbage);
+    assert.throws(() => parseCacheFile(garbage, REG, SVC), (e: unknown) => e instanceof RegistryError && e.code === 'FERRY_REGISTRY_ERROR', garbage);
   }
 });
 
