@@ -291,7 +291,8 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
       // poll reports its own trouble; anything else is a bug, told and survived.
       report(`bug:${String(err)}`, err instanceof Error ? err : new Error(String(err)));
     }
-    if (!closed) {
+    // A registry URL that could not be used was told once; there is nothing to poll.
+    if (!closed && registry !== undefined && names !== undefined) {
       timer = setTimeout(() => void loop(), pollMs);
       timer.unref();
     }

@@ -8,6 +8,7 @@
  */
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
+import { RegistryError } from '../../errors/index.js';
 import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
 import { selectProviders } from './provider-url.js';
 import type { ServiceSelector } from './provider-url.js';
@@ -222,7 +223,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
       : setTimeout(() => {
           void cache.read().then((cached) => {
             if (closed || hasRead || cached === undefined) return;
-            report(new Error(`ZooKeeper ${connectString} unreachable at start: serving ${cached.length} endpoints of ${providersPath} from ${cache.path}`));
+            report(new RegistryError(`ZooKeeper ${connectString} unreachable at start: serving ${cached.length} endpoints of ${providersPath} from ${cache.path}`));
             publish(cached, 'cache');
           });
         }, options.cacheAfterMs ?? ZOOKEEPER_CACHE_AFTER_MS);
