@@ -277,3 +277,16 @@ test('close() stops polling', async () => {
   await polls(`providers:${IFACE}:1.0.0:g4`, 5);
   assert.ok(count() <= before + 1, `no polls after close: ${count() - before}`);
 });
+
+test('an unusable registry URL or a "*" version is told once and serves nothing, without throwing', async () => {
+  const errors: string[] = [];
+  const bad = createNacosSource({ registry: 'nacos://', interface: IFACE, cacheDir: false, onError: (e) => errors.push(e.message) });
+  const wild = createNacosSource({ registry: `nacos://127.0.0.1:${port}`, interface: IFACE, version: '*', cacheDir: false, onError: (e) => errors.push(e.message) });
+  sources.push(bad, wild);
+  assert.equal(await bad.ready(200), false);
+  assert.equal(await wild.ready(200), false);
+  assert.deepEqual([bad.current(), wild.current()], [[], []]);
+  assert.equal(errors.length, 2, JSON.stringify(errors));
+  assert.match(errors[0]!, /not nacos:\/\/host:port/);
+  assert.match(errors[1]!, /"\*" versions or groups are not supported/);
+});
