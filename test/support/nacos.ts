@@ -118,18 +118,24 @@ function portOpen(port: number, timeoutMs = 1000): Promise<boolean> {
 
 async function healthy(base: string): Promise<boolean> {
   try {
-    const r = await fetch(`${base}/nacos/health`, { signal: AbortSignal.timeout(1000) });
+    // /health, not /nacos/health: with Open API auth on, every /nacos/* path wants a token.
+    const r = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1000) });
     return r.status === 200 && (await r.text()).trim() === 'success';
   } catch {
     return false;
   }
 }
 
+export interface NacosOptions {
+  /** Turn Open API auth on (RNACOS_ENABLE_OPEN_API_AUTH) with this initial admin user. */
+  readonly auth?: { readonly username: string; readonly password: string };
+}
+
 /**
- * Starts rnacos on free loopback ports with a temp data folder and resolves once `/nacos/health`
+ * Starts rnacos on free loopback ports with a temp data folder and resolves once `/health`
  * answers `success` and the gRPC port accepts connections.
  */
-export async function startNacos(): Promise<NacosServer> {
+export async function startNacos(options: NacosOptions = {}): Promise<NacosServer> {
   await ensureRnacos();
   const dir = await mkdtemp(join(tmpdir(), 'ferry-nacos-'));
   const port = await freePortPair();
@@ -148,6 +154,13 @@ export async function startNacos(): Promise<NacosServer> {
     RNACOS_DATA_DIR: join(dir, 'data'),
     RNACOS_RAFT_NODE_ADDR: `127.0.0.1:${grpcPort}`,
     RNACOS_HTTP_WORKERS: '2',
+    ...(options.auth !== undefined
+      ? {
+          RNACOS_ENABLE_OPEN_API_AUTH: 'true',
+          RNACOS_INIT_ADMIN_USERNAME: options.auth.username,
+          RNACOS_INIT_ADMIN_PASSWORD: options.auth.password,
+        }
+      : {}),
   };
 
   let proc: ManagedProcess | undefined;

@@ -147,3 +147,48 @@ test('namespace and group of the registry URL, and the Dubbo group of the servic
   assert.equal(await publicNs.ready(5000), true);
   assert.deepEqual(ids(publicNs), [], 'the public namespace has none of them');
 });
+
+test('a registry URL with username and password logs in and reads with the token; without, it is refused and told', async () => {
+  const secured = await startNacos({ auth: { username: 'ferry', password: 'pa55&word' } });
+  try {
+    const login = await fetch(`${secured.base}/nacos/v1/auth/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ username: 'ferry', password: 'pa55&word' }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      signal: AbortSignal.timeout(5000),
+    });
+    assert.equal(login.status, 200);
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const port = await providerPort();
+    const body = form(port, {}, {
+      metadata: JSON.stringify({ interface: IFACE, version: '1.0.0', protocol: 'dubbo', path: IFACE, category: 'providers' }),
+      accessToken,
+    });
+    const reg = await fetch(`${secured.base}/nacos/v1/ns/instance`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      signal: AbortSignal.timeout(5000),
+    });
+    assert.equal(reg.status, 200, await reg.text());
+
+    const errors: string[] = [];
+    const mk = (query: string): NacosSource => {
+      const s = createNacosSource({ registry: `${secured.registryUrl}${query}`, interface: IFACE, version: '1.0.0', pollIntervalMs: 100, cacheDir: false, onError: (e) => errors.push(e.message) });
+      sources.push(s);
+      return s;
+    };
+    const withCredentials = mk(`?username=ferry&password=${encodeURIComponent('pa55&word')}`);
+    const anonymous = mk('');
+    const wrong = mk('?username=ferry&password=nope');
+    await waitFor('the secured instance', () => ids(withCredentials).join() === `127.0.0.1:${port}`);
+    assert.equal(await anonymous.ready(500), false);
+    assert.equal(await wrong.ready(500), false);
+    assert.ok(errors.some((e) => /HTTP 40[13]/.test(e)), JSON.stringify(errors));
+    assert.ok(errors.some((e) => e.includes('refused the login of "ferry"')), JSON.stringify(errors));
+    assert.ok(!errors.some((e) => e.includes('pa55') || e.includes('nope')), 'no password in messages');
+  } finally {
+    for (const s of sources.splice(0)) await s.close();
+    await secured.stop();
+  }
+});
