@@ -131,6 +131,21 @@ export interface NacosOptions {
   readonly auth?: { readonly username: string; readonly password: string };
 }
 
+async function canLogin(base: string, auth: { username: string; password: string }): Promise<boolean> {
+  try {
+    const r = await fetch(`${base}/nacos/v1/auth/login`, {
+      method: 'POST',
+      body: new URLSearchParams(auth),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      signal: AbortSignal.timeout(1000),
+    });
+    await r.text();
+    return r.status === 200;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts rnacos on free loopback ports with a temp data folder and resolves once `/health`
  * answers `success` and the gRPC port accepts connections.
@@ -175,7 +190,8 @@ export async function startNacos(options: NacosOptions = {}): Promise<NacosServe
       if (p.hasExited()) {
         throw new Error(`rnacos exited before it was ready\n${p.stderrTail()}\n${p.stdoutText().slice(-4000)}`);
       }
-      if ((await healthy(base)) && (await portOpen(grpcPort))) return;
+      // With auth on, rnacos creates its initial user a moment after it is healthy: wait for a login.
+      if ((await healthy(base)) && (await portOpen(grpcPort)) && (options.auth === undefined || (await canLogin(base, options.auth)))) return;
       if (Date.now() > deadline) {
         await terminate(p, 5000);
         throw new Error(`rnacos on ${port}/${grpcPort} not ready after ${READY_TIMEOUT_MS} ms\n${p.stderrTail()}`);
