@@ -198,7 +198,7 @@ const PATTERN_HINTS: ReadonlyArray<[RegExp, string]> = [
   [/\/http$/, 'must be a method and a path template, e.g. "GET /accounts/{id}"'],
   [/\/call$/, 'must name a service and a method, e.g. "accounts.getAccount"'],
   [/\/endpoints\/\d+$/, 'must be host:port, e.g. "127.0.0.1:20880"'],
-  [/\/registry$/, 'must be a registry URL such as "zookeeper://127.0.0.1:2181"'],
+  [/\/registry$/, 'must be a registry URL such as "zookeeper://127.0.0.1:2181" or "nacos://127.0.0.1:8848"'],
 ];
 
 function schemaProblems(file: string, doc: Document.Parsed, lines: LineCounter, errors: readonly ErrorObject[]): ConfigProblem[] {

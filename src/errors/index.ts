@@ -164,3 +164,16 @@ export function toProblem(err: FerryError, routeId?: string, traceId?: string): 
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/**
+ * Registry trouble (unreachable, garbage, a malformed instance, an unusable cache file): logged,
+ * never answered, since the source keeps the last known endpoints. So it is not in the catalogue
+ * of errors a client can see, but it carries a stable code for logs.
+ */
+export class RegistryError extends Error {
+  readonly code = 'FERRY_REGISTRY_ERROR';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RegistryError';
+  }
+}
