@@ -164,7 +164,7 @@ async function measure(name: string, pid: number, url: string, conns: number, op
   const r = await wrk(url, conns, SECONDS, opts.script);
   const used = cpuMicros(pid) - before;
   const upstreamCpuUs = opts.upstreamPid === undefined ? undefined : (cpuMicros(opts.upstreamPid) - upstreamBefore) / r.requests;
-  return { name, rps: r.rps, p50: r.p50, p99: r.p99, cpuUs: used / r.requests, wrkCpuUs: r.wrkCpuUs / r.requests, upstreamCpuUs };
+  return { name, rps: r.rps, p50: r.p50, p99: r.p99, cpuUs: used / r.requests, wrkCpuUs: r.wrkCpuUs / r.requests, ...(upstreamCpuUs === undefined ? {} : { upstreamCpuUs }) };
 }
 
 /** A closed loop in this process (bench/load.ts), with this process's CPU time per call. */
@@ -332,11 +332,13 @@ try {
 
   // The direct baseline: the same compiled plans, the same client, no HTTP.
   const config = await loadConfigDir(dir);
-  const service = config.services.get('accounts')!;
+  const service = config.services.get('accounts');
+  if (service?.protocol !== 'dubbo') throw new Error('mappings/bank.yaml declares no Dubbo service "accounts"');
   const client = createDubboClient({ endpoints: service.endpoints, connectionsPerEndpoint: service.connectionsPerEndpoint });
   cleanups.push(() => client.close());
   const requestOf = (routeId: string, reqPath: string, params: Record<string, string>, query: string) => {
-    const route = config.routes.find((r) => r.id === routeId)!;
+    const route = config.routes.find((r) => r.id === routeId);
+    if (route?.protocol !== 'dubbo') throw new Error(`mappings/bank.yaml has no Dubbo route ${routeId}`);
     const plan = compileDubboRoute(route, service, config);
     const view = new RequestView({ method: 'GET', path: reqPath, rawQuery: query, headers: {}, body: undefined }, params, plan.bodyParsing);
     return { plan, body: Buffer.from(plan.encodeRequest(view, {}, service.timeoutMs)) };

@@ -88,8 +88,9 @@ async function main(argv: string[]): Promise<number> {
     case 'routes': {
       const { config, engine } = await validateMappings(dir);
       for (const r of engine.routes) {
-        const svc = config.services.get(r.serviceName)!;
-        console.log(`${r.method.padEnd(6)} ${r.path.padEnd(40)} → ${svc.protocol} ${svc.interface ?? svc.service}.${r.rpcMethod}  [${r.id}]`);
+        const svc = config.services.get(r.serviceName);
+        const target = svc === undefined ? r.serviceName : svc.protocol === 'dubbo' ? svc.interface : svc.service;
+        console.log(`${r.method.padEnd(6)} ${r.path.padEnd(40)} → ${r.protocol} ${target}.${r.rpcMethod}  [${r.id}]`);
       }
       return 0;
     }
@@ -103,7 +104,8 @@ async function main(argv: string[]): Promise<number> {
       const workers = parseWorkers(values.workers ?? env['FERRY_WORKERS']);
       if (workers > 1 && cluster.isPrimary) {
         // The primary only supervises; each worker runs this same command line and serves.
-        startClusterPrimary({ workers }).done.then((code) => process.exit(code));
+        // `done` never rejects: it resolves with the exit code once every worker has exited.
+        void startClusterPrimary({ workers }).done.then((code) => process.exit(code));
         return -1;
       }
       const level = env['FERRY_LOG_LEVEL'];

@@ -56,11 +56,24 @@ export const ERROR_CATALOGUE = {
   FERRY_UPSTREAM_PROTOCOL_ERROR: { status: 502, grpc: GrpcCode.INTERNAL, title: 'The upstream sent a malformed reply' },
   FERRY_UPSTREAM_TIMEOUT: { status: 504, grpc: GrpcCode.DEADLINE_EXCEEDED, title: 'The upstream did not answer in time' },
   FERRY_SHUTTING_DOWN: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'Ferry is shutting down' },
+  FERRY_CLIENT_CLOSED: { status: 499, grpc: GrpcCode.CANCELLED, title: 'The client went away before the answer' },
   FERRY_CONFIG_INVALID: { status: 500, grpc: GrpcCode.INTERNAL, title: 'The mapping configuration is invalid' },
   FERRY_INTERNAL: { status: 500, grpc: GrpcCode.INTERNAL, title: 'Ferry failed unexpectedly' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** Where a piece of config came from (mapping file, or a .proto), for errors. Lines and columns are 1-based. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+/** `file:line:col`, the prefix every config problem is reported with. */
+export function formatLocation(at: SourceLocation): string {
+  return `${at.file}:${at.line}:${at.col}`;
+}
 
 /** Extra, structured facts about an error that go into the problem+json body. */
 export interface ErrorDetails {
@@ -188,3 +201,16 @@ export function toProblem(err: FerryError, routeId?: string, traceId?: string, d
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/**
+ * Registry trouble (unreachable, garbage, a malformed instance, an unusable cache file): logged,
+ * never answered, since the source keeps the last known endpoints. So it is not in the catalogue
+ * of errors a client can see, but it carries a stable code for logs.
+ */
+export class RegistryError extends Error {
+  readonly code = 'FERRY_REGISTRY_ERROR';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RegistryError';
+  }
+}

@@ -12,7 +12,6 @@ import { headerValue, MAX_JSON_NESTING, parseCookies, type GatewayRequest } from
 export type BodyParsing = 'lossless' | 'fast';
 
 const MISSING = Symbol('missing');
-type Missing = typeof MISSING;
 
 export class RequestView {
   private queryCache: URLSearchParams | undefined;

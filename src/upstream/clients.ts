@@ -15,6 +15,7 @@ import { createStickiness, type StickinessPolicy } from './balance/sticky-cookie
 import type { Balancer, PickHint } from './balance/types.js';
 import { createStaticSource } from './discovery/static.js';
 import type { Endpoint, EndpointSource } from './discovery/types.js';
+import { createNacosSource } from './discovery/nacos.js';
 import { createZooKeeperSource } from './discovery/zookeeper.js';
 import type { BackoffOptions } from './dubbo/backoff.js';
 import type { DubboReply } from './dubbo/connection.js';
@@ -24,6 +25,8 @@ import { createUpstreamClient, type UpstreamClient } from './upstream-client.js'
 
 /** What every call through a client set says about retrying. */
 export interface RetryFacts {
+  /** Aborted when the client went away: the call is cancelled (FERRY_CLIENT_CLOSED). */
+  readonly signal?: AbortSignal;
   /** May a call that reached the wire be sent again? (the route's `idempotent`) */
   readonly idempotent?: boolean;
   /** Extra attempts (the route's `retries`, default 1). */
@@ -90,11 +93,12 @@ export function createDubboClient(options: DubboClientOptions): DubboClient {
   });
   return {
     async call(body, opts) {
-      const r = await upstream.call((pool, timeoutMs) => pool.call(body, timeoutMs), {
+      const r = await upstream.call((pool, timeoutMs) => pool.call(body, timeoutMs, opts.signal), {
         deadline: performance.now() + opts.timeoutMs,
         idempotent: opts.idempotent ?? false,
         retries: opts.retries ?? DEFAULT_RETRIES,
         ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
       return { status: r.value.status, body: r.value.body, endpoint: r.transport.id };
     },
@@ -155,6 +159,7 @@ export function createGrpcClient(options: GrpcClientOptions): GrpcClient {
     metadata: first ? opts.metadata : opts.metadata.clone(),
     deadline: Date.now() + timeoutMs,
     ...(opts.decodeDetails !== undefined ? { decodeDetails: opts.decodeDetails } : {}),
+    ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
   });
   return {
     async unary(path, request, opts) {
@@ -164,6 +169,7 @@ export function createGrpcClient(options: GrpcClientOptions): GrpcClient {
         idempotent: opts.idempotent ?? false,
         retries: opts.retries ?? DEFAULT_RETRIES,
         ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
       return r.value;
     },
@@ -214,7 +220,7 @@ function upstreamKey(s: ServiceConfig): string {
     s.name,
     s.protocol,
     s.interface,
-    s.service,
+    s.protocol === 'dubbo' ? undefined : s.service,
     s.version,
     s.group,
     s.endpoints,
@@ -223,11 +229,6 @@ function upstreamKey(s: ServiceConfig): string {
     balanceKindFor(s),
     s.sticky,
   ]);
-}
-
-/** The registry key of a service: Dubbo's interface; for gRPC/Triple `interface:` or else the proto service name. */
-function registryInterface(s: ServiceConfig): string {
-  return s.interface ?? s.service ?? s.name;
 }
 
 export class UpstreamClients {
@@ -249,17 +250,20 @@ export class UpstreamClients {
   private create(service: ServiceConfig): Managed {
     const protocol = service.protocol;
     const wireProtocol = protocol === 'dubbo' ? 'dubbo' : protocol === 'triple' ? 'tri' : 'grpc';
+    const registryOptions = {
+      // The registry key; for gRPC/Triple the loader resolves it (`interface:`, else the proto service name).
+      interface: service.interface,
+      protocol: wireProtocol,
+      ...(service.version !== undefined ? { version: service.version } : {}),
+      ...(service.group !== undefined ? { group: service.group } : {}),
+      ...(this.opts.onRegistryError ? { onError: (err: Error) => this.opts.onRegistryError?.(service.name, err) } : {}),
+    };
     const source: EndpointSource =
       service.registry === undefined
         ? createStaticSource(service.endpoints, wireProtocol)
-        : createZooKeeperSource({
-            connectString: service.registry,
-            interface: registryInterface(service),
-            protocol: wireProtocol,
-            ...(service.version !== undefined ? { version: service.version } : {}),
-            ...(service.group !== undefined ? { group: service.group } : {}),
-            ...(this.opts.onRegistryError ? { onError: (err: Error) => this.opts.onRegistryError?.(service.name, err) } : {}),
-          });
+        : service.registry.startsWith('nacos://')
+          ? createNacosSource({ registry: service.registry, ...registryOptions })
+          : createZooKeeperSource({ connectString: service.registry, ...registryOptions });
     const onEjection = this.opts.onEjection;
     const outlier = createOutlierDetector(onEjection ? { onChange: (id, ejected) => onEjection(service.name, id, ejected) } : {});
     const balancer = createBalancer(balanceKindFor(service), { outlier });

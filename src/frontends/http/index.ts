@@ -60,14 +60,8 @@ const CLIENT_ERROR_LINGER_MS = 2_000;
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
-/** The fastify app (not listening) and the close that first makes new requests answer 503 FERRY_SHUTTING_DOWN. */
-export interface HttpApp {
-  readonly app: FastifyInstance;
-  close(): Promise<void>;
-}
-
-/** Builds the fastify app: used by `startHttpFrontend` and by inject() tests. */
-export function createHttpApp(contract: FrontendContract): HttpApp {
+/** Builds the fastify app (not listening): used by `startHttpFrontend` and by tests. */
+export function createHttpApp(contract: FrontendContract): FastifyInstance {
   const { limits, problemDetail } = contract;
   const connections = new WeakMap<Socket, Connection>();
   let open = 0;
@@ -199,13 +193,12 @@ export function createHttpApp(contract: FrontendContract): HttpApp {
   // Other methods too reach the engine, which answers 404 / 405 as problem+json.
   app.setNotFoundHandler(handler);
 
-  return {
-    app,
-    close() {
-      closing = true;
-      return app.close();
-    },
-  };
+  // From the start of close on, a request (pipelined, or on a busy keep-alive connection) gets 503 FERRY_SHUTTING_DOWN.
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  return app;
 }
 
 function sendProblem(reply: FastifyReply, err: FerryError, detail: FrontendContract['problemDetail'], closeAfter: boolean): void {
@@ -329,13 +322,13 @@ function answerClientError(err: Error & { code?: string }, socket: Socket, detai
 
 /** Starts the HTTP front end on host:port (port 0 picks a free one). */
 export async function startHttpFrontend(contract: FrontendContract, listen: HttpListenOptions): Promise<HttpFrontend> {
-  const { app, close } = createHttpApp(contract);
+  const app = createHttpApp(contract);
   await app.listen({ host: listen.host ?? '127.0.0.1', port: listen.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : listen.port;
   return {
     port,
     app,
-    close,
+    close: () => app.close(),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Per-connection budgets over real sockets: the connection cap, pipelined requests, answers piling
- * up for a client that never reads (bytes queued, write timeout), and requests arriving while the
- * front end closes. Each refusal is a coded answer, or a closed connection told to the operator's
+ * up for a client that never reads (bytes queued, write timeout). (Requests arriving while the
+ * front end closes: closing.test.ts.) Each refusal is a coded answer, or a closed connection told to the operator's
  * log; the front end keeps serving others, and every request counted in is counted out.
  */
 import { afterEach, test } from 'node:test';
@@ -114,20 +114,4 @@ test('a slow upstream is not a slow client (input: a 700 ms answer, write timeou
   const { responses } = await exchange(front.port, get('/slow/700', 'connection: close\r\n'));
   assert.equal(responses[0]?.status, 200);
   assert.equal(front.refusals.length, 0);
-});
-
-test('closing: a request arriving on a kept-alive connection after close began → 503 FERRY_SHUTTING_DOWN; the one in flight is answered', async () => {
-  front = await startStubFrontend();
-  const socket = await openSocket(front.port);
-  sockets.push(socket);
-  const reading = readAll(socket, get('/slow/400'), 3000);
-  await until('the slow request to reach the engine', () => front!.calls.length === 1);
-  const closing = front.http.close();
-  socket.write(get('/ok'));
-  const { responses } = await reading;
-  await closing;
-  front = undefined;
-  assert.deepEqual(responses.map((r) => r.status), [200, 503]);
-  assert.equal(responses[1]!.json.code, 'FERRY_SHUTTING_DOWN');
-  assert.equal(responses[1]!.headers['content-type'], 'application/problem+json');
 });
