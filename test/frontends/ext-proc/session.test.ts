@@ -168,7 +168,7 @@ test('headers without :path (input: only :method GET) → 400 FERRY_EXT_PROC_PRO
   const { engine } = fakeEngine();
   const r = await createExtProcSession(engine).handle(hdrs([[':method', 'GET']], true));
   assert.equal(r?.immediate_response?.status.code, 400);
-  assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_EXT_PROC_PROTOCOL_ERROR');
+  assert.equal(JSON.parse(r.immediate_response.body!.toString()).code, 'FERRY_EXT_PROC_PROTOCOL_ERROR');
 });
 
 test('CR, LF or NUL in a header value or in :path (input: "a\\r\\nx-injected: 1") → 400 FERRY_MALFORMED_REQUEST, the engine is never called', async () => {
@@ -181,7 +181,7 @@ test('CR, LF or NUL in a header value or in :path (input: "a\\r\\nx-injected: 1"
   ] as Array<Array<[string, string]>>) {
     const r = await createExtProcSession(engine).handle(hdrs(pairs, true));
     assert.equal(r?.immediate_response?.status.code, 400, JSON.stringify(pairs));
-    assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_MALFORMED_REQUEST');
+    assert.equal(JSON.parse(r.immediate_response.body!.toString()).code, 'FERRY_MALFORMED_REQUEST');
   }
   assert.equal(calls.length, 0);
 });
@@ -190,7 +190,7 @@ test('a head over maxHeaderBytes (input: one 2 000-byte header, limit 1 024) →
   const { engine, calls } = fakeEngine();
   const r = await createExtProcSession(engine, { maxHeaderBytes: 1024 }).handle(hdrs([[':method', 'GET'], [':path', '/ferry/a'], ['x-big', 'y'.repeat(2000)]], true));
   assert.equal(r?.immediate_response?.status.code, 431);
-  assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_HEADERS_TOO_LARGE');
+  assert.equal(JSON.parse(r.immediate_response.body!.toString()).code, 'FERRY_HEADERS_TOO_LARGE');
   assert.equal(calls.length, 0);
 });
 
@@ -202,7 +202,7 @@ test('the idle timeout: a session awaiting its body answers 408 FERRY_REQUEST_TI
   assert.equal(s.awaitingMessage, true);
   const r = await s.expire(30_000);
   assert.equal(r?.immediate_response?.status.code, 408);
-  assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_REQUEST_TIMEOUT');
+  assert.equal(JSON.parse(r.immediate_response.body!.toString()).code, 'FERRY_REQUEST_TIMEOUT');
   assert.equal(s.awaitingMessage, false);
   const fresh = createExtProcSession(engine);
   assert.equal(await fresh.expire(30_000), undefined);

@@ -33,8 +33,8 @@ test('the connection cap (input: 3 connections, cap 2): the third gets 503 FERRY
   sockets.push(a, b);
   const third = await exchange(port, get('/ok'));
   assert.equal(third.responses[0]?.status, 503);
-  assert.equal(third.responses[0]!.headers['content-type'], 'application/problem+json');
-  assert.equal(third.responses[0]!.json.code, 'FERRY_TOO_MANY_CONNECTIONS');
+  assert.equal(third.responses[0].headers['content-type'], 'application/problem+json');
+  assert.equal(third.responses[0].json.code, 'FERRY_TOO_MANY_CONNECTIONS');
   assert.equal(third.closedByServer, true);
   assert.equal(front.calls.length, 0, 'the engine was not asked');
   // The two open connections are served.
