@@ -28,6 +28,8 @@ export const MODULE_ORDER: readonly (readonly string[])[] = [
   ['upstream/*'],
   ['mapping'],
   ['gateway'],
+  // frontends/contract.ts: the one contract both front ends take.
+  ['frontends/*'],
   ['frontends/http', 'frontends/ext-proc'],
   ['openapi'],
   ['app'],
