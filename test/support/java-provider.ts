@@ -13,8 +13,10 @@ export interface JavaProviderOptions {
   name?: string;
   /** Dubbo protocol fixed thread pool size (queues 0, so exhaustion answers status 100). Default 200. */
   threads?: number;
-  /** e.g. `zookeeper://127.0.0.1:2181`; default none (direct connections only). */
+  /** e.g. `zookeeper://127.0.0.1:2181` or `nacos://127.0.0.1:8848`; default none (direct connections only). */
   registry?: string;
+  /** Dubbo's `register-mode`: `interface` (default), `instance` or `all`. */
+  registerMode?: 'interface' | 'instance' | 'all';
   /** Also serve Triple (the Greeter protobuf service) on its own port. Default false. */
   triple?: boolean;
   /** Log each received call's method name to stderr. */
@@ -95,6 +97,7 @@ export async function startJavaProvider(options: JavaProviderOptions = {}): Prom
     '--exit-on-stdin-eof',
   ];
   if (options.registry) args.push('--registry', options.registry);
+  if (options.registerMode) args.push('--register-mode', options.registerMode);
   if (options.verbose) args.push('--verbose');
 
   const launch = async (): Promise<ManagedProcess> => {

@@ -25,7 +25,8 @@ import org.apache.dubbo.config.bootstrap.DubboBootstrap;
  *
  * <pre>
  * java -jar ferry-sample-provider.jar [--dubbo-port 20880] [--triple-port 0] [--registry URL]
- *      [--name NAME] [--threads 200] [--host 127.0.0.1] [--verbose] [--exit-on-stdin-eof]
+ *      [--name NAME] [--threads 200] [--host 127.0.0.1] [--register-mode interface|instance|all]
+ *      [--verbose] [--exit-on-stdin-eof]
  * </pre>
  *
  * <ul>
@@ -33,8 +34,10 @@ import org.apache.dubbo.config.bootstrap.DubboBootstrap;
  *       com.example.lab.TypeLabService; fixed thread pool of --threads with queues=0, so a full
  *       pool answers status 100 (SERVER_THREADPOOL_EXHAUSTED_ERROR)
  *   <li>Triple on --triple-port (0 = off): ferry.sample.v1.Greeter:1.0.0 (protobuf IDL)
- *   <li>--registry zookeeper://host:port registers every service with the interface-level layout
- *       /dubbo/&lt;interface&gt;/providers/&lt;url&gt;; without it nothing is registered
+ *   <li>--registry zookeeper://host:port or nacos://host:port registers every service; by default
+ *       interface-level only (ZooKeeper /dubbo/&lt;interface&gt;/providers/&lt;url&gt;, Nacos service
+ *       providers:&lt;interface&gt;:&lt;version&gt;:&lt;group&gt;); --register-mode instance or all adds
+ *       Dubbo 3's application-level registration; without --registry nothing is registered
  *   <li>prints exactly one line "FERRY-SAMPLE READY dubbo=&lt;port&gt; triple=&lt;port&gt;" to stdout
  *       when all protocols listen; all logging goes to stderr
  *   <li>SIGTERM: Dubbo's shutdown hook unregisters, sends the read-only event to connected
@@ -53,6 +56,7 @@ public final class SampleProvider {
     String name = "sample-provider";
     int threads = 200;
     String host = "127.0.0.1";
+    String registerMode = "interface";
     boolean verbose = false;
     boolean exitOnStdinEof = false;
 
@@ -67,6 +71,7 @@ public final class SampleProvider {
           case "--name" -> o.name = value(args, ++i, a);
           case "--threads" -> o.threads = Integer.parseInt(value(args, ++i, a));
           case "--host" -> o.host = value(args, ++i, a);
+          case "--register-mode" -> o.registerMode = value(args, ++i, a);
           case "--verbose" -> o.verbose = true;
           case "--exit-on-stdin-eof" -> o.exitOnStdinEof = true;
           default -> throw new IllegalArgumentException("unknown flag: " + a);
@@ -74,6 +79,9 @@ public final class SampleProvider {
       }
       if (o.registry != null && (o.registry.isEmpty() || o.registry.equals("none"))) {
         o.registry = null;
+      }
+      if (!List.of("interface", "instance", "all").contains(o.registerMode)) {
+        throw new IllegalArgumentException("--register-mode must be interface, instance or all");
       }
       return o;
     }
@@ -105,14 +113,17 @@ public final class SampleProvider {
     System.setProperty("dubbo.application.enable-file-cache", "false");
     System.setProperty("dubbo.metrics.enabled", "false");
     System.setProperty("dubbo.tracing.enabled", "false");
+    if (o.registry != null && o.registry.startsWith("nacos:")) {
+      nacosClientDirs(o.dubboPort);
+    }
     // Dubbo ignores 127.x hosts (see LoopbackConfiguratorFactory); this puts them back.
     System.setProperty(LoopbackConfiguratorFactory.PROPERTY, o.host);
 
     ApplicationConfig app = new ApplicationConfig("ferry-sample-provider");
     app.setQosEnable(false);
     app.setLogger("jdk");
-    // Interface-level registration only: /dubbo/<interface>/providers/<url>.
-    app.setRegisterMode("interface");
+    // Interface-level registration by default: /dubbo/<interface>/providers/<url>.
+    app.setRegisterMode(o.registerMode);
     app.setMetadataType("local");
     app.setEnableFileCache(false);
 
@@ -123,7 +134,7 @@ public final class SampleProvider {
       registry = new RegistryConfig(o.registry);
       registry.setUseAsConfigCenter(false);
       registry.setUseAsMetadataCenter(false);
-      registry.setRegisterMode("interface");
+      registry.setRegisterMode(o.registerMode);
       registry.setTimeout(10000);
     }
 
@@ -184,6 +195,24 @@ public final class SampleProvider {
     System.out.flush();
     // Dubbo's own shutdown hook handles SIGTERM; keep the main thread parked until then.
     new CountDownLatch(1).await();
+  }
+
+  /**
+   * The Nacos client writes its own log files and a naming snapshot under the user's home by
+   * default; keep both in a per-provider temp folder (unless set on the command line), and let its
+   * logging go through slf4j to JUL like everything else.
+   */
+  private static void nacosClientDirs(int port) {
+    String base = System.getProperty("java.io.tmpdir") + "/ferry-sample-nacos-" + port;
+    if (System.getProperty("JM.LOG.PATH") == null) {
+      System.setProperty("JM.LOG.PATH", base + "/logs");
+    }
+    if (System.getProperty("JM.SNAPSHOT.PATH") == null) {
+      System.setProperty("JM.SNAPSHOT.PATH", base);
+    }
+    if (System.getProperty("nacos.logging.default.config.enabled") == null) {
+      System.setProperty("nacos.logging.default.config.enabled", "false");
+    }
   }
 
   /** Only warnings and errors from Dubbo/ZooKeeper, and all of it to stderr (JUL's default). */
