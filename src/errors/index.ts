@@ -51,6 +51,8 @@ export const ERROR_CATALOGUE = {
   FERRY_UPSTREAM_TIMEOUT: { status: 504, grpc: GrpcCode.DEADLINE_EXCEEDED, title: 'The upstream did not answer in time' },
   FERRY_SHUTTING_DOWN: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'Ferry is shutting down' },
   FERRY_CONFIG_INVALID: { status: 500, grpc: GrpcCode.INTERNAL, title: 'The mapping configuration is invalid' },
+  // Logged, not answered: registry trouble keeps the last known endpoints, so no client sees it.
+  FERRY_REGISTRY_ERROR: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'A service registry could not be read, or answered with data Ferry cannot use' },
   FERRY_INTERNAL: { status: 500, grpc: GrpcCode.INTERNAL, title: 'Ferry failed unexpectedly' },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -224,7 +224,8 @@ function placeInBody(root: Schema, path: string[], schema: Schema, required: boo
 function codesByStatus(): Map<number, ErrorCode[]> {
   const out = new Map<number, ErrorCode[]>();
   for (const [code, entry] of Object.entries(ERROR_CATALOGUE) as Array<[ErrorCode, { status: number }]>) {
-    if (code === 'FERRY_CONFIG_INVALID') continue;
+    // Never answered to a client: a bad config stops the load, registry trouble is only logged.
+    if (code === 'FERRY_CONFIG_INVALID' || code === 'FERRY_REGISTRY_ERROR') continue;
     const list = out.get(entry.status) ?? [];
     list.push(code);
     out.set(entry.status, list);
