@@ -15,11 +15,12 @@ import { createStickiness, type StickinessPolicy } from './balance/sticky-cookie
 import type { Balancer, PickHint } from './balance/types.js';
 import { createStaticSource } from './discovery/static.js';
 import type { Endpoint, EndpointSource } from './discovery/types.js';
-import { createZooKeeperSource } from './discovery/zookeeper.js';
+import { createZooKeeperRegistrySource, type RefusedEndpoint } from './discovery/zookeeper-registry.js';
 import type { BackoffOptions } from './dubbo/backoff.js';
 import type { DubboReply } from './dubbo/connection.js';
 import { DubboEndpointPool } from './dubbo/pool.js';
 import { GrpcEndpoint, type GrpcCallOptions, type GrpcStreamResult, type GrpcUnaryResult } from './grpc/client.js';
+import { createMetadataServiceFetcher } from './metadata-service.js';
 import { createUpstreamClient, type UpstreamClient } from './upstream-client.js';
 
 /** What every call through a client set says about retrying. */
@@ -232,6 +233,8 @@ function registryInterface(s: ServiceConfig): string {
 
 export class UpstreamClients {
   private readonly managed = new Map<string, Managed>();
+  /** Application-level discovery asks instances for MetadataInfo with this (one per client set, so registries are shared). */
+  private readonly fetchMetadataInfo = createMetadataServiceFetcher();
 
   constructor(private readonly opts: UpstreamClientsOptions = {}) {}
 
@@ -252,8 +255,9 @@ export class UpstreamClients {
     const source: EndpointSource =
       service.registry === undefined
         ? createStaticSource(service.endpoints, wireProtocol)
-        : createZooKeeperSource({
+        : createZooKeeperRegistrySource({
             connectString: service.registry,
+            fetchMetadataInfo: this.fetchMetadataInfo,
             interface: registryInterface(service),
             protocol: wireProtocol,
             ...(service.version !== undefined ? { version: service.version } : {}),
@@ -329,6 +333,16 @@ export class UpstreamClients {
       if (m !== undefined && !m.transports().some((t) => t.available())) down.push(s.name);
     }
     return down;
+  }
+
+  /** Discovered endpoints of `config`'s services that Ferry will not call, and why (for /readyz). */
+  refusedEndpoints(config: FerryConfig): Array<{ service: string } & RefusedEndpoint> {
+    const out: Array<{ service: string } & RefusedEndpoint> = [];
+    for (const s of config.services.values()) {
+      const source = this.managed.get(upstreamKey(s))?.source as { refused?: () => readonly RefusedEndpoint[] } | undefined;
+      for (const r of source?.refused?.() ?? []) out.push({ service: s.name, ...r });
+    }
+    return out;
   }
 
   /** Closes the clients of services that `config` no longer names (unchanged). */
