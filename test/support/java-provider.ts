@@ -23,7 +23,11 @@ export interface JavaProviderOptions {
   metadataType?: 'local' | 'remote';
   /** Provider `weight` (Dubbo's default 100). */
   weight?: number;
-  /** Provider `warmup`, ms (Dubbo's default 10 min). */
+  /**
+   * Provider `warmup`, ms. Default 0 here (no ramp): Dubbo's own default is 10 minutes, so every
+   * provider a test starts would still be warming, and balancing (least-pending sends sequential
+   * calls to the heaviest weight) would follow uptime instead of what the test is about.
+   */
   warmupMs?: number;
   /** Provider `dubbo.tag`. */
   tag?: string;
@@ -114,7 +118,7 @@ export async function startJavaProvider(options: JavaProviderOptions = {}): Prom
   if (options.application !== undefined) args.push('--application', options.application);
   if (options.metadataType !== undefined) args.push('--metadata-type', options.metadataType);
   if (options.weight !== undefined) args.push('--weight', String(options.weight));
-  if (options.warmupMs !== undefined) args.push('--warmup', String(options.warmupMs));
+  args.push('--warmup', String(options.warmupMs ?? 0));
   if (options.tag !== undefined) args.push('--tag', options.tag);
   if (options.serialization !== undefined) args.push('--serialization', options.serialization);
   if (options.preferSerialization !== undefined) args.push('--prefer-serialization', options.preferSerialization);

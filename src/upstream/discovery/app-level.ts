@@ -70,6 +70,8 @@ export function createAppLevelEndpoints(options: AppLevelOptions): AppLevelEndpo
   /** Endpoints per (instance, MetadataInfo): unchanged instances are not recomputed. */
   const memo = new WeakMap<ServiceInstance, { info: MetadataInfo; endpoints: Endpoint[] }>();
   const pending = new Set<string>();
+  /** Revisions whose lookup failed, until when they are not asked again (app/revision → epoch ms). */
+  const failed = new Map<string, number>();
   let idleWaiters: Array<() => void> = [];
   let retryTimer: NodeJS.Timeout | undefined;
   let retryAt = Infinity;
@@ -125,6 +127,7 @@ export function createAppLevelEndpoints(options: AppLevelOptions): AppLevelEndpo
         pending.delete(key);
         if (!closed) {
           if (r.kind === 'found') {
+            failed.delete(key);
             problems.clear(`revision:${key}`);
             const state = apps.get(app);
             // Held here too: the store may not keep it (LRU, byte budget).
@@ -133,8 +136,11 @@ export function createAppLevelEndpoints(options: AppLevelOptions): AppLevelEndpo
               resolve(app);
             }
           } else {
+            failed.set(key, r.retryAt);
             problems.report(`revision:${key}`, r.error);
             scheduleRetry(r.retryAt);
+            // Now known to fail: instances that moved to it fall back to their previous revision.
+            if (apps.has(app)) resolve(app);
           }
         }
         settleIdle();
@@ -172,10 +178,19 @@ export function createAppLevelEndpoints(options: AppLevelOptions): AppLevelEndpo
       }
     }
     const revisions = new Map<string, MetadataInfo>();
+    const now = Date.now();
     for (const [revision, insts] of byRevision) {
       const info = state.revisions.get(revision) ?? store.peek(app, revision);
-      if (info !== undefined) revisions.set(revision, info);
-      else lookup(app, revision, insts);
+      if (info !== undefined) {
+        revisions.set(revision, info);
+        continue;
+      }
+      const until = failed.get(`${app}/${revision}`);
+      // A failed revision waits for the retry timer; everything else is looked up now.
+      if (until === undefined || now >= until) lookup(app, revision, insts);
+    }
+    for (const key of failed.keys()) {
+      if (key.startsWith(`${app}/`) && !byRevision.has(key.slice(app.length + 1))) failed.delete(key);
     }
     state.revisions = revisions;
 
