@@ -103,7 +103,18 @@ export function acquireZooKeeperApps(options: ZooKeeperAppsOptions): ZooKeeperAp
     fid = fetcherIds.get(fetcher) ?? nextFetcherId++;
     fetcherIds.set(fetcher, fid);
   }
-  const key = JSON.stringify([connectString, options.root ?? 'dubbo', options.servicesRoot ?? 'services', fid]);
+  // Sources with different roots, fetchers or limits get their own watcher.
+  const key = JSON.stringify([
+    connectString,
+    options.root ?? 'dubbo',
+    options.servicesRoot ?? 'services',
+    fid,
+    options.budgets ?? {},
+    options.maxAppsPerInterface,
+    options.maxInstancesPerApp,
+    options.maxConcurrentReads,
+    options.metadata ?? {},
+  ]);
   let s = shared.get(key);
   if (s === undefined) {
     const created = createShared(connectString, options, () => shared.delete(key));
@@ -192,12 +203,12 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
 
   const load: FetchMetadataInfo = async (instance, revision, opts) => {
     const fromService = options.fetchMetadataInfo;
+    // As Dubbo: `remote` instances are read from the report only; `local` ones are asked, and the
+    // report is read when they cannot answer (a provider may publish both).
+    if (instance.storageType === 'remote') return readReport(instance, revision);
     const ways: Array<() => Promise<MetadataInfo>> = [];
-    // Dubbo reads the report for `remote` instances and asks the instance otherwise; the other
-    // way is tried when the first fails (a provider may publish both).
-    if (instance.storageType === 'remote') ways.push(() => readReport(instance, revision));
     if (fromService !== undefined) ways.push(() => fromService(instance, revision, opts));
-    if (instance.storageType !== 'remote') ways.push(() => readReport(instance, revision));
+    ways.push(() => readReport(instance, revision));
     const reasons: string[] = [];
     for (const way of ways) {
       try {
@@ -356,12 +367,12 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
       let names = children;
       if (names.length > maxInstances) {
         problems.report(
-          `instances:${app}`,
+          `children:${path}`,
           new FerryError('FERRY_REGISTRY_ERROR', `${path} has ${names.length} instances; only ${maxInstances} are read`),
         );
         names = [...names].sort().slice(0, maxInstances);
       } else {
-        problems.clear(`instances:${app}`);
+        problems.clear(`children:${path}`);
       }
       const next = new Set(names);
       for (const child of w.children) {
