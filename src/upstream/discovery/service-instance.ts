@@ -371,7 +371,8 @@ export function serializationRefusal(e: Endpoint): string | undefined {
   const declared = label(e, 'serialization') ?? FERRY_DUBBO_SERIALIZATION;
   const preferred = (label(e, 'prefer.serialization') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (declared === FERRY_DUBBO_SERIALIZATION || preferred.includes(FERRY_DUBBO_SERIALIZATION)) return undefined;
-  const list = preferred.length > 0 ? `${declared} (prefers ${preferred.join(', ')})` : declared;
+  const onlyDeclared = preferred.length === 0 || (preferred.length === 1 && preferred[0] === declared);
+  const list = onlyDeclared ? declared : `${declared} (prefers ${preferred.join(', ')})`;
   return `serialization ${list}; Ferry speaks ${FERRY_DUBBO_SERIALIZATION} only`;
 }
 

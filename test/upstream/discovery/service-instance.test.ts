@@ -202,6 +202,11 @@ test('serialization: hessian2 (declared, default or preferred) is spoken; anythi
   assert.equal(serializationRefusal(e({ serialization: 'fastjson2', 'prefer.serialization': 'fastjson2,hessian2' })), undefined);
   assert.equal(serializationRefusal(e({ serialization: 'fastjson2' })), 'serialization fastjson2; Ferry speaks hessian2 only');
   assert.equal(
+    serializationRefusal(e({ serialization: 'fastjson2', 'prefer.serialization': 'fastjson2' })),
+    'serialization fastjson2; Ferry speaks hessian2 only',
+    'as 3.3.6 registers it',
+  );
+  assert.equal(
     serializationRefusal(e({ serialization: 'kryo', 'prefer.serialization': 'kryo, fst' })),
     'serialization kryo (prefers kryo, fst); Ferry speaks hessian2 only',
   );
