@@ -163,7 +163,8 @@ const ids = (s: EndpointSource): string[] => s.current().map((e) => e.id);
 test('providers in every register mode are found and called; a provider in both layouts is one endpoint; one that leaves gets no calls', async () => {
   const started = await Promise.all([
     provider('legacy', { registerMode: 'interface', application: 'bank-legacy' }),
-    provider('app-local', { registerMode: 'instance', application: 'bank-app', metadataType: 'local' }),
+    // Triple on too: its MetadataService URL then names tri (MetadataServiceV2); Ferry asks the 1.0.0 one over the dubbo port.
+    provider('app-local', { registerMode: 'instance', application: 'bank-app', metadataType: 'local', triple: true }),
     provider('app-remote', { registerMode: 'instance', application: 'bank-app', metadataType: 'remote' }),
     provider('both', { registerMode: 'all', application: 'bank-both' }),
   ]);

@@ -59,6 +59,16 @@ interface WarmView extends EndpointView {
 export function withWarmup(inner: Balancer, endpointOf: (id: string) => Endpoint | undefined, now: () => number = Date.now): Balancer {
   const views = new WeakMap<EndpointView, WarmView>();
   const mine = new WeakSet<EndpointView>();
+  // Endpoints are immutable: their warm-up end and length are read once.
+  const ramps = new WeakMap<Endpoint, { end: number; warmupMs: number }>();
+  const rampOf = (e: Endpoint): { end: number; warmupMs: number } => {
+    let r = ramps.get(e);
+    if (r === undefined) {
+      r = { end: warmEndMs(e), warmupMs: warmupMsOf(e) };
+      ramps.set(e, r);
+    }
+    return r;
+  };
   const viewOf = (target: EndpointView, weight: number): WarmView => {
     const v = views.get(target);
     if (v !== undefined && v.weight === weight) return v;
@@ -79,7 +89,7 @@ export function withWarmup(inner: Balancer, endpointOf: (id: string) => Endpoint
       let warming = false;
       for (const ep of endpoints) {
         const e = endpointOf(ep.id);
-        if (e !== undefined && warmEndMs(e) > t) {
+        if (e !== undefined && rampOf(e).end > t) {
           warming = true;
           break;
         }
@@ -88,7 +98,7 @@ export function withWarmup(inner: Balancer, endpointOf: (id: string) => Endpoint
       const adjusted = endpoints.map((ep) => {
         const e = endpointOf(ep.id);
         if (e === undefined) return ep;
-        const w = warmedWeight(ep.weight, e.warmupStartMs, warmupMsOf(e), t);
+        const w = warmedWeight(ep.weight, e.warmupStartMs, rampOf(e).warmupMs, t);
         return w === ep.weight ? ep : viewOf(ep, w);
       });
       const chosen = inner.pick(adjusted, hint);
