@@ -16,7 +16,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { createGrpcBinding } from '../src/gateway/grpc-binder.js';
 import { UpstreamClients } from '../src/upstream/clients.js';
-import type { FerryConfig, ServiceConfig } from '../src/config/types.js';
+import type { FerryConfig, GrpcService } from '../src/config/types.js';
 import { startGrpcPeer } from '../test/support/grpc-peer.js';
 
 export interface BenchResult {
@@ -75,10 +75,10 @@ async function main(): Promise<void> {
 
 async function measure(repo: string, address: string, total: number, concurrency: number): Promise<void> {
   const peer = { address };
-  const svc: ServiceConfig = {
-    name: 'payments', protocol: 'grpc', generic: false, proto: 'idl/payments/v1/payments.proto',
+  const svc: GrpcService = {
+    name: 'payments', protocol: 'grpc', interface: 'example.payments.v1.Payments', proto: 'idl/payments/v1/payments.proto',
     service: 'example.payments.v1.Payments', endpoints: [peer.address], timeoutMs: 5000,
-    connectionsPerEndpoint: 1, balance: 'round-robin', forwardHeaders: [], source: { file: 'bench', line: 1, col: 1 },
+    connectionsPerEndpoint: 1, balance: 'round-robin', retries: 1, forwardHeaders: [], source: { file: 'bench', line: 1, col: 1 }, keySources: {},
   };
   const clients = new UpstreamClients();
   const binding = createGrpcBinding({ root: repo, clientFor: (s) => clients.forService(s) });

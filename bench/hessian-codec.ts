@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { parse as losslessParse } from 'lossless-json';
 import type { TypeDef } from '../src/config/types.js';
 import { compileJsonEncoder, HessianWriter, jvmDescriptor, parseJavaType, toJson } from '../src/codec/hessian/index.js';
-import { decodeResponseBody, encodeRequestBody } from '../src/upstream/dubbo/body.js';
+import { decodeResponseBody, encodeRequestBody } from '../src/codec/dubbo-body.js';
 
 interface HessianJs {
   EncoderV2: new () => { write(v: unknown): unknown; get(): Buffer; reset(): void };

@@ -44,8 +44,9 @@ await once(ferry.stdout!, 'data');
 
 // The direct baseline: the same compiled plan, the same client, no HTTP.
 const config = await loadConfigDir(dir);
-const route = config.routes.find((r) => r.id === values.route)!;
-const service = config.services.get(route.serviceName)!;
+const route = config.routes.find((r) => r.id === values.route);
+const service = route && config.services.get(route.serviceName);
+if (route?.protocol !== 'dubbo' || service?.protocol !== 'dubbo') throw new Error(`route ${values.route} is not a Dubbo route of mappings/bank.yaml`);
 const plan = compileDubboRoute(route, service, config);
 const view = new RequestView({ method: 'GET', path: target.path, rawQuery: target.query, headers: {}, body: undefined }, target.params, plan.bodyParsing);
 const requestBody = Buffer.from(plan.encodeRequest(view, {}, service.timeoutMs));

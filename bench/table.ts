@@ -332,11 +332,13 @@ try {
 
   // The direct baseline: the same compiled plans, the same client, no HTTP.
   const config = await loadConfigDir(dir);
-  const service = config.services.get('accounts')!;
+  const service = config.services.get('accounts');
+  if (service?.protocol !== 'dubbo') throw new Error('mappings/bank.yaml declares no Dubbo service "accounts"');
   const client = createDubboClient({ endpoints: service.endpoints, connectionsPerEndpoint: service.connectionsPerEndpoint });
   cleanups.push(() => client.close());
   const requestOf = (routeId: string, reqPath: string, params: Record<string, string>, query: string) => {
-    const route = config.routes.find((r) => r.id === routeId)!;
+    const route = config.routes.find((r) => r.id === routeId);
+    if (route?.protocol !== 'dubbo') throw new Error(`mappings/bank.yaml has no Dubbo route ${routeId}`);
     const plan = compileDubboRoute(route, service, config);
     const view = new RequestView({ method: 'GET', path: reqPath, rawQuery: query, headers: {}, body: undefined }, params, plan.bodyParsing);
     return { plan, body: Buffer.from(plan.encodeRequest(view, {}, service.timeoutMs)) };

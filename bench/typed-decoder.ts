@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { parseJavaType } from '../src/codec/hessian/java-types.js';
 import { toJson } from '../src/codec/hessian/decode-json.js';
 import { compileTypedJsonDecoder } from '../src/codec/hessian/decode-typed.js';
-import { decodeResponseBody } from '../src/upstream/dubbo/body.js';
+import { decodeResponseBody } from '../src/codec/dubbo-body.js';
 
 interface HessianJs {
   EncoderV2: new () => { write(v: unknown): unknown; get(): Buffer };

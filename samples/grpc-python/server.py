@@ -1,12 +1,16 @@
-"""A gRPC server in Python (grpcio) serving Ferry's sample payments and kitchen-sink services.
+"""A gRPC server in Python (grpcio) serving Ferry's sample payments, kitchen-sink and peer services.
 
-Ferry's end-to-end tests start it with --port and wait for the READY line. Handlers echo what they
-received (as proto3 JSON from json_format) so tests can check the exact request Ferry built.
+Ferry's end-to-end tests start it with --port (and --name, which ferry.peer.v1.Peer answers with)
+and wait for the READY line. Handlers echo what they received (as proto3 JSON from json_format) so
+tests can check the exact request Ferry built. Several can run at once, each on its own port: the
+port is bound without SO_REUSEPORT, so a port already taken fails the start instead of being shared.
 """
 import argparse
 import base64
+import os
 import signal
 import sys
+import threading
 import time
 from concurrent import futures
 
@@ -14,6 +18,7 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf import empty_pb2
 
+from peer import add_peer_to_server
 from protos import payments_pb2 as pb, payments_grpc, kitchen_grpc, status_pb2, details_pb2
 
 
@@ -142,20 +147,32 @@ def code_of(number):
     return grpc.StatusCode.UNKNOWN
 
 
+def exit_on_eof():
+    while sys.stdin.buffer.read(256):
+        pass
+    os._exit(0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--name", default="python")
+    ap.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes (the test runner went away)")
     args = ap.parse_args()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers), options=(("grpc.so_reuseport", 0),))
     payments_grpc.add_PaymentsServicer_to_server(Payments(), server)
     kitchen_grpc.add_KitchenSinkServiceServicer_to_server(KitchenSink(), server)
-    port = server.add_insecure_port(f"127.0.0.1:{args.port}")
+    add_peer_to_server(args.name, server)
+    try:
+        port = server.add_insecure_port(f"127.0.0.1:{args.port}")
+    except RuntimeError:
+        port = 0
     if port == 0:
         print(f"cannot bind 127.0.0.1:{args.port}", file=sys.stderr, flush=True)
         sys.exit(2)
     server.start()
-    print(f"READY {port}", flush=True)
+    print(f"READY {port} {args.name}", flush=True)
 
     def stop(*_):
         server.stop(0.5).wait()
@@ -163,6 +180,8 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.exit_on_stdin_eof:
+        threading.Thread(target=exit_on_eof, daemon=True).start()
     server.wait_for_termination()
 
 

@@ -58,8 +58,9 @@ async function main(argv: string[]): Promise<number> {
     case 'routes': {
       const { config, engine } = await validateMappings(dir);
       for (const r of engine.routes) {
-        const svc = config.services.get(r.serviceName)!;
-        console.log(`${r.method.padEnd(6)} ${r.path.padEnd(40)} → ${svc.protocol} ${svc.interface ?? svc.service}.${r.rpcMethod}  [${r.id}]`);
+        const svc = config.services.get(r.serviceName);
+        const target = svc === undefined ? r.serviceName : svc.protocol === 'dubbo' ? svc.interface : svc.service;
+        console.log(`${r.method.padEnd(6)} ${r.path.padEnd(40)} → ${r.protocol} ${target}.${r.rpcMethod}  [${r.id}]`);
       }
       return 0;
     }

@@ -6,6 +6,7 @@
 import { propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Registry } from 'prom-client';
+import { ConfigError, keySource, problemsOf, type ConfigProblem } from '../config/errors.js';
 import { loadConfigDir } from '../config/loader.js';
 import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
 import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../gateway/engine.js';
@@ -96,9 +97,17 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
   };
   const grpc = createGrpcBinding({ root: config.root, ...shared });
   const derivedRoutes: RouteConfig[] = [];
+  const problems: ConfigProblem[] = [];
   for (const service of config.services.values()) {
-    if (service.protocol !== 'dubbo') derivedRoutes.push(...grpc.routesFor(service));
+    if (service.protocol === 'dubbo') continue;
+    try {
+      derivedRoutes.push(...grpc.routesFor(service));
+    } catch (err) {
+      problems.push(...problemsOf(err, service.source, `service "${service.name}": `));
+    }
   }
+  // Every service's proto problems at once, as the loader reports every file's.
+  if (problems.length > 0) throw new ConfigError(problems);
   const engine = createEngine({
     config,
     binders: { dubbo: createDubboBinder(shared), grpc: grpc.binder, triple: grpc.binder },
@@ -185,8 +194,17 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
       onOutcome,
       observeCall: metrics.observeUpstreamCall,
     });
-    // Every service starts connecting (and discovering) now, not on its first request.
-    for (const s of built.config.services.values()) upstreams.forService(s);
+    // Every service starts connecting (and discovering) now, not on its first request. What it
+    // refuses (a sticky cookie without signing keys, ...) is a config problem of that service.
+    const problems: ConfigProblem[] = [];
+    for (const s of built.config.services.values()) {
+      try {
+        upstreams.forService(s);
+      } catch (err) {
+        problems.push(...problemsOf(err, s.sticky !== undefined ? keySource(s, 'sticky') : s.source));
+      }
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
     return built;
   };
 

@@ -10,17 +10,23 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { parseTemplate, TemplateError, templateKey, variableNames, type CompiledTemplate } from '../router/index.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
-import type {
-  ArgConfig,
-  BalanceKind,
-  FerryConfig,
-  Protocol,
-  RouteConfig,
-  ServiceConfig,
-  SourceLocation,
-  StickyConfig,
-  TypeDef,
+import {
+  DEFAULT_RETRIES,
+  type ArgConfig,
+  type BalanceKind,
+  type DubboRoute,
+  type DubboService,
+  type FerryConfig,
+  type GrpcRoute,
+  type KeySources,
+  type ProtoService,
+  type RouteConfig,
+  type ServiceConfig,
+  type SourceLocation,
+  type StickyConfig,
+  type TypeDef,
 } from './types.js';
 
 const SCHEMA_PATH = fileURLToPath(new URL('./schema.json', import.meta.url));
@@ -49,13 +55,21 @@ export interface MappingFile {
 /** Reads every *.yaml / *.yml file below `dir` (sorted) and loads them as one config. */
 export async function loadConfigDir(dir: string): Promise<FerryConfig> {
   const root = path.resolve(dir);
-  const names = await listYaml(root);
+  const unreadable = (file: string, err: unknown): ConfigError =>
+    new ConfigError([{ file, line: 1, col: 1, message: `cannot be read: ${err instanceof Error ? err.message : String(err)}` }]);
+  const names = await listYaml(root).catch((err: unknown) => {
+    throw unreadable(dir, err);
+  });
   if (names.length === 0) {
     throw new ConfigError([{ file: dir, line: 1, col: 1, message: 'the folder holds no .yaml or .yml mapping file' }]);
   }
   const files: MappingFile[] = [];
   for (const name of names) {
-    files.push({ file: path.relative(process.cwd(), name) || name, text: await readFile(name, 'utf8') });
+    const file = path.relative(process.cwd(), name) || name;
+    const text = await readFile(name, 'utf8').catch((err: unknown) => {
+      throw unreadable(file, err);
+    });
+    files.push({ file, text });
   }
   return loadConfigFiles(files, root);
 }
@@ -209,7 +223,9 @@ function schemaProblems(file: string, doc: Document.Parsed, lines: LineCounter, 
   return [...out.values()].sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
-function pickErrors(errs: readonly ErrorObject[]): ErrorObject[] {
+function pickErrors(all: readonly ErrorObject[]): ErrorObject[] {
+  // An `if` failure only says "the protocol's branch did not match"; the branch's own errors say why.
+  const errs = all.filter((e) => e.keyword !== 'if');
   const decisive = errs.filter(
     (e) => (e.keyword === 'additionalProperties' || e.keyword === 'required' || e.keyword === 'enum') && !e.schemaPath.includes('/oneOf/'),
   );
@@ -225,12 +241,26 @@ function sentence(e: ErrorObject, parts: readonly string[], instancePath: string
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(p['additionalProperty']);
+      const protocol = protocolOf(e);
+      if (protocol !== undefined && isServicePlace(parts)) {
+        const owners = protocolsAllowing(key);
+        if (owners !== undefined) {
+          return { message: `"${key}" applies to ${owners} services, not to ${protocol} service "${parts[1]}"`, keyName: key };
+        }
+      }
       const allowed = allowedKeys(e.parentSchema);
       const hint = allowed.length > 0 ? ` (expected one of: ${allowed.join(', ')})` : '';
       return { message: `unknown key "${key}" in ${place}${hint}`, keyName: key };
     }
-    case 'required':
-      return { message: `${place} is missing the required key "${String(p['missingProperty'])}"` };
+    case 'required': {
+      const key = String(p['missingProperty']);
+      const protocol = protocolOf(e);
+      if (protocol !== undefined && isServicePlace(parts) && key !== 'protocol') {
+        const what = REQUIRED_KEY_HINTS[key];
+        return { message: `${place} uses protocol ${protocol} and needs "${key}"${what ? ` (${what})` : ''}` };
+      }
+      return { message: `${place} is missing the required key "${key}"` };
+    }
     case 'enum':
       return { message: `${place} must be one of: ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'oneOf':
@@ -258,6 +288,37 @@ function sentence(e: ErrorObject, parts: readonly string[], instancePath: string
   }
 }
 
+const REQUIRED_KEY_HINTS: Readonly<Record<string, string>> = {
+  interface: 'the Java interface name',
+  proto: 'the .proto file',
+  service: 'the full proto service name',
+};
+
+/** `services.<name>` itself (not a key inside it). */
+function isServicePlace(parts: readonly string[]): boolean {
+  return parts.length === 2 && parts[0] === 'services';
+}
+
+/** The protocol of the service an error is about (ajv's `verbose` gives the data it checked). */
+function protocolOf(e: ErrorObject): string | undefined {
+  const data = e.data as { protocol?: unknown } | undefined;
+  return data !== null && typeof data === 'object' && typeof data.protocol === 'string' ? data.protocol : undefined;
+}
+
+let serviceKeys: ReadonlyArray<{ readonly protocols: string; readonly keys: ReadonlySet<string> }> | undefined;
+/** Which protocols' services may have `key`, read from the schema's per-protocol branches. */
+function protocolsAllowing(key: string): string | undefined {
+  if (serviceKeys === undefined) {
+    const defs = (mappingSchema() as { $defs: Record<string, { properties: Record<string, unknown> }> }).$defs;
+    serviceKeys = [
+      { protocols: 'dubbo', keys: new Set(Object.keys(defs['dubboService']!.properties)) },
+      { protocols: 'grpc and triple', keys: new Set(Object.keys(defs['protoService']!.properties)) },
+    ];
+  }
+  const owner = serviceKeys.find((s) => s.keys.has(key));
+  return owner?.protocols;
+}
+
 function allowedKeys(schema: unknown): string[] {
   if (schema && typeof schema === 'object' && 'properties' in schema) {
     return Object.keys((schema as { properties: object }).properties);
@@ -281,22 +342,34 @@ function article(type: string): string {
 // ---------------------------------------------------------------------------------------------
 // Cross-file compilation
 
-interface RawService {
-  protocol: Protocol;
-  interface?: string;
+/** Keys every service may have; the schema has already checked each protocol's own. */
+interface RawServiceCommon {
   version?: string;
   group?: string;
-  generic?: boolean;
-  proto?: string;
-  service?: string;
   endpoints?: string[];
   registry?: string;
   timeout?: number | string;
   pool?: { connections?: number };
   balance?: BalanceKind;
   sticky?: { cookie?: string; maxAge?: number | string; hash?: string; header?: string };
+  retries?: number;
+}
+
+interface RawDubboService extends RawServiceCommon {
+  protocol: 'dubbo';
+  interface: string;
+  generic?: boolean;
+}
+
+interface RawProtoService extends RawServiceCommon {
+  protocol: 'grpc' | 'triple';
+  proto: string;
+  service: string;
+  interface?: string;
   forwardHeaders?: string[];
 }
+
+type RawService = RawDubboService | RawProtoService;
 
 interface RawArg {
   from?: string;
@@ -319,7 +392,15 @@ interface RawRoute {
   longs?: 'auto' | 'string';
   idempotent?: boolean;
   emitDefaults?: boolean;
+  retries?: number;
 }
+
+/**
+ * Route keys that only one side can use. The schema cannot tell them apart, because a route's
+ * protocol is that of the service its `call` names, which may be declared in another file.
+ */
+const DUBBO_ROUTE_KEYS = ['args', 'returns', 'errors', 'attachments', 'longs'] as const;
+const GRPC_ROUTE_KEYS = ['body', 'responseBody', 'emitDefaults'] as const;
 
 const DEFAULT_TIMEOUT_MS = 3000;
 
@@ -332,9 +413,21 @@ export function parseDuration(v: number | string): number {
   return Math.round(m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000);
 }
 
-/** Normalises a path template so that `/a/{id}` and `/a/{key}` compare equal. */
-export function templateShape(template: string): string {
-  return template.replace(/\{([^}=]+)(?:=([^}]*))?\}/g, (_m, _name: string, pattern?: string) => `{${pattern ?? '*'}}`);
+/** Where the value of each key of the map at `at` was written. */
+function keySourcesOf(pf: ParsedFile, at: readonly (string | number)[]): KeySources {
+  let node: unknown = pf.doc.contents;
+  for (const part of at) {
+    if (isMap(node)) node = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(part))?.value;
+    else if (isSeq(node)) node = node.items[Number(part)];
+    else return Object.freeze({});
+  }
+  const out: Record<string, SourceLocation> = {};
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      if (isScalar(pair.key)) out[String(pair.key.value)] = locate(pf, [...at, String(pair.key.value)]);
+    }
+  }
+  return Object.freeze(out);
 }
 
 function compileFiles(files: readonly ParsedFile[], root: string, problems: ConfigProblem[]): FerryConfig {
@@ -390,7 +483,7 @@ function compileFiles(files: readonly ParsedFile[], root: string, problems: Conf
         return;
       }
       ids.set(route.id, source);
-      const shape = `${route.method} ${templateShape(route.path)}`;
+      const shape = `${route.method} ${templateKey(route.template)}`;
       const priorShape = shapes.get(shape);
       if (priorShape) {
         problemAt(
@@ -416,31 +509,6 @@ function compileService(
 ): ServiceConfig | undefined {
   const at = (key: string): SourceLocation => locate(pf, ['services', name, key], true);
   let ok = true;
-  if (raw.protocol === 'dubbo') {
-    if (raw.interface === undefined) {
-      problemAt(source, `service "${name}" uses protocol dubbo and needs "interface" (the Java interface name)`);
-      ok = false;
-    }
-    for (const key of ['proto', 'service'] as const) {
-      if (raw[key] !== undefined) {
-        problemAt(at(key), `"${key}" applies to grpc and triple services, not to dubbo service "${name}"`);
-        ok = false;
-      }
-    }
-  } else {
-    for (const key of ['proto', 'service'] as const) {
-      if (raw[key] === undefined) {
-        problemAt(source, `service "${name}" uses protocol ${raw.protocol} and needs "${key}"`);
-        ok = false;
-      }
-    }
-    for (const key of ['interface', 'generic'] as const) {
-      if (raw[key] !== undefined) {
-        problemAt(at(key), `"${key}" applies to dubbo services, not to ${raw.protocol} service "${name}"`);
-        ok = false;
-      }
-    }
-  }
   if (raw.endpoints === undefined && raw.registry === undefined) {
     problemAt(source, `service "${name}" needs "endpoints" (host:port list) or "registry"`);
     ok = false;
@@ -449,6 +517,13 @@ function compileService(
     problemAt(at('registry'), `service "${name}" has both "endpoints" and "registry"; choose one`);
     ok = false;
   }
+  (raw.endpoints ?? []).forEach((endpoint, i) => {
+    const port = Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
+    if (port < 1 || port > 65535) {
+      problemAt(locate(pf, ['services', name, 'endpoints', i]), `endpoint "${endpoint}" of service "${name}" has port ${port}; a port is 1 to 65535`);
+      ok = false;
+    }
+  });
   let sticky: StickyConfig | undefined;
   if (raw.sticky !== undefined) {
     const forms = [raw.sticky.cookie, raw.sticky.hash, raw.sticky.header].filter((v) => v !== undefined).length;
@@ -465,24 +540,39 @@ function compileService(
     }
   }
   if (!ok) return undefined;
-  const svc: ServiceConfig = {
+  const common = {
     name,
-    protocol: raw.protocol,
-    ...(raw.interface !== undefined ? { interface: raw.interface } : {}),
     ...(raw.version !== undefined ? { version: raw.version } : {}),
     ...(raw.group !== undefined ? { group: raw.group } : {}),
-    generic: raw.generic ?? false,
-    ...(raw.proto !== undefined ? { proto: raw.proto } : {}),
-    ...(raw.service !== undefined ? { service: raw.service } : {}),
     endpoints: Object.freeze([...(raw.endpoints ?? [])]),
     ...(raw.registry !== undefined ? { registry: raw.registry } : {}),
     timeoutMs: raw.timeout !== undefined ? parseDuration(raw.timeout) : DEFAULT_TIMEOUT_MS,
-    connectionsPerEndpoint: raw.pool?.connections ?? (raw.protocol === 'dubbo' ? 2 : 1),
     balance: raw.balance ?? 'least-pending',
     ...(sticky !== undefined ? { sticky } : {}),
-    forwardHeaders: Object.freeze((raw.forwardHeaders ?? []).map((h) => h.toLowerCase())),
+    retries: raw.retries ?? DEFAULT_RETRIES,
     source,
+    keySources: keySourcesOf(pf, ['services', name]),
   };
+  if (raw.protocol === 'dubbo') {
+    const svc: DubboService = {
+      ...common,
+      protocol: 'dubbo',
+      interface: raw.interface,
+      generic: raw.generic ?? false,
+      connectionsPerEndpoint: raw.pool?.connections ?? 2,
+    };
+    return Object.freeze(svc);
+  }
+  const proto = {
+    ...common,
+    // Providers of a proto service register under its full name unless the mapping says otherwise.
+    interface: raw.interface ?? raw.service,
+    proto: raw.proto,
+    service: raw.service,
+    connectionsPerEndpoint: raw.pool?.connections ?? 1,
+    forwardHeaders: Object.freeze((raw.forwardHeaders ?? []).map((h) => h.toLowerCase())),
+  };
+  const svc: ProtoService = raw.protocol === 'grpc' ? { ...proto, protocol: 'grpc' } : { ...proto, protocol: 'triple' };
   return Object.freeze(svc);
 }
 
@@ -511,26 +601,26 @@ function compileRoute(
     );
     return undefined;
   }
-  const braces = checkBraces(routePath);
-  if (braces !== undefined) {
-    problemAt(at('http'), `route "${id}" has a malformed path template: ${braces}`);
+  let template: CompiledTemplate | undefined;
+  try {
+    template = parseTemplate(routePath);
+  } catch (err) {
+    if (!(err instanceof TemplateError)) throw err;
+    problemAt(at('http'), `the path template "${routePath}" of route "${id}" ${err.reason}`);
     ok = false;
   }
-  if (service.protocol === 'dubbo') {
-    for (const key of ['body', 'responseBody', 'emitDefaults'] as const) {
-      if (raw[key] !== undefined) {
-        problemAt(at(key), `"${key}" applies to grpc and triple routes; route "${id}" calls a dubbo service (use "args")`);
-        ok = false;
-      }
-    }
-  } else {
-    for (const key of ['args', 'returns', 'errors', 'attachments'] as const) {
-      if (raw[key] !== undefined) {
-        problemAt(at(key), `"${key}" applies to dubbo routes; route "${id}" calls a ${service.protocol} service`);
-        ok = false;
-      }
-    }
+  const misplaced = service.protocol === 'dubbo' ? GRPC_ROUTE_KEYS : DUBBO_ROUTE_KEYS;
+  for (const key of misplaced) {
+    if (raw[key] === undefined) continue;
+    problemAt(
+      at(key),
+      service.protocol === 'dubbo'
+        ? `"${key}" applies to grpc and triple routes; route "${id}" calls a dubbo service (use "args")`
+        : `"${key}" applies to dubbo routes; route "${id}" calls a ${service.protocol} service`,
+    );
+    ok = false;
   }
+  const pathVariables = template !== undefined ? variableNames(template) : [];
   const args: ArgConfig[] = [];
   (raw.args ?? []).forEach((a, i) => {
     const argSource = at('args', i);
@@ -544,9 +634,9 @@ function compileRoute(
       ok = false;
       return;
     }
-    if (a.from !== undefined && a.from.startsWith('path.')) {
+    if (a.from !== undefined && a.from.startsWith('path.') && template !== undefined) {
       const name = a.from.slice(5);
-      if (!templateVariables(routePath).includes(name)) {
+      if (!pathVariables.includes(name)) {
         problemAt(at('args', i, 'from'), `argument #${i + 1} of route "${id}" reads path.${name}, but the path ${routePath} has no {${name}}`);
         ok = false;
         return;
@@ -563,46 +653,39 @@ function compileRoute(
       }),
     );
   });
-  if (!ok) return undefined;
-  const route: RouteConfig = {
+  if (!ok || template === undefined) return undefined;
+  const common = {
     id,
     method: method!,
     path: routePath,
+    template,
     serviceName,
     rpcMethod,
-    args: Object.freeze(args),
-    attachments: Object.freeze({ ...(raw.attachments ?? {}) }),
-    errors: Object.freeze({ ...(raw.errors ?? {}) }),
+    ...(raw.timeout !== undefined ? { timeoutMs: parseDuration(raw.timeout) } : {}),
+    idempotent: raw.idempotent ?? false,
+    retries: raw.retries ?? service.retries,
+    source,
+    keySources: keySourcesOf(pf, ['routes', index]),
+  };
+  if (service.protocol === 'dubbo') {
+    const route: DubboRoute = {
+      ...common,
+      protocol: 'dubbo',
+      args: Object.freeze(args),
+      attachments: Object.freeze({ ...(raw.attachments ?? {}) }),
+      errors: Object.freeze({ ...(raw.errors ?? {}) }),
+      ...(raw.returns !== undefined ? { returns: raw.returns } : {}),
+      longs: raw.longs ?? 'auto',
+    };
+    return Object.freeze(route);
+  }
+  const route: GrpcRoute = {
+    ...common,
+    protocol: service.protocol,
     ...(raw.body !== undefined ? { body: raw.body } : {}),
     ...(raw.responseBody !== undefined ? { responseBody: raw.responseBody } : {}),
-    ...(raw.returns !== undefined ? { returns: raw.returns } : {}),
-    ...(raw.timeout !== undefined ? { timeoutMs: parseDuration(raw.timeout) } : {}),
-    longs: raw.longs ?? 'auto',
-    idempotent: raw.idempotent ?? false,
     emitDefaults: raw.emitDefaults ?? false,
     fromProto: false,
-    source,
   };
   return Object.freeze(route);
-}
-
-/** Names of the variables of a path template (`{id}`, `{name=shelves/*}`, `{book.id}`). */
-export function templateVariables(template: string): string[] {
-  const names: string[] = [];
-  for (const m of template.matchAll(/\{([^}=]+)(?:=[^}]*)?\}/g)) names.push(m[1]!);
-  return names;
-}
-
-function checkBraces(template: string): string | undefined {
-  let depth = 0;
-  for (const ch of template) {
-    if (ch === '{') {
-      if (depth > 0) return 'a "{" inside another variable';
-      depth++;
-    } else if (ch === '}') {
-      if (depth === 0) return 'a "}" without its "{"';
-      depth--;
-    }
-  }
-  return depth === 0 ? undefined : 'a "{" without its "}"';
 }

@@ -1,14 +1,12 @@
 /**
  * The validated, frozen model of a mapping folder (format v1). The loader turns YAML into these
- * records; nothing downstream reads YAML or re-validates.
+ * records; nothing downstream reads YAML or re-validates. Services and routes are discriminated by
+ * `protocol`: narrow on it and the protocol's own fields are there, with no cross-protocol optionals.
  */
+import type { SourceLocation } from '../errors/index.js';
+import type { CompiledTemplate } from '../router/index.js';
 
-/** Where a piece of config came from, for error messages. Lines and columns are 1-based. */
-export interface SourceLocation {
-  readonly file: string;
-  readonly line: number;
-  readonly col: number;
-}
+export type { SourceLocation };
 
 export type Protocol = 'dubbo' | 'grpc' | 'triple';
 export type BalanceKind = 'round-robin' | 'least-pending' | 'consistent-hash';
@@ -22,32 +20,69 @@ export interface StickyConfig {
   readonly maxAgeSeconds?: number;
 }
 
-export interface ServiceConfig {
+/** Where each key of a YAML map was written (the key itself), for errors found after loading. */
+export type KeySources = Readonly<Record<string, SourceLocation>>;
+
+/** Default for `retries:` (extra attempts after a failure the retry policy allows; the schema allows 0 to 10). */
+export const DEFAULT_RETRIES = 1;
+
+/** What every service has, whatever its protocol: where providers are and how calls reach them. */
+interface ServiceBase {
   readonly name: string;
-  readonly protocol: Protocol;
-  /** Dubbo: the Java interface FQCN. */
-  readonly interface?: string;
-  /** Dubbo / Triple service version and group. */
+  /**
+   * The name providers are registered under (`/dubbo/<interface>/providers`). Dubbo: the Java
+   * interface FQCN. gRPC / Triple: `interface:` when given, else the proto service name.
+   */
+  readonly interface: string;
+  /** Service version and group: a registry filter; Dubbo sends them in the request, Triple as metadata. */
   readonly version?: string;
   readonly group?: string;
-  /** Dubbo: call through `$invoke` (generic invocation) instead of the declared signature. */
-  readonly generic: boolean;
-  /** gRPC / Triple: the .proto file (relative to the config root or absolute) and the full service name. */
-  readonly proto?: string;
-  readonly service?: string;
-  /** Static endpoints, `host:port`. */
+  /** Static endpoints, `host:port` (empty when `registry` is set). */
   readonly endpoints: readonly string[];
   /** Registry URL, e.g. `zookeeper://127.0.0.1:2181`. */
   readonly registry?: string;
   readonly timeoutMs: number;
-  /** Connections (Dubbo) or channels (gRPC) per endpoint. */
+  /** Connections (Dubbo) or channels (gRPC, Triple) per endpoint: `pool: { connections }`. */
   readonly connectionsPerEndpoint: number;
   readonly balance: BalanceKind;
   readonly sticky?: StickyConfig;
-  /** Request headers that may be forwarded as gRPC metadata (lower-case). */
-  readonly forwardHeaders: readonly string[];
+  /** Extra attempts after a failure the retry policy allows (routes may override). */
+  readonly retries: number;
+  /** Where the service's name was written. */
   readonly source: SourceLocation;
+  /** Where each of its keys was written (`proto`, `service`, `sticky`, ...). */
+  readonly keySources: KeySources;
 }
+
+export interface DubboService extends ServiceBase {
+  readonly protocol: 'dubbo';
+  /** Call through `$invoke` (generic invocation) instead of the declared signature. */
+  readonly generic: boolean;
+}
+
+/** What gRPC and Triple services share: a .proto and the service in it. */
+interface ProtoServiceBase extends ServiceBase {
+  /** The .proto file (relative to the config root or absolute). */
+  readonly proto: string;
+  /** The full proto service name, e.g. `example.payments.v1.Payments`. */
+  readonly service: string;
+  /** Request headers that may be forwarded as metadata (lower-case). */
+  readonly forwardHeaders: readonly string[];
+}
+
+export interface GrpcService extends ProtoServiceBase {
+  readonly protocol: 'grpc';
+}
+
+/** Dubbo 3 Triple with protobuf IDL: gRPC on the wire, plus `version`/`group` as metadata. */
+export interface TripleService extends ProtoServiceBase {
+  readonly protocol: 'triple';
+}
+
+/** A service of a proto-described protocol (gRPC or Triple): both go through the same binding. */
+export type ProtoService = GrpcService | TripleService;
+
+export type ServiceConfig = DubboService | GrpcService | TripleService;
 
 export interface PojoTypeDef {
   readonly kind: 'pojo';
@@ -79,35 +114,55 @@ export interface ArgConfig {
 
 export type LongPolicy = 'auto' | 'string';
 
-export interface RouteConfig {
+/** What every route has, whatever its protocol. */
+interface RouteBase {
   readonly id: string;
   readonly method: string;
-  /** Path template, e.g. `/accounts/{id}` or `/v1/{name=shelves/*}`. */
+  /** Path template as written, e.g. `/accounts/{id}` or `/v1/{name=shelves/*}`. */
   readonly path: string;
+  /** The same template parsed by the router (the only parser), at load time. */
+  readonly template: CompiledTemplate;
   readonly serviceName: string;
   /** The RPC method name (Java method, or gRPC method). */
   readonly rpcMethod: string;
+  readonly timeoutMs?: number;
+  /** The route may be retried on another endpoint after a failure that reached the wire. */
+  readonly idempotent: boolean;
+  /** Extra attempts after a failure the retry policy allows: the route's `retries:`, else the service's. */
+  readonly retries: number;
+  /** Where the route was written (for derived routes: the service). */
+  readonly source: SourceLocation;
+  /** Where each of its keys was written (empty for derived routes). */
+  readonly keySources: KeySources;
+}
+
+export interface DubboRoute extends RouteBase {
+  readonly protocol: 'dubbo';
+  /** The Java method's arguments, in declaration order. */
   readonly args: readonly ArgConfig[];
-  /** Attachment / metadata name → request source (`header.x-tenant`, ...). */
+  /** Attachment name → request source (`header.x-tenant`, ...). */
   readonly attachments: Readonly<Record<string, string>>;
   /** Java exception class → HTTP status. */
   readonly errors: Readonly<Record<string, number>>;
-  /** gRPC: google.api.http `body` ("*", a field name, or absent). */
-  readonly body?: string;
-  /** gRPC: google.api.http `response_body`. */
-  readonly responseBody?: string;
-  /** Declared return type (Dubbo), used for exact decoding of enums and longs. */
+  /** Declared return type, used for exact decoding of enums and longs. */
   readonly returns?: string;
-  readonly timeoutMs?: number;
   readonly longs: LongPolicy;
-  /** The route may be retried on another endpoint after a failure that reached the wire. */
-  readonly idempotent: boolean;
-  /** gRPC: emit fields with default values in responses. */
+}
+
+/** A route to a gRPC or Triple service (both map JSON ↔ protobuf by google.api.http rules). */
+export interface GrpcRoute extends RouteBase {
+  readonly protocol: 'grpc' | 'triple';
+  /** google.api.http `body` ("*", a field name, or absent). */
+  readonly body?: string;
+  /** google.api.http `response_body`. */
+  readonly responseBody?: string;
+  /** Emit fields with default values in responses. */
   readonly emitDefaults: boolean;
   /** True for routes derived from google.api.http options rather than written in YAML. */
   readonly fromProto: boolean;
-  readonly source: SourceLocation;
 }
+
+export type RouteConfig = DubboRoute | GrpcRoute;
 
 export interface FerryConfig {
   /** The folder the mapping files were loaded from (proto paths resolve against it). */

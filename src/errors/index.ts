@@ -50,6 +50,7 @@ export const ERROR_CATALOGUE = {
   FERRY_UPSTREAM_PROTOCOL_ERROR: { status: 502, grpc: GrpcCode.INTERNAL, title: 'The upstream sent a malformed reply' },
   FERRY_UPSTREAM_TIMEOUT: { status: 504, grpc: GrpcCode.DEADLINE_EXCEEDED, title: 'The upstream did not answer in time' },
   FERRY_SHUTTING_DOWN: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'Ferry is shutting down' },
+  FERRY_CLIENT_CLOSED: { status: 499, grpc: GrpcCode.CANCELLED, title: 'The client went away before the answer' },
   FERRY_CONFIG_INVALID: { status: 500, grpc: GrpcCode.INTERNAL, title: 'The mapping configuration is invalid' },
   // Logged, not answered: registry trouble keeps the last known endpoints, so no client sees it.
   FERRY_REGISTRY_ERROR: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'A service registry could not be read, or answered with data Ferry cannot use' },
@@ -57,6 +58,18 @@ export const ERROR_CATALOGUE = {
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** Where a piece of config came from (mapping file, or a .proto), for errors. Lines and columns are 1-based. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+/** `file:line:col`, the prefix every config problem is reported with. */
+export function formatLocation(at: SourceLocation): string {
+  return `${at.file}:${at.line}:${at.col}`;
+}
 
 /** Extra, structured facts about an error that go into the problem+json body. */
 export interface ErrorDetails {

@@ -23,6 +23,11 @@ export interface GatewayRequest {
   readonly deadline?: number;
   /** Peer address, for logs only. */
   readonly remoteAddress?: string;
+  /**
+   * Aborted by the front end when the client goes away (HTTP connection closed before the answer,
+   * ext_proc stream ended): the upstream call is cancelled and the request ends as 499.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface GatewayResponse {

@@ -3,13 +3,12 @@
  * request, opens a CLIENT span, carries trace context in the attachments, calls, and maps the reply.
  */
 import { performance } from 'node:perf_hooks';
-import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
+import type { DubboRoute, DubboService, FerryConfig, ServiceConfig } from '../config/types.js';
 import { FerryError, toFerryError } from '../errors/index.js';
 import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
 import { compileDubboRoute } from '../mapping/dubbo.js';
 import { RequestView } from '../mapping/request-view.js';
 import { createTelemetry, injectIntoAttachments, type Telemetry } from '../telemetry/index.js';
-import { DEFAULT_RETRIES } from '../upstream/balance/retry.js';
 import type { PickHint } from '../upstream/balance/types.js';
 import type { ServiceUpstream } from '../upstream/clients.js';
 import type { CallContext, ProtocolBinder, RouteHandler, UpstreamCallObserver } from './types.js';
@@ -21,11 +20,11 @@ export interface DubboBindingOptions {
   readonly observeCall?: UpstreamCallObserver;
 }
 
-export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
+export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder<DubboService, DubboRoute> {
   const telemetry = opts.telemetry ?? createTelemetry();
   const observeCall = opts.observeCall;
   return {
-    bind(route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler {
+    bind(route: DubboRoute, service: DubboService, config: FerryConfig): RouteHandler {
       const plan = compileDubboRoute(route, service, config);
       // Looked up on first use, so that binding alone (ferry validate) connects nowhere.
       let upstream: Extract<ServiceUpstream, { protocol: 'dubbo' }> | undefined;
@@ -37,8 +36,8 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
         }
         return upstream;
       };
-      const callInfo = { system: 'apache_dubbo', service: service.interface!, method: route.rpcMethod } as const;
-      const retries = (route as { retries?: number }).retries ?? DEFAULT_RETRIES;
+      const callInfo = { system: 'apache_dubbo', service: service.interface, method: route.rpcMethod } as const;
+      const retries = route.retries;
       return {
         needsBody: plan.needsBody,
         async handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse> {
@@ -61,6 +60,7 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder {
               idempotent: route.idempotent,
               retries,
               ...(hint !== undefined ? { hint } : {}),
+              ...(req.signal !== undefined ? { signal: req.signal } : {}),
             });
             const colon = reply.endpoint.lastIndexOf(':');
             telemetry.setPeer(span, reply.endpoint.slice(0, colon), Number(reply.endpoint.slice(colon + 1)));

@@ -4,13 +4,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { context as otelContext, type Context } from '@opentelemetry/api';
-import { ConfigError, type ConfigProblem } from '../config/errors.js';
-import { templateShape } from '../config/loader.js';
-import type { FerryConfig, Protocol, RouteConfig } from '../config/types.js';
+import { ConfigError, configErrorAt, problemsOf, type ConfigProblem } from '../config/errors.js';
+import type { DubboRoute, DubboService, FerryConfig, GrpcRoute, ProtoService, RouteConfig, ServiceConfig } from '../config/types.js';
 import { FerryError, toFerryError } from '../errors/index.js';
 import { problemResponse, type GatewayRequest, type GatewayResponse } from '../exchange/index.js';
 import { createTelemetry, extractFromHeaders, type Telemetry } from '../telemetry/index.js';
-import { createRouter, parseTemplate, type Router } from '../router/index.js';
+import { createRouter, templateKey, type Router } from '../router/index.js';
 import type { CallContext, Engine, ProtocolBinder, RouteHandler, RouteMatch } from './types.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -31,12 +30,19 @@ export interface RequestOutcome {
 export interface EngineOptions {
   readonly config: FerryConfig;
   /** One binder per protocol the config uses. */
-  readonly binders: Partial<Record<Protocol, ProtocolBinder>>;
+  readonly binders: ProtocolBinders;
   /** Routes derived elsewhere (google.api.http options); YAML routes with the same method+path win. */
   readonly derivedRoutes?: readonly RouteConfig[];
   readonly maxBodyBytes?: number;
   readonly telemetry?: Telemetry;
   readonly onOutcome?: (outcome: RequestOutcome) => void;
+}
+
+/** The binder of each protocol, typed by the services and routes it takes. */
+export interface ProtocolBinders {
+  readonly dubbo?: ProtocolBinder<DubboService, DubboRoute>;
+  readonly grpc?: ProtocolBinder<ProtoService, GrpcRoute>;
+  readonly triple?: ProtocolBinder<ProtoService, GrpcRoute>;
 }
 
 interface BoundRoute {
@@ -53,22 +59,14 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
   const telemetry = opts.telemetry ?? createTelemetry();
   const onOutcome = opts.onOutcome;
 
-  const routes = mergeRoutes(config.routes, opts.derivedRoutes ?? []);
   const problems: ConfigProblem[] = [];
+  const routes = mergeRoutes(config.routes, opts.derivedRoutes ?? [], problems);
   const bound: BoundRoute[] = [];
   for (const route of routes) {
-    try {
-      parseTemplate(route.path);
-    } catch (err) {
-      problems.push({ ...route.source, message: `route "${route.id}": ${(err as Error).message}` });
-      continue;
-    }
     const service = config.services.get(route.serviceName);
-    const binder = service ? opts.binders[service.protocol] : undefined;
     try {
-      if (!service) throw new Error(`route "${route.id}" calls unknown service "${route.serviceName}"`);
-      if (!binder) throw new Error(`no binding for protocol ${service.protocol} is available`);
-      const handler = binder.bind(route, service, config);
+      if (!service) throw configErrorAt(route.source, `route "${route.id}" calls unknown service "${route.serviceName}"`);
+      const handler = bindRoute(opts.binders, route, service, config);
       const routeId = route.id;
       const needsBody = handler.needsBody;
       bound.push({
@@ -78,21 +76,20 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
         match: (params) => ({ routeId, needsBody, params }),
       });
     } catch (err) {
-      if (err instanceof ConfigError) problems.push(...err.problems);
-      else problems.push({ ...route.source, message: err instanceof Error ? err.message : String(err) });
+      problems.push(...problemsOf(err, route.source, `route "${route.id}": `));
     }
   }
   let router: Router<BoundRoute> | undefined;
   if (problems.length === 0) {
     try {
-      router = createRouter(bound.map((b) => ({ method: b.route.method, template: b.route.path, value: b })));
+      router = createRouter(bound.map((b) => ({ method: b.route.method, template: b.route.template, value: b })));
     } catch (err) {
-      // Templates were checked above, so this is two routes with the same method and path.
-      const first = bound[0]?.route.source ?? { file: config.root, line: 1, col: 1 };
-      problems.push({ ...first, message: `two routes serve the same method and path: ${(err as Error).message}` });
+      // mergeRoutes refused duplicates already, so this is a bug; still report it with a place.
+      problems.push(...problemsOf(err, bound[0]?.route.source ?? { file: config.root, line: 1, col: 1 }));
     }
   }
-  if (problems.length > 0 || router === undefined) throw new ConfigError(problems);
+  // A problem of a service (its proto, its sticky keys) is found once per route that binds it: say it once.
+  if (problems.length > 0 || router === undefined) throw new ConfigError(uniqueProblems(problems));
   const byId = new Map(bound.map((b) => [b.route.id, b]));
   const table = router;
 
@@ -162,10 +159,52 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
   };
 }
 
-/** YAML routes first; a derived route is dropped when a YAML route has its method and path. */
-function mergeRoutes(explicit: readonly RouteConfig[], derived: readonly RouteConfig[]): RouteConfig[] {
-  const shape = (r: RouteConfig): string => `${r.method} ${templateShape(r.path)}`;
-  const taken = new Set(explicit.map(shape));
-  const takenIds = new Set(explicit.map((r) => r.id));
-  return [...explicit, ...derived.filter((r) => !taken.has(shape(r)) && !takenIds.has(r.id))];
+function uniqueProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.file}:${p.line}:${p.col}:${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Hands a route to its protocol's binder, with the service and route narrowed to that protocol. */
+function bindRoute(binders: ProtocolBinders, route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler {
+  if (route.protocol !== service.protocol) {
+    throw configErrorAt(route.source, `route "${route.id}" is a ${route.protocol} route but calls ${service.protocol} service "${service.name}"`);
+  }
+  const missing = (): never => {
+    throw configErrorAt(route.source, `route "${route.id}": no binding for protocol ${service.protocol} is available`);
+  };
+  if (service.protocol === 'dubbo') {
+    if (route.protocol !== 'dubbo') return missing(); // checked above; narrows the route
+    return (binders.dubbo ?? missing()).bind(route, service, config);
+  }
+  if (route.protocol === 'dubbo') return missing();
+  const binder = service.protocol === 'grpc' ? binders.grpc : binders.triple;
+  return (binder ?? missing()).bind(route, service, config);
+}
+
+/**
+ * YAML routes first; a derived route is dropped when a YAML route has its method and template key
+ * (or its id). Two derived routes with the same method and key are a problem at the second one.
+ */
+function mergeRoutes(explicit: readonly RouteConfig[], derived: readonly RouteConfig[], problems: ConfigProblem[]): RouteConfig[] {
+  const shape = (r: RouteConfig): string => `${r.method} ${templateKey(r.template)}`;
+  const yamlShapes = new Set(explicit.map(shape));
+  const yamlIds = new Set(explicit.map((r) => r.id));
+  const derivedShapes = new Map<string, RouteConfig>();
+  const out = [...explicit];
+  for (const r of derived) {
+    if (yamlIds.has(r.id) || yamlShapes.has(shape(r))) continue;
+    const prior = derivedShapes.get(shape(r));
+    if (prior !== undefined) {
+      problems.push({ ...r.source, message: `route "${r.id}" repeats ${r.method} ${r.path}, already served by route "${prior.id}"; declare a YAML route for it to say which one serves it` });
+      continue;
+    }
+    derivedShapes.set(shape(r), r);
+    out.push(r);
+  }
+  return out;
 }

@@ -9,18 +9,18 @@ import { performance } from 'node:perf_hooks';
 import { Metadata } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import type { Method, Service, Type } from 'protobufjs';
-import { configErrorAt } from '../config/errors.js';
-import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
+import { configErrorAt, keySource } from '../config/errors.js';
+import type { FerryConfig, GrpcRoute, ProtoService, ServiceConfig } from '../config/types.js';
 import { FerryError, toFerryError, toProblem } from '../errors/index.js';
-import { createProtoJson } from '../mapping/grpc/proto-json.js';
-import type { ProtoJson } from '../mapping/grpc/proto-json.js';
-import { compileRequestMapping, compileResponseMapping, templateFields } from '../mapping/grpc/request.js';
+import { createProtoJson } from '../codec/protojson/index.js';
+import type { ProtoJson } from '../codec/protojson/index.js';
+import { compileRequestMapping, compileResponseMapping } from '../mapping/grpc/request.js';
 import type { RequestMapping } from '../mapping/grpc/request.js';
 import { routesFromHttpRules } from '../mapping/grpc/routes.js';
 import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
+import { variableNames } from '../router/index.js';
 import { injectIntoMetadata } from '../telemetry/propagation.js';
 import type { Telemetry } from '../telemetry/spans.js';
-import { DEFAULT_RETRIES } from '../upstream/balance/retry.js';
 import type { PickHint } from '../upstream/balance/types.js';
 import type { StickinessPolicy } from '../upstream/balance/sticky-cookie.js';
 import type { GrpcClient, ServiceUpstream } from '../upstream/clients.js';
@@ -39,8 +39,8 @@ export interface GrpcBindingOptions {
 
 export interface GrpcBinding {
   /** Routes derived from the service proto's google.api.http options (fromProto: true). */
-  routesFor(service: ServiceConfig): RouteConfig[];
-  readonly binder: ProtocolBinder;
+  routesFor(service: ProtoService): GrpcRoute[];
+  readonly binder: ProtocolBinder<ProtoService, GrpcRoute>;
 }
 
 interface LoadedProto {
@@ -61,12 +61,11 @@ const NDJSON_TYPE = 'application/x-ndjson';
 export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
   const protos = new Map<string, LoadedProto>();
 
-  function protoPath(service: ServiceConfig, root: string): string {
-    if (service.proto === undefined) throw configErrorAt(service.source, `service ${service.name} (protocol ${service.protocol}) needs "proto"`);
+  function protoPath(service: ProtoService, root: string): string {
     return path.isAbsolute(service.proto) ? service.proto : path.resolve(root, service.proto);
   }
 
-  function load(file: string, service: ServiceConfig): LoadedProto {
+  function load(file: string, service: ProtoService): LoadedProto {
     let loaded = protos.get(file);
     if (loaded !== undefined) return loaded;
     const includeDirs: string[] = [path.dirname(file)];
@@ -76,7 +75,7 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     try {
       root = loadProtoRoot([file], { includeDirs });
     } catch (err) {
-      throw configErrorAt(service.source, (err as Error).message);
+      throw configErrorAt(keySource(service, 'proto'), `service "${service.name}": ${(err as Error).message}`);
     }
     const json = createProtoJson(root);
     const statusType = root.lookupType('google.rpc.Status');
@@ -93,24 +92,23 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     return loaded;
   }
 
-  function lookupService(loaded: LoadedProto, service: ServiceConfig): Service {
-    if (service.service === undefined) throw configErrorAt(service.source, `service ${service.name} needs "service" (the full proto service name)`);
+  function lookupService(loaded: LoadedProto, service: ProtoService): Service {
     try {
       return loaded.root.lookupService(service.service);
     } catch {
-      throw configErrorAt(service.source, `proto ${service.proto} declares no service ${service.service}`);
+      throw configErrorAt(keySource(service, 'service'), `proto ${service.proto} declares no service ${service.service}`);
     }
   }
 
-  function bind(route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler {
+  function bind(route: GrpcRoute, service: ProtoService, config: FerryConfig): RouteHandler {
     const loaded = load(protoPath(service, config.root ?? opts.root), service);
     const svc = lookupService(loaded, service);
     const method: Method | undefined = svc.methods[route.rpcMethod];
     if (method === undefined) {
-      throw configErrorAt(route.source, `route ${route.id}: ${service.service} has no method ${route.rpcMethod}`);
+      throw configErrorAt(keySource(route, 'call'), `route ${route.id}: ${service.service} has no method ${route.rpcMethod}`);
     }
     if (method.requestStream) {
-      throw configErrorAt(route.source, `route ${route.id}: ${route.rpcMethod} is client-streaming, which one HTTP request cannot drive`);
+      throw configErrorAt(keySource(route, 'call'), `route ${route.id}: ${route.rpcMethod} is client-streaming, which one HTTP request cannot drive`);
     }
     method.resolve();
     const input = method.resolvedRequestType as Type;
@@ -118,7 +116,7 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     let requestMapping: RequestMapping;
     let responseMapping: (bytes: Uint8Array) => string;
     try {
-      requestMapping = compileRequestMapping(loaded.json, { input, ...(route.body !== undefined ? { body: route.body } : {}), pathFields: templateFields(route.path) });
+      requestMapping = compileRequestMapping(loaded.json, { input, ...(route.body !== undefined ? { body: route.body } : {}), pathFields: variableNames(route.template) });
       responseMapping = compileResponseMapping(loaded.json, { output, ...(route.responseBody !== undefined ? { responseBody: route.responseBody } : {}), emitDefaults: route.emitDefaults });
     } catch (err) {
       throw configErrorAt(route.source, `route ${route.id}: ${(err as Error).message}`);
@@ -133,15 +131,11 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
       }
       return upstream;
     };
-    const retries = (route as { retries?: number }).retries ?? DEFAULT_RETRIES;
+    const retries = route.retries;
     const decodeDetails = loaded.decodeDetails;
     const grpcPath = `/${service.service}/${method.name}`;
     const timeoutMs = route.timeoutMs ?? service.timeoutMs;
     const forward = new Set(service.forwardHeaders.map((h) => h.toLowerCase()).filter((h) => !RESERVED_METADATA.test(h)));
-    const fromHeaders = Object.entries(route.attachments)
-      .filter(([, src]) => src.startsWith('header.'))
-      .map(([key, src]) => [key.toLowerCase(), src.slice('header.'.length).toLowerCase()] as const)
-      .filter(([key]) => !RESERVED_METADATA.test(key));
     const triple = service.protocol === 'triple';
     const streaming = method.responseStream === true;
 
@@ -155,10 +149,6 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
         const v = req.headers[name];
         if (v === undefined) continue;
         for (const one of Array.isArray(v) ? v : [v]) add(name, one);
-      }
-      for (const [key, header] of fromHeaders) {
-        const v = req.headers[header];
-        if (v !== undefined) add(key, Array.isArray(v) ? v[0]! : v);
       }
       if (triple) {
         if (service.version !== undefined && service.version !== '') md.set('tri-service-version', service.version);
@@ -188,7 +178,7 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     async function handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse> {
       const bytes = requestMapping.build(req, params);
       const deadline = deadlineOf(req, ctx);
-      const span = opts.telemetry?.startClientSpan(ctx.otel, { system: 'grpc', service: service.service!, method: method!.name });
+      const span = opts.telemetry?.startClientSpan(ctx.otel, { system: 'grpc', service: service.service, method: method!.name });
       const started = performance.now();
       const metadata = metadataFor(req, span?.ctx ?? ctx.otel);
       const { client, stickiness } = upstreamOf();
@@ -202,6 +192,7 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
             idempotent: route.idempotent,
             retries,
             ...(hint !== undefined ? { hint } : {}),
+            ...(req.signal !== undefined ? { signal: req.signal } : {}),
           });
           if (span) setPeer(span.span, res.endpoint);
           let body: string;
@@ -218,7 +209,7 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
           callEnded(span, started);
           return { status: 200, headers, body };
         }
-        return await handleStream(client, stickiness, bytes, metadata, deadline, hint, ctx, span, started);
+        return await handleStream(client, stickiness, bytes, metadata, deadline, hint, req.signal, ctx, span, started);
       } catch (err) {
         const fe = toFerryError(err);
         callEnded(span, started, fe);
@@ -238,11 +229,18 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
       metadata: Metadata,
       deadline: number,
       hint: PickHint | undefined,
+      signal: AbortSignal | undefined,
       ctx: CallContext,
       span: ReturnType<Telemetry['startClientSpan']> | undefined,
       started: number,
     ): Promise<GatewayResponse> {
-      const call = await client.serverStream(grpcPath, bytes, { metadata, deadline, decodeDetails, ...(hint !== undefined ? { hint } : {}) });
+      const call = await client.serverStream(grpcPath, bytes, {
+        metadata,
+        deadline,
+        decodeDetails,
+        ...(hint !== undefined ? { hint } : {}),
+        ...(signal !== undefined ? { signal } : {}),
+      });
       if (span) setPeer(span.span, call.endpoint);
       const it = call.messages[Symbol.asyncIterator]();
       // Wait for the first message (or the end) so that an early error becomes a proper status.

@@ -32,9 +32,12 @@ export interface RouteHandler {
  */
 export type UpstreamCallObserver = (service: string, method: string, durationMs: number, code: string | undefined) => void;
 
-/** Builds handlers for the routes of one protocol. Throws ConfigError for routes it cannot serve. */
-export interface ProtocolBinder {
-  bind(route: RouteConfig, service: ServiceConfig, config: FerryConfig): RouteHandler;
+/**
+ * Builds handlers for the routes of one protocol, given routes and services already narrowed to it.
+ * Throws ConfigError for routes it cannot serve.
+ */
+export interface ProtocolBinder<S extends ServiceConfig = ServiceConfig, R extends RouteConfig = RouteConfig> {
+  bind(route: R, service: S, config: FerryConfig): RouteHandler;
 }
 
 /** The result of matching method + path against the route table. */

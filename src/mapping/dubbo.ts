@@ -3,8 +3,8 @@
  * arguments in the order the Java method declares them) and a provider reply into a response.
  * Everything by-name happens in `compileDubboRoute`; the per-request functions only run closures.
  */
-import { configErrorAt } from '../config/errors.js';
-import type { ArgConfig, FerryConfig, RouteConfig, ServiceConfig, TypeDef } from '../config/types.js';
+import { configErrorAt, keySource } from '../config/errors.js';
+import type { ArgConfig, DubboRoute, DubboService, FerryConfig, TypeDef } from '../config/types.js';
 import {
   compileJsonEncoder,
   HessianArgumentError,
@@ -18,7 +18,7 @@ import { describeThrowable, toJson } from '../codec/hessian/decode-json.js';
 import { compileTypedJsonDecoder, type TypedJsonDecoder } from '../codec/hessian/decode-typed.js';
 import { FerryError } from '../errors/index.js';
 import type { GatewayResponse } from '../exchange/index.js';
-import { compileRequestBodyEncoder, decodeErrorMessage, decodeResponseBody, encodeGenericRequestBody } from '../upstream/dubbo/body.js';
+import { compileRequestBodyEncoder, decodeErrorMessage, decodeResponseBody, encodeGenericRequestBody } from '../codec/dubbo-body.js';
 import { compileExtractor, type BodyParsing, type Extractor, type RequestView } from './request-view.js';
 
 /** Dubbo response status bytes (protocols.md A.2). */
@@ -50,7 +50,7 @@ interface CompiledArg {
 const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json' });
 
 /** Compiles one Dubbo route. Throws ConfigError (file:line:col) for unknown types and the like. */
-export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, config: FerryConfig): DubboRoutePlan {
+export function compileDubboRoute(route: DubboRoute, service: DubboService, config: FerryConfig): DubboRoutePlan {
   const lookup = (name: string): TypeDef | undefined => config.types.get(name);
   const args: CompiledArg[] = [];
   const types: JavaType[] = [];
@@ -75,7 +75,7 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
     try {
       returns = parseJavaType(route.returns, lookup);
     } catch (err) {
-      throw configErrorAt(route.source, `"returns" of route "${route.id}": ${err instanceof Error ? err.message : String(err)}`);
+      throw configErrorAt(keySource(route, 'returns'), `"returns" of route "${route.id}": ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   const attachmentReaders = Object.entries(route.attachments).map(([name, from]) => [name, compileExtractor(from, false)] as const);
@@ -92,7 +92,7 @@ export function compileDubboRoute(route: RouteConfig, service: ServiceConfig, co
   const writer = new HessianWriter();
   const target = `${service.interface}${service.version ? `:${service.version}` : ''}${service.group ? ` (group ${service.group})` : ''} method ${route.rpcMethod}(${descriptor})`;
   const baseRequest = {
-    path: service.interface!,
+    path: service.interface,
     ...(service.version !== undefined ? { version: service.version } : {}),
     ...(service.group !== undefined ? { group: service.group } : {}),
   };

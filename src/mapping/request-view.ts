@@ -11,7 +11,6 @@ import { headerValue, parseCookies, type GatewayRequest } from '../exchange/inde
 export type BodyParsing = 'lossless' | 'fast';
 
 const MISSING = Symbol('missing');
-type Missing = typeof MISSING;
 
 export class RequestView {
   private queryCache: URLSearchParams | undefined;

@@ -8,7 +8,8 @@
  * a string under `longs: string`); BigDecimal and BigInteger accept strings or numbers and come back
  * as strings, so every digit survives.
  */
-import type { ArgConfig, FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
+import type { ArgConfig, FerryConfig, GrpcRoute, ProtoService } from '../config/types.js';
+import { segmentText, variablePattern, type CompiledTemplate } from '../router/index.js';
 import { ERROR_CATALOGUE } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import { createJavaTypeParser } from '../codec/hessian/java-types.js';
@@ -39,7 +40,7 @@ export interface OpenApiOptions {
    * Hook for gRPC/Triple routes: proto-derived schemas. Without it their bodies are documented as
    * "proto3 JSON of <message>" objects.
    */
-  readonly schemaForGrpcRoute?: (route: RouteConfig, service: ServiceConfig) => GrpcRouteSchemas | undefined;
+  readonly schemaForGrpcRoute?: (route: GrpcRoute, service: ProtoService) => GrpcRouteSchemas | undefined;
 }
 
 const PROBLEM_REF = { $ref: '#/components/schemas/Problem' };
@@ -51,16 +52,26 @@ function componentName(javaName: string): string {
   return javaName.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
-/** Converts a route template (`/v1/{name=shelves/*}/books:get`) into an OpenAPI path (`/v1/{name}/books:get`). */
-export function openApiPath(template: string): { path: string; variables: Array<{ name: string; pattern?: string }> } {
+/**
+ * The OpenAPI path of a route template (`/v1/{name=shelves/*}/books:get` → `/v1/{name}/books:get`)
+ * and its variables, with the segment pattern of those that match more than one segment.
+ */
+export function openApiPath(template: CompiledTemplate): { path: string; variables: Array<{ name: string; pattern?: string }> } {
   const variables: Array<{ name: string; pattern?: string }> = [];
-  const path = template.replace(/\{([^}=]+)(?:=([^}]*))?\}/g, (_m, name: string, pattern: string | undefined) => {
-    const v: { name: string; pattern?: string } = { name: name.trim() };
-    if (pattern !== undefined && pattern !== '*') v.pattern = pattern;
-    variables.push(v);
-    return `{${name.trim()}}`;
-  });
-  return { path, variables };
+  const parts: string[] = [];
+  for (let i = 0; i < template.segments.length; ) {
+    const v = template.variables.find((x) => x.start === i);
+    if (v !== undefined) {
+      const pattern = variablePattern(template, v);
+      variables.push(pattern === '*' ? { name: v.name } : { name: v.name, pattern });
+      parts.push(`{${v.name}}`);
+      i = v.end < 0 ? template.segments.length : v.end;
+    } else {
+      parts.push(segmentText(template.segments[i]!));
+      i++;
+    }
+  }
+  return { path: `/${parts.join('/')}${template.verb === '' ? '' : `:${template.verb}`}`, variables };
 }
 
 /** Builds schemas for Java types, registering POJOs and enums as components once. */
@@ -290,7 +301,7 @@ export function generateOpenApi(config: FerryConfig, options: OpenApiOptions = {
   for (const route of config.routes) {
     const service = config.services.get(route.serviceName);
     if (service === undefined) continue;
-    const { path, variables } = openApiPath(route.path);
+    const { path, variables } = openApiPath(route.template);
     const parameters: Schema[] = [];
     const seen = new Set<string>();
     const addParam = (where: ParamIn, name: string, schema: Schema, required: boolean, description?: string): void => {
@@ -305,10 +316,15 @@ export function generateOpenApi(config: FerryConfig, options: OpenApiOptions = {
     let body: Schema | undefined;
     let bodyRequired = false;
     let bodyUsed = false;
-    const isGrpc = service.protocol !== 'dubbo';
-    const grpc = isGrpc ? options.schemaForGrpcRoute?.(route, service) : undefined;
+    let hasArgs: boolean;
+    let okSchema: Schema;
+    let summary: string;
+    /** Java exception classes mapped to HTTP statuses (Dubbo). */
+    let mappedErrors: Readonly<Record<string, number>> = {};
+    /** Attachment name → request source (Dubbo). */
+    let attachments: Readonly<Record<string, string>> = {};
 
-    if (!isGrpc) {
+    if (route.protocol === 'dubbo' && service.protocol === 'dubbo') {
       for (const arg of route.args) {
         const src = sourceOf(arg);
         if (src === undefined) continue;
@@ -326,23 +342,36 @@ export function generateOpenApi(config: FerryConfig, options: OpenApiOptions = {
           addParam(src.where, src.name, schema, arg.required, `${arg.type} argument of ${route.rpcMethod}`);
         }
       }
-    } else {
+      hasArgs = route.args.some((a) => a.from !== undefined) || bodyUsed;
+      okSchema = route.returns !== undefined ? schemas.forText(route.returns) : { description: `the return value of ${service.interface}.${route.rpcMethod} as JSON` };
+      summary = `${service.interface}.${route.rpcMethod}`;
+      mappedErrors = route.errors;
+      attachments = route.attachments;
+    } else if (route.protocol !== 'dubbo' && service.protocol !== 'dubbo') {
+      const grpc = options.schemaForGrpcRoute?.(route, service);
       if (grpc?.components) Object.assign(components, grpc.components);
       if (route.body !== undefined) {
         bodyUsed = true;
+        // A gRPC request body is always required: there is no "absent message" in proto3 JSON.
+        bodyRequired = true;
         body = grpc?.requestBody ?? {
           type: 'object',
           description: `proto3 JSON of the ${route.body === '*' ? 'request message' : `request field "${route.body}"`} of ${service.service}.${route.rpcMethod}`,
         };
       }
       for (const q of grpc?.queryParameters ?? []) addParam('query', q.name, q.schema, false, q.description);
+      hasArgs = bodyUsed;
+      okSchema = grpc?.response ?? { type: 'object', description: `proto3 JSON of the ${service.service}.${route.rpcMethod} response` };
+      summary = `${service.service}.${route.rpcMethod}`;
+    } else {
+      continue; // a route whose protocol is not its service's: the loader never builds one
     }
     for (const v of variables) {
       const s: Schema = { type: 'string' };
       if (v.pattern !== undefined) s['description'] = `matches ${v.pattern} (may contain '/')`;
       addParam('path', v.name, s, true);
     }
-    for (const [name, from] of Object.entries(route.attachments)) {
+    for (const [name, from] of Object.entries(attachments)) {
       const dot = from.indexOf('.');
       const head = from.slice(0, dot);
       if (dot > 0 && (head === 'header' || head === 'query' || head === 'cookie')) {
@@ -351,25 +380,16 @@ export function generateOpenApi(config: FerryConfig, options: OpenApiOptions = {
     }
 
     // Responses.
-    let okSchema: Schema;
-    if (isGrpc) {
-      okSchema = grpc?.response ?? { type: 'object', description: `proto3 JSON of the ${service.service}.${route.rpcMethod} response` };
-    } else if (route.returns !== undefined) {
-      okSchema = schemas.forText(route.returns);
-    } else {
-      okSchema = { description: `the return value of ${service.interface}.${route.rpcMethod} as JSON` };
-    }
     const responses: Record<string, Schema> = {
       '200': { description: 'the call succeeded', content: { 'application/json': { schema: okSchema } } },
     };
-    const hasArgs = route.args.some((a) => a.from !== undefined) || bodyUsed;
     if (hasArgs) responses['400'] = sharedResponse(400);
     if (bodyUsed) {
       responses['413'] = sharedResponse(413);
       responses['415'] = sharedResponse(415);
     }
     const mapped = new Map<number, string[]>();
-    for (const [cls, status] of Object.entries(route.errors)) {
+    for (const [cls, status] of Object.entries(mappedErrors)) {
       const list = mapped.get(status) ?? [];
       list.push(cls);
       mapped.set(status, list);
@@ -380,18 +400,20 @@ export function generateOpenApi(config: FerryConfig, options: OpenApiOptions = {
     for (const status of [502, 503, 504]) {
       if (responses[String(status)] === undefined) responses[String(status)] = sharedResponse(status);
     }
-    if (isGrpc && responses['404'] === undefined) responses['404'] = problemResponse('the gRPC status NOT_FOUND (other statuses map by the standard table)', ['FERRY_UPSTREAM_STATUS']);
+    if (route.protocol !== 'dubbo' && responses['404'] === undefined) {
+      responses['404'] = problemResponse('the gRPC status NOT_FOUND (other statuses map by the standard table)', ['FERRY_UPSTREAM_STATUS']);
+    }
 
     const operation: Record<string, unknown> = {
       operationId: route.id,
-      summary: `${isGrpc ? service.service : service.interface}.${route.rpcMethod}`,
+      summary,
       tags: [service.name],
       parameters,
       responses,
       'x-ferry-call': { service: service.name, protocol: service.protocol, method: route.rpcMethod },
     };
     if (bodyUsed && body !== undefined) {
-      operation['requestBody'] = { required: bodyRequired || isGrpc, content: { 'application/json': { schema: body } } };
+      operation['requestBody'] = { required: bodyRequired, content: { 'application/json': { schema: body } } };
     }
     const item = (paths[path] ??= {});
     item[route.method.toLowerCase()] = operation;

@@ -4,16 +4,34 @@
  * once; matching walks it with literals before wildcards and never backtracks more than needed.
  */
 
-export class TemplateError extends Error {
-  constructor(template: string, reason: string) {
-    super(`path template "${template}" ${reason}`);
+import { FerryError, formatLocation, type SourceLocation } from '../errors/index.js';
+
+/**
+ * A malformed path template (FERRY_CONFIG_INVALID). With the place it was written (`at`), the
+ * message starts with file:line:col; `reason` is the bare sentence for callers that word their own.
+ */
+export class TemplateError extends FerryError {
+  readonly template: string;
+  readonly reason: string;
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly col: number | undefined;
+
+  constructor(template: string, reason: string, at?: SourceLocation) {
+    super('FERRY_CONFIG_INVALID', `${at ? `${formatLocation(at)}: ` : ''}path template "${template}" ${reason}`);
     this.name = 'TemplateError';
+    this.template = template;
+    this.reason = reason;
+    this.file = at?.file;
+    this.line = at?.line;
+    this.col = at?.col;
   }
 }
 
-type Segment = { kind: 'literal'; value: string } | { kind: 'star' } | { kind: 'double-star' };
+export type Segment = { readonly kind: 'literal'; readonly value: string } | { readonly kind: 'star' } | { readonly kind: 'double-star' };
 
-interface VariableSpan {
+export interface VariableSpan {
+  /** The field path it binds, e.g. `id` or `book.id`. */
   readonly name: string;
   readonly start: number;
   /** Exclusive end segment index; -1 means "to the end of the path" (a `**` inside the variable). */
@@ -21,16 +39,25 @@ interface VariableSpan {
 }
 
 export interface CompiledTemplate {
+  /** The template as written. */
+  readonly text: string;
   readonly segments: readonly Segment[];
   readonly variables: readonly VariableSpan[];
+  /** The custom verb after the last segment (`search` in `/v1/payments:search`), or ''. */
   readonly verb: string;
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
-/** Parses a path template; throws TemplateError with a plain reason when it is malformed. */
-export function parseTemplate(template: string): CompiledTemplate {
-  if (!template.startsWith('/')) throw new TemplateError(template, 'must start with "/"');
+/**
+ * Parses a path template; throws TemplateError with a plain reason when it is malformed (placed at
+ * `at` when the caller knows where the template was written). The result is frozen.
+ */
+export function parseTemplate(template: string, at?: SourceLocation): CompiledTemplate {
+  const fail = (reason: string): never => {
+    throw new TemplateError(template, reason, at);
+  };
+  if (!template.startsWith('/')) fail('must start with "/"');
   let body = template.slice(1);
   let verb = '';
   // A verb is a ":" after the last "/" that is not inside a variable.
@@ -40,41 +67,66 @@ export function parseTemplate(template: string): CompiledTemplate {
   if (colon > lastSlash && colon > lastBrace) {
     verb = body.slice(colon + 1);
     body = body.slice(0, colon);
-    if (verb === '') throw new TemplateError(template, 'has an empty ":verb"');
+    if (verb === '') fail('has an empty ":verb"');
   }
   const segments: Segment[] = [];
   const variables: VariableSpan[] = [];
-  const parts = body === '' ? [] : splitOutsideBraces(body, template);
+  const parts = body === '' ? [] : splitOutsideBraces(body, fail);
   for (const part of parts) {
     if (part.startsWith('{')) {
-      if (!part.endsWith('}')) throw new TemplateError(template, `has a malformed variable "${part}"`);
+      if (!part.endsWith('}')) fail(`has a malformed variable "${part}"`);
       const inner = part.slice(1, -1);
       const eq = inner.indexOf('=');
       const name = eq < 0 ? inner : inner.slice(0, eq);
-      if (!IDENT.test(name)) throw new TemplateError(template, `has a variable with an invalid name "${name}"`);
-      if (variables.some((v) => v.name === name)) throw new TemplateError(template, `binds variable "${name}" twice`);
+      if (!IDENT.test(name)) fail(`has a variable with an invalid name "${name}"`);
+      if (variables.some((v) => v.name === name)) fail(`binds variable "${name}" twice`);
       const pattern = eq < 0 ? ['*'] : inner.slice(eq + 1).split('/');
       const start = segments.length;
-      for (const p of pattern) segments.push(patternSegment(p, template));
+      for (const p of pattern) segments.push(patternSegment(p, fail));
       const end = segments[segments.length - 1]!.kind === 'double-star' ? -1 : segments.length;
-      variables.push({ name, start, end });
+      variables.push(Object.freeze({ name, start, end }));
     } else {
-      segments.push(patternSegment(part, template));
+      segments.push(patternSegment(part, fail));
     }
   }
   const dstar = segments.findIndex((s) => s.kind === 'double-star');
-  if (dstar >= 0 && dstar !== segments.length - 1) throw new TemplateError(template, 'may use "**" only as its last segment');
-  return { segments, variables, verb };
+  if (dstar >= 0 && dstar !== segments.length - 1) fail('may use "**" only as its last segment');
+  return Object.freeze({ text: template, segments: Object.freeze(segments), variables: Object.freeze(variables), verb });
 }
 
-function splitOutsideBraces(body: string, template: string): string[] {
+/** The field paths a template binds, in order (`['name', 'id']`). */
+export function variableNames(t: CompiledTemplate): string[] {
+  return t.variables.map((v) => v.name);
+}
+
+/** The segment pattern a variable matches, as written in a template (`*`, `shelves/*`, `**`). */
+export function variablePattern(t: CompiledTemplate, v: VariableSpan): string {
+  const end = v.end < 0 ? t.segments.length : v.end;
+  return t.segments.slice(v.start, end).map(segmentText).join('/');
+}
+
+/**
+ * What a template matches, with variable names left out: `/a/{id}`, `/a/{key}` and `/a/*` share
+ * one key, so two routes with the same method and key would serve the same requests.
+ */
+export function templateKey(t: CompiledTemplate): string {
+  // Literals hold no "/" or "*" and only the last segment's ":" is a verb, so the key is unambiguous.
+  return `/${t.segments.map(segmentText).join('/')}${t.verb === '' ? '' : `:${t.verb}`}`;
+}
+
+/** A segment as written in a template: the literal, `*` or `**`. */
+export function segmentText(s: Segment): string {
+  return s.kind === 'literal' ? s.value : s.kind === 'star' ? '*' : '**';
+}
+
+function splitOutsideBraces(body: string, fail: (reason: string) => never): string[] {
   const parts: string[] = [];
   let depth = 0;
   let current = '';
   for (const ch of body) {
     if (ch === '{') depth++;
     if (ch === '}') depth--;
-    if (depth < 0 || depth > 1) throw new TemplateError(template, 'has unbalanced braces');
+    if (depth < 0 || depth > 1) fail('has unbalanced braces');
     if (ch === '/' && depth === 0) {
       parts.push(current);
       current = '';
@@ -82,18 +134,21 @@ function splitOutsideBraces(body: string, template: string): string[] {
       current += ch;
     }
   }
-  if (depth !== 0) throw new TemplateError(template, 'has unbalanced braces');
+  if (depth !== 0) fail('has unbalanced braces');
   parts.push(current);
   return parts;
 }
 
-function patternSegment(p: string, template: string): Segment {
-  if (p === '*') return { kind: 'star' };
-  if (p === '**') return { kind: 'double-star' };
-  if (p === '') throw new TemplateError(template, 'has an empty segment ("//")');
-  if (/[{}*]/.test(p)) throw new TemplateError(template, `has an invalid segment "${p}"`);
-  return { kind: 'literal', value: p };
+function patternSegment(p: string, fail: (reason: string) => never): Segment {
+  if (p === '*') return STAR;
+  if (p === '**') return DOUBLE_STAR;
+  if (p === '') fail('has an empty segment ("//")');
+  if (/[{}*]/.test(p)) fail(`has an invalid segment "${p}"`);
+  return Object.freeze({ kind: 'literal', value: p });
 }
+
+const STAR: Segment = Object.freeze({ kind: 'star' });
+const DOUBLE_STAR: Segment = Object.freeze({ kind: 'double-star' });
 
 // ---------------------------------------------------------------------------------------------
 
@@ -126,15 +181,24 @@ export interface Router<T> {
 
 export interface RouterEntry<T> {
   readonly method: string;
-  readonly template: string;
+  /** A template, as text or already parsed (route configs carry it parsed). */
+  readonly template: string | CompiledTemplate;
   readonly value: T;
 }
 
-/** Builds a router; throws TemplateError for a bad template and Error for a duplicate method+template. */
+/**
+ * Builds a router; throws TemplateError for a bad template or for a second entry with the same
+ * method and template key (callers that know where routes were written check `templateKey` first).
+ */
 export function createRouter<T>(entries: readonly RouterEntry<T>[]): Router<T> {
   const root = newNode<T>();
+  const taken = new Map<string, string>();
   for (const e of entries) {
-    const t = parseTemplate(e.template);
+    const t = typeof e.template === 'string' ? parseTemplate(e.template) : e.template;
+    const key = `${e.method} ${templateKey(t)}`;
+    const prior = taken.get(key);
+    if (prior !== undefined) throw new TemplateError(t.text, `duplicates "${prior}" for ${e.method} (a duplicate route)`);
+    taken.set(key, t.text);
     let node = root;
     let table = node.ends;
     for (let i = 0; i < t.segments.length; i++) {
@@ -153,7 +217,6 @@ export function createRouter<T>(entries: readonly RouterEntry<T>[]): Router<T> {
     }
     let byMethod = table.get(t.verb);
     if (!byMethod) table.set(t.verb, (byMethod = new Map()));
-    if (byMethod.has(e.method)) throw new Error(`duplicate route ${e.method} ${e.template}`);
     byMethod.set(e.method, { value: e.value, variables: t.variables });
   }
 

@@ -25,6 +25,8 @@ import { createUpstreamClient, type UpstreamClient } from './upstream-client.js'
 
 /** What every call through a client set says about retrying. */
 export interface RetryFacts {
+  /** Aborted when the client went away: the call is cancelled (FERRY_CLIENT_CLOSED). */
+  readonly signal?: AbortSignal;
   /** May a call that reached the wire be sent again? (the route's `idempotent`) */
   readonly idempotent?: boolean;
   /** Extra attempts (the route's `retries`, default 1). */
@@ -91,11 +93,12 @@ export function createDubboClient(options: DubboClientOptions): DubboClient {
   });
   return {
     async call(body, opts) {
-      const r = await upstream.call((pool, timeoutMs) => pool.call(body, timeoutMs), {
+      const r = await upstream.call((pool, timeoutMs) => pool.call(body, timeoutMs, opts.signal), {
         deadline: performance.now() + opts.timeoutMs,
         idempotent: opts.idempotent ?? false,
         retries: opts.retries ?? DEFAULT_RETRIES,
         ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
       return { status: r.value.status, body: r.value.body, endpoint: r.transport.id };
     },
@@ -156,6 +159,7 @@ export function createGrpcClient(options: GrpcClientOptions): GrpcClient {
     metadata: first ? opts.metadata : opts.metadata.clone(),
     deadline: Date.now() + timeoutMs,
     ...(opts.decodeDetails !== undefined ? { decodeDetails: opts.decodeDetails } : {}),
+    ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
   });
   return {
     async unary(path, request, opts) {
@@ -165,6 +169,7 @@ export function createGrpcClient(options: GrpcClientOptions): GrpcClient {
         idempotent: opts.idempotent ?? false,
         retries: opts.retries ?? DEFAULT_RETRIES,
         ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
       return r.value;
     },
@@ -215,7 +220,7 @@ function upstreamKey(s: ServiceConfig): string {
     s.name,
     s.protocol,
     s.interface,
-    s.service,
+    s.protocol === 'dubbo' ? undefined : s.service,
     s.version,
     s.group,
     s.endpoints,
@@ -224,11 +229,6 @@ function upstreamKey(s: ServiceConfig): string {
     balanceKindFor(s),
     s.sticky,
   ]);
-}
-
-/** The registry key of a service: Dubbo's interface; for gRPC/Triple `interface:` or else the proto service name. */
-function registryInterface(s: ServiceConfig): string {
-  return s.interface ?? s.service ?? s.name;
 }
 
 export class UpstreamClients {
@@ -258,7 +258,8 @@ export class UpstreamClients {
         : createZooKeeperRegistrySource({
             connectString: service.registry,
             fetchMetadataInfo: this.fetchMetadataInfo,
-            interface: registryInterface(service),
+            // The registry key; for gRPC/Triple the loader resolves it (`interface:`, else the proto service name).
+            interface: service.interface,
             protocol: wireProtocol,
             ...(service.version !== undefined ? { version: service.version } : {}),
             ...(service.group !== undefined ? { group: service.group } : {}),

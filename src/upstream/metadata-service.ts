@@ -28,7 +28,7 @@ import {
   type MetadataInfo,
   type ServiceInstance,
 } from './discovery/service-instance.js';
-import { decodeErrorMessage, decodeResponseBody, encodeRequestBody } from './dubbo/body.js';
+import { decodeErrorMessage, decodeResponseBody, encodeRequestBody } from '../codec/dubbo-body.js';
 import { DubboEndpointPool } from './dubbo/pool.js';
 
 export const METADATA_SERVICE = 'org.apache.dubbo.metadata.MetadataService';

@@ -38,6 +38,8 @@ export interface UpstreamCallOptions {
   readonly idempotent: boolean;
   /** Extra attempts allowed by the retry policy (the route's `retries`). */
   readonly retries: number;
+  /** Aborted when the caller went away: no further attempt is made. */
+  readonly signal?: AbortSignal;
 }
 
 export interface UpstreamResult<R, T> {
@@ -175,6 +177,7 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
   return {
     call<R>(attempt: (transport: T, timeoutMs: number) => Promise<R>, opts: UpstreamCallOptions): Promise<UpstreamResult<R, T>> {
       const once = async (hint: PickHint): Promise<UpstreamResult<R, T>> => {
+        if (opts.signal?.aborted) throw new TransportError('FERRY_CLIENT_CLOSED', 'the client went away before the call', false);
         const transport = choose(hint) ?? (await pick(hint, opts.deadline));
         const left = Math.max(1, Math.floor(opts.deadline - performance.now()));
         return { value: await attempt(transport, left), transport };

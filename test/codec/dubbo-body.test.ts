@@ -11,7 +11,7 @@ import {
   encodeGenericRequestBody,
   encodeRequestBody,
   GENERIC_DESCRIPTOR,
-} from '../../src/upstream/dubbo/body.js';
+} from '../../src/codec/dubbo-body.js';
 
 // The generic request from protocols.md B.1 (made with hessian.js); its body starts after the 16-byte header.
 const VECTOR = Buffer.from(

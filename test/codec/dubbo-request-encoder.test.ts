@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { HessianWriter } from '../../src/codec/hessian/writer.js';
-import { compileRequestBodyEncoder, encodeRequestBody } from '../../src/upstream/dubbo/body.js';
+import { compileRequestBodyEncoder, encodeRequestBody } from '../../src/codec/dubbo-body.js';
 
 const text = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('', 'com.example.bank.AccountService', '1.0.0', '中文', '😀'));
 const key = fc.oneof(text, fc.constantFrom('path', 'interface', 'version', 'group', 'timeout', 'generic', 'traceparent', 'tenant', '0', '12'));

@@ -16,7 +16,7 @@ import type { TypeDef } from '../../src/config/types.js';
 import { parseJavaType } from '../../src/codec/hessian/java-types.js';
 import { toJson } from '../../src/codec/hessian/decode-json.js';
 import { compileTypedJsonDecoder } from '../../src/codec/hessian/decode-typed.js';
-import { decodeResponseBody } from '../../src/upstream/dubbo/body.js';
+import { decodeResponseBody } from '../../src/codec/dubbo-body.js';
 import { startCauchoOracle, type CauchoOracle, type CauchoSpec } from '../support/caucho-oracle.js';
 
 const CURRENCY = 'com.example.bank.Currency';

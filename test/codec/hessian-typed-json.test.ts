@@ -14,7 +14,7 @@ import type { TypeDef } from '../../src/config/types.js';
 import { parseJavaType } from '../../src/codec/hessian/java-types.js';
 import { toJson } from '../../src/codec/hessian/decode-json.js';
 import { compileTypedJsonDecoder, isTypedJsonSupported } from '../../src/codec/hessian/decode-typed.js';
-import { decodeResponseBody } from '../../src/upstream/dubbo/body.js';
+import { decodeResponseBody } from '../../src/codec/dubbo-body.js';
 
 interface HessianJs {
   EncoderV2: new () => { write(v: unknown): unknown; get(): Buffer };

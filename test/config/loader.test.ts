@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigDir, loadConfigFiles, parseDuration } from '../../src/config/loader.js';
 import { ConfigError } from '../../src/config/errors.js';
+import { FerryError } from '../../src/errors/index.js';
 
 const SERVICE = 'services:\n  a:\n    protocol: dubbo\n    interface: com.x.A\n    endpoints: [127.0.0.1:20880]\n';
 
@@ -19,9 +20,10 @@ test('the shipped sample mappings load', async () => {
   const c = await loadConfigDir('mappings');
   assert.ok(c.routes.length >= 10);
   const transfer = c.routes.find((r) => r.id === 'create-transfer');
-  assert.equal(transfer?.method, 'POST');
-  assert.equal(transfer?.args[1]?.type, 'com.example.bank.Transfer');
-  assert.equal(transfer?.errors['com.example.bank.InsufficientFundsException'], 422);
+  assert.ok(transfer?.protocol === 'dubbo');
+  assert.equal(transfer.method, 'POST');
+  assert.equal(transfer.args[1]?.type, 'com.example.bank.Transfer');
+  assert.equal(transfer.errors['com.example.bank.InsufficientFundsException'], 422);
   assert.equal(c.services.get('accounts')?.timeoutMs, 3000);
   assert.ok(Object.isFrozen(c.routes));
 });
@@ -65,4 +67,89 @@ test('durations', () => {
   assert.equal(parseDuration('3s'), 3000);
   assert.equal(parseDuration('1.5m'), 90000);
   assert.equal(parseDuration(250), 250);
+});
+
+const GRPC = 'services:\n  g:\n    protocol: grpc\n    proto: p.proto\n    service: example.v1.Svc\n';
+
+test('a key of another protocol is named as such, at the key (schema branches on protocol)', () => {
+  assert.deepEqual(problemsOf(SERVICE + '    proto: p.proto\n'), ['m.yaml:6:5: "proto" applies to grpc and triple services, not to dubbo service "a"']);
+  assert.deepEqual(problemsOf(GRPC + '    endpoints: [h:1]\n    generic: true\n'), ['m.yaml:7:5: "generic" applies to dubbo services, not to grpc service "g"']);
+  assert.deepEqual(problemsOf(SERVICE + '    forwardHeaders: [x-a]\n'), ['m.yaml:6:5: "forwardHeaders" applies to grpc and triple services, not to dubbo service "a"']);
+  assert.match(problemsOf(GRPC.replace('grpc', 'triple') + '    endpoints: [h:1]\n    tiemout: 3s\n')[0]!, /^m\.yaml:7:5: unknown key "tiemout" in service "g" \(expected one of: protocol, proto, service, interface, .*retries/);
+});
+
+test('route keys of the other protocol are refused at the key', () => {
+  assert.deepEqual(problemsOf(GRPC + '    endpoints: [h:1]\nroutes:\n  - http: GET /x\n    call: g.M\n    longs: string\n'), [
+    'm.yaml:10:12: "longs" applies to dubbo routes; route "g.M" calls a grpc service',
+  ]);
+  assert.deepEqual(problemsOf(SERVICE + 'routes:\n  - http: GET /x\n    call: a.m\n    emitDefaults: true\n'), [
+    'm.yaml:9:19: "emitDefaults" applies to grpc and triple routes; route "a.m" calls a dubbo service (use "args")',
+  ]);
+});
+
+test('gRPC and Triple services take registry, balance, sticky, pool, version, group, interface and retries', () => {
+  const text =
+    GRPC +
+    '    registry: zookeeper://127.0.0.1:2181\n    balance: consistent-hash\n    sticky: { cookie: FERRY_G }\n    pool: { connections: 3 }\n' +
+    '    version: 1.0.0\n    group: blue\n    retries: 0\n' +
+    '  t:\n    protocol: triple\n    proto: p.proto\n    service: example.v1.Tri\n    interface: com.example.Tri\n    endpoints: [h:1]\n';
+  const c = loadConfigFiles([{ file: 'm.yaml', text }], '.');
+  const g = c.services.get('g');
+  assert.ok(g?.protocol === 'grpc');
+  assert.equal(g.registry, 'zookeeper://127.0.0.1:2181');
+  assert.deepEqual(g.endpoints, []);
+  assert.equal(g.balance, 'consistent-hash');
+  assert.deepEqual(g.sticky, { cookie: 'FERRY_G' });
+  assert.equal(g.connectionsPerEndpoint, 3);
+  assert.deepEqual([g.version, g.group, g.retries], ['1.0.0', 'blue', 0]);
+  assert.equal(g.interface, 'example.v1.Svc', 'providers register under the proto service name by default');
+  assert.deepEqual(g.keySources['proto'], { file: 'm.yaml', line: 4, col: 12 });
+  const t = c.services.get('t');
+  assert.ok(t?.protocol === 'triple');
+  assert.equal(t.interface, 'com.example.Tri');
+  assert.equal(t.connectionsPerEndpoint, 1);
+  assert.equal(t.retries, 1, 'retries default to 1');
+});
+
+test('retries: 0..10 on services and routes; a route says its own, else its service', () => {
+  const text = SERVICE + '    retries: 3\nroutes:\n  - http: GET /x\n    call: a.x\n  - http: GET /y\n    call: a.y\n    retries: 0\n';
+  const c = loadConfigFiles([{ file: 'm.yaml', text }], '.');
+  assert.deepEqual(c.routes.map((r) => [r.id, r.retries]), [['a.x', 3], ['a.y', 0]]);
+  assert.deepEqual(problemsOf(SERVICE + '    retries: 11\n'), ['m.yaml:6:14: "retries" of service "a" must be at most 10']);
+  assert.deepEqual(problemsOf(SERVICE + 'routes:\n  - http: GET /x\n    call: a.x\n    retries: -1\n'), ['m.yaml:9:14: "retries" of route #1 must be at least 0']);
+  assert.deepEqual(problemsOf(SERVICE + 'routes:\n  - http: GET /x\n    call: a.x\n    retries: 1.5\n'), ['m.yaml:9:14: "retries" of route #1 must be a whole number']);
+});
+
+test('path templates are parsed by the router at load time; a bad one is a sentence at its place', () => {
+  const c = loadConfigFiles([{ file: 'm.yaml', text: SERVICE + 'routes:\n  - http: GET /v1/{name=accounts/*}/items:search\n    call: a.s\n' }], '.');
+  const t = c.routes[0]!.template;
+  assert.deepEqual([t.text, t.verb, t.variables.map((v) => v.name)], ['/v1/{name=accounts/*}/items:search', 'search', ['name']]);
+  assert.deepEqual(problemsOf(SERVICE + 'routes:\n  - http: GET /x/{id}/{id}\n    call: a.c\n'), ['m.yaml:7:11: the path template "/x/{id}/{id}" of route "a.c" binds variable "id" twice']);
+  assert.deepEqual(problemsOf(SERVICE + 'routes:\n  - http: GET /x/**/y\n    call: a.c\n'), ['m.yaml:7:11: the path template "/x/**/y" of route "a.c" may use "**" only as its last segment']);
+});
+
+test('two routes whose templates match the same paths are duplicates, whatever their variable names', () => {
+  const msgs = problemsOf(SERVICE + 'routes:\n  - http: GET /x/*\n    call: a.c\n  - http: GET /x/{id}\n    call: a.d\n');
+  assert.deepEqual(msgs, ['m.yaml:9:11: route "a.d" repeats GET /x/{id}, already served by route "a.c" (m.yaml:7)']);
+});
+
+test('a ConfigError is a FerryError (FERRY_CONFIG_INVALID) placed at its first problem', () => {
+  try {
+    loadConfigFiles([{ file: 'm.yaml', text: SERVICE + '    tiemout: 3s\n' }], '.');
+    assert.fail('loaded');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError && e instanceof FerryError);
+    assert.equal(e.code, 'FERRY_CONFIG_INVALID');
+    assert.deepEqual([e.file, e.line, e.col], ['m.yaml', 6, 5]);
+  }
+});
+
+test('an endpoint port beyond 65535 is refused at the endpoint', () => {
+  assert.deepEqual(problemsOf('services:\n  a:\n    protocol: dubbo\n    interface: X\n    endpoints: [h:1, h:99999]\n'), [
+    'm.yaml:5:22: endpoint "h:99999" of service "a" has port 99999; a port is 1 to 65535',
+  ]);
+});
+
+test('a mappings folder that cannot be read is a ConfigError naming it', async () => {
+  await assert.rejects(loadConfigDir('does-not-exist'), (e: unknown) => e instanceof ConfigError && /^does-not-exist:1:1: cannot be read: ENOENT/.test(e.message));
 });

@@ -17,7 +17,7 @@ import { toJson } from '../../src/codec/hessian/decode-json.js';
 import { compileTypedJsonDecoder, type TypedJsonDecoder } from '../../src/codec/hessian/decode-typed.js';
 import { compileDubboRoute } from '../../src/mapping/dubbo.js';
 import { RequestView } from '../../src/mapping/request-view.js';
-import { decodeResponseBody } from '../../src/upstream/dubbo/body.js';
+import { decodeResponseBody } from '../../src/codec/dubbo-body.js';
 import { createDubboClient, type DubboClient } from '../../src/upstream/clients.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 
@@ -44,8 +44,9 @@ after(async () => {
 
 /** Calls a sample route with path params / query (and a JSON body) and returns the raw reply body. */
 async function call(routeId: string, params: Record<string, string>, query = '', body?: string): Promise<{ status: number; body: Buffer }> {
-  const route = config.routes.find((r) => r.id === routeId)!;
-  const service = config.services.get(route.serviceName)!;
+  const route = config.routes.find((r) => r.id === routeId);
+  const service = route && config.services.get(route.serviceName);
+  assert.ok(route?.protocol === 'dubbo' && service?.protocol === 'dubbo', `${routeId} is a Dubbo route`);
   const plan = compileDubboRoute(route, service, config);
   const req = { method: body === undefined ? 'GET' : 'POST', path: '/', rawQuery: query, headers: {}, body: body === undefined ? undefined : Buffer.from(body) };
   const view = new RequestView(req, params, plan.bodyParsing);
@@ -53,7 +54,8 @@ async function call(routeId: string, params: Record<string, string>, query = '',
 }
 
 function decoderFor(routeId: string): TypedJsonDecoder {
-  const route = config.routes.find((r) => r.id === routeId)!;
+  const route = config.routes.find((r) => r.id === routeId);
+  assert.ok(route?.protocol === 'dubbo', `${routeId} is a Dubbo route`);
   assert.ok(route.returns, `${routeId} declares returns: in mappings/bank.yaml`);
   const enums = new Set([...config.types.values()].filter((t) => t.kind === 'enum').map((t) => t.name));
   const decoder = compileTypedJsonDecoder(parseJavaType(route.returns, (n) => config.types.get(n)), enums, { longs: route.longs });

@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { createGrpcBinding, type GrpcBinding } from '../../src/gateway/grpc-binder.js';
 import { UpstreamClients } from '../../src/upstream/clients.js';
-import type { FerryConfig, RouteConfig, ServiceConfig } from '../../src/config/types.js';
+import type { FerryConfig, GrpcRoute, GrpcService, ProtoService } from '../../src/config/types.js';
+import { parseTemplate } from '../../src/router/index.js';
 import type { GatewayRequest, GatewayResponse } from '../../src/exchange/index.js';
 import type { RouteHandler } from '../../src/gateway/types.js';
 import { FerryError, toProblem } from '../../src/errors/index.js';
@@ -20,19 +21,21 @@ import { freePort } from '../support/ports.js';
 const ROOT = path.resolve('.');
 const source = { file: 'test.yaml', line: 1, col: 1 };
 
-function service(name: string, endpoints: string[], extra: Partial<ServiceConfig> = {}): ServiceConfig {
+function service(name: string, endpoints: string[], extra: Partial<Omit<GrpcService, 'protocol'>> = {}, protocol: ProtoService['protocol'] = 'grpc'): ProtoService {
   return {
     name,
-    protocol: 'grpc',
-    generic: false,
+    protocol,
+    interface: 'example.payments.v1.Payments',
     proto: 'idl/payments/v1/payments.proto',
     service: 'example.payments.v1.Payments',
     endpoints,
     timeoutMs: 5000,
     connectionsPerEndpoint: 1,
     balance: 'round-robin',
+    retries: 1,
     forwardHeaders: ['x-tenant', 'x-blob-bin'],
     source,
+    keySources: {},
     ...extra,
   };
 }
@@ -59,9 +62,9 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
   let peer: GrpcPeer;
   let binding: GrpcBinding;
   const clients = new UpstreamClients();
-  let svc: ServiceConfig;
+  let svc: ProtoService;
   let config: FerryConfig;
-  let routes: RouteConfig[];
+  let routes: GrpcRoute[];
   const handlers = new Map<string, RouteHandler>();
 
   before(async () => {
@@ -190,7 +193,7 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
   });
 
   it('an explicit route for a method without http options (Ping, body "*")', async () => {
-    const ping: RouteConfig = { ...routes[0]!, id: 'ping', method: 'POST', path: '/v1/ping', rpcMethod: 'Ping', body: '*', fromProto: false, emitDefaults: true };
+    const ping: GrpcRoute = { ...routes[0]!, id: 'ping', method: 'POST', path: '/v1/ping', template: parseTemplate('/v1/ping'), rpcMethod: 'Ping', body: '*', fromProto: false, emitDefaults: true };
     const h = binding.binder.bind(ping, svc, config);
     const res = await h.handle(request('POST', '/v1/ping', { body: { text: '' } }), {}, ctx('ping'));
     const body = JSON.parse(String(res.body));
@@ -267,7 +270,7 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
   });
 
   it('protocol triple sends Dubbo version and group as tri-service-version / tri-service-group metadata', async () => {
-    const tri = service('tri', [peer.address], { protocol: 'triple', version: '1.2.3', group: 'blue' });
+    const tri = service('tri', [peer.address], { version: '1.2.3', group: 'blue' }, 'triple');
     const r = { ...routes.find((x) => x.id === 'payments.EchoMetadata')!, serviceName: 'tri' };
     const h = binding.binder.bind(r, tri, { ...config, services: new Map([['tri', tri]]) });
     const md = JSON.parse(String((await h.handle(request('GET', '/v1/debug/metadata'), {}, ctx())).body)).metadata;

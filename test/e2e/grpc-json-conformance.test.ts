@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { loadProtoRoot } from '../../src/upstream/grpc/proto-loader.js';
-import { createProtoJson } from '../../src/mapping/grpc/proto-json.js';
+import { createProtoJson } from '../../src/codec/protojson/index.js';
 import { FerryError } from '../../src/errors/index.js';
 import { startJsonOracle, type JsonOracle } from '../support/grpc-peer.js';
 

@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { createGrpcBinding, type GrpcBinding } from '../../src/gateway/grpc-binder.js';
 import { UpstreamClients } from '../../src/upstream/clients.js';
-import type { FerryConfig, RouteConfig, ServiceConfig } from '../../src/config/types.js';
+import type { FerryConfig, GrpcRoute, TripleService } from '../../src/config/types.js';
+import { parseTemplate } from '../../src/router/index.js';
 import type { GatewayRequest } from '../../src/exchange/index.js';
 import { FerryError } from '../../src/errors/index.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
@@ -18,11 +19,11 @@ import { startJavaProvider, type JavaProvider } from '../support/java-provider.j
 const ROOT = path.resolve('.');
 const source = { file: 'triple.yaml', line: 1, col: 1 };
 
-function greeter(extra: Partial<ServiceConfig>, endpoint: string): ServiceConfig {
+function greeter(extra: Partial<TripleService>, endpoint: string): TripleService {
   return {
     name: 'greeter',
     protocol: 'triple',
-    generic: false,
+    interface: 'ferry.sample.v1.Greeter',
     proto: 'idl/sample/greeter.proto',
     service: 'ferry.sample.v1.Greeter',
     version: '1.0.0',
@@ -30,17 +31,19 @@ function greeter(extra: Partial<ServiceConfig>, endpoint: string): ServiceConfig
     timeoutMs: 5000,
     connectionsPerEndpoint: 1,
     balance: 'round-robin',
+    retries: 1,
     forwardHeaders: [],
     source,
+    keySources: {},
     ...extra,
   };
 }
 
-function route(id: string, method: string, p: string, rpcMethod: string, body?: string): RouteConfig {
+function route(id: string, method: string, p: string, rpcMethod: string, body?: string): GrpcRoute {
   return {
-    id, method, path: p, serviceName: 'greeter', rpcMethod, args: [], attachments: {}, errors: {},
+    protocol: 'triple', id, method, path: p, template: parseTemplate(p), serviceName: 'greeter', rpcMethod,
     ...(body !== undefined ? { body } : {}),
-    longs: 'string', idempotent: false, emitDefaults: false, fromProto: false, source,
+    idempotent: false, retries: 1, emitDefaults: false, fromProto: false, source, keySources: {},
   };
 }
 
@@ -53,7 +56,7 @@ describe('Triple through the gRPC binding against the Java Dubbo provider', { ti
   let provider: JavaProvider;
   let binding: GrpcBinding;
   const clients = new UpstreamClients();
-  let svc: ServiceConfig;
+  let svc: TripleService;
   let config: FerryConfig;
   const hello = route('hello', 'POST', '/v1/greet', 'SayHello', '*');
   const stream = route('stream', 'GET', '/v1/greet/{name}:stream', 'SayHelloStream');

@@ -1,27 +1,22 @@
-/** Direct tests of the pure pieces of the gRPC binding: names, tables, template fields, route derivation. */
+/** Direct tests of the pure pieces of the gRPC binding: tables, template fields, route derivation. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { protoJsonName, createProtoJson } from '../../src/mapping/grpc/proto-json.js';
-import { templateFields, compileRequestMapping } from '../../src/mapping/grpc/request.js';
+import { createProtoJson } from '../../src/codec/protojson/index.js';
+import { compileRequestMapping } from '../../src/mapping/grpc/request.js';
+import { parseTemplate, variableNames } from '../../src/router/index.js';
 import { httpBindingsOf } from '../../src/mapping/grpc/routes.js';
 import { grpcCodeName, grpcErrorToFerry, httpStatusForGrpc } from '../../src/upstream/grpc/status.js';
+import { TransportError } from '../../src/errors/transport.js';
 import { loadProtoRoot } from '../../src/upstream/grpc/proto-loader.js';
 import { FerryError } from '../../src/errors/index.js';
 import { Metadata } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 describe('gRPC pure helpers', () => {
-  it('json names follow protoc (underscore removed, next letter upper-cased)', () => {
-    assert.equal(protoJsonName('currency_code'), 'currencyCode');
-    assert.equal(protoJsonName('a_b_c'), 'aBC');
-    assert.equal(protoJsonName('field_1_x'), 'field1X');
-    assert.equal(protoJsonName('already'), 'already');
-  });
-
-  it('template variables are the field paths, with or without a pattern', () => {
-    assert.deepEqual(templateFields('/v1/{payment.name=accounts/*/payments/*}:x/{id}/{rest=**}'), ['payment.name', 'id', 'rest']);
-    assert.deepEqual(templateFields('/v1/payments:search'), []);
+  it('path fields are the template variables the router parses, with or without a pattern', () => {
+    assert.deepEqual(variableNames(parseTemplate('/v1/{payment.name=accounts/*/payments/*}/x/{id}/{rest=**}')), ['payment.name', 'id', 'rest']);
+    assert.deepEqual(variableNames(parseTemplate('/v1/payments:search')), []);
   });
 
   it('grpc → HTTP status table and names', () => {
@@ -36,12 +31,24 @@ describe('gRPC pure helpers', () => {
   it('grpc errors normalise once (inputs: deadline, local unavailable, server unavailable, non-gRPC error)', () => {
     const md = new Metadata();
     assert.equal(grpcErrorToFerry({ code: 4, details: 'Deadline exceeded', metadata: md }, 'h:1').code, 'FERRY_UPSTREAM_TIMEOUT');
-    assert.equal(grpcErrorToFerry({ code: 14, details: 'No connection established', metadata: md }, 'h:1').code, 'FERRY_UPSTREAM_UNAVAILABLE');
-    const server = new Metadata();
-    server.set('x-from', 'server');
-    const fromServer = grpcErrorToFerry({ code: 14, details: 'draining', metadata: server }, 'h:1');
-    assert.equal(fromServer.code, 'FERRY_UPSTREAM_STATUS');
-    assert.equal(fromServer.status, 503);
+    const local = grpcErrorToFerry({ code: 14, details: 'No connection established', metadata: md }, 'h:1');
+    assert.ok(local instanceof TransportError && local.code === 'FERRY_UPSTREAM_UNAVAILABLE' && local.sent === false, 'never sent');
+    const dropped = grpcErrorToFerry({ code: 14, details: 'Connection dropped', metadata: md }, 'h:1');
+    assert.ok(dropped instanceof TransportError && dropped.code === 'FERRY_UPSTREAM_CONNECTION_LOST' && dropped.sent === true, 'sent, then the connection broke');
+    const refused = grpcErrorToFerry({ code: 14, details: 'Stream refused by server', metadata: md }, 'h:1');
+    assert.ok(refused instanceof TransportError && refused.sent === false, 'REFUSED_STREAM: the server did not process it');
+    // The server answered UNAVAILABLE (grpcio's abort sends only grpc-status and grpc-message): an
+    // unwell endpoint, 503, resent only for idempotent routes.
+    {
+      const trailers = new Metadata();
+      trailers.set('x-from', 'server');
+      const fromServer = grpcErrorToFerry({ code: 14, details: 'draining', metadata: trailers }, 'h:1');
+      assert.ok(fromServer instanceof TransportError && fromServer.sent === true);
+      assert.equal(fromServer.code, 'FERRY_UPSTREAM_UNAVAILABLE');
+      assert.equal(fromServer.status, 503);
+    }
+    const bare = grpcErrorToFerry({ code: 14, details: 'g3 failed on purpose', metadata: new Metadata() }, 'h:1');
+    assert.ok(bare instanceof TransportError && bare.sent === true && bare.code === 'FERRY_UPSTREAM_UNAVAILABLE', 'an answer without trailers is still an answer');
     assert.equal(grpcErrorToFerry(new Error('boom'), undefined).code, 'FERRY_UPSTREAM_PROTOCOL_ERROR');
   });
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadConfigDir, loadConfigFiles } from '../../src/config/loader.js';
 import type { FerryConfig } from '../../src/config/types.js';
 import { generateOpenApi, openApiPath } from '../../src/openapi/index.js';
+import { parseTemplate } from '../../src/router/index.js';
 
 /** Validates an OpenAPI document with Python's openapi-spec-validator (scripts/setup-ops.sh). Returns '' or the error. */
 function specErrors(doc: object): string {
@@ -227,9 +228,11 @@ describe('OpenAPI 3.1 generation', () => {
     assert.equal(specErrors(hooked), '');
   });
 
-  test('path templates: google.api.http variables become plain OpenAPI parameters', () => {
-    assert.deepEqual(openApiPath('/accounts/{id}'), { path: '/accounts/{id}', variables: [{ name: 'id' }] });
-    assert.deepEqual(openApiPath('/v1/{name=shelves/*/books/*}:get'), { path: '/v1/{name}:get', variables: [{ name: 'name', pattern: 'shelves/*/books/*' }] });
+  test('path templates: google.api.http variables become plain OpenAPI parameters, ** and verbs kept', () => {
+    assert.deepEqual(openApiPath(parseTemplate('/accounts/{id}')), { path: '/accounts/{id}', variables: [{ name: 'id' }] });
+    assert.deepEqual(openApiPath(parseTemplate('/v1/{name=shelves/*/books/*}:get')), { path: '/v1/{name}:get', variables: [{ name: 'name', pattern: 'shelves/*/books/*' }] });
+    assert.deepEqual(openApiPath(parseTemplate('/v1/files/{path=**}')), { path: '/v1/files/{path}', variables: [{ name: 'path', pattern: '**' }] });
+    assert.deepEqual(openApiPath(parseTemplate('/v1/{parent=accounts/*}/payments:search')), { path: '/v1/{parent}/payments:search', variables: [{ name: 'parent', pattern: 'accounts/*' }] });
   });
 
   test('an undeclared type (input: com.example.Nope) is documented as unreadable instead of failing the document', async () => {

@@ -21,6 +21,16 @@
  *   ISO). A reference back to an enclosing object (Throwable.cause = this) becomes null.
  */
 import { FerryError } from '../../errors/index.js';
+import {
+  BIG_DECIMAL,
+  BIG_INTEGER,
+  COMPACT_LOCAL_DATE_TIME,
+  DEFAULT_MAX_NODES,
+  INSTANT_HANDLE,
+  LOCAL_DATE_HANDLE,
+  LOCAL_DATE_TIME_HANDLE,
+  LOCAL_TIME_HANDLE,
+} from './constants.js';
 import { JavaDate, JavaMap, JavaObject, type HessianValue } from './reader.js';
 
 export interface ToJsonOptions {
@@ -37,7 +47,6 @@ export interface ToJsonOptions {
   dropStringKey?: string;
 }
 
-const HANDLE_PKG = 'com.alibaba.com.caucho.hessian.io.java8.';
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = -MAX_SAFE;
 
@@ -118,25 +127,25 @@ function localTimeOf(f: Record<string, unknown>): string {
   return formatLocalTime(num(f['hour']), num(f['minute']), num(f['second']), num(f['nano']));
 }
 
-/** Special Java classes whose JSON form is a string, by class name (one Map lookup per object). */
+/** Converters of STRING_FORM_CLASSES (constants.ts), by class name (one Map lookup per object). */
 const SPECIALS = new Map<string, Special>([
-  ['java.math.BigDecimal', (f) => (typeof f['value'] === 'string' ? f['value'] : undefined)],
-  ['java.math.BigInteger', bigIntFromFields],
-  [HANDLE_PKG + 'LocalDateHandle', localDateOf],
-  [HANDLE_PKG + 'LocalTimeHandle', localTimeOf],
-  [HANDLE_PKG + 'LocalDateTimeHandle', (f) => {
+  [BIG_DECIMAL, (f) => (typeof f['value'] === 'string' ? f['value'] : undefined)],
+  [BIG_INTEGER, bigIntFromFields],
+  [LOCAL_DATE_HANDLE, localDateOf],
+  [LOCAL_TIME_HANDLE, localTimeOf],
+  [LOCAL_DATE_TIME_HANDLE, (f) => {
     const d = f['date'];
     const t = f['time'];
     if (!(d instanceof JavaObject) || !(t instanceof JavaObject)) return undefined;
     return `${localDateOf(d.fields)}T${localTimeOf(t.fields)}`;
   }],
-  [HANDLE_PKG + 'InstantHandle', (f) => {
+  [INSTANT_HANDLE, (f) => {
     const s = f['seconds'];
     const seconds = typeof s === 'bigint' ? s : typeof s === 'number' ? BigInt(s) : undefined;
     return seconds === undefined ? undefined : formatInstant(seconds, num(f['nanos']));
   }],
   // hessian-lite compact mode: date = epoch day, time = nano of day.
-  ['java.time.LocalDateTime', (f) => {
+  [COMPACT_LOCAL_DATE_TIME, (f) => {
     const day = f['date'];
     const nod = f['time'];
     if (typeof day !== 'bigint' && typeof day !== 'number') return undefined;
@@ -172,7 +181,7 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
   const longsAsString = opts.longs === 'string';
   const enumClasses = opts.enumClasses;
   const dropKey = opts.dropStringKey;
-  let budget = opts.maxNodes ?? 1_000_000;
+  let budget = opts.maxNodes ?? DEFAULT_MAX_NODES;
   const open = new Set<object>();
 
   const key = (k: unknown): string => {

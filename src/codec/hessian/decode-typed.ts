@@ -15,6 +15,16 @@
  * base64, enums by name, NaN/Infinity as strings), field order as on the wire, references (shared enum constants are sent as references),
  * cycles (a reference to an enclosing value is null), the node budget and the nesting limit.
  */
+import {
+  BIG_DECIMAL,
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_NODES,
+  INSTANT_HANDLE,
+  LOCAL_DATE_HANDLE,
+  LOCAL_DATE_TIME_HANDLE,
+  LOCAL_TIME_HANDLE,
+  STRING_FORM_CLASSES,
+} from './constants.js';
 import type { JavaType } from './java-types.js';
 import { dateIso, formatInstant, formatLocalDate, formatLocalTime } from './decode-json.js';
 import { decodeJavaUtf, type JavaUtfEnd } from './java-utf.js';
@@ -38,22 +48,6 @@ export interface TypedJsonDecoder {
   decodeReplyBody(body: Buffer): Buffer | undefined;
 }
 
-const HANDLE_PKG = 'com.alibaba.com.caucho.hessian.io.java8.';
-const LOCAL_DATE_TIME = HANDLE_PKG + 'LocalDateTimeHandle';
-const LOCAL_DATE = HANDLE_PKG + 'LocalDateHandle';
-const LOCAL_TIME = HANDLE_PKG + 'LocalTimeHandle';
-const INSTANT = HANDLE_PKG + 'InstantHandle';
-const BIG_DECIMAL = 'java.math.BigDecimal';
-/** Classes the generic path turns into strings by class name (decode-json.ts SPECIALS). */
-const SPECIAL_CLASSES = new Set([
-  BIG_DECIMAL,
-  'java.math.BigInteger',
-  LOCAL_DATE,
-  LOCAL_TIME,
-  LOCAL_DATE_TIME,
-  HANDLE_PKG + 'InstantHandle',
-  'java.time.LocalDateTime',
-]);
 const MIN_SAFE = -Number.MAX_SAFE_INTEGER;
 
 const EMPTY = Buffer.alloc(0);
@@ -571,13 +565,13 @@ function writeLocalTime(s: State): void {
   } else s.utf8(formatLocalTime(h, mi, sec, n));
 }
 
-const localDateReader = specialReader(LOCAL_DATE, '', (s, def) => {
+const localDateReader = specialReader(LOCAL_DATE_HANDLE, '', (s, def) => {
   handleNumbers(s, def, DATE_FIELDS, dateSlots);
   s.put(QUOTE);
   writeLocalDate(s);
   s.put(QUOTE);
 });
-const localTimeReader = specialReader(LOCAL_TIME, '', (s, def) => {
+const localTimeReader = specialReader(LOCAL_TIME_HANDLE, '', (s, def) => {
   handleNumbers(s, def, TIME_FIELDS, timeSlots);
   s.put(QUOTE);
   writeLocalTime(s);
@@ -606,14 +600,14 @@ function dateTimeOrder(def: ClassDef): number {
   throw GIVE_UP;
 }
 
-const localDateTimeReader = specialReader(LOCAL_DATE_TIME, '', (s, def) => {
+const localDateTimeReader = specialReader(LOCAL_DATE_TIME_HANDLE, '', (s, def) => {
   if (def.plan === undefined) def.plan = dateTimeOrder(def);
   if (def.plan === 0) {
-    nestedHandle(s, LOCAL_DATE, DATE_FIELDS, dateSlots);
-    nestedHandle(s, LOCAL_TIME, TIME_FIELDS, timeSlots);
+    nestedHandle(s, LOCAL_DATE_HANDLE, DATE_FIELDS, dateSlots);
+    nestedHandle(s, LOCAL_TIME_HANDLE, TIME_FIELDS, timeSlots);
   } else {
-    nestedHandle(s, LOCAL_TIME, TIME_FIELDS, timeSlots);
-    nestedHandle(s, LOCAL_DATE, DATE_FIELDS, dateSlots);
+    nestedHandle(s, LOCAL_TIME_HANDLE, TIME_FIELDS, timeSlots);
+    nestedHandle(s, LOCAL_DATE_HANDLE, DATE_FIELDS, dateSlots);
   }
   s.put(QUOTE);
   writeLocalDate(s);
@@ -626,7 +620,7 @@ const INSTANT_FIELDS = ['seconds', 'nanos'] as const;
 const instantSlots = [0, 0];
 
 /** Instant.toString of an InstantHandle; seconds beyond 2^53 (years past ±285 million) give up. */
-const instantReader = specialReader(INSTANT, '', (s, def) => {
+const instantReader = specialReader(INSTANT_HANDLE, '', (s, def) => {
   handleNumbers(s, def, INSTANT_FIELDS, instantSlots);
   const [seconds, nanos] = instantSlots as [number, number];
   if (!Number.isSafeInteger(seconds)) throw GIVE_UP;
@@ -739,7 +733,7 @@ function pojoReader(t: Extract<JavaType, { kind: 'pojo' }>, fieldReader: (ft: Ja
     // The generic path turns a lone `name` string into an enum name, and JS objects put index-like
     // keys first: such classes stay on the generic path, as do undeclared or repeated fields.
     const plain =
-      !SPECIAL_CLASSES.has(def.name) &&
+      !STRING_FORM_CLASSES.has(def.name) &&
       !enumNames.has(def.name) &&
       !(def.fields.length === 1 && def.fields[0] === 'name') &&
       new Set(def.fields).size === def.fields.length &&
@@ -861,7 +855,7 @@ export function compileTypedJsonDecoder(type: JavaType, enumNames: ReadonlySet<s
   };
   const root = readerFor(type);
   // Decoding is synchronous, so one state per compiled decoder is reused call after call.
-  const state = new State(opts.longs === 'string', opts.maxNodes ?? 1_000_000, opts.maxDepth ?? 256);
+  const state = new State(opts.longs === 'string', opts.maxNodes ?? DEFAULT_MAX_NODES, opts.maxDepth ?? DEFAULT_MAX_DEPTH);
   return {
     decodeReplyBody(body: Buffer): Buffer | undefined {
       const s = state;

@@ -19,6 +19,21 @@
 import { isLosslessNumber } from 'lossless-json';
 import { FerryError } from '../../errors/index.js';
 import { hessianArrayType, type JavaType, type JavaTypeOf, type PrimitiveKind } from './java-types.js';
+import {
+  BIG_DECIMAL,
+  BIG_DECIMAL_FIELDS,
+  BIG_INTEGER,
+  BIG_INTEGER_FIELDS,
+  ENUM_FIELDS,
+  INSTANT_FIELDS,
+  INSTANT_HANDLE,
+  LOCAL_DATE_FIELDS,
+  LOCAL_DATE_HANDLE,
+  LOCAL_DATE_TIME_FIELDS,
+  LOCAL_DATE_TIME_HANDLE,
+  LOCAL_TIME_FIELDS,
+  LOCAL_TIME_HANDLE,
+} from './constants.js';
 import type { HessianWriter } from './writer.js';
 
 /** A JSON value that does not fit its declared Java type. Clients see it as a 400. */
@@ -297,24 +312,6 @@ function checkedDateMs(v: unknown): number {
   return Number(b);
 }
 
-// hessian-lite 4.x java8 handle classes; field order is the order hessian-lite writes them
-// (its UnsafeSerializer lists fields in reverse declaration order), checked against hessian-lite 4.0.3.
-const HANDLE_PKG = 'com.alibaba.com.caucho.hessian.io.java8.';
-const LOCAL_DATE_HANDLE = HANDLE_PKG + 'LocalDateHandle';
-const LOCAL_DATE_FIELDS = Object.freeze(['day', 'month', 'year']);
-const LOCAL_TIME_HANDLE = HANDLE_PKG + 'LocalTimeHandle';
-const LOCAL_TIME_FIELDS = Object.freeze(['nano', 'second', 'minute', 'hour']);
-const LOCAL_DATE_TIME_HANDLE = HANDLE_PKG + 'LocalDateTimeHandle';
-const LOCAL_DATE_TIME_FIELDS = Object.freeze(['time', 'date']);
-const INSTANT_HANDLE = HANDLE_PKG + 'InstantHandle';
-const INSTANT_FIELDS = Object.freeze(['nanos', 'seconds']);
-const BIG_DECIMAL_FIELDS = Object.freeze(['value']);
-// Java 17's BigInteger fields as hessian-lite writes them (a fresh BigInteger has the caches at 0).
-const BIG_INTEGER_FIELDS = Object.freeze([
-  'mag', 'firstNonzeroIntNumPlusTwo', 'lowestSetBitPlusTwo', 'bitLengthPlusOne', 'bitCountPlusOne', 'signum',
-]);
-const ENUM_FIELDS = Object.freeze(['name']);
-
 function writeLocalDate(w: HessianWriter, d: DateParts): void {
   w.writeObjectBegin(LOCAL_DATE_HANDLE, LOCAL_DATE_FIELDS);
   w.writeInt(d.day);
@@ -385,7 +382,7 @@ function writeBigInteger(w: HessianWriter, b: bigint): void {
     words.push(Number(BigInt.asIntN(32, mag & 0xffffffffn)));
     mag >>= 32n;
   }
-  w.writeObjectBegin('java.math.BigInteger', BIG_INTEGER_FIELDS);
+  w.writeObjectBegin(BIG_INTEGER, BIG_INTEGER_FIELDS);
   w.writeListBegin(words.length, '[int');
   for (let i = words.length - 1; i >= 0; i--) w.writeInt(words[i] as number);
   w.writeInt(0);
@@ -418,7 +415,7 @@ function writeAnyNumberText(w: HessianWriter, text: string, v: unknown): void {
   const n = Number(text);
   const back = Number.isFinite(n) ? parseDecimal(String(n)) : undefined;
   if (back !== undefined && sameDecimal(d, back)) return w.writeDouble(n);
-  w.writeObjectBegin('java.math.BigDecimal', BIG_DECIMAL_FIELDS);
+  w.writeObjectBegin(BIG_DECIMAL, BIG_DECIMAL_FIELDS);
   w.writeString(text);
 }
 
@@ -490,7 +487,7 @@ function compile(t: JavaType, generic: boolean, memo: Map<JavaType, Enc>): Enc {
       enc = (w, v) => {
         if (v === null || v === undefined) return w.writeNull();
         const text = bigDecimalText(v);
-        w.writeObjectBegin('java.math.BigDecimal', BIG_DECIMAL_FIELDS);
+        w.writeObjectBegin(BIG_DECIMAL, BIG_DECIMAL_FIELDS);
         w.writeString(text);
       };
       break;

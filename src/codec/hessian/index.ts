@@ -17,9 +17,8 @@ export {
   type PojoField,
   type PrimitiveKind,
 } from './java-types.js';
-export { createHessianWriter, HessianWriter } from './writer.js';
+export { HessianWriter } from './writer.js';
 export {
-  createHessianReader,
   decodeAll,
   HessianDecodeError,
   HessianReader,

@@ -6,6 +6,7 @@
  * HessianDecodeError, never a bare TypeError, and nesting deeper than `maxDepth` is refused.
  */
 import { FerryError } from '../../errors/index.js';
+import { DEFAULT_MAX_DEPTH } from './constants.js';
 import { decodeJavaUtf, type JavaUtfEnd } from './java-utf.js';
 
 /** The bytes are not valid Hessian 2 (or use a form Ferry does not read). */
@@ -62,7 +63,6 @@ interface ClassDef {
   readonly fields: readonly string[];
 }
 
-const DEFAULT_MAX_DEPTH = 256;
 
 export class HessianReader {
   private pos: number;
@@ -408,8 +408,4 @@ export function decodeAll(buf: Buffer, opts?: HessianReaderOptions): HessianValu
   const out: HessianValue[] = [];
   while (r.hasMore()) out.push(r.read());
   return out;
-}
-
-export function createHessianReader(buf: Buffer, opts?: HessianReaderOptions): HessianReader {
-  return new HessianReader(buf, opts);
 }

@@ -48,11 +48,6 @@ export class HessianWriter {
     return out;
   }
 
-  /** A view of the bytes written since the last reset; valid only until the next write or reset. */
-  view(): Buffer {
-    return this.buf.subarray(0, this.pos);
-  }
-
   private ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
@@ -360,22 +355,10 @@ export class HessianWriter {
       this.writeInt(def.index);
     }
   }
-
-  /** A back-reference to the n-th list, map or object written in this frame. */
-  writeRef(index: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = 0x51;
-    this.writeInt(index);
-  }
 }
 
 function sameFields(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** Creates a writer; one per connection or worker is enough, reset between frames. */
-export function createHessianWriter(initialSize = INITIAL_SIZE): HessianWriter {
-  return new HessianWriter(initialSize);
 }

@@ -38,7 +38,14 @@ export function createHttpApp(opts: Pick<HttpFrontendOptions, 'engine' | 'trackR
     logger: false,
     // Keep the raw path: the router percent-decodes variables itself.
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true },
-    return503OnClosing: true,
+    // Requests that arrive once closing began (pipelined, or on a busy keep-alive connection) get
+    // Ferry's coded 503 below instead of fastify's uncoded one.
+    return503OnClosing: false,
+  });
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
   });
   // The engine parses bodies by the route's declared types, so fastify only collects bytes.
   app.removeAllContentTypeParsers();
@@ -58,6 +65,10 @@ export function createHttpApp(opts: Pick<HttpFrontendOptions, 'engine' | 'trackR
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (closing) {
+      // Not counted for the drain: no work starts. fastify adds `connection: close`.
+      return send(reply, problemResponse(new FerryError('FERRY_SHUTTING_DOWN', 'Ferry is shutting down and takes no new requests; retry on another replica')));
+    }
     const done = opts.trackRequest?.();
     try {
       const url = request.url;

@@ -7,13 +7,13 @@
 import type { Type } from 'protobufjs';
 import { FerryError } from '../../errors/index.js';
 import type { GatewayRequest } from '../../exchange/index.js';
-import type { Draft, ProtoJson, ToJsonOptions } from './proto-json.js';
+import type { Draft, ProtoJson, ToJsonOptions } from '../../codec/protojson/index.js';
 
 export interface RequestMappingSpec {
   readonly input: Type;
   /** google.api.http body: "*", a top-level field name, or undefined. */
   readonly body?: string;
-  /** Names of the template variables (field paths) the router extracts. */
+  /** Names of the template variables (field paths) the router extracts: `variableNames(route.template)`. */
   readonly pathFields: readonly string[];
 }
 
@@ -74,14 +74,6 @@ export function compileRequestMapping(json: ProtoJson, spec: RequestMappingSpec)
       return json.encode(input, draft);
     },
   };
-}
-
-/** The variable names (field paths) of a google.api.http path template. */
-export function templateFields(template: string): string[] {
-  const out: string[] = [];
-  const re = /\{([A-Za-z_][A-Za-z0-9_.]*)(?:=[^}]*)?\}/g;
-  for (let m = re.exec(template); m !== null; m = re.exec(template)) out.push(m[1]!);
-  return out;
 }
 
 export interface ResponseMappingSpec {

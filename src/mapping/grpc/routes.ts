@@ -4,7 +4,9 @@
  * google.api.http templates), `body`, `response_body` and `additional_bindings` (one level).
  */
 import type { Method, Service } from 'protobufjs';
-import type { RouteConfig, ServiceConfig } from '../../config/types.js';
+import { configErrorAt, keySource } from '../../config/errors.js';
+import type { GrpcRoute, ProtoService } from '../../config/types.js';
+import { parseTemplate, TemplateError, type CompiledTemplate } from '../../router/index.js';
 
 /** One HTTP binding of an RPC method. */
 export interface HttpBinding {
@@ -57,30 +59,42 @@ export function httpBindingsOf(method: Method): HttpBinding[] {
 }
 
 /**
- * RouteConfigs for every method of `svc` that carries google.api.http options. Ids are
- * `<service>.<Method>` and `<service>.<Method>#<n>` for additional bindings.
+ * Routes for every method of `svc` that carries google.api.http options. Ids are
+ * `<service>.<Method>` and `<service>.<Method>#<n>` for additional bindings. Throws ConfigError
+ * (at the service's `service:` key) for a path template the router cannot take.
  */
-export function routesFromHttpRules(service: ServiceConfig, svc: Service): RouteConfig[] {
-  const routes: RouteConfig[] = [];
+export function routesFromHttpRules(service: ProtoService, svc: Service): GrpcRoute[] {
+  const routes: GrpcRoute[] = [];
+  const noKeys = Object.freeze({});
   for (const m of svc.methodsArray) {
     if (m.requestStream) continue; // client streaming cannot come from one HTTP request
     httpBindingsOf(m).forEach((b, i) => {
+      let template: CompiledTemplate;
+      try {
+        template = parseTemplate(b.path);
+      } catch (err) {
+        if (!(err instanceof TemplateError)) throw err;
+        throw configErrorAt(
+          keySource(service, 'service'),
+          `the google.api.http path "${b.path}" of ${svc.fullName.replace(/^\./, '')}.${m.name} (${service.proto}) ${err.reason}`,
+        );
+      }
       routes.push({
+        protocol: service.protocol,
         id: i === 0 ? `${service.name}.${m.name}` : `${service.name}.${m.name}#${i}`,
         method: b.method,
         path: b.path,
+        template,
         serviceName: service.name,
         rpcMethod: m.name,
-        args: [],
-        attachments: {},
-        errors: {},
         ...(b.body !== undefined ? { body: b.body } : {}),
         ...(b.responseBody !== undefined ? { responseBody: b.responseBody } : {}),
-        longs: 'string',
         idempotent: b.method === 'GET' || b.method === 'HEAD',
+        retries: service.retries,
         emitDefaults: false,
         fromProto: true,
         source: service.source,
+        keySources: noKeys,
       });
     });
   }

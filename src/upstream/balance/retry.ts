@@ -4,16 +4,18 @@
  *   never happened) or when the provider turned it away before running it (Dubbo status 100);
  * - when it may have run (connection lost after sending, timeout) only if the route says the method
  *   is idempotent.
- * Provider exceptions, gRPC statuses and bad requests are answers, not failures: never resent.
+ * Provider exceptions, gRPC statuses and bad requests are answers, not failures: never resent
+ * (a gRPC UNAVAILABLE answer is the exception: the transport reports it as an unavailable endpoint,
+ * sent, so it is resent for idempotent routes, as gRPC's own retry policy would).
  * Attempts are bounded by 1 + the route's `retries` and by the deadline.
  */
+import { DEFAULT_RETRIES } from '../../config/types.js';
 import { isFerryError } from '../../errors/index.js';
 import { reachedWire } from '../../errors/transport.js';
 import type { OutlierDetector } from './outlier.js';
 import type { PickHint } from './types.js';
 
-/** Extra attempts when a mapping does not say (`retries:`): two attempts in all. */
-export const DEFAULT_RETRIES = 1;
+export { DEFAULT_RETRIES };
 
 /** Whether a failed call may be tried again on another endpoint. */
 export function canRetry(err: unknown, idempotent: boolean): boolean {

@@ -98,6 +98,11 @@ const HEARTBEAT_REQUEST_FLAGS = flagByte(true, true, true);
 const HEARTBEAT_RESPONSE_FLAGS = flagByte(false, false, true);
 const STATUS_OK = 20;
 
+/** The client went away: the call is dropped (FERRY_CLIENT_CLOSED), whether or not it was written. */
+function clientClosed(endpoint: string, sent: boolean): DubboTransportError {
+  return new DubboTransportError('FERRY_CLIENT_CLOSED', `the client went away; the call to ${endpoint} was cancelled`, sent, { endpoint });
+}
+
 function randomFirstId(): bigint {
   // Random start like Java's AtomicLong, kept within ±2^52 so it never wraps in practice.
   return BigInt(Math.floor((Math.random() * 2 - 1) * 2 ** 52));
@@ -230,7 +235,13 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
    * socket) and `ready`; rejects at once when read-only, closing or closed, and with
    * FERRY_UPSTREAM_OVERLOADED (unsent) when more than `maxBufferedBytes` wait to be written.
    */
-  call(body: Buffer, timeoutMs: number): Promise<DubboReply> {
+  /**
+   * Sends one request. `signal` cancels it: the call leaves the pending table at once (its id is
+   * forgotten; a late reply is dropped like a reply to a timed-out call) and rejects with
+   * FERRY_CLIENT_CLOSED.
+   */
+  call(body: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<DubboReply> {
+    if (signal?.aborted) return Promise.reject(clientClosed(this.endpoint, false));
     const state = this.stateValue;
     if (state !== 'ready' && state !== 'connecting') {
       return Promise.reject(
@@ -252,7 +263,28 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
     }
     const id = this.nextId++;
     return new Promise<DubboReply>((resolve, reject) => {
-      const call: PendingCall = { id, resolve, reject, timer: undefined, sent: false };
+      if (signal === undefined) {
+        const call: PendingCall = { id, resolve, reject, timer: undefined, sent: false };
+        call.timer = setTimeout(() => this.onCallTimeout(call, timeoutMs), timeoutMs);
+        this.pendingCalls.set(id, call);
+        this.enqueue({ flags: REQUEST_FLAGS, status: 0, id, body, call });
+        return;
+      }
+      const onAbort = (): void => this.onCallAborted(call);
+      const call: PendingCall = {
+        id,
+        resolve: (reply) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(reply);
+        },
+        reject: (err) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+        timer: undefined,
+        sent: false,
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
       call.timer = setTimeout(() => this.onCallTimeout(call, timeoutMs), timeoutMs);
       this.pendingCalls.set(id, call);
       this.enqueue({ flags: REQUEST_FLAGS, status: 0, id, body, call });
@@ -423,6 +455,14 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
     call.resolve({ status: frame.status, body: frame.body });
   }
 
+  private onCallAborted(call: PendingCall): void {
+    if (this.pendingCalls.get(call.id) !== call) return;
+    this.pendingCalls.delete(call.id);
+    clearTimeout(call.timer);
+    call.reject(clientClosed(this.endpoint, call.sent));
+    if (this.stateValue === 'closing') this.maybeFinishDrain();
+  }
+
   private onCallTimeout(call: PendingCall, timeoutMs: number): void {
     if (this.pendingCalls.get(call.id) !== call) return;
     this.pendingCalls.delete(call.id);
@@ -495,13 +535,16 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
     const out = Buffer.allocUnsafe(this.queuedBytes);
     let offset = 0;
     for (const f of queue) {
+      // A call cancelled or timed out while it waited here is not sent at all.
+      if (f.call !== undefined && this.pendingCalls.get(f.id) !== f.call) continue;
       writeHeader(out, offset, f.flags, f.status, f.id, f.body.length);
       f.body.copy(out, offset + HEADER_BYTES);
       offset += HEADER_BYTES + f.body.length;
     }
     this.queue = [];
     this.queuedBytes = 0;
-    this.socket.write(out);
+    if (offset === 0) return;
+    this.socket.write(offset === out.length ? out : out.subarray(0, offset));
     this.lastWrite = Date.now();
     for (const f of queue) if (f.call) f.call.sent = true;
   }

@@ -138,7 +138,7 @@ export class DubboEndpointPool extends EventEmitter<DubboEndpointPoolEvents> imp
    * Sends a call on the ready connection with the fewest calls in flight. Rejects with
    * FERRY_UPSTREAM_UNAVAILABLE (not sent) when no connection is ready.
    */
-  call(body: Buffer, timeoutMs: number): Promise<DubboReply> {
+  call(body: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<DubboReply> {
     let best: DubboConnection | undefined;
     let bestPending = Infinity;
     for (const s of this.slots) {
@@ -155,7 +155,7 @@ export class DubboEndpointPool extends EventEmitter<DubboEndpointPoolEvents> imp
       );
     }
     if (bestPending > 0 && this.opened < this.slots.length) this.openSlot(this.opened);
-    return best.call(body, timeoutMs);
+    return best.call(body, timeoutMs, signal);
   }
 
   /** Stops reconnecting and closes every connection after draining its calls (up to `drainMs`). */

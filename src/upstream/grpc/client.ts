@@ -8,6 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { FerryError } from '../../errors/index.js';
+import { TransportError } from '../../errors/transport.js';
 import type { EndpointHealth, EndpointTransport } from '../balance/types.js';
 import { grpcErrorToFerry } from './status.js';
 import type { StatusDetailsDecoder } from './status.js';
@@ -32,6 +33,8 @@ export interface GrpcCallOptions {
   readonly deadline: number;
   /** Decodes google.rpc.Status details of error replies (the proto is the caller's). */
   readonly decodeDetails?: StatusDetailsDecoder;
+  /** Aborted when the client went away: the call is cancelled and fails with FERRY_CLIENT_CLOSED. */
+  readonly signal?: AbortSignal;
 }
 
 export interface GrpcUnaryResult {
@@ -137,9 +140,15 @@ export class GrpcEndpoint implements EndpointTransport {
       call.on('metadata', (md: grpc.Metadata) => {
         headers = md;
       });
+      const signal = opts.signal;
+      const onAbort = (): void => call.cancel();
+      signal?.addEventListener('abort', onAbort, { once: true });
       call.on('status', (status: grpc.StatusObject) => {
         this.inFlight--;
-        if (failure !== undefined || value === undefined) {
+        signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted) {
+          reject(new TransportError('FERRY_CLIENT_CLOSED', `the client went away; the call to ${endpoint} was cancelled`, true, { endpoint }));
+        } else if (failure !== undefined || value === undefined) {
           reject(grpcErrorToFerry(failure ?? status, endpoint, opts.decodeDetails, headers !== undefined));
         } else {
           resolve({ message: value, headers: headers ?? new grpc.Metadata(), trailers: status.metadata, endpoint });
@@ -154,7 +163,13 @@ export class GrpcEndpoint implements EndpointTransport {
     this.inFlight++;
     let answered = false;
     const call = client.makeServerStreamRequest<Buffer, Buffer>(path, identity, identity, toBuffer(request), opts.metadata, { deadline: opts.deadline });
-    call.once('status', () => this.inFlight--);
+    const signal = opts.signal;
+    const onAbort = (): void => call.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    call.once('status', () => {
+      this.inFlight--;
+      signal?.removeEventListener('abort', onAbort);
+    });
     const headers = new Promise<grpc.Metadata>((resolve, reject) => {
       call.once('metadata', (md) => {
         answered = true;

@@ -45,15 +45,18 @@ export function grpcCodeName(code: number): string {
 /** Decodes google.rpc.Status bytes into the JSON of its details (undefined when they cannot be read). */
 export type StatusDetailsDecoder = (bytes: Buffer) => unknown[] | undefined;
 
-/** grpc-js's words for a call that failed before any stream was opened on a connection. */
-const NEVER_SENT = /^No connection established|^failed to connect|ECONNREFUSED|Connection refused/i;
+/** grpc-js's own words for a call that never reached a server (no connection, refused stream). */
+const NEVER_SENT = /^No connection established|^Channel closed before call started|^Stream refused by server|ECONNREFUSED/;
+/** grpc-js's own words for a connection that broke under a call that had been sent. */
+const CONNECTION_BROKE = /^Connection dropped|^Write error|^Write failed|ECONNRESET|ETIMEDOUT/;
 
 /**
  * Turns a grpc-js error (or anything thrown by a call) into a FerryError:
  * - DEADLINE_EXCEEDED → TransportError FERRY_UPSTREAM_TIMEOUT (504), sent;
- * - UNAVAILABLE with no trailers from a server → a TransportError: FERRY_UPSTREAM_UNAVAILABLE (503)
- *   when grpc-js says no connection was established (never sent), else
- *   FERRY_UPSTREAM_CONNECTION_LOST (502, may have run);
+ * - UNAVAILABLE, as TransportErrors: never sent (grpc-js had no connection, or the server refused
+ *   the stream) → FERRY_UPSTREAM_UNAVAILABLE (503, safe to resend); the connection broke under a
+ *   sent call → FERRY_UPSTREAM_CONNECTION_LOST (502, may have run); the server itself answered
+ *   UNAVAILABLE → FERRY_UPSTREAM_UNAVAILABLE (503), sent (resent only for idempotent routes);
  * - every other status → FERRY_UPSTREAM_STATUS with the table's HTTP status and decoded details.
  * `answered`: the server had sent response headers (the call certainly reached it).
  */
@@ -85,12 +88,15 @@ export function grpcErrorToFerry(err: unknown, endpoint: string | undefined, dec
   if (code === GrpcCode.DEADLINE_EXCEEDED) {
     return new TransportError('FERRY_UPSTREAM_TIMEOUT', `gRPC deadline exceeded${at}: ${message}`, true, base);
   }
-  const fromServer = trailers !== undefined && Object.keys(trailers.getMap()).length > 0;
-  if (code === GrpcCode.UNAVAILABLE && !fromServer) {
-    const sent = answered || !NEVER_SENT.test(message);
-    return sent
-      ? new TransportError('FERRY_UPSTREAM_CONNECTION_LOST', `gRPC connection lost${at}: ${message}`, true, base)
-      : new TransportError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC upstream${at} unavailable: ${message}`, false, base);
+  if (code === GrpcCode.UNAVAILABLE) {
+    const fromServer = answered || (trailers !== undefined && Object.keys(trailers.getMap()).length > 0);
+    if (!fromServer && NEVER_SENT.test(message)) {
+      return new TransportError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC upstream${at} unavailable: ${message}`, false, base);
+    }
+    if (!fromServer && CONNECTION_BROKE.test(message)) {
+      return new TransportError('FERRY_UPSTREAM_CONNECTION_LOST', `gRPC connection lost${at}: ${message}`, true, base);
+    }
+    return new TransportError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC upstream${at} answered UNAVAILABLE: ${message}`, true, { ...base, status: 503 });
   }
   return new FerryError('FERRY_UPSTREAM_STATUS', `${name}: ${message}`, { ...base, status: httpStatusForGrpc(code) });
 }

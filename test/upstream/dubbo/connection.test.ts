@@ -136,6 +136,41 @@ test('per-call timeout: slow(2000) with a 200 ms timeout → TIMEOUT (sent); the
   assert.equal(decodeResult((await c.call(pingBody(), 5000)).body).value, 'pong');
 });
 
+test('cancellation (input: slow(2000) aborted after 100 ms) → CLIENT_CLOSED at once, the slot is freed, the late reply is dropped, the connection still works', async () => {
+  const c = connectTo(provider.dubboPort);
+  await c.waitReady();
+  const late = c.lateReplies;
+  const abort = new AbortController();
+  const started = performance.now();
+  const call = c.call(slowBody(2000), 10_000, abort.signal);
+  setTimeout(() => abort.abort(), 100);
+  await assert.rejects(call, (err: unknown) => {
+    assert.equal(codeOf(err), 'FERRY_CLIENT_CLOSED');
+    assert.equal(wasSent(err), true, 'it had been written');
+    assert.equal((err as FerryError).status, 499);
+    return true;
+  });
+  assert.ok(performance.now() - started < 2000, 'rejected before the provider answered');
+  assert.equal(c.pending, 0, 'the pending slot was freed');
+  assert.equal(decodeResult((await c.call(pingBody(), 5000)).body).value, 'pong');
+  await eventually('the cancelled call\'s reply arrives and is dropped', () => c.lateReplies === late + 1);
+  assert.equal(c.state, 'ready');
+});
+
+test('a call cancelled before its frame was flushed is never written (input: abort in the same job as the call)', async () => {
+  const c = connectTo(provider.dubboPort);
+  await c.waitReady();
+  const late = c.lateReplies;
+  const abort = new AbortController();
+  // The frame waits for the end of this job (writes are coalesced per microtask); abort first.
+  const call = c.call(slowBody(300), 10_000, abort.signal);
+  abort.abort();
+  await assert.rejects(call, (err: unknown) => codeOf(err) === 'FERRY_CLIENT_CLOSED' && wasSent(err) === false);
+  assert.equal(decodeResult((await c.call(slowBody(600), 5000)).body).value, 'slept 600');
+  assert.equal(c.lateReplies, late, 'no reply came for the cancelled call: it was never sent');
+  await assert.rejects(c.call(pingBody(), 5000, AbortSignal.abort()), (err: unknown) => codeOf(err) === 'FERRY_CLIENT_CLOSED', 'an already-aborted signal');
+});
+
 test('heartbeats keep an idle connection alive: 200 ms interval, idle for 1.5 s (> 3 intervals)', async () => {
   const c = connectTo(provider.dubboPort, { heartbeatMs: 200 });
   await c.waitReady();

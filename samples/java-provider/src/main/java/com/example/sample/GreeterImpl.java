@@ -5,22 +5,33 @@ import com.example.sample.greeter.HelloReply;
 import com.example.sample.greeter.HelloRequest;
 import com.google.protobuf.Timestamp;
 import org.apache.dubbo.common.stream.StreamObserver;
+import org.apache.dubbo.rpc.RpcContext;
 
-/** The protobuf Greeter served over Triple (gRPC path /ferry.sample.v1.Greeter/SayHello). */
+/**
+ * The protobuf Greeter served over Triple (gRPC path /ferry.sample.v1.Greeter/SayHello). Every
+ * reply carries the response attachment {@code served-by: <--name>}, which a gRPC client reads as
+ * response metadata, so balancing and discovery tests can see which provider answered.
+ */
 public final class GreeterImpl extends DubboGreeterTriple.GreeterImplBase {
+  /** Response attachment naming the provider. */
+  static final String SERVED_BY = "served-by";
+
   /** 2024-02-29T12:00:00.5Z */
   static final Timestamp FIXED_AT =
       Timestamp.newBuilder().setSeconds(1709208000L).setNanos(500_000_000).build();
 
   static final int STREAM_CAP = 100;
 
+  private final String name;
   private final boolean verbose;
 
-  public GreeterImpl(boolean verbose) {
+  public GreeterImpl(String name, boolean verbose) {
+    this.name = name;
     this.verbose = verbose;
   }
 
-  private void log(String method) {
+  private void arrived(String method) {
+    RpcContext.getServerResponseContext().setAttachment(SERVED_BY, name);
     if (verbose) {
       System.err.println("ferry-sample-provider: call Greeter." + method);
     }
@@ -28,7 +39,7 @@ public final class GreeterImpl extends DubboGreeterTriple.GreeterImplBase {
 
   @Override
   public HelloReply sayHello(HelloRequest request) {
-    log("SayHello");
+    arrived("SayHello");
     return HelloReply.newBuilder()
         .setMessage("Hello, " + request.getName())
         .setCount(request.getCount())
@@ -38,7 +49,7 @@ public final class GreeterImpl extends DubboGreeterTriple.GreeterImplBase {
 
   @Override
   public void sayHelloStream(HelloRequest request, StreamObserver<HelloReply> out) {
-    log("SayHelloStream");
+    arrived("SayHelloStream");
     long n = Math.max(0, Math.min(STREAM_CAP, request.getCount()));
     for (long i = 1; i <= n; i++) {
       out.onNext(HelloReply.newBuilder()

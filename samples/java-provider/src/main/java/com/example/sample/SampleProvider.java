@@ -217,7 +217,7 @@ public final class SampleProvider {
       ServiceConfig<Greeter> greeter = new ServiceConfig<>();
       greeter.setInterface(Greeter.class);
       // The generated stub base class is what Triple dispatches to, so it logs by itself.
-      greeter.setRef(new GreeterImpl(o.verbose));
+      greeter.setRef(new GreeterImpl(o.name, o.verbose));
       greeter.setVersion("1.0.0");
       greeter.setProtocol(tri);
       bootstrap.service(greeter);

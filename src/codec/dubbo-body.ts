@@ -3,8 +3,8 @@
  * (protocols.md B and C). Each body is one Hessian context: the caller passes a writer that this
  * module resets, so class definitions never leak from one frame to the next.
  */
-import { HessianDecodeError, HessianReader, JavaMap, type HessianValue } from '../../codec/hessian/reader.js';
-import { HessianWriter as HessianWriterCtor, type HessianWriter } from '../../codec/hessian/writer.js';
+import { HessianDecodeError, HessianReader, JavaMap, type HessianValue } from './hessian/reader.js';
+import { HessianWriter as HessianWriterCtor, type HessianWriter } from './hessian/writer.js';
 
 /** The dubbo protocol version Ferry speaks; ≥ 2.0.2 makes providers send response attachments. */
 export const DUBBO_PROTOCOL_VERSION = '2.0.2';

@@ -1,0 +1,49 @@
+/**
+ * Hessian facts the writer, the reader and both JSON converters must agree on: the classes
+ * hessian-lite (Dubbo's Hessian) uses on the wire for values Ferry gives a JSON form by class name,
+ * their field layouts, and the decoding limits the typed decoder shares with the generic path.
+ */
+
+/** Package of hessian-lite 4.x's java.time handle classes. */
+const HANDLE_PKG = 'com.alibaba.com.caucho.hessian.io.java8.';
+export const LOCAL_DATE_HANDLE = HANDLE_PKG + 'LocalDateHandle';
+export const LOCAL_TIME_HANDLE = HANDLE_PKG + 'LocalTimeHandle';
+export const LOCAL_DATE_TIME_HANDLE = HANDLE_PKG + 'LocalDateTimeHandle';
+export const INSTANT_HANDLE = HANDLE_PKG + 'InstantHandle';
+export const BIG_DECIMAL = 'java.math.BigDecimal';
+export const BIG_INTEGER = 'java.math.BigInteger';
+/** hessian-lite's compact mode writes LocalDateTime under its own name: epoch day + nano of day. */
+export const COMPACT_LOCAL_DATE_TIME = 'java.time.LocalDateTime';
+
+/**
+ * Classes whose JSON form is a string, chosen by class name (decode-json.ts converts them; the
+ * typed decoder must never read them as ordinary POJOs).
+ */
+export const STRING_FORM_CLASSES: ReadonlySet<string> = new Set([
+  BIG_DECIMAL,
+  BIG_INTEGER,
+  LOCAL_DATE_HANDLE,
+  LOCAL_TIME_HANDLE,
+  LOCAL_DATE_TIME_HANDLE,
+  INSTANT_HANDLE,
+  COMPACT_LOCAL_DATE_TIME,
+]);
+
+// Field lists in the order hessian-lite writes them (its UnsafeSerializer lists fields in reverse
+// declaration order), checked against hessian-lite 4.0.3.
+export const LOCAL_DATE_FIELDS: readonly string[] = Object.freeze(['day', 'month', 'year']);
+export const LOCAL_TIME_FIELDS: readonly string[] = Object.freeze(['nano', 'second', 'minute', 'hour']);
+export const LOCAL_DATE_TIME_FIELDS: readonly string[] = Object.freeze(['time', 'date']);
+export const INSTANT_FIELDS: readonly string[] = Object.freeze(['nanos', 'seconds']);
+export const BIG_DECIMAL_FIELDS: readonly string[] = Object.freeze(['value']);
+/** Java 17's BigInteger fields as hessian-lite writes them (a fresh BigInteger has the caches at 0). */
+export const BIG_INTEGER_FIELDS: readonly string[] = Object.freeze([
+  'mag', 'firstNonzeroIntNumPlusTwo', 'lowestSetBitPlusTwo', 'bitLengthPlusOne', 'bitCountPlusOne', 'signum',
+]);
+/** hessian-lite's EnumSerializer writes an enum constant as an object with this one field. */
+export const ENUM_FIELDS: readonly string[] = Object.freeze(['name']);
+
+/** Default budget of values emitted per reply (guards against reference bombs). */
+export const DEFAULT_MAX_NODES = 1_000_000;
+/** Default deepest nesting of lists, maps and objects accepted. */
+export const DEFAULT_MAX_DEPTH = 256;
