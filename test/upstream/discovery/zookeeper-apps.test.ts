@@ -269,3 +269,24 @@ test('an application with 10,000 instances is served whole; a second service sha
   assert.deepEqual(capped, ['/services/big has 10000 instances; only 2000 are read'], 'the cap is logged once');
   assert.equal(small.current().length, 2_000);
 });
+
+test('keeps the last known application-level endpoints while ZooKeeper is down', async () => {
+  const IFACE = 'com.example.zk.OutageService';
+  const w = await writer();
+  await put(w, `/dubbo/metadata/steady/r`, metadataJson('steady', 'r', IFACE));
+  await put(w, `/services/steady/10.0.9.1:1`, instanceJson('steady', '10.0.9.1', 1, remoteMeta('r', 1)), zookeeper.CreateMode.EPHEMERAL);
+  await put(w, `/dubbo/mapping/${IFACE}`, 'steady');
+  const source = createZooKeeperRegistrySource({ connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0', sessionTimeoutMs: 4000, retryDelayMs: 200 });
+  sources.push(source);
+  assert.equal(await source.ready(10_000), true);
+  assert.deepEqual(ids(source.current()), ['10.0.9.1:1']);
+  let changes = 0;
+  source.subscribe(() => changes++);
+  await zk!.stop();
+  zk = undefined;
+  await waitFor('the source notices the outage', () => !source.connected());
+  // Reads fail and are retried meanwhile (retry delay 200 ms).
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.deepEqual(ids(source.current()), ['10.0.9.1:1'], 'last known list kept');
+  assert.equal(changes, 0, 'no listener was told the list emptied');
+});
