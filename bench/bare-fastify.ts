@@ -24,7 +24,7 @@ app.post('/echo', async (request) => {
     active: true,
   };
 });
-await app.listen({ host: values.host!, port: Number(values.port) });
+await app.listen({ host: values.host, port: Number(values.port) });
 const address = app.server.address();
 console.log(JSON.stringify({ msg: 'bare fastify listening', port: typeof address === 'object' && address ? address.port : 0 }));
 const stop = (): void => void app.close().then(() => process.exit(0));

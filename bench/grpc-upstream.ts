@@ -101,7 +101,7 @@ async function measure(repo: string, address: string, total: number, concurrency
   const client = new pkg.example.payments.v1.Payments(peer.address, grpc.credentials.createInsecure());
   const directCall = () =>
     new Promise<void>((resolve, reject) => {
-      (client as unknown as Record<string, Function>)['GetPayment']!({ name: 'accounts/1/payments/2' }, (err: Error | null) => (err ? reject(err) : resolve()));
+      (client as unknown as Record<string, (...args: any[]) => any>)['GetPayment']!({ name: 'accounts/1/payments/2' }, (err: Error | null) => (err ? reject(err) : resolve()));
     });
 
   try {

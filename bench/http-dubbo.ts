@@ -30,7 +30,7 @@ const ROUTES: Record<string, { path: string; params: Record<string, string>; que
   'get-account': { path: '/accounts/2', params: { id: '2' }, query: '' },
   'list-accounts': { path: '/accounts', params: {}, query: 'limit=20' },
 };
-const target = ROUTES[values.route!];
+const target = ROUTES[values.route];
 if (!target) throw new Error(`--route must be one of ${Object.keys(ROUTES).join(', ')}`);
 
 ensureWrk();
@@ -40,7 +40,7 @@ const dir = await mkdtemp(path.join(tmpdir(), 'ferry-bench-'));
 await writeFile(path.join(dir, 'bank.yaml'), (await readFile('mappings/bank.yaml', 'utf8')).replaceAll('127.0.0.1:20880', provider.address));
 const port = await freePort();
 const ferry = spawn(process.execPath, ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-await once(ferry.stdout!, 'data');
+await once(ferry.stdout, 'data');
 
 // The direct baseline: the same compiled plan, the same client, no HTTP.
 const config = await loadConfigDir(dir);

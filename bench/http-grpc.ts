@@ -35,7 +35,7 @@ const port = await freePort();
 const ferry = spawn(process.execPath, ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(port), '--admin-port', '0', '--no-watch'], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
-await once(ferry.stdout!, 'data');
+await once(ferry.stdout, 'data');
 
 const def = protoLoader.loadSync(path.resolve('idl/payments/v1/payments.proto'), {
   includeDirs: [path.resolve('idl'), path.resolve('node_modules/protobufjs')],

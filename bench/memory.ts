@@ -82,7 +82,7 @@ try {
   const help = await new Promise<string>((resolve) => {
     const h = spawn(process.execPath, ['bin/ferry.js', 'help']);
     let t = '';
-    h.stdout.on('data', (d: Buffer) => (t += d));
+    h.stdout.on('data', (d: Buffer) => (t += d.toString()));
     h.on('exit', () => resolve(t));
   });
   const log = openSync(path.join(dir, 'ferry.log'), 'a');
@@ -113,7 +113,7 @@ try {
   for (let t = 0; t < SOAK; t += SAMPLE) {
     const w = spawn('wrk', ['-t1', '-c16', `-d${SAMPLE}s`, `http://127.0.0.1:${port}${values.route}`], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    w.stdout!.on('data', (d: Buffer) => (out += d));
+    w.stdout.on('data', (d: Buffer) => (out += d.toString()));
     await once(w, 'exit');
     if (/Non-2xx|Socket errors/.test(out)) throw new Error(`errors during the soak:\n${out}`);
     requests += Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);

@@ -164,7 +164,7 @@ async function measure(name: string, pid: number, url: string, conns: number, op
   const r = await wrk(url, conns, SECONDS, opts.script);
   const used = cpuMicros(pid) - before;
   const upstreamCpuUs = opts.upstreamPid === undefined ? undefined : (cpuMicros(opts.upstreamPid) - upstreamBefore) / r.requests;
-  return { name, rps: r.rps, p50: r.p50, p99: r.p99, cpuUs: used / r.requests, wrkCpuUs: r.wrkCpuUs / r.requests, upstreamCpuUs };
+  return { name, rps: r.rps, p50: r.p50, p99: r.p99, cpuUs: used / r.requests, wrkCpuUs: r.wrkCpuUs / r.requests, ...(upstreamCpuUs === undefined ? {} : { upstreamCpuUs }) };
 }
 
 /** A closed loop in this process (bench/load.ts), with this process's CPU time per call. */

@@ -13,7 +13,9 @@ if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) {
   console.log('build: dist/ is current');
 } else {
   rmSync(path.join(root, 'dist'), { recursive: true, force: true });
-  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
   cpSync(path.join(root, 'src/config/schema.json'), path.join(root, 'dist/config/schema.json'));
   writeFileSync(stampFile, stamp);
   console.log('build: compiled src/ to dist/');

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite: type-check, then every test file under test/ (Node 20 does not expand globs,
-# so the file list is built here). Tests start the services they need (Java Dubbo providers,
-# ZooKeeper, the Python gRPC peer, the Go ext_proc client) on free loopback ports themselves.
+# The whole test suite: type-check, lint (eslint, prettier --check), then every test file under test/
+# (Node 20 does not expand globs, so the file list is built here). Tests start the services they
+# need (Java Dubbo providers, ZooKeeper, the Python gRPC peer, the Go ext_proc client) on free
+# loopback ports themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "==> tsc --noEmit"
 npx tsc --noEmit -p .
+echo "==> npm run lint (eslint, prettier --check)"
+npm run --silent lint
 mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 echo "==> node --test (${#files[@]} files)"
 exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

@@ -74,7 +74,8 @@ async function main(argv: string[]): Promise<number> {
       const workers = parseWorkers(values.workers ?? env['FERRY_WORKERS']);
       if (workers > 1 && cluster.isPrimary) {
         // The primary only supervises; each worker runs this same command line and serves.
-        startClusterPrimary({ workers }).done.then((code) => process.exit(code));
+        // `done` never rejects: it resolves with the exit code once every worker has exited.
+        void startClusterPrimary({ workers }).done.then((code) => process.exit(code));
         return -1;
       }
       const level = env['FERRY_LOG_LEVEL'];

@@ -11,7 +11,7 @@ import { loadConfigDir } from '../config/loader.js';
 import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
 import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../gateway/engine.js';
 import { createDubboBinder } from '../gateway/dubbo-binder.js';
-import { createGrpcBinding, type GrpcBinding } from '../gateway/grpc-binder.js';
+import { createGrpcBinding } from '../gateway/grpc-binder.js';
 import type { Engine, UpstreamCallObserver } from '../gateway/types.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
 import { startExtProcServer, type ExtProcServer } from '../frontends/ext-proc/index.js';

@@ -7,7 +7,8 @@
 /** A named action run during shutdown; errors are reported, never stop the sequence. */
 export interface ShutdownStep {
   readonly name: string;
-  run(): unknown | Promise<unknown>;
+  /** May return a promise; the sequence awaits it (up to the step timeout). */
+  run(): unknown;
 }
 
 export interface ShutdownOptions {

@@ -135,7 +135,7 @@ function firstLine(s: string): string {
 
 function locate(pf: { file: string; doc: Document.Parsed; lines: LineCounter }, pathParts: readonly (string | number)[], keyOf = false): SourceLocation {
   let node: unknown = pf.doc.contents;
-  let best: YamlNode | undefined = isScalar(node) || isMap(node) || isSeq(node) ? (node as YamlNode) : undefined;
+  let best: YamlNode | undefined = isScalar(node) || isMap(node) || isSeq(node) ? (node) : undefined;
   for (let i = 0; i < pathParts.length; i++) {
     const part = pathParts[i]!;
     if (isMap(node)) {
@@ -143,17 +143,17 @@ function locate(pf: { file: string; doc: Document.Parsed; lines: LineCounter }, 
       if (pair === undefined) break;
       const last = i === pathParts.length - 1;
       if (last && keyOf && isScalar(pair.key)) {
-        best = pair.key as YamlNode;
+        best = pair.key;
         break;
       }
       node = pair.value;
-      if (node && (isScalar(node) || isMap(node) || isSeq(node))) best = node as YamlNode;
-      else if (isScalar(pair.key)) best = pair.key as YamlNode;
+      if (node && (isScalar(node) || isMap(node) || isSeq(node))) best = node;
+      else if (isScalar(pair.key)) best = pair.key;
     } else if (isSeq(node)) {
       const item = node.items[Number(part)];
       if (item === undefined) break;
       node = item;
-      if (isScalar(node) || isMap(node) || isSeq(node)) best = node as YamlNode;
+      if (isScalar(node) || isMap(node) || isSeq(node)) best = node;
     } else {
       break;
     }
@@ -198,7 +198,7 @@ const PATTERN_HINTS: ReadonlyArray<[RegExp, string]> = [
   [/\/http$/, 'must be a method and a path template, e.g. "GET /accounts/{id}"'],
   [/\/call$/, 'must name a service and a method, e.g. "accounts.getAccount"'],
   [/\/endpoints\/\d+$/, 'must be host:port, e.g. "127.0.0.1:20880"'],
-  [/\/registry$/, 'must be a registry URL such as "zookeeper://127.0.0.1:2181"'],
+  [/\/registry$/, 'must be a registry URL such as "zookeeper://127.0.0.1:2181" or "nacos://127.0.0.1:8848"'],
 ];
 
 function schemaProblems(file: string, doc: Document.Parsed, lines: LineCounter, errors: readonly ErrorObject[]): ConfigProblem[] {

@@ -52,8 +52,6 @@ export const ERROR_CATALOGUE = {
   FERRY_SHUTTING_DOWN: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'Ferry is shutting down' },
   FERRY_CLIENT_CLOSED: { status: 499, grpc: GrpcCode.CANCELLED, title: 'The client went away before the answer' },
   FERRY_CONFIG_INVALID: { status: 500, grpc: GrpcCode.INTERNAL, title: 'The mapping configuration is invalid' },
-  // Logged, not answered: registry trouble keeps the last known endpoints, so no client sees it.
-  FERRY_REGISTRY_ERROR: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'A service registry could not be read, or answered with data Ferry cannot use' },
   FERRY_INTERNAL: { status: 500, grpc: GrpcCode.INTERNAL, title: 'Ferry failed unexpectedly' },
 } as const satisfies Record<string, CatalogueEntry>;
 
@@ -166,3 +164,16 @@ export function toProblem(err: FerryError, routeId?: string, traceId?: string): 
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/**
+ * Registry trouble (unreachable, garbage, a malformed instance, an unusable cache file): logged,
+ * never answered, since the source keeps the last known endpoints. So it is not in the catalogue
+ * of errors a client can see, but it carries a stable code for logs.
+ */
+export class RegistryError extends Error {
+  readonly code = 'FERRY_REGISTRY_ERROR';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RegistryError';
+  }
+}

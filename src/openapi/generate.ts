@@ -235,8 +235,7 @@ function placeInBody(root: Schema, path: string[], schema: Schema, required: boo
 function codesByStatus(): Map<number, ErrorCode[]> {
   const out = new Map<number, ErrorCode[]>();
   for (const [code, entry] of Object.entries(ERROR_CATALOGUE) as Array<[ErrorCode, { status: number }]>) {
-    // Never answered to a client: a bad config stops the load, registry trouble is only logged.
-    if (code === 'FERRY_CONFIG_INVALID' || code === 'FERRY_REGISTRY_ERROR') continue;
+    if (code === 'FERRY_CONFIG_INVALID') continue;
     const list = out.get(entry.status) ?? [];
     list.push(code);
     out.set(entry.status, list);

@@ -216,7 +216,7 @@ export function createRouter<T>(entries: readonly RouterEntry<T>[]): Router<T> {
       table = node.ends;
     }
     let byMethod = table.get(t.verb);
-    if (!byMethod) table.set(t.verb, (byMethod = new Map()));
+    if (!byMethod) table.set(t.verb, (byMethod = new Map<string, Entry<T>>()));
     byMethod.set(e.method, { value: e.value, variables: t.variables });
   }
 

@@ -55,8 +55,8 @@ export interface FerryMetrics {
   /** A request started (in-flight gauge up). Pair with `requestFinished`. */
   requestStarted(): void;
   requestFinished(): void;
-  /** Records one upstream call's duration and outcome (`ok` or a FERRY code). */
-  observeUpstreamCall(service: string, method: string, durationMs: number, code?: string): void;
+  /** Records one upstream call's duration and outcome (`ok` or a FERRY code); may be passed on detached. */
+  readonly observeUpstreamCall: (service: string, method: string, durationMs: number, code?: string) => void;
   /** Counts one outlier ejection of an endpoint. */
   recordEjection(service: string, endpoint: string): void;
   /** Counts a config reload attempt; `ok` false when the new config was refused. */
@@ -194,7 +194,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     observeRequest,
     requestStarted: () => inFlight.inc(),
     requestFinished: () => inFlight.dec(),
-    observeUpstreamCall(service, method, durationMs, code) {
+    observeUpstreamCall: (service, method, durationMs, code) => {
       const outcome = code ?? OK_CODE;
       const key = `${service}\u0000${method}\u0000${outcome}`;
       let h = upstreamChildren.get(key);

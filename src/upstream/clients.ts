@@ -15,6 +15,7 @@ import { createStickiness, type StickinessPolicy } from './balance/sticky-cookie
 import type { Balancer, PickHint } from './balance/types.js';
 import { createStaticSource } from './discovery/static.js';
 import type { Endpoint, EndpointSource } from './discovery/types.js';
+import { createNacosSource } from './discovery/nacos.js';
 import { createZooKeeperRegistrySource, type RefusedEndpoint } from './discovery/zookeeper-registry.js';
 import type { BackoffOptions } from './dubbo/backoff.js';
 import type { DubboReply } from './dubbo/connection.js';
@@ -252,19 +253,20 @@ export class UpstreamClients {
   private create(service: ServiceConfig): Managed {
     const protocol = service.protocol;
     const wireProtocol = protocol === 'dubbo' ? 'dubbo' : protocol === 'triple' ? 'tri' : 'grpc';
+    const registryOptions = {
+      // The registry key; for gRPC/Triple the loader resolves it (`interface:`, else the proto service name).
+      interface: service.interface,
+      protocol: wireProtocol,
+      ...(service.version !== undefined ? { version: service.version } : {}),
+      ...(service.group !== undefined ? { group: service.group } : {}),
+      ...(this.opts.onRegistryError ? { onError: (err: Error) => this.opts.onRegistryError?.(service.name, err) } : {}),
+    };
     const source: EndpointSource =
       service.registry === undefined
         ? createStaticSource(service.endpoints, wireProtocol)
-        : createZooKeeperRegistrySource({
-            connectString: service.registry,
-            fetchMetadataInfo: this.fetchMetadataInfo,
-            // The registry key; for gRPC/Triple the loader resolves it (`interface:`, else the proto service name).
-            interface: service.interface,
-            protocol: wireProtocol,
-            ...(service.version !== undefined ? { version: service.version } : {}),
-            ...(service.group !== undefined ? { group: service.group } : {}),
-            ...(this.opts.onRegistryError ? { onError: (err: Error) => this.opts.onRegistryError?.(service.name, err) } : {}),
-          });
+        : service.registry.startsWith('nacos://')
+          ? createNacosSource({ registry: service.registry, ...registryOptions })
+          : createZooKeeperRegistrySource({ connectString: service.registry, fetchMetadataInfo: this.fetchMetadataInfo, ...registryOptions });
     const onEjection = this.opts.onEjection;
     const outlier = createOutlierDetector(onEjection ? { onChange: (id, ejected) => onEjection(service.name, id, ejected) } : {});
     const balancer = createBalancer(balanceKindFor(service), { outlier });

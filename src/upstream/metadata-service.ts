@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { HessianWriter } from '../codec/hessian/writer.js';
 import { JavaDate, JavaMap, JavaObject } from '../codec/hessian/reader.js';
 import type { HessianValue } from '../codec/hessian/reader.js';
-import { FerryError } from '../errors/index.js';
+import { RegistryError } from '../errors/index.js';
 import type { FetchMetadataInfo } from './discovery/metadata-store.js';
 import { endpointId } from './discovery/provider-url.js';
 import {
@@ -78,7 +78,7 @@ export function hessianToPlain(v: HessianValue | unknown, depth = 0): unknown {
   return undefined;
 }
 
-/** Decodes a `getMetadataInfo` reply body (status 20) into a MetadataInfo; throws FerryError(FERRY_REGISTRY_ERROR). */
+/** Decodes a `getMetadataInfo` reply body (status 20) into a MetadataInfo; throws RegistryError (FERRY_REGISTRY_ERROR). */
 export function decodeMetadataInfoReply(
   body: Buffer,
   expected: { readonly app: string; readonly revision: string },
@@ -89,14 +89,14 @@ export function decodeMetadataInfoReply(
   try {
     result = decodeResponseBody(body);
   } catch (err) {
-    throw new FerryError('FERRY_REGISTRY_ERROR', `MetadataInfo ${where}: the reply is not Hessian 2 (${(err as Error).message})`, { cause: err });
+    throw new RegistryError(`MetadataInfo ${where}: the reply is not Hessian 2 (${(err as Error).message})`, { cause: err });
   }
-  if (result.kind === 'null') throw new FerryError('FERRY_REGISTRY_ERROR', `MetadataInfo ${where}: the instance does not know revision ${expected.revision}`);
+  if (result.kind === 'null') throw new RegistryError(`MetadataInfo ${where}: the instance does not know revision ${expected.revision}`);
   if (result.kind === 'exception') {
     const cls = result.value instanceof JavaObject ? result.value.className : 'an exception';
-    throw new FerryError('FERRY_REGISTRY_ERROR', `MetadataInfo ${where}: the MetadataService threw ${cls}`);
+    throw new RegistryError(`MetadataInfo ${where}: the MetadataService threw ${cls}`);
   }
-  if (!(result.value instanceof JavaObject)) throw new FerryError('FERRY_REGISTRY_ERROR', `MetadataInfo ${where}: the reply is not a MetadataInfo object`);
+  if (!(result.value instanceof JavaObject)) throw new RegistryError(`MetadataInfo ${where}: the reply is not a MetadataInfo object`);
   return metadataInfoFromObject(hessianToPlain(result.value), expected, where, budgets);
 }
 
@@ -106,7 +106,7 @@ export function createMetadataServiceFetcher(options: MetadataServiceFetcherOpti
   const writer = new HessianWriter();
   return async (instance, revision, { timeoutMs }) => {
     const address = metadataServiceAddress(instance);
-    if ('error' in address) throw new FerryError('FERRY_REGISTRY_ERROR', address.error);
+    if ('error' in address) throw new RegistryError(address.error);
     const id = endpointId(address.host, address.port);
     const where = `${METADATA_SERVICE}:${METADATA_SERVICE_VERSION} (group ${instance.app}) on ${id}`;
     const deadline = performance.now() + timeoutMs;
@@ -122,7 +122,7 @@ export function createMetadataServiceFetcher(options: MetadataServiceFetcherOpti
       await Promise.race([pool.settled(), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
       clearTimeout(timer);
       if (pool.health !== 'up') {
-        throw new FerryError('FERRY_REGISTRY_ERROR', `${where}: cannot connect (${pool.failure?.message ?? pool.health})`);
+        throw new RegistryError(`${where}: cannot connect (${pool.failure?.message ?? pool.health})`);
       }
       const body = encodeRequestBody(
         writer,
@@ -139,7 +139,7 @@ export function createMetadataServiceFetcher(options: MetadataServiceFetcherOpti
       );
       const left = Math.max(1, Math.floor(deadline - performance.now()));
       const reply = await pool.call(body, left).catch((err: unknown) => {
-        throw new FerryError('FERRY_REGISTRY_ERROR', `${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        throw new RegistryError(`${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       });
       if (reply.status !== STATUS_OK) {
         let message = '';
@@ -148,7 +148,7 @@ export function createMetadataServiceFetcher(options: MetadataServiceFetcherOpti
         } catch {
           message = '(unreadable message)';
         }
-        throw new FerryError('FERRY_REGISTRY_ERROR', `${where}: status ${reply.status} ${message.slice(0, 300)}`);
+        throw new RegistryError(`${where}: status ${reply.status} ${message.slice(0, 300)}`);
       }
       return decodeMetadataInfoReply(reply.body, { app: instance.app, revision }, where, budgets);
     } finally {

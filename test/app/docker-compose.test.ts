@@ -77,7 +77,7 @@ test('addresses line up: mappings and envoy.yaml use loopback, so those containe
   assert.match(mappingsText, /127\.0\.0\.1:50051/);
   assert.match(java, /--triple-port 50051/);
   assert.match(mappingsText, /127\.0\.0\.1:50061/);
-  const envoyYaml = parse(readFileSync(path.join(REPO, 'samples/envoy/envoy.yaml'), 'utf8')) as any;
+  const envoyYaml = parse(readFileSync(path.join(REPO, 'samples/envoy/envoy.yaml'), 'utf8'));
   const listenerPort = envoyYaml.static_resources.listeners[0].address.socket_address.port_value;
   const extProc = envoyYaml.static_resources.clusters.find((c: any) => c.name === 'ferry_ext_proc');
   const extProcAddr = extProc.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;

@@ -294,7 +294,7 @@ describe('cookie stickiness (sticky: { cookie: ferry-affinity }, round-robin for
       assert.equal(endpointIn(fresh), byName(moved.server).address);
       const replies = await sequential(10, () => whoami(ferry, 'gone-fresh', { cookie: fresh }));
       assertServed(replies, 'GET /v1/peer/whoami with the re-issued cookie');
-      assert.deepEqual(tally(replies), { [moved.server!]: 10 }, 'the re-issued cookie sticks');
+      assert.deepEqual(tally(replies), { [moved.server]: 10 }, 'the re-issued cookie sticks');
       assert.ok(replies.every((r) => r.setCookie === null), 'and is not re-issued again');
     } finally {
       await g3.restart();

@@ -10,7 +10,6 @@ import { cauchoDescribe, cauchoEncode, startCauchoOracle, type CauchoOracle, typ
 
 const require = createRequire(import.meta.url);
 // hessian.js ships no types.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const hessian: any = require('hessian.js');
 
 function hjs(value: unknown): Buffer {

@@ -8,7 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ServiceError } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { callPeer, peerClient, startGrpcPeer, startGrpcPeers, type GrpcPeer } from '../support/grpc-peer.js';
 
 let peers: GrpcPeer[] = [];
@@ -112,5 +112,5 @@ test('kill (SIGKILL) ends the process; a server on a taken port refuses to start
   assert.equal((await g1.exited()).signal, 'SIGKILL');
   assert.equal(g1.running(), false);
   const err = await failure(callPeer(client(g1), 'Whoami', {}, 1000));
-  assert.ok(err.code === 14 || err.code === 4, `nothing answers on ${g1.address}: ${err.message}`);
+  assert.ok(err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.DEADLINE_EXCEEDED, `nothing answers on ${g1.address}: ${err.message}`);
 });

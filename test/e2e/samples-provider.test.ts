@@ -202,11 +202,9 @@ describe('sample provider over the dubbo protocol (raw frames, hessian.js)', () 
 describe('sample provider registration in ZooKeeper and graceful shutdown', () => {
   const require = createRequire(import.meta.url);
   // node-zookeeper-client ships no types; only createClient/getChildren/exists are used.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const zookeeper: any = require('node-zookeeper-client');
   let zk: ZooKeeperServer;
   let provider: JavaProvider | undefined;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let client: any;
 
   const getChildren = (path: string): Promise<string[]> =>

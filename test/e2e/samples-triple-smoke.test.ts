@@ -45,7 +45,7 @@ describe('Triple Greeter from grpc-js', () => {
 
   const sayHello = (req: object, md: grpc.Metadata): Promise<HelloReply> =>
     new Promise((resolve, reject) => {
-      const method = (client as unknown as Record<string, Function>)['SayHello']!.bind(client);
+      const method = (client as unknown as Record<string, (...args: any[]) => any>)['SayHello']!.bind(client);
       method(req, md, { deadline: Date.now() + 20_000 }, (err: grpc.ServiceError | null, reply: HelloReply) =>
         err ? reject(err) : resolve(reply),
       );
@@ -60,7 +60,7 @@ describe('Triple Greeter from grpc-js', () => {
   });
 
   test('SayHelloStream with count 3 streams three replies in order', async () => {
-    const method = (client as unknown as Record<string, Function>)['SayHelloStream']!.bind(client);
+    const method = (client as unknown as Record<string, (...args: any[]) => any>)['SayHelloStream']!.bind(client);
     const call: grpc.ClientReadableStream<HelloReply> = method({ name: 'Ann', count: '3' }, versioned(), {
       deadline: Date.now() + 20_000,
     });
@@ -77,7 +77,7 @@ describe('Triple Greeter from grpc-js', () => {
   });
 
   test('SayHelloStream caps count 1000 at 100 replies', async () => {
-    const method = (client as unknown as Record<string, Function>)['SayHelloStream']!.bind(client);
+    const method = (client as unknown as Record<string, (...args: any[]) => any>)['SayHelloStream']!.bind(client);
     const call: grpc.ClientReadableStream<HelloReply> = method({ name: 'Cap', count: '1000' }, versioned(), {
       deadline: Date.now() + 20_000,
     });

@@ -103,7 +103,7 @@ describe('Dubbo: HTTP → Ferry → Apache Dubbo (Java)', () => {
 
 describe('gRPC: metadata carrier → Python grpcio server', () => {
   let peer: GrpcPeer;
-  let client: grpc.Client & Record<string, Function>;
+  let client: grpc.Client & Record<string, (...args: any[]) => any>;
 
   before(async () => {
     peer = await startGrpcPeer({ workers: 2 });

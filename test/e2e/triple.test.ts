@@ -13,7 +13,6 @@ import { UpstreamClients } from '../../src/upstream/clients.js';
 import type { FerryConfig, GrpcRoute, TripleService } from '../../src/config/types.js';
 import { parseTemplate } from '../../src/router/index.js';
 import type { GatewayRequest } from '../../src/exchange/index.js';
-import { FerryError } from '../../src/errors/index.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 
 const ROOT = path.resolve('.');

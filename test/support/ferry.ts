@@ -47,8 +47,6 @@ export async function startTestFerry(opts: TestFerryOptions = {}): Promise<TestF
   const ferry = await startFerry({ port: 0, ...rest, mappingsDir: dir });
   return {
     ...ferry,
-    engine: ferry.engine,
-    reload: ferry.reload,
     base: `http://127.0.0.1:${ferry.httpPort}`,
     dir,
     writeMapping: (name, text) => writeFile(path.join(dir, name), text),

@@ -227,7 +227,7 @@ export async function startGrpcPeers(names: readonly string[], opts: Omit<GrpcPe
   const started = await Promise.allSettled(names.map((name) => startGrpcPeer({ ...opts, name })));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed !== undefined) {
-    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.kill() : undefined)));
+    await Promise.all(started.filter((s) => s.status === 'fulfilled').map((s) => s.value.kill()));
     throw failed.reason;
   }
   return started.map((s) => (s as PromiseFulfilledResult<GrpcPeer>).value);

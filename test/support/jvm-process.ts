@@ -71,20 +71,20 @@ export function spawnManaged(
   let exitInfo: ExitInfo | undefined;
   const lineWaiters = new Set<() => void>();
 
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
     stdout += chunk;
     if (stdout.length > STDOUT_CAP) stdout = stdout.slice(-STDOUT_CAP);
     for (const w of lineWaiters) w();
   });
-  child.stderr!.on('data', (chunk: string) => {
+  child.stderr.on('data', (chunk: string) => {
     stderr += chunk;
     if (stderr.length > STDERR_CAP) stderr = stderr.slice(-STDERR_CAP);
     if (echo) process.stderr.write(`[${label}] ${chunk}`);
   });
   // Writing to a dead child's stdin must not crash the test process.
-  child.stdin!.on('error', () => {});
+  child.stdin.on('error', () => {});
 
   const killOnExit = (): void => {
     try {
@@ -117,7 +117,6 @@ export function spawnManaged(
     stderrTail: () => stderr,
     waitForLine(pattern, timeoutMs) {
       return new Promise((resolve, reject) => {
-        let timer: NodeJS.Timeout | undefined;
         const check = (): void => {
           for (const line of stdout.split('\n')) {
             const m = line.match(pattern);
@@ -139,9 +138,10 @@ export function spawnManaged(
         };
         const finish = (): void => {
           lineWaiters.delete(check);
-          if (timer) clearTimeout(timer);
+          clearTimeout(timer);
         };
-        timer = setTimeout(() => {
+        // Declared after `finish`, which uses it: check() first runs below, once the timer exists.
+        const timer = setTimeout(() => {
           finish();
           reject(
             new Error(

@@ -8,7 +8,6 @@ import { connect, type Socket } from 'node:net';
 
 const require = createRequire(import.meta.url);
 // hessian.js ships no types; this helper only needs EncoderV2/DecoderV2.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const hessian: any = require('hessian.js');
 
 /** One frame as read from the socket. */

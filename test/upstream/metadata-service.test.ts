@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HessianWriter } from '../../src/codec/hessian/writer.js';
-import { FerryError } from '../../src/errors/index.js';
+import { RegistryError } from '../../src/errors/index.js';
 import { serviceInstanceFromMetadata } from '../../src/upstream/discovery/service-instance.js';
 import { decodeMetadataInfoReply, metadataServiceAddress } from '../../src/upstream/metadata-service.js';
 
@@ -44,7 +44,7 @@ function replyBody(opts: { app?: string; revision?: string; port?: number | bigi
 }
 
 function refused(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (err: unknown) => err instanceof FerryError && err.code === 'FERRY_REGISTRY_ERROR' && pattern.test(err.message));
+  assert.throws(fn, (err: unknown) => err instanceof RegistryError && err.code === 'FERRY_REGISTRY_ERROR' && pattern.test(err.message));
 }
 
 test('a getMetadataInfo reply becomes the MetadataInfo it carries', () => {

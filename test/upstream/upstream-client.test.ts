@@ -110,7 +110,7 @@ test('an idempotent call failing everywhere is tried 1 + retries times (input: r
     (e) => e instanceof FerryError && e.code === 'FERRY_UPSTREAM_CONNECTION_LOST',
   );
   const counts = [...transports.values()].map((t) => t.calls);
-  assert.equal(counts.reduce((a, b) => a + b, 0), 3, `attempts per endpoint: ${counts}`);
+  assert.equal(counts.reduce((a, b) => a + b, 0), 3, `attempts per endpoint: ${counts.join(', ')}`);
   assert.ok(counts.every((c) => c <= 1), 'no endpoint was tried twice');
 });
 

@@ -31,7 +31,7 @@ import {
   LOCAL_DATE_TIME_HANDLE,
   LOCAL_TIME_HANDLE,
 } from './constants.js';
-import { JavaDate, JavaMap, JavaObject, type HessianValue } from './reader.js';
+import { JavaDate, JavaMap, JavaObject } from './reader.js';
 
 export interface ToJsonOptions {
   longs: 'auto' | 'string';
@@ -262,7 +262,7 @@ export interface ThrowableInfo {
  * Reads a decoded Throwable (class name, `detailMessage`, `cause` chain; Dubbo's GenericException
  * via `exceptionClass`/`exceptionMessage`). Returns undefined for values that are not exceptions.
  */
-export function describeThrowable(value: HessianValue | unknown, seen: Set<unknown> = new Set()): ThrowableInfo | undefined {
+export function describeThrowable(value: unknown, seen: Set<unknown> = new Set()): ThrowableInfo | undefined {
   if (!(value instanceof JavaObject) || seen.has(value)) return undefined;
   seen.add(value);
   const f = value.fields;

@@ -820,6 +820,7 @@ export function compileTypedJsonDecoder(type: JavaType, enumNames: ReadonlySet<s
       }
       case 'pojo': {
         // Recursive POJOs: the memo holds a forwarder until the real reader exists.
+        // eslint-disable-next-line prefer-const -- the forwarder above reads it before the assignment below
         let real: Reader | undefined;
         memo.set(t, (s) => real!(s));
         real = pojoReader(t, readerFor, enumNames);

@@ -30,7 +30,7 @@ export function createDraftEncoder(plans: TypePlans): (type: Type, draft: Draft)
 
   function writeScalar(w: Writer, kind: string, id: number, v: DraftValue): void {
     const wire = protobuf.types.basic[kind as keyof typeof protobuf.types.basic];
-    w.uint32(((id << 3) | (wire as number)) >>> 0);
+    w.uint32(((id << 3) | (wire)) >>> 0);
     (w as unknown as Record<string, (x: unknown) => Writer>)[kind]!(v);
   }
 

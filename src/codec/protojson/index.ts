@@ -84,7 +84,7 @@ export function createProtoJson(root: Root): ProtoJson {
     parseText(type, text, source) {
       try {
         if (needsLossless(type)) return parseLossless(text);
-        return JSON.parse(text);
+        return JSON.parse(text) as unknown;
       } catch (err) {
         throw new FerryError('FERRY_BAD_JSON', `${source.argument}: ${(err as Error).message}`, {
           argument: source.argument,

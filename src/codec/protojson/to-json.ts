@@ -72,7 +72,7 @@ export function createJsonWriter(root: Root, plans: TypePlans, structs: StructCo
     const v = msg[fi.name];
     if (fi.presence) return Object.prototype.hasOwnProperty.call(msg, fi.name) && v !== null && v !== undefined;
     if (v === undefined || v === null) return false;
-    if (fi.map) return Object.keys(v as object).length > 0;
+    if (fi.map) return Object.keys(v).length > 0;
     if (fi.repeated) return (v as unknown[]).length > 0;
     if (typeof v === 'number') return v !== 0 || Object.is(v, -0);
     if (typeof v === 'boolean') return v;

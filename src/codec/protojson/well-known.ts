@@ -47,8 +47,8 @@ export function timestampOf(v: unknown, path: string): Draft {
   if (m === null) return fail(path, `invalid timestamp ${JSON.stringify(v)} (want RFC 3339, e.g. 2024-01-02T03:04:05.678Z)`);
   const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
   const date = new Date(0);
-  date.setUTCFullYear(y!, mo! - 1, d!);
-  date.setUTCHours(h!, mi!, s!, 0);
+  date.setUTCFullYear(y!, mo! - 1, d);
+  date.setUTCHours(h!, mi, s, 0);
   if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo! - 1 || date.getUTCDate() !== d || h! > 23 || mi! > 59 || s! > 59) {
     fail(path, `invalid timestamp ${JSON.stringify(v)}`);
   }

@@ -25,17 +25,17 @@ function bindingOf(rule: RuleObject): HttpBinding | undefined {
   for (const verb of VERBS) {
     if (typeof rule[verb] === 'string' && rule[verb] !== '') {
       method = verb.toUpperCase();
-      path = rule[verb] as string;
+      path = rule[verb];
     }
   }
   const custom = rule['custom'] as RuleObject | undefined;
   if (method === undefined && custom !== undefined && typeof custom['kind'] === 'string' && typeof custom['path'] === 'string') {
-    method = (custom['kind'] as string).toUpperCase();
-    path = custom['path'] as string;
+    method = (custom['kind']).toUpperCase();
+    path = custom['path'];
   }
   if (method === undefined || path === undefined) return undefined;
-  const body = typeof rule['body'] === 'string' && rule['body'] !== '' ? (rule['body'] as string) : undefined;
-  const responseBody = typeof rule['response_body'] === 'string' && rule['response_body'] !== '' ? (rule['response_body'] as string) : undefined;
+  const body = typeof rule['body'] === 'string' && rule['body'] !== '' ? (rule['body']) : undefined;
+  const responseBody = typeof rule['response_body'] === 'string' && rule['response_body'] !== '' ? (rule['response_body']) : undefined;
   return { method, path, ...(body !== undefined ? { body } : {}), ...(responseBody !== undefined ? { responseBody } : {}) };
 }
 

@@ -10,7 +10,7 @@
  * it has none); each is reported once (problem-log.ts). Budgets bound instances per application and
  * revisions per application.
  */
-import { FerryError } from '../../errors/index.js';
+import { RegistryError } from '../../errors/index.js';
 import type { MetadataInfoStore } from './metadata-store.js';
 import { createProblemLog, type ProblemLog } from './problem-log.js';
 import type { ServiceSelector } from './provider-url.js';
@@ -162,7 +162,7 @@ export function createAppLevelEndpoints(options: AppLevelOptions): AppLevelEndpo
       if (inst.revision === undefined) {
         problems.report(
           `no-revision:${inst.where}`,
-          new FerryError('FERRY_REGISTRY_ERROR', `instance ${inst.where} of application ${app} has no metadata revision (dubbo.metadata.revision); skipped`),
+          new RegistryError(`instance ${inst.where} of application ${app} has no metadata revision (dubbo.metadata.revision); skipped`),
         );
         continue;
       }
@@ -173,7 +173,7 @@ export function createAppLevelEndpoints(options: AppLevelOptions): AppLevelEndpo
       else {
         problems.report(
           `revisions:${app}`,
-          new FerryError('FERRY_REGISTRY_ERROR', `application ${app} uses more than ${maxRevisions} metadata revisions at once; instances of further revisions are skipped`),
+          new RegistryError(`application ${app} uses more than ${maxRevisions} metadata revisions at once; instances of further revisions are skipped`),
         );
       }
     }
@@ -207,9 +207,7 @@ export function createAppLevelEndpoints(options: AppLevelOptions): AppLevelEndpo
         if (!pending.has(`${app}/${inst.revision}`)) {
           problems.report(
             `stale:${inst.where}`,
-            new FerryError(
-              'FERRY_REGISTRY_ERROR',
-              `instance ${inst.where} moved to revision ${inst.revision}, whose MetadataInfo cannot be read; kept with revision ${info.revision}`,
+            new RegistryError(`instance ${inst.where} moved to revision ${inst.revision}, whose MetadataInfo cannot be read; kept with revision ${info.revision}`,
             ),
           );
         }
@@ -229,7 +227,7 @@ export function createAppLevelEndpoints(options: AppLevelOptions): AppLevelEndpo
       if (instances.length > maxInstances) {
         problems.report(
           `instances:${app}`,
-          new FerryError('FERRY_REGISTRY_ERROR', `application ${app} has ${instances.length} instances; only the first ${maxInstances} are used`),
+          new RegistryError(`application ${app} has ${instances.length} instances; only the first ${maxInstances} are used`),
         );
         taken = instances.slice(0, maxInstances);
       } else {

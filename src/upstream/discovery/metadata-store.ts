@@ -9,7 +9,7 @@
  * own MetadataService over the dubbo protocol (src/upstream/metadata-service.ts), or both; the
  * store only decides when and from whom.
  */
-import { FerryError } from '../../errors/index.js';
+import { RegistryError } from '../../errors/index.js';
 import type { MetadataInfo, ServiceInstance } from './service-instance.js';
 
 /** Loads the MetadataInfo of `revision` from (or about) one instance. Rejects when it cannot. */
@@ -35,7 +35,7 @@ export interface MetadataStoreOptions {
 
 export type MetadataLookup =
   | { readonly kind: 'found'; readonly info: MetadataInfo }
-  | { readonly kind: 'failed'; readonly error: FerryError; readonly retryAt: number };
+  | { readonly kind: 'failed'; readonly error: RegistryError; readonly retryAt: number };
 
 export interface MetadataInfoStore {
   /** The cached MetadataInfo, if any (counts as a use). */
@@ -51,7 +51,7 @@ export const DEFAULT_METADATA_CACHE_ENTRIES = 1_024;
 export const DEFAULT_METADATA_CACHE_BYTES = 32 * 1024 * 1024;
 
 interface Failure {
-  readonly error: FerryError;
+  readonly error: RegistryError;
   readonly retryAt: number;
   readonly count: number;
 }
@@ -61,7 +61,7 @@ const keyOf = (app: string, revision: string): string => `${app}\u0000${revision
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new FerryError('FERRY_REGISTRY_ERROR', `${what} did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new RegistryError(`${what} did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
@@ -115,7 +115,7 @@ export function createMetadataInfoStore(options: MetadataStoreOptions): Metadata
     }
   };
 
-  const fail = (key: string, error: FerryError): MetadataLookup => {
+  const fail = (key: string, error: RegistryError): MetadataLookup => {
     const count = (failures.get(key)?.count ?? 0) + 1;
     const delay = Math.min(retryMax, retryMin * 2 ** Math.min(count - 1, 20));
     const f: Failure = { error, retryAt: now() + delay, count };
@@ -151,7 +151,7 @@ export function createMetadataInfoStore(options: MetadataStoreOptions): Metadata
       tried.length === 0
         ? `MetadataInfo of application ${app} revision ${revision}: no instance to ask`
         : `MetadataInfo of application ${app} revision ${revision} could not be read (instances with that revision are skipped until it can): ${tried.join('; ')}`;
-    return fail(key, new FerryError('FERRY_REGISTRY_ERROR', message));
+    return fail(key, new RegistryError(message));
   };
 
   return {

@@ -15,7 +15,7 @@
  *   version, protocol, port, path, params}}}`, as JSON in the metadata report or as a Hessian
  *   `org.apache.dubbo.metadata.MetadataInfo` from `MetadataService#getMetadataInfo(revision)`.
  */
-import { FerryError } from '../../errors/index.js';
+import { RegistryError } from '../../errors/index.js';
 import { endpointId, matchesService, toEndpoint, type ProviderUrl, type ServiceSelector } from './provider-url.js';
 import type { Endpoint } from './types.js';
 
@@ -89,7 +89,7 @@ export interface MetadataInfo {
   readonly approxBytes: number;
 }
 
-const registryError = (message: string): FerryError => new FerryError('FERRY_REGISTRY_ERROR', message);
+const registryError = (message: string): RegistryError => new RegistryError(message);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -150,7 +150,7 @@ export function parseUrlParams(text: string | undefined): Record<string, string>
 
 /**
  * An instance from what every registry gives: the application, address, port and metadata map.
- * Throws FerryError(FERRY_REGISTRY_ERROR) naming `where` when the address, port or metadata cannot
+ * Throws RegistryError (FERRY_REGISTRY_ERROR) naming `where` when the address, port or metadata cannot
  * be used. Non-string metadata values are dropped (Dubbo's metadata is a string map).
  */
 export function serviceInstanceFromMetadata(
@@ -192,7 +192,7 @@ export function serviceInstanceFromMetadata(
 /**
  * The data of a ZooKeeper node `/services/<app>/<host:port>`: Curator's ServiceInstance JSON
  * (`{name, id, address, port, payload: {metadata: {...}}, ...}`), as Dubbo's ZookeeperServiceDiscovery
- * writes it. Throws FerryError(FERRY_REGISTRY_ERROR) naming the node when it cannot be used.
+ * writes it. Throws RegistryError (FERRY_REGISTRY_ERROR) naming the node when it cannot be used.
  */
 export function parseZooKeeperInstance(
   app: string,
@@ -216,7 +216,7 @@ function optionalString(v: unknown): string | undefined {
 
 /**
  * A MetadataInfo from a plain object tree (JSON, or a Hessian object turned into one). Checks what
- * Ferry relies on and that it belongs to `app`/`revision`; throws FerryError(FERRY_REGISTRY_ERROR)
+ * Ferry relies on and that it belongs to `app`/`revision`; throws RegistryError (FERRY_REGISTRY_ERROR)
  * naming `where` otherwise.
  */
 export function metadataInfoFromObject(

@@ -14,7 +14,7 @@
  */
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
-import { FerryError } from '../../errors/index.js';
+import { RegistryError } from '../../errors/index.js';
 import { DEFAULT_MAX_INSTANCES_PER_APP } from './app-level.js';
 import { createMetadataInfoStore, type FetchMetadataInfo, type MetadataInfoStore, type MetadataStoreOptions } from './metadata-store.js';
 import { createProblemLog, type ProblemLog } from './problem-log.js';
@@ -177,7 +177,7 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
       const c = client;
       const path = `${root}/metadata/${instance.app}/${revision}`;
       if (c === undefined || !isConnected) {
-        reject(new FerryError('FERRY_REGISTRY_ERROR', `${path}: ZooKeeper is not connected`));
+        reject(new RegistryError(`${path}: ZooKeeper is not connected`));
         return;
       }
       withReadSlot((done) => {
@@ -185,9 +185,7 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
           done();
           if (err) {
             reject(
-              new FerryError(
-                'FERRY_REGISTRY_ERROR',
-                zkCode(err) === zookeeper.Exception.NO_NODE ? `${path} is not in the metadata report` : `${path}: ${err.message}`,
+              new RegistryError(zkCode(err) === zookeeper.Exception.NO_NODE ? `${path} is not in the metadata report` : `${path}: ${err.message}`,
               ),
             );
             return;
@@ -217,7 +215,7 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
         reasons.push(err instanceof Error ? err.message : String(err));
       }
     }
-    throw new FerryError('FERRY_REGISTRY_ERROR', reasons.join('; then '));
+    throw new RegistryError(reasons.join('; then '));
   };
   const store = createMetadataInfoStore({ ...options.metadata, load });
 
@@ -262,7 +260,7 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
       if (names.length > maxApps) {
         problems.report(
           `mapping:${path}`,
-          new FerryError('FERRY_REGISTRY_ERROR', `${path} names ${names.length} applications; only the first ${maxApps} are watched`),
+          new RegistryError(`${path} names ${names.length} applications; only the first ${maxApps} are watched`),
         );
       } else {
         problems.clear(`mapping:${path}`);
@@ -368,7 +366,7 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
       if (names.length > maxInstances) {
         problems.report(
           `children:${path}`,
-          new FerryError('FERRY_REGISTRY_ERROR', `${path} has ${names.length} instances; only ${maxInstances} are read`),
+          new RegistryError(`${path} has ${names.length} instances; only ${maxInstances} are read`),
         );
         names = [...names].sort().slice(0, maxInstances);
       } else {
@@ -416,7 +414,7 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
     c.on('expired', () => {
       if (c !== client) return;
       isConnected = false;
-      problems.report(`zk:session`, new FerryError('FERRY_REGISTRY_ERROR', `ZooKeeper session expired (${connectString}); reconnecting`));
+      problems.report(`zk:session`, new RegistryError(`ZooKeeper session expired (${connectString}); reconnecting`));
       c.close();
       client = undefined;
       // A new session has no watches: every instance node is read again.
@@ -425,7 +423,7 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
     });
     c.once('connected', () => problems.clear('zk:session'));
     c.on('authenticationFailed', () => {
-      problems.report(`zk:auth`, new FerryError('FERRY_REGISTRY_ERROR', `ZooKeeper authentication failed (${connectString})`));
+      problems.report(`zk:auth`, new RegistryError(`ZooKeeper authentication failed (${connectString})`));
     });
     c.connect();
   }

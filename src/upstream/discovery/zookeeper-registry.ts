@@ -16,7 +16,7 @@ import { mergeEndpoints, sameEndpoints, serializationRefusal } from './service-i
 import type { Endpoint, EndpointSource } from './types.js';
 import { acquireZooKeeperApps, type ZooKeeperAppsOptions } from './zookeeper-apps.js';
 import { createZooKeeperSource, type ZooKeeperSourceOptions } from './zookeeper.js';
-import { FerryError } from '../../errors/index.js';
+import { RegistryError } from '../../errors/index.js';
 
 export interface ZooKeeperRegistrySourceOptions extends ZooKeeperSourceOptions {
   /** Asks an instance's MetadataService for a revision's MetadataInfo (application-level); without it only the metadata report is read. */
@@ -82,7 +82,7 @@ export function createZooKeeperRegistrySource(options: ZooKeeperRegistrySourceOp
         refused.push({ id: e.id, reason });
         registry.problems.report(
           `refused:${options.interface}:${e.id}`,
-          new FerryError('FERRY_REGISTRY_ERROR', `provider ${e.id} of ${options.interface} is not balanced to: ${reason}`),
+          new RegistryError(`provider ${e.id} of ${options.interface} is not balanced to: ${reason}`),
         );
       }
     }

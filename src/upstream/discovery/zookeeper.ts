@@ -3,10 +3,13 @@
  * `/dubbo/<interface>/providers` are URL-encoded provider URLs, ephemeral nodes that vanish when a
  * provider's session ends. The source watches that folder, re-reads it on every change, and keeps
  * the last list it read while ZooKeeper is unreachable (a registry outage must not empty the
- * gateway's view of providers that are still serving).
+ * gateway's view of providers that are still serving). The last list is also kept on disk
+ * (endpoint-cache.ts) and served when ZooKeeper cannot be reached at start.
  */
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
+import { RegistryError } from '../../errors/index.js';
+import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
 import { selectProviders } from './provider-url.js';
 import type { ServiceSelector } from './provider-url.js';
 import type { Endpoint, EndpointSource } from './types.js';
@@ -25,9 +28,16 @@ export interface ZooKeeperSourceOptions {
   readonly root?: string;
   /** Delay between connection attempts while ZooKeeper is down (default 1000 ms). */
   readonly retryDelayMs?: number;
+  /** Folder of the endpoint cache file; `false` turns the file off. Default endpoint-cache.ts' defaultCacheDir(). */
+  readonly cacheDir?: string | false;
+  /** How long to wait for a first read before serving the cache file (default 3000 ms). */
+  readonly cacheAfterMs?: number;
   /** Told about registry trouble (for logs); never throws into the gateway. */
   readonly onError?: (err: Error) => void;
 }
+
+/** How long a ZooKeeper source waits for its first read at start before it serves the cache file. */
+export const ZOOKEEPER_CACHE_AFTER_MS = 3000;
 
 /** An EndpointSource that also says whether it has read the registry yet. */
 export interface ZooKeeperSource extends EndpointSource {
@@ -35,6 +45,8 @@ export interface ZooKeeperSource extends EndpointSource {
   ready(timeoutMs?: number): Promise<boolean>;
   /** Whether the ZooKeeper session is currently connected. */
   connected(): boolean;
+  /** Where the current list came from: ZooKeeper, or the cache file while ZooKeeper was unreachable since start. */
+  origin(): 'none' | 'registry' | 'cache';
 }
 
 /** Turns a Dubbo registry URL into a ZooKeeper connect string; plain connect strings pass through. */
@@ -81,7 +93,18 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
     }
   };
 
+  const cache: EndpointCache | undefined =
+    options.cacheDir === false
+      ? undefined
+      : createEndpointCache({
+          registry: `zookeeper://${connectString}`,
+          service: `${providersPath}?protocol=${selector.protocol ?? 'dubbo'}&version=${selector.version ?? ''}&group=${selector.group ?? ''}`,
+          ...(options.cacheDir !== undefined ? { dir: options.cacheDir } : {}),
+          onError: report,
+        });
+
   let list: readonly Endpoint[] = Object.freeze([]);
+  let origin: 'none' | 'registry' | 'cache' = 'none';
   let closed = false;
   let client: Client | undefined;
   let isConnected = false;
@@ -90,13 +113,15 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
   let readAgain = false;
   const readyWaiters = new Set<(ok: boolean) => void>();
 
-  const publish = (next: Endpoint[]): void => {
+  const publish = (next: Endpoint[], from: 'registry' | 'cache' = 'registry'): void => {
     const wasRead = hasRead;
     hasRead = true;
     for (const w of readyWaiters) w(true);
     readyWaiters.clear();
+    origin = from;
     if (wasRead && sameList(list, next)) return;
     list = Object.freeze(next);
+    if (from === 'registry') void cache?.write(list);
     for (const l of [...listeners]) {
       try {
         l(list);
@@ -190,6 +215,20 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
 
   start();
 
+  // ZooKeeper not reached soon after start: serve the list a previous run left on disk, until
+  // the first real read replaces it.
+  const cacheTimer =
+    cache === undefined
+      ? undefined
+      : setTimeout(() => {
+          void cache.read().then((cached) => {
+            if (closed || hasRead || cached === undefined) return;
+            report(new RegistryError(`ZooKeeper ${connectString} unreachable at start: serving ${cached.length} endpoints of ${providersPath} from ${cache.path}`));
+            publish(cached, 'cache');
+          });
+        }, options.cacheAfterMs ?? ZOOKEEPER_CACHE_AFTER_MS);
+  cacheTimer?.unref();
+
   return {
     current: () => list,
     subscribe(listener) {
@@ -213,9 +252,11 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
       });
     },
     connected: () => isConnected,
+    origin: () => origin,
     async close() {
       if (closed) return;
       closed = true;
+      if (cacheTimer !== undefined) clearTimeout(cacheTimer);
       listeners.clear();
       for (const w of readyWaiters) w(false);
       readyWaiters.clear();

@@ -161,7 +161,7 @@ export class DubboEndpointPool extends EventEmitter<DubboEndpointPoolEvents> imp
   /** Stops reconnecting and closes every connection after draining its calls (up to `drainMs`). */
   async close(drainMs = DEFAULT_DRAIN_MS): Promise<void> {
     if (this.healthValue === 'closed') {
-      await Promise.all(this.slots.map((s) => s.conn?.closed()));
+      await Promise.all(this.slots.flatMap((s) => (s.conn ? [s.conn.closed()] : [])));
       return;
     }
     this.setHealth('closed', undefined);

@@ -3,7 +3,7 @@
  * grpc-gateway and Envoy's transcoder use; `grpc-status-details-bin` (google.rpc.Status) is
  * decoded into the problem body by a caller-supplied decoder.
  */
-import type { Metadata, ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { FerryError, GrpcCode } from '../../errors/index.js';
 import { TransportError } from '../../errors/transport.js';
 import type { GrpcCodeNumber } from '../../errors/index.js';
@@ -72,7 +72,7 @@ export function grpcErrorToFerry(err: unknown, endpoint: string | undefined, dec
   const code = se.code;
   const name = grpcCodeName(code);
   const message = se.details ?? se.message ?? name;
-  const trailers = se.metadata as Metadata | undefined;
+  const trailers = se.metadata;
   let details: unknown[] | undefined;
   const raw = trailers?.get('grpc-status-details-bin')[0];
   if (raw !== undefined && decodeDetails !== undefined) details = decodeDetails(Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'base64'));
@@ -85,10 +85,10 @@ export function grpcErrorToFerry(err: unknown, endpoint: string | undefined, dec
     ...(details !== undefined ? { upstreamDetails: details } : {}),
   };
   const at = endpoint ? ` calling ${endpoint}` : '';
-  if (code === GrpcCode.DEADLINE_EXCEEDED) {
+  if (name === 'DEADLINE_EXCEEDED') {
     return new TransportError('FERRY_UPSTREAM_TIMEOUT', `gRPC deadline exceeded${at}: ${message}`, true, base);
   }
-  if (code === GrpcCode.UNAVAILABLE) {
+  if (name === 'UNAVAILABLE') {
     const fromServer = answered || (trailers !== undefined && Object.keys(trailers.getMap()).length > 0);
     if (!fromServer && NEVER_SENT.test(message)) {
       return new TransportError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC upstream${at} unavailable: ${message}`, false, base);

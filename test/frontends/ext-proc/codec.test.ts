@@ -8,6 +8,7 @@ import { continueHeaders, modeOverride, toImmediateResponse } from '../../../src
 // (The wire format itself is checked against Envoy's generated Go types in the e2e tests.)
 const codec = createExtProcCodec();
 const reference = loadExtProcService().Process;
+assert.ok(reference, 'proto-loader knows the Process method');
 
 test('encodeResponse gives the same bytes as proto-loader for every reply shape the session sends', async () => {
   const replies = [

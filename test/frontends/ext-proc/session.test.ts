@@ -45,7 +45,7 @@ test('headers with end_of_stream on a matched route: one ImmediateResponse from 
   const s = createExtProcSession(engine);
   const r = await s.handle(hdrs([[':method', 'GET'], [':path', '/ferry/a?x=1'], ['traceparent', 'tp']], true, 'BUFFERED'));
   assert.equal(r?.immediate_response?.status.code, 200);
-  assert.deepEqual(JSON.parse(r!.immediate_response!.body!.toString()), { method: 'GET', path: '/ferry/a', q: 'x=1', body: null });
+  assert.deepEqual(JSON.parse(r.immediate_response.body!.toString()), { method: 'GET', path: '/ferry/a', q: 'x=1', body: null });
   assert.equal(calls.length, 1);
   assert.equal(calls[0]!.match?.routeId, 'r');
   assert.equal(calls[0]!.req.headers['traceparent'], 'tp');
@@ -152,7 +152,7 @@ test('protocol errors (input: body before headers; second headers; empty message
   const { engine } = fakeEngine();
   const a = await createExtProcSession(engine).handle(body('x', true));
   assert.equal(a?.immediate_response?.status.code, 500);
-  assert.equal(JSON.parse(a!.immediate_response!.body!.toString()).code, 'FERRY_INTERNAL');
+  assert.equal(JSON.parse(a.immediate_response.body!.toString()).code, 'FERRY_INTERNAL');
 
   const s = createExtProcSession(engine);
   await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'));
@@ -167,14 +167,14 @@ test('headers without :path (input: only :method GET) → 400 FERRY_BAD_ARGUMENT
   const { engine } = fakeEngine();
   const r = await createExtProcSession(engine).handle(hdrs([[':method', 'GET']], true));
   assert.equal(r?.immediate_response?.status.code, 400);
-  assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_BAD_ARGUMENT');
+  assert.equal(JSON.parse(r.immediate_response.body!.toString()).code, 'FERRY_BAD_ARGUMENT');
 });
 
 test('FULL_DUPLEX_STREAMED body mode on a body route (input: protocol_config FULL_DUPLEX_STREAMED) → 500 FERRY_CONFIG_INVALID', async () => {
   const { engine, calls } = fakeEngine();
   const r = await createExtProcSession(engine).handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'FULL_DUPLEX_STREAMED'));
   assert.equal(r?.immediate_response?.status.code, 500);
-  assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_CONFIG_INVALID');
+  assert.equal(JSON.parse(r.immediate_response.body!.toString()).code, 'FERRY_CONFIG_INVALID');
   assert.equal(calls.length, 0);
 });
 
@@ -194,5 +194,5 @@ test('an engine that rejects despite its contract still yields a 500 problem rep
   };
   const r = await createExtProcSession(engine).handle(hdrs([[':method', 'GET'], [':path', '/ferry/a']], true));
   assert.equal(r?.immediate_response?.status.code, 500);
-  assert.equal(JSON.parse(r!.immediate_response!.body!.toString()).code, 'FERRY_INTERNAL');
+  assert.equal(JSON.parse(r.immediate_response.body!.toString()).code, 'FERRY_INTERNAL');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FerryError } from '../../../src/errors/index.js';
+import { RegistryError } from '../../../src/errors/index.js';
 import { createMetadataInfoStore } from '../../../src/upstream/discovery/metadata-store.js';
 import { serviceInstanceFromMetadata, type MetadataInfo, type ServiceInstance } from '../../../src/upstream/discovery/service-instance.js';
 
@@ -37,7 +37,7 @@ test('a failing instance is passed over for the next one with that revision, up 
   const store = createMetadataInfoStore({
     load: async (inst, revision) => {
       asked.push(inst.port);
-      if (inst.port !== 3) throw new FerryError('FERRY_REGISTRY_ERROR', `port ${inst.port} says no`);
+      if (inst.port !== 3) throw new RegistryError(`port ${inst.port} says no`);
       return info(inst.app, revision);
     },
   });

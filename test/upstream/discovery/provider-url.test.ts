@@ -49,7 +49,7 @@ test('Java URLEncoder spaces (+) decode to spaces, %2B to a plus', () => {
 test('IPv6 hosts, userinfo and a missing query', () => {
   const v6 = parseProviderUrl('dubbo://[::1]:20880/S');
   assert.equal(v6?.host, '::1');
-  assert.equal(toEndpoint(v6!).id, '[::1]:20880');
+  assert.equal(toEndpoint(v6).id, '[::1]:20880');
   const user = parseProviderUrl('dubbo://admin:pw@10.1.1.1:20881/S');
   assert.equal(user?.host, '10.1.1.1');
   assert.equal(user?.port, 20881);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FerryError } from '../../../src/errors/index.js';
+import { RegistryError } from '../../../src/errors/index.js';
 import {
   endpointsOfInstance,
   mergeEndpoints,
@@ -37,7 +37,7 @@ const REV = '69387b2d49e3daf66e6ff52645853a50';
 
 function registryError(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof FerryError, `a FerryError, got ${String(err)}`);
+    assert.ok(err instanceof RegistryError, `a RegistryError, got ${String(err)}`);
     assert.equal(err.code, 'FERRY_REGISTRY_ERROR');
     assert.match(err.message, pattern);
     return true;

@@ -5,6 +5,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import zookeeper from 'node-zookeeper-client';
 import type { Client } from 'node-zookeeper-client';
 import { startZooKeeper, type ZooKeeperServer } from '../../support/zookeeper.js';
@@ -15,17 +18,20 @@ const IFACE = 'com.example.zk.DemoService';
 const PROVIDERS = `/dubbo/${IFACE}/providers`;
 
 let zk: ZooKeeperServer | undefined;
+let cacheDir = '';
 const sources: ZooKeeperSource[] = [];
 const writers: Client[] = [];
 
 before(async () => {
   zk = await startZooKeeper();
+  cacheDir = await mkdtemp(join(tmpdir(), 'ferry-zk-cache-'));
 });
 
 after(async () => {
   for (const s of sources) await s.close();
   for (const w of writers) w.close();
   await zk?.stop();
+  await rm(cacheDir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 /** Java's URLEncoder.encode: like encodeURIComponent, but space → '+', and ! ' ( ) ~ escaped. */
@@ -69,6 +75,7 @@ test('follows providers registering, leaving and their sessions ending; filters 
     version: '1.0.0',
     group: 'retail',
     sessionTimeoutMs: 4000,
+    cacheDir,
   });
   sources.push(source);
   const seen: string[][] = [];
@@ -119,7 +126,7 @@ test('follows providers registering, leaving and their sessions ending; filters 
 });
 
 test('keeps the last known list while ZooKeeper is down', async () => {
-  const source = createZooKeeperSource({ connectString: zk!.connectString, interface: IFACE, version: '1.0.0', sessionTimeoutMs: 4000 });
+  const source = createZooKeeperSource({ connectString: zk!.connectString, interface: IFACE, version: '1.0.0', sessionTimeoutMs: 4000, cacheDir });
   sources.push(source);
   const w = await writer();
   await call<string>((cb) => w.mkdirp(PROVIDERS, cb));
@@ -127,6 +134,8 @@ test('keeps the last known list while ZooKeeper is down', async () => {
     w.create(`${PROVIDERS}/${providerNode(5555, 'version=1.0.0')}`, null, zookeeper.CreateMode.PERSISTENT, cb),
   );
   await waitFor('provider 5555', () => ids(source.current()).includes('127.0.0.1:5555'));
+  assert.equal(source.origin(), 'registry');
+  const connectString = zk!.connectString;
   w.close();
   let changes = 0;
   source.subscribe(() => changes++);
@@ -138,11 +147,23 @@ test('keeps the last known list while ZooKeeper is down', async () => {
   await new Promise((r) => setTimeout(r, 2500));
   assert.deepEqual(ids(source.current()), ['127.0.0.1:5555'], 'last known list kept');
   assert.equal(changes, 0, 'no listener was told the list emptied');
+
+  // A source started now, with ZooKeeper still down, serves the list the first one wrote to disk.
+  const restarted = createZooKeeperSource({ connectString: connectString, interface: IFACE, version: '1.0.0', cacheDir, cacheAfterMs: 300, retryDelayMs: 200 });
+  sources.push(restarted);
+  assert.equal(await restarted.ready(5000), true);
+  assert.equal(restarted.origin(), 'cache');
+  assert.deepEqual(ids(restarted.current()), ['127.0.0.1:5555']);
+  // ... but only for the same selection: another version has no file
+  const other = createZooKeeperSource({ connectString: connectString, interface: IFACE, version: '2.0.0', cacheDir, cacheAfterMs: 300, retryDelayMs: 200 });
+  sources.push(other);
+  assert.equal(await other.ready(1500), false);
+  assert.deepEqual(other.current(), []);
 });
 
 test('a source whose ZooKeeper never answers reports not ready and keeps an empty list', async () => {
   // input tried: a connect string to a closed port
-  const source = createZooKeeperSource({ connectString: '127.0.0.1:1', interface: IFACE, retryDelayMs: 200 });
+  const source = createZooKeeperSource({ connectString: '127.0.0.1:1', interface: IFACE, retryDelayMs: 200, cacheDir });
   sources.push(source);
   assert.equal(await source.ready(1000), false);
   assert.deepEqual(source.current(), []);

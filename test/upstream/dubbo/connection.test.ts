@@ -59,8 +59,10 @@ before(async () => {
 after(async () => {
   for (const c of open) c.destroy();
   await Promise.all(open.map((c) => c.closed()));
+  // Listen for 'close' before close(): a closed server no longer reports `listening`.
+  const closed = servers.filter((s) => s.listening).map((s) => once(s, 'close'));
   for (const s of servers) s.close();
-  await Promise.all(servers.map((s) => (s.listening ? once(s, 'close') : undefined)));
+  await Promise.all(closed);
   await provider?.stop();
 });
 

@@ -1,0 +1,347 @@
+/**
+ * Provider discovery from Nacos, for the providers Dubbo's own Nacos registry writes (see
+ * nacos-instances.ts for the layout), over Nacos' documented HTTP Open API:
+ * `GET /nacos/v1/ns/instance/list?serviceName=..&groupName=..&namespaceId=..&healthyOnly=false`,
+ * re-read every `pollIntervalMs`. Nacos 2.x servers and rnacos serve it; a change is seen within
+ * one interval, without a restart.
+ *
+ * Why not the `nacos` npm package: it is the Nacos 1.x client (this same v1 HTTP API plus UDP
+ * push and heartbeats) built on urllib 2 and the egg-era sdk-base/mz-modules stack; it would bring
+ * a dependency tree and a UDP listener for what one bounded HTTP GET per service does. Nacos 2.x's
+ * gRPC push is not spoken here (its Payload protocol has no maintained Node client).
+ *
+ * Failure rules, as for ZooKeeper: registry trouble is reported through onError (once per
+ * distinct problem until it clears) and never thrown into the gateway; the last good list is kept
+ * while the registry is unreachable or answers garbage; a malformed instance is skipped and named;
+ * and the last list is kept on disk (endpoint-cache.ts) so a Ferry started while Nacos is down
+ * serves what it knew.
+ */
+import { FerryError, RegistryError } from '../../errors/index.js';
+import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
+import { endpointsOf, nacosServiceNames, parseInstanceList, parseNacosRegistry, selectNacosProviders } from './nacos-instances.js';
+import type { NacosRegistry } from './nacos-instances.js';
+import type { ServiceSelector } from './provider-url.js';
+import type { Endpoint, EndpointSource } from './types.js';
+
+/** How often each service's instance list is re-read (ms). */
+export const NACOS_POLL_INTERVAL_MS = 2000;
+/** One HTTP request's limit (ms), connect to last byte. */
+export const NACOS_REQUEST_TIMEOUT_MS = 5000;
+/** Largest instance-list reply read (bytes); a larger one is refused and the last list kept. */
+export const NACOS_MAX_REPLY_BYTES = 4 * 1024 * 1024;
+/** Most endpoints kept per service. */
+export const NACOS_MAX_INSTANCES = 10_000;
+/** Distinct problems remembered for "report once" (older ones are forgotten first). */
+const MAX_REMEMBERED_PROBLEMS = 256;
+
+export interface NacosSourceOptions {
+  /** `nacos://host:port[,host:port][?namespace=..&group=..&username=..&password=..]` */
+  readonly registry: string;
+  readonly interface: string;
+  readonly version?: string;
+  readonly group?: string;
+  /** Provider protocol to accept: `dubbo` (default) or `tri`. */
+  readonly protocol?: string;
+  readonly pollIntervalMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly maxReplyBytes?: number;
+  readonly maxInstances?: number;
+  /** Folder of the endpoint cache file; `false` turns the file off. Default endpoint-cache.ts' defaultCacheDir(). */
+  readonly cacheDir?: string | false;
+  /** Told about registry trouble (for logs); never throws into the gateway. */
+  readonly onError?: (err: Error) => void;
+}
+
+/** An EndpointSource that also says whether it has a list yet and whether Nacos answers. */
+export interface NacosSource extends EndpointSource {
+  /** Resolves true once a first list was read (from Nacos, or from the cache file while Nacos is down); false after `timeoutMs`. */
+  ready(timeoutMs?: number): Promise<boolean>;
+  /** Whether every read of the last round got a usable answer from Nacos. */
+  connected(): boolean;
+  /** Where the current list came from. */
+  origin(): 'none' | 'registry' | 'cache';
+}
+
+function sameList(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.id !== y.id || x.weight !== y.weight || x.protocol !== y.protocol) return false;
+    const xk = Object.keys(x.labels);
+    if (xk.length !== Object.keys(y.labels).length) return false;
+    for (const k of xk) if (x.labels[k] !== y.labels[k]) return false;
+  }
+  return true;
+}
+
+const clamp = (v: number | undefined, dflt: number, min: number, max: number): number =>
+  v === undefined || !Number.isFinite(v) ? dflt : Math.min(max, Math.max(min, v));
+
+/** Reads a fetch body up to `limit` bytes; throws RegistryError when it is longer. */
+async function readBounded(res: Response, limit: number, what: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body?.cancel().catch(() => {});
+    throw new RegistryError(`${what}: reply of ${declared} bytes is over the ${limit}-byte limit`);
+  }
+  if (res.body === null) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw new RegistryError(`${what}: reply is over the ${limit}-byte limit`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Watches one Dubbo service's providers in Nacos. Starts reading at once; `close()` stops. */
+export function createNacosSource(options: NacosSourceOptions): NacosSource {
+  const selector: ServiceSelector = {
+    interface: options.interface,
+    ...(options.version !== undefined ? { version: options.version } : {}),
+    ...(options.group !== undefined ? { group: options.group } : {}),
+    ...(options.protocol !== undefined ? { protocol: options.protocol } : {}),
+  };
+  const pollMs = clamp(options.pollIntervalMs, NACOS_POLL_INTERVAL_MS, 50, 300_000);
+  const timeoutMs = clamp(options.requestTimeoutMs, NACOS_REQUEST_TIMEOUT_MS, 50, 120_000);
+  const maxBytes = clamp(options.maxReplyBytes, NACOS_MAX_REPLY_BYTES, 1024, 256 * 1024 * 1024);
+  const maxInstances = clamp(options.maxInstances, NACOS_MAX_INSTANCES, 1, 1_000_000);
+
+  const listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
+  const readyWaiters = new Set<(ok: boolean) => void>();
+  // Problems already told, by key; a problem that stops happening is forgotten, so its return is told again.
+  const told = new Map<string, number>();
+  let round = 0;
+  const report = (key: string, err: Error): void => {
+    const seen = told.has(key);
+    told.delete(key);
+    told.set(key, round);
+    if (told.size > MAX_REMEMBERED_PROBLEMS) told.delete(told.keys().next().value!);
+    if (seen) return;
+    try {
+      options.onError?.(err);
+    } catch {
+      // a logger that throws must not break discovery
+    }
+  };
+  const forgetStale = (): void => {
+    for (const [k, r] of told) if (r < round) told.delete(k);
+  };
+
+  let registry: NacosRegistry | undefined;
+  let names: string[] | undefined;
+  try {
+    registry = parseNacosRegistry(options.registry);
+    names = nacosServiceNames(selector, registry.legacyNames);
+    if (names === undefined) {
+      report('wildcard', new FerryError('FERRY_CONFIG_INVALID', `Nacos discovery of ${options.interface}: "*" versions or groups are not supported; name them`));
+    }
+  } catch (err) {
+    report('registry', err instanceof Error ? err : new Error(String(err)));
+  }
+  const serviceKey = names?.join(',') ?? options.interface;
+  const cache: EndpointCache | undefined =
+    registry !== undefined && registry.fileCache && options.cacheDir !== false
+      ? createEndpointCache({
+          registry: registry.display,
+          service: `${serviceKey}?protocol=${selector.protocol ?? 'dubbo'}`,
+          ...(options.cacheDir !== undefined ? { dir: options.cacheDir } : {}),
+          onError: (err) => report(`cache:${err.message}`, err),
+        })
+      : undefined;
+
+  let list: readonly Endpoint[] = Object.freeze([]);
+  let origin: 'none' | 'registry' | 'cache' = 'none';
+  let closed = false;
+  let isConnected = false;
+  let timer: NodeJS.Timeout | undefined;
+  const closing = new AbortController();
+  // Per service name, the last endpoints read from it: a name whose read fails keeps its share.
+  const perName = new Map<string, readonly Endpoint[]>();
+  let serverIndex = 0;
+  let token: { value: string; expiresAt: number } | undefined;
+
+  const publish = (next: readonly Endpoint[], from: 'registry' | 'cache'): void => {
+    const first = origin === 'none';
+    const changed = first || !sameList(list, next);
+    origin = from;
+    for (const w of readyWaiters) w(true);
+    readyWaiters.clear();
+    if (!changed) return;
+    list = Object.freeze([...next]);
+    if (from === 'registry') void cache?.write(list);
+    for (const l of [...listeners]) {
+      try {
+        l(list);
+      } catch (err) {
+        report(`listener:${String(err)}`, err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+  };
+
+  const server = (): string => registry!.servers[serverIndex % registry!.servers.length]!;
+
+  async function request(path: string, query: Record<string, string>, method: 'GET' | 'POST' = 'GET'): Promise<Response> {
+    const body = new URLSearchParams(query).toString();
+    const url = `http://${server()}${path}` + (method === 'GET' ? `?${body}` : '');
+    return fetch(url, {
+      method,
+      signal: AbortSignal.any([closing.signal, AbortSignal.timeout(timeoutMs)]),
+      ...(method === 'POST' ? { body, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
+    });
+  }
+
+  /** An access token when the registry URL has credentials (Nacos' /v1/auth/login), refreshed before it expires. */
+  async function accessToken(): Promise<string | undefined> {
+    const r = registry!;
+    if (r.username === undefined) return undefined;
+    if (token !== undefined && Date.now() < token.expiresAt) return token.value;
+    const res = await request('/nacos/v1/auth/login', { username: r.username, password: r.password ?? '' }, 'POST');
+    const text = await readBounded(res, 64 * 1024, `Nacos ${r.display} login`);
+    if (res.status !== 200) throw new RegistryError(`Nacos ${r.display} refused the login of "${r.username}" (HTTP ${res.status})`);
+    let v: { accessToken?: unknown; tokenTtl?: unknown };
+    try {
+      v = JSON.parse(text) as typeof v;
+    } catch {
+      throw new RegistryError(`Nacos ${r.display} login answer is not JSON`);
+    }
+    if (typeof v.accessToken !== 'string' || v.accessToken === '') throw new RegistryError(`Nacos ${r.display} login answer has no accessToken`);
+    const ttlSeconds = typeof v.tokenTtl === 'number' && v.tokenTtl > 0 ? v.tokenTtl : 60;
+    // Renew at 90 % of the token's life.
+    token = { value: v.accessToken, expiresAt: Date.now() + ttlSeconds * 900 };
+    return token.value;
+  }
+
+  /** Reads one service name; returns its endpoints, or undefined when it failed (reported). */
+  async function readName(name: string): Promise<readonly Endpoint[] | undefined> {
+    const r = registry!;
+    const what = `Nacos ${r.display} service ${name}`;
+    try {
+      const tok = await accessToken();
+      const res = await request('/nacos/v1/ns/instance/list', {
+        serviceName: name,
+        groupName: r.group,
+        ...(r.namespace !== '' ? { namespaceId: r.namespace } : {}),
+        healthyOnly: 'false',
+        ...(tok !== undefined ? { accessToken: tok } : {}),
+      });
+      const text = await readBounded(res, maxBytes, what);
+      if (res.status === 403 || res.status === 401) token = undefined;
+      if (res.status !== 200) {
+        throw new RegistryError(`${what}: HTTP ${res.status} ${JSON.stringify(text.slice(0, 120))}`);
+      }
+      const sel = selectNacosProviders(parseInstanceList(text, name), selector, maxInstances);
+      for (const bad of sel.invalid) {
+        report(`invalid:${name}:${bad.instance}:${bad.problem}`, new RegistryError(`${what}: instance ${bad.instance} skipped: ${bad.problem}`));
+      }
+      if (sel.invalidCount > sel.invalid.length) {
+        report(`invalid-more:${name}`, new RegistryError(`${what}: ${sel.invalidCount - sel.invalid.length} more malformed instances skipped`));
+      }
+      if (sel.truncatedFrom !== undefined) {
+        report(`truncated:${name}`, new RegistryError(`${what}: ${sel.truncatedFrom} providers, only the first ${maxInstances} are used`));
+      }
+      return sel.endpoints;
+    } catch (err) {
+      if (closed) return undefined;
+      const e = err instanceof RegistryError ? err : new RegistryError(`${what}: ${describeFetchError(err)}`, { cause: err });
+      // A server that does not answer: the next read goes to the next server of the list.
+      if (!(err instanceof RegistryError)) serverIndex++;
+      report(`read:${name}:${e.message.replace(/\d+ bytes/, 'N bytes')}`, e);
+      return undefined;
+    }
+  }
+
+  async function poll(): Promise<void> {
+    if (closed || registry === undefined || names === undefined) return;
+    round++;
+    let failed = false;
+    for (const name of names) {
+      const got = await readName(name);
+      if (closed) return;
+      if (got === undefined) failed = true;
+      else perName.set(name, got);
+    }
+    isConnected = !failed;
+    forgetStale();
+    if (perName.size === names.length) {
+      publish(endpointsOf(perName), 'registry');
+    } else if (origin === 'none' && cache !== undefined) {
+      // Not every name has ever been read: the registry is down since start. Serve the file.
+      const cached = await cache.read();
+      if (closed) return;
+      if (cached !== undefined && origin === 'none') {
+        publish(cached, 'cache');
+        report('served-from-cache', new RegistryError(`Nacos ${registry.display} unreachable at start: serving ${cached.length} endpoints of ${serviceKey} from ${cache.path}`));
+      }
+    }
+  }
+
+  const loop = async (): Promise<void> => {
+    try {
+      await poll();
+    } catch (err) {
+      // poll reports its own trouble; anything else is a bug, told and survived.
+      report(`bug:${String(err)}`, err instanceof Error ? err : new Error(String(err)));
+    }
+    // A registry URL that could not be used was told once; there is nothing to poll.
+    if (!closed && registry !== undefined && names !== undefined) {
+      timer = setTimeout(() => void loop(), pollMs);
+      timer.unref();
+    }
+  };
+  void loop();
+
+  return {
+    current: () => list,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    ready(waitMs = 10_000) {
+      if (origin !== 'none') return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => {
+          readyWaiters.delete(done);
+          resolve(false);
+        }, waitMs);
+        const done = (ok: boolean): void => {
+          clearTimeout(t);
+          resolve(ok);
+        };
+        readyWaiters.add(done);
+      });
+    },
+    connected: () => isConnected,
+    origin: () => origin,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      closing.abort();
+      listeners.clear();
+      for (const w of readyWaiters) w(false);
+      readyWaiters.clear();
+      isConnected = false;
+    },
+  };
+}
+
+function describeFetchError(err: unknown): string {
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError') return 'no answer in time';
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code !== undefined) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+    return err.message;
+  }
+  return String(err);
+}
