@@ -17,7 +17,6 @@
 import { performance } from 'node:perf_hooks';
 import { HessianWriter } from '../codec/hessian/writer.js';
 import { JavaDate, JavaMap, JavaObject } from '../codec/hessian/reader.js';
-import type { HessianValue } from '../codec/hessian/reader.js';
 import { RegistryError } from '../errors/index.js';
 import type { FetchMetadataInfo } from './discovery/metadata-store.js';
 import { endpointId } from './discovery/provider-url.js';
@@ -58,7 +57,7 @@ export function metadataServiceAddress(instance: ServiceInstance): { host: strin
 const MAX_DEPTH = 8;
 
 /** Turns the Hessian tree of a MetadataInfo into plain objects (maps → records, objects → their fields). */
-export function hessianToPlain(v: HessianValue | unknown, depth = 0): unknown {
+export function hessianToPlain(v: unknown, depth = 0): unknown {
   if (depth > MAX_DEPTH) return undefined;
   if (v === null || v === undefined) return undefined;
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;

@@ -199,7 +199,7 @@ test('providers in every register mode are found and called; a provider in both 
   const afterStop = await load(80, 4);
   assert.deepEqual(afterStop.filter((o) => o.status !== 200), [], `no call failed: ${JSON.stringify(tally(afterStop))}`);
   assert.ok(afterStop.every((o) => o.served !== 'app-local'), `app-local served after it stopped: ${JSON.stringify(tally(afterStop))}`);
-  await waitFor('app-local leaves the endpoint set', () => !ids(merged).includes(started[1]!.address));
+  await waitFor('app-local leaves the endpoint set', () => !ids(merged).includes(started[1].address));
   console.log(`after app-local stopped (${Date.now() - stoppedAt} ms): ${JSON.stringify(tally(afterStop))}`);
   await Promise.all(['legacy', 'app-remote', 'both'].map(stop));
   await waitFor('every provider unregistered', () => merged.current().length === 0);

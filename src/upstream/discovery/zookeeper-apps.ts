@@ -193,7 +193,7 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
           try {
             resolve(parseMetadataInfoJson(data ?? Buffer.alloc(0), { app: instance.app, revision }, path, budgets));
           } catch (e) {
-            reject(e);
+            reject(e instanceof Error ? e : new RegistryError(String(e)));
           }
         });
       });

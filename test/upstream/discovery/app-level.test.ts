@@ -29,7 +29,7 @@ function loader(broken: Set<string> = new Set(), asked: string[] = []): FetchMet
     asked.push(`${inst.app}/${revision}`);
     if (broken.has(revision) || exports[revision] === undefined) throw new Error(`revision ${revision} unavailable`);
     const services: Record<string, unknown> = {};
-    for (const s of exports[revision]!) {
+    for (const s of exports[revision]) {
       services[`${s.name}:${s.version ?? ''}:dubbo`] = {
         name: s.name,
         protocol: 'dubbo',
