@@ -148,6 +148,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 60_000): P
 /** A registry source of the test's own (the same code Ferry runs), to look at the endpoint set. */
 function registrySource(): ReturnType<typeof createZooKeeperRegistrySource> {
   const s = createZooKeeperRegistrySource({
+    cacheDir: false,
     connectString: zk!.registryUrl,
     interface: IFACE,
     version: '1.0.0',
@@ -186,7 +187,7 @@ test('providers in every register mode are found and called; a provider in both 
   const merged = registrySource();
   assert.equal(await merged.ready(30_000), true);
   assert.deepEqual(ids(merged), started.map((p) => p.address).sort());
-  const interfaceOnly = createZooKeeperSource({ connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0' });
+  const interfaceOnly = createZooKeeperSource({ cacheDir: false, connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0' });
   closers.push(() => interfaceOnly.close());
   assert.equal(await interfaceOnly.ready(10_000), true);
   const both = providers.get('both')!;

@@ -46,6 +46,8 @@ export interface AppLevelEndpoints {
   subscribe(listener: (endpoints: readonly Endpoint[]) => void): () => void;
   /** Resolves when no MetadataInfo lookup is in flight (lookups that fail are retried later). */
   idle(): Promise<void>;
+  /** Whether a MetadataInfo lookup is in flight. */
+  busy(): boolean;
   close(): void;
 }
 
@@ -254,6 +256,7 @@ export function createAppLevelEndpoints(options: AppLevelOptions): AppLevelEndpo
       if (pending.size === 0) return Promise.resolve();
       return new Promise((r) => idleWaiters.push(r));
     },
+    busy: () => pending.size > 0,
     close() {
       closed = true;
       clearTimeout(retryTimer);

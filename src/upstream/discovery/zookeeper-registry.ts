@@ -8,14 +8,19 @@
  * The two lists are merged by `host:port` (a provider in both layouts is one endpoint, the
  * interface-level entry first), filtered by interface/version/group/protocol the same way, and
  * endpoints whose serialization Ferry does not speak are held back (refused(), reported once).
+ *
+ * The merged list is what is kept on disk (endpoint-cache.ts, under the same key the
+ * interface-level source used alone): a Ferry started while ZooKeeper is down serves it until both
+ * layouts have been read.
  */
 import { createAppLevelEndpoints, type AppLevelEndpoints } from './app-level.js';
 import type { FetchMetadataInfo } from './metadata-store.js';
 import type { ServiceSelector } from './provider-url.js';
 import { mergeEndpoints, sameEndpoints, serializationRefusal } from './service-instance.js';
+import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
 import type { Endpoint, EndpointSource } from './types.js';
 import { acquireZooKeeperApps, type ZooKeeperAppsOptions } from './zookeeper-apps.js';
-import { createZooKeeperSource, type ZooKeeperSourceOptions } from './zookeeper.js';
+import { createZooKeeperSource, toConnectString, ZOOKEEPER_CACHE_AFTER_MS, type ZooKeeperSourceOptions } from './zookeeper.js';
 import { RegistryError } from '../../errors/index.js';
 
 export interface ZooKeeperRegistrySourceOptions extends ZooKeeperSourceOptions {
@@ -37,6 +42,8 @@ export interface ZooKeeperRegistrySource extends EndpointSource {
   connected(): boolean;
   /** Endpoints held back (for /readyz): serialization Ferry does not speak. */
   refused(): readonly RefusedEndpoint[];
+  /** Where the current list came from: ZooKeeper, or the cache file while ZooKeeper was unreachable since start. */
+  origin(): 'none' | 'registry' | 'cache';
 }
 
 export function createZooKeeperRegistrySource(options: ZooKeeperRegistrySourceOptions): ZooKeeperRegistrySource {
@@ -46,7 +53,25 @@ export function createZooKeeperRegistrySource(options: ZooKeeperRegistrySourceOp
     ...(options.group !== undefined ? { group: options.group } : {}),
     ...(options.protocol !== undefined ? { protocol: options.protocol } : {}),
   };
-  const interfaceLevel = createZooKeeperSource(options);
+  const report = (err: Error): void => {
+    try {
+      options.onError?.(err);
+    } catch {
+      // a logger that throws must not break discovery
+    }
+  };
+  // The interface-level part keeps no file of its own: the merged list is cached here.
+  const interfaceLevel = createZooKeeperSource({ ...options, cacheDir: false });
+  const connectString = toConnectString(options.connectString);
+  const cache: EndpointCache | undefined =
+    options.cacheDir === false
+      ? undefined
+      : createEndpointCache({
+          registry: `zookeeper://${connectString}`,
+          service: `/${options.root ?? 'dubbo'}/${options.interface}/providers?protocol=${selector.protocol ?? 'dubbo'}&version=${selector.version ?? ''}&group=${selector.group ?? ''}`,
+          ...(options.cacheDir !== undefined ? { dir: options.cacheDir } : {}),
+          onError: report,
+        });
   const registry = acquireZooKeeperApps({
     ...options.apps,
     connectString: options.connectString,
@@ -66,10 +91,29 @@ export function createZooKeeperRegistrySource(options: ZooKeeperRegistrySourceOp
   const listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
   let list: readonly Endpoint[] = Object.freeze([]);
   let refusedList: readonly RefusedEndpoint[] = Object.freeze([]);
+  let origin: 'none' | 'registry' | 'cache' = 'none';
+  let cacheWritten = false;
   let closed = false;
+
+  /** Both layouts read once (mapping, instance lists and MetadataInfo lookups included). */
+  const fullyRead = (): boolean => interfaceLevel.origin() === 'registry' && registry.hasRead(options.interface) && !appLevel.busy();
+
+  const publish = (next: readonly Endpoint[]): void => {
+    if (sameEndpoints(list, next)) return;
+    list = Object.freeze([...next]);
+    for (const l of [...listeners]) {
+      try {
+        l(list);
+      } catch (err) {
+        report(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+  };
 
   const recompute = (): void => {
     if (closed) return;
+    // Serving the cache file: keep it until ZooKeeper has given both layouts, not half of them.
+    if (origin === 'cache' && !fullyRead()) return;
     const merged = mergeEndpoints(interfaceLevel.current(), appLevel.current());
     const usable: Endpoint[] = [];
     const refused: RefusedEndpoint[] = [];
@@ -87,16 +131,46 @@ export function createZooKeeperRegistrySource(options: ZooKeeperRegistrySourceOp
       }
     }
     refusedList = Object.freeze(refused);
-    if (sameEndpoints(list, usable)) return;
-    list = Object.freeze(usable);
-    for (const l of [...listeners]) {
-      try {
-        l(list);
-      } catch (err) {
-        options.onError?.(err instanceof Error ? err : new Error(String(err)));
-      }
+    if (interfaceLevel.origin() === 'registry' || registry.hasRead(options.interface)) origin = 'registry';
+    const changed = !sameEndpoints(list, usable);
+    publish(usable);
+    // Only complete lists go to disk: the first once both layouts are read, then every change.
+    if (fullyRead() && (changed || !cacheWritten)) {
+      cacheWritten = true;
+      void cache?.write(list);
     }
   };
+
+  // Until both layouts have been read once, look every 100 ms (a layout that reads as empty
+  // publishes no change, yet completes the list).
+  let settleTimer: NodeJS.Timeout | undefined;
+  const settle = (): void => {
+    settleTimer = undefined;
+    if (closed) return;
+    if (fullyRead()) {
+      recompute();
+      return;
+    }
+    settleTimer = setTimeout(settle, 100);
+    settleTimer.unref();
+  };
+  settle();
+
+  // ZooKeeper not reached soon after start: serve the list a previous run left on disk until
+  // both layouts have been read.
+  let cacheTimer: NodeJS.Timeout | undefined;
+  if (cache !== undefined) {
+    cacheTimer = setTimeout(() => {
+      cacheTimer = undefined;
+      void cache.read().then((cached) => {
+        if (closed || origin !== 'none' || cached === undefined) return;
+        report(new RegistryError(`ZooKeeper ${connectString} unreachable at start: serving ${cached.length} endpoints of ${options.interface} from ${cache.path}`));
+        origin = 'cache';
+        publish(cached);
+      });
+    }, options.cacheAfterMs ?? ZOOKEEPER_CACHE_AFTER_MS);
+    cacheTimer.unref();
+  }
 
   const unsubscribeInterface = interfaceLevel.subscribe(recompute);
   const unsubscribeApps = appLevel.subscribe(recompute);
@@ -151,9 +225,12 @@ export function createZooKeeperRegistrySource(options: ZooKeeperRegistrySourceOp
     },
     connected: () => interfaceLevel.connected() && registry.connected(),
     refused: () => refusedList,
+    origin: () => origin,
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(cacheTimer);
+      clearTimeout(settleTimer);
       listeners.clear();
       unsubscribeInterface();
       unsubscribeApps();

@@ -7,6 +7,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import zookeeper from 'node-zookeeper-client';
 import type { Client } from 'node-zookeeper-client';
 import { startZooKeeper, type ZooKeeperServer } from '../../support/zookeeper.js';
@@ -16,17 +19,20 @@ import { createMetadataServiceFetcher } from '../../../src/upstream/metadata-ser
 import type { Endpoint } from '../../../src/upstream/discovery/types.js';
 
 let zk: ZooKeeperServer | undefined;
+let cacheDir = '';
 const sources: ZooKeeperRegistrySource[] = [];
 const writers: Client[] = [];
 
 before(async () => {
   zk = await startZooKeeper();
+  cacheDir = await mkdtemp(join(tmpdir(), 'ferry-zk-apps-cache-'));
 });
 
 after(async () => {
   for (const s of sources) await s.close();
   for (const w of writers) w.close();
   await zk?.stop();
+  await rm(cacheDir, { recursive: true, force: true });
 });
 
 async function writer(): Promise<Client> {
@@ -117,7 +123,7 @@ test('follows the mapping, instances joining, leaving and changing revision; rea
   await put(w, `/dubbo/metadata/shop/r1`, metadataJson('shop', 'r1', IFACE, { weight: '100' }));
   await put(w, `/dubbo/metadata/shop/r2`, metadataJson('shop', 'r2', IFACE, { weight: '50', 'dubbo.tag': 'canary' }));
   await put(w, `/dubbo/metadata/stock/s1`, metadataJson('stock', 's1', IFACE));
-  const source = createZooKeeperRegistrySource({ connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0', sessionTimeoutMs: 4000 });
+  const source = createZooKeeperRegistrySource({ cacheDir, connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0', sessionTimeoutMs: 4000 });
   sources.push(source);
   assert.equal(await source.ready(10_000), true, 'ready with no mapping node yet');
   assert.deepEqual(source.current(), []);
@@ -178,6 +184,7 @@ test('bad input: each problem is logged once with the node named, that instance 
   await put(w, `/dubbo/mapping/${IFACE}`, APP);
 
   const source = createZooKeeperRegistrySource({
+    cacheDir,
     connectString: zk!.registryUrl,
     interface: IFACE,
     version: '1.0.0',
@@ -236,7 +243,7 @@ test('an application with 10,000 instances is served whole; a second service sha
   global.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const errors: string[] = [];
-  const source = createZooKeeperRegistrySource({ connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0', onError: (e) => errors.push(e.message) });
+  const source = createZooKeeperRegistrySource({ cacheDir, connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0', onError: (e) => errors.push(e.message) });
   sources.push(source);
   assert.equal(await source.ready(60_000), true);
   assert.equal(source.current().length, N);
@@ -246,13 +253,14 @@ test('an application with 10,000 instances is served whole; a second service sha
   console.log(`${N} instances of one application: heap +${((heapAfter - heapBefore) / 1048576).toFixed(1)} MiB (instances, endpoints, watcher state)`);
 
   // A second service over the same registry and application shares the watcher: same answer, no second read.
-  const second = createZooKeeperRegistrySource({ connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0' });
+  const second = createZooKeeperRegistrySource({ cacheDir, connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0' });
   sources.push(second);
   assert.equal(await second.ready(30_000), true);
   assert.equal(second.current().length, N);
 
   const capped: string[] = [];
   const small = createZooKeeperRegistrySource({
+    cacheDir,
     connectString: zk!.registryUrl,
     interface: IFACE,
     version: '1.0.0',
@@ -270,16 +278,18 @@ test('an application with 10,000 instances is served whole; a second service sha
   assert.equal(small.current().length, 2_000);
 });
 
-test('keeps the last known application-level endpoints while ZooKeeper is down', async () => {
+test('keeps the last known application-level endpoints while ZooKeeper is down, and on disk for a source started then', async () => {
   const IFACE = 'com.example.zk.OutageService';
   const w = await writer();
   await put(w, `/dubbo/metadata/steady/r`, metadataJson('steady', 'r', IFACE));
   await put(w, `/services/steady/10.0.9.1:1`, instanceJson('steady', '10.0.9.1', 1, remoteMeta('r', 1)), zookeeper.CreateMode.EPHEMERAL);
   await put(w, `/dubbo/mapping/${IFACE}`, 'steady');
-  const source = createZooKeeperRegistrySource({ connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0', sessionTimeoutMs: 4000, retryDelayMs: 200 });
+  const source = createZooKeeperRegistrySource({ cacheDir, connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0', sessionTimeoutMs: 4000, retryDelayMs: 200 });
   sources.push(source);
   assert.equal(await source.ready(10_000), true);
   assert.deepEqual(ids(source.current()), ['10.0.9.1:1']);
+  assert.equal(source.origin(), 'registry');
+  const registryUrl = zk!.registryUrl;
   let changes = 0;
   source.subscribe(() => changes++);
   await zk!.stop();
@@ -289,4 +299,23 @@ test('keeps the last known application-level endpoints while ZooKeeper is down',
   await new Promise((r) => setTimeout(r, 2500));
   assert.deepEqual(ids(source.current()), ['10.0.9.1:1'], 'last known list kept');
   assert.equal(changes, 0, 'no listener was told the list emptied');
+
+  // A source started now, with ZooKeeper still down, serves the merged list the first one wrote.
+  // (The first is closed first: while it lives, a new source shares its watcher's memory instead.)
+  await source.close();
+  const errors: string[] = [];
+  const restarted = createZooKeeperRegistrySource({
+    cacheDir,
+    connectString: registryUrl,
+    interface: IFACE,
+    version: '1.0.0',
+    cacheAfterMs: 300,
+    retryDelayMs: 200,
+    onError: (e) => errors.push(e.message),
+  });
+  sources.push(restarted);
+  await waitFor('served from the cache file', () => restarted.origin() === 'cache', 5000);
+  assert.deepEqual(ids(restarted.current()), ['10.0.9.1:1']);
+  assert.equal(restarted.current()[0]!.labels['dubbo.metadata.revision'], 'r', 'the application-level endpoint, labels and all');
+  assert.ok(errors.some((m) => /unreachable at start: serving 1 endpoints of com\.example\.zk\.OutageService from /.test(m)), errors.join('\n'));
 });
