@@ -170,6 +170,16 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
   let token: { value: string; expiresAt: number } | undefined;
 
   const publish = (next: readonly Endpoint[], from: 'registry' | 'cache'): void => {
+    if (next.length === 0 && list.length > 0) {
+      // Empty protection (as Dubbo's consumers have it): a registry that suddenly lists nobody —
+      // rnacos and Nacos in memory mode come back empty after a restart, before providers
+      // re-register — does not empty the gateway. Endpoints that really died fail their health
+      // checks and leave balancing on their own.
+      report('empty-protected', new RegistryError(`Nacos lists no provider of ${serviceKey}; keeping the last ${list.length}`));
+      for (const w of readyWaiters) w(true);
+      readyWaiters.clear();
+      return;
+    }
     const first = origin === 'none';
     const changed = first || !sameList(list, next);
     origin = from;
