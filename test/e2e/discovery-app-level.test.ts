@@ -59,6 +59,7 @@ before(async () => {
   zk = await startZooKeeper();
   ferry = await startTestFerry({
     withoutSamples: true,
+    adminPort: 0,
     extra: { 'bank.yaml': await bankMapping(zk.registryUrl), 'rr.yaml': roundRobinMapping(zk.registryUrl) },
   });
   zkReader = zookeeper.createClient(zk.connectString);
@@ -331,4 +332,10 @@ test('a provider whose serialization Ferry does not speak is never called and is
   assert.ok(!accounts.client.upstream.endpoints().some((e) => e.id === fj.address), 'the refused provider has no transport');
   assert.equal(errors.filter((m) => m.includes(fj.address)).length, 1, errors.join('\n'));
   assert.match(errors.find((m) => m.includes(fj.address))!, /provider 127\.0\.0\.1:\d+ of com\.example\.bank\.AccountService is not balanced to: serialization fastjson2/);
+  // The running Ferry's /readyz names the refused endpoint (it stays ready: others serve).
+  const ready = await http(`http://127.0.0.1:${ferry!.adminPort}`, 'GET', '/readyz');
+  assert.ok(
+    (ready.json?.notes ?? []).some((n: string) => n.includes(fj.address) && n.includes('fastjson2')),
+    `readyz: ${ready.text}`,
+  );
 });
