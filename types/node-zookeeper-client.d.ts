@@ -61,6 +61,13 @@ declare module 'node-zookeeper-client' {
       callback: (error: Exception | Error | null, stat: Stat | null) => void,
     ): void;
     exists(path: string, callback: (error: Exception | Error | null, stat: Stat | null) => void): void;
+    getData(
+      path: string,
+      watcher: (event: Event) => void,
+      callback: (error: Exception | Error | null, data: Buffer | undefined, stat: Stat) => void,
+    ): void;
+    getData(path: string, callback: (error: Exception | Error | null, data: Buffer | undefined, stat: Stat) => void): void;
+    setData(path: string, data: Buffer | null, callback: (error: Exception | Error | null, stat: Stat) => void): void;
     create(
       path: string,
       data: Buffer | null,

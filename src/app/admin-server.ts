@@ -10,6 +10,8 @@ import type { Registry } from 'prom-client';
 export interface Readiness {
   readonly ready: boolean;
   readonly reasons: readonly string[];
+  /** What an operator should know even when ready (e.g. endpoints refused by discovery). */
+  readonly notes?: readonly string[];
 }
 
 export interface AdminServerOptions {
@@ -50,7 +52,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     return reply
       .code(r.ready ? 200 : 503)
       .header('cache-control', 'no-store')
-      .send({ status: r.ready ? 'ready' : 'not ready', reasons: r.reasons });
+      .send({ status: r.ready ? 'ready' : 'not ready', reasons: r.reasons, ...(r.notes !== undefined && r.notes.length > 0 ? { notes: r.notes } : {}) });
   });
   app.get('/openapi.json', async (_req, reply) => reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(options.openapi())));
 

@@ -289,7 +289,9 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
         readiness: () => {
           if (shutdown.draining) return { ready: false, reasons: ['shutting down'] };
           const down = upstreams.unavailableServices(current.config);
-          return { ready: down.length === 0, reasons: down.map((s) => `service ${s} has no available endpoint`) };
+          // Refused endpoints (a serialization Ferry does not speak) do not make Ferry unready: they are named.
+          const refused = upstreams.refusedEndpoints(current.config).map((r) => `service ${r.service}: endpoint ${r.id} refused: ${r.reason}`);
+          return { ready: down.length === 0, reasons: down.map((s) => `service ${s} has no available endpoint`), notes: refused };
         },
         openapi: () => generateOpenApi(current.config),
       });

@@ -16,11 +16,12 @@ import type { Balancer, PickHint } from './balance/types.js';
 import { createStaticSource } from './discovery/static.js';
 import type { Endpoint, EndpointSource } from './discovery/types.js';
 import { createNacosSource } from './discovery/nacos.js';
-import { createZooKeeperSource } from './discovery/zookeeper.js';
+import { createZooKeeperRegistrySource, type RefusedEndpoint } from './discovery/zookeeper-registry.js';
 import type { BackoffOptions } from './dubbo/backoff.js';
 import type { DubboReply } from './dubbo/connection.js';
 import { DubboEndpointPool } from './dubbo/pool.js';
 import { GrpcEndpoint, type GrpcCallOptions, type GrpcStreamResult, type GrpcUnaryResult } from './grpc/client.js';
+import { createMetadataServiceFetcher } from './metadata-service.js';
 import { createUpstreamClient, type UpstreamClient } from './upstream-client.js';
 
 /** What every call through a client set says about retrying. */
@@ -233,6 +234,8 @@ function upstreamKey(s: ServiceConfig): string {
 
 export class UpstreamClients {
   private readonly managed = new Map<string, Managed>();
+  /** Application-level discovery asks instances for MetadataInfo with this (one per client set, so registries are shared). */
+  private readonly fetchMetadataInfo = createMetadataServiceFetcher();
 
   constructor(private readonly opts: UpstreamClientsOptions = {}) {}
 
@@ -263,7 +266,7 @@ export class UpstreamClients {
         ? createStaticSource(service.endpoints, wireProtocol)
         : service.registry.startsWith('nacos://')
           ? createNacosSource({ registry: service.registry, ...registryOptions })
-          : createZooKeeperSource({ connectString: service.registry, ...registryOptions });
+          : createZooKeeperRegistrySource({ connectString: service.registry, fetchMetadataInfo: this.fetchMetadataInfo, ...registryOptions });
     const onEjection = this.opts.onEjection;
     const outlier = createOutlierDetector(onEjection ? { onChange: (id, ejected) => onEjection(service.name, id, ejected) } : {});
     const balancer = createBalancer(balanceKindFor(service), { outlier });
@@ -333,6 +336,16 @@ export class UpstreamClients {
       if (m !== undefined && !m.transports().some((t) => t.available())) down.push(s.name);
     }
     return down;
+  }
+
+  /** Discovered endpoints of `config`'s services that Ferry will not call, and why (for /readyz). */
+  refusedEndpoints(config: FerryConfig): Array<{ service: string } & RefusedEndpoint> {
+    const out: Array<{ service: string } & RefusedEndpoint> = [];
+    for (const s of config.services.values()) {
+      const source = this.managed.get(upstreamKey(s))?.source as { refused?: () => readonly RefusedEndpoint[] } | undefined;
+      for (const r of source?.refused?.() ?? []) out.push({ service: s.name, ...r });
+    }
+    return out;
   }
 
   /** Closes the clients of services that `config` no longer names (unchanged). */

@@ -10,6 +10,7 @@ import { TransportError } from '../errors/transport.js';
 import type { OutlierDetector } from './balance/outlier.js';
 import { callWithRetries } from './balance/retry.js';
 import type { Balancer, EndpointTransport, PickHint } from './balance/types.js';
+import { withWarmup } from './balance/warmup.js';
 import type { Endpoint, EndpointSource } from './discovery/types.js';
 
 /** How long a removed endpoint may finish its calls before it is closed (ms). */
@@ -78,9 +79,11 @@ function sameConnection(a: Endpoint, b: Endpoint): boolean {
 }
 
 export function createUpstreamClient<T extends EndpointTransport>(options: UpstreamClientOptions<T>): UpstreamClient<T> {
-  const { balancer, outlier } = options;
+  const { outlier } = options;
   const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS;
   const members = new Map<string, Member<T>>();
+  // Every balancer sees provider warm-up (Dubbo's `warmup` + `timestamp`) in the weights.
+  const balancer = withWarmup(options.balancer, (id) => members.get(id)?.endpoint);
   /** Snapshots handed to the balancer, replaced (never mutated) when endpoints change. */
   let all: T[] = [];
   /** Transports by priority level, best first (one level in the common case). */

@@ -17,6 +17,23 @@ export interface JavaProviderOptions {
   registry?: string;
   /** Dubbo's `register-mode`: `interface` (default), `instance` or `all`. */
   registerMode?: 'interface' | 'instance' | 'all';
+  /** Dubbo application name (default `ferry-sample-provider`); application-level discovery groups instances by it. */
+  application?: string;
+  /** `local` (default: the instance's MetadataService serves its MetadataInfo) or `remote` (also in the metadata report). */
+  metadataType?: 'local' | 'remote';
+  /** Provider `weight` (Dubbo's default 100). */
+  weight?: number;
+  /**
+   * Provider `warmup`, ms. Default 0 here (no ramp): Dubbo's own default is 10 minutes, so every
+   * provider a test starts would still be warming, and balancing (least-pending sends sequential
+   * calls to the heaviest weight) would follow uptime instead of what the test is about.
+   */
+  warmupMs?: number;
+  /** Provider `dubbo.tag`. */
+  tag?: string;
+  /** dubbo protocol `serialization` (default hessian2) and `prefer.serialization` (default: the same). */
+  serialization?: string;
+  preferSerialization?: string;
   /** Also serve Triple (the Greeter protobuf service) on its own port. Default false. */
   triple?: boolean;
   /** Log each received call's method name to stderr. */
@@ -98,6 +115,13 @@ export async function startJavaProvider(options: JavaProviderOptions = {}): Prom
   ];
   if (options.registry) args.push('--registry', options.registry);
   if (options.registerMode) args.push('--register-mode', options.registerMode);
+  if (options.application !== undefined) args.push('--application', options.application);
+  if (options.metadataType !== undefined) args.push('--metadata-type', options.metadataType);
+  if (options.weight !== undefined) args.push('--weight', String(options.weight));
+  args.push('--warmup', String(options.warmupMs ?? 0));
+  if (options.tag !== undefined) args.push('--tag', options.tag);
+  if (options.serialization !== undefined) args.push('--serialization', options.serialization);
+  if (options.preferSerialization !== undefined) args.push('--prefer-serialization', options.preferSerialization);
   if (options.verbose) args.push('--verbose');
 
   const launch = async (): Promise<ManagedProcess> => {

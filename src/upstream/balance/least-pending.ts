@@ -1,36 +1,47 @@
 /**
- * Least-pending balancing, Ferry's default: the available endpoint with the fewest calls in flight
- * per unit of weight wins, so a slow provider gets less new work. Ties rotate, so that sequential
- * calls (always 0 pending) still spread over all endpoints.
+ * Least-pending balancing, Ferry's default, as Dubbo's LeastActive does it: the available
+ * endpoints with the fewest calls in flight are the candidates, and weight decides among them
+ * (smooth weighted round-robin), so a slow provider gets less new work while sequential calls
+ * (always 0 pending) still spread by weight — also while a new provider's weight ramps up.
+ * (Scoring by pending ÷ weight instead sends every sequential call to the heaviest endpoint.)
  */
+import { createRoundRobinBalancer } from './round-robin.js';
 import type { Balancer, EndpointView, PickHint } from './types.js';
 
-/** Creates a least-pending balancer (score = (pending + 1) / weight; weight 0 only when all are 0). */
+/** Creates a least-pending balancer. Weight 0 endpoints are candidates only when no weighted one is available. */
 export function createLeastPendingBalancer(): Balancer {
-  let cursor = 0;
+  const amongEqual = createRoundRobinBalancer();
+  const ties: EndpointView[] = [];
+  const none: PickHint = {};
   return {
     pick(endpoints: readonly EndpointView[], hint: PickHint): EndpointView | undefined {
-      const n = endpoints.length;
-      if (n === 0) return undefined;
       const exclude = hint.exclude;
-      const start = cursor++ % n;
-      if (cursor > 0x3fffffff) cursor = 0;
-      let best: EndpointView | undefined;
-      let bestScore = Infinity;
-      let bestWeighted = false;
-      for (let k = 0; k < n; k++) {
-        const ep = endpoints[(start + k) % n]!;
-        if (!ep.available() || (exclude !== undefined && exclude.has(ep.id))) continue;
-        const weighted = ep.weight > 0;
-        if (bestWeighted && !weighted) continue;
-        const score = (ep.pending() + 1) / (weighted ? ep.weight : 1);
-        if ((weighted && !bestWeighted) || score < bestScore) {
-          best = ep;
-          bestScore = score;
-          bestWeighted = weighted;
+      let weightedOnly = false;
+      for (const ep of endpoints) {
+        if (ep.weight > 0 && ep.available() && (exclude === undefined || !exclude.has(ep.id))) {
+          weightedOnly = true;
+          break;
         }
       }
-      return best;
+      let least = Infinity;
+      ties.length = 0;
+      for (const ep of endpoints) {
+        if (!ep.available() || (exclude !== undefined && exclude.has(ep.id)) || (weightedOnly && ep.weight <= 0)) continue;
+        const pending = ep.pending();
+        if (pending < least) {
+          least = pending;
+          ties.length = 0;
+        }
+        if (pending === least) ties.push(ep);
+      }
+      if (ties.length <= 1) {
+        const only = ties[0];
+        ties.length = 0;
+        return only;
+      }
+      const chosen = amongEqual.pick(ties, none);
+      ties.length = 0;
+      return chosen;
     },
   };
 }

@@ -33,10 +33,18 @@ test('ties rotate over all endpoints', () => {
   assert.deepEqual([...seen.values()], [100, 100, 100]);
 });
 
-test('weight scales the score; weight 0 is used only when no weighted endpoint is available', () => {
+test('fewest in flight first; weight decides among equals (Dubbo LeastActive); weight 0 only when nothing weighted is available', () => {
   const b = createLeastPendingBalancer();
-  // a: (3+1)/200 = 0.02, b: (1+1)/50 = 0.04
-  assert.equal(b.pick([view('a:1', 3, { weight: 200 }), view('b:1', 1, { weight: 50 })], {})?.id, 'a:1');
+  // a has more in flight, however heavy it is.
+  assert.equal(b.pick([view('a:1', 3, { weight: 200 }), view('b:1', 1, { weight: 50 })], {})?.id, 'b:1');
+  // Sequential calls (0 pending each): weights 200:100 split 2:1, spread out.
+  const eps = [view('heavy:1', 0, { weight: 200 }), view('light:1', 0, { weight: 100 })];
+  const seen = new Map<string, number>();
+  for (let i = 0; i < 300; i++) {
+    const id = b.pick(eps, {})!.id;
+    seen.set(id, (seen.get(id) ?? 0) + 1);
+  }
+  assert.deepEqual(Object.fromEntries(seen), { 'heavy:1': 200, 'light:1': 100 });
   assert.equal(b.pick([view('z:1', 0, { weight: 0 }), view('b:1', 7)], {})?.id, 'b:1');
   assert.equal(b.pick([view('z:1', 0, { weight: 0 }), view('b:1', 7, { available: false })], {})?.id, 'z:1');
 });

@@ -26,7 +26,9 @@ import org.apache.dubbo.config.bootstrap.DubboBootstrap;
  * <pre>
  * java -jar ferry-sample-provider.jar [--dubbo-port 20880] [--triple-port 0] [--registry URL]
  *      [--name NAME] [--threads 200] [--host 127.0.0.1] [--register-mode interface|instance|all]
- *      [--verbose] [--exit-on-stdin-eof]
+ *      [--verbose] [--exit-on-stdin-eof] [--application ferry-sample-provider]
+ *      [--metadata-type local|remote] [--weight N] [--warmup MS] [--tag TAG]
+ *      [--serialization hessian2] [--prefer-serialization LIST]
  * </pre>
  *
  * <ul>
@@ -59,6 +61,13 @@ public final class SampleProvider {
     String registerMode = "interface";
     boolean verbose = false;
     boolean exitOnStdinEof = false;
+    String application = "ferry-sample-provider";
+    String metadataType = "local";
+    Integer weight = null;
+    Integer warmupMs = null;
+    String tag = null;
+    String serialization = "hessian2";
+    String preferSerialization = null;
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -74,6 +83,13 @@ public final class SampleProvider {
           case "--register-mode" -> o.registerMode = value(args, ++i, a);
           case "--verbose" -> o.verbose = true;
           case "--exit-on-stdin-eof" -> o.exitOnStdinEof = true;
+          case "--application" -> o.application = value(args, ++i, a);
+          case "--metadata-type" -> o.metadataType = value(args, ++i, a);
+          case "--weight" -> o.weight = Integer.parseInt(value(args, ++i, a));
+          case "--warmup" -> o.warmupMs = Integer.parseInt(value(args, ++i, a));
+          case "--tag" -> o.tag = value(args, ++i, a);
+          case "--serialization" -> o.serialization = value(args, ++i, a);
+          case "--prefer-serialization" -> o.preferSerialization = value(args, ++i, a);
           default -> throw new IllegalArgumentException("unknown flag: " + a);
         }
       }
@@ -82,6 +98,9 @@ public final class SampleProvider {
       }
       if (!List.of("interface", "instance", "all").contains(o.registerMode)) {
         throw new IllegalArgumentException("--register-mode must be interface, instance or all");
+      }
+      if (!List.of("local", "remote").contains(o.metadataType)) {
+        throw new IllegalArgumentException("--metadata-type must be local or remote");
       }
       return o;
     }
@@ -119,12 +138,14 @@ public final class SampleProvider {
     // Dubbo ignores 127.x hosts (see LoopbackConfiguratorFactory); this puts them back.
     System.setProperty(LoopbackConfiguratorFactory.PROPERTY, o.host);
 
-    ApplicationConfig app = new ApplicationConfig("ferry-sample-provider");
+    ApplicationConfig app = new ApplicationConfig(o.application);
     app.setQosEnable(false);
     app.setLogger("jdk");
     // Interface-level registration by default: /dubbo/<interface>/providers/<url>.
     app.setRegisterMode(o.registerMode);
-    app.setMetadataType("local");
+    // local: consumers ask the instance's MetadataService for a revision's MetadataInfo; remote:
+    // it is also published in the metadata report (ZooKeeper /dubbo/metadata/<app>/<revision>).
+    app.setMetadataType(o.metadataType);
     app.setEnableFileCache(false);
 
     RegistryConfig registry;
@@ -133,7 +154,10 @@ public final class SampleProvider {
     } else {
       registry = new RegistryConfig(o.registry);
       registry.setUseAsConfigCenter(false);
-      registry.setUseAsMetadataCenter(false);
+      // Application-level registration needs a metadata report for the interface -> application
+      // mapping (/dubbo/mapping/<interface>) and for metadata-type=remote; as in Dubbo's default,
+      // the registry is that report. Interface-level registration writes nothing else.
+      registry.setUseAsMetadataCenter(!o.registerMode.equals("interface"));
       registry.setRegisterMode(o.registerMode);
       registry.setTimeout(10000);
     }
@@ -141,8 +165,8 @@ public final class SampleProvider {
     ProtocolConfig dubbo = new ProtocolConfig("dubbo", o.dubboPort);
     dubbo.setId("dubbo");
     dubbo.setHost(o.host);
-    dubbo.setSerialization("hessian2");
-    dubbo.setPreferSerialization("hessian2");
+    dubbo.setSerialization(o.serialization);
+    dubbo.setPreferSerialization(o.preferSerialization != null ? o.preferSerialization : o.serialization);
     dubbo.setThreadpool("fixed");
     dubbo.setThreads(o.threads);
     dubbo.setQueues(0);
@@ -160,6 +184,15 @@ public final class SampleProvider {
     ProviderConfig provider = new ProviderConfig();
     provider.setTimeout(60000);
     provider.setRetries(0);
+    if (o.weight != null) {
+      provider.setWeight(o.weight);
+    }
+    if (o.warmupMs != null) {
+      provider.setWarmup(o.warmupMs);
+    }
+    if (o.tag != null) {
+      provider.setTag(o.tag);
+    }
 
     ServiceConfig<AccountService> accounts = new ServiceConfig<>();
     accounts.setInterface(AccountService.class);
