@@ -35,7 +35,7 @@ export interface ExtProcSession {
    * for a request whose body is awaited, or undefined when there is no request to answer yet.
    */
   expire(idleMs: number): Promise<ProcessingResponse | undefined>;
-  /** Drops collected body chunks (stream ended or was cancelled). */
+  /** Drops collected body chunks and cancels an upstream call still running (stream ended or was cancelled). */
   dispose(): void;
 }
 
@@ -62,6 +62,8 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
   let configuredBodyMode: BodySendMode | undefined;
   let chunks: Buffer[] = [];
   let bodyBytes = 0;
+  // Aborted when the stream ends: an upstream call still running for it is cancelled.
+  const streamGone = new AbortController();
   const maxBodyBytes = options.maxBodyBytes ?? engine.maxBodyBytes;
 
   const finish = async (res: GatewayResponse): Promise<ProcessingResponse> => {
@@ -82,6 +84,7 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
       headers: h.headers,
       body,
       ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress }),
+      signal: streamGone.signal,
     };
     let res: GatewayResponse;
     try {
@@ -156,6 +159,7 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
     },
     dispose() {
       chunks = [];
+      streamGone.abort();
     },
     async handle(msg) {
       if (state === 'done') return undefined; // Envoy ignores anything after an ImmediateResponse.

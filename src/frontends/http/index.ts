@@ -175,6 +175,12 @@ export function createHttpApp(contract: FrontendContract): FastifyInstance {
     const url = request.url;
     const q = url.indexOf('?');
     const body = request.body;
+    // Aborted when the connection closes before the answer was written: the upstream call is cancelled.
+    const clientGone = new AbortController();
+    const raw = reply.raw;
+    raw.once('close', () => {
+      if (!raw.writableEnded) clientGone.abort();
+    });
     const req: GatewayRequest = {
       method: request.method,
       path: q < 0 ? url : url.slice(0, q),
@@ -182,6 +188,7 @@ export function createHttpApp(contract: FrontendContract): FastifyInstance {
       headers: request.headers,
       body: Buffer.isBuffer(body) ? body : undefined,
       ...(request.socket.remoteAddress !== undefined ? { remoteAddress: request.socket.remoteAddress } : {}),
+      signal: clientGone.signal,
     };
     const res = await contract.engine().handle(req);
     send(reply, res, (request.raw as TrackedMessage)[TRACKED], limits, contract);
