@@ -108,7 +108,11 @@ async function main(): Promise<void> {
       Process(): grpc.ClientDuplexStream<unknown, ProcessingResponse>;
     };
     const headers = [
-      [':method', 'GET'], [':path', ROUTE], [':authority', 'bank.example'], [':scheme', 'http'], ['user-agent', 'bench'],
+      [':method', 'GET'],
+      [':path', ROUTE],
+      [':authority', 'bank.example'],
+      [':scheme', 'http'],
+      ['user-agent', 'bench'],
     ].map(([key, v]) => ({ key, raw_value: Buffer.from(v!) }));
     const extOnce = (): Promise<void> =>
       new Promise((resolve, reject) => {
@@ -126,7 +130,10 @@ async function main(): Promise<void> {
       });
 
     const runs: RunResult[] = [];
-    for (const [label, once] of [['HTTP (fastify)', httpOnce], ['ext_proc (grpc-js Envoy stand-in)', extOnce]] as const) {
+    for (const [label, once] of [
+      ['HTTP (fastify)', httpOnce],
+      ['ext_proc (grpc-js Envoy stand-in)', extOnce],
+    ] as const) {
       await drive(Math.min(1000, total), concurrency, once); // warm-up, not counted
       const before = await cpu();
       const r = await drive(total, concurrency, once);

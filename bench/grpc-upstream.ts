@@ -58,7 +58,15 @@ export async function runClosedLoop(name: string, total: number, concurrency: nu
 export function summarise(name: string, latencies: number[], seconds: number, cpuMicros: number): BenchResult {
   const sorted = [...latencies].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-  return { name, requests: sorted.length, seconds, rps: sorted.length / seconds, p50: q(0.5), p99: q(0.99), cpuMicrosPerRequest: cpuMicros / sorted.length };
+  return {
+    name,
+    requests: sorted.length,
+    seconds,
+    rps: sorted.length / seconds,
+    p50: q(0.5),
+    p99: q(0.99),
+    cpuMicrosPerRequest: cpuMicros / sorted.length,
+  };
 }
 
 async function main(): Promise<void> {
@@ -76,9 +84,19 @@ async function main(): Promise<void> {
 async function measure(repo: string, address: string, total: number, concurrency: number): Promise<void> {
   const peer = { address };
   const svc: GrpcService = {
-    name: 'payments', protocol: 'grpc', interface: 'example.payments.v1.Payments', proto: 'idl/payments/v1/payments.proto',
-    service: 'example.payments.v1.Payments', endpoints: [peer.address], timeoutMs: 5000,
-    connectionsPerEndpoint: 1, balance: 'round-robin', retries: 1, forwardHeaders: [], source: { file: 'bench', line: 1, col: 1 }, keySources: {},
+    name: 'payments',
+    protocol: 'grpc',
+    interface: 'example.payments.v1.Payments',
+    proto: 'idl/payments/v1/payments.proto',
+    service: 'example.payments.v1.Payments',
+    endpoints: [peer.address],
+    timeoutMs: 5000,
+    connectionsPerEndpoint: 1,
+    balance: 'round-robin',
+    retries: 1,
+    forwardHeaders: [],
+    source: { file: 'bench', line: 1, col: 1 },
+    keySources: {},
   };
   const clients = new UpstreamClients();
   const binding = createGrpcBinding({ root: repo, clientFor: (s) => clients.forService(s) });
@@ -95,13 +113,18 @@ async function measure(repo: string, address: string, total: number, concurrency
 
   const def = protoLoader.loadSync(path.join(repo, 'idl/payments/v1/payments.proto'), {
     includeDirs: [path.join(repo, 'idl'), path.join(repo, 'node_modules/protobufjs')],
-    longs: String, enums: String, defaults: false, oneofs: true,
+    longs: String,
+    enums: String,
+    defaults: false,
+    oneofs: true,
   });
   const pkg = grpc.loadPackageDefinition(def) as unknown as { example: { payments: { v1: { Payments: grpc.ServiceClientConstructor } } } };
   const client = new pkg.example.payments.v1.Payments(peer.address, grpc.credentials.createInsecure());
   const directCall = () =>
     new Promise<void>((resolve, reject) => {
-      (client as unknown as Record<string, (...args: any[]) => any>)['GetPayment']!({ name: 'accounts/1/payments/2' }, (err: Error | null) => (err ? reject(err) : resolve()));
+      (client as unknown as Record<string, (...args: any[]) => any>)['GetPayment']!({ name: 'accounts/1/payments/2' }, (err: Error | null) =>
+        err ? reject(err) : resolve(),
+      );
     });
 
   try {
@@ -111,9 +134,13 @@ async function measure(repo: string, address: string, total: number, concurrency
     const direct = await runClosedLoop('direct grpc-js', total, concurrency, directCall);
     const ferry = await runClosedLoop('ferry handler', total, concurrency, ferryCall);
     for (const r of [direct, ferry]) {
-      console.log(`${r.name.padEnd(16)} ${r.requests} req in ${r.seconds.toFixed(2)} s: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, client-side CPU ${r.cpuMicrosPerRequest.toFixed(0)} µs/req`);
+      console.log(
+        `${r.name.padEnd(16)} ${r.requests} req in ${r.seconds.toFixed(2)} s: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, client-side CPU ${r.cpuMicrosPerRequest.toFixed(0)} µs/req`,
+      );
     }
-    console.log(`ratio ferry/direct: throughput ${(ferry.rps / direct.rps).toFixed(2)}, p50 ${(ferry.p50 / direct.p50).toFixed(2)}, CPU per request +${(ferry.cpuMicrosPerRequest - direct.cpuMicrosPerRequest).toFixed(0)} µs`);
+    console.log(
+      `ratio ferry/direct: throughput ${(ferry.rps / direct.rps).toFixed(2)}, p50 ${(ferry.p50 / direct.p50).toFixed(2)}, CPU per request +${(ferry.cpuMicrosPerRequest - direct.cpuMicrosPerRequest).toFixed(0)} µs`,
+    );
   } finally {
     client.close();
     await clients.close();

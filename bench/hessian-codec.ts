@@ -22,23 +22,38 @@ const MS = Number(process.env['FERRY_BENCH_MS'] ?? 1500);
 
 const at = { file: 'bench', line: 1, col: 1 };
 const types = new Map<string, TypeDef>([
-  ['com.example.bank.Transfer', {
-    kind: 'pojo', name: 'com.example.bank.Transfer', source: at,
-    fields: [
-      { name: 'to', type: 'long', source: at }, { name: 'amount', type: 'java.math.BigDecimal', source: at },
-      { name: 'memo', type: 'String', source: at }, { name: 'tags', type: 'List<String>', source: at },
-      { name: 'currency', type: 'com.example.bank.Currency', source: at },
-    ],
-  }],
+  [
+    'com.example.bank.Transfer',
+    {
+      kind: 'pojo',
+      name: 'com.example.bank.Transfer',
+      source: at,
+      fields: [
+        { name: 'to', type: 'long', source: at },
+        { name: 'amount', type: 'java.math.BigDecimal', source: at },
+        { name: 'memo', type: 'String', source: at },
+        { name: 'tags', type: 'List<String>', source: at },
+        { name: 'currency', type: 'com.example.bank.Currency', source: at },
+      ],
+    },
+  ],
   ['com.example.bank.Currency', { kind: 'enum', name: 'com.example.bank.Currency', constants: ['CNY', 'USD', 'EUR'], source: at }],
-  ['com.example.bank.Account', {
-    kind: 'pojo', name: 'com.example.bank.Account', source: at,
-    fields: [
-      { name: 'id', type: 'long', source: at }, { name: 'owner', type: 'String', source: at },
-      { name: 'balance', type: 'java.math.BigDecimal', source: at }, { name: 'active', type: 'boolean', source: at },
-      { name: 'opened', type: 'java.util.Date', source: at }, { name: 'currency', type: 'com.example.bank.Currency', source: at },
-    ],
-  }],
+  [
+    'com.example.bank.Account',
+    {
+      kind: 'pojo',
+      name: 'com.example.bank.Account',
+      source: at,
+      fields: [
+        { name: 'id', type: 'long', source: at },
+        { name: 'owner', type: 'String', source: at },
+        { name: 'balance', type: 'java.math.BigDecimal', source: at },
+        { name: 'active', type: 'boolean', source: at },
+        { name: 'opened', type: 'java.util.Date', source: at },
+        { name: 'currency', type: 'com.example.bank.Currency', source: at },
+      ],
+    },
+  ],
 ]);
 const lookup = (n: string): TypeDef | undefined => types.get(n);
 const longT = parseJavaType('long', lookup);

@@ -48,7 +48,11 @@ const route = config.routes.find((r) => r.id === values.route);
 const service = route && config.services.get(route.serviceName);
 if (route?.protocol !== 'dubbo' || service?.protocol !== 'dubbo') throw new Error(`route ${values.route} is not a Dubbo route of mappings/bank.yaml`);
 const plan = compileDubboRoute(route, service, config);
-const view = new RequestView({ method: 'GET', path: target.path, rawQuery: target.query, headers: {}, body: undefined }, target.params, plan.bodyParsing);
+const view = new RequestView(
+  { method: 'GET', path: target.path, rawQuery: target.query, headers: {}, body: undefined },
+  target.params,
+  plan.bodyParsing,
+);
 const requestBody = Buffer.from(plan.encodeRequest(view, {}, service.timeoutMs));
 const client = createDubboClient({ endpoints: service.endpoints, connectionsPerEndpoint: service.connectionsPerEndpoint });
 const directCall = async (): Promise<void> => {
@@ -64,7 +68,12 @@ ferry.kill('SIGTERM');
 await client.close();
 await provider.stop();
 
-printComparison(`HTTP → Dubbo (${values.route}), ${seconds}s per row`, `node --import tsx bench/http-dubbo.ts --seconds ${seconds} --route ${values.route}`, rows, {
-  addedMedianMs: 0.3,
-  minRatio: 0.5,
-});
+printComparison(
+  `HTTP → Dubbo (${values.route}), ${seconds}s per row`,
+  `node --import tsx bench/http-dubbo.ts --seconds ${seconds} --route ${values.route}`,
+  rows,
+  {
+    addedMedianMs: 0.3,
+    minRatio: 0.5,
+  },
+);

@@ -56,4 +56,8 @@ const rows = await measureDirectAndFerry(directCall, url, seconds * 1000);
 ferry.kill('SIGTERM');
 client.close();
 await peer.stop();
-printComparison(`HTTP → gRPC (GetPayment, Python grpcio server), ${seconds}s per row`, `node --import tsx bench/http-grpc.ts --seconds ${seconds}`, rows);
+printComparison(
+  `HTTP → gRPC (GetPayment, Python grpcio server), ${seconds}s per row`,
+  `node --import tsx bench/http-grpc.ts --seconds ${seconds}`,
+  rows,
+);

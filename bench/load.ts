@@ -43,7 +43,8 @@ export function ensureWrk(): void {
     execFileSync('wrk', ['--version'], { stdio: 'ignore' });
   } catch (err) {
     // wrk prints its version and exits 1; only a missing binary is a problem.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') execFileSync('bash', ['-c', 'apt-get update -qq && apt-get install -y -qq wrk'], { stdio: 'inherit' });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      execFileSync('bash', ['-c', 'apt-get update -qq && apt-get install -y -qq wrk'], { stdio: 'inherit' });
   }
 }
 
@@ -86,7 +87,12 @@ export async function measureDirectAndFerry(direct: () => Promise<unknown>, url:
 }
 
 /** Prints the four-row comparison table every "through Ferry vs direct" bench prints. */
-export function printComparison(title: string, command: string, rows: Array<[string, LoadResult]>, targets: { addedMedianMs?: number; minRatio?: number } = {}): void {
+export function printComparison(
+  title: string,
+  command: string,
+  rows: Array<[string, LoadResult]>,
+  targets: { addedMedianMs?: number; minRatio?: number } = {},
+): void {
   const fmt = (n: number, d = 2): string => n.toFixed(d).padStart(10);
   console.log(`\n${title}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}`);
   console.log(`command: ${command}\n`);

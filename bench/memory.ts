@@ -86,9 +86,13 @@ try {
     h.on('exit', () => resolve(t));
   });
   const log = openSync(path.join(dir, 'ferry.log'), 'a');
-  ferry = spawn(process.execPath, ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(port), ...(help.includes('--admin-port') ? ['--admin-port', String(admin)] : [])], {
-    stdio: ['ignore', log, 'inherit'],
-  });
+  ferry = spawn(
+    process.execPath,
+    ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(port), ...(help.includes('--admin-port') ? ['--admin-port', String(admin)] : [])],
+    {
+      stdio: ['ignore', log, 'inherit'],
+    },
+  );
   closeSync(log);
   await waitForPort(port);
   // Warm up (JIT, pools, the first replies) before the baseline.
@@ -123,7 +127,9 @@ try {
   const first = samples[0]!;
   const last = samples.at(-1)!;
   const max = Math.max(...samples);
-  console.log(`RSS first sample ${first.toFixed(1)} MB, last ${last.toFixed(1)} MB, max ${max.toFixed(1)} MB: ${(((last - first) / first) * 100).toFixed(1)}% over the soak`);
+  console.log(
+    `RSS first sample ${first.toFixed(1)} MB, last ${last.toFixed(1)} MB, max ${max.toFixed(1)} MB: ${(((last - first) / first) * 100).toFixed(1)}% over the soak`,
+  );
 } finally {
   for (const s of sockets) s.destroy();
   if (ferry && ferry.exitCode === null) {

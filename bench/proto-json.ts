@@ -15,10 +15,7 @@ const WARMUP = 5_000;
 const ROUNDS = 300;
 const ROUND_MS = 2;
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const root = loadProtoRoot([
-  path.join(repo, 'idl/payments/v1/kitchen_sink.proto'),
-  path.join(repo, 'idl/payments/v1/payments.proto'),
-]);
+const root = loadProtoRoot([path.join(repo, 'idl/payments/v1/kitchen_sink.proto'), path.join(repo, 'idl/payments/v1/payments.proto')]);
 const pj = createProtoJson(root);
 const source = { argument: 'body', jsonPath: '$' };
 
@@ -34,14 +31,40 @@ const payment = (i: number) => ({
 });
 const cases: Array<[string, string, object]> = [
   ['Payment', 'example.payments.v1.Payment', payment(1)],
-  ['ListPaymentsResponse (20)', 'example.payments.v1.ListPaymentsResponse', { payments: Array.from({ length: 20 }, (_, i) => payment(i)), nextPageToken: 'abc', total: '20' }],
-  ['KitchenSink (scalars, maps, WKTs)', 'example.kitchen.v1.KitchenSink', {
-    i32: -5, i64: '-9223372036854775808', u64: '18446744073709551615', dbl: 1.5, flt: 0.1, flag: true, text: 'hello', blob: 'AAECAwQF/w==',
-    color: 'BLUE', nested: { id: 1, label: 'a', child: { id: 2 }, values: ['1', '-2'] }, ids: ['1', '2', '3'], tags: ['x', 'y'],
-    counts: { a: '1', b: '2' }, byInt: { '1': 'one' }, values: { n: null, s: 'x', l: [1, { a: true }] },
-    choiceText: 'c', ts: '2000-01-01T00:00:00.123456789Z', dur: '-0.500s', mask: 'a,b.cD', st: { a: 1, b: 'x', e: { f: -1.5 } },
-    wI64: '7', wStr: 's', customName: 'r',
-  }],
+  [
+    'ListPaymentsResponse (20)',
+    'example.payments.v1.ListPaymentsResponse',
+    { payments: Array.from({ length: 20 }, (_, i) => payment(i)), nextPageToken: 'abc', total: '20' },
+  ],
+  [
+    'KitchenSink (scalars, maps, WKTs)',
+    'example.kitchen.v1.KitchenSink',
+    {
+      i32: -5,
+      i64: '-9223372036854775808',
+      u64: '18446744073709551615',
+      dbl: 1.5,
+      flt: 0.1,
+      flag: true,
+      text: 'hello',
+      blob: 'AAECAwQF/w==',
+      color: 'BLUE',
+      nested: { id: 1, label: 'a', child: { id: 2 }, values: ['1', '-2'] },
+      ids: ['1', '2', '3'],
+      tags: ['x', 'y'],
+      counts: { a: '1', b: '2' },
+      byInt: { '1': 'one' },
+      values: { n: null, s: 'x', l: [1, { a: true }] },
+      choiceText: 'c',
+      ts: '2000-01-01T00:00:00.123456789Z',
+      dur: '-0.500s',
+      mask: 'a,b.cD',
+      st: { a: 1, b: 'x', e: { f: -1.5 } },
+      wI64: '7',
+      wStr: 's',
+      customName: 'r',
+    },
+  ],
 ];
 
 /**

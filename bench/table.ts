@@ -140,7 +140,12 @@ function timesMicros(line: string): number {
   return us;
 }
 
-async function wrk(url: string, conns: number, seconds: number, script?: string): Promise<{ rps: number; requests: number; p50: number; p99: number; wrkCpuUs: number }> {
+async function wrk(
+  url: string,
+  conns: number,
+  seconds: number,
+  script?: string,
+): Promise<{ rps: number; requests: number; p50: number; p99: number; wrkCpuUs: number }> {
   // Run through bash so that `times` reports wrk's own CPU time (the children line) when it ends.
   const wrkArgs = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
   const [cmd, args] = pinned(1, 'bash', ['-c', 'wrk "$@"; rc=$?; times; exit $rc', 'bash', ...wrkArgs]);
@@ -164,7 +169,15 @@ async function measure(name: string, pid: number, url: string, conns: number, op
   const r = await wrk(url, conns, SECONDS, opts.script);
   const used = cpuMicros(pid) - before;
   const upstreamCpuUs = opts.upstreamPid === undefined ? undefined : (cpuMicros(opts.upstreamPid) - upstreamBefore) / r.requests;
-  return { name, rps: r.rps, p50: r.p50, p99: r.p99, cpuUs: used / r.requests, wrkCpuUs: r.wrkCpuUs / r.requests, ...(upstreamCpuUs === undefined ? {} : { upstreamCpuUs }) };
+  return {
+    name,
+    rps: r.rps,
+    p50: r.p50,
+    p99: r.p99,
+    cpuUs: used / r.requests,
+    wrkCpuUs: r.wrkCpuUs / r.requests,
+    ...(upstreamCpuUs === undefined ? {} : { upstreamCpuUs }),
+  };
 }
 
 /** A closed loop in this process (bench/load.ts), with this process's CPU time per call. */
@@ -190,10 +203,13 @@ function cpuCgroup(name: string, cpus: number): { dir: string; remove(): void } 
   const period = 100_000;
   const quota = Math.round(cpus * period);
   const tries: Array<[string, () => void]> = [
-    [`/sys/fs/cgroup/cpu/${name}`, () => {
-      writeFileSync(`/sys/fs/cgroup/cpu/${name}/cpu.cfs_period_us`, String(period));
-      writeFileSync(`/sys/fs/cgroup/cpu/${name}/cpu.cfs_quota_us`, String(quota));
-    }],
+    [
+      `/sys/fs/cgroup/cpu/${name}`,
+      () => {
+        writeFileSync(`/sys/fs/cgroup/cpu/${name}/cpu.cfs_period_us`, String(period));
+        writeFileSync(`/sys/fs/cgroup/cpu/${name}/cpu.cfs_quota_us`, String(quota));
+      },
+    ],
     [`/sys/fs/cgroup/${name}`, () => writeFileSync(`/sys/fs/cgroup/${name}/cpu.max`, `${quota} ${period}`)],
   ];
   for (const [dir, limit] of tries) {
@@ -305,10 +321,22 @@ try {
 
   const ferryPort = await freePort();
   adminPort = await freePort();
-  const ferry = await startServer('ferry', 0, ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(ferryPort), ...adminArgs()], path.join(dir, 'ferry.log'), ferryPort);
+  const ferry = await startServer(
+    'ferry',
+    0,
+    ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(ferryPort), ...adminArgs()],
+    path.join(dir, 'ferry.log'),
+    ferryPort,
+  );
   cleanups.push(() => ferry.stop());
   const barePort = await freePort();
-  const bare = await startServer('bare fastify', 0, ['--import', 'tsx', 'bench/bare-fastify.ts', '--port', String(barePort)], path.join(dir, 'bare.log'), barePort);
+  const bare = await startServer(
+    'bare fastify',
+    0,
+    ['--import', 'tsx', 'bench/bare-fastify.ts', '--port', String(barePort)],
+    path.join(dir, 'bare.log'),
+    barePort,
+  );
   cleanups.push(() => bare.stop());
 
   const getUrl = `http://127.0.0.1:${ferryPort}/accounts/2`;
@@ -391,7 +419,10 @@ try {
       execFileSync('taskset', ['-a', '-p', '-c', '0,1', String(provider.pid)], { stdio: 'ignore' });
     }
     const pipelineScript = path.join(dir, 'pipeline.lua');
-    await writeFile(pipelineScript, `init = function(args)\n  local r = {}\n  for i = 1, ${PIPELINE} do r[i] = wrk.format(nil) end\n  req = table.concat(r)\nend\nrequest = function() return req end\n`);
+    await writeFile(
+      pipelineScript,
+      `init = function(args)\n  local r = {}\n  for i = 1, ${PIPELINE} do r[i] = wrk.format(nil) end\n  req = table.concat(r)\nend\nrequest = function() return req end\n`,
+    );
     const workersAgainst = async (mappings: string, upstream: string, upstreamPid: number): Promise<void> => {
       // Unlimited, then (with --worker-cpu C) each Ferry worker held to C cores of CPU time by a
       // cgroup, so that wrk and the upstream keep the rest of the two cores.
@@ -433,7 +464,10 @@ try {
     const replyFile = path.join(dir, 'get-account.reply');
     await writeFile(replyFile, recordedGet.body);
     // One Go thread: the scheduler's idle spinning on other threads would cost more than the work.
-    const replay = spawn('bench/dubbo-replay/bin/dubbo-replay', ['-reply', replyFile], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GOMAXPROCS: '1' } });
+    const replay = spawn('bench/dubbo-replay/bin/dubbo-replay', ['-reply', replyFile], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, GOMAXPROCS: '1' },
+    });
     cleanups.push(async () => {
       if (replay.exitCode !== null) return;
       replay.kill('SIGTERM');
@@ -454,20 +488,28 @@ try {
   const fmt = (n: number, d: number, w: number): string => n.toFixed(d).padStart(w);
   const lines: string[] = [];
   lines.push(`Ferry bench — ${new Date().toISOString()}`);
-  lines.push(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}, ${PIN ? 'servers pinned to core 0, wrk + JVM to core 1' : 'unpinned'}`);
+  lines.push(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}, ${PIN ? 'servers pinned to core 0, wrk + JVM to core 1' : 'unpinned'}`,
+  );
   lines.push(
     `command: npm run bench -- ${process.argv.slice(2).join(' ')}  (${CONNS} connections, ${SECONDS} s per row: wrk -t1 -c${CONNS} -d${SECONDS}s --latency)`,
   );
   lines.push(`Ferry logs: ${process.env['FERRY_LOG_LEVEL'] ?? 'default level'} (stdout to a file)`);
-  lines.push(`replies: get-account ${Buffer.byteLength(getBody)} B, list of 20 ${Buffer.byteLength(listBody)} B, bare fastify ${Buffer.byteLength(bareReply)} B (request ${postBody.length} B)`);
+  lines.push(
+    `replies: get-account ${Buffer.byteLength(getBody)} B, list of 20 ${Buffer.byteLength(listBody)} B, bare fastify ${Buffer.byteLength(bareReply)} B (request ${postBody.length} B)`,
+  );
   lines.push('');
   const opt = (n: number | undefined): string => (n === undefined ? '—'.padStart(10) : fmt(n, 1, 10));
   const ms = (n: number): string => (Number.isNaN(n) ? '—'.padStart(9) : fmt(n, 3, 9));
-  lines.push(`${'what'.padEnd(50)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'CPU µs/req'.padStart(12)}${'wrk µs'.padStart(10)}${'upstr. µs'.padStart(10)}`);
+  lines.push(
+    `${'what'.padEnd(50)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'CPU µs/req'.padStart(12)}${'wrk µs'.padStart(10)}${'upstr. µs'.padStart(10)}`,
+  );
   for (const r of [...rows, ...workerRows]) {
     lines.push(`${r.name.padEnd(50)}${fmt(r.rps, 0, 9)}${ms(r.p50)}${ms(r.p99)}${fmt(r.cpuUs, 1, 12)}${opt(r.wrkCpuUs)}${opt(r.upstreamCpuUs)}`);
   }
-  lines.push('(CPU µs/req: the measured server, or this process for direct calls; wrk µs and upstr. µs: the load generator and the upstream process, per request)');
+  lines.push(
+    '(CPU µs/req: the measured server, or this process for direct calls; wrk µs and upstr. µs: the load generator and the upstream process, per request)',
+  );
   lines.push('');
   if (rows.length > 0) {
     // Per round: [get-account CPU ratio, list CPU ratio, added latency get, added latency list].
@@ -500,7 +542,9 @@ try {
     const two = workerRows.find((r) => r.name === `ferry --workers 2, ${load}`);
     if (!two) continue;
     const capacity = (2 * one.cpuUs) / two.cpuUs;
-    lines.push(`--workers 2 ÷ --workers 1, ${load}: throughput ${(two.rps / one.rps).toFixed(2)}× (target ≥ 1.6×); CPU/req ${one.cpuUs.toFixed(1)} → ${two.cpuUs.toFixed(1)} µs, so 2 cores of Ferry = ${capacity.toFixed(2)}× 1 core`);
+    lines.push(
+      `--workers 2 ÷ --workers 1, ${load}: throughput ${(two.rps / one.rps).toFixed(2)}× (target ≥ 1.6×); CPU/req ${one.cpuUs.toFixed(1)} → ${two.cpuUs.toFixed(1)} µs, so 2 cores of Ferry = ${capacity.toFixed(2)}× 1 core`,
+    );
   }
   for (const note of new Set(notes)) lines.push(note);
   console.log(lines.join('\n'));

@@ -52,7 +52,11 @@ console.log(`# node --import tsx bench/typed-decoder.ts  (node ${process.version
 console.log(`${'declared type'.padEnd(28)}${'generic µs'.padStart(12)}${'typed µs'.padStart(12)}${'ratio'.padStart(8)}`);
 for (const [declared, body] of cases) {
   const typeText = declared.replace(/ \(.*\)$/, '');
-  const decoder = compileTypedJsonDecoder(parseJavaType(typeText, () => undefined), new Set(), { longs: 'auto' });
+  const decoder = compileTypedJsonDecoder(
+    parseJavaType(typeText, () => undefined),
+    new Set(),
+    { longs: 'auto' },
+  );
   if (!decoder) throw new Error(`${typeText} has no specialised decoder`);
   const generic = (): Buffer => {
     const r = decodeResponseBody(body);

@@ -55,11 +55,7 @@ declare module 'node-zookeeper-client' {
       callback: (error: Exception | Error | null, children: string[], stat: Stat) => void,
     ): void;
     getChildren(path: string, callback: (error: Exception | Error | null, children: string[], stat: Stat) => void): void;
-    exists(
-      path: string,
-      watcher: (event: Event) => void,
-      callback: (error: Exception | Error | null, stat: Stat | null) => void,
-    ): void;
+    exists(path: string, watcher: (event: Event) => void, callback: (error: Exception | Error | null, stat: Stat | null) => void): void;
     exists(path: string, callback: (error: Exception | Error | null, stat: Stat | null) => void): void;
     getData(
       path: string,
@@ -68,12 +64,7 @@ declare module 'node-zookeeper-client' {
     ): void;
     getData(path: string, callback: (error: Exception | Error | null, data: Buffer | undefined, stat: Stat) => void): void;
     setData(path: string, data: Buffer | null, callback: (error: Exception | Error | null, stat: Stat) => void): void;
-    create(
-      path: string,
-      data: Buffer | null,
-      mode: number,
-      callback: (error: Exception | Error | null, path: string) => void,
-    ): void;
+    create(path: string, data: Buffer | null, mode: number, callback: (error: Exception | Error | null, path: string) => void): void;
     mkdirp(path: string, callback: (error: Exception | Error | null, path: string) => void): void;
     remove(path: string, callback: (error: Exception | Error | null) => void): void;
   }

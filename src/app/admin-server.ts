@@ -52,9 +52,15 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     return reply
       .code(r.ready ? 200 : 503)
       .header('cache-control', 'no-store')
-      .send({ status: r.ready ? 'ready' : 'not ready', reasons: r.reasons, ...(r.notes !== undefined && r.notes.length > 0 ? { notes: r.notes } : {}) });
+      .send({
+        status: r.ready ? 'ready' : 'not ready',
+        reasons: r.reasons,
+        ...(r.notes !== undefined && r.notes.length > 0 ? { notes: r.notes } : {}),
+      });
   });
-  app.get('/openapi.json', async (_req, reply) => reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(options.openapi())));
+  app.get('/openapi.json', async (_req, reply) =>
+    reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(options.openapi())),
+  );
 
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port });
   const address = app.server.address();

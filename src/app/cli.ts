@@ -82,7 +82,9 @@ async function main(argv: string[]): Promise<number> {
       const { config, engine } = await validateMappings(dir);
       void engine;
       const derived = engine.routes.length - config.routes.length;
-      console.log(`${dir}: ${config.services.size} services, ${config.types.size} types, ${config.routes.length} routes (+${derived} from proto options) — OK`);
+      console.log(
+        `${dir}: ${config.services.size} services, ${config.types.size} types, ${config.routes.length} routes (+${derived} from proto options) — OK`,
+      );
       return 0;
     }
     case 'routes': {

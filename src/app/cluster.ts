@@ -49,7 +49,10 @@ export function parseWorkers(value: string | undefined): number {
 export function startClusterPrimary(opts: ClusterOptions = {}): ClusterPrimary {
   if (!cluster.isPrimary) throw new Error('startClusterPrimary runs in the primary process only');
   const count = opts.workers && opts.workers > 0 ? opts.workers : availableParallelism();
-  const log = opts.log ?? ((msg: string, fields?: Record<string, unknown>) => console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg, ...fields })));
+  const log =
+    opts.log ??
+    ((msg: string, fields?: Record<string, unknown>) =>
+      console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg, ...fields })));
   const maxRestarts = opts.maxRestartsPerMinute ?? 10;
   const restarts: number[] = [];
   let stopping = false;

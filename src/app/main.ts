@@ -145,9 +145,7 @@ export async function validateMappings(dir: string): Promise<BuiltEngine> {
  * providers and the problem documents. (An SDK registers its own propagator first; this then no-ops.)
  */
 function ensurePropagator(): void {
-  propagation.setGlobalPropagator(
-    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
-  );
+  propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
 }
 
 export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {

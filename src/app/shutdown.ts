@@ -97,7 +97,11 @@ export function createShutdown(options: ShutdownOptions = {}): ShutdownCoordinat
 
   async function runStep(step: ShutdownStep, failed: string[]): Promise<void> {
     try {
-      await withTimeout(Promise.resolve().then(() => step.run()), stepTimeoutMs, step.name);
+      await withTimeout(
+        Promise.resolve().then(() => step.run()),
+        stepTimeoutMs,
+        step.name,
+      );
     } catch (err) {
       failed.push(step.name);
       log('shutdown step failed', { step: step.name, error: err instanceof Error ? err.message : String(err) });

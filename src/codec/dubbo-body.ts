@@ -180,9 +180,12 @@ export function decodeResponseBody(body: Buffer): DubboResult {
     return attachmentsOf(r.read(), at);
   };
   switch (flag) {
-    case 0: return { kind: 'exception', value: r.read(), attachments: {} };
-    case 1: return { kind: 'value', value: r.read(), attachments: {} };
-    case 2: return { kind: 'null', attachments: {} };
+    case 0:
+      return { kind: 'exception', value: r.read(), attachments: {} };
+    case 1:
+      return { kind: 'value', value: r.read(), attachments: {} };
+    case 2:
+      return { kind: 'null', attachments: {} };
     case 3: {
       const value = r.read();
       return { kind: 'exception', value, attachments: readAttachments() };
@@ -191,9 +194,13 @@ export function decodeResponseBody(body: Buffer): DubboResult {
       const value = r.read();
       return { kind: 'value', value, attachments: readAttachments() };
     }
-    case 5: return { kind: 'null', attachments: readAttachments() };
+    case 5:
+      return { kind: 'null', attachments: readAttachments() };
     default:
-      throw new HessianDecodeError(`unknown Dubbo result flag ${typeof flag === 'bigint' ? flag.toString() : JSON.stringify(flag) ?? String(flag)}`, flagAt);
+      throw new HessianDecodeError(
+        `unknown Dubbo result flag ${typeof flag === 'bigint' ? flag.toString() : (JSON.stringify(flag) ?? String(flag))}`,
+        flagAt,
+      );
   }
 }
 

@@ -54,7 +54,8 @@ export function keySource(item: { readonly source: SourceLocation; readonly keyS
 export function problemsOf(err: unknown, fallback: SourceLocation, context = ''): ConfigProblem[] {
   if (err instanceof ConfigError) return [...err.problems];
   if (err instanceof TemplateError) {
-    const at = err.file !== undefined && err.line !== undefined && err.col !== undefined ? { file: err.file, line: err.line, col: err.col } : fallback;
+    const at =
+      err.file !== undefined && err.line !== undefined && err.col !== undefined ? { file: err.file, line: err.line, col: err.col } : fallback;
     return [{ ...at, message: `${context}path template "${err.template}" ${err.reason}` }];
   }
   const message = err instanceof Error ? err.message : String(err);

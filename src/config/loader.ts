@@ -133,9 +133,13 @@ function firstLine(s: string): string {
 // ---------------------------------------------------------------------------------------------
 // Positions
 
-function locate(pf: { file: string; doc: Document.Parsed; lines: LineCounter }, pathParts: readonly (string | number)[], keyOf = false): SourceLocation {
+function locate(
+  pf: { file: string; doc: Document.Parsed; lines: LineCounter },
+  pathParts: readonly (string | number)[],
+  keyOf = false,
+): SourceLocation {
   let node: unknown = pf.doc.contents;
-  let best: YamlNode | undefined = isScalar(node) || isMap(node) || isSeq(node) ? (node) : undefined;
+  let best: YamlNode | undefined = isScalar(node) || isMap(node) || isSeq(node) ? node : undefined;
   for (let i = 0; i < pathParts.length; i++) {
     const part = pathParts[i]!;
     if (isMap(node)) {
@@ -264,7 +268,8 @@ function sentence(e: ErrorObject, parts: readonly string[], instancePath: string
     case 'enum':
       return { message: `${place} must be one of: ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'oneOf':
-      if (e.schemaPath.includes('duration')) return { message: `${place} must be a duration such as "500ms", "3s", "1m" or a number of milliseconds` };
+      if (e.schemaPath.includes('duration'))
+        return { message: `${place} must be a duration such as "500ms", "3s", "1m" or a number of milliseconds` };
       if (e.schemaPath.startsWith('#/$defs/type')) return { message: `${place} needs exactly one of "fields" (a POJO) or "enum" (an enum)` };
       return { message: `${place} does not match any allowed form` };
     case 'pattern': {

@@ -206,7 +206,10 @@ function mergeRoutes(explicit: readonly RouteConfig[], derived: readonly RouteCo
     if (yamlIds.has(r.id) || yamlShapes.has(shape(r))) continue;
     const prior = derivedShapes.get(shape(r));
     if (prior !== undefined) {
-      problems.push({ ...r.source, message: `route "${r.id}" repeats ${r.method} ${r.path}, already served by route "${prior.id}"; declare a YAML route for it to say which one serves it` });
+      problems.push({
+        ...r.source,
+        message: `route "${r.id}" repeats ${r.method} ${r.path}, already served by route "${prior.id}"; declare a YAML route for it to say which one serves it`,
+      });
       continue;
     }
     derivedShapes.set(shape(r), r);

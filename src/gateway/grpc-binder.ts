@@ -52,7 +52,14 @@ interface LoadedProto {
 /** Metadata keys a client must not set through forwarded headers (transport-level or gRPC-reserved). */
 const RESERVED_METADATA = /^(grpc-|:|content-type$|te$|host$|connection$|transfer-encoding$|keep-alive$|upgrade$|user-agent$)/;
 /** Response metadata not echoed back as headers. */
-const HIDDEN_RESPONSE_METADATA = new Set(['content-type', 'grpc-status', 'grpc-message', 'grpc-status-details-bin', 'grpc-encoding', 'grpc-accept-encoding']);
+const HIDDEN_RESPONSE_METADATA = new Set([
+  'content-type',
+  'grpc-status',
+  'grpc-message',
+  'grpc-status-details-bin',
+  'grpc-encoding',
+  'grpc-accept-encoding',
+]);
 
 const JSON_TYPE = 'application/json';
 const NDJSON_TYPE = 'application/x-ndjson';
@@ -116,8 +123,16 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     let requestMapping: RequestMapping;
     let responseMapping: (bytes: Uint8Array) => string;
     try {
-      requestMapping = compileRequestMapping(loaded.json, { input, ...(route.body !== undefined ? { body: route.body } : {}), pathFields: variableNames(route.template) });
-      responseMapping = compileResponseMapping(loaded.json, { output, ...(route.responseBody !== undefined ? { responseBody: route.responseBody } : {}), emitDefaults: route.emitDefaults });
+      requestMapping = compileRequestMapping(loaded.json, {
+        input,
+        ...(route.body !== undefined ? { body: route.body } : {}),
+        pathFields: variableNames(route.template),
+      });
+      responseMapping = compileResponseMapping(loaded.json, {
+        output,
+        ...(route.responseBody !== undefined ? { responseBody: route.responseBody } : {}),
+        emitDefaults: route.emitDefaults,
+      });
     } catch (err) {
       throw configErrorAt(route.source, `route ${route.id}: ${(err as Error).message}`);
     }
@@ -169,7 +184,10 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     /** Ends the CLIENT span and reports the call: with `fe` when it failed. */
     function callEnded(span: ReturnType<Telemetry['startClientSpan']> | undefined, started: number, fe?: FerryError): void {
       if (span) {
-        const outcome = fe === undefined ? { grpcStatus: 0 } : { error: fe, ...(fe.details.upstreamStatus !== undefined ? { grpcStatus: fe.details.upstreamStatus } : {}) };
+        const outcome =
+          fe === undefined
+            ? { grpcStatus: 0 }
+            : { error: fe, ...(fe.details.upstreamStatus !== undefined ? { grpcStatus: fe.details.upstreamStatus } : {}) };
         opts.telemetry?.endClientSpan(span.span, outcome);
       }
       opts.observeCall?.(service.name, method!.name, performance.now() - started, fe?.code);

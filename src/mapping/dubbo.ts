@@ -154,7 +154,10 @@ export function compileDubboRoute(route: DubboRoute, service: DubboService, conf
         });
       }
       if (result.kind === 'exception') {
-        const ex = describeThrowable(result.value) ?? { className: 'java.lang.Throwable', message: 'the provider threw an exception Ferry could not read' };
+        const ex = describeThrowable(result.value) ?? {
+          className: 'java.lang.Throwable',
+          message: 'the provider threw an exception Ferry could not read',
+        };
         const mapped = errorStatus.get(ex.className);
         throw new FerryError('FERRY_UPSTREAM_EXCEPTION', ex.message ?? ex.className, {
           exceptionClass: ex.className,

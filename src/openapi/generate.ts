@@ -59,7 +59,7 @@ function componentName(javaName: string): string {
 export function openApiPath(template: CompiledTemplate): { path: string; variables: Array<{ name: string; pattern?: string }> } {
   const variables: Array<{ name: string; pattern?: string }> = [];
   const parts: string[] = [];
-  for (let i = 0; i < template.segments.length; ) {
+  for (let i = 0; i < template.segments.length;) {
     const v = template.variables.find((x) => x.start === i);
     if (v !== undefined) {
       const pattern = variablePattern(template, v);
@@ -106,7 +106,8 @@ function createSchemaBuilder(config: FerryConfig, components: Record<string, Sch
           type: ['integer', 'string'],
           format: 'int64',
           pattern: '^[+-]?[0-9]+$',
-          description: 'Java long. Send a decimal string (or an integer) to keep every digit; returned as a number up to 2^53-1 and as a string beyond (always a string under `longs: string`).',
+          description:
+            'Java long. Send a decimal string (or an integer) to keep every digit; returned as a number up to 2^53-1 and as a string beyond (always a string under `longs: string`).',
         });
       case 'float':
         return { type: 'number', format: 'float' };
@@ -145,7 +146,11 @@ function createSchemaBuilder(config: FerryConfig, components: Record<string, Sch
           description: 'java.time.LocalDateTime (ISO 8601 local date-time, no offset).',
         });
       case 'localtime':
-        return shared('java.time.LocalTime', { type: 'string', pattern: '^[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?$', description: 'java.time.LocalTime (ISO 8601, no offset).' });
+        return shared('java.time.LocalTime', {
+          type: 'string',
+          pattern: '^[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?$',
+          description: 'java.time.LocalTime (ISO 8601, no offset).',
+        });
       case 'bytes':
         return { type: 'string', contentEncoding: 'base64', description: 'byte[] as base64.' };
       case 'enum': {
@@ -154,9 +159,7 @@ function createSchemaBuilder(config: FerryConfig, components: Record<string, Sch
         return ref(t.name);
       }
       case 'list':
-        return t.javaClass.endsWith('Set')
-          ? { type: 'array', items: forType(t.elem), uniqueItems: true }
-          : { type: 'array', items: forType(t.elem) };
+        return t.javaClass.endsWith('Set') ? { type: 'array', items: forType(t.elem), uniqueItems: true } : { type: 'array', items: forType(t.elem) };
       case 'array':
         return { type: 'array', items: forType(t.elem) };
       case 'map': {
@@ -342,7 +345,10 @@ export function generateOpenApi(config: FerryConfig, options: OpenApiOptions = {
         }
       }
       hasArgs = route.args.some((a) => a.from !== undefined) || bodyUsed;
-      okSchema = route.returns !== undefined ? schemas.forText(route.returns) : { description: `the return value of ${service.interface}.${route.rpcMethod} as JSON` };
+      okSchema =
+        route.returns !== undefined
+          ? schemas.forText(route.returns)
+          : { description: `the return value of ${service.interface}.${route.rpcMethod} as JSON` };
       summary = `${service.interface}.${route.rpcMethod}`;
       mappedErrors = route.errors;
       attachments = route.attachments;

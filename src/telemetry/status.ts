@@ -34,9 +34,7 @@ export function errorDescription(err: unknown): string {
   return errorType(err);
 }
 
-const GRPC_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(GrpcCode).map(([name, code]) => [code, name] as const),
-);
+const GRPC_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(GrpcCode).map(([name, code]) => [code, name] as const));
 
 /** The canonical name of a gRPC status code (`NOT_FOUND` for 5), or `UNKNOWN` for numbers outside the table. */
 export function grpcStatusName(code: number): string {

@@ -205,7 +205,12 @@ export interface UpstreamClientsOptions {
 /** The clients of one configured service: its transport client, stickiness and ejection state. */
 export type ServiceUpstream =
   | { readonly protocol: 'dubbo'; readonly service: string; readonly client: DubboClient; readonly stickiness: StickinessPolicy | undefined }
-  | { readonly protocol: 'grpc' | 'triple'; readonly service: string; readonly client: GrpcClient; readonly stickiness: StickinessPolicy | undefined };
+  | {
+      readonly protocol: 'grpc' | 'triple';
+      readonly service: string;
+      readonly client: GrpcClient;
+      readonly stickiness: StickinessPolicy | undefined;
+    };
 
 interface Managed {
   readonly upstream: ServiceUpstream;
@@ -322,7 +327,13 @@ export class UpstreamClients {
     const out: UpstreamSnapshot[] = [];
     for (const m of this.managed.values()) {
       for (const t of m.transports()) {
-        out.push({ service: m.upstream.service, endpoint: t.id, connections: t.connectionCount, pending: t.pending(), ejected: m.outlier.isEjected(t.id) });
+        out.push({
+          service: m.upstream.service,
+          endpoint: t.id,
+          connections: t.connectionCount,
+          pending: t.pending(),
+          ejected: m.outlier.isEjected(t.id),
+        });
       }
     }
     return out;

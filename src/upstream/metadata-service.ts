@@ -51,7 +51,9 @@ export function metadataServiceAddress(instance: ServiceInstance): { host: strin
   if (dubboPort !== undefined) return { host: instance.host, port: dubboPort };
   // No endpoint list: Dubbo's own fallback (generateUrlWithoutMetadata) is the dubbo protocol on the instance port.
   if (instance.protocolPorts.size === 0) return { host: instance.host, port: instance.port };
-  return { error: `instance ${instance.where} has no dubbo-protocol port to ask for its MetadataService (${[...instance.protocolPorts.keys()].join(', ')} only)` };
+  return {
+    error: `instance ${instance.where} has no dubbo-protocol port to ask for its MetadataService (${[...instance.protocolPorts.keys()].join(', ')} only)`,
+  };
 }
 
 const MAX_DEPTH = 8;

@@ -149,7 +149,9 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
     const cause = all.find((t) => t.failure !== undefined)?.failure;
     const tried = hint.exclude && hint.exclude.size > 0 ? ` (already tried: ${[...hint.exclude].join(', ')})` : '';
     const message =
-      all.length === 0 ? `no ${options.protocolName} endpoint is configured or discovered` : `no ${options.protocolName} endpoint is available: ${states}${tried}`;
+      all.length === 0
+        ? `no ${options.protocolName} endpoint is configured or discovered`
+        : `no ${options.protocolName} endpoint is available: ${states}${tried}`;
     return new TransportError('FERRY_UPSTREAM_UNAVAILABLE', message, false, { cause });
   };
 
@@ -164,10 +166,7 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
       if (warming.length === 0 || left <= 0) throw noEndpoint(hint);
       for (const t of warming) t.warm();
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.race(warming.map((t) => t.settled())),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, left))),
-      ]);
+      await Promise.race([Promise.race(warming.map((t) => t.settled())), new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
       clearTimeout(timer);
     }
   };

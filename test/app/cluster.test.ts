@@ -79,11 +79,26 @@ test('ferry serve --workers 2: two worker processes answer on one port; SIGTERM 
   const [port, admin, nobody] = [await freePort(), await freePort(), await freePort()];
   await writeFile(
     path.join(dir, 'ping.yaml'),
-    ['services:', '  s:', '    protocol: dubbo', '    interface: com.example.Ping', `    endpoints: [127.0.0.1:${nobody}]`, 'routes:', '  - id: ping', '    http: GET /ping', '    call: s.ping', ''].join('\n'),
+    [
+      'services:',
+      '  s:',
+      '    protocol: dubbo',
+      '    interface: com.example.Ping',
+      `    endpoints: [127.0.0.1:${nobody}]`,
+      'routes:',
+      '  - id: ping',
+      '    http: GET /ping',
+      '    call: s.ping',
+      '',
+    ].join('\n'),
   );
-  const ferry = spawn(process.execPath, ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(port), '--admin-port', String(admin), '--no-watch', '--workers', '2'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const ferry = spawn(
+    process.execPath,
+    ['bin/ferry.js', 'serve', '--mappings', dir, '--port', String(port), '--admin-port', String(admin), '--no-watch', '--workers', '2'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const exited = once(ferry, 'exit');
   const childrenOf = (pid: number): number[] => {
     let out = '';

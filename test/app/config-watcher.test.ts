@@ -75,9 +75,18 @@ for (const mode of ['auto', 'poll'] as const) {
       });
       try {
         assert.equal(watcher.mode, mode === 'auto' ? 'watch' : 'poll');
-        await writeFile(file, mapping([{ id: 'get-account', path: '/accounts/{id}' }, { id: 'get-account-v2', path: '/v2/accounts/{id}' }]));
+        await writeFile(
+          file,
+          mapping([
+            { id: 'get-account', path: '/accounts/{id}' },
+            { id: 'get-account-v2', path: '/v2/accounts/{id}' },
+          ]),
+        );
         await eventually(() => current.routes.length === 2, events, 'good change applied');
-        assert.deepEqual(current.routes.map((r) => r.id), ['get-account', 'get-account-v2']);
+        assert.deepEqual(
+          current.routes.map((r) => r.id),
+          ['get-account', 'get-account-v2'],
+        );
 
         const applied = current;
         await writeFile(file, mapping([{ id: 'get-account', path: '/accounts/{id}' }]).replace('call: accounts.', 'call: acounts.'));
@@ -93,7 +102,10 @@ for (const mode of ['auto', 'poll'] as const) {
         // A new file in a sub-folder created after the watch started is seen too.
         await mkdir(path.join(dir, 'more'));
         await writeFile(file, mapping([{ id: 'get-account', path: '/accounts/{id}' }]));
-        await writeFile(path.join(dir, 'more', 'extra.yaml'), 'routes:\n  - id: extra\n    http: GET /extra/{id}\n    call: accounts.getAccount\n    args:\n      - { from: path.id, type: long }\n');
+        await writeFile(
+          path.join(dir, 'more', 'extra.yaml'),
+          'routes:\n  - id: extra\n    http: GET /extra/{id}\n    call: accounts.getAccount\n    args:\n      - { from: path.id, type: long }\n',
+        );
         await eventually(() => current.routes.some((r) => r.id === 'extra'), events, 'file in new sub-folder applied');
         assert.deepEqual(current.routes.map((r) => r.id).sort(), ['extra', 'get-account']);
       } finally {

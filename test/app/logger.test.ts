@@ -28,12 +28,36 @@ test('one JSON line per event with time, level, msg and fields; levels below the
 test('request lines carry route, status, duration and trace id; 5xx are warnings', () => {
   const c = capture();
   const log = createLogger({ sink: c.sink, now }).child({ frontendVersion: 1 });
-  log.request({ method: 'GET', path: '/accounts/1', route: 'get-account', status: 200, durationMs: 1.23456, traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
-  log.request({ method: 'POST', path: '/nope', route: undefined, status: 503, durationMs: 2, traceId: undefined, code: 'FERRY_UPSTREAM_UNAVAILABLE', frontend: 'ext_proc' });
+  log.request({
+    method: 'GET',
+    path: '/accounts/1',
+    route: 'get-account',
+    status: 200,
+    durationMs: 1.23456,
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+  });
+  log.request({
+    method: 'POST',
+    path: '/nope',
+    route: undefined,
+    status: 503,
+    durationMs: 2,
+    traceId: undefined,
+    code: 'FERRY_UPSTREAM_UNAVAILABLE',
+    frontend: 'ext_proc',
+  });
   const [a, b] = c.records();
   assert.deepEqual(a, {
-    time: '2025-01-02T03:04:05.678Z', level: 'info', msg: 'request', frontendVersion: 1,
-    method: 'GET', path: '/accounts/1', route: 'get-account', status: 200, durationMs: 1.235, traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    time: '2025-01-02T03:04:05.678Z',
+    level: 'info',
+    msg: 'request',
+    frontendVersion: 1,
+    method: 'GET',
+    path: '/accounts/1',
+    route: 'get-account',
+    status: 200,
+    durationMs: 1.235,
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
   });
   assert.equal(b!['level'], 'warn');
   assert.equal(b!['route'], null);
@@ -91,17 +115,45 @@ test('the batched sink writes the lines gathered within its flush interval with 
 test('request lines built as text parse to the same fields as any other log line (input: quotes, newline, unicode in the path)', async () => {
   const lines: string[] = [];
   const log = createLogger({ sink: { write: (l: string) => lines.push(l) }, base: { service: 'ferry', pid: 7 }, now: () => new Date(0) });
-  log.request({ method: 'GET', path: '/a"b\\c\n😀', route: 'r-1', status: 503, durationMs: 1.23456, traceId: undefined, code: 'FERRY_UPSTREAM_UNAVAILABLE', frontend: 'http' });
+  log.request({
+    method: 'GET',
+    path: '/a"b\\c\n😀',
+    route: 'r-1',
+    status: 503,
+    durationMs: 1.23456,
+    traceId: undefined,
+    code: 'FERRY_UPSTREAM_UNAVAILABLE',
+    frontend: 'http',
+  });
   log.request({ method: 'POST', path: '/x', route: undefined, status: 200, durationMs: 0.5, traceId: 'abc' });
   assert.equal(lines.length, 2);
   assert.ok(lines.every((l) => l.endsWith('\n')));
   assert.deepEqual(JSON.parse(lines[0]!), {
-    time: '1970-01-01T00:00:00.000Z', level: 'warn', msg: 'request', service: 'ferry', pid: 7,
-    method: 'GET', path: '/a"b\\c\n😀', route: 'r-1', status: 503, durationMs: 1.235, traceId: null,
-    code: 'FERRY_UPSTREAM_UNAVAILABLE', frontend: 'http',
+    time: '1970-01-01T00:00:00.000Z',
+    level: 'warn',
+    msg: 'request',
+    service: 'ferry',
+    pid: 7,
+    method: 'GET',
+    path: '/a"b\\c\n😀',
+    route: 'r-1',
+    status: 503,
+    durationMs: 1.235,
+    traceId: null,
+    code: 'FERRY_UPSTREAM_UNAVAILABLE',
+    frontend: 'http',
   });
   assert.deepEqual(JSON.parse(lines[1]!), {
-    time: '1970-01-01T00:00:00.000Z', level: 'info', msg: 'request', service: 'ferry', pid: 7,
-    method: 'POST', path: '/x', route: null, status: 200, durationMs: 0.5, traceId: 'abc',
+    time: '1970-01-01T00:00:00.000Z',
+    level: 'info',
+    msg: 'request',
+    service: 'ferry',
+    pid: 7,
+    method: 'POST',
+    path: '/x',
+    route: null,
+    status: 200,
+    durationMs: 0.5,
+    traceId: 'abc',
   });
 });

@@ -29,7 +29,8 @@ async function problemsOf(yaml: string): Promise<string[]> {
   assert.fail('the mappings validated');
 }
 
-const grpc = (service: string) => `services:\n  pay:\n    protocol: grpc\n    proto: ${PROTO}\n    service: ${service}\n    endpoints: [127.0.0.1:1]\n`;
+const grpc = (service: string) =>
+  `services:\n  pay:\n    protocol: grpc\n    proto: ${PROTO}\n    service: ${service}\n    endpoints: [127.0.0.1:1]\n`;
 
 test('a proto service the .proto does not declare is reported at "service:"', async () => {
   assert.deepEqual(await problemsOf(grpc('example.payments.v1.Nope')), [`m.yaml:5:14: proto ${PROTO} declares no service example.payments.v1.Nope`]);
@@ -51,11 +52,16 @@ test('the shipped mappings validate, with routes derived from google.api.http', 
   assert.ok(engine.routes.length > config.routes.length);
   const derived = engine.routes.find((r) => r.id === 'payments.GetPayment');
   assert.ok(derived?.protocol === 'grpc' && derived.fromProto);
-  assert.deepEqual(derived.template.variables.map((v) => v.name), ['name']);
+  assert.deepEqual(
+    derived.template.variables.map((v) => v.name),
+    ['name'],
+  );
 });
 
 test('proto problems of several services are reported together', async () => {
-  const two = grpc('example.payments.v1.Nope') + `  pay2:\n    protocol: triple\n    proto: ${PROTO}\n    service: example.payments.v1.Nope2\n    endpoints: [127.0.0.1:1]\n`;
+  const two =
+    grpc('example.payments.v1.Nope') +
+    `  pay2:\n    protocol: triple\n    proto: ${PROTO}\n    service: example.payments.v1.Nope2\n    endpoints: [127.0.0.1:1]\n`;
   assert.deepEqual(await problemsOf(two), [
     `m.yaml:5:14: proto ${PROTO} declares no service example.payments.v1.Nope`,
     `m.yaml:10:14: proto ${PROTO} declares no service example.payments.v1.Nope2`,

@@ -15,11 +15,13 @@ import {
 
 // The generic request from protocols.md B.1 (made with hessian.js); its body starts after the 16-byte header.
 const VECTOR = Buffer.from(
-  'dabbc20000000000000000010000010105322e302e3217636f6d2e6578616d706c652e44656d6f5365727669636505312e302e300724696e766f6b6530384c6a'
-  + '6176612f6c616e672f537472696e673b5b4c6a6176612f6c616e672f537472696e673b5b4c6a6176612f6c616e672f4f626a6563743b0873617948656c6c6f71'
-  + '075b737472696e67106a6176612e6c616e672e537472696e6771075b6f626a65637405776f726c64480767656e65726963047472756509696e74657266616365'
-  + '17636f6d2e6578616d706c652e44656d6f53657276696365047061746817636f6d2e6578616d706c652e44656d6f536572766963650774696d656f7574043330'
-  + '30300776657273696f6e05312e302e305a', 'hex').subarray(16);
+  'dabbc20000000000000000010000010105322e302e3217636f6d2e6578616d706c652e44656d6f5365727669636505312e302e300724696e766f6b6530384c6a' +
+    '6176612f6c616e672f537472696e673b5b4c6a6176612f6c616e672f537472696e673b5b4c6a6176612f6c616e672f4f626a6563743b0873617948656c6c6f71' +
+    '075b737472696e67106a6176612e6c616e672e537472696e6771075b6f626a65637405776f726c64480767656e65726963047472756509696e74657266616365' +
+    '17636f6d2e6578616d706c652e44656d6f53657276696365047061746817636f6d2e6578616d706c652e44656d6f536572766963650774696d656f7574043330' +
+    '30300776657273696f6e05312e302e305a',
+  'hex',
+).subarray(16);
 
 function mapToObject(m: unknown): Record<string, unknown> {
   assert.ok(m instanceof JavaMap);
@@ -28,9 +30,19 @@ function mapToObject(m: unknown): Record<string, unknown> {
 
 test('generic $invoke body carries the same values as the protocols.md vector', () => {
   const w = new HessianWriter();
-  const mine = encodeGenericRequestBody(w, {
-    path: 'com.example.DemoService', version: '1.0.0', method: 'sayHello', descriptor: 'ignored', attachments: {}, timeoutMs: 3000,
-  }, ['java.lang.String'], (wr) => wr.writeString('world'));
+  const mine = encodeGenericRequestBody(
+    w,
+    {
+      path: 'com.example.DemoService',
+      version: '1.0.0',
+      method: 'sayHello',
+      descriptor: 'ignored',
+      attachments: {},
+      timeoutMs: 3000,
+    },
+    ['java.lang.String'],
+    (wr) => wr.writeString('world'),
+  );
   const theirs = decodeAll(VECTOR);
   const ours = decodeAll(mine);
   assert.equal(ours.length, 9);
@@ -43,19 +55,34 @@ test('generic $invoke body carries the same values as the protocols.md vector', 
 
 test('declared-signature body: head, one value per parameter, attachments with path/interface/version/group/timeout', () => {
   const w = new HessianWriter();
-  const body = encodeRequestBody(w, {
-    path: 'com.example.bank.AccountService', group: 'retail', method: 'transfer', descriptor: 'JLjava/lang/String;',
-    attachments: { traceparent: '00-abc-def-01', path: 'evil' }, timeoutMs: 2500,
-  }, (wr) => {
-    wr.writeLong(42);
-    wr.writeString('memo');
-  });
+  const body = encodeRequestBody(
+    w,
+    {
+      path: 'com.example.bank.AccountService',
+      group: 'retail',
+      method: 'transfer',
+      descriptor: 'JLjava/lang/String;',
+      attachments: { traceparent: '00-abc-def-01', path: 'evil' },
+      timeoutMs: 2500,
+    },
+    (wr) => {
+      wr.writeLong(42);
+      wr.writeString('memo');
+    },
+  );
   const v = decodeAll(body);
   assert.deepEqual(v.slice(0, 7), ['2.0.2', 'com.example.bank.AccountService', '0.0.0', 'transfer', 'JLjava/lang/String;', 42n, 'memo']);
-  assert.deepEqual(mapToObject(v[7]), {
-    traceparent: '00-abc-def-01', path: 'com.example.bank.AccountService', interface: 'com.example.bank.AccountService',
-    group: 'retail', timeout: '2500',
-  }, 'a caller attachment cannot override path');
+  assert.deepEqual(
+    mapToObject(v[7]),
+    {
+      traceparent: '00-abc-def-01',
+      path: 'com.example.bank.AccountService',
+      interface: 'com.example.bank.AccountService',
+      group: 'retail',
+      timeout: '2500',
+    },
+    'a caller attachment cannot override path',
+  );
   assert.equal(v.length, 8);
   // The writer is reset per body: a second body starts a fresh class-definition table.
   const again = encodeRequestBody(w, { path: 'p', method: 'm', descriptor: '', attachments: {} }, () => undefined);
@@ -84,8 +111,26 @@ test('response bodies: all six flags, attachments, trailing bytes ignored', () =
     [0, ex, 'exception', { detailMessage: 'boom' }, {}],
     [1, (w) => w.writeLong(9223372036854775807n), 'value', '9223372036854775807', {}],
     [2, () => undefined, 'null', undefined, {}],
-    [3, (w) => { ex(w); attachments(w); }, 'exception', { detailMessage: 'boom' }, { dubbo: '2.0.2' }],
-    [4, (w) => { w.writeString('ok'); attachments(w); }, 'value', 'ok', { dubbo: '2.0.2' }],
+    [
+      3,
+      (w) => {
+        ex(w);
+        attachments(w);
+      },
+      'exception',
+      { detailMessage: 'boom' },
+      { dubbo: '2.0.2' },
+    ],
+    [
+      4,
+      (w) => {
+        w.writeString('ok');
+        attachments(w);
+      },
+      'value',
+      'ok',
+      { dubbo: '2.0.2' },
+    ],
     [5, attachments, 'null', undefined, { dubbo: '2.0.2' }],
   ];
   for (const [flag, rest, kind, value, att] of cases) {
@@ -102,9 +147,21 @@ test('response bodies: all six flags, attachments, trailing bytes ignored', () =
 });
 
 test('response body errors: unknown flag, truncated value, non-map attachments (inputs named in each case)', () => {
-  assert.throws(() => decodeResponseBody(responseBody((w) => w.writeInt(7))), (e: unknown) => e instanceof HessianDecodeError && /unknown Dubbo result flag 7/.test(e.message));
+  assert.throws(
+    () => decodeResponseBody(responseBody((w) => w.writeInt(7))),
+    (e: unknown) => e instanceof HessianDecodeError && /unknown Dubbo result flag 7/.test(e.message),
+  );
   assert.throws(() => decodeResponseBody(Buffer.from('9103', 'hex')), HessianDecodeError, 'flag 1 then a string cut short');
-  assert.throws(() => decodeResponseBody(responseBody((w) => { w.writeInt(5); w.writeString('x'); })), /response attachments must be a map/);
+  assert.throws(
+    () =>
+      decodeResponseBody(
+        responseBody((w) => {
+          w.writeInt(5);
+          w.writeString('x');
+        }),
+      ),
+    /response attachments must be a map/,
+  );
   assert.throws(() => decodeResponseBody(Buffer.alloc(0)), HessianDecodeError, 'empty body');
 });
 

@@ -41,17 +41,34 @@ const asciiOrCjk = fc.oneof(fc.string({ maxLength: 40 }), utf16, fc.constantFrom
 const scalar: fc.Arbitrary<Node> = fc.oneof(
   fc.constant<Node>({ t: 'null' }),
   fc.boolean().map((v): Node => ({ t: 'bool', v })),
-  fc.oneof(fc.integer(), fc.integer({ min: -300000, max: 300000 }), fc.integer({ min: -3000, max: 3000 }), fc.integer({ min: -20, max: 50 }))
+  fc
+    .oneof(fc.integer(), fc.integer({ min: -300000, max: 300000 }), fc.integer({ min: -3000, max: 3000 }), fc.integer({ min: -20, max: 50 }))
     .map((v): Node => ({ t: 'int', v })),
-  fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.bigInt({ min: -300000n, max: 300000n }), fc.bigInt({ min: -10n, max: 20n }),
-    fc.bigInt({ min: -(2n ** 32n), max: 2n ** 32n }))
+  fc
+    .oneof(
+      fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+      fc.bigInt({ min: -300000n, max: 300000n }),
+      fc.bigInt({ min: -10n, max: 20n }),
+      fc.bigInt({ min: -(2n ** 32n), max: 2n ** 32n }),
+    )
     .map((v): Node => ({ t: 'long', v })),
-  fc.oneof(fc.double(), fc.integer({ min: -40000, max: 40000 }).map((i) => i / 1000), fc.integer({ min: -40000, max: 40000 }), fc.constantFrom(0, -0, 1, 0.5))
+  fc
+    .oneof(
+      fc.double(),
+      fc.integer({ min: -40000, max: 40000 }).map((i) => i / 1000),
+      fc.integer({ min: -40000, max: 40000 }),
+      fc.constantFrom(0, -0, 1, 0.5),
+    )
     .map((v): Node => ({ t: 'double', v })),
   asciiOrCjk.map((v): Node => ({ t: 'string', v })),
-  fc.oneof(fc.integer({ min: -8.64e15, max: 8.64e15 }), fc.integer({ min: -1e9, max: 1e9 }).map((m) => m * 60000))
+  fc
+    .oneof(
+      fc.integer({ min: -8.64e15, max: 8.64e15 }),
+      fc.integer({ min: -1e9, max: 1e9 }).map((m) => m * 60000),
+    )
     .map((v): Node => ({ t: 'date', v })),
-  fc.oneof(fc.uint8Array({ maxLength: 20 }), fc.uint8Array({ minLength: 1000, maxLength: 9000 }))
+  fc
+    .oneof(fc.uint8Array({ maxLength: 20 }), fc.uint8Array({ minLength: 1000, maxLength: 9000 }))
     .map((v): Node => ({ t: 'bytes', v: Buffer.from(v) })),
 );
 
@@ -69,29 +86,41 @@ const { node } = fc.letrec<{ node: Node }>((tie) => ({
       type: fc.constantFrom(null, 'java.util.LinkedHashMap'),
       entries: fc.array(fc.tuple(tie('node'), tie('node')), { maxLength: 5 }),
     }),
-    fc.constantFrom(...Object.keys(CLASSES)).chain((cls) =>
-      fc.tuple(...(CLASSES[cls] as string[]).map(() => tie('node'))).map((values): Node => ({ t: 'object', cls, values }))),
+    fc
+      .constantFrom(...Object.keys(CLASSES))
+      .chain((cls) => fc.tuple(...(CLASSES[cls] as string[]).map(() => tie('node'))).map((values): Node => ({ t: 'object', cls, values }))),
   ),
 }));
 
 function toHessianJs(n: Node): unknown {
   switch (n.t) {
-    case 'null': return null;
-    case 'bool': return n.v;
-    case 'int': return { $class: 'int', $: n.v };
-    case 'long': return { $class: 'long', $: n.v.toString() };
-    case 'double': return { $class: 'double', $: n.v };
-    case 'string': return { $class: 'java.lang.String', $: n.v };
-    case 'date': return new Date(n.v);
-    case 'bytes': return n.v;
-    case 'list': return n.type === null ? n.items.map(toHessianJs) : { $class: n.type, $: n.items.map(toHessianJs) };
+    case 'null':
+      return null;
+    case 'bool':
+      return n.v;
+    case 'int':
+      return { $class: 'int', $: n.v };
+    case 'long':
+      return { $class: 'long', $: n.v.toString() };
+    case 'double':
+      return { $class: 'double', $: n.v };
+    case 'string':
+      return { $class: 'java.lang.String', $: n.v };
+    case 'date':
+      return new Date(n.v);
+    case 'bytes':
+      return n.v;
+    case 'list':
+      return n.type === null ? n.items.map(toHessianJs) : { $class: n.type, $: n.items.map(toHessianJs) };
     case 'map': {
       const m = new Map(n.entries.map(([k, v]) => [toHessianJs(k), toHessianJs(v)]));
       return n.type === null ? m : { $class: n.type, $: m };
     }
     case 'object': {
       const o: Record<string, unknown> = {};
-      (CLASSES[n.cls] as string[]).forEach((f, i) => { o[f] = toHessianJs(n.values[i] as Node); });
+      (CLASSES[n.cls] as string[]).forEach((f, i) => {
+        o[f] = toHessianJs(n.values[i] as Node);
+      });
       return { $class: n.cls, $: o };
     }
   }
@@ -99,14 +128,22 @@ function toHessianJs(n: Node): unknown {
 
 function writeNode(w: HessianWriter, n: Node): void {
   switch (n.t) {
-    case 'null': return w.writeNull();
-    case 'bool': return w.writeBool(n.v);
-    case 'int': return w.writeInt(n.v);
-    case 'long': return w.writeLong(n.v);
-    case 'double': return w.writeDouble(n.v);
-    case 'string': return w.writeString(n.v);
-    case 'date': return w.writeDate(n.v);
-    case 'bytes': return w.writeBytes(n.v);
+    case 'null':
+      return w.writeNull();
+    case 'bool':
+      return w.writeBool(n.v);
+    case 'int':
+      return w.writeInt(n.v);
+    case 'long':
+      return w.writeLong(n.v);
+    case 'double':
+      return w.writeDouble(n.v);
+    case 'string':
+      return w.writeString(n.v);
+    case 'date':
+      return w.writeDate(n.v);
+    case 'bytes':
+      return w.writeBytes(n.v);
     case 'list':
       w.writeListBegin(n.items.length, n.type);
       for (const i of n.items) writeNode(w, i);
@@ -128,14 +165,22 @@ function writeNode(w: HessianWriter, n: Node): void {
 /** What HessianReader should give for a node. Doubles: -0 is written as 0x5B (0.0) by every writer. */
 function expected(n: Node): HessianValue {
   switch (n.t) {
-    case 'null': return null;
-    case 'bool': return n.v;
-    case 'int': return n.v;
-    case 'long': return n.v;
-    case 'double': return Object.is(n.v, -0) ? 0 : n.v;
-    case 'string': return n.v;
-    case 'date': return new JavaDate(n.v);
-    case 'bytes': return n.v;
+    case 'null':
+      return null;
+    case 'bool':
+      return n.v;
+    case 'int':
+      return n.v;
+    case 'long':
+      return n.v;
+    case 'double':
+      return Object.is(n.v, -0) ? 0 : n.v;
+    case 'string':
+      return n.v;
+    case 'date':
+      return new JavaDate(n.v);
+    case 'bytes':
+      return n.v;
     case 'list': {
       const a: unknown[] & { [LIST_TYPE]?: string } = n.items.map(expected);
       if (n.type !== null) a[LIST_TYPE] = n.type;
@@ -149,7 +194,9 @@ function expected(n: Node): HessianValue {
     }
     case 'object': {
       const f: Record<string, unknown> = {};
-      (CLASSES[n.cls] as string[]).forEach((name, i) => { f[name] = expected(n.values[i] as Node); });
+      (CLASSES[n.cls] as string[]).forEach((name, i) => {
+        f[name] = expected(n.values[i] as Node);
+      });
       return new JavaObject(n.cls, f);
     }
   }
@@ -175,28 +222,34 @@ test('HessianWriter writes the same bytes as hessian.js for generated typed valu
   const w = new HessianWriter(16);
   fc.assert(
     // (hessian.js takes maps as JS Maps, which cannot hold a key twice: such inputs are left out.)
-    fc.property(fc.array(node, { minLength: 1, maxLength: 4 }).filter((ns) => !ns.some(hasDuplicateKeys)), (nodes) => {
-      const enc = new hessian.EncoderV2({ mapTypes: { 'java.util.LinkedHashMap': true } });
-      for (const n of nodes) enc.write(toHessianJs(n));
-      const theirs = enc.get();
-      w.reset();
-      for (const n of nodes) writeNode(w, n);
-      assert.equal(w.finish().toString('hex'), theirs.toString('hex'));
-    }),
+    fc.property(
+      fc.array(node, { minLength: 1, maxLength: 4 }).filter((ns) => !ns.some(hasDuplicateKeys)),
+      (nodes) => {
+        const enc = new hessian.EncoderV2({ mapTypes: { 'java.util.LinkedHashMap': true } });
+        for (const n of nodes) enc.write(toHessianJs(n));
+        const theirs = enc.get();
+        w.reset();
+        for (const n of nodes) writeNode(w, n);
+        assert.equal(w.finish().toString('hex'), theirs.toString('hex'));
+      },
+    ),
     { numRuns: 400 },
   );
 });
 
 test('HessianReader decodes hessian.js bytes back to the generated values', () => {
   fc.assert(
-    fc.property(fc.array(node, { minLength: 1, maxLength: 4 }).filter((ns) => !ns.some(hasDuplicateKeys)), (nodes) => {
-      const enc = new hessian.EncoderV2({ mapTypes: { 'java.util.LinkedHashMap': true } });
-      for (const n of nodes) enc.write(toHessianJs(n));
-      const r = new HessianReader(enc.get());
-      const got: HessianValue[] = [];
-      while (r.hasMore()) got.push(r.read());
-      assert.deepStrictEqual(got, nodes.map(expected));
-    }),
+    fc.property(
+      fc.array(node, { minLength: 1, maxLength: 4 }).filter((ns) => !ns.some(hasDuplicateKeys)),
+      (nodes) => {
+        const enc = new hessian.EncoderV2({ mapTypes: { 'java.util.LinkedHashMap': true } });
+        for (const n of nodes) enc.write(toHessianJs(n));
+        const r = new HessianReader(enc.get());
+        const got: HessianValue[] = [];
+        while (r.hasMore()) got.push(r.read());
+        assert.deepStrictEqual(got, nodes.map(expected));
+      },
+    ),
     { numRuns: 400 },
   );
 });
@@ -208,7 +261,7 @@ test('strings over 0x8000 units chunk like hessian.js, never splitting a surroga
     'y'.repeat(0x7fff) + '😀' + 'tail',
     'z'.repeat(40000),
     '中'.repeat(70000),
-    ('a😀').repeat(30000),
+    'a😀'.repeat(30000),
   ];
   const w = new HessianWriter();
   for (const s of cases) {

@@ -24,23 +24,36 @@ import {
 
 const at = { file: 'm.yaml', line: 1, col: 1 };
 const TYPES = new Map<string, TypeDef>([
-  ['com.example.bank.Transfer', {
-    kind: 'pojo', name: 'com.example.bank.Transfer', source: at,
-    fields: [
-      { name: 'to', type: 'long', source: at },
-      { name: 'amount', type: 'java.math.BigDecimal', source: at },
-      { name: 'memo', type: 'String', source: at },
-      { name: 'executeAt', type: 'java.time.LocalDateTime', source: at },
-      { name: 'tags', type: 'List<String>', source: at },
-      { name: 'currency', type: 'com.example.bank.Currency', source: at },
-      { name: 'count', type: 'int', source: at },
-    ],
-  }],
+  [
+    'com.example.bank.Transfer',
+    {
+      kind: 'pojo',
+      name: 'com.example.bank.Transfer',
+      source: at,
+      fields: [
+        { name: 'to', type: 'long', source: at },
+        { name: 'amount', type: 'java.math.BigDecimal', source: at },
+        { name: 'memo', type: 'String', source: at },
+        { name: 'executeAt', type: 'java.time.LocalDateTime', source: at },
+        { name: 'tags', type: 'List<String>', source: at },
+        { name: 'currency', type: 'com.example.bank.Currency', source: at },
+        { name: 'count', type: 'int', source: at },
+      ],
+    },
+  ],
   ['com.example.bank.Currency', { kind: 'enum', name: 'com.example.bank.Currency', constants: ['CNY', 'USD', 'EUR'], source: at }],
-  ['com.example.Node', {
-    kind: 'pojo', name: 'com.example.Node', source: at,
-    fields: [{ name: 'name', type: 'String', source: at }, { name: 'next', type: 'com.example.Node', source: at }],
-  }],
+  [
+    'com.example.Node',
+    {
+      kind: 'pojo',
+      name: 'com.example.Node',
+      source: at,
+      fields: [
+        { name: 'name', type: 'String', source: at },
+        { name: 'next', type: 'com.example.Node', source: at },
+      ],
+    },
+  ],
 ]);
 const lookup = (n: string): TypeDef | undefined => TYPES.get(n);
 const T = (text: string): JavaType => parseJavaType(text, lookup);
@@ -63,13 +76,16 @@ function encodeHex(type: string, value: unknown, generic = false): string {
 
 function rejects(type: string, value: unknown, jsonPath: string, message: RegExp, generic = false): void {
   const w = new HessianWriter();
-  assert.throws(() => compileJsonEncoder(T(type), { generic })(w, value, '$'), (err: unknown) => {
-    assert.ok(err instanceof HessianArgumentError, `expected HessianArgumentError, got ${String(err)}`);
-    assert.equal(err.jsonPath, jsonPath);
-    assert.equal(err.code, 'FERRY_BAD_ARGUMENT');
-    assert.match(err.message, message);
-    return true;
-  });
+  assert.throws(
+    () => compileJsonEncoder(T(type), { generic })(w, value, '$'),
+    (err: unknown) => {
+      assert.ok(err instanceof HessianArgumentError, `expected HessianArgumentError, got ${String(err)}`);
+      assert.equal(err.jsonPath, jsonPath);
+      assert.equal(err.code, 'FERRY_BAD_ARGUMENT');
+      assert.match(err.message, message);
+      return true;
+    },
+  );
 }
 
 const hex = (s: string): string => Buffer.from(s).toString('hex');
@@ -85,7 +101,9 @@ test('parseJavaType accepts primitives, boxed (short and long names), java.time,
   assert.deepEqual(T('byte[]'), { kind: 'bytes' });
   assert.deepEqual(T('long[]'), { kind: 'array', elem: { kind: 'long', boxed: false } });
   assert.deepEqual(T('Map<String, List<Long>>'), {
-    kind: 'map', key: { kind: 'string' }, javaClass: 'java.util.Map',
+    kind: 'map',
+    key: { kind: 'string' },
+    javaClass: 'java.util.Map',
     value: { kind: 'list', javaClass: 'java.util.List', elem: { kind: 'long', boxed: true } },
   });
   assert.equal(T('Set<String>').kind, 'list');
@@ -96,20 +114,36 @@ test('parseJavaType accepts primitives, boxed (short and long names), java.time,
 });
 
 test('parseJavaType rejects unknown and malformed type text with one sentence naming it', () => {
-  assert.throws(() => T('com.example.Nope'), (e: unknown) => e instanceof JavaTypeError && /Unknown Java type "com\.example\.Nope"/.test(e.message));
-  assert.throws(() => T('List<Strin>'), (e: unknown) => e instanceof JavaTypeError && /"Strin" in "List<Strin>"/.test(e.message));
-  assert.throws(() => T('Map<String>'), (e: unknown) => e instanceof JavaTypeError && /Malformed Java type "Map<String>"/.test(e.message));
+  assert.throws(
+    () => T('com.example.Nope'),
+    (e: unknown) => e instanceof JavaTypeError && /Unknown Java type "com\.example\.Nope"/.test(e.message),
+  );
+  assert.throws(
+    () => T('List<Strin>'),
+    (e: unknown) => e instanceof JavaTypeError && /"Strin" in "List<Strin>"/.test(e.message),
+  );
+  assert.throws(
+    () => T('Map<String>'),
+    (e: unknown) => e instanceof JavaTypeError && /Malformed Java type "Map<String>"/.test(e.message),
+  );
   assert.throws(() => T('long<int>'), JavaTypeError);
   assert.throws(() => T(''), JavaTypeError);
 });
 
 test('jvmDescriptor and javaTypeName give what Dubbo expects', () => {
   const cases: Array<[string, string, string]> = [
-    ['long', 'J', 'long'], ['int', 'I', 'int'], ['boolean', 'Z', 'boolean'], ['Long', 'Ljava/lang/Long;', 'java.lang.Long'],
-    ['String', 'Ljava/lang/String;', 'java.lang.String'], ['long[]', '[J', 'long[]'], ['byte[]', '[B', 'byte[]'],
-    ['String[]', '[Ljava/lang/String;', 'java.lang.String[]'], ['List<String>', 'Ljava/util/List;', 'java.util.List'],
+    ['long', 'J', 'long'],
+    ['int', 'I', 'int'],
+    ['boolean', 'Z', 'boolean'],
+    ['Long', 'Ljava/lang/Long;', 'java.lang.Long'],
+    ['String', 'Ljava/lang/String;', 'java.lang.String'],
+    ['long[]', '[J', 'long[]'],
+    ['byte[]', '[B', 'byte[]'],
+    ['String[]', '[Ljava/lang/String;', 'java.lang.String[]'],
+    ['List<String>', 'Ljava/util/List;', 'java.util.List'],
     ['com.example.bank.Transfer', 'Lcom/example/bank/Transfer;', 'com.example.bank.Transfer'],
-    ['java.math.BigDecimal', 'Ljava/math/BigDecimal;', 'java.math.BigDecimal'], ['int[][]', '[[I', 'int[][]'],
+    ['java.math.BigDecimal', 'Ljava/math/BigDecimal;', 'java.math.BigDecimal'],
+    ['int[][]', '[[I', 'int[][]'],
   ];
   for (const [text, desc, name] of cases) {
     assert.equal(jvmDescriptor(T(text)), desc, text);
@@ -286,12 +320,27 @@ test('Map: JSON objects, keys converted to the declared key type', () => {
 
 test('POJO: exactly the declared fields; unknown fields and $class are errors; missing primitives are zero', () => {
   const transfer = {
-    to: '9007199254740993', amount: losslessParse('12345678901234567.89'), memo: 'rent 😀',
-    executeAt: '2024-02-29T12:00:00.000000005', tags: ['a', 'b'], currency: 'EUR', count: 3,
+    to: '9007199254740993',
+    amount: losslessParse('12345678901234567.89'),
+    memo: 'rent 😀',
+    executeAt: '2024-02-29T12:00:00.000000005',
+    tags: ['a', 'b'],
+    currency: 'EUR',
+    count: 3,
   };
-  assert.deepEqual(roundTrip('com.example.bank.Transfer', transfer), { ...transfer, amount: '12345678901234567.89', executeAt: '2024-02-29T12:00:00.000000005' });
+  assert.deepEqual(roundTrip('com.example.bank.Transfer', transfer), {
+    ...transfer,
+    amount: '12345678901234567.89',
+    executeAt: '2024-02-29T12:00:00.000000005',
+  });
   assert.deepEqual(roundTrip('com.example.bank.Transfer', { memo: 'x' }), {
-    to: 0, amount: null, memo: 'x', executeAt: null, tags: null, currency: null, count: 0,
+    to: 0,
+    amount: null,
+    memo: 'x',
+    executeAt: null,
+    tags: null,
+    currency: null,
+    count: 0,
   });
   rejects('com.example.bank.Transfer', { memo: 'x', $class: 'java.lang.Runtime' }, '$.$class', /an unknown field "\$class"/);
   rejects('com.example.bank.Transfer', { tags: ['a', 7] }, '$.tags[1]', /expected a string, got 7/);
@@ -310,9 +359,19 @@ test('POJO in generic mode: an untyped map with "class", only the fields given',
 });
 
 test('Object: any JSON; numbers as int, long, double or BigDecimal by what keeps them exact; $class is just a key', () => {
-  const value = losslessParse('{"i": 7, "l": 9007199254740993, "d": 1.5, "big": 12345678901234567.89, "huge": 1e400, "s": "x", "n": null, "a": [true], "$class": "x"}');
+  const value = losslessParse(
+    '{"i": 7, "l": 9007199254740993, "d": 1.5, "big": 12345678901234567.89, "huge": 1e400, "s": "x", "n": null, "a": [true], "$class": "x"}',
+  );
   assert.deepEqual(roundTrip('Object', value), {
-    i: 7, l: '9007199254740993', d: 1.5, big: '12345678901234567.89', huge: '1e400', s: 'x', n: null, a: [true], $class: 'x',
+    i: 7,
+    l: '9007199254740993',
+    d: 1.5,
+    big: '12345678901234567.89',
+    huge: '1e400',
+    s: 'x',
+    n: null,
+    a: [true],
+    $class: 'x',
   });
   const w = new HessianWriter();
   compileJsonEncoder(T('Object'), { generic: false })(w, losslessParse('[7, 3000000000, 1.5]'), '$');
@@ -331,19 +390,29 @@ test('toJson: field names kept as they are, enums by name, back-references becom
   assert.deepEqual(describeThrowable(self), { className: 'java.lang.IllegalStateException', message: 'boom' });
   const outer = new JavaObject('java.lang.RuntimeException', { detailMessage: 'outer', cause: self });
   assert.deepEqual(describeThrowable(outer), {
-    className: 'java.lang.RuntimeException', message: 'outer', cause: { className: 'java.lang.IllegalStateException', message: 'boom' },
+    className: 'java.lang.RuntimeException',
+    message: 'outer',
+    cause: { className: 'java.lang.IllegalStateException', message: 'boom' },
   });
   assert.equal(describeThrowable(new JavaObject('com.x.Dto', { a: 1 })), undefined);
 });
 
 test('errors name the path inside nested containers', () => {
-  rejects('Map<String, List<com.example.bank.Transfer>>', { k: [{}, { count: 'many' }] }, '$.k[1].count', /expected an int \(32-bit integer\), got "many"/);
+  rejects(
+    'Map<String, List<com.example.bank.Transfer>>',
+    { k: [{}, { count: 'many' }] },
+    '$.k[1].count',
+    /expected an int \(32-bit integer\), got "many"/,
+  );
 });
 
 test('Date output matches Date.prototype.toISOString over the whole Date range (input: fast-check epoch ms)', async () => {
   const { default: fc } = await import('fast-check');
   const { JavaDate } = await import('../../src/codec/hessian/index.js');
-  fc.assert(fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), (ms) => {
-    assert.equal(toJson(new JavaDate(ms), { longs: 'auto' }), new Date(ms).toISOString());
-  }), { numRuns: 5000 });
+  fc.assert(
+    fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), (ms) => {
+      assert.equal(toJson(new JavaDate(ms), { longs: 'auto' }), new Date(ms).toISOString());
+    }),
+    { numRuns: 5000 },
+  );
 });

@@ -47,7 +47,10 @@ test('random bytes never throw anything but HessianDecodeError, and always finis
 
 test('nesting deeper than the limit is refused (input: 300 nested one-item lists)', () => {
   const bytes = Buffer.concat([Buffer.alloc(300, 0x79), Buffer.from([0x4e])]);
-  assert.throws(() => decodeAll(bytes), (e: unknown) => e instanceof HessianDecodeError && /nesting deeper than 256/.test(e.message));
+  assert.throws(
+    () => decodeAll(bytes),
+    (e: unknown) => e instanceof HessianDecodeError && /nesting deeper than 256/.test(e.message),
+  );
   assert.doesNotThrow(() => decodeAll(bytes, { maxDepth: 400 }));
 });
 
@@ -62,7 +65,11 @@ test('bad references, unknown codes, 4-byte UTF-8 and huge claimed lengths are d
     ['48', /a map has no end marker/],
   ];
   for (const [hex, re] of cases) {
-    assert.throws(() => decodeAll(Buffer.from(hex, 'hex')), (e: unknown) => e instanceof HessianDecodeError && re.test(e.message), `input ${hex}`);
+    assert.throws(
+      () => decodeAll(Buffer.from(hex, 'hex')),
+      (e: unknown) => e instanceof HessianDecodeError && re.test(e.message),
+      `input ${hex}`,
+    );
   }
 });
 

@@ -129,7 +129,19 @@ function specWriter(): (c: Card) => CauchoSpec {
 function replySpec(value: CauchoSpec): CauchoSpec {
   return {
     kind: 'seq',
-    items: [{ kind: 'int', value: 4 }, value, { kind: 'map', entries: [[{ kind: 'string', value: 'dubbo' }, { kind: 'string', value: '2.0.2' }]] }],
+    items: [
+      { kind: 'int', value: 4 },
+      value,
+      {
+        kind: 'map',
+        entries: [
+          [
+            { kind: 'string', value: 'dubbo' },
+            { kind: 'string', value: '2.0.2' },
+          ],
+        ],
+      },
+    ],
   };
 }
 
@@ -176,7 +188,10 @@ test('one card as Caucho writes it: the specialised decoder answers the JSON its
 });
 
 test('generated cards and lists of cards from Caucho: the specialised decoder takes them and answers exactly the generic JSON (both long policies)', async () => {
-  const single = { auto: compileTypedJsonDecoder(typeOf(CARD), ENUMS, { longs: 'auto' })!, string: compileTypedJsonDecoder(typeOf(CARD), ENUMS, { longs: 'string' })! };
+  const single = {
+    auto: compileTypedJsonDecoder(typeOf(CARD), ENUMS, { longs: 'auto' })!,
+    string: compileTypedJsonDecoder(typeOf(CARD), ENUMS, { longs: 'string' })!,
+  };
   const list = compileTypedJsonDecoder(typeOf(`List<${CARD}>`), ENUMS, { longs: 'auto' })!;
   await fc.assert(
     fc.asyncProperty(fc.oneof(card(2), fc.array(card(1), { maxLength: 8 })), async (value) => {

@@ -98,14 +98,25 @@ const decimalText = fc.oneof(
   }),
   fc.constantFrom('0', '1E+3', '1E-10', '-0.00', '12345678901234567890.12'),
 );
-const localDate = fc.record({ year: fc.oneof(fc.integer({ min: 1000, max: 9999 }), fc.integer({ min: -999999999, max: 999999999 })), month: fc.integer({ min: 1, max: 12 }), day: fc.integer({ min: 1, max: 28 }) });
+const localDate = fc.record({
+  year: fc.oneof(fc.integer({ min: 1000, max: 9999 }), fc.integer({ min: -999999999, max: 999999999 })),
+  month: fc.integer({ min: 1, max: 12 }),
+  day: fc.integer({ min: 1, max: 28 }),
+});
 const localTime = fc.record({
   hour: fc.integer({ min: 0, max: 23 }),
   minute: fc.integer({ min: 0, max: 59 }),
   second: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 59 })),
-  nano: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 999_999_999 }), fc.integer({ min: 0, max: 999 }).map((m) => m * 1_000_000)),
+  nano: fc.oneof(
+    fc.constant(0),
+    fc.integer({ min: 0, max: 999_999_999 }),
+    fc.integer({ min: 0, max: 999 }).map((m) => m * 1_000_000),
+  ),
 });
-const dateHandle = (d: { year: number; month: number; day: number }) => ({ $class: PKG + 'LocalDateHandle', $: { year: int(d.year), month: int(d.month), day: int(d.day) } });
+const dateHandle = (d: { year: number; month: number; day: number }) => ({
+  $class: PKG + 'LocalDateHandle',
+  $: { year: int(d.year), month: int(d.month), day: int(d.day) },
+});
 const timeHandle = (t: { hour: number; minute: number; second: number; nano: number }) => ({
   $class: PKG + 'LocalTimeHandle',
   $: { hour: int(t.hour), minute: int(t.minute), second: int(t.second), nano: int(t.nano) },
@@ -114,7 +125,11 @@ const instantHandle = fc
   .tuple(
     // Within ±(2^53−1) s (±285 million years); beyond, the decoder hands over (tested below).
     fc.oneof(fc.bigInt({ min: -(2n ** 53n) + 1n, max: 2n ** 53n - 1n }), fc.bigInt({ min: 0n, max: 4102444800n })),
-    fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 999_999_999 }), fc.integer({ min: 0, max: 999 }).map((m) => m * 1_000_000)),
+    fc.oneof(
+      fc.constant(0),
+      fc.integer({ min: 0, max: 999_999_999 }),
+      fc.integer({ min: 0, max: 999 }).map((m) => m * 1_000_000),
+    ),
     fc.boolean(),
   )
   .map(([seconds, nanos, nanosFirst]) => {
@@ -212,7 +227,13 @@ test('scalars, strings, enums and null results decode to exactly the generic JSO
     ['String', orNull(text)],
     [CURRENCY, orNull(fc.constantFrom('CNY', 'USD', 'EUR').map((n) => CONSTANTS[n]))],
     ['java.math.BigDecimal', orNull(decimalText.map((value) => ({ $class: 'java.math.BigDecimal', $: { value } })))],
-    ['List<Long>', fc.array(longValue.map((v) => ({ $class: 'long', $: v.toString() })), { maxLength: 5 })],
+    [
+      'List<Long>',
+      fc.array(
+        longValue.map((v) => ({ $class: 'long', $: v.toString() })),
+        { maxLength: 5 },
+      ),
+    ],
     // hessian-lite's InstantHandle, fields in either order; seconds across Instant's whole range.
     ['java.time.Instant', orNull(instantHandle)],
     // byte[]: compact, medium and chunked binaries (hessian.js splits at 32 KiB).

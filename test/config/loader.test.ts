@@ -34,14 +34,26 @@ test('an unknown key names file, line, column and the allowed keys', () => {
 });
 
 test('a bad source, a bad duration and a bad http line each get a sentence', () => {
-  assert.match(problemsOf(SERVICE + 'routes:\n  - http: GET /x\n    call: a.b\n    args: [{ from: pth.id, type: long }]\n')[0]!, /^m\.yaml:9:20: .*not a request source/);
+  assert.match(
+    problemsOf(SERVICE + 'routes:\n  - http: GET /x\n    call: a.b\n    args: [{ from: pth.id, type: long }]\n')[0]!,
+    /^m\.yaml:9:20: .*not a request source/,
+  );
   assert.match(problemsOf(SERVICE + '    timeout: soon\n')[0]!, /^m\.yaml:6:14: "timeout" of service "a" must be a duration/);
-  assert.match(problemsOf(SERVICE + 'routes:\n  - http: FETCH /x\n    call: a.b\n')[0]!, /^m\.yaml:7:11: "http" of route #1 must be a method and a path template/);
+  assert.match(
+    problemsOf(SERVICE + 'routes:\n  - http: FETCH /x\n    call: a.b\n')[0]!,
+    /^m\.yaml:7:11: "http" of route #1 must be a method and a path template/,
+  );
 });
 
 test('a call naming no service, and a path argument the template lacks', () => {
-  assert.match(problemsOf(SERVICE + 'routes:\n  - http: GET /x\n    call: b.c\n')[0]!, /^m\.yaml:8:11: route "b\.c" calls service "b", which no mapping file declares \(declared: a\)/);
-  assert.match(problemsOf(SERVICE + 'routes:\n  - http: GET /x/{id}\n    call: a.c\n    args: [{ from: path.idd, type: long }]\n')[0]!, /^m\.yaml:9:20: .*reads path\.idd, but the path \/x\/\{id\} has no \{idd\}/);
+  assert.match(
+    problemsOf(SERVICE + 'routes:\n  - http: GET /x\n    call: b.c\n')[0]!,
+    /^m\.yaml:8:11: route "b\.c" calls service "b", which no mapping file declares \(declared: a\)/,
+  );
+  assert.match(
+    problemsOf(SERVICE + 'routes:\n  - http: GET /x/{id}\n    call: a.c\n    args: [{ from: path.idd, type: long }]\n')[0]!,
+    /^m\.yaml:9:20: .*reads path\.idd, but the path \/x\/\{id\} has no \{idd\}/,
+  );
 });
 
 test('duplicate routes across files are reported at the second one', () => {
@@ -72,10 +84,19 @@ test('durations', () => {
 const GRPC = 'services:\n  g:\n    protocol: grpc\n    proto: p.proto\n    service: example.v1.Svc\n';
 
 test('a key of another protocol is named as such, at the key (schema branches on protocol)', () => {
-  assert.deepEqual(problemsOf(SERVICE + '    proto: p.proto\n'), ['m.yaml:6:5: "proto" applies to grpc and triple services, not to dubbo service "a"']);
-  assert.deepEqual(problemsOf(GRPC + '    endpoints: [h:1]\n    generic: true\n'), ['m.yaml:7:5: "generic" applies to dubbo services, not to grpc service "g"']);
-  assert.deepEqual(problemsOf(SERVICE + '    forwardHeaders: [x-a]\n'), ['m.yaml:6:5: "forwardHeaders" applies to grpc and triple services, not to dubbo service "a"']);
-  assert.match(problemsOf(GRPC.replace('grpc', 'triple') + '    endpoints: [h:1]\n    tiemout: 3s\n')[0]!, /^m\.yaml:7:5: unknown key "tiemout" in service "g" \(expected one of: protocol, proto, service, interface, .*retries/);
+  assert.deepEqual(problemsOf(SERVICE + '    proto: p.proto\n'), [
+    'm.yaml:6:5: "proto" applies to grpc and triple services, not to dubbo service "a"',
+  ]);
+  assert.deepEqual(problemsOf(GRPC + '    endpoints: [h:1]\n    generic: true\n'), [
+    'm.yaml:7:5: "generic" applies to dubbo services, not to grpc service "g"',
+  ]);
+  assert.deepEqual(problemsOf(SERVICE + '    forwardHeaders: [x-a]\n'), [
+    'm.yaml:6:5: "forwardHeaders" applies to grpc and triple services, not to dubbo service "a"',
+  ]);
+  assert.match(
+    problemsOf(GRPC.replace('grpc', 'triple') + '    endpoints: [h:1]\n    tiemout: 3s\n')[0]!,
+    /^m\.yaml:7:5: unknown key "tiemout" in service "g" \(expected one of: protocol, proto, service, interface, .*retries/,
+  );
 });
 
 test('route keys of the other protocol are refused at the key', () => {
@@ -114,18 +135,32 @@ test('gRPC and Triple services take registry, balance, sticky, pool, version, gr
 test('retries: 0..10 on services and routes; a route says its own, else its service', () => {
   const text = SERVICE + '    retries: 3\nroutes:\n  - http: GET /x\n    call: a.x\n  - http: GET /y\n    call: a.y\n    retries: 0\n';
   const c = loadConfigFiles([{ file: 'm.yaml', text }], '.');
-  assert.deepEqual(c.routes.map((r) => [r.id, r.retries]), [['a.x', 3], ['a.y', 0]]);
+  assert.deepEqual(
+    c.routes.map((r) => [r.id, r.retries]),
+    [
+      ['a.x', 3],
+      ['a.y', 0],
+    ],
+  );
   assert.deepEqual(problemsOf(SERVICE + '    retries: 11\n'), ['m.yaml:6:14: "retries" of service "a" must be at most 10']);
-  assert.deepEqual(problemsOf(SERVICE + 'routes:\n  - http: GET /x\n    call: a.x\n    retries: -1\n'), ['m.yaml:9:14: "retries" of route #1 must be at least 0']);
-  assert.deepEqual(problemsOf(SERVICE + 'routes:\n  - http: GET /x\n    call: a.x\n    retries: 1.5\n'), ['m.yaml:9:14: "retries" of route #1 must be a whole number']);
+  assert.deepEqual(problemsOf(SERVICE + 'routes:\n  - http: GET /x\n    call: a.x\n    retries: -1\n'), [
+    'm.yaml:9:14: "retries" of route #1 must be at least 0',
+  ]);
+  assert.deepEqual(problemsOf(SERVICE + 'routes:\n  - http: GET /x\n    call: a.x\n    retries: 1.5\n'), [
+    'm.yaml:9:14: "retries" of route #1 must be a whole number',
+  ]);
 });
 
 test('path templates are parsed by the router at load time; a bad one is a sentence at its place', () => {
   const c = loadConfigFiles([{ file: 'm.yaml', text: SERVICE + 'routes:\n  - http: GET /v1/{name=accounts/*}/items:search\n    call: a.s\n' }], '.');
   const t = c.routes[0]!.template;
   assert.deepEqual([t.text, t.verb, t.variables.map((v) => v.name)], ['/v1/{name=accounts/*}/items:search', 'search', ['name']]);
-  assert.deepEqual(problemsOf(SERVICE + 'routes:\n  - http: GET /x/{id}/{id}\n    call: a.c\n'), ['m.yaml:7:11: the path template "/x/{id}/{id}" of route "a.c" binds variable "id" twice']);
-  assert.deepEqual(problemsOf(SERVICE + 'routes:\n  - http: GET /x/**/y\n    call: a.c\n'), ['m.yaml:7:11: the path template "/x/**/y" of route "a.c" may use "**" only as its last segment']);
+  assert.deepEqual(problemsOf(SERVICE + 'routes:\n  - http: GET /x/{id}/{id}\n    call: a.c\n'), [
+    'm.yaml:7:11: the path template "/x/{id}/{id}" of route "a.c" binds variable "id" twice',
+  ]);
+  assert.deepEqual(problemsOf(SERVICE + 'routes:\n  - http: GET /x/**/y\n    call: a.c\n'), [
+    'm.yaml:7:11: the path template "/x/**/y" of route "a.c" may use "**" only as its last segment',
+  ]);
 });
 
 test('two routes whose templates match the same paths are duplicates, whatever their variable names', () => {
@@ -151,5 +186,8 @@ test('an endpoint port beyond 65535 is refused at the endpoint', () => {
 });
 
 test('a mappings folder that cannot be read is a ConfigError naming it', async () => {
-  await assert.rejects(loadConfigDir('does-not-exist'), (e: unknown) => e instanceof ConfigError && /^does-not-exist:1:1: cannot be read: ENOENT/.test(e.message));
+  await assert.rejects(
+    loadConfigDir('does-not-exist'),
+    (e: unknown) => e instanceof ConfigError && /^does-not-exist:1:1: cannot be read: ENOENT/.test(e.message),
+  );
 });

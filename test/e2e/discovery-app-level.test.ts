@@ -199,8 +199,15 @@ test('providers in every register mode are found and called; a provider in both 
   await stop('app-local');
   const stoppedAt = Date.now();
   const afterStop = await load(80, 4);
-  assert.deepEqual(afterStop.filter((o) => o.status !== 200), [], `no call failed: ${JSON.stringify(tally(afterStop))}`);
-  assert.ok(afterStop.every((o) => o.served !== 'app-local'), `app-local served after it stopped: ${JSON.stringify(tally(afterStop))}`);
+  assert.deepEqual(
+    afterStop.filter((o) => o.status !== 200),
+    [],
+    `no call failed: ${JSON.stringify(tally(afterStop))}`,
+  );
+  assert.ok(
+    afterStop.every((o) => o.served !== 'app-local'),
+    `app-local served after it stopped: ${JSON.stringify(tally(afterStop))}`,
+  );
   await waitFor('app-local leaves the endpoint set', () => !ids(merged).includes(started[1].address));
   console.log(`after app-local stopped (${Date.now() - stoppedAt} ms): ${JSON.stringify(tally(afterStop))}`);
   await Promise.all(['legacy', 'app-remote', 'both'].map(stop));
@@ -266,7 +273,7 @@ async function instanceTimestamp(app: string, p: JavaProvider): Promise<number> 
   return Number(JSON.parse(data!.toString()).payload.metadata.timestamp);
 }
 
-test('weights split traffic as declared, and a warming provider gets the share Dubbo\'s warm-up formula gives', async () => {
+test("weights split traffic as declared, and a warming provider gets the share Dubbo's warm-up formula gives", async () => {
   await Promise.all([
     provider('heavy', { registerMode: 'instance', application: 'bank-weights', weight: 200 }),
     provider('light', { registerMode: 'instance', application: 'bank-weights', weight: 100 }),
@@ -286,7 +293,10 @@ test('weights split traffic as declared, and a warming provider gets the share D
   const startMs = await instanceTimestamp('bank-weights', warming);
   await untilServedBy(['warming'], '/rr/whoami');
   const outcomes = await load(0, 4, '/rr/whoami', { at: startMs + 0.8 * WARMUP, pauseMs: 5 });
-  assert.ok(outcomes.every((o) => o.status === 200), JSON.stringify(tally(outcomes)));
+  assert.ok(
+    outcomes.every((o) => o.status === 200),
+    JSON.stringify(tally(outcomes)),
+  );
   let expected = 0;
   for (const o of outcomes) {
     const w = dubboWarmupWeight(100, startMs, WARMUP, o.at);
@@ -300,7 +310,10 @@ test('weights split traffic as declared, and a warming provider gets the share D
       `warming served ${actual}, formula expects ${expected.toFixed(1)} (tolerance ±${tolerance.toFixed(1)})`,
   );
   assert.ok(uptimes[1]! < WARMUP, 'the measurement ran inside the warm-up');
-  assert.ok(uptimes[1]! - uptimes[0]! > WARMUP / 4 && outcomes.length >= 300, `the measurement covers a good part of the ramp (${outcomes.length} calls)`);
+  assert.ok(
+    uptimes[1]! - uptimes[0]! > WARMUP / 4 && outcomes.length >= 300,
+    `the measurement covers a good part of the ramp (${outcomes.length} calls)`,
+  );
   assert.ok(Math.abs(actual - expected) <= tolerance, `warming served ${actual}, expected ${expected.toFixed(1)} ± ${tolerance.toFixed(1)}`);
   // And the ramp shows: the later half of the calls gives it a larger share than the first.
   const half = outcomes.length / 2;
@@ -331,7 +344,10 @@ test('a provider whose serialization Ferry does not speak is never called and is
   await waitFor('late discovered', () => accounts.client.upstream.endpoints().some((e) => e.id === late.address));
   assert.ok(!accounts.client.upstream.endpoints().some((e) => e.id === fj.address), 'the refused provider has no transport');
   assert.equal(errors.filter((m) => m.includes(fj.address)).length, 1, errors.join('\n'));
-  assert.match(errors.find((m) => m.includes(fj.address))!, /provider 127\.0\.0\.1:\d+ of com\.example\.bank\.AccountService is not balanced to: serialization fastjson2/);
+  assert.match(
+    errors.find((m) => m.includes(fj.address))!,
+    /provider 127\.0\.0\.1:\d+ of com\.example\.bank\.AccountService is not balanced to: serialization fastjson2/,
+  );
   // The running Ferry's /readyz names the refused endpoint (it stays ready: others serve).
   const ready = await http(`http://127.0.0.1:${ferry!.adminPort}`, 'GET', '/readyz');
   assert.ok(

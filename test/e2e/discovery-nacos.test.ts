@@ -171,14 +171,20 @@ test('two providers registered in Nacos by Dubbo are found and both serve', asyn
   const spread = await sequential(40);
   const t = tally(spread);
   console.log(`40 sequential GET /whoami over two Nacos-discovered providers: ${JSON.stringify(t)}`);
-  assert.ok(spread.every((o) => o.status === 200), JSON.stringify(t));
+  assert.ok(
+    spread.every((o) => o.status === 200),
+    JSON.stringify(t),
+  );
   assert.ok((t['p1'] ?? 0) >= 10 && (t['p2'] ?? 0) >= 10, `both serve: ${JSON.stringify(t)}`);
 });
 
 test('a provider that joins (register-mode all) gets traffic without a Ferry restart', async () => {
   await provider('p3', 'all');
   const joining = await untilServedBy('p3');
-  assert.ok(joining.every((o) => o.status === 200), `no call failed while p3 joined: ${JSON.stringify(tally(joining))}`);
+  assert.ok(
+    joining.every((o) => o.status === 200),
+    `no call failed while p3 joined: ${JSON.stringify(tally(joining))}`,
+  );
   const t = tally(await sequential(30));
   assert.ok((t['p1'] ?? 0) > 0 && (t['p2'] ?? 0) > 0 && (t['p3'] ?? 0) > 0, JSON.stringify(t));
   // register-mode all wrote the interface-level instance and the application-level one
@@ -211,7 +217,10 @@ test('a provider that stops gets no more calls, and no call fails', async () => 
   const afterStop = await sequential(40);
   const t = tally(afterStop);
   console.log(`40 GET /whoami after p2 stopped: ${JSON.stringify(t)}`);
-  assert.ok(afterStop.every((o) => o.status === 200 && o.startedAt > stoppedAt), JSON.stringify(t));
+  assert.ok(
+    afterStop.every((o) => o.status === 200 && o.startedAt > stoppedAt),
+    JSON.stringify(t),
+  );
   assert.equal(t['p2'], undefined);
   assert.ok((t['p1'] ?? 0) > 0 && (t['p3'] ?? 0) > 0, JSON.stringify(t));
 });
@@ -219,7 +228,10 @@ test('a provider that stops gets no more calls, and no call fails', async () => 
 test('with rnacos stopped, Ferry keeps serving the last known providers', async () => {
   // the cache file was written when the list changed
   const files = await readdir(cacheDir);
-  assert.ok(files.some((f) => f.includes('AccountService')), `cache files: ${JSON.stringify(files)}`);
+  assert.ok(
+    files.some((f) => f.includes('AccountService')),
+    `cache files: ${JSON.stringify(files)}`,
+  );
   await nacos!.stopProcess();
   const during: Outcome[] = [];
   // ~4 s with the registry gone: two poll intervals fail
@@ -229,7 +241,10 @@ test('with rnacos stopped, Ferry keeps serving the last known providers', async 
   }
   const t = tally(during);
   console.log(`40 GET /whoami over ~4 s with rnacos stopped: ${JSON.stringify(t)}`);
-  assert.ok(during.every((o) => o.status === 200), JSON.stringify(t));
+  assert.ok(
+    during.every((o) => o.status === 200),
+    JSON.stringify(t),
+  );
   assert.ok((t['p1'] ?? 0) > 0 && (t['p3'] ?? 0) > 0, JSON.stringify(t));
 });
 

@@ -133,11 +133,17 @@ test('a provider started after Ferry gets traffic without a Ferry restart', asyn
   await provider('p2');
   // Same Ferry, no reload: the ZooKeeper watch brings p2 in.
   const discovering = await untilServedBy('p2');
-  assert.ok(discovering.every((o) => o.status === 200), `no call failed while p2 joined: ${JSON.stringify(tally(discovering))}`);
+  assert.ok(
+    discovering.every((o) => o.status === 200),
+    `no call failed while p2 joined: ${JSON.stringify(tally(discovering))}`,
+  );
   const both = await load(40, 1, () => 'whoami');
   console.log(`after p2 registered, 40 sequential GET /whoami: ${JSON.stringify(tally(both))}`);
   assert.equal(both.length, 40);
-  assert.ok(both.every((o) => o.status === 200), JSON.stringify(tally(both)));
+  assert.ok(
+    both.every((o) => o.status === 200),
+    JSON.stringify(tally(both)),
+  );
   // least-pending rotates ties, so sequential calls alternate over both providers
   const t = tally(both);
   assert.ok((t['p1'] ?? 0) >= 10 && (t['p2'] ?? 0) >= 10, `both providers serve: ${JSON.stringify(t)}`);
@@ -172,10 +178,16 @@ test('a provider stopped gracefully (SIGTERM) takes no new calls and no request 
     [],
     'GET /whoami during a graceful stop: no call fails',
   );
-  assert.ok(outcomes.some((o) => o.served === 'p2' && o.startedAt < stopSentAt), 'p2 served before it was stopped');
+  assert.ok(
+    outcomes.some((o) => o.served === 'p2' && o.startedAt < stopSentAt),
+    'p2 served before it was stopped',
+  );
   const afterExit = outcomes.filter((o) => o.startedAt > stoppedAt);
   assert.ok(afterExit.length >= 60);
-  assert.ok(afterExit.every((o) => o.served === 'p1' || o.served === 'p3'), 'after the stop only p1 and p3 serve');
+  assert.ok(
+    afterExit.every((o) => o.served === 'p1' || o.served === 'p3'),
+    'after the stop only p1 and p3 serve',
+  );
   assert.ok(afterExit.some((o) => o.served === 'p1') && afterExit.some((o) => o.served === 'p3'), 'both remaining providers serve');
 });
 
@@ -192,16 +204,21 @@ test('a provider killed (SIGKILL) under bounded load costs only the calls in fli
   let killSentAt = Infinity;
   let exitedAt = Infinity;
   let killing: Promise<void> | undefined;
-  const outcomes = await load(total, concurrency, (i) => {
-    return i % 2 === 0 ? 'slow' : 'whoami';
-  }, (done) => {
-    if (done === 60 && killing === undefined) {
-      killSentAt = performance.now();
-      killing = p1.kill().then(() => {
-        exitedAt = performance.now();
-      });
-    }
-  });
+  const outcomes = await load(
+    total,
+    concurrency,
+    (i) => {
+      return i % 2 === 0 ? 'slow' : 'whoami';
+    },
+    (done) => {
+      if (done === 60 && killing === undefined) {
+        killSentAt = performance.now();
+        killing = p1.kill().then(() => {
+          exitedAt = performance.now();
+        });
+      }
+    },
+  );
   await killing;
   assert.equal(outcomes.length, total);
   assert.ok(exitedAt < Infinity);
@@ -224,10 +241,16 @@ test('a provider killed (SIGKILL) under bounded load costs only the calls in fli
       assert.equal(Number(m[1]), p1.dubboPort, `a failure named another provider: ${f.detail}`);
     }
   }
-  assert.ok(outcomes.some((o) => o.served === 'p1' && o.startedAt < killSentAt), 'p1 served before the kill');
+  assert.ok(
+    outcomes.some((o) => o.served === 'p1' && o.startedAt < killSentAt),
+    'p1 served before the kill',
+  );
   const afterExit = outcomes.filter((o) => o.startedAt > exitedAt);
   assert.ok(afterExit.length >= 60, `${afterExit.length} calls after p1 exited`);
-  assert.ok(afterExit.every((o) => o.status === 200 && o.served !== 'p1'), `after the kill: ${JSON.stringify(tally(afterExit))}`);
+  assert.ok(
+    afterExit.every((o) => o.status === 200 && o.served !== 'p1'),
+    `after the kill: ${JSON.stringify(tally(afterExit))}`,
+  );
   const movedTo = tally(afterExit.filter((o) => o.route === 'whoami'));
   assert.ok((movedTo['p3'] ?? 0) > 0 && (movedTo['p4'] ?? 0) > 0, `traffic moved to both p3 and p4: ${JSON.stringify(movedTo)}`);
 });
@@ -245,6 +268,9 @@ test('with ZooKeeper stopped, Ferry keeps serving the last known providers', asy
   }
   const t = tally(during);
   console.log(`40 GET /whoami over ~4 s with ZooKeeper stopped: ${JSON.stringify(t)}`);
-  assert.ok(during.every((o) => o.status === 200), `registry outage: ${JSON.stringify(t)}`);
+  assert.ok(
+    during.every((o) => o.status === 200),
+    `registry outage: ${JSON.stringify(t)}`,
+  );
   assert.ok((t['p3'] ?? 0) > 0 && (t['p4'] ?? 0) > 0, `both live providers still serve: ${JSON.stringify(t)}`);
 });

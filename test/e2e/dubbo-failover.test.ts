@@ -163,7 +163,10 @@ test('a provider stopped gracefully takes no new calls, and no call fails', asyn
   );
   const lateOnP2 = calls.filter((c) => c.startedAt > outAt && c.name === 'p2');
   assert.deepEqual(lateOnP2, [], 'no call started after p2 was taken out reached it');
-  assert.ok(calls.some((c) => c.name === 'p2' && c.startedAt < outAt), 'p2 did serve before it left');
+  assert.ok(
+    calls.some((c) => c.name === 'p2' && c.startedAt < outAt),
+    'p2 did serve before it left',
+  );
   const after = calls.filter((c) => c.startedAt > stoppedAt);
   assert.ok(after.every((c) => c.name === 'p1' || c.name === 'p3'));
   assert.ok(after.some((c) => c.name === 'p1') && after.some((c) => c.name === 'p3'));
@@ -210,9 +213,7 @@ test('a provider killed under bounded load costs only the calls in flight on it'
   p1Pool.off('health', onHealth);
 
   const failed = calls.filter((c) => c.error !== undefined);
-  console.log(
-    `kill -9 p1 under load: ${JSON.stringify(tally(calls))}; in flight on p1 at kill: ${inFlightOnP1AtKill}; failed: ${failed.length}`,
-  );
+  console.log(`kill -9 p1 under load: ${JSON.stringify(tally(calls))}; in flight on p1 at kill: ${inFlightOnP1AtKill}; failed: ${failed.length}`);
   assert.equal(calls.length, total);
   for (const f of failed) {
     assert.equal(f.failedOn, p1.address, `a failure came from another endpoint: ${JSON.stringify(f)}`);
@@ -224,7 +225,10 @@ test('a provider killed under bounded load costs only the calls in flight on it'
   assert.ok(failed.length <= inFlightOnP1AtKill + concurrency, `failed ${failed.length}, in flight ${inFlightOnP1AtKill}`);
   const late = calls.filter((c) => c.startedAt > downAt);
   assert.ok(late.length > 20, `${late.length} calls after p1 went down`);
-  assert.ok(late.every((c) => c.endpoint === p3.address), 'traffic moved to the remaining provider');
+  assert.ok(
+    late.every((c) => c.endpoint === p3.address),
+    'traffic moved to the remaining provider',
+  );
 });
 
 test('idempotent failover rescues calls in flight on a killed provider; ZooKeeper down keeps the list', async () => {
@@ -243,7 +247,10 @@ test('idempotent failover rescues calls in flight on a killed provider; ZooKeepe
       results.push(r.endpoint);
       if (results.length === 20 && !killed) {
         killed = true;
-        inFlightOnP4AtKill = client!.pools().find((p) => p.id === p4.address)!.pending();
+        inFlightOnP4AtKill = client!
+          .pools()
+          .find((p) => p.id === p4.address)!
+          .pending();
         void p4.kill();
       }
     }
@@ -265,6 +272,9 @@ test('idempotent failover rescues calls in flight on a killed provider; ZooKeepe
   await waitFor('source notices the outage', () => !source!.connected());
   const during: Outcome[] = [];
   for (let i = 0; i < 10; i++) during.push(await whoami());
-  assert.deepEqual(source!.current().map((e) => e.id), before);
+  assert.deepEqual(
+    source!.current().map((e) => e.id),
+    before,
+  );
   assert.deepEqual(tally(during), { p3: 10 });
 });

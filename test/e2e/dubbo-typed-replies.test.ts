@@ -48,7 +48,13 @@ async function call(routeId: string, params: Record<string, string>, query = '',
   const service = route && config.services.get(route.serviceName);
   assert.ok(route?.protocol === 'dubbo' && service?.protocol === 'dubbo', `${routeId} is a Dubbo route`);
   const plan = compileDubboRoute(route, service, config);
-  const req = { method: body === undefined ? 'GET' : 'POST', path: '/', rawQuery: query, headers: {}, body: body === undefined ? undefined : Buffer.from(body) };
+  const req = {
+    method: body === undefined ? 'GET' : 'POST',
+    path: '/',
+    rawQuery: query,
+    headers: {},
+    body: body === undefined ? undefined : Buffer.from(body),
+  };
   const view = new RequestView(req, params, plan.bodyParsing);
   return client.call(plan.encodeRequest(view, {}, 5000), { timeoutMs: 5000 });
 }
@@ -58,7 +64,11 @@ function decoderFor(routeId: string): TypedJsonDecoder {
   assert.ok(route?.protocol === 'dubbo', `${routeId} is a Dubbo route`);
   assert.ok(route.returns, `${routeId} declares returns: in mappings/bank.yaml`);
   const enums = new Set([...config.types.values()].filter((t) => t.kind === 'enum').map((t) => t.name));
-  const decoder = compileTypedJsonDecoder(parseJavaType(route.returns, (n) => config.types.get(n)), enums, { longs: route.longs });
+  const decoder = compileTypedJsonDecoder(
+    parseJavaType(route.returns, (n) => config.types.get(n)),
+    enums,
+    { longs: route.longs },
+  );
   assert.ok(decoder, `${routeId}: ${route.returns} has a specialised decoder`);
   return decoder;
 }
@@ -106,10 +116,25 @@ test('a null result decodes to null; an exception result is left to the generic 
 });
 
 test('Instant and byte[] replies from Java (TypeLabService echoes) take the specialised decoders and answer the generic JSON', async () => {
-  const instant = compileTypedJsonDecoder(parseJavaType('java.time.Instant', () => undefined), new Set(), { longs: 'auto' })!;
-  const bytes = compileTypedJsonDecoder(parseJavaType('byte[]', () => undefined), new Set(), { longs: 'auto' })!;
+  const instant = compileTypedJsonDecoder(
+    parseJavaType('java.time.Instant', () => undefined),
+    new Set(),
+    { longs: 'auto' },
+  )!;
+  const bytes = compileTypedJsonDecoder(
+    parseJavaType('byte[]', () => undefined),
+    new Set(),
+    { longs: 'auto' },
+  )!;
   // Inputs: the epoch, a leap day with millis, micro- and nanosecond fractions, before 1970, years 1 and 9999.
-  const instants = ['1970-01-01T00:00:00Z', '2024-02-29T12:00:00.500Z', '2024-02-29T12:00:00.000001Z', '1969-12-31T23:59:59.123456789Z', '0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999999999Z'];
+  const instants = [
+    '1970-01-01T00:00:00Z',
+    '2024-02-29T12:00:00.500Z',
+    '2024-02-29T12:00:00.000001Z',
+    '1969-12-31T23:59:59.123456789Z',
+    '0001-01-01T00:00:00Z',
+    '9999-12-31T23:59:59.999999999Z',
+  ];
   for (const value of instants) {
     const reply = await call('lab-echo-instant', {}, '', JSON.stringify(value));
     assert.equal(reply.status, 20, value);

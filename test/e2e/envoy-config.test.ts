@@ -33,14 +33,24 @@ test('the ext_proc filter settings are the ones Ferry needs', () => {
   const cfg = parse(text);
   const hcm = cfg.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
   const filters = hcm.http_filters as Array<{ name: string; typed_config: Record<string, unknown> }>;
-  assert.deepEqual(filters.map((f) => f.name), ['envoy.filters.http.ext_proc', 'envoy.filters.http.router']);
+  assert.deepEqual(
+    filters.map((f) => f.name),
+    ['envoy.filters.http.ext_proc', 'envoy.filters.http.router'],
+  );
   const ep = filters[0]!.typed_config as Record<string, any>;
   assert.ok(parseFloat(ep['message_timeout']) >= 5, 'message_timeout well above the 200 ms default');
   assert.equal(ep['failure_mode_allow'], false);
   assert.equal(ep['allow_mode_override'], true);
   assert.deepEqual(
     { ...ep['processing_mode'] },
-    { request_header_mode: 'SEND', response_header_mode: 'SKIP', request_body_mode: 'BUFFERED', response_body_mode: 'NONE', request_trailer_mode: 'SKIP', response_trailer_mode: 'SKIP' },
+    {
+      request_header_mode: 'SEND',
+      response_header_mode: 'SKIP',
+      request_body_mode: 'BUFFERED',
+      response_body_mode: 'NONE',
+      request_trailer_mode: 'SKIP',
+      response_trailer_mode: 'SKIP',
+    },
   );
   const cluster = (cfg.static_resources.clusters as Array<Record<string, any>>).find((c) => c['name'] === ep['grpc_service'].envoy_grpc.cluster_name);
   assert.ok(cluster, 'the grpc_service names a defined cluster');

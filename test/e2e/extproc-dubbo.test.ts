@@ -46,9 +46,18 @@ after(async () => {
 
 const transfer = JSON.stringify({ to: 3, amount: '10.50', currency: 'CNY', memo: 'rent', executeAt: '2024-05-01T10:00:00', tags: ['home'] });
 const post = (path: string): Array<[string, string]> => [
-  [':method', 'POST'], [':path', path], [':authority', 'bank.example'], [':scheme', 'http'], ['content-type', 'application/json'],
+  [':method', 'POST'],
+  [':path', path],
+  [':authority', 'bank.example'],
+  [':scheme', 'http'],
+  ['content-type', 'application/json'],
 ];
-const get = (path: string): Array<[string, string]> => [[':method', 'GET'], [':path', path], [':authority', 'bank.example'], [':scheme', 'http']];
+const get = (path: string): Array<[string, string]> => [
+  [':method', 'GET'],
+  [':path', path],
+  [':authority', 'bank.example'],
+  [':scheme', 'http'],
+];
 
 async function one(s: Scenario): Promise<ScenarioResult> {
   const [r] = await runScenarios(extProc.port, [s]);
@@ -86,7 +95,9 @@ test('header values in `value` (older Envoy) give the same answer as in `raw_val
   const rb = immediateOf(b!);
   assert.equal(ra.status, 200);
   assert.deepEqual(rb, ra);
-  const att = await runScenarios(extProc.port, [{ name: 'attachment via value', headers: [...get('/attachments'), ['x-tenant', 'acme']], headerEncoding: 'value' }]);
+  const att = await runScenarios(extProc.port, [
+    { name: 'attachment via value', headers: [...get('/attachments'), ['x-tenant', 'acme']], headerEncoding: 'value' },
+  ]);
   assert.equal(JSON.parse(immediateOf(att[0]!).body).tenant, 'acme', 'a header read from `value` reaches the provider as an attachment');
 });
 
@@ -120,15 +131,25 @@ test('streamed body chunks: CONTINUE for each chunk, the answer on the last, sam
 
 test('streamed body ending in trailers: the trailers message gets the answer', async () => {
   const r = await one({
-    name: 'trailers', headers: post('/accounts/2/transfers'), body: [transfer.slice(0, 20), transfer.slice(20)],
-    trailers: [['x-checksum', 'abc']], sendTrailers: true, requestBodyMode: 'STREAMED',
+    name: 'trailers',
+    headers: post('/accounts/2/transfers'),
+    body: [transfer.slice(0, 20), transfer.slice(20)],
+    trailers: [['x-checksum', 'abc']],
+    sendTrailers: true,
+    requestBodyMode: 'STREAMED',
   });
   assert.deepEqual(r.sent, ['request_headers', 'request_body', 'request_body', 'request_trailers']);
   assert.equal(immediateOf(r).status, 200);
 });
 
 test('Envoy configured with body mode NONE: Ferry asks for BUFFERED through mode_override', async () => {
-  const r = await one({ name: 'override', headers: post('/accounts/2/transfers'), body: [transfer], requestBodyMode: 'NONE', allowModeOverride: true });
+  const r = await one({
+    name: 'override',
+    headers: post('/accounts/2/transfers'),
+    body: [transfer],
+    requestBodyMode: 'NONE',
+    allowModeOverride: true,
+  });
   assert.equal(r.responses[0]!.mode_override?.['request_body_mode'], 'BUFFERED');
   assert.equal(r.responses[0]!.mode_override?.['response_header_mode'], 'SKIP');
   assert.deepEqual(r.sent, ['request_headers', 'request_body']);
@@ -177,7 +198,7 @@ test('unknown upstream (input: route to a closed port) → 503 FERRY_UPSTREAM_UN
   assert.equal(p.doc.code, 'FERRY_UPSTREAM_UNAVAILABLE');
 });
 
-test('provider exceptions (input: missing account 5000; POST /fail) → mapped 404 with the Java class, unmapped 502 without the provider\'s text', async () => {
+test("provider exceptions (input: missing account 5000; POST /fail) → mapped 404 with the Java class, unmapped 502 without the provider's text", async () => {
   const [missing, failing] = await runScenarios(extProc.port, [
     { name: 'missing', headers: get('/accounts/5000') },
     { name: 'fail', headers: post('/fail'), body: ['{"message":"boom"}'] },
@@ -194,7 +215,12 @@ test('provider exceptions (input: missing account 5000; POST /fail) → mapped 4
 
 test(`body over the limit (input: ${MAX_BODY + 904} bytes in streamed chunks, limit ${MAX_BODY}) → 413 before the whole body arrived`, async () => {
   const chunk = 'x'.repeat(1000);
-  const r = await one({ name: 'too big', headers: post('/accounts/2/transfers'), body: [chunk, chunk, chunk, chunk, chunk, chunk.slice(0, 904)], requestBodyMode: 'STREAMED' });
+  const r = await one({
+    name: 'too big',
+    headers: post('/accounts/2/transfers'),
+    body: [chunk, chunk, chunk, chunk, chunk, chunk.slice(0, 904)],
+    requestBodyMode: 'STREAMED',
+  });
   const p = problemOf(r);
   assert.equal(p.status, 413);
   assert.equal(p.doc.code, 'FERRY_BODY_TOO_LARGE');

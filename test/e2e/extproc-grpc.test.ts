@@ -57,7 +57,12 @@ test('a gRPC GET route derived from google.api.http: same status and body as ove
 
 test('a gRPC POST with a buffered body (body "*", custom verb), int64 from a JSON number', async () => {
   const body = '{"parents":["accounts/a1"],"filter":{"minUnits":9223372036854775807}}';
-  const ext = await viaExtProc({ name: 'grpc post', headers: headers('POST', '/v1/payments:search', true), body: [body], requestBodyMode: 'BUFFERED' });
+  const ext = await viaExtProc({
+    name: 'grpc post',
+    headers: headers('POST', '/v1/payments:search', true),
+    body: [body],
+    requestBodyMode: 'BUFFERED',
+  });
   assert.equal(ext.status, 200, ext.body);
   assert.equal(JSON.parse(JSON.parse(ext.body).payments[0].note).filter.minUnits, '9223372036854775807');
 });

@@ -63,7 +63,7 @@ ROUTE_CASES.forEach((c, i) => {
     assert.equal(x.name, c.name);
     assert.equal(x.error, undefined, x.error);
     if (c.extProc === 'continue') {
-      assert.equal(x.outcome, 'forwarded', 'not Ferry\'s request: Envoy routes it');
+      assert.equal(x.outcome, 'forwarded', "not Ferry's request: Envoy routes it");
       assert.equal(x.responses.length, 1);
       assert.equal(x.responses[0]!.immediate_response, undefined);
       return;

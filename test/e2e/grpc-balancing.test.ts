@@ -115,9 +115,7 @@ test('least-pending (the default): 6 concurrent GET /v1/peer/slow/1500 → 2 on 
   await withFerry(mapping(''), {}, async (ferry) => {
     await untilServedByAll(NAMES, () => whoami(ferry, 'lp-warm-up'));
     // tried: 6 slow calls (1.5 s each) sent at once, tagged lp-slow
-    const concurrent = await Promise.all(
-      Array.from({ length: 6 }, () => call(ferry.base, 'GET', '/v1/peer/slow/1500?tag=lp-slow')),
-    );
+    const concurrent = await Promise.all(Array.from({ length: 6 }, () => call(ferry.base, 'GET', '/v1/peer/slow/1500?tag=lp-slow')));
     assertServed(concurrent, 'GET /v1/peer/slow/1500');
     console.log(`least-pending, 6 concurrent slow calls: ${JSON.stringify(tally(concurrent))}`);
     assert.deepEqual(tally(concurrent), { g1: 2, g2: 2, g3: 2 }, 'each new call went to a server with the fewest calls pending');
@@ -184,7 +182,11 @@ test('consistent-hash on header.x-user-id: 300 ids × 3 calls → one server per
     }
     console.log(`300 user ids over 3 gRPC servers (hash on x-user-id): ${JSON.stringify(counts)}`);
     for (const n of NAMES) assert.ok((counts[n] ?? 0) >= 70 && (counts[n] ?? 0) <= 130, `${n} has ${counts[n]} of 300 ids (even: 100)`);
-    assert.deepEqual(await countedOnServers('ch'), Object.fromEntries(NAMES.map((n) => [n, (counts[n] ?? 0) * 3])), 'the servers received exactly those calls');
+    assert.deepEqual(
+      await countedOnServers('ch'),
+      Object.fromEntries(NAMES.map((n) => [n, (counts[n] ?? 0) * 3])),
+      'the servers received exactly those calls',
+    );
     // Without the header the call is still served (least-pending fallback).
     assertServed([await whoami(ferry, 'ch-no-key')], 'GET /v1/peer/whoami without x-user-id');
   });
@@ -238,7 +240,10 @@ describe('cookie stickiness (sticky: { cookie: ferry-affinity }, round-robin for
       const replies = await sequential(12, () => whoami(ferry, `pin-${name}`, { cookie }));
       assertServed(replies, `GET /v1/peer/whoami with the cookie of ${name}`);
       assert.deepEqual(tally(replies), { [name]: 12 }, `session pinned to ${name}`);
-      assert.ok(replies.every((r) => r.setCookie === null), 'a valid cookie is not re-issued');
+      assert.ok(
+        replies.every((r) => r.setCookie === null),
+        'a valid cookie is not re-issued',
+      );
       assert.equal((await byName(name).stats(`pin-${name}`)).calls['Whoami'], 12);
     }
   });
@@ -251,7 +256,10 @@ describe('cookie stickiness (sticky: { cookie: ferry-affinity }, round-robin for
     const g1Parts = g1Value.split('.');
     const forged: Array<[string, string]> = [
       ['signed with another key, naming g3', cookieFor([OTHER_KEY]).issue(g3)],
-      ['genuine cookie for g1 with its endpoint swapped for g3 (signature kept)', `${COOKIE}=${[g1Parts[0], b64(g3), g1Parts[2], g1Parts[3]].join('.')}`],
+      [
+        'genuine cookie for g1 with its endpoint swapped for g3 (signature kept)',
+        `${COOKIE}=${[g1Parts[0], b64(g3), g1Parts[2], g1Parts[3]].join('.')}`,
+      ],
       ['signed with the real key but for another service, naming g3', cookieFor([KEY], 'payments').issue(g3)],
       [
         'signed with the real key, naming g3, expired an hour ago',
@@ -295,7 +303,10 @@ describe('cookie stickiness (sticky: { cookie: ferry-affinity }, round-robin for
       const replies = await sequential(10, () => whoami(ferry, 'gone-fresh', { cookie: fresh }));
       assertServed(replies, 'GET /v1/peer/whoami with the re-issued cookie');
       assert.deepEqual(tally(replies), { [moved.server]: 10 }, 'the re-issued cookie sticks');
-      assert.ok(replies.every((r) => r.setCookie === null), 'and is not re-issued again');
+      assert.ok(
+        replies.every((r) => r.setCookie === null),
+        'and is not re-issued again',
+      );
     } finally {
       await g3.restart();
     }

@@ -21,7 +21,12 @@ import { freePort } from '../support/ports.js';
 const ROOT = path.resolve('.');
 const source = { file: 'test.yaml', line: 1, col: 1 };
 
-function service(name: string, endpoints: string[], extra: Partial<Omit<GrpcService, 'protocol'>> = {}, protocol: ProtoService['protocol'] = 'grpc'): ProtoService {
+function service(
+  name: string,
+  endpoints: string[],
+  extra: Partial<Omit<GrpcService, 'protocol'>> = {},
+  protocol: ProtoService['protocol'] = 'grpc',
+): ProtoService {
   return {
     name,
     protocol,
@@ -124,7 +129,8 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
   });
 
   it('maps unbound fields from the query: nested, repeated, enum by name, int64 past 2^53, Timestamp', async () => {
-    const query = 'page_size=2&filter.state=SETTLED&filter.minUnits=9007199254740993&filter.currency_codes=EUR&filter.currencyCodes=USD&since=2024-01-01T00:00:00Z';
+    const query =
+      'page_size=2&filter.state=SETTLED&filter.minUnits=9007199254740993&filter.currency_codes=EUR&filter.currencyCodes=USD&since=2024-01-01T00:00:00Z';
     const res = await call('payments.ListPayments', request('GET', '/v1/accounts/7/payments', { query }), { parent: 'accounts/7' });
     const body = JSON.parse(String(res.body));
     assert.equal(body.payments.length, 2);
@@ -141,7 +147,10 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
   it('named body field plus a query parameter; a JSON number past 2^53 keeps every digit', async () => {
     const res = await call(
       'payments.CreatePayment',
-      request('POST', '/v1/accounts/7/payments', { query: 'requestId=abc', body: '{"amount":{"currencyCode":"EUR","units":9007199254740993},"note":"hi","state":"PENDING"}' }),
+      request('POST', '/v1/accounts/7/payments', {
+        query: 'requestId=abc',
+        body: '{"amount":{"currencyCode":"EUR","units":9007199254740993},"note":"hi","state":"PENDING"}',
+      }),
       { parent: 'accounts/7' },
     );
     const body = JSON.parse(String(res.body));
@@ -158,7 +167,10 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
   it('nested path field inside the body field, FieldMask from the query', async () => {
     const res = await call(
       'payments.UpdatePayment',
-      request('PATCH', '/v1/accounts/1/payments/9', { query: 'updateMask=state,amount.currencyCode', body: { state: 'FAILED', name: 'ignored/by/path' } }),
+      request('PATCH', '/v1/accounts/1/payments/9', {
+        query: 'updateMask=state,amount.currencyCode',
+        body: { state: 'FAILED', name: 'ignored/by/path' },
+      }),
       { 'payment.name': 'accounts/1/payments/9' },
     );
     const body = JSON.parse(String(res.body));
@@ -168,14 +180,22 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
   });
 
   it('body "*" with a custom verb', async () => {
-    const res = await call('payments.SearchPayments', request('POST', '/v1/payments:search', { body: { parents: ['accounts/1', 'accounts/2'], filter: { state: 2 }, limit: '10' } }));
+    const res = await call(
+      'payments.SearchPayments',
+      request('POST', '/v1/payments:search', { body: { parents: ['accounts/1', 'accounts/2'], filter: { state: 2 }, limit: '10' } }),
+    );
     const body = JSON.parse(String(res.body));
-    assert.deepEqual(body.payments.map((p: { name: string }) => p.name), ['accounts/1/payments/found', 'accounts/2/payments/found']);
+    assert.deepEqual(
+      body.payments.map((p: { name: string }) => p.name),
+      ['accounts/1/payments/found', 'accounts/2/payments/found'],
+    );
     assert.deepEqual(JSON.parse(body.payments[0].note), { parents: ['accounts/1', 'accounts/2'], filter: { state: 'SETTLED' }, limit: 10 });
   });
 
   it('additional binding with a ** variable and a named body field', async () => {
-    const res = await call('payments.CapturePayment#1', request('POST', '/v1/captures/a/b/c', { body: { currencyCode: 'USD', units: '5' } }), { name: 'a/b/c' });
+    const res = await call('payments.CapturePayment#1', request('POST', '/v1/captures/a/b/c', { body: { currencyCode: 'USD', units: '5' } }), {
+      name: 'a/b/c',
+    });
     const body = JSON.parse(String(res.body));
     assert.equal(body.name, 'a/b/c');
     assert.deepEqual(body.amount, { currencyCode: 'USD', units: '5' });
@@ -187,13 +207,25 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
   });
 
   it('google.protobuf.Empty replies are {}; a bool from the query', async () => {
-    const res = await call('payments.DeletePayment', request('DELETE', '/v1/accounts/1/payments/locked', { query: 'force=true' }), { name: 'accounts/1/payments/locked' });
+    const res = await call('payments.DeletePayment', request('DELETE', '/v1/accounts/1/payments/locked', { query: 'force=true' }), {
+      name: 'accounts/1/payments/locked',
+    });
     assert.equal(res.status, 200);
     assert.equal(String(res.body), '{}');
   });
 
   it('an explicit route for a method without http options (Ping, body "*")', async () => {
-    const ping: GrpcRoute = { ...routes[0]!, id: 'ping', method: 'POST', path: '/v1/ping', template: parseTemplate('/v1/ping'), rpcMethod: 'Ping', body: '*', fromProto: false, emitDefaults: true };
+    const ping: GrpcRoute = {
+      ...routes[0]!,
+      id: 'ping',
+      method: 'POST',
+      path: '/v1/ping',
+      template: parseTemplate('/v1/ping'),
+      rpcMethod: 'Ping',
+      body: '*',
+      fromProto: false,
+      emitDefaults: true,
+    };
     const h = binding.binder.bind(ping, svc, config);
     const res = await h.handle(request('POST', '/v1/ping', { body: { text: '' } }), {}, ctx('ping'));
     const body = JSON.parse(String(res.body));
@@ -213,27 +245,54 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
   });
 
   it('FAILED_PRECONDITION → 400 (input DELETE of a locked payment without force)', async () => {
-    await assert.rejects(call('payments.DeletePayment', request('DELETE', '/x'), { name: 'accounts/1/payments/locked' }), (err: unknown) => err instanceof FerryError && err.status === 400 && err.details.upstreamStatusName === 'FAILED_PRECONDITION');
+    await assert.rejects(
+      call('payments.DeletePayment', request('DELETE', '/x'), { name: 'accounts/1/payments/locked' }),
+      (err: unknown) => err instanceof FerryError && err.status === 400 && err.details.upstreamStatusName === 'FAILED_PRECONDITION',
+    );
   });
 
   it('google.rpc.Status details are decoded into the problem body (input code 8 with details)', async () => {
-    await assert.rejects(call('payments.Fail', request('POST', '/v1/debug:fail', { body: { code: 8, message: 'no funds', withDetails: true } })), (err: unknown) => {
-      assert.ok(err instanceof FerryError);
-      assert.equal(err.status, 429);
-      const problem = toProblem(err, 'payments.Fail');
-      assert.equal(problem.upstreamStatusName, 'RESOURCE_EXHAUSTED');
-      assert.match(problem.detail, /no funds/);
-      assert.deepEqual(problem.details, [
-        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'INSUFFICIENT_FUNDS', domain: 'payments.example.com', metadata: { account: '42' } },
-        { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field: 'amount.units', description: 'must be positive' }] },
-        { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1.500s' },
-      ]);
-      return true;
-    });
+    await assert.rejects(
+      call('payments.Fail', request('POST', '/v1/debug:fail', { body: { code: 8, message: 'no funds', withDetails: true } })),
+      (err: unknown) => {
+        assert.ok(err instanceof FerryError);
+        assert.equal(err.status, 429);
+        const problem = toProblem(err, 'payments.Fail');
+        assert.equal(problem.upstreamStatusName, 'RESOURCE_EXHAUSTED');
+        assert.match(problem.detail, /no funds/);
+        assert.deepEqual(problem.details, [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'INSUFFICIENT_FUNDS',
+            domain: 'payments.example.com',
+            metadata: { account: '42' },
+          },
+          { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field: 'amount.units', description: 'must be positive' }] },
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1.500s' },
+        ]);
+        return true;
+      },
+    );
   });
 
   it('every gRPC code maps by the standard table (inputs: codes 1..16 without details)', async () => {
-    const expected: Record<number, number> = { 1: 499, 2: 500, 3: 400, 5: 404, 6: 409, 7: 403, 8: 429, 9: 400, 10: 409, 11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401 };
+    const expected: Record<number, number> = {
+      1: 499,
+      2: 500,
+      3: 400,
+      5: 404,
+      6: 409,
+      7: 403,
+      8: 429,
+      9: 400,
+      10: 409,
+      11: 400,
+      12: 501,
+      13: 500,
+      14: 503,
+      15: 500,
+      16: 401,
+    };
     for (const [code, status] of Object.entries(expected)) {
       await assert.rejects(call('payments.Fail', request('POST', '/v1/debug:fail', { body: { code: Number(code) } })), (err: unknown) => {
         assert.ok(err instanceof FerryError, `code ${code}`);
@@ -247,18 +306,30 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
   it('the route timeout becomes the gRPC deadline → 504 (input: server sleeps 3 s, route timeout 300 ms)', async () => {
     const r = { ...routes.find((x) => x.id === 'payments.Fail')!, timeoutMs: 300 };
     const h = binding.binder.bind(r, svc, config);
-    await assert.rejects(h.handle(request('POST', '/v1/debug:fail', { body: { code: 2, sleepMs: 3000 } }), {}, ctx()), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_UPSTREAM_TIMEOUT' && err.status === 504);
+    await assert.rejects(
+      h.handle(request('POST', '/v1/debug:fail', { body: { code: 2, sleepMs: 3000 } }), {}, ctx()),
+      (err: unknown) => err instanceof FerryError && err.code === 'FERRY_UPSTREAM_TIMEOUT' && err.status === 504,
+    );
   });
 
   it('an endpoint with nothing listening → 503 FERRY_UPSTREAM_UNAVAILABLE', async () => {
     const dead = service('dead', [`127.0.0.1:${await freePort()}`]);
     const r = { ...routes[0]!, serviceName: 'dead' };
     const h = binding.binder.bind(r, dead, { ...config, services: new Map([['dead', dead]]) });
-    await assert.rejects(h.handle(request('GET', '/x'), { name: 'accounts/1/payments/1' }, ctx()), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_UPSTREAM_UNAVAILABLE' && err.status === 503);
+    await assert.rejects(
+      h.handle(request('GET', '/x'), { name: 'accounts/1/payments/1' }, ctx()),
+      (err: unknown) => err instanceof FerryError && err.code === 'FERRY_UPSTREAM_UNAVAILABLE' && err.status === 503,
+    );
   });
 
   it('forwards only allowed headers as metadata; response metadata (text and -bin) comes back as headers', async () => {
-    const res = await call('payments.EchoMetadata', request('GET', '/v1/debug/metadata', { query: 'note=n1', headers: { 'x-tenant': 't-1', 'x-secret': 's', 'x-blob-bin': 'AAH/', 'content-type': 'text/evil' } }));
+    const res = await call(
+      'payments.EchoMetadata',
+      request('GET', '/v1/debug/metadata', {
+        query: 'note=n1',
+        headers: { 'x-tenant': 't-1', 'x-secret': 's', 'x-blob-bin': 'AAH/', 'content-type': 'text/evil' },
+      }),
+    );
     const md = JSON.parse(String(res.body)).metadata as Record<string, string>;
     assert.equal(md['x-tenant'], 't-1');
     assert.equal(md['x-blob-bin'], 'AAH/');
@@ -297,14 +368,20 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
     assert.equal(res.headers['content-type'], 'application/x-ndjson');
     const lines = (await collect(res)).split('\n');
     assert.equal(lines.pop(), '');
-    assert.deepEqual(lines.map((l) => JSON.parse(l).seq), ['9007199254740993', '9007199254740994', '9007199254740995']);
+    assert.deepEqual(
+      lines.map((l) => JSON.parse(l).seq),
+      ['9007199254740993', '9007199254740994', '9007199254740995'],
+    );
     assert.equal(JSON.parse(lines[2]!).payment.name, 'accounts/5/payments/2');
   });
 
   it('a stream that fails after two messages ends with an error line (input count=2, fail_with=9)', async () => {
     const res = await call('payments.WatchPayments', request('GET', '/x', { query: 'count=2&failWith=9' }), { parent: 'accounts/5' });
     assert.equal(res.status, 200);
-    const lines = (await collect(res)).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await collect(res))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 3);
     assert.equal(lines[2].error.code, 'FERRY_UPSTREAM_STATUS');
     assert.equal(lines[2].error.upstreamStatusName, 'FAILED_PRECONDITION');
@@ -312,13 +389,22 @@ describe('gRPC binding against the Python grpcio sample server', { timeout: 60_0
   });
 
   it('a stream that fails before any message is a plain error status (input count=0, fail_with=5)', async () => {
-    await assert.rejects(call('payments.WatchPayments', request('GET', '/x', { query: 'count=0&failWith=5' }), { parent: 'accounts/5' }), (err: unknown) => err instanceof FerryError && err.status === 404);
+    await assert.rejects(
+      call('payments.WatchPayments', request('GET', '/x', { query: 'count=0&failWith=5' }), { parent: 'accounts/5' }),
+      (err: unknown) => err instanceof FerryError && err.status === 404,
+    );
   });
 
   it('400s name the field (inputs: unknown enum in body, unknown query parameter, bad int in query, broken JSON)', async () => {
     const create = (body: string, query = '') => call('payments.CreatePayment', request('POST', '/x', { body, query }), { parent: 'accounts/1' });
-    await assert.rejects(create('{"state":"LOST"}'), (e: unknown) => e instanceof FerryError && e.code === 'FERRY_BAD_ARGUMENT' && e.details.jsonPath === '$.state');
-    await assert.rejects(create('{}', 'colour=red'), (e: unknown) => e instanceof FerryError && e.status === 400 && e.details.argument === 'query.colour');
+    await assert.rejects(
+      create('{"state":"LOST"}'),
+      (e: unknown) => e instanceof FerryError && e.code === 'FERRY_BAD_ARGUMENT' && e.details.jsonPath === '$.state',
+    );
+    await assert.rejects(
+      create('{}', 'colour=red'),
+      (e: unknown) => e instanceof FerryError && e.status === 400 && e.details.argument === 'query.colour',
+    );
     await assert.rejects(
       call('payments.ListPayments', request('GET', '/x', { query: 'page_size=ten' }), { parent: 'accounts/1' }),
       (e: unknown) => e instanceof FerryError && e.status === 400 && e.details.argument === 'query.page_size',

@@ -86,7 +86,10 @@ test('registered before Ferry starts: g1 and g2 get all traffic, decoys naming g
   const listed = await registrar!.providers(PEER_SERVICE);
   console.log(`/dubbo/${PEER_SERVICE}/providers:\n  ${listed.join('\n  ')}`);
   assert.equal(listed.length, 5, 'g1, g2 and three decoys are under the service; the other interface is elsewhere');
-  assert.ok(listed.every((u) => /^(grpc|tri):\/\/127\.0\.0\.1:\d+\/ferry\.peer\.v1\.Peer\?/.test(u)), listed.join('\n'));
+  assert.ok(
+    listed.every((u) => /^(grpc|tri):\/\/127\.0\.0\.1:\d+\/ferry\.peer\.v1\.Peer\?/.test(u)),
+    listed.join('\n'),
+  );
 
   ferry = await startTestFerry({ withoutSamples: true, extra: { 'discovery.yaml': mapping(zk!.registryUrl) } });
   const warmUp = await untilServedByAll(['g1', 'g2'], () => whoami('warm-up'));
@@ -104,18 +107,28 @@ test('a server registered while Ferry runs gets traffic without a restart, and n
   // tried: register g3 (grpc://, version 1.0.0) with Ferry running
   await register('g3');
   const joining = await untilServedByAll(['g3'], () => whoami('joining'));
-  assert.ok(joining.every((r) => r.status === 200), `no call failed while g3 joined: ${JSON.stringify(tally(joining))}`);
+  assert.ok(
+    joining.every((r) => r.status === 200),
+    `no call failed while g3 joined: ${JSON.stringify(tally(joining))}`,
+  );
   const replies = await sequential(30, () => whoami('three'));
   console.log(`g3 registered, 30 sequential calls: ${JSON.stringify(tally(replies))}`);
   assert.deepEqual(tally(replies), { g1: 10, g2: 10, g3: 10 });
   assert.deepEqual(await counted('three'), { g1: 10, g2: 10, g3: 10 });
 });
 
-test("a registration deleted from ZooKeeper: the server, still running, gets no more calls", async () => {
+test('a registration deleted from ZooKeeper: the server, still running, gets no more calls', async () => {
   // tried: delete g2's node; g2 keeps running
   await registered.get('g2')!.remove();
-  const leaving = await untilSteady('Ferry stops calling g2', () => whoami('leaving'), (r) => r.status === 200 && r.server !== 'g2');
-  assert.ok(leaving.every((r) => r.status === 200), `no call failed while g2 left: ${JSON.stringify(tally(leaving))}`);
+  const leaving = await untilSteady(
+    'Ferry stops calling g2',
+    () => whoami('leaving'),
+    (r) => r.status === 200 && r.server !== 'g2',
+  );
+  assert.ok(
+    leaving.every((r) => r.status === 200),
+    `no call failed while g2 left: ${JSON.stringify(tally(leaving))}`,
+  );
   const replies = await sequential(30, () => whoami('after-remove'));
   console.log(`g2's node deleted, 30 sequential calls: ${JSON.stringify(tally(replies))}`);
   assert.deepEqual(tally(replies), { g1: 15, g3: 15 });
@@ -127,7 +140,11 @@ test('a registration whose ZooKeeper session ends (the deployer went away): its 
   // tried: close the session that holds g1's ephemeral node
   await registered.get('g1')!.endSession();
   assert.ok(!(await registrar!.providers(PEER_SERVICE)).some((u) => u.includes(byName('g1').address)), 'ZooKeeper removed the node');
-  await untilSteady('Ferry stops calling g1', () => whoami('session-end'), (r) => r.status === 200 && r.server !== 'g1');
+  await untilSteady(
+    'Ferry stops calling g1',
+    () => whoami('session-end'),
+    (r) => r.status === 200 && r.server !== 'g1',
+  );
   const replies = await sequential(20, () => whoami('after-session'));
   assert.deepEqual(tally(replies), { g3: 20 });
   assert.deepEqual(await counted('after-session'), { g1: 0, g2: 0, g3: 20 });
@@ -145,6 +162,9 @@ test('with ZooKeeper stopped, Ferry keeps serving the servers it last saw', asyn
     await new Promise((r) => setTimeout(r, 100));
   }
   console.log(`40 calls over ~4 s with ZooKeeper stopped: ${JSON.stringify(tally(during))}`);
-  assert.ok(during.every((r) => r.status === 200), JSON.stringify(tally(during)));
+  assert.ok(
+    during.every((r) => r.status === 200),
+    JSON.stringify(tally(during)),
+  );
   assert.deepEqual(tally(during), { g2: 20, g3: 20 });
 });

@@ -104,7 +104,10 @@ test('a non-idempotent call in flight on a killed server fails and is not sent a
     assert.equal(failedAfter.length, 0, `no call started after the kill failed: ${JSON.stringify(tally(after))}; first: ${failedAfter[0]?.text}`);
     assert.ok(after.every((r) => r.server !== killed.name));
     const live = rig.peers.filter((x) => x !== killed).map((p) => p.name);
-    assert.ok(live.every((n) => after.some((r) => r.server === n)), `both live servers serve: ${JSON.stringify(tally(after))}`);
+    assert.ok(
+      live.every((n) => after.some((r) => r.server === n)),
+      `both live servers serve: ${JSON.stringify(tally(after))}`,
+    );
   });
 });
 
@@ -116,8 +119,14 @@ test('an idempotent call in flight on a killed server is sent once more, to anot
     assert.notEqual(reply.server, killed.name);
     assert.equal(reply.bodyServer, reply.server);
     assert.equal(killed.announced('Slow', 'inflight-retried'), 1);
-    const elsewhere = await Promise.all(rig.peers.filter((x) => x !== killed).map(async (p) => (await p.stats('inflight-retried')).calls['Slow'] ?? 0));
-    assert.equal(elsewhere.reduce((a, b) => a + b, 0), 1, 'exactly one more attempt, on a live server');
+    const elsewhere = await Promise.all(
+      rig.peers.filter((x) => x !== killed).map(async (p) => (await p.stats('inflight-retried')).calls['Slow'] ?? 0),
+    );
+    assert.equal(
+      elsewhere.reduce((a, b) => a + b, 0),
+      1,
+      'exactly one more attempt, on a live server',
+    );
   });
 });
 
@@ -165,12 +174,19 @@ test('a server killed (SIGKILL) under bounded load costs only the calls in fligh
     for (const f of failed) {
       assert.ok(f.startedAt <= exitedAt, `a call started after g1 had exited failed: ${f.text}`);
       assert.ok(CONNECTION_FAILURES.includes(f.code!), `a kill costs connection failures only: ${f.text}`);
-      for (const m of f.detail?.matchAll(/127\.0\.0\.1:(\d+)/g) ?? []) assert.equal(Number(m[1]), g1.port, `a failure named another server: ${f.detail}`);
+      for (const m of f.detail?.matchAll(/127\.0\.0\.1:(\d+)/g) ?? [])
+        assert.equal(Number(m[1]), g1.port, `a failure named another server: ${f.detail}`);
     }
-    assert.ok(outcomes.some((o) => o.server === 'g1' && o.startedAt < killSentAt), 'g1 served before the kill');
+    assert.ok(
+      outcomes.some((o) => o.server === 'g1' && o.startedAt < killSentAt),
+      'g1 served before the kill',
+    );
     const afterExit = outcomes.filter((o) => o.startedAt > exitedAt);
     assert.ok(afterExit.length >= 40, `${afterExit.length} calls after g1 exited`);
-    assert.ok(afterExit.every((o) => o.status === 200 && o.server !== 'g1'), `after the kill: ${JSON.stringify(tally(afterExit))}`);
+    assert.ok(
+      afterExit.every((o) => o.status === 200 && o.server !== 'g1'),
+      `after the kill: ${JSON.stringify(tally(afterExit))}`,
+    );
     const t = tally(afterExit);
     assert.ok((t['g2'] ?? 0) > 0 && (t['g3'] ?? 0) > 0, `traffic moved to both g2 and g3: ${JSON.stringify(t)}`);
   });
@@ -187,12 +203,18 @@ test('a server whose calls time out is ejected after 5 in a row, /metrics shows 
     const replies = await sequential(30, () => call(rig.ferry.base, 'GET', '/once/whoami?tag=eject'));
     const failed = replies.filter((r) => r.status !== 200);
     console.log(`30 calls with g3 timing out: ${JSON.stringify(tally(replies))}`);
-    assert.ok(failed.every((r) => r.status === 504 && r.code === 'FERRY_UPSTREAM_TIMEOUT'), JSON.stringify(tally(failed)));
+    assert.ok(
+      failed.every((r) => r.status === 504 && r.code === 'FERRY_UPSTREAM_TIMEOUT'),
+      JSON.stringify(tally(failed)),
+    );
     // The outlier detector ejects after 5 consecutive failures (its default, as for Dubbo).
     assert.equal(failed.length, 5, `calls that reached g3 before it was ejected: ${JSON.stringify(tally(replies))}`);
     assert.equal((await g3.stats('eject')).calls['Whoami'], 5, 'g3 received exactly the 5 calls that timed out');
     const lastFailure = replies.lastIndexOf(failed[failed.length - 1]!);
-    assert.ok(replies.slice(lastFailure + 1).every((r) => r.status === 200 && r.server !== 'g3'), 'no call reached g3 once it was ejected');
+    assert.ok(
+      replies.slice(lastFailure + 1).every((r) => r.status === 200 && r.server !== 'g3'),
+      'no call reached g3 once it was ejected',
+    );
     const t = tally(replies);
     assert.ok((t['g1'] ?? 0) > 0 && (t['g2'] ?? 0) > 0);
 

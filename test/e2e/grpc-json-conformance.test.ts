@@ -33,7 +33,22 @@ function ferryPrint(typeName: string, bytes: Uint8Array, emitDefaults = false): 
 const T = 'type.googleapis.com/';
 /** Canonical-form corpus: each is valid proto3 JSON for the type. */
 const CORPUS: Array<[string, string, object]> = [
-  ['int extremes', KS, { i64: '-9223372036854775808', u64: '18446744073709551615', s64: '9223372036854775807', fx64: '18446744073709551615', sfx64: '-9223372036854775808', i32: -2147483648, u32: 4294967295, s32: 2147483647, fx32: 4294967295, sfx32: -2147483648 }],
+  [
+    'int extremes',
+    KS,
+    {
+      i64: '-9223372036854775808',
+      u64: '18446744073709551615',
+      s64: '9223372036854775807',
+      fx64: '18446744073709551615',
+      sfx64: '-9223372036854775808',
+      i32: -2147483648,
+      u32: 4294967295,
+      s32: 2147483647,
+      fx32: 4294967295,
+      sfx32: -2147483648,
+    },
+  ],
   ['int64 just past 2^53', KS, { i64: '9007199254740993', ids: ['9007199254740993', '-9007199254740993', '0', '1'] }],
   ['NaN and infinities', KS, { dbl: 'NaN', flt: 'Infinity', dbls: ['-Infinity', 'NaN', 1.5, 1e300, 5e-324, 0.1, 123456789.125] }],
   ['float32 shortest form', KS, { flt: 0.1 }],
@@ -42,7 +57,18 @@ const CORPUS: Array<[string, string, object]> = [
   ['enums', KS, { color: 'BLUE', colors: ['RED', 'GREEN', 'COLOR_UNSPECIFIED'] }],
   ['unknown enum number', KS, { color: 7 }],
   ['nested messages', KS, { nested: { id: 1, label: 'a', child: { id: 2, child: {} }, values: ['1', '-2'] }, children: [{}, { id: 3 }] }],
-  ['maps of every key kind', KS, { counts: { a: '1', b: '-9223372036854775808' }, byInt: { '-1': 'neg', '2147483647': 'max' }, byBool: { true: { id: 1 }, false: {} }, byLong: { '-9223372036854775808': 'RED', '5': 'COLOR_UNSPECIFIED' }, byUlong: { '18446744073709551615': 'AQI=' }, values: { n: null, s: 'x', l: [1, { a: true }] } }],
+  [
+    'maps of every key kind',
+    KS,
+    {
+      counts: { a: '1', b: '-9223372036854775808' },
+      byInt: { '-1': 'neg', '2147483647': 'max' },
+      byBool: { true: { id: 1 }, false: {} },
+      byLong: { '-9223372036854775808': 'RED', '5': 'COLOR_UNSPECIFIED' },
+      byUlong: { '18446744073709551615': 'AQI=' },
+      values: { n: null, s: 'x', l: [1, { a: true }] },
+    },
+  ],
   ['oneof string default', KS, { choiceText: '' }],
   ['oneof int64 zero', KS, { choiceNum: '0' }],
   ['oneof empty message', KS, { choiceMsg: {} }],
@@ -71,15 +97,36 @@ const CORPUS: Array<[string, string, object]> = [
   ['any of any (nested)', KS, { any: { '@type': T + 'google.protobuf.Any', value: { '@type': T + 'google.protobuf.Int64Value', value: '-5' } } }],
   ['any of struct', KS, { any: { '@type': T + 'google.protobuf.Struct', value: { a: [1, 2] } } }],
   ['any of empty', KS, { any: { '@type': T + 'google.protobuf.Empty' } }],
-  ['any of kitchen sink with any inside', KS, { anys: [{ '@type': T + KS, i64: '1', any: { '@type': T + 'google.protobuf.Duration', value: '2s' } }, {}] }],
+  [
+    'any of kitchen sink with any inside',
+    KS,
+    { anys: [{ '@type': T + KS, i64: '1', any: { '@type': T + 'google.protobuf.Duration', value: '2s' } }, {}] },
+  ],
   ['wrappers with defaults', KS, { wDbl: 0, wFlt: 0, wI64: '0', wU64: '0', wI32: 0, wU32: 0, wBool: false, wStr: '', wBytes: '' }],
-  ['wrappers with values', KS, { wDbl: 'NaN', wFlt: 1.5, wI64: '-1', wU64: '18446744073709551615', wI32: -7, wU32: 7, wBool: true, wStr: 'x', wBytes: 'AQ==' }],
+  [
+    'wrappers with values',
+    KS,
+    { wDbl: 'NaN', wFlt: 1.5, wI64: '-1', wU64: '18446744073709551615', wI32: -7, wU32: 7, wBool: true, wStr: 'x', wBytes: 'AQ==' },
+  ],
   ['empty message field', KS, { empty: {} }],
   ['json_name', KS, { customName: 'x' }],
   ['proto3 optional zero', KS, { optI32: 0 }],
   ['unicode strings', KS, { text: 'h\u00e9llo \u2028 \ud83d\ude00 "q" \\ \u0000 </script>', tags: ['', 'a'] }],
   ['everything default', KS, {}],
-  ['payment', 'example.payments.v1.Payment', { name: 'accounts/1/payments/2', amount: { currencyCode: 'EUR', units: '9007199254740993', nanos: 500000000 }, state: 'SETTLED', createTime: '2024-05-06T07:08:09.123Z', labels: { k: 'v' }, note: 'memo via json_name', sequence: '18446744073709551615', reference: 'r' }],
+  [
+    'payment',
+    'example.payments.v1.Payment',
+    {
+      name: 'accounts/1/payments/2',
+      amount: { currencyCode: 'EUR', units: '9007199254740993', nanos: 500000000 },
+      state: 'SETTLED',
+      createTime: '2024-05-06T07:08:09.123Z',
+      labels: { k: 'v' },
+      note: 'memo via json_name',
+      sequence: '18446744073709551615',
+      reference: 'r',
+    },
+  ],
 ];
 
 /** Non-canonical inputs that both sides must accept, producing the same message. */
@@ -145,7 +192,11 @@ describe('proto3 JSON conformance against Python json_format', { timeout: 60_000
       for (const emitDefaults of [false, true]) {
         const pyJson = await oracle.print(type, bin, emitDefaults);
         const ferryJson = ferryPrint(type, bin, emitDefaults);
-        assert.deepStrictEqual(JSON.parse(ferryJson), JSON.parse(pyJson), `printed JSON differs (emitDefaults=${emitDefaults})\nferry:  ${ferryJson}\npython: ${pyJson}`);
+        assert.deepStrictEqual(
+          JSON.parse(ferryJson),
+          JSON.parse(pyJson),
+          `printed JSON differs (emitDefaults=${emitDefaults})\nferry:  ${ferryJson}\npython: ${pyJson}`,
+        );
         // int64 digits must survive exactly: compare the raw text of every quoted integer too.
         const ferryFromPy = ferryParse(type, pyJson);
         assert.ok(await oracle.equal(type, bin, ferryFromPy), `Ferry parsed Python's JSON into a different message: ${pyJson}`);
@@ -182,7 +233,10 @@ describe('proto3 JSON conformance against Python json_format', { timeout: 60_000
   for (const [name, text, jsonPath] of STRICTER_THAN_PYTHON) {
     it(`rejects although Python accepts: ${name} (input ${text})`, async () => {
       await oracle.parse(KS, text); // documents that Python accepts it
-      assert.throws(() => ferryParse(KS, text), (err: unknown) => err instanceof FerryError && err.details.jsonPath === jsonPath);
+      assert.throws(
+        () => ferryParse(KS, text),
+        (err: unknown) => err instanceof FerryError && err.details.jsonPath === jsonPath,
+      );
     });
   }
 
@@ -196,7 +250,10 @@ describe('proto3 JSON conformance against Python json_format', { timeout: 60_000
   });
 
   it('rejects malformed JSON text with FERRY_BAD_JSON (input {"i64": )', () => {
-    assert.throws(() => ferryParse(KS, '{"i64": '), (err: unknown) => err instanceof FerryError && err.code === 'FERRY_BAD_JSON' && err.status === 400);
+    assert.throws(
+      () => ferryParse(KS, '{"i64": '),
+      (err: unknown) => err instanceof FerryError && err.code === 'FERRY_BAD_JSON' && err.status === 400,
+    );
   });
 
   it('keeps int64 digits exact through a lossless parse (input i64 = 2^63-1 as a bare number)', () => {

@@ -180,7 +180,10 @@ describe('attempts on servers that answer a failure (Fail)', () => {
       const t = await attempts(tag);
       console.log(`GET /fail/retried/14 #${i} (idempotent, retries 2): attempts by server ${JSON.stringify(t)}`);
       assert.ok(sum(t) >= 1 && sum(t) <= 3, `1 + retries = 3 at most: ${JSON.stringify(t)}`);
-      assert.ok(Object.values(t).every((n) => n === 1), `a retry goes to another server: ${JSON.stringify(t)}`);
+      assert.ok(
+        Object.values(t).every((n) => n === 1),
+        `a retry goes to another server: ${JSON.stringify(t)}`,
+      );
     }
   });
 

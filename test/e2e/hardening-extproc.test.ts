@@ -25,7 +25,14 @@ let ferry: FerryProcess;
 before(async () => {
   await ensureEnvoyClient();
   provider = await startJavaProvider({ name: 'hardening-extproc' });
-  ferry = await startFerryProcess({ dubboAddress: provider.address }, ['--ext-proc-port', '0', '--max-body-bytes', String(LIMIT), '--ext-proc-idle-timeout-ms', String(IDLE_MS)]);
+  ferry = await startFerryProcess({ dubboAddress: provider.address }, [
+    '--ext-proc-port',
+    '0',
+    '--max-body-bytes',
+    String(LIMIT),
+    '--ext-proc-idle-timeout-ms',
+    String(IDLE_MS),
+  ]);
 });
 
 after(async () => {
@@ -50,13 +57,25 @@ function open(client: ProcessClient) {
 
 const postHeaders = (path: string) => ({
   request_headers: {
-    headers: { headers: [[':method', 'POST'], [':path', path], [':authority', 'ferry'], ['content-type', 'application/json']].map(([key, v]) => ({ key, raw_value: Buffer.from(v!) })) },
+    headers: {
+      headers: [
+        [':method', 'POST'],
+        [':path', path],
+        [':authority', 'ferry'],
+        ['content-type', 'application/json'],
+      ].map(([key, v]) => ({ key, raw_value: Buffer.from(v!) })),
+    },
     end_of_stream: false,
   },
   protocol_config: { request_body_mode: 'BUFFERED' },
 });
 
-const get = (path: string, extra: Array<[string, string]> = []): Array<[string, string]> => [[':method', 'GET'], [':path', path], [':authority', 'ferry'], ...extra];
+const get = (path: string, extra: Array<[string, string]> = []): Array<[string, string]> => [
+  [':method', 'GET'],
+  [':path', path],
+  [':authority', 'ferry'],
+  ...extra,
+];
 
 async function until<T>(what: string, fn: () => T | undefined | false, tries = 400): Promise<T> {
   for (let i = 0; i < tries; i++) {
@@ -101,7 +120,17 @@ test(`20 streams each sending an 8 MiB body message (limit ${LIMIT} bytes): each
 test('a body streamed in chunks past the limit (input: 3 × 512 KiB, limit 1 MiB) → 413 FERRY_BODY_TOO_LARGE before the last chunk', async () => {
   const chunk = 'x'.repeat(512 * 1024);
   const [r] = await runScenarios(ferry.extProcPort, [
-    { name: 'too big', headers: [[':method', 'POST'], [':path', '/accounts/1/transfers'], [':authority', 'ferry'], ['content-type', 'application/json']], body: [chunk, chunk, chunk], requestBodyMode: 'STREAMED' },
+    {
+      name: 'too big',
+      headers: [
+        [':method', 'POST'],
+        [':path', '/accounts/1/transfers'],
+        [':authority', 'ferry'],
+        ['content-type', 'application/json'],
+      ],
+      body: [chunk, chunk, chunk],
+      requestBodyMode: 'STREAMED',
+    },
   ]);
   const ir = immediateOf(r!);
   assert.equal(ir.status, 413);
@@ -133,7 +162,11 @@ test('CR/LF in a header value (input: x-tenant "acme\\r\\nx-injected: 1" in raw_
 });
 
 test('messages out of order (input: request_headers twice) → 400 FERRY_EXT_PROC_PROTOCOL_ERROR, a client error instead of 500 FERRY_INTERNAL', async () => {
-  const headers = { request_headers: { headers: { headers: get('/accounts/1/transfers').map(([key, v]) => ({ key, raw_value: Buffer.from(v).toString('base64') })) } } };
+  const headers = {
+    request_headers: {
+      headers: { headers: get('/accounts/1/transfers').map(([key, v]) => ({ key, raw_value: Buffer.from(v).toString('base64') })) },
+    },
+  };
   const [r] = await runScenarios(ferry.extProcPort, [{ name: 'twice', raw: [headers, headers] }]);
   const ir = immediateOf(r!);
   assert.equal(ir.status, 400);

@@ -34,9 +34,12 @@ let ferry: FerryProcess;
 before(async () => {
   provider = await startJavaProvider({ name: 'hardening' });
   ferry = await startFerryProcess({ dubboAddress: provider.address, extra: EXTRA }, [
-    '--max-pipelined-requests', String(PIPELINE_LIMIT),
-    '--max-queued-bytes', String(4 * MiB),
-    '--write-timeout-ms', '5000',
+    '--max-pipelined-requests',
+    String(PIPELINE_LIMIT),
+    '--max-queued-bytes',
+    String(4 * MiB),
+    '--write-timeout-ms',
+    '5000',
   ]);
 });
 
@@ -85,7 +88,9 @@ describe('slow and pipelining clients', () => {
     await until('every request counted out', async () => (await inFlight()) === 0);
     const calls = (await upstreamCalls('greet')) - callsBefore;
     const grown = ferry.peakRss() - peakBefore;
-    console.log(`pipelining attack: ${calls} upstream calls, peak RSS +${(grown / MiB).toFixed(1)} MiB (${(ferry.peakRss() / MiB).toFixed(0)} MiB peak)`);
+    console.log(
+      `pipelining attack: ${calls} upstream calls, peak RSS +${(grown / MiB).toFixed(1)} MiB (${(ferry.peakRss() / MiB).toFixed(0)} MiB peak)`,
+    );
     assert.ok(calls <= PIPELINE_LIMIT, `${calls} upstream calls`);
     assert.ok(grown < 150 * MiB, `peak RSS grew ${(grown / MiB).toFixed(1)} MiB`);
     socket.resume();
@@ -96,7 +101,10 @@ describe('slow and pipelining clients', () => {
   test(`a reading client pipelining 20 slow requests: ${PIPELINE_LIMIT} answered, then 429 FERRY_TOO_MANY_PIPELINED and the connection closes; ${PIPELINE_LIMIT} upstream calls`, async () => {
     const before = await upstreamCalls('slow');
     const { responses, closedByServer } = await exchange(ferry.httpPort, get('/slow-20s/300').repeat(20), { idleMs: 10_000 });
-    assert.deepEqual(responses.map((r) => r.status), [...Array(PIPELINE_LIMIT).fill(200), 429]);
+    assert.deepEqual(
+      responses.map((r) => r.status),
+      [...Array(PIPELINE_LIMIT).fill(200), 429],
+    );
     const refusal = responses[PIPELINE_LIMIT]!;
     assert.equal(refusal.headers['content-type'], 'application/problem+json');
     assert.equal(refusal.json.code, 'FERRY_TOO_MANY_PIPELINED');
@@ -144,10 +152,20 @@ except urllib.error.HTTPError as e:
 
 describe('wrong data on a lossless route and in bodies', () => {
   const primitives = (d: string, f = '1.5'): string => `{"i":1,"l":9007199254740993,"d":${d},"b":true,"s":1,"by":1,"f":${f},"c":"x"}`;
-  const post = (path: string, body: string | Buffer) => fetch(ferry.base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : new Uint8Array(body) }).then(async (r) => ({ status: r.status, json: (await r.json()) }));
+  const post = (path: string, body: string | Buffer) =>
+    fetch(ferry.base + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : new Uint8Array(body),
+    }).then(async (r) => ({ status: r.status, json: await r.json() }));
 
   test('1e400 and 1e-400 for a double, 1e-50 for a float (route parsed losslessly for its long) → 400 naming the argument; 1e300 reaches Java', async () => {
-    for (const [d, f, argument] of [['1e400', '1.5', 'body.d'], ['-1e400', '1.5', 'body.d'], ['1e-400', '1.5', 'body.d'], ['1', '1e-50', 'body.f']] as const) {
+    for (const [d, f, argument] of [
+      ['1e400', '1.5', 'body.d'],
+      ['-1e400', '1.5', 'body.d'],
+      ['1e-400', '1.5', 'body.d'],
+      ['1', '1e-50', 'body.f'],
+    ] as const) {
       const r = await post('/lab/describe/primitives', primitives(d, f));
       assert.equal(r.status, 400, JSON.stringify(r.json));
       assert.equal(r.json.code, 'FERRY_BAD_ARGUMENT');

@@ -170,7 +170,7 @@ describe('methods and attachments', () => {
     assert.equal((await get('/greet/Ann/times/2')).json, 'Hello, Ann Hello, Ann');
   });
 
-  test('with no tracing SDK, the caller\'s traceparent reaches Java unchanged (Ferry passes the trace through)', async () => {
+  test("with no tracing SDK, the caller's traceparent reaches Java unchanged (Ferry passes the trace through)", async () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const r = await get('/attachments', { traceparent });
     assert.equal(r.status, 200, r.text);

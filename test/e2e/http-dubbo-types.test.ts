@@ -70,7 +70,11 @@ describe('booleans and integers', () => {
   });
 
   test('primitives of every kind arrive as Java holds them', async () => {
-    await described('primitives', '{"i":7,"l":9007199254740993,"d":0.1,"b":true,"s":-3,"by":5,"f":0.5,"c":"x"}', '7|9007199254740993|0.1|true|-3|5|0.5|x');
+    await described(
+      'primitives',
+      '{"i":7,"l":9007199254740993,"d":0.1,"b":true,"s":-3,"by":5,"f":0.5,"c":"x"}',
+      '7|9007199254740993|0.1|true|-3|5|0.5|x',
+    );
     await described('boxed', '{"i":1,"l":2,"d":3.5,"b":false}', '1|2|3.5|false');
     await described('boxed', '{}', 'null|null|null|null');
   });
@@ -190,7 +194,11 @@ describe('enums, bytes, collections, maps', () => {
   });
 
   test('Map<String,Object> and Map<String,BigDecimal>', async () => {
-    await described('map', '{"a":1,"b":"x","c":true,"d":1.5,"e":9007199254740993}', 'a=Integer:1,b=String:x,c=Boolean:true,d=Double:1.5,e=Long:9007199254740993');
+    await described(
+      'map',
+      '{"a":1,"b":"x","c":true,"d":1.5,"e":9007199254740993}',
+      'a=Integer:1,b=String:x,c=Boolean:true,d=Double:1.5,e=Long:9007199254740993',
+    );
     await echo('decimal-map', '{"x":"1.10","y":2.5}', '{"x":"1.10","y":"2.5"}');
     const nested = await post('/lab/echo/map', '{"list":[1,"two"],"obj":{"k":null}}');
     assert.equal(nested.status, 200, nested.text);
@@ -199,7 +207,8 @@ describe('enums, bytes, collections, maps', () => {
 });
 
 describe('POJOs', () => {
-  const transfer = '{"to":9007199254740993,"amount":"1234567890.123456789","currency":"USD","memo":"rent 🏠","executeAt":"2024-02-29T12:00:00","tags":["a","b"]}';
+  const transfer =
+    '{"to":9007199254740993,"amount":"1234567890.123456789","currency":"USD","memo":"rent 🏠","executeAt":"2024-02-29T12:00:00","tags":["a","b"]}';
 
   test('a nested POJO with BigDecimal, LocalDateTime, enum and List, both directions', async () => {
     const r = await post('/lab/echo/transfer', transfer);
@@ -210,7 +219,11 @@ describe('POJOs', () => {
     assert.equal(r.json.memo, 'rent 🏠');
     assert.equal(r.json.executeAt, '2024-02-29T12:00');
     assert.deepEqual(r.json.tags, ['a', 'b']);
-    await described('transfer', transfer, 'to=9007199254740993|amount=1234567890.123456789|currency=USD|memo=rent 🏠|executeAt=2024-02-29T12:00|tags=[a, b]');
+    await described(
+      'transfer',
+      transfer,
+      'to=9007199254740993|amount=1234567890.123456789|currency=USD|memo=rent 🏠|executeAt=2024-02-29T12:00|tags=[a, b]',
+    );
   });
 
   test('a list of POJOs', async () => {

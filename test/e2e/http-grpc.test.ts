@@ -43,7 +43,12 @@ describe('gRPC routes from google.api.http options', () => {
   });
 
   test('POST with body "*" and a custom verb; int64 sent as a JSON number keeps its digits', async () => {
-    const r = await http(ferry.base, 'POST', '/v1/payments:search', '{"parents":["accounts/a1"],"filter":{"minUnits":9223372036854775807,"state":"PENDING"},"limit":2}');
+    const r = await http(
+      ferry.base,
+      'POST',
+      '/v1/payments:search',
+      '{"parents":["accounts/a1"],"filter":{"minUnits":9223372036854775807,"state":"PENDING"},"limit":2}',
+    );
     assert.equal(r.status, 200, r.text);
     const seen = JSON.parse(r.json.payments[0].note);
     assert.equal(seen.filter.minUnits, '9223372036854775807');
@@ -51,7 +56,10 @@ describe('gRPC routes from google.api.http options', () => {
   });
 
   test('a named body field plus path and query parameters', async () => {
-    const r = await http(ferry.base, 'POST', '/v1/accounts/a2/payments?requestId=r-7', { amount: { currencyCode: 'USD', units: '12', nanos: 5 }, note: 'hi' });
+    const r = await http(ferry.base, 'POST', '/v1/accounts/a2/payments?requestId=r-7', {
+      amount: { currencyCode: 'USD', units: '12', nanos: 5 },
+      note: 'hi',
+    });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.name, 'accounts/a2/payments/r-7');
     assert.equal(r.json.state, 'PENDING');
@@ -77,9 +85,15 @@ describe('gRPC routes from google.api.http options', () => {
     const r = await http(ferry.base, 'GET', '/v1/accounts/a3/payments:watch?count=3');
     assert.equal(r.status, 200, r.text);
     assert.equal(r.headers.get('content-type'), 'application/x-ndjson');
-    const lines = r.text.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 3);
-    assert.deepEqual(lines.map((l) => l.seq), ['9007199254740993', '9007199254740994', '9007199254740995']);
+    assert.deepEqual(
+      lines.map((l) => l.seq),
+      ['9007199254740993', '9007199254740994', '9007199254740995'],
+    );
   });
 
   test('each call is timed in ferry_upstream_call_duration_seconds by service, method and outcome (inputs: p9, then "missing" → NOT_FOUND, then a 3-message stream)', async () => {
@@ -88,7 +102,11 @@ describe('gRPC routes from google.api.http options', () => {
       const m = new RegExp(`_count\\{service="payments",method="${method}",code="${code}"\\} (\\d+)`).exec(text);
       return m ? Number(m[1]) : 0;
     };
-    const [ok0, missing0, stream0] = [await count('GetPayment', 'OK'), await count('GetPayment', 'FERRY_UPSTREAM_STATUS'), await count('WatchPayments', 'OK')];
+    const [ok0, missing0, stream0] = [
+      await count('GetPayment', 'OK'),
+      await count('GetPayment', 'FERRY_UPSTREAM_STATUS'),
+      await count('WatchPayments', 'OK'),
+    ];
     assert.equal((await http(ferry.base, 'GET', '/v1/accounts/a1/payments/p9')).status, 200);
     assert.equal((await http(ferry.base, 'GET', '/v1/accounts/a1/payments/missing')).status, 404);
     assert.equal((await http(ferry.base, 'GET', '/v1/accounts/a3/payments:watch?count=3')).status, 200);
@@ -122,7 +140,13 @@ describe('Triple (Apache Dubbo, Java) through the same path', () => {
   test('server streaming from Java', async () => {
     const r = await http(ferry.base, 'GET', '/v1/greeter/Cy/stream?count=3');
     assert.equal(r.status, 200, r.text);
-    const lines = r.text.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((l) => l.message), ['Hello 1, Cy', 'Hello 2, Cy', 'Hello 3, Cy']);
+    const lines = r.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.map((l) => l.message),
+      ['Hello 1, Cy', 'Hello 2, Cy', 'Hello 3, Cy'],
+    );
   });
 });

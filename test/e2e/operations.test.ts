@@ -69,7 +69,7 @@ describe('admin port and reload through startFerry', () => {
     assert.equal(await count('FERRY_UPSTREAM_EXCEPTION'), failed0 + 1);
     // A request refused before any call (bad id) is not an upstream call.
     assert.equal((await http(ferry.base, 'GET', '/accounts/abc')).status, 400);
-    assert.equal(await count('OK') + (await count('FERRY_BAD_ARGUMENT')), ok0 + 1);
+    assert.equal((await count('OK')) + (await count('FERRY_BAD_ARGUMENT')), ok0 + 1);
   });
 
   test('/healthz, /readyz and /openapi.json', async () => {

@@ -63,7 +63,13 @@ describe('OTLP/HTTP export to a receiver on loopback', () => {
       const tel = createTelemetry({ tracer: trace.getTracer('ferry') });
       const parent = extractFromHeaders({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
       const server = tel.startServerSpan(parent, 'get-account', 'GET', '/accounts/1', '/accounts/{id}');
-      const client = tel.startClientSpan(server.ctx, { system: 'apache_dubbo', service: 'com.example.bank.AccountService', method: 'getAccount', serverAddress: '127.0.0.1', serverPort: 20880 });
+      const client = tel.startClientSpan(server.ctx, {
+        system: 'apache_dubbo',
+        service: 'com.example.bank.AccountService',
+        method: 'getAccount',
+        serverAddress: '127.0.0.1',
+        serverPort: 20880,
+      });
       const attachments: Record<string, string> = {};
       injectIntoAttachments(client.ctx, attachments);
       tel.endClientSpan(client.span);

@@ -205,12 +205,17 @@ describe('SIGTERM to `ferry serve` under load', () => {
       // only hit a connection that the kernel completed but Node never accepted (the listen backlog
       // at the instant the listener closes): that request never reached Ferry, and a readiness
       // grace period (readyz 503 before closing) is what keeps a load balancer from sending it.
-      const unexpected = outcomes.filter((o) => ('error' in o ? o.error !== 'ECONNREFUSED' && o.error !== 'ECONNRESET' : o.status !== 200 && o.status !== 503));
+      const unexpected = outcomes.filter((o) =>
+        'error' in o ? o.error !== 'ECONNREFUSED' && o.error !== 'ECONNRESET' : o.status !== 200 && o.status !== 503,
+      );
       assert.deepEqual(unexpected, []);
       const resets = outcomes.filter((o) => 'error' in o && o.error === 'ECONNRESET').length;
       // Each of the 3 workers has at most one connection outstanding, so at most 3 can be caught in the backlog.
       assert.ok(resets <= 3, `resets stay limited to the backlog race at the moment of closing (${resets})`);
-      assert.ok(outcomes.some((o) => 'error' in o && o.error === 'ECONNREFUSED'), 'the listener did stop accepting');
+      assert.ok(
+        outcomes.some((o) => 'error' in o && o.error === 'ECONNREFUSED'),
+        'the listener did stop accepting',
+      );
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;

@@ -60,12 +60,29 @@ const SAME_BYTES: Array<[string, CauchoSpec, unknown]> = [
   ['date on a whole minute (0x4b form)', { kind: 'date', value: 1577836800000 }, new Date(1577836800000)],
   ['date with millis (0x4a form)', { kind: 'date', value: new Date(1577836800123) }, new Date(1577836800123)],
   ['untyped list', { kind: 'list', items: [i(1), s('a')] }, [1, 'a']],
-  ['untyped map', { kind: 'map', entries: [[s('a'), i(1)], [s('b'), { kind: 'bool', value: false }]] }, { a: 1, b: false }],
+  [
+    'untyped map',
+    {
+      kind: 'map',
+      entries: [
+        [s('a'), i(1)],
+        [s('b'), { kind: 'bool', value: false }],
+      ],
+    },
+    { a: 1, b: false },
+  ],
   ['String[]', { kind: 'typed-list', type: '[string', items: [s('a'), s('b')] }, { $class: '[string', $: ['a', 'b'] }],
   ['int[]', { kind: 'typed-list', type: '[int', items: [i(1)] }, { $class: '[int', $: [1] }],
   [
     'typed object',
-    { kind: 'object', type: 'com.example.bank.Transfer', fields: [['to', l(2)], ['memo', s('x')]] },
+    {
+      kind: 'object',
+      type: 'com.example.bank.Transfer',
+      fields: [
+        ['to', l(2)],
+        ['memo', s('x')],
+      ],
+    },
     { $class: 'com.example.bank.Transfer', $: { to: { $class: 'long', $: 2 }, memo: 'x' } },
   ],
 ];
@@ -95,10 +112,7 @@ describe('Caucho oracle vs hessian.js', () => {
 
   test('Caucho describes hessian.js output: shared objects become refs (@n)', async () => {
     const shared = { a: 1 };
-    assert.equal(
-      await oracle.describe(hjs([shared, shared])),
-      'list:java.util.ArrayList[map:java.util.HashMap{string:"a"=>int:1}, @1]',
-    );
+    assert.equal(await oracle.describe(hjs([shared, shared])), 'list:java.util.ArrayList[map:java.util.HashMap{string:"a"=>int:1}, @1]');
   });
 
   test('Caucho writes refs for a reused Java object, and hessian.js resolves them', async () => {

@@ -208,9 +208,7 @@ describe('sample provider registration in ZooKeeper and graceful shutdown', () =
   let client: any;
 
   const getChildren = (path: string): Promise<string[]> =>
-    new Promise((resolve, reject) =>
-      client.getChildren(path, (err: Error | null, children: string[]) => (err ? reject(err) : resolve(children))),
-    );
+    new Promise((resolve, reject) => client.getChildren(path, (err: Error | null, children: string[]) => (err ? reject(err) : resolve(children))));
 
   before(async () => {
     zk = await startZooKeeper();

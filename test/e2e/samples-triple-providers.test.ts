@@ -25,9 +25,7 @@ const clients: grpc.Client[] = [];
 before(async () => {
   zk = await startZooKeeper();
   reader = createRegistrar(zk.connectString);
-  providers.push(
-    ...(await Promise.all(['ta', 'tb'].map((name) => startJavaProvider({ name, triple: true, registry: zk!.registryUrl })))),
-  );
+  providers.push(...(await Promise.all(['ta', 'tb'].map((name) => startJavaProvider({ name, triple: true, registry: zk!.registryUrl })))));
 });
 
 after(async () => {

@@ -46,9 +46,7 @@ describe('Triple Greeter from grpc-js', () => {
   const sayHello = (req: object, md: grpc.Metadata): Promise<HelloReply> =>
     new Promise((resolve, reject) => {
       const method = (client as unknown as Record<string, (...args: any[]) => any>)['SayHello']!.bind(client);
-      method(req, md, { deadline: Date.now() + 20_000 }, (err: grpc.ServiceError | null, reply: HelloReply) =>
-        err ? reject(err) : resolve(reply),
-      );
+      method(req, md, { deadline: Date.now() + 20_000 }, (err: grpc.ServiceError | null, reply: HelloReply) => (err ? reject(err) : resolve(reply)));
     });
 
   test('SayHello with tri-service-version 1.0.0: message, count (int64 beyond 2^53) and the fixed Timestamp', async () => {
@@ -112,9 +110,6 @@ describe('Triple Greeter from grpc-js', () => {
         (e, v) => (e ? resolve(e) : reject(new Error(`unexpected success: ${String(v)}`))),
       );
     });
-    assert.ok(
-      err.code === grpc.status.UNIMPLEMENTED || err.code === grpc.status.UNKNOWN,
-      `got ${err.code} ${err.details}`,
-    );
+    assert.ok(err.code === grpc.status.UNIMPLEMENTED || err.code === grpc.status.UNKNOWN, `got ${err.code} ${err.details}`);
   });
 });

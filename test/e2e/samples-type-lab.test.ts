@@ -63,7 +63,7 @@ describe('TypeLabService: how Dubbo writes and reads each type', () => {
       'signum',
     ]);
     assert.equal(written.$['signum'], -1);
-    const mag = (written.$['mag'] as { $class: string; $: number[] });
+    const mag = written.$['mag'] as { $class: string; $: number[] };
     assert.equal(mag.$class, '[int');
     const fromMag = mag.$.reduce((acc, w) => (acc << 32n) | BigInt(w >>> 0), 0n);
     assert.equal(fromMag, 123456789012345678901234567890n);
@@ -131,7 +131,10 @@ describe('TypeLabService: how Dubbo writes and reads each type', () => {
   test('primitives: a long, double or float parameter needs the right hessian type (descriptor IJDZSBFC)', async () => {
     const args = [1, { $class: 'long', $: 2 }, { $class: 'double', $: 3 }, true, 5, 6, { $class: 'double', $: 7.5 }, 'x'];
     assert.equal(await lab('describePrimitives', 'IJDZSBFC', args), '1|2|3.0|true|5|6|7.5|x');
-    assert.equal(await lab('describeBoxed', 'Ljava/lang/Integer;Ljava/lang/Long;Ljava/lang/Double;Ljava/lang/Boolean;', [null, null, null, null]), 'null|null|null|null');
+    assert.equal(
+      await lab('describeBoxed', 'Ljava/lang/Integer;Ljava/lang/Long;Ljava/lang/Double;Ljava/lang/Boolean;', [null, null, null, null]),
+      'null|null|null|null',
+    );
   });
 
   test('strings: UTF-16 length and code points as Java sees them (emoji = 2 units)', async () => {
@@ -139,10 +142,23 @@ describe('TypeLabService: how Dubbo writes and reads each type', () => {
   });
 
   test('collections: Set<Long> comes back as a typed java.util.HashSet list, long[] as [long', async () => {
-    assert.deepEqual(await lab('echoLongSet', 'Ljava/util/Set;', [[{ $class: 'long', $: 1 }, { $class: 'long', $: 2 }]], true), {
-      $class: 'java.util.HashSet',
-      $: [1, 2],
-    });
+    assert.deepEqual(
+      await lab(
+        'echoLongSet',
+        'Ljava/util/Set;',
+        [
+          [
+            { $class: 'long', $: 1 },
+            { $class: 'long', $: 2 },
+          ],
+        ],
+        true,
+      ),
+      {
+        $class: 'java.util.HashSet',
+        $: [1, 2],
+      },
+    );
     assert.deepEqual(await lab('echoLongArray', '[J', [{ $class: '[long', $: [1, 2] }], true), { $class: '[long', $: [1, 2] });
     assert.deepEqual(await lab('echoBytes', '[B', [Buffer.from('00ff10', 'hex')]), Buffer.from('00ff10', 'hex'));
   });
@@ -172,9 +188,6 @@ describe('TypeLabService: how Dubbo writes and reads each type', () => {
       'to=1|amount=null|currency=null|memo=null|executeAt=null|tags=null',
     );
     // Inside a Map<String,Object>: it becomes a HashMap of its fields.
-    assert.equal(
-      await lab('describeMap', 'Ljava/util/Map;', [{ g: { $class: 'com.evil.Gadget', $: { x: 1 } } }]),
-      'g=HashMap:{x=1}',
-    );
+    assert.equal(await lab('describeMap', 'Ljava/util/Map;', [{ g: { $class: 'com.evil.Gadget', $: { x: 1 } } }]), 'g=HashMap:{x=1}');
   });
 });

@@ -30,8 +30,7 @@ const FERRY_BIN = path.join(ROOT, 'bin/ferry.js');
  * Preloaded into each `ferry serve` child: when this test process goes away (its stdin pipe
  * closes), the child shuts down through its own SIGTERM path, so no replica outlives the test.
  */
-const STDIN_WATCHDOG =
-  'data:text/javascript,process.stdin.on("end",()=>process.kill(process.pid,"SIGTERM"));process.stdin.resume();';
+const STDIN_WATCHDOG = 'data:text/javascript,process.stdin.on("end",()=>process.kill(process.pid,"SIGTERM"));process.stdin.resume();';
 
 const mapping = (registry: string): string => `
 services:
@@ -172,8 +171,7 @@ class Session {
 
 const addressOf = (name: string | undefined): string => (name === 'pa' ? pa!.address : name === 'pb' ? pb!.address : `unknown:${name}`);
 /** The endpoint a cookie names, as a holder of KEY reads it (undefined: not valid under KEY). */
-const endpointIn = (pair: string, keys = [KEY]): string | undefined =>
-  createStickyCookie({ name: COOKIE, keys, service: 'accounts' }).read(pair);
+const endpointIn = (pair: string, keys = [KEY]): string | undefined => createStickyCookie({ name: COOKIE, keys, service: 'accounts' }).read(pair);
 
 test('without a signing key a replica refuses to start, saying which setting is missing', async () => {
   const proc = spawnManaged('ferry-nokey', process.execPath, [FERRY_BIN, 'serve', '--mappings', dir, '--port', '0'], {
@@ -241,8 +239,14 @@ test('a forged, foreign, expired or garbled cookie does not steer traffic and ge
 
   const forged: Array<[string, string]> = [
     ['signed with another key, naming pb', createStickyCookie({ name: COOKIE, keys: [OTHER_KEY], service: 'accounts' }).issue(pbId)],
-    ['genuine cookie for pa with its endpoint id swapped for pb (signature kept)', `${COOKIE}=${[paParts[0], b64(pbId), paParts[2], paParts[3]].join('.')}`],
-    ['signed with the real key but for another service, naming pb', createStickyCookie({ name: COOKIE, keys: [KEY], service: 'payments' }).issue(pbId)],
+    [
+      'genuine cookie for pa with its endpoint id swapped for pb (signature kept)',
+      `${COOKIE}=${[paParts[0], b64(pbId), paParts[2], paParts[3]].join('.')}`,
+    ],
+    [
+      'signed with the real key but for another service, naming pb',
+      createStickyCookie({ name: COOKIE, keys: [KEY], service: 'payments' }).issue(pbId),
+    ],
     [
       'signed with the real key, naming pb, expired an hour ago',
       createStickyCookie({ name: COOKIE, keys: [KEY], service: 'accounts', maxAgeSeconds: 60, now: () => Date.now() - 3_600_000 }).issue(pbId),

@@ -97,7 +97,8 @@ describe('Dubbo: HTTP → Ferry → Apache Dubbo (Java)', () => {
     assert.ok(res.status > 0);
     const client = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT);
     assert.ok(client);
-    for (const v of Object.values(client.attributes)) assert.ok(!String(v).includes('9007199254740993'), `CLIENT attribute leaks the argument: ${String(v)}`);
+    for (const v of Object.values(client.attributes))
+      assert.ok(!String(v).includes('9007199254740993'), `CLIENT attribute leaks the argument: ${String(v)}`);
   });
 });
 
@@ -119,12 +120,26 @@ describe('gRPC: metadata carrier → Python grpcio server', () => {
   test('the server sees traceparent/tracestate with Ferry’s trace id and CLIENT span id', async () => {
     exporter.reset();
     const tel = createTelemetry({ tracer: otel.tracerProvider.getTracer('ferry') });
-    const server = tel.startServerSpan(extractFromHeaders({ traceparent: `00-${TRACE_ID}-${PARENT_ID}-01`, tracestate: 'acme=9' }), 'echo', 'POST', '/x', '/x');
-    const call = tel.startClientSpan(server.ctx, { system: 'grpc', service: 'example.payments.v1.Payments', method: 'EchoMetadata', serverAddress: '127.0.0.1', serverPort: peer.port });
+    const server = tel.startServerSpan(
+      extractFromHeaders({ traceparent: `00-${TRACE_ID}-${PARENT_ID}-01`, tracestate: 'acme=9' }),
+      'echo',
+      'POST',
+      '/x',
+      '/x',
+    );
+    const call = tel.startClientSpan(server.ctx, {
+      system: 'grpc',
+      service: 'example.payments.v1.Payments',
+      method: 'EchoMetadata',
+      serverAddress: '127.0.0.1',
+      serverPort: peer.port,
+    });
     const md = new grpc.Metadata();
     injectIntoMetadata(call.ctx, md);
     const reply = await new Promise<{ metadata: Record<string, string> }>((resolve, reject) => {
-      client['EchoMetadata']!({ note: 'trace' }, md, (err: grpc.ServiceError | null, r: { metadata: Record<string, string> }) => (err ? reject(err) : resolve(r)));
+      client['EchoMetadata']!({ note: 'trace' }, md, (err: grpc.ServiceError | null, r: { metadata: Record<string, string> }) =>
+        err ? reject(err) : resolve(r),
+      );
     });
     tel.endClientSpan(call.span, { grpcStatus: 0 });
     tel.endServerSpan(server.span, 200);

@@ -94,7 +94,10 @@ test('a provider started after Ferry gets traffic without a restart; a second on
 
   await provider('tb');
   const joining = await untilServedByAll(['tb'], greet, 600, 60_000);
-  assert.ok(joining.every((r) => r.status === 200), `no call failed while tb joined: ${JSON.stringify(tally(joining))}`);
+  assert.ok(
+    joining.every((r) => r.status === 200),
+    `no call failed while tb joined: ${JSON.stringify(tally(joining))}`,
+  );
   // tried: 20 sequential calls with ta and tb registered
   const both = await sequential(20, greet);
   console.log(`ta and tb registered, 20 sequential GET /greet: ${JSON.stringify(tally(both))}`);
@@ -135,7 +138,10 @@ test('a provider stopped gracefully (SIGTERM) takes no new calls and no call fai
   console.log(`graceful stop of tb under 3 workers: ${JSON.stringify(tally(outcomes))}, ${outcomes.length} calls`);
   const failed = outcomes.filter((o) => o.status !== 200);
   assert.equal(failed.length, 0, `a graceful stop costs no call: ${JSON.stringify(tally(outcomes))}; first: ${failed[0]?.text}`);
-  assert.ok(outcomes.some((o) => o.server === 'tb' && o.startedAt < stopSentAt), 'tb served before it was stopped');
+  assert.ok(
+    outcomes.some((o) => o.server === 'tb' && o.startedAt < stopSentAt),
+    'tb served before it was stopped',
+  );
   const afterExit = outcomes.filter((o) => o.startedAt > stoppedAt);
   assert.deepEqual(tally(afterExit), { ta: afterExit.length }, 'after the stop only ta serves');
 
@@ -179,5 +185,8 @@ test('a provider killed (SIGKILL) under load: idempotent calls are all answered,
   assert.deepEqual(tally(afterExit), { tb: afterExit.length }, 'after the kill only tb serves');
   // And it stays that way without any reload.
   const steady = await untilSteady('only tb serves', greet, (r) => r.status === 200 && r.server === 'tb', 20);
-  assert.ok(steady.every((r) => r.status === 200), JSON.stringify(tally(steady)));
+  assert.ok(
+    steady.every((r) => r.status === 200),
+    JSON.stringify(tally(steady)),
+  );
 });

@@ -40,14 +40,29 @@ function greeter(extra: Partial<TripleService>, endpoint: string): TripleService
 
 function route(id: string, method: string, p: string, rpcMethod: string, body?: string): GrpcRoute {
   return {
-    protocol: 'triple', id, method, path: p, template: parseTemplate(p), serviceName: 'greeter', rpcMethod,
+    protocol: 'triple',
+    id,
+    method,
+    path: p,
+    template: parseTemplate(p),
+    serviceName: 'greeter',
+    rpcMethod,
     ...(body !== undefined ? { body } : {}),
-    idempotent: false, retries: 1, emitDefaults: false, fromProto: false, source, keySources: {},
+    idempotent: false,
+    retries: 1,
+    emitDefaults: false,
+    fromProto: false,
+    source,
+    keySources: {},
   };
 }
 
 const req = (method: string, rawQuery = '', body?: string): GatewayRequest => ({
-  method, path: '/', rawQuery, headers: {}, body: body === undefined ? undefined : Buffer.from(body),
+  method,
+  path: '/',
+  rawQuery,
+  headers: {},
+  body: body === undefined ? undefined : Buffer.from(body),
 });
 const ctx = () => ({ deadline: performance.now() + 15_000, otel: ROOT_CONTEXT, routeId: 't' });
 
@@ -88,8 +103,18 @@ describe('Triple through the gRPC binding against the Java Dubbo provider', { ti
     assert.equal(res.headers['content-type'], 'application/x-ndjson');
     let text = String(res.body);
     for await (const chunk of res.stream!) text += String(chunk);
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((l) => [l.message, l.count]), [['Hello 1, Bo', '1'], ['Hello 2, Bo', '2'], ['Hello 3, Bo', '3']]);
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.map((l) => [l.message, l.count]),
+      [
+        ['Hello 1, Bo', '1'],
+        ['Hello 2, Bo', '2'],
+        ['Hello 3, Bo', '3'],
+      ],
+    );
   });
 
   // Note: Dubbo 3.3's Triple server also answers when tri-service-version / tri-service-group name

@@ -72,8 +72,16 @@ test("README's error table lists exactly the catalogue's codes", () => {
       .filter((line) => line.startsWith('|'))
       .flatMap((line) => [...line.matchAll(/\bFERRY_[A-Z_]+\b/g)].map((m) => m[0])),
   );
-  assert.deepEqual([...tableCodes].filter((c) => !CODE_SET.has(c)), [], 'README names codes that do not exist');
-  assert.deepEqual(CODES.filter((c) => !tableCodes.has(c)), [], "codes missing from README's error table");
+  assert.deepEqual(
+    [...tableCodes].filter((c) => !CODE_SET.has(c)),
+    [],
+    'README names codes that do not exist',
+  );
+  assert.deepEqual(
+    CODES.filter((c) => !tableCodes.has(c)),
+    [],
+    "codes missing from README's error table",
+  );
   assert.match(section, /docs\/errors\.md/, 'README links to docs/errors.md');
 });
 
@@ -141,5 +149,9 @@ test('every catalogue code is raised somewhere under src/', () => {
     if (skip.has(file) || file.startsWith(path.join('src', 'openapi') + path.sep)) continue;
     for (const code of codesRaisedIn(readFileSync(file, 'utf8'), CODE_SET)) raised.add(code);
   }
-  assert.deepEqual(CODES.filter((c) => !raised.has(c)), [], 'catalogue codes that nothing under src/ raises');
+  assert.deepEqual(
+    CODES.filter((c) => !raised.has(c)),
+    [],
+    'catalogue codes that nothing under src/ raises',
+  );
 });

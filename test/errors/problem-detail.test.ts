@@ -22,10 +22,17 @@ test('a 5xx (input: a Dubbo status error whose text is a 5 KB Java stack trace f
 });
 
 test('an unmapped Java exception (502) loses its class and message; a mapped one (404) keeps both', () => {
-  const unmapped = toProblem(new FerryError('FERRY_UPSTREAM_EXCEPTION', 'boom: SELECT * FROM accounts', { exceptionClass: 'java.sql.SQLException', endpoint: 'h:1' }));
+  const unmapped = toProblem(
+    new FerryError('FERRY_UPSTREAM_EXCEPTION', 'boom: SELECT * FROM accounts', { exceptionClass: 'java.sql.SQLException', endpoint: 'h:1' }),
+  );
   assert.equal(unmapped.exception, undefined);
   assert.doesNotMatch(JSON.stringify(unmapped), /SELECT|SQLException/);
-  const mapped = toProblem(new FerryError('FERRY_UPSTREAM_EXCEPTION', 'account 5000 not found', { exceptionClass: 'com.example.bank.AccountNotFoundException', status: 404 }));
+  const mapped = toProblem(
+    new FerryError('FERRY_UPSTREAM_EXCEPTION', 'account 5000 not found', {
+      exceptionClass: 'com.example.bank.AccountNotFoundException',
+      status: 404,
+    }),
+  );
   assert.deepEqual(mapped.exception, { class: 'com.example.bank.AccountNotFoundException', message: 'account 5000 not found' });
   assert.equal(mapped.detail, 'account 5000 not found');
 });
@@ -46,7 +53,11 @@ test('a 4xx keeps its message but at most MAX_SAFE_DETAIL_CHARS of it, and drops
 });
 
 test('full detail (the operator setting) tells everything: whole message, exception, DebugInfo, endpoint', () => {
-  const err = new FerryError('FERRY_UPSTREAM_EXCEPTION', STACK, { exceptionClass: 'java.lang.IllegalStateException', endpoint: '10.0.0.7:20880', upstreamDetails: [{ '@type': 'type.googleapis.com/google.rpc.DebugInfo' }] });
+  const err = new FerryError('FERRY_UPSTREAM_EXCEPTION', STACK, {
+    exceptionClass: 'java.lang.IllegalStateException',
+    endpoint: '10.0.0.7:20880',
+    upstreamDetails: [{ '@type': 'type.googleapis.com/google.rpc.DebugInfo' }],
+  });
   const doc = toProblem(err, 'fail', undefined, 'full');
   assert.equal(doc.detail, STACK);
   assert.deepEqual(doc.exception, { class: 'java.lang.IllegalStateException', message: STACK });

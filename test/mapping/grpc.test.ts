@@ -34,7 +34,10 @@ describe('gRPC pure helpers', () => {
     const local = grpcErrorToFerry({ code: 14, details: 'No connection established', metadata: md }, 'h:1');
     assert.ok(local instanceof TransportError && local.code === 'FERRY_UPSTREAM_UNAVAILABLE' && local.sent === false, 'never sent');
     const dropped = grpcErrorToFerry({ code: 14, details: 'Connection dropped', metadata: md }, 'h:1');
-    assert.ok(dropped instanceof TransportError && dropped.code === 'FERRY_UPSTREAM_CONNECTION_LOST' && dropped.sent === true, 'sent, then the connection broke');
+    assert.ok(
+      dropped instanceof TransportError && dropped.code === 'FERRY_UPSTREAM_CONNECTION_LOST' && dropped.sent === true,
+      'sent, then the connection broke',
+    );
     const refused = grpcErrorToFerry({ code: 14, details: 'Stream refused by server', metadata: md }, 'h:1');
     assert.ok(refused instanceof TransportError && refused.sent === false, 'REFUSED_STREAM: the server did not process it');
     // The server answered UNAVAILABLE (grpcio's abort sends only grpc-status and grpc-message): an
@@ -48,7 +51,10 @@ describe('gRPC pure helpers', () => {
       assert.equal(fromServer.status, 503);
     }
     const bare = grpcErrorToFerry({ code: 14, details: 'g3 failed on purpose', metadata: new Metadata() }, 'h:1');
-    assert.ok(bare instanceof TransportError && bare.sent === true && bare.code === 'FERRY_UPSTREAM_UNAVAILABLE', 'an answer without trailers is still an answer');
+    assert.ok(
+      bare instanceof TransportError && bare.sent === true && bare.code === 'FERRY_UPSTREAM_UNAVAILABLE',
+      'an answer without trailers is still an answer',
+    );
     assert.equal(grpcErrorToFerry(new Error('boom'), undefined).code, 'FERRY_UPSTREAM_PROTOCOL_ERROR');
   });
 
@@ -68,7 +74,10 @@ describe('gRPC pure helpers', () => {
 
   it('request mapping rejects a body field that does not exist, at compile time (input body "nope")', () => {
     const json = createProtoJson(root);
-    assert.throws(() => compileRequestMapping(json, { input: root.lookupType('example.payments.v1.CreatePaymentRequest'), body: 'nope', pathFields: [] }), FerryError);
+    assert.throws(
+      () => compileRequestMapping(json, { input: root.lookupType('example.payments.v1.CreatePaymentRequest'), body: 'nope', pathFields: [] }),
+      FerryError,
+    );
   });
 
   it('a repeated query parameter for a singular field is a 400 (input page_size=1&page_size=2)', () => {

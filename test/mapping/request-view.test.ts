@@ -12,7 +12,11 @@ const badJson = (re: RegExp) => (e: unknown) => e instanceof FerryError && e.cod
 const nested = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
 
 test('invalid UTF-8 (inputs: a lone 0xff, a truncated 3-byte sequence, an encoded surrogate) → 400 FERRY_BAD_JSON, never U+FFFD', () => {
-  for (const bytes of [[0x22, 0xff, 0x22], [0x22, 0xe2, 0x82, 0x22], [0x22, 0xed, 0xa0, 0x80, 0x22]]) {
+  for (const bytes of [
+    [0x22, 0xff, 0x22],
+    [0x22, 0xe2, 0x82, 0x22],
+    [0x22, 0xed, 0xa0, 0x80, 0x22],
+  ]) {
     assert.throws(() => jsonBodyText(Buffer.from(bytes)), badJson(/not valid UTF-8/), Buffer.from(bytes).toString('hex'));
   }
   assert.equal(jsonBodyText(Buffer.from('"€😀"')), '"€😀"');
@@ -21,7 +25,13 @@ test('invalid UTF-8 (inputs: a lone 0xff, a truncated 3-byte sequence, an encode
 test(`nesting: ${MAX_JSON_NESTING} levels pass, ${MAX_JSON_NESTING + 1} are refused, in both parsers; brackets inside strings do not count`, () => {
   assert.equal(jsonBodyText(Buffer.from(nested(MAX_JSON_NESTING))).length, 2 * MAX_JSON_NESTING);
   for (const mode of ['fast', 'lossless'] as const) {
-    const req = (text: string) => ({ method: 'POST', path: '/', rawQuery: '', headers: { 'content-type': 'application/json' }, body: Buffer.from(text) });
+    const req = (text: string) => ({
+      method: 'POST',
+      path: '/',
+      rawQuery: '',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from(text),
+    });
     assert.ok(Array.isArray(parseJsonBody(req(nested(MAX_JSON_NESTING)), mode)));
     assert.throws(() => parseJsonBody(req(nested(MAX_JSON_NESTING + 1)), mode), badJson(/deeper than 256 levels/));
     assert.throws(() => parseJsonBody(req(`{"a":${nested(4000)}}`), mode), badJson(/deeper than/));

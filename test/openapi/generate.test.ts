@@ -151,7 +151,9 @@ describe('OpenAPI 3.1 generation', () => {
     assert.deepEqual(s['java.math.BigDecimal'].type, ['string', 'number']);
     assert.equal(s['java.math.BigDecimal'].format, 'decimal');
     // The declared return type documents the 200 body.
-    assert.deepEqual(doc['paths']['/orders/{id}']['get'].responses['200'].content['application/json'].schema, { $ref: '#/components/schemas/com.example.shop.Order' });
+    assert.deepEqual(doc['paths']['/orders/{id}']['get'].responses['200'].content['application/json'].schema, {
+      $ref: '#/components/schemas/com.example.shop.Order',
+    });
   });
 
   test('schemas accept what Ferry accepts and refuse the rest (checked with jsonschema 2020-12)', () => {
@@ -201,12 +203,20 @@ describe('OpenAPI 3.1 generation', () => {
 
   test('gRPC routes: generic proto3 JSON objects by default, the schemaForGrpcRoute hook when given', () => {
     const grpc = loadConfigFiles(
-      [{ file: 'p.yaml', text: 'services:\n  pay:\n    protocol: grpc\n    proto: payments/v1/payments.proto\n    service: example.payments.v1.Payments\n    endpoints: [127.0.0.1:50051]\nroutes:\n  - id: search\n    http: POST /v1/payments:search\n    call: pay.SearchPayments\n    body: "*"\n' }],
+      [
+        {
+          file: 'p.yaml',
+          text: 'services:\n  pay:\n    protocol: grpc\n    proto: payments/v1/payments.proto\n    service: example.payments.v1.Payments\n    endpoints: [127.0.0.1:50051]\nroutes:\n  - id: search\n    http: POST /v1/payments:search\n    call: pay.SearchPayments\n    body: "*"\n',
+        },
+      ],
       path.resolve('idl'),
     );
     const plain = generateOpenApi(grpc) as Record<string, any>;
     const op = plain['paths']['/v1/payments:search']['post'];
-    assert.match(op.requestBody.content['application/json'].schema.description, /proto3 JSON of the request message of example\.payments\.v1\.Payments\.SearchPayments/);
+    assert.match(
+      op.requestBody.content['application/json'].schema.description,
+      /proto3 JSON of the request message of example\.payments\.v1\.Payments\.SearchPayments/,
+    );
     assert.equal(specErrors(plain), '');
     const seen: string[] = [];
     const hooked = generateOpenApi(grpc, {
@@ -223,16 +233,25 @@ describe('OpenAPI 3.1 generation', () => {
     assert.deepEqual(seen, ['example.payments.v1.Payments/SearchPayments']);
     const hop = hooked['paths']['/v1/payments:search']['post'];
     assert.deepEqual(hop.requestBody.content['application/json'].schema, { $ref: '#/components/schemas/example.payments.v1.SearchRequest' });
-    assert.deepEqual(hop.parameters.map((p: any) => `${p.in}:${p.name}`), ['query:page_size']);
+    assert.deepEqual(
+      hop.parameters.map((p: any) => `${p.in}:${p.name}`),
+      ['query:page_size'],
+    );
     assert.equal(hop.responses['200'].content['application/json'].schema.properties.payments.type, 'array');
     assert.equal(specErrors(hooked), '');
   });
 
   test('path templates: google.api.http variables become plain OpenAPI parameters, ** and verbs kept', () => {
     assert.deepEqual(openApiPath(parseTemplate('/accounts/{id}')), { path: '/accounts/{id}', variables: [{ name: 'id' }] });
-    assert.deepEqual(openApiPath(parseTemplate('/v1/{name=shelves/*/books/*}:get')), { path: '/v1/{name}:get', variables: [{ name: 'name', pattern: 'shelves/*/books/*' }] });
+    assert.deepEqual(openApiPath(parseTemplate('/v1/{name=shelves/*/books/*}:get')), {
+      path: '/v1/{name}:get',
+      variables: [{ name: 'name', pattern: 'shelves/*/books/*' }],
+    });
     assert.deepEqual(openApiPath(parseTemplate('/v1/files/{path=**}')), { path: '/v1/files/{path}', variables: [{ name: 'path', pattern: '**' }] });
-    assert.deepEqual(openApiPath(parseTemplate('/v1/{parent=accounts/*}/payments:search')), { path: '/v1/{parent}/payments:search', variables: [{ name: 'parent', pattern: 'accounts/*' }] });
+    assert.deepEqual(openApiPath(parseTemplate('/v1/{parent=accounts/*}/payments:search')), {
+      path: '/v1/{parent}/payments:search',
+      variables: [{ name: 'parent', pattern: 'accounts/*' }],
+    });
   });
 
   test('an undeclared type (input: com.example.Nope) is documented as unreadable instead of failing the document', async () => {

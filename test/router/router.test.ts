@@ -50,7 +50,14 @@ test('malformed templates are rejected with a reason', () => {
   assert.throws(() => parseTemplate('/a/**/b'), /only as its last segment/);
   assert.throws(() => parseTemplate('/a//b'), /empty segment/);
   assert.throws(() => parseTemplate('/a/{x}/{x}'), /twice/);
-  assert.throws(() => createRouter([{ method: 'GET', template: '/a/{x}', value: 1 }, { method: 'GET', template: '/a/{y}', value: 2 }]), /duplicate/);
+  assert.throws(
+    () =>
+      createRouter([
+        { method: 'GET', template: '/a/{x}', value: 1 },
+        { method: 'GET', template: '/a/{y}', value: 2 },
+      ]),
+    /duplicate/,
+  );
 });
 
 // The parser is the only one in Ferry (loader, gRPC mapping and OpenAPI read its result), so the
@@ -58,7 +65,10 @@ test('malformed templates are rejected with a reason', () => {
 
 test('a multi-segment variable {name=accounts/*/payments/*} spans its segments', () => {
   const t = parseTemplate('/v1/{name=accounts/*/payments/*}');
-  assert.deepEqual(t.segments.map((s) => s.kind), ['literal', 'literal', 'star', 'literal', 'star']);
+  assert.deepEqual(
+    t.segments.map((s) => s.kind),
+    ['literal', 'literal', 'star', 'literal', 'star'],
+  );
   assert.deepEqual(t.variables, [{ name: 'name', start: 1, end: 5 }]);
   assert.equal(variablePattern(t, t.variables[0]!), 'accounts/*/payments/*');
   assert.equal(t.verb, '');
@@ -90,7 +100,11 @@ test('custom verbs: after a literal or a variable; a ":" elsewhere is part of a 
   assert.equal(parseTemplate('/v1/{name=a:b}').verb, '', 'a ":" inside a variable is no verb');
   assert.throws(() => parseTemplate('/v1/payments:'), /empty ":verb"/);
   const r = createRouter([{ method: 'POST', template: capture, value: 'capture' }]);
-  assert.deepEqual(r.match('POST', '/v1/accounts/1/payments/2:capture'), { kind: 'found', value: 'capture', params: { name: 'accounts/1/payments/2' } });
+  assert.deepEqual(r.match('POST', '/v1/accounts/1/payments/2:capture'), {
+    kind: 'found',
+    value: 'capture',
+    params: { name: 'accounts/1/payments/2' },
+  });
 });
 
 test('variable names are field paths; spaces and other characters are refused', () => {
@@ -111,7 +125,11 @@ test('templateKey: variable names do not matter, patterns and verbs do', () => {
   assert.notEqual(key('/a/{id=**}'), key('/a/*'));
   assert.notEqual(key('/a:b/c'), key('/a/b:c'));
   assert.throws(
-    () => createRouter([{ method: 'GET', template: '/a/*', value: 1 }, { method: 'GET', template: parseTemplate('/a/{id}'), value: 2 }]),
+    () =>
+      createRouter([
+        { method: 'GET', template: '/a/*', value: 1 },
+        { method: 'GET', template: parseTemplate('/a/{id}'), value: 2 },
+      ]),
     (e: unknown) => e instanceof TemplateError && /duplicate/.test(e.message),
   );
 });
@@ -131,6 +149,10 @@ test('a TemplateError is a FerryError (FERRY_CONFIG_INVALID), placed when the ca
   assert.throws(
     () => parseTemplate('/a//b', { file: 'm.yaml', line: 7, col: 11 }),
     (e: unknown) =>
-      e instanceof TemplateError && e.message === 'm.yaml:7:11: path template "/a//b" has an empty segment ("//")' && e.file === 'm.yaml' && e.line === 7 && e.col === 11,
+      e instanceof TemplateError &&
+      e.message === 'm.yaml:7:11: path template "/a//b" has an empty segment ("//")' &&
+      e.file === 'm.yaml' &&
+      e.line === 7 &&
+      e.col === 11,
   );
 });

@@ -45,10 +45,7 @@ export interface CauchoOracle {
   close(): Promise<void>;
 }
 
-const ADD_OPENS = ['java.lang', 'java.math', 'java.util', 'java.time', 'java.io'].flatMap((p) => [
-  '--add-opens',
-  `java.base/${p}=ALL-UNNAMED`,
-]);
+const ADD_OPENS = ['java.lang', 'java.math', 'java.util', 'java.time', 'java.io'].flatMap((p) => ['--add-opens', `java.base/${p}=ALL-UNNAMED`]);
 
 /** JSON for the oracle: bigint as decimal text, bytes as hex, Dates as epoch ms. */
 function specToJson(spec: CauchoSpec): string {

@@ -87,7 +87,13 @@ export async function validateBootstrap(config: unknown): Promise<string> {
 }
 
 /** The ImmediateResponse of a result, decoded: status, headers (from raw_value) and body text. */
-export function immediateOf(r: ScenarioResult): { status: number; headers: Record<string, string[]>; body: string; details: string; setHeaders: NonNullable<NonNullable<WireResponse['immediate_response']>['headers']>['set_headers'] } {
+export function immediateOf(r: ScenarioResult): {
+  status: number;
+  headers: Record<string, string[]>;
+  body: string;
+  details: string;
+  setHeaders: NonNullable<NonNullable<WireResponse['immediate_response']>['headers']>['set_headers'];
+} {
   const ir = r.responses.at(-1)?.immediate_response;
   if (ir === undefined) throw new Error(`${r.name}: no ImmediateResponse (outcome ${r.outcome}, ${JSON.stringify(r.responses)})`);
   const headers: Record<string, string[]> = {};

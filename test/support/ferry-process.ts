@@ -32,7 +32,11 @@ function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 /** Starts `ferry serve --port 0 --admin-port 0 --no-watch ...args` over the test mappings; resolves once it listens. */
-export async function startFerryProcess(mappings: TestMappingOptions, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<FerryProcess> {
+export async function startFerryProcess(
+  mappings: TestMappingOptions,
+  args: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<FerryProcess> {
   const dir = await writeTestMappings(mappings);
   const child: ChildProcess = spawn(
     process.execPath,

@@ -92,7 +92,12 @@ export function peerClient(address: string): PeerClient {
 }
 
 /** One unary call with grpc-js; resolves with the reply and the server's initial metadata. */
-export function callPeer(client: PeerClient, method: PeerMethodName, req: object, deadlineMs = 5000): Promise<{ reply: any; metadata: grpc.Metadata }> {
+export function callPeer(
+  client: PeerClient,
+  method: PeerMethodName,
+  req: object,
+  deadlineMs = 5000,
+): Promise<{ reply: any; metadata: grpc.Metadata }> {
   return new Promise((resolve, reject) => {
     let metadata = new grpc.Metadata();
     const call = client[method](req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, reply) =>

@@ -75,13 +75,7 @@ const READY_TIMEOUT_MS = 60_000;
 const READY_LINE = /^FERRY-SAMPLE READY dubbo=(\d+) triple=(\d+)\s*$/;
 
 /** JVM flags that make the provider start fast and stay small in tests. */
-export const FAST_JVM_FLAGS: readonly string[] = [
-  '-XX:TieredStopAtLevel=1',
-  '-XX:+UseSerialGC',
-  '-Xss512k',
-  '-Xmx256m',
-  '-Xshare:auto',
-];
+export const FAST_JVM_FLAGS: readonly string[] = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xss512k', '-Xmx256m', '-Xshare:auto'];
 
 /**
  * Builds the jar if needed (scripts/setup-java.sh), starts the provider on free ports and resolves

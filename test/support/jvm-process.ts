@@ -49,12 +49,7 @@ export interface SpawnManagedOptions {
 }
 
 /** Starts `command args` with piped stdio and returns a handle that tracks its output and exit. */
-export function spawnManaged(
-  label: string,
-  command: string,
-  args: readonly string[],
-  options: SpawnManagedOptions = {},
-): ManagedProcess {
+export function spawnManaged(label: string, command: string, args: readonly string[], options: SpawnManagedOptions = {}): ManagedProcess {
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,

@@ -95,7 +95,14 @@ export async function untilServedByAll(names: readonly string[], one: () => Prom
  * Calls `one` until `runLength` calls in a row satisfy `ok` (bounded by `maxCalls` and
  * `timeoutMs`): the way to learn that Ferry has seen a change it learns asynchronously.
  */
-export async function untilSteady(what: string, one: () => Promise<Reply>, ok: (r: Reply) => boolean, runLength = 20, maxCalls = 2000, timeoutMs = 30_000): Promise<Reply[]> {
+export async function untilSteady(
+  what: string,
+  one: () => Promise<Reply>,
+  ok: (r: Reply) => boolean,
+  runLength = 20,
+  maxCalls = 2000,
+  timeoutMs = 30_000,
+): Promise<Reply[]> {
   const seen: Reply[] = [];
   const end = Date.now() + timeoutMs;
   let run = 0;

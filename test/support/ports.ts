@@ -30,13 +30,15 @@ export function freePort(): Promise<number> {
 /** Several distinct free ports (held open together while picking, so they cannot repeat). */
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<import('node:net').Server>((resolve, reject) => {
-        const s = createServer();
-        s.unref();
-        s.once('error', reject);
-        s.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => resolve(s));
-      }),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<import('node:net').Server>((resolve, reject) => {
+          const s = createServer();
+          s.unref();
+          s.once('error', reject);
+          s.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => resolve(s));
+        }),
     ),
   );
   const ports = servers.map((s) => {

@@ -26,13 +26,21 @@ export function openSocket(port: number): Promise<Socket> {
  * Writes `bytes`, then reads until the server closes the connection (or `idleMs` pass with no
  * data, then closes itself), and parses the responses received in order.
  */
-export async function exchange(port: number, bytes: string | Buffer, opts: { idleMs?: number; socket?: Socket } = {}): Promise<{ responses: RawResponse[]; closedByServer: boolean; raw: Buffer }> {
+export async function exchange(
+  port: number,
+  bytes: string | Buffer,
+  opts: { idleMs?: number; socket?: Socket } = {},
+): Promise<{ responses: RawResponse[]; closedByServer: boolean; raw: Buffer }> {
   const socket = opts.socket ?? (await openSocket(port));
   return readAll(socket, bytes, opts.idleMs ?? 3000);
 }
 
 /** Writes `bytes` on an open socket and reads until the server closes it or `idleMs` pass quietly. */
-export function readAll(socket: Socket, bytes: string | Buffer, idleMs: number): Promise<{ responses: RawResponse[]; closedByServer: boolean; raw: Buffer }> {
+export function readAll(
+  socket: Socket,
+  bytes: string | Buffer,
+  idleMs: number,
+): Promise<{ responses: RawResponse[]; closedByServer: boolean; raw: Buffer }> {
   return new Promise((resolve) => {
     const parts: Buffer[] = [];
     let closedByServer = false;

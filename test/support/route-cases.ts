@@ -83,9 +83,29 @@ export const ROUTE_CASES: readonly RouteCase[] = [
     code: 'FERRY_BAD_JSON',
   },
   { name: 'path parameter not a long (input: /accounts/abc) → 400', method: 'GET', path: '/accounts/abc', status: 400, code: 'FERRY_BAD_ARGUMENT' },
-  { name: 'provider not reachable (input: route to a closed port) → 503', method: 'GET', path: '/ghost/ping', status: 503, code: 'FERRY_UPSTREAM_UNAVAILABLE' },
-  { name: 'no route (input: GET /nowhere) → 404 over HTTP, CONTINUE over ext_proc', method: 'GET', path: '/nowhere', status: 404, code: 'FERRY_ROUTE_NOT_FOUND', extProc: 'continue' },
-  { name: 'wrong method (input: DELETE /accounts/2) → 405 over HTTP, CONTINUE over ext_proc', method: 'DELETE', path: '/accounts/2', status: 405, code: 'FERRY_METHOD_NOT_ALLOWED', extProc: 'continue' },
+  {
+    name: 'provider not reachable (input: route to a closed port) → 503',
+    method: 'GET',
+    path: '/ghost/ping',
+    status: 503,
+    code: 'FERRY_UPSTREAM_UNAVAILABLE',
+  },
+  {
+    name: 'no route (input: GET /nowhere) → 404 over HTTP, CONTINUE over ext_proc',
+    method: 'GET',
+    path: '/nowhere',
+    status: 404,
+    code: 'FERRY_ROUTE_NOT_FOUND',
+    extProc: 'continue',
+  },
+  {
+    name: 'wrong method (input: DELETE /accounts/2) → 405 over HTTP, CONTINUE over ext_proc',
+    method: 'DELETE',
+    path: '/accounts/2',
+    status: 405,
+    code: 'FERRY_METHOD_NOT_ALLOWED',
+    extProc: 'continue',
+  },
 ];
 
 /**

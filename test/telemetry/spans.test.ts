@@ -126,7 +126,13 @@ describe('spans and carriers (in-memory exporter)', () => {
   test('upstream failures: 502 FerryError marks the SERVER span as error without quoting the message', () => {
     exporter.reset();
     const tel = createTelemetry({ tracer: otel.tracerProvider.getTracer('ferry') });
-    const server = tel.startServerSpan(extractFromHeaders({ traceparent: TRACEPARENT }), 'transfer', 'POST', '/accounts/7/transfers', '/accounts/{id}/transfers');
+    const server = tel.startServerSpan(
+      extractFromHeaders({ traceparent: TRACEPARENT }),
+      'transfer',
+      'POST',
+      '/accounts/7/transfers',
+      '/accounts/{id}/transfers',
+    );
     const client = tel.startClientSpan(server.ctx, { system: 'apache_dubbo', service: 'com.example.bank.AccountService', method: 'transfer' });
     tel.setPeer(client.span, '10.0.0.5', 20880);
     // The message quotes an argument value, as a Java exception message might.
@@ -153,8 +159,20 @@ describe('spans and carriers (in-memory exporter)', () => {
   test('gRPC CLIENT span: status code attributes and metadata carrier with a real grpc-js Metadata', () => {
     exporter.reset();
     const tel = createTelemetry({ tracer: otel.tracerProvider.getTracer('ferry') });
-    const server = tel.startServerSpan(extractFromHeaders({ traceparent: TRACEPARENT }), 'search', 'POST', '/v1/payments:search', '/v1/payments:search');
-    const client = tel.startClientSpan(server.ctx, { system: 'grpc', service: 'example.payments.v1.Payments', method: 'Search', serverAddress: '127.0.0.1', serverPort: 50051 });
+    const server = tel.startServerSpan(
+      extractFromHeaders({ traceparent: TRACEPARENT }),
+      'search',
+      'POST',
+      '/v1/payments:search',
+      '/v1/payments:search',
+    );
+    const client = tel.startClientSpan(server.ctx, {
+      system: 'grpc',
+      service: 'example.payments.v1.Payments',
+      method: 'Search',
+      serverAddress: '127.0.0.1',
+      serverPort: 50051,
+    });
     const md = new Metadata();
     md.set('x-tenant', 't9');
     injectIntoMetadata(client.ctx, md);

@@ -21,7 +21,13 @@ function replyBody(opts: { app?: string; revision?: string; port?: number | bigi
   w.writeString('com.example.bank.AccountService:1.0.0:dubbo');
   w.writeObjectBegin('org.apache.dubbo.metadata.MetadataInfo$ServiceInfo', ['params', 'path', 'port', 'protocol', 'version', 'group', 'name']);
   w.writeMapBegin(null);
-  for (const [k, v] of [['interface', 'com.example.bank.AccountService'], ['version', '1.0.0'], ['weight', '50'], ['timeout', '60000'], ['dubbo.tag', 'gray']]) {
+  for (const [k, v] of [
+    ['interface', 'com.example.bank.AccountService'],
+    ['version', '1.0.0'],
+    ['weight', '50'],
+    ['timeout', '60000'],
+    ['dubbo.tag', 'gray'],
+  ]) {
     w.writeString(k!);
     w.writeString(v!);
   }

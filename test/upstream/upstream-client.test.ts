@@ -110,15 +110,26 @@ test('an idempotent call failing everywhere is tried 1 + retries times (input: r
     (e) => e instanceof FerryError && e.code === 'FERRY_UPSTREAM_CONNECTION_LOST',
   );
   const counts = [...transports.values()].map((t) => t.calls);
-  assert.equal(counts.reduce((a, b) => a + b, 0), 3, `attempts per endpoint: ${counts.join(', ')}`);
-  assert.ok(counts.every((c) => c <= 1), 'no endpoint was tried twice');
+  assert.equal(
+    counts.reduce((a, b) => a + b, 0),
+    3,
+    `attempts per endpoint: ${counts.join(', ')}`,
+  );
+  assert.ok(
+    counts.every((c) => c <= 1),
+    'no endpoint was tried twice',
+  );
 });
 
 test('a call that may have run is not resent unless idempotent; one that never left is', async () => {
   const { client, transports } = setup([endpoint('a:1'), endpoint('b:1')]);
   for (const t of transports.values()) t.behaviour = failing(true, t.id);
   await assert.rejects(client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 3 }));
-  assert.equal([...transports.values()].reduce((n, t) => n + t.calls, 0), 1, 'sent, not idempotent: one attempt');
+  assert.equal(
+    [...transports.values()].reduce((n, t) => n + t.calls, 0),
+    1,
+    'sent, not idempotent: one attempt',
+  );
 
   const a = transports.get('a:1')!;
   const b = transports.get('b:1')!;
@@ -134,14 +145,20 @@ test('retries: 0 means one attempt even for an unsent failure', async () => {
   const { client, transports } = setup([endpoint('a:1'), endpoint('b:1')]);
   for (const t of transports.values()) t.behaviour = failing(false, t.id);
   await assert.rejects(client.call((t) => t.call(), { deadline: soon(), idempotent: true, retries: 0 }));
-  assert.equal([...transports.values()].reduce((n, t) => n + t.calls, 0), 1);
+  assert.equal(
+    [...transports.values()].reduce((n, t) => n + t.calls, 0),
+    1,
+  );
 });
 
 test('provider answers (a Java exception, a gRPC status) are never retried', async () => {
   const { client, transports } = setup([endpoint('a:1'), endpoint('b:1')]);
   for (const t of transports.values()) t.behaviour = new FerryError('FERRY_UPSTREAM_STATUS', 'NOT_FOUND', { endpoint: t.id });
   await assert.rejects(client.call((t) => t.call(), { deadline: soon(), idempotent: true, retries: 3 }));
-  assert.equal([...transports.values()].reduce((n, t) => n + t.calls, 0), 1);
+  assert.equal(
+    [...transports.values()].reduce((n, t) => n + t.calls, 0),
+    1,
+  );
 });
 
 test('priority levels: the backup level serves only while the best level has nothing available', async () => {
@@ -158,14 +175,23 @@ test('discovery: a removed endpoint is closed at once and no longer picked; an a
   const { client, transports, src } = setup([endpoint('a:1'), endpoint('b:1')]);
   src.set([endpoint('b:1'), endpoint('c:1')]);
   assert.equal(transports.get('a:1')!.closed, true);
-  assert.deepEqual(client.transports().map((t) => t.id).sort(), ['b:1', 'c:1']);
+  assert.deepEqual(
+    client
+      .transports()
+      .map((t) => t.id)
+      .sort(),
+    ['b:1', 'c:1'],
+  );
   const seen = new Set<string>();
   for (let i = 0; i < 6; i++) seen.add((await client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 0 })).value);
   assert.deepEqual([...seen].sort(), ['b:1', 'c:1']);
   // A label change alone keeps the transport (and its connections).
   const b = transports.get('b:1')!;
   src.set([{ ...endpoint('b:1'), labels: { 'dubbo.tag': 'gray' } }, endpoint('c:1')]);
-  assert.equal(client.transports().find((t) => t.id === 'b:1'), b);
+  assert.equal(
+    client.transports().find((t) => t.id === 'b:1'),
+    b,
+  );
   assert.equal(client.endpoints().find((e) => e.id === 'b:1')!.labels['dubbo.tag'], 'gray');
 });
 

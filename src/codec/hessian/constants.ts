@@ -39,7 +39,12 @@ export const INSTANT_FIELDS: readonly string[] = Object.freeze(['nanos', 'second
 export const BIG_DECIMAL_FIELDS: readonly string[] = Object.freeze(['value']);
 /** Java 17's BigInteger fields as hessian-lite writes them (a fresh BigInteger has the caches at 0). */
 export const BIG_INTEGER_FIELDS: readonly string[] = Object.freeze([
-  'mag', 'firstNonzeroIntNumPlusTwo', 'lowestSetBitPlusTwo', 'bitLengthPlusOne', 'bitCountPlusOne', 'signum',
+  'mag',
+  'firstNonzeroIntNumPlusTwo',
+  'lowestSetBitPlusTwo',
+  'bitLengthPlusOne',
+  'bitCountPlusOne',
+  'signum',
 ]);
 /** hessian-lite's EnumSerializer writes an enum constant as an object with this one field. */
 export const ENUM_FIELDS: readonly string[] = Object.freeze(['name']);

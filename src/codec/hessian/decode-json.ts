@@ -133,29 +133,38 @@ const SPECIALS = new Map<string, Special>([
   [BIG_INTEGER, bigIntFromFields],
   [LOCAL_DATE_HANDLE, localDateOf],
   [LOCAL_TIME_HANDLE, localTimeOf],
-  [LOCAL_DATE_TIME_HANDLE, (f) => {
-    const d = f['date'];
-    const t = f['time'];
-    if (!(d instanceof JavaObject) || !(t instanceof JavaObject)) return undefined;
-    return `${localDateOf(d.fields)}T${localTimeOf(t.fields)}`;
-  }],
-  [INSTANT_HANDLE, (f) => {
-    const s = f['seconds'];
-    const seconds = typeof s === 'bigint' ? s : typeof s === 'number' ? BigInt(s) : undefined;
-    return seconds === undefined ? undefined : formatInstant(seconds, num(f['nanos']));
-  }],
+  [
+    LOCAL_DATE_TIME_HANDLE,
+    (f) => {
+      const d = f['date'];
+      const t = f['time'];
+      if (!(d instanceof JavaObject) || !(t instanceof JavaObject)) return undefined;
+      return `${localDateOf(d.fields)}T${localTimeOf(t.fields)}`;
+    },
+  ],
+  [
+    INSTANT_HANDLE,
+    (f) => {
+      const s = f['seconds'];
+      const seconds = typeof s === 'bigint' ? s : typeof s === 'number' ? BigInt(s) : undefined;
+      return seconds === undefined ? undefined : formatInstant(seconds, num(f['nanos']));
+    },
+  ],
   // hessian-lite compact mode: date = epoch day, time = nano of day.
-  [COMPACT_LOCAL_DATE_TIME, (f) => {
-    const day = f['date'];
-    const nod = f['time'];
-    if (typeof day !== 'bigint' && typeof day !== 'number') return undefined;
-    if (typeof nod !== 'bigint' && typeof nod !== 'number') return undefined;
-    const d = civilFromDays(Number(day));
-    const n = BigInt(nod);
-    const secs = Number(n / 1_000_000_000n);
-    const time = formatLocalTime(Math.floor(secs / 3600), Math.floor((secs % 3600) / 60), secs % 60, Number(n % 1_000_000_000n));
-    return `${formatLocalDate(d.year, d.month, d.day)}T${time}`;
-  }],
+  [
+    COMPACT_LOCAL_DATE_TIME,
+    (f) => {
+      const day = f['date'];
+      const nod = f['time'];
+      if (typeof day !== 'bigint' && typeof day !== 'number') return undefined;
+      if (typeof nod !== 'bigint' && typeof nod !== 'number') return undefined;
+      const d = civilFromDays(Number(day));
+      const n = BigInt(nod);
+      const secs = Number(n / 1_000_000_000n);
+      const time = formatLocalTime(Math.floor(secs / 3600), Math.floor((secs % 3600) / 60), secs % 60, Number(n % 1_000_000_000n));
+      return `${formatLocalDate(d.year, d.month, d.day)}T${time}`;
+    },
+  ],
 ]);
 
 const MS_PER_DAY = 86_400_000;
@@ -193,16 +202,21 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
   const conv = (v: unknown): unknown => {
     if (--budget < 0) throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', 'The provider result expands to too many values to return as JSON.');
     switch (typeof v) {
-      case 'string': case 'boolean': return v;
+      case 'string':
+      case 'boolean':
+        return v;
       case 'number':
         if (Number.isFinite(v)) return v;
         return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
       case 'bigint':
         if (!longsAsString && v >= MIN_SAFE && v <= MAX_SAFE) return Number(v);
         return v.toString();
-      case 'undefined': return null;
-      case 'object': break;
-      default: return null;
+      case 'undefined':
+        return null;
+      case 'object':
+        break;
+      default:
+        return null;
     }
     if (v === null) return null;
     if (v instanceof JavaObject) {

@@ -340,11 +340,16 @@ class State {
     if (code >= 0x30 && code <= 0x33) return this.stringJson(((code - 0x30) << 8) + this.byte());
     if (code >= 0x38 && code <= 0x3f) return this.long(this.numberOf(code));
     switch (code) {
-      case 0x4e: return this.ascii('null');
-      case 0x54: return this.ascii('true');
-      case 0x46: return this.ascii('false');
-      case 0x49: return this.ascii(String(this.intOf(code)));
-      case 0x59: return this.long(this.numberOf(code));
+      case 0x4e:
+        return this.ascii('null');
+      case 0x54:
+        return this.ascii('true');
+      case 0x46:
+        return this.ascii('false');
+      case 0x49:
+        return this.ascii(String(this.intOf(code)));
+      case 0x59:
+        return this.long(this.numberOf(code));
       case 0x4c: {
         if (this.pos + 8 > this.end) throw GIVE_UP;
         const hi = b.readInt32BE(this.pos);
@@ -359,19 +364,28 @@ class State {
         this.pos += 8;
         return this.ascii('"' + big.toString() + '"');
       }
-      case 0x53: return this.stringJson(this.stringUnits(code));
-      case 0x5b: return this.ascii('0');
-      case 0x5c: return this.ascii('1');
-      case 0x5d: return this.ascii(String(b.readInt8(this.needAt(1))));
-      case 0x5e: return this.ascii(String(b.readInt16BE(this.needAt(2))));
-      case 0x5f: return this.ascii(doubleText(b.readInt32BE(this.needAt(4)) * 0.001));
-      case 0x44: return this.ascii(doubleText(b.readDoubleBE(this.needAt(8))));
+      case 0x53:
+        return this.stringJson(this.stringUnits(code));
+      case 0x5b:
+        return this.ascii('0');
+      case 0x5c:
+        return this.ascii('1');
+      case 0x5d:
+        return this.ascii(String(b.readInt8(this.needAt(1))));
+      case 0x5e:
+        return this.ascii(String(b.readInt16BE(this.needAt(2))));
+      case 0x5f:
+        return this.ascii(doubleText(b.readInt32BE(this.needAt(4)) * 0.001));
+      case 0x44:
+        return this.ascii(doubleText(b.readDoubleBE(this.needAt(8))));
       case 0x4a: {
         const at = this.needAt(8);
         return this.ascii('"' + dateIso(b.readInt32BE(at) * 4294967296 + b.readUInt32BE(at + 4)) + '"');
       }
-      case 0x4b: return this.ascii('"' + dateIso(b.readInt32BE(this.needAt(4)) * 60000) + '"');
-      default: throw GIVE_UP;
+      case 0x4b:
+        return this.ascii('"' + dateIso(b.readInt32BE(this.needAt(4)) * 60000) + '"');
+      default:
+        throw GIVE_UP;
     }
   }
 

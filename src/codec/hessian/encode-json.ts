@@ -55,7 +55,11 @@ export class HessianArgumentError extends FerryError {
 /** Internal: thrown while encoding, collects the path while it unwinds (no cost when nothing fails). */
 class ArgFault {
   readonly segments: Array<string | number> = [];
-  constructor(readonly expected: string, readonly got: string, readonly note?: string) {}
+  constructor(
+    readonly expected: string,
+    readonly got: string,
+    readonly note?: string,
+  ) {}
   toError(root: string): HessianArgumentError {
     let path = root;
     for (let i = this.segments.length - 1; i >= 0; i--) {
@@ -255,8 +259,17 @@ function daysInMonth(y: number, m: number): number {
   return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
 
-interface DateParts { year: number; month: number; day: number }
-interface TimeParts { hour: number; minute: number; second: number; nano: number }
+interface DateParts {
+  year: number;
+  month: number;
+  day: number;
+}
+interface TimeParts {
+  hour: number;
+  minute: number;
+  second: number;
+  nano: number;
+}
 
 function dateParts(y: string, m: string, d: string): DateParts | undefined {
   const year = Number(y);
@@ -427,8 +440,10 @@ function compileAny(generic: boolean): Enc {
   const any: Enc = (w, v) => {
     if (v === null || v === undefined) return w.writeNull();
     switch (typeof v) {
-      case 'string': return w.writeString(v);
-      case 'boolean': return w.writeBool(v);
+      case 'string':
+        return w.writeString(v);
+      case 'boolean':
+        return w.writeBool(v);
       case 'number':
         if (Number.isInteger(v) && v >= -2147483648 && v <= 2147483647) return w.writeInt(v);
         if (Number.isSafeInteger(v)) return w.writeLong(v);
@@ -436,8 +451,10 @@ function compileAny(generic: boolean): Enc {
         return w.writeDouble(v);
       case 'bigint':
         return writeAnyNumberText(w, v.toString(), v);
-      case 'object': break;
-      default: return fault('a JSON value', v);
+      case 'object':
+        break;
+      default:
+        return fault('a JSON value', v);
     }
     if (isLosslessNumber(v)) return writeAnyNumberText(w, v.value, v);
     if (Array.isArray(v)) {
@@ -477,7 +494,14 @@ function compile(t: JavaType, generic: boolean, memo: Map<JavaType, Enc>): Enc {
   if (hit !== undefined) return hit;
   let enc: Enc;
   switch (t.kind) {
-    case 'boolean': case 'int': case 'short': case 'byte': case 'long': case 'float': case 'double': case 'char':
+    case 'boolean':
+    case 'int':
+    case 'short':
+    case 'byte':
+    case 'long':
+    case 'float':
+    case 'double':
+    case 'char':
       enc = compilePrimitive(t.kind, t.boxed);
       break;
     case 'string':
@@ -601,9 +625,7 @@ function compilePrimitive(kind: PrimitiveKind, boxed: boolean): Enc {
 
 function compileEnum(t: JavaTypeOf<'enum'>, generic: boolean): Enc {
   const names = new Set(t.constants);
-  const expected = t.constants.length <= 12
-    ? `one of ${t.constants.join(', ')} (${t.name})`
-    : `a constant of ${t.name}`;
+  const expected = t.constants.length <= 12 ? `one of ${t.constants.join(', ')} (${t.name})` : `a constant of ${t.name}`;
   return (w, v) => {
     if (v === null || v === undefined) return w.writeNull();
     if (typeof v !== 'string' || !names.has(v)) return fault(expected, v);
@@ -689,11 +711,17 @@ function compileMap(t: JavaTypeOf<'map'>, generic: boolean, memo: Map<JavaType, 
 function zeroWriter(t: JavaType): Enc | undefined {
   if (!('boxed' in t) || t.boxed) return undefined;
   switch (t.kind) {
-    case 'boolean': return (w) => w.writeBool(false);
-    case 'long': return (w) => w.writeLong(0);
-    case 'float': case 'double': return (w) => w.writeDouble(0);
-    case 'char': return (w) => w.writeString('\u0000');
-    default: return (w) => w.writeInt(0);
+    case 'boolean':
+      return (w) => w.writeBool(false);
+    case 'long':
+      return (w) => w.writeLong(0);
+    case 'float':
+    case 'double':
+      return (w) => w.writeDouble(0);
+    case 'char':
+      return (w) => w.writeString('\u0000');
+    default:
+      return (w) => w.writeInt(0);
   }
 }
 
@@ -723,46 +751,46 @@ function compilePojo(t: JavaTypeOf<'pojo'>, generic: boolean, memo: Map<JavaType
 
   impl = generic
     ? (w, v) => {
-      if (v === null || v === undefined) return w.writeNull();
-      if (!isPlainObject(v)) return fault(expected, v);
-      checkKeys(v);
-      w.writeMapBegin(null);
-      w.writeString('class');
-      w.writeString(t.name);
-      for (let i = 0; i < n; i++) {
-        const name = names[i] as string;
-        const fv = v[name];
-        if (fv === undefined) continue;
-        w.writeString(name);
-        try {
-          (encs[i] as Enc)(w, fv);
-        } catch (e) {
-          if (e instanceof ArgFault) e.segments.push(name);
-          throw e;
+        if (v === null || v === undefined) return w.writeNull();
+        if (!isPlainObject(v)) return fault(expected, v);
+        checkKeys(v);
+        w.writeMapBegin(null);
+        w.writeString('class');
+        w.writeString(t.name);
+        for (let i = 0; i < n; i++) {
+          const name = names[i] as string;
+          const fv = v[name];
+          if (fv === undefined) continue;
+          w.writeString(name);
+          try {
+            (encs[i] as Enc)(w, fv);
+          } catch (e) {
+            if (e instanceof ArgFault) e.segments.push(name);
+            throw e;
+          }
         }
+        w.writeMapEnd();
       }
-      w.writeMapEnd();
-    }
     : (w, v) => {
-      if (v === null || v === undefined) return w.writeNull();
-      if (!isPlainObject(v)) return fault(expected, v);
-      checkKeys(v);
-      w.writeObjectBegin(t.name, names);
-      for (let i = 0; i < n; i++) {
-        const name = names[i] as string;
-        const fv = v[name];
-        const zero = zeros[i];
-        if (fv === undefined && zero !== undefined) {
-          zero(w, fv);
-          continue;
+        if (v === null || v === undefined) return w.writeNull();
+        if (!isPlainObject(v)) return fault(expected, v);
+        checkKeys(v);
+        w.writeObjectBegin(t.name, names);
+        for (let i = 0; i < n; i++) {
+          const name = names[i] as string;
+          const fv = v[name];
+          const zero = zeros[i];
+          if (fv === undefined && zero !== undefined) {
+            zero(w, fv);
+            continue;
+          }
+          try {
+            (encs[i] as Enc)(w, fv);
+          } catch (e) {
+            if (e instanceof ArgFault) e.segments.push(name);
+            throw e;
+          }
         }
-        try {
-          (encs[i] as Enc)(w, fv);
-        } catch (e) {
-          if (e instanceof ArgFault) e.segments.push(name);
-          throw e;
-        }
-      }
-    };
+      };
   return memo.get(t) as Enc;
 }

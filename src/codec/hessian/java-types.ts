@@ -19,12 +19,7 @@ export type ListClass =
   | 'java.util.SortedSet'
   | 'java.util.TreeSet';
 
-export type MapClass =
-  | 'java.util.Map'
-  | 'java.util.HashMap'
-  | 'java.util.LinkedHashMap'
-  | 'java.util.SortedMap'
-  | 'java.util.TreeMap';
+export type MapClass = 'java.util.Map' | 'java.util.HashMap' | 'java.util.LinkedHashMap' | 'java.util.SortedMap' | 'java.util.TreeMap';
 
 export interface PojoField {
   readonly name: string;
@@ -62,36 +57,68 @@ export class JavaTypeError extends Error {
 }
 
 const PRIMITIVES: Record<string, PrimitiveKind> = {
-  boolean: 'boolean', int: 'int', short: 'short', byte: 'byte', long: 'long', float: 'float', double: 'double', char: 'char',
+  boolean: 'boolean',
+  int: 'int',
+  short: 'short',
+  byte: 'byte',
+  long: 'long',
+  float: 'float',
+  double: 'double',
+  char: 'char',
 };
 
 const BOXED: Record<string, PrimitiveKind> = {
-  Boolean: 'boolean', Integer: 'int', Short: 'short', Byte: 'byte', Long: 'long', Float: 'float', Double: 'double', Character: 'char',
+  Boolean: 'boolean',
+  Integer: 'int',
+  Short: 'short',
+  Byte: 'byte',
+  Long: 'long',
+  Float: 'float',
+  Double: 'double',
+  Character: 'char',
 };
 
 type SimpleKind = 'string' | 'bigdecimal' | 'biginteger' | 'date' | 'localdate' | 'localdatetime' | 'localtime' | 'instant' | 'object';
 
 const SIMPLE: Record<string, SimpleKind> = {
-  String: 'string', 'java.lang.String': 'string',
-  BigDecimal: 'bigdecimal', 'java.math.BigDecimal': 'bigdecimal',
-  BigInteger: 'biginteger', 'java.math.BigInteger': 'biginteger',
-  Date: 'date', 'java.util.Date': 'date',
-  LocalDate: 'localdate', 'java.time.LocalDate': 'localdate',
-  LocalDateTime: 'localdatetime', 'java.time.LocalDateTime': 'localdatetime',
-  LocalTime: 'localtime', 'java.time.LocalTime': 'localtime',
-  Instant: 'instant', 'java.time.Instant': 'instant',
-  Object: 'object', 'java.lang.Object': 'object',
+  String: 'string',
+  'java.lang.String': 'string',
+  BigDecimal: 'bigdecimal',
+  'java.math.BigDecimal': 'bigdecimal',
+  BigInteger: 'biginteger',
+  'java.math.BigInteger': 'biginteger',
+  Date: 'date',
+  'java.util.Date': 'date',
+  LocalDate: 'localdate',
+  'java.time.LocalDate': 'localdate',
+  LocalDateTime: 'localdatetime',
+  'java.time.LocalDateTime': 'localdatetime',
+  LocalTime: 'localtime',
+  'java.time.LocalTime': 'localtime',
+  Instant: 'instant',
+  'java.time.Instant': 'instant',
+  Object: 'object',
+  'java.lang.Object': 'object',
 };
 
 const LISTS: Record<string, ListClass> = {
-  List: 'java.util.List', ArrayList: 'java.util.ArrayList', Collection: 'java.util.Collection',
-  LinkedList: 'java.util.LinkedList', Set: 'java.util.Set', HashSet: 'java.util.HashSet',
-  LinkedHashSet: 'java.util.LinkedHashSet', SortedSet: 'java.util.SortedSet', TreeSet: 'java.util.TreeSet',
+  List: 'java.util.List',
+  ArrayList: 'java.util.ArrayList',
+  Collection: 'java.util.Collection',
+  LinkedList: 'java.util.LinkedList',
+  Set: 'java.util.Set',
+  HashSet: 'java.util.HashSet',
+  LinkedHashSet: 'java.util.LinkedHashSet',
+  SortedSet: 'java.util.SortedSet',
+  TreeSet: 'java.util.TreeSet',
 };
 
 const MAPS: Record<string, MapClass> = {
-  Map: 'java.util.Map', HashMap: 'java.util.HashMap', LinkedHashMap: 'java.util.LinkedHashMap',
-  SortedMap: 'java.util.SortedMap', TreeMap: 'java.util.TreeMap',
+  Map: 'java.util.Map',
+  HashMap: 'java.util.HashMap',
+  LinkedHashMap: 'java.util.LinkedHashMap',
+  SortedMap: 'java.util.SortedMap',
+  TreeMap: 'java.util.TreeMap',
 };
 
 function lookupTable<T>(table: Record<string, T>, name: string, pkg: string): T | undefined {
@@ -116,9 +143,12 @@ export function createJavaTypeParser(lookup: (name: string) => TypeDef | undefin
     if (hit !== undefined) return hit;
     const def = lookup(name);
     if (def === undefined) {
-      throw new JavaTypeError(whole, whole === name
-        ? `Unknown Java type "${name}": declare it under types: or use a built-in type such as long, String or java.math.BigDecimal.`
-        : `Unknown Java type "${name}" in "${whole}": declare it under types: or use a built-in type.`);
+      throw new JavaTypeError(
+        whole,
+        whole === name
+          ? `Unknown Java type "${name}": declare it under types: or use a built-in type such as long, String or java.math.BigDecimal.`
+          : `Unknown Java type "${name}" in "${whole}": declare it under types: or use a built-in type.`,
+      );
     }
     if (def.kind === 'enum') {
       const t: JavaType = Object.freeze({ kind: 'enum', name: def.name, constants: Object.freeze([...def.constants]) });
@@ -220,39 +250,68 @@ export function parseJavaType(text: string, lookup: (name: string) => TypeDef | 
 
 const OBJECT: JavaType = Object.freeze({ kind: 'object' });
 const BYTES: JavaType = Object.freeze({ kind: 'bytes' });
-const PRIMITIVE_TYPES = Object.fromEntries(
-  Object.values(PRIMITIVES).map((k) => [k, Object.freeze({ kind: k, boxed: false })]),
-) as Record<PrimitiveKind, JavaType>;
-const BOXED_TYPES = Object.fromEntries(
-  Object.values(PRIMITIVES).map((k) => [k, Object.freeze({ kind: k, boxed: true })]),
-) as Record<PrimitiveKind, JavaType>;
-const SIMPLE_TYPES = Object.fromEntries(
-  Object.values(SIMPLE).map((k) => [k, Object.freeze({ kind: k })]),
-) as Record<SimpleKind, JavaType>;
+const PRIMITIVE_TYPES = Object.fromEntries(Object.values(PRIMITIVES).map((k) => [k, Object.freeze({ kind: k, boxed: false })])) as Record<
+  PrimitiveKind,
+  JavaType
+>;
+const BOXED_TYPES = Object.fromEntries(Object.values(PRIMITIVES).map((k) => [k, Object.freeze({ kind: k, boxed: true })])) as Record<
+  PrimitiveKind,
+  JavaType
+>;
+const SIMPLE_TYPES = Object.fromEntries(Object.values(SIMPLE).map((k) => [k, Object.freeze({ kind: k })])) as Record<SimpleKind, JavaType>;
 
 const PRIMITIVE_DESCRIPTOR: Record<PrimitiveKind, string> = {
-  boolean: 'Z', byte: 'B', char: 'C', double: 'D', float: 'F', int: 'I', long: 'J', short: 'S',
+  boolean: 'Z',
+  byte: 'B',
+  char: 'C',
+  double: 'D',
+  float: 'F',
+  int: 'I',
+  long: 'J',
+  short: 'S',
 };
 const BOXED_CLASS: Record<PrimitiveKind, string> = {
-  boolean: 'java.lang.Boolean', byte: 'java.lang.Byte', char: 'java.lang.Character', double: 'java.lang.Double',
-  float: 'java.lang.Float', int: 'java.lang.Integer', long: 'java.lang.Long', short: 'java.lang.Short',
+  boolean: 'java.lang.Boolean',
+  byte: 'java.lang.Byte',
+  char: 'java.lang.Character',
+  double: 'java.lang.Double',
+  float: 'java.lang.Float',
+  int: 'java.lang.Integer',
+  long: 'java.lang.Long',
+  short: 'java.lang.Short',
 };
 const SIMPLE_CLASS: Record<SimpleKind, string> = {
-  string: 'java.lang.String', bigdecimal: 'java.math.BigDecimal', biginteger: 'java.math.BigInteger',
-  date: 'java.util.Date', localdate: 'java.time.LocalDate', localdatetime: 'java.time.LocalDateTime',
-  localtime: 'java.time.LocalTime', instant: 'java.time.Instant', object: 'java.lang.Object',
+  string: 'java.lang.String',
+  bigdecimal: 'java.math.BigDecimal',
+  biginteger: 'java.math.BigInteger',
+  date: 'java.util.Date',
+  localdate: 'java.time.LocalDate',
+  localdatetime: 'java.time.LocalDateTime',
+  localtime: 'java.time.LocalTime',
+  instant: 'java.time.Instant',
+  object: 'java.lang.Object',
 };
 
 /** The Java class name of a non-primitive, non-array type (the erasure: `java.util.List`, `com.x.Bar`). */
 function className(t: JavaType): string {
   switch (t.kind) {
-    case 'boolean': case 'int': case 'short': case 'byte': case 'long': case 'float': case 'double': case 'char':
+    case 'boolean':
+    case 'int':
+    case 'short':
+    case 'byte':
+    case 'long':
+    case 'float':
+    case 'double':
+    case 'char':
       return BOXED_CLASS[t.kind];
-    case 'bytes': case 'array':
+    case 'bytes':
+    case 'array':
       throw new Error('arrays have no class name');
-    case 'enum': case 'pojo':
+    case 'enum':
+    case 'pojo':
       return t.name;
-    case 'list': case 'map':
+    case 'list':
+    case 'map':
       return t.javaClass;
     default:
       return SIMPLE_CLASS[t.kind];
@@ -288,17 +347,28 @@ export function javaTypeName(t: JavaType): string {
 /** The type string Java's Hessian writer puts on a typed list for an array of this element type. */
 export function hessianArrayType(elem: JavaType): string {
   switch (elem.kind) {
-    case 'boolean': case 'int': case 'short': case 'long': case 'float': case 'double':
+    case 'boolean':
+    case 'int':
+    case 'short':
+    case 'long':
+    case 'float':
+    case 'double':
       return elem.boxed ? '[' + BOXED_CLASS[elem.kind] : '[' + elem.kind;
     case 'byte':
       return elem.boxed ? '[java.lang.Byte' : '[byte';
     case 'char':
       return elem.boxed ? '[java.lang.Character' : '[char';
-    case 'string': return '[string';
-    case 'object': return '[object';
-    case 'date': return '[date';
-    case 'bytes': return '[[byte';
-    case 'array': return '[' + hessianArrayType(elem.elem);
-    default: return '[' + className(elem);
+    case 'string':
+      return '[string';
+    case 'object':
+      return '[object';
+    case 'date':
+      return '[date';
+    case 'bytes':
+      return '[[byte';
+    case 'array':
+      return '[' + hessianArrayType(elem.elem);
+    default:
+      return '[' + className(elem);
   }
 }

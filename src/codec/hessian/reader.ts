@@ -26,7 +26,10 @@ export class JavaDate {
 
 /** An object with a class definition: its Java class name and its fields by name, in wire order. */
 export class JavaObject {
-  constructor(readonly className: string, readonly fields: Record<string, unknown>) {}
+  constructor(
+    readonly className: string,
+    readonly fields: Record<string, unknown>,
+  ) {}
 }
 
 /** A Hessian map. `javaType` is the `M` type string (e.g. `java.util.LinkedHashMap`), or null for `H`. */
@@ -41,17 +44,7 @@ export const LIST_TYPE: unique symbol = Symbol('ferry.hessian.listType');
 export type JavaList = unknown[] & { [LIST_TYPE]?: string };
 
 /** Everything the reader can produce. */
-export type HessianValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Buffer
-  | JavaDate
-  | JavaObject
-  | JavaMap
-  | JavaList;
+export type HessianValue = null | boolean | number | bigint | string | Buffer | JavaDate | JavaObject | JavaMap | JavaList;
 
 export interface HessianReaderOptions {
   /** Deepest nesting of lists, maps and objects accepted (default MAX_JSON_NESTING, the request limit too). */
@@ -63,7 +56,6 @@ interface ClassDef {
   readonly fields: readonly string[];
 }
 
-
 export class HessianReader {
   private pos: number;
   private readonly utfEnd: JavaUtfEnd = { next: 0, bad: -1 };
@@ -74,7 +66,12 @@ export class HessianReader {
   private depth = 0;
   private readonly maxDepth: number;
 
-  constructor(private readonly buf: Buffer, opts: HessianReaderOptions = {}, start = 0, end = buf.length) {
+  constructor(
+    private readonly buf: Buffer,
+    opts: HessianReaderOptions = {},
+    start = 0,
+    end = buf.length,
+  ) {
     this.pos = start;
     this.end = end;
     this.maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
@@ -150,9 +147,12 @@ export class HessianReader {
       return BigInt(v);
     }
     switch (code) {
-      case 0x4e: return null;
-      case 0x54: return true;
-      case 0x46: return false;
+      case 0x4e:
+        return null;
+      case 0x54:
+        return true;
+      case 0x46:
+        return false;
       case 0x49: {
         this.need(4);
         const v = b.readInt32BE(this.pos);
@@ -171,8 +171,10 @@ export class HessianReader {
         this.pos += 8;
         return v;
       }
-      case 0x5b: return 0;
-      case 0x5c: return 1;
+      case 0x5b:
+        return 0;
+      case 0x5c:
+        return 1;
       case 0x5d: {
         this.need(1);
         return b.readInt8(this.pos++);
@@ -207,18 +209,28 @@ export class HessianReader {
         this.pos += 4;
         return new JavaDate(v);
       }
-      case 0x52: case 0x53: return this.readChunkedString(code);
-      case 0x41: case 0x42: return this.readChunkedBytes(code);
-      case 0x48: return this.readMap(null, at);
-      case 0x4d: return this.readMap(this.readType(), at);
-      case 0x55: return this.readVarList(this.readType(), at);
-      case 0x57: return this.readVarList(null, at);
+      case 0x52:
+      case 0x53:
+        return this.readChunkedString(code);
+      case 0x41:
+      case 0x42:
+        return this.readChunkedBytes(code);
+      case 0x48:
+        return this.readMap(null, at);
+      case 0x4d:
+        return this.readMap(this.readType(), at);
+      case 0x55:
+        return this.readVarList(this.readType(), at);
+      case 0x57:
+        return this.readVarList(null, at);
       case 0x56: {
         const type = this.readType();
         return this.readFixedList(type, this.readLength(), at);
       }
-      case 0x58: return this.readFixedList(null, this.readLength(), at);
-      case 0x4f: return this.readInstance(this.readIntValue(), at);
+      case 0x58:
+        return this.readFixedList(null, this.readLength(), at);
+      case 0x4f:
+        return this.readInstance(this.readIntValue(), at);
       case 0x51: {
         const i = this.readIntValue();
         if (i < 0 || i >= this.refs.length) this.fail(`reference ${i} points to nothing (${this.refs.length} known)`, at);

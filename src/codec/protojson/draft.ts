@@ -18,15 +18,7 @@ const LongImpl = protobuf.util.Long as unknown as LongStatic;
 
 /** A message being built from JSON: proto field name → value (see the module doc for the shapes). */
 export type Draft = { [field: string]: DraftValue };
-export type DraftValue =
-  | number
-  | boolean
-  | string
-  | Uint8Array
-  | LongLike
-  | Draft
-  | DraftValue[]
-  | Array<[DraftValue, DraftValue]>;
+export type DraftValue = number | boolean | string | Uint8Array | LongLike | Draft | DraftValue[] | Array<[DraftValue, DraftValue]>;
 
 /** Marks a draft map so it is not mistaken for a repeated field. */
 export class DraftMap {

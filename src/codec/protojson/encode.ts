@@ -8,8 +8,19 @@ import type { Draft, DraftMap, DraftValue } from './draft.js';
 import type { FieldInfo, TypePlans } from './plan.js';
 
 const PACKABLE: ReadonlySet<string> = new Set([
-  'double', 'float', 'int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64',
-  'fixed32', 'fixed64', 'sfixed32', 'sfixed64', 'bool',
+  'double',
+  'float',
+  'int32',
+  'int64',
+  'uint32',
+  'uint64',
+  'sint32',
+  'sint64',
+  'fixed32',
+  'fixed64',
+  'sfixed32',
+  'sfixed64',
+  'bool',
 ]);
 
 /** Encodes drafts of the types `plans` describes. */
@@ -30,7 +41,7 @@ export function createDraftEncoder(plans: TypePlans): (type: Type, draft: Draft)
 
   function writeScalar(w: Writer, kind: string, id: number, v: DraftValue): void {
     const wire = protobuf.types.basic[kind as keyof typeof protobuf.types.basic];
-    w.uint32(((id << 3) | (wire)) >>> 0);
+    w.uint32(((id << 3) | wire) >>> 0);
     (w as unknown as Record<string, (x: unknown) => Writer>)[kind]!(v);
   }
 

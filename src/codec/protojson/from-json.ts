@@ -8,16 +8,7 @@ import { DraftMap, type Draft, type DraftValue, type LongLike } from './draft.js
 import { describe, fail, isJsonObject } from './mapping-error.js';
 import type { FieldInfo, TypePlans } from './plan.js';
 import { enumOf, mapKeyOf, scalarOf, stringScalar } from './scalars.js';
-import {
-  durationOf,
-  fieldMaskOf,
-  lookupTypeUrl,
-  SPECIAL_JSON,
-  timestampOf,
-  WKT,
-  WRAPPERS,
-  type StructCodec,
-} from './well-known.js';
+import { durationOf, fieldMaskOf, lookupTypeUrl, SPECIAL_JSON, timestampOf, WKT, WRAPPERS, type StructCodec } from './well-known.js';
 
 export interface JsonReader {
   /** JSON value → draft of `type`. */
@@ -28,12 +19,7 @@ export interface JsonReader {
   stringToValue(fi: FieldInfo, text: string, path: string): DraftValue;
 }
 
-export function createJsonReader(
-  root: Root,
-  plans: TypePlans,
-  structs: StructCodec,
-  encode: (type: Type, draft: Draft) => Uint8Array,
-): JsonReader {
+export function createJsonReader(root: Root, plans: TypePlans, structs: StructCodec, encode: (type: Type, draft: Draft) => Uint8Array): JsonReader {
   const { info } = plans;
 
   /** JSON value → draft value for one (non-repeated) element of a field. */
@@ -89,13 +75,20 @@ export function createJsonReader(
 
   function messageOf(type: Type, v: unknown, path: string): Draft {
     switch (type.fullName) {
-      case WKT.any: return anyOf(v, path);
-      case WKT.timestamp: return timestampOf(v, path);
-      case WKT.duration: return durationOf(v, path);
-      case WKT.fieldMask: return fieldMaskOf(v, path);
-      case WKT.struct: return structs.structOf(v, path);
-      case WKT.value: return structs.valueOf(v, path);
-      case WKT.listValue: return structs.listOf(v, path);
+      case WKT.any:
+        return anyOf(v, path);
+      case WKT.timestamp:
+        return timestampOf(v, path);
+      case WKT.duration:
+        return durationOf(v, path);
+      case WKT.fieldMask:
+        return fieldMaskOf(v, path);
+      case WKT.struct:
+        return structs.structOf(v, path);
+      case WKT.value:
+        return structs.valueOf(v, path);
+      case WKT.listValue:
+        return structs.listOf(v, path);
       default:
         break;
     }
@@ -138,7 +131,8 @@ export function createJsonReader(
     const inner = lookupTypeUrl(root, url, `${path}.@type`);
     let draft: Draft;
     if (SPECIAL_JSON.has(inner.fullName)) {
-      for (const k of keys) if (k !== '@type' && k !== 'value') fail(`${path}.${k}`, `unknown field ${JSON.stringify(k)} in Any of ${inner.fullName.slice(1)}`);
+      for (const k of keys)
+        if (k !== '@type' && k !== 'value') fail(`${path}.${k}`, `unknown field ${JSON.stringify(k)} in Any of ${inner.fullName.slice(1)}`);
       if (!('value' in v)) fail(`${path}.value`, `Any of ${inner.fullName.slice(1)} needs "value"`);
       draft = messageOf(inner, v['value'], `${path}.value`);
     } else {

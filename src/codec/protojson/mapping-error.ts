@@ -16,7 +16,10 @@ export interface JsonSource {
 
 /** Thrown inside the walkers; carries the JSON path so the caller can build a FerryError. */
 class JsonMappingError extends Error {
-  constructor(readonly path: string, message: string) {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -56,7 +56,7 @@ export function createTypePlans(): TypePlans {
       f.resolve();
       const rt = f.resolvedType;
       const opts = f.options as Record<string, unknown> | undefined;
-      const jsonName = typeof opts?.['json_name'] === 'string' ? (opts['json_name']) : protoJsonName(f.name);
+      const jsonName = typeof opts?.['json_name'] === 'string' ? opts['json_name'] : protoJsonName(f.name);
       const proto3Optional = opts?.['proto3_optional'] === true;
       const isMap = (f as { map?: boolean }).map === true;
       const messageType = rt instanceof protobuf.Type ? rt : undefined;

@@ -86,43 +86,54 @@ export function enumOf(e: Enum, v: unknown, path: string): number {
 /** A scalar field's draft value; `kind` is the protobufjs scalar type name. */
 export function scalarOf(kind: string, v: unknown, path: string): DraftValue {
   switch (kind) {
-    case 'int32': case 'sint32': case 'sfixed32': {
+    case 'int32':
+    case 'sint32':
+    case 'sfixed32': {
       const n = integerOf(v, path, true);
       if (n < INT32_MIN || n > INT32_MAX) fail(path, `value out of range for ${kind}: ${n}`);
       return Number(n);
     }
-    case 'uint32': case 'fixed32': {
+    case 'uint32':
+    case 'fixed32': {
       const n = integerOf(v, path, true);
       if (n < 0n || n > UINT32_MAX) fail(path, `value out of range for ${kind}: ${n}`);
       return Number(n);
     }
-    case 'int64': case 'sint64': case 'sfixed64': {
+    case 'int64':
+    case 'sint64':
+    case 'sfixed64': {
       const n = integerOf(v, path, true);
       if (n < INT64_MIN || n > INT64_MAX) fail(path, `value out of range for ${kind}: ${n}`);
       return longFromBigInt(n, false);
     }
-    case 'uint64': case 'fixed64': {
+    case 'uint64':
+    case 'fixed64': {
       const n = integerOf(v, path, true);
       if (n < 0n || n > UINT64_MAX) fail(path, `value out of range for ${kind}: ${n}`);
       return longFromBigInt(n, true);
     }
-    case 'double': return floatOf(v, path, false);
-    case 'float': return floatOf(v, path, true);
+    case 'double':
+      return floatOf(v, path, false);
+    case 'float':
+      return floatOf(v, path, true);
     case 'bool':
       if (typeof v !== 'boolean') fail(path, `expected true or false, got ${describe(v)}`);
       return v;
     case 'string':
       if (typeof v !== 'string') fail(path, `expected a string, got ${describe(v)}`);
       return v;
-    case 'bytes': return bytesOf(v, path);
-    default: return fail(path, `unsupported field type ${kind}`);
+    case 'bytes':
+      return bytesOf(v, path);
+    default:
+      return fail(path, `unsupported field type ${kind}`);
   }
 }
 
 /** A map key (always a JSON object key, so a string) as the draft value of its key type. */
 export function mapKeyOf(kind: string, key: string, path: string): DraftValue {
   switch (kind) {
-    case 'string': return key;
+    case 'string':
+      return key;
     case 'bool':
       if (key !== 'true' && key !== 'false') fail(path, `map key must be "true" or "false", got ${JSON.stringify(key)}`);
       return key === 'true';
@@ -162,11 +173,20 @@ function floatJson(v: number, isFloat: boolean): number | string {
 /** JSON of a decoded scalar: 64-bit integers as decimal strings, bytes as base64, NaN/±Infinity as strings. */
 export function scalarJson(kind: string, v: unknown): unknown {
   switch (kind) {
-    case 'int64': case 'sint64': case 'sfixed64': return longText(v, false);
-    case 'uint64': case 'fixed64': return longText(v, true);
-    case 'double': return floatJson(v as number, false);
-    case 'float': return floatJson(v as number, true);
-    case 'bytes': return Buffer.from(v as Uint8Array).toString('base64');
-    default: return v;
+    case 'int64':
+    case 'sint64':
+    case 'sfixed64':
+      return longText(v, false);
+    case 'uint64':
+    case 'fixed64':
+      return longText(v, true);
+    case 'double':
+      return floatJson(v as number, false);
+    case 'float':
+      return floatJson(v as number, true);
+    case 'bytes':
+      return Buffer.from(v as Uint8Array).toString('base64');
+    default:
+      return v;
   }
 }

@@ -10,16 +10,7 @@ import { FerryError } from '../../errors/index.js';
 import { longText, type LongLike } from './draft.js';
 import { LONG_TYPES, UNSIGNED_LONG, type FieldInfo, type TypePlans } from './plan.js';
 import { scalarJson } from './scalars.js';
-import {
-  durationJson,
-  fieldMaskJson,
-  lookupTypeUrl,
-  SPECIAL_JSON,
-  timestampJson,
-  WKT,
-  WRAPPERS,
-  type StructCodec,
-} from './well-known.js';
+import { durationJson, fieldMaskJson, lookupTypeUrl, SPECIAL_JSON, timestampJson, WKT, WRAPPERS, type StructCodec } from './well-known.js';
 
 export interface ToJsonOptions {
   /** Emit fields without presence that hold their default value (0, "", false, [], {}). */
@@ -61,10 +52,19 @@ export function createJsonWriter(root: Root, plans: TypePlans, structs: StructCo
     if (fi.repeated) return [];
     if (fi.enumType !== undefined) return fi.enumType.fullName === WKT.nullValue ? null : (fi.enumType.valuesById[0] ?? 0);
     switch (fi.kind) {
-      case 'int64': case 'sint64': case 'sfixed64': case 'uint64': case 'fixed64': return '0';
-      case 'bool': return false;
-      case 'string': case 'bytes': return '';
-      default: return 0;
+      case 'int64':
+      case 'sint64':
+      case 'sfixed64':
+      case 'uint64':
+      case 'fixed64':
+        return '0';
+      case 'bool':
+        return false;
+      case 'string':
+      case 'bytes':
+        return '';
+      default:
+        return 0;
     }
   }
 
@@ -95,14 +95,22 @@ export function createJsonWriter(root: Root, plans: TypePlans, structs: StructCo
   function messageJson(type: Type, message: unknown, opts: ToJsonOptions): unknown {
     const msg = message as Record<string, unknown>;
     switch (type.fullName) {
-      case WKT.any: return anyJson(msg, opts);
-      case WKT.timestamp: return timestampJson(msg);
-      case WKT.duration: return durationJson(msg);
-      case WKT.fieldMask: return fieldMaskJson(msg);
-      case WKT.struct: return structs.structJson(msg);
-      case WKT.value: return structs.valueJson(msg);
-      case WKT.listValue: return structs.listJson(msg);
-      default: break;
+      case WKT.any:
+        return anyJson(msg, opts);
+      case WKT.timestamp:
+        return timestampJson(msg);
+      case WKT.duration:
+        return durationJson(msg);
+      case WKT.fieldMask:
+        return fieldMaskJson(msg);
+      case WKT.struct:
+        return structs.structJson(msg);
+      case WKT.value:
+        return structs.valueJson(msg);
+      case WKT.listValue:
+        return structs.listJson(msg);
+      default:
+        break;
     }
     const ti = info(type);
     if (WRAPPERS.has(type.fullName)) {

@@ -25,13 +25,26 @@ export const WKT = {
   nullValue: '.google.protobuf.NullValue',
 } as const;
 export const WRAPPERS: ReadonlySet<string> = new Set([
-  '.google.protobuf.DoubleValue', '.google.protobuf.FloatValue', '.google.protobuf.Int64Value',
-  '.google.protobuf.UInt64Value', '.google.protobuf.Int32Value', '.google.protobuf.UInt32Value',
-  '.google.protobuf.BoolValue', '.google.protobuf.StringValue', '.google.protobuf.BytesValue',
+  '.google.protobuf.DoubleValue',
+  '.google.protobuf.FloatValue',
+  '.google.protobuf.Int64Value',
+  '.google.protobuf.UInt64Value',
+  '.google.protobuf.Int32Value',
+  '.google.protobuf.UInt32Value',
+  '.google.protobuf.BoolValue',
+  '.google.protobuf.StringValue',
+  '.google.protobuf.BytesValue',
 ]);
 /** Well-known types whose JSON is not an object of fields (inside Any they sit under "value"). */
 export const SPECIAL_JSON: ReadonlySet<string> = new Set<string>([
-  WKT.any, WKT.timestamp, WKT.duration, WKT.fieldMask, WKT.struct, WKT.value, WKT.listValue, ...WRAPPERS,
+  WKT.any,
+  WKT.timestamp,
+  WKT.duration,
+  WKT.fieldMask,
+  WKT.struct,
+  WKT.value,
+  WKT.listValue,
+  ...WRAPPERS,
 ]);
 
 /** Timestamp range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z. */

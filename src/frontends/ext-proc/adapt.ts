@@ -4,13 +4,7 @@
  */
 import { FerryError, PROBLEM_CONTENT_TYPE } from '../../errors/index.js';
 import type { GatewayResponse, HeaderMap as NeutralHeaders } from '../../exchange/index.js';
-import type {
-  HeaderMap,
-  HeaderValueOption,
-  ImmediateResponse,
-  ProcessingMode,
-  ProcessingResponse,
-} from './protocol.js';
+import type { HeaderMap, HeaderValueOption, ImmediateResponse, ProcessingMode, ProcessingResponse } from './protocol.js';
 
 /** The request line and headers read from a request_headers message. */
 export interface RequestHead {
@@ -23,9 +17,24 @@ export interface RequestHead {
 // Node's http parser keeps only the first of these when repeated; we do the same so that both
 // front ends hand the engine the same header values.
 const SINGLE_VALUED = new Set([
-  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
-  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards',
-  'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
 ]);
 
 /** A header value: `raw_value` when non-empty (current Envoy), else `value` (older Envoy). */

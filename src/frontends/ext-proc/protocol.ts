@@ -38,13 +38,7 @@ export interface ProtocolConfiguration {
 }
 
 /** Which member of ProcessingRequest's `request` oneof is set. */
-export type RequestKind =
-  | 'request_headers'
-  | 'response_headers'
-  | 'request_body'
-  | 'response_body'
-  | 'request_trailers'
-  | 'response_trailers';
+export type RequestKind = 'request_headers' | 'response_headers' | 'request_body' | 'response_body' | 'request_trailers' | 'response_trailers';
 
 export interface ProcessingRequest {
   request?: RequestKind;
@@ -172,7 +166,9 @@ export function createExtProcCodec(): ExtProcCodec {
 
   return {
     decodeRequest(buf) {
-      const m = requestType.decode(buf) as unknown as Omit<ProcessingRequest, 'protocol_config'> & { protocol_config?: { request_body_mode: number; response_body_mode: number; send_body_without_waiting_for_header_response: boolean } | null };
+      const m = requestType.decode(buf) as unknown as Omit<ProcessingRequest, 'protocol_config'> & {
+        protocol_config?: { request_body_mode: number; response_body_mode: number; send_body_without_waiting_for_header_response: boolean } | null;
+      };
       const out: ProcessingRequest = {
         observability_mode: m.observability_mode === true,
       };

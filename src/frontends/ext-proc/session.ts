@@ -7,22 +7,11 @@ import { FerryError, toFerryError, type ProblemDetail } from '../../errors/index
 import type { Engine, RouteMatch } from '../../gateway/types.js';
 import { problemResponse, type GatewayRequest, type GatewayResponse } from '../../exchange/index.js';
 import { traceIdFromHeaders } from '../../telemetry/index.js';
-import {
-  continueHeaders,
-  modeOverride,
-  readRequestHead,
-  toImmediateResponse,
-  type RequestHead,
-} from './adapt.js';
+import { continueHeaders, modeOverride, readRequestHead, toImmediateResponse, type RequestHead } from './adapt.js';
 import type { BodySendMode, ProcessingRequest, ProcessingResponse } from './protocol.js';
 
 /** Where a session is in the request's life. */
-export type SessionState =
-  | 'awaiting-headers'
-  | 'collecting-body'
-  | 'passing-through'
-  | 'observing'
-  | 'done';
+export type SessionState = 'awaiting-headers' | 'collecting-body' | 'passing-through' | 'observing' | 'done';
 
 export interface ExtProcSession {
   /** Handles the next message; resolves with the reply to write, or undefined to write nothing. */
@@ -115,8 +104,12 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
     }
     if (endOfStream || !match.needsBody) return call(undefined);
     if (configuredBodyMode === 'FULL_DUPLEX_STREAMED' || configuredBodyMode === 'GRPC') {
-      return fail(new FerryError('FERRY_CONFIG_INVALID',
-        `Envoy's ext_proc request_body_mode ${configuredBodyMode} is not supported by Ferry; use BUFFERED or STREAMED`));
+      return fail(
+        new FerryError(
+          'FERRY_CONFIG_INVALID',
+          `Envoy's ext_proc request_body_mode ${configuredBodyMode} is not supported by Ferry; use BUFFERED or STREAMED`,
+        ),
+      );
     }
     state = 'collecting-body';
     // Envoy said it sends no body: ask for the buffered body (needs allow_mode_override).
@@ -128,8 +121,7 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
     const chunk = b.body === undefined ? Buffer.alloc(0) : Buffer.from(b.body.buffer, b.body.byteOffset, b.body.length);
     bodyBytes += chunk.length;
     if (bodyBytes > maxBodyBytes) {
-      return fail(new FerryError('FERRY_BODY_TOO_LARGE',
-        `The request body is over ${maxBodyBytes} bytes (received ${bodyBytes} so far)`));
+      return fail(new FerryError('FERRY_BODY_TOO_LARGE', `The request body is over ${maxBodyBytes} bytes (received ${bodyBytes} so far)`));
     }
     if (chunk.length > 0) chunks.push(chunk);
     if (b.end_of_stream === true) return call(bodyBytes === 0 ? undefined : Buffer.concat(chunks, bodyBytes));

@@ -142,9 +142,13 @@ export function createHttpApp(contract: FrontendContract): FastifyInstance {
     reply.raw.on('close', tracked.countOut);
     let refusal: FerryError | undefined;
     if (closing) refusal = new FerryError('FERRY_SHUTTING_DOWN', 'Ferry is shutting down; send the request again on a new connection');
-    else if (c?.overCap) refusal = new FerryError('FERRY_TOO_MANY_CONNECTIONS', `Ferry has ${limits.maxConnections} connections open, as many as it accepts`);
+    else if (c?.overCap)
+      refusal = new FerryError('FERRY_TOO_MANY_CONNECTIONS', `Ferry has ${limits.maxConnections} connections open, as many as it accepts`);
     else if (c !== undefined && c.waiting > limits.maxPipelinedRequests) {
-      refusal = new FerryError('FERRY_TOO_MANY_PIPELINED', `this connection has ${limits.maxPipelinedRequests} requests waiting for their answers, as many as Ferry accepts; send the rest on a new connection`);
+      refusal = new FerryError(
+        'FERRY_TOO_MANY_PIPELINED',
+        `this connection has ${limits.maxPipelinedRequests} requests waiting for their answers, as many as Ferry accepts; send the rest on a new connection`,
+      );
     }
     if (refusal === undefined) {
       done();
@@ -258,7 +262,12 @@ function send(reply: FastifyReply, res: GatewayResponse, tracked: Tracked | unde
  * body declared or found longer than that gets its 413 at once, and the error handler closes the
  * connection after it.
  */
-function readBody(payload: IncomingMessage, limits: FrontendLimits, contentLength: string | undefined, done: (err: Error | null, body?: Buffer) => void): void {
+function readBody(
+  payload: IncomingMessage,
+  limits: FrontendLimits,
+  contentLength: string | undefined,
+  done: (err: Error | null, body?: Buffer) => void,
+): void {
   const declared = contentLength === undefined ? NaN : Number(contentLength);
   const tooLarge = (): FerryError => new FerryError('FERRY_BODY_TOO_LARGE', `the request body is over the ${limits.maxBodyBytes}-byte limit`);
   if (declared > limits.bodyDiscardBytes) {
@@ -310,7 +319,10 @@ function answerClientError(err: Error & { code?: string }, socket: Socket, detai
       ? new FerryError('FERRY_HEADERS_TOO_LARGE', 'the request line and headers are over the size limit')
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? new FerryError('FERRY_REQUEST_TIMEOUT', 'the request did not arrive whole within the request timeout')
-        : new FerryError('FERRY_MALFORMED_REQUEST', `the request is not well-formed HTTP/1.1 (${err.code ?? 'parse error'}: ${(err as { reason?: string }).reason ?? err.message})`);
+        : new FerryError(
+            'FERRY_MALFORMED_REQUEST',
+            `the request is not well-formed HTTP/1.1 (${err.code ?? 'parse error'}: ${(err as { reason?: string }).reason ?? err.message})`,
+          );
   // As Node does: write only where no answer has begun on this connection, or it would be corrupted.
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && inFlight?.headersSent !== true) {

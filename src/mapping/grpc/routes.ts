@@ -30,12 +30,12 @@ function bindingOf(rule: RuleObject): HttpBinding | undefined {
   }
   const custom = rule['custom'] as RuleObject | undefined;
   if (method === undefined && custom !== undefined && typeof custom['kind'] === 'string' && typeof custom['path'] === 'string') {
-    method = (custom['kind']).toUpperCase();
+    method = custom['kind'].toUpperCase();
     path = custom['path'];
   }
   if (method === undefined || path === undefined) return undefined;
-  const body = typeof rule['body'] === 'string' && rule['body'] !== '' ? (rule['body']) : undefined;
-  const responseBody = typeof rule['response_body'] === 'string' && rule['response_body'] !== '' ? (rule['response_body']) : undefined;
+  const body = typeof rule['body'] === 'string' && rule['body'] !== '' ? rule['body'] : undefined;
+  const responseBody = typeof rule['response_body'] === 'string' && rule['response_body'] !== '' ? rule['response_body'] : undefined;
   return { method, path, ...(body !== undefined ? { body } : {}), ...(responseBody !== undefined ? { responseBody } : {}) };
 }
 

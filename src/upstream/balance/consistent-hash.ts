@@ -156,10 +156,7 @@ export function createConsistentHashBalancer(options: ConsistentHashOptions): Ba
     if (signature !== lastSignature || table === undefined) {
       const ids = sorted.map((e) => e.id);
       const weights = sorted.map((e) => e.weight);
-      table =
-        kind === 'maglev'
-          ? buildMaglev(ids, weights, options.maglevTableSize)
-          : buildRing(ids, weights, options.virtualNodesPerWeight100);
+      table = kind === 'maglev' ? buildMaglev(ids, weights, options.maglevTableSize) : buildRing(ids, weights, options.virtualNodesPerWeight100);
       lastSignature = signature;
     }
     views = sorted;
@@ -185,11 +182,7 @@ export function createConsistentHashBalancer(options: ConsistentHashOptions): Ba
 }
 
 /** Which endpoint id each key maps to when all endpoints are available (for measurements). */
-export function assignKeys(
-  kind: HashTableKind,
-  endpoints: ReadonlyArray<{ id: string; weight: number }>,
-  keys: readonly string[],
-): string[] {
+export function assignKeys(kind: HashTableKind, endpoints: ReadonlyArray<{ id: string; weight: number }>, keys: readonly string[]): string[] {
   const sorted = [...endpoints].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const ids = sorted.map((e) => e.id);
   const weights = sorted.map((e) => e.weight);

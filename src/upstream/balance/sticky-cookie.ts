@@ -65,10 +65,7 @@ export function createStickyCookie(options: StickyCookieOptions): StickyCookie {
   }
   const keys = [...options.keys];
   if (keys.length === 0) {
-    throw new FerryError(
-      'FERRY_CONFIG_INVALID',
-      `service "${service}" uses a sticky cookie but no signing key is set (config or FERRY_STICKY_KEYS)`,
-    );
+    throw new FerryError('FERRY_CONFIG_INVALID', `service "${service}" uses a sticky cookie but no signing key is set (config or FERRY_STICKY_KEYS)`);
   }
   for (const k of keys) {
     if (k.length < MIN_KEY_LENGTH) {
@@ -185,10 +182,7 @@ export function hashKeyFrom(source: string): HashKeyExtractor {
         return v === undefined || v === '' ? undefined : v;
       };
     default:
-      throw new FerryError(
-        'FERRY_CONFIG_INVALID',
-        `hash key source "${source}" must start with header., query. or cookie.`,
-      );
+      throw new FerryError('FERRY_CONFIG_INVALID', `hash key source "${source}" must start with header., query. or cookie.`);
   }
 }
 

@@ -112,11 +112,14 @@ export function createAppLevelEndpoints(options: AppLevelOptions): AppLevelEndpo
     if (closed || at >= retryAt) return;
     retryAt = at;
     clearTimeout(retryTimer);
-    retryTimer = setTimeout(() => {
-      retryAt = Infinity;
-      retryTimer = undefined;
-      for (const app of [...apps.keys()]) resolve(app);
-    }, Math.max(0, at - Date.now()));
+    retryTimer = setTimeout(
+      () => {
+        retryAt = Infinity;
+        retryTimer = undefined;
+        for (const app of [...apps.keys()]) resolve(app);
+      },
+      Math.max(0, at - Date.now()),
+    );
     retryTimer.unref?.();
   };
 
@@ -175,7 +178,9 @@ export function createAppLevelEndpoints(options: AppLevelOptions): AppLevelEndpo
       else {
         problems.report(
           `revisions:${app}`,
-          new RegistryError(`application ${app} uses more than ${maxRevisions} metadata revisions at once; instances of further revisions are skipped`),
+          new RegistryError(
+            `application ${app} uses more than ${maxRevisions} metadata revisions at once; instances of further revisions are skipped`,
+          ),
         );
       }
     }
@@ -209,7 +214,8 @@ export function createAppLevelEndpoints(options: AppLevelOptions): AppLevelEndpo
         if (!pending.has(`${app}/${inst.revision}`)) {
           problems.report(
             `stale:${inst.where}`,
-            new RegistryError(`instance ${inst.where} moved to revision ${inst.revision}, whose MetadataInfo cannot be read; kept with revision ${info.revision}`,
+            new RegistryError(
+              `instance ${inst.where} moved to revision ${inst.revision}, whose MetadataInfo cannot be read; kept with revision ${info.revision}`,
             ),
           );
         }

@@ -49,7 +49,8 @@ function toEndpoint(raw: unknown): Endpoint | undefined {
   if (typeof id !== 'string' || typeof host !== 'string' || host === '' || typeof protocol !== 'string') return undefined;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
   if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0) return undefined;
-  if (warmupStartMs !== undefined && warmupStartMs !== null && (typeof warmupStartMs !== 'number' || !Number.isFinite(warmupStartMs))) return undefined;
+  if (warmupStartMs !== undefined && warmupStartMs !== null && (typeof warmupStartMs !== 'number' || !Number.isFinite(warmupStartMs)))
+    return undefined;
   if (!isStringMap(labels) || typeof cluster !== 'string' || typeof priority !== 'number' || !Number.isInteger(priority)) return undefined;
   const expectedId = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   if (id !== expectedId) return undefined;

@@ -34,8 +34,7 @@ export interface MetadataStoreOptions {
 }
 
 export type MetadataLookup =
-  | { readonly kind: 'found'; readonly info: MetadataInfo }
-  | { readonly kind: 'failed'; readonly error: RegistryError; readonly retryAt: number };
+  { readonly kind: 'found'; readonly info: MetadataInfo } | { readonly kind: 'failed'; readonly error: RegistryError; readonly retryAt: number };
 
 export interface MetadataInfoStore {
   /** The cached MetadataInfo, if any (counts as a use). */
@@ -136,7 +135,11 @@ export function createMetadataInfoStore(options: MetadataStoreOptions): Metadata
       for (let i = 0; i < Math.min(n, maxTried); i++) {
         const instance = candidates[(start + i) % n]!;
         try {
-          const info = await withTimeout(options.load(instance, revision, { timeoutMs }), timeoutMs, `MetadataInfo of ${app} revision ${revision} from ${instance.id}`);
+          const info = await withTimeout(
+            options.load(instance, revision, { timeoutMs }),
+            timeoutMs,
+            `MetadataInfo of ${app} revision ${revision} from ${instance.id}`,
+          );
           failures.delete(key);
           remember(key, info);
           return { kind: 'found', info };

@@ -74,7 +74,10 @@ export function parseNacosRegistry(url: string): NacosRegistry {
     const key = decode(eq < 0 ? pair : pair.slice(0, eq));
     if (!params.has(key)) params.set(key, eq < 0 ? '' : decode(pair.slice(eq + 1)));
   }
-  const servers = m[2]!.split(',').filter((s) => s.trim() !== '').map((s) => hostPort(s, url));
+  const servers = m[2]!
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((s) => hostPort(s, url));
   for (const b of (params.get('backup') ?? '').split(',')) if (b.trim() !== '') servers.push(hostPort(b, url));
   let username = params.get('username');
   let password = params.get('password');
@@ -215,11 +218,7 @@ export function endpointsOf(replies: ReadonlyMap<string, readonly Endpoint[]>): 
  * endpoints are kept (the lowest ids, so the choice is stable from one read to the next);
  * `truncatedFrom` says how many there were.
  */
-export function selectNacosProviders(
-  reply: InstanceListReply,
-  selector: ServiceSelector,
-  maxInstances: number,
-): NacosSelection {
+export function selectNacosProviders(reply: InstanceListReply, selector: ServiceSelector, maxInstances: number): NacosSelection {
   const byId = new Map<string, Endpoint>();
   const invalid: Array<{ instance: string; problem: string }> = [];
   let invalidCount = 0;

@@ -142,7 +142,10 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
     registry = parseNacosRegistry(options.registry);
     names = nacosServiceNames(selector, registry.legacyNames);
     if (names === undefined) {
-      report('wildcard', new FerryError('FERRY_CONFIG_INVALID', `Nacos discovery of ${options.interface}: "*" versions or groups are not supported; name them`));
+      report(
+        'wildcard',
+        new FerryError('FERRY_CONFIG_INVALID', `Nacos discovery of ${options.interface}: "*" versions or groups are not supported; name them`),
+      );
     }
   } catch (err) {
     report('registry', err instanceof Error ? err : new Error(String(err)));
@@ -289,7 +292,10 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
       if (closed) return;
       if (cached !== undefined && origin === 'none') {
         publish(cached, 'cache');
-        report('served-from-cache', new RegistryError(`Nacos ${registry.display} unreachable at start: serving ${cached.length} endpoints of ${serviceKey} from ${cache.path}`));
+        report(
+          'served-from-cache',
+          new RegistryError(`Nacos ${registry.display} unreachable at start: serving ${cached.length} endpoints of ${serviceKey} from ${cache.path}`),
+        );
       }
     }
   }

@@ -228,7 +228,8 @@ export function metadataInfoFromObject(
   if (!isPlainObject(raw)) throw registryError(`MetadataInfo ${where} is not an object`);
   const app = raw['app'];
   const revision = raw['revision'];
-  if (typeof app === 'string' && app !== expected.app) throw registryError(`MetadataInfo ${where} belongs to application "${app}", not "${expected.app}"`);
+  if (typeof app === 'string' && app !== expected.app)
+    throw registryError(`MetadataInfo ${where} belongs to application "${app}", not "${expected.app}"`);
   if (typeof revision === 'string' && revision !== expected.revision) {
     throw registryError(`MetadataInfo ${where} is revision "${revision}", not "${expected.revision}"`);
   }
@@ -315,7 +316,13 @@ export function endpointsOfInstance(
     const params: Record<string, string> = { ...instance.metadata, ...s.params, interface: s.params['interface'] ?? s.name };
     if (s.version !== undefined) params['version'] = s.version;
     if (s.group !== undefined) params['group'] = s.group;
-    const url: ProviderUrl = { protocol: s.protocol, host: instance.host, port: servicePort(instance, s), path: s.path, params: Object.freeze(params) };
+    const url: ProviderUrl = {
+      protocol: s.protocol,
+      host: instance.host,
+      port: servicePort(instance, s),
+      path: s.path,
+      params: Object.freeze(params),
+    };
     if (matchesService(url, selector)) out.push(toEndpoint(url, cluster, priority));
   }
   return out;
@@ -369,7 +376,10 @@ function label(e: Endpoint, key: string): string | undefined {
 export function serializationRefusal(e: Endpoint): string | undefined {
   if (e.protocol !== 'dubbo') return undefined;
   const declared = label(e, 'serialization') ?? FERRY_DUBBO_SERIALIZATION;
-  const preferred = (label(e, 'prefer.serialization') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const preferred = (label(e, 'prefer.serialization') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (declared === FERRY_DUBBO_SERIALIZATION || preferred.includes(FERRY_DUBBO_SERIALIZATION)) return undefined;
   const onlyDeclared = preferred.length === 0 || (preferred.length === 1 && preferred[0] === declared);
   const list = onlyDeclared ? declared : `${declared} (prefers ${preferred.join(', ')})`;

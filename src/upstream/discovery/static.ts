@@ -15,7 +15,17 @@ export function createStaticSource(ids: readonly string[], protocol = 'dubbo'): 
     if (seen.has(id)) continue;
     seen.add(id);
     list.push(
-      Object.freeze({ id, host, port, protocol, weight: DEFAULT_WEIGHT, warmupStartMs: undefined, labels: Object.freeze({}), cluster: 'default', priority: 0 }),
+      Object.freeze({
+        id,
+        host,
+        port,
+        protocol,
+        weight: DEFAULT_WEIGHT,
+        warmupStartMs: undefined,
+        labels: Object.freeze({}),
+        cluster: 'default',
+        priority: 0,
+      }),
     );
   }
   const frozen = Object.freeze(list);

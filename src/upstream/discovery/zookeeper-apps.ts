@@ -18,7 +18,14 @@ import { RegistryError } from '../../errors/index.js';
 import { DEFAULT_MAX_INSTANCES_PER_APP } from './app-level.js';
 import { createMetadataInfoStore, type FetchMetadataInfo, type MetadataInfoStore, type MetadataStoreOptions } from './metadata-store.js';
 import { createProblemLog, type ProblemLog } from './problem-log.js';
-import { DEFAULT_APP_DATA_BUDGETS, parseMetadataInfoJson, parseZooKeeperInstance, type AppDataBudgets, type MetadataInfo, type ServiceInstance } from './service-instance.js';
+import {
+  DEFAULT_APP_DATA_BUDGETS,
+  parseMetadataInfoJson,
+  parseZooKeeperInstance,
+  type AppDataBudgets,
+  type MetadataInfo,
+  type ServiceInstance,
+} from './service-instance.js';
 import { toConnectString } from './zookeeper.js';
 
 /** Most applications one interface maps to (more are ignored and reported). */
@@ -185,8 +192,7 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
           done();
           if (err) {
             reject(
-              new RegistryError(zkCode(err) === zookeeper.Exception.NO_NODE ? `${path} is not in the metadata report` : `${path}: ${err.message}`,
-              ),
+              new RegistryError(zkCode(err) === zookeeper.Exception.NO_NODE ? `${path} is not in the metadata report` : `${path}: ${err.message}`),
             );
             return;
           }
@@ -256,12 +262,16 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
         return;
       }
       problems.clear(`zk:${path}`);
-      const names = [...new Set((data?.toString('utf8') ?? '').split(',').map((a) => a.trim()).filter((a) => a !== '' && !a.includes('/')))];
+      const names = [
+        ...new Set(
+          (data?.toString('utf8') ?? '')
+            .split(',')
+            .map((a) => a.trim())
+            .filter((a) => a !== '' && !a.includes('/')),
+        ),
+      ];
       if (names.length > maxApps) {
-        problems.report(
-          `mapping:${path}`,
-          new RegistryError(`${path} names ${names.length} applications; only the first ${maxApps} are watched`),
-        );
+        problems.report(`mapping:${path}`, new RegistryError(`${path} names ${names.length} applications; only the first ${maxApps} are watched`));
       } else {
         problems.clear(`mapping:${path}`);
       }
@@ -364,10 +374,7 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
       problems.clear(`zk:${path}`);
       let names = children;
       if (names.length > maxInstances) {
-        problems.report(
-          `children:${path}`,
-          new RegistryError(`${path} has ${names.length} instances; only ${maxInstances} are read`),
-        );
+        problems.report(`children:${path}`, new RegistryError(`${path} has ${names.length} instances; only ${maxInstances} are read`));
         names = [...names].sort().slice(0, maxInstances);
       } else {
         problems.clear(`children:${path}`);
@@ -449,7 +456,16 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
       let w = appWatches.get(app);
       const fresh = w === undefined;
       if (w === undefined) {
-        w = { instances: new Map(), children: new Set(), list: Object.freeze([]), listed: false, listing: false, listAgain: false, reads: 0, listeners: new Set() };
+        w = {
+          instances: new Map(),
+          children: new Set(),
+          list: Object.freeze([]),
+          listed: false,
+          listing: false,
+          listAgain: false,
+          reads: 0,
+          listeners: new Set(),
+        };
         appWatches.set(app, w);
       }
       const watch = w;

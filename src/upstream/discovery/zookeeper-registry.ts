@@ -164,7 +164,11 @@ export function createZooKeeperRegistrySource(options: ZooKeeperRegistrySourceOp
       cacheTimer = undefined;
       void cache.read().then((cached) => {
         if (closed || origin !== 'none' || cached === undefined) return;
-        report(new RegistryError(`ZooKeeper ${connectString} unreachable at start: serving ${cached.length} endpoints of ${options.interface} from ${cache.path}`));
+        report(
+          new RegistryError(
+            `ZooKeeper ${connectString} unreachable at start: serving ${cached.length} endpoints of ${options.interface} from ${cache.path}`,
+          ),
+        );
         origin = 'cache';
         publish(cached);
       });
@@ -202,10 +206,7 @@ export function createZooKeeperRegistrySource(options: ZooKeeperRegistrySourceOp
     }
     let timer: NodeJS.Timeout | undefined;
     const left = Math.max(0, deadline - Date.now());
-    const idle = await Promise.race([
-      appLevel.idle().then(() => true),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), left))),
-    ]);
+    const idle = await Promise.race([appLevel.idle().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), left)))]);
     clearTimeout(timer);
     return idle;
   };

@@ -223,7 +223,11 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
       : setTimeout(() => {
           void cache.read().then((cached) => {
             if (closed || hasRead || cached === undefined) return;
-            report(new RegistryError(`ZooKeeper ${connectString} unreachable at start: serving ${cached.length} endpoints of ${providersPath} from ${cache.path}`));
+            report(
+              new RegistryError(
+                `ZooKeeper ${connectString} unreachable at start: serving ${cached.length} endpoints of ${providersPath} from ${cache.path}`,
+              ),
+            );
             publish(cached, 'cache');
           });
         }, options.cacheAfterMs ?? ZOOKEEPER_CACHE_AFTER_MS);

@@ -8,15 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { FerryError } from '../../errors/index.js';
 import type { ErrorCode } from '../../errors/index.js';
 import { DubboTransportError } from './errors.js';
-import {
-  DEFAULT_MAX_FRAME_BYTES,
-  FrameDecoder,
-  HEADER_BYTES,
-  HEARTBEAT_BODY,
-  flagByte,
-  writeHeader,
-  type Frame,
-} from './frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, HEADER_BYTES, HEARTBEAT_BODY, flagByte, writeHeader, type Frame } from './frame.js';
 
 /** Life of a connection. Changed only by `transition()`. */
 export type ConnectionState = 'connecting' | 'ready' | 'readonly' | 'closing' | 'closed';
@@ -214,7 +206,8 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
   /** Resolves once ready; rejects with the error that closed the connection before it got there. */
   waitReady(): Promise<void> {
     if (this.stateValue === 'ready' || this.stateValue === 'readonly') return Promise.resolve();
-    if (this.stateValue !== 'connecting') return Promise.reject(this.closeReason ?? this.unavailable(`connection to ${this.endpoint} is ${this.stateValue}`));
+    if (this.stateValue !== 'connecting')
+      return Promise.reject(this.closeReason ?? this.unavailable(`connection to ${this.endpoint} is ${this.stateValue}`));
     return new Promise((resolve, reject) => {
       const onState = (to: ConnectionState, _from: ConnectionState, reason: FerryError | undefined): void => {
         if (to === 'ready') {
@@ -388,10 +381,15 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
 
   private callError(sent: boolean, reason: FerryError | undefined): DubboTransportError {
     if (!sent) {
-      return new DubboTransportError('FERRY_UPSTREAM_UNAVAILABLE', reason?.message ?? `connection to ${this.endpoint} closed before the call was sent`, false, {
-        endpoint: this.endpoint,
-        cause: reason,
-      });
+      return new DubboTransportError(
+        'FERRY_UPSTREAM_UNAVAILABLE',
+        reason?.message ?? `connection to ${this.endpoint} closed before the call was sent`,
+        false,
+        {
+          endpoint: this.endpoint,
+          cause: reason,
+        },
+      );
     }
     const code: ErrorCode = reason?.code === 'FERRY_UPSTREAM_PROTOCOL_ERROR' ? 'FERRY_UPSTREAM_PROTOCOL_ERROR' : 'FERRY_UPSTREAM_CONNECTION_LOST';
     const message = reason?.message ?? `connection to ${this.endpoint} closed during the call`;

@@ -7,13 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { FerryError } from '../../errors/index.js';
 import type { EndpointHealth, EndpointTransport } from '../balance/types.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import {
-  DEFAULT_DRAIN_MS,
-  createDubboConnection,
-  type ConnectionState,
-  type DubboConnection,
-  type DubboReply,
-} from './connection.js';
+import { DEFAULT_DRAIN_MS, createDubboConnection, type ConnectionState, type DubboConnection, type DubboReply } from './connection.js';
 import { DubboTransportError } from './errors.js';
 
 /** Health of the endpoint as a whole (see EndpointHealth). */

@@ -133,10 +133,18 @@ export class GrpcEndpoint implements EndpointTransport {
       let headers: grpc.Metadata | undefined;
       let value: Buffer | undefined;
       let failure: unknown;
-      const call = client.makeUnaryRequest<Buffer, Buffer>(path, identity, identity, toBuffer(request), opts.metadata, { deadline: opts.deadline }, (err, res) => {
-        if (err) failure = err;
-        else value = res;
-      });
+      const call = client.makeUnaryRequest<Buffer, Buffer>(
+        path,
+        identity,
+        identity,
+        toBuffer(request),
+        opts.metadata,
+        { deadline: opts.deadline },
+        (err, res) => {
+          if (err) failure = err;
+          else value = res;
+        },
+      );
       call.on('metadata', (md: grpc.Metadata) => {
         headers = md;
       });
@@ -162,7 +170,9 @@ export class GrpcEndpoint implements EndpointTransport {
     const endpoint = this.id;
     this.inFlight++;
     let answered = false;
-    const call = client.makeServerStreamRequest<Buffer, Buffer>(path, identity, identity, toBuffer(request), opts.metadata, { deadline: opts.deadline });
+    const call = client.makeServerStreamRequest<Buffer, Buffer>(path, identity, identity, toBuffer(request), opts.metadata, {
+      deadline: opts.deadline,
+    });
     const signal = opts.signal;
     const onAbort = (): void => call.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -28,9 +28,7 @@ const HTTP_BY_GRPC: Readonly<Record<number, number>> = {
   [GrpcCode.UNAUTHENTICATED]: 401,
 };
 
-const NAME_BY_GRPC: Readonly<Record<number, string>> = Object.fromEntries(
-  Object.entries(GrpcCode).map(([name, code]) => [code, name]),
-);
+const NAME_BY_GRPC: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(GrpcCode).map(([name, code]) => [code, name]));
 
 /** The HTTP status for a gRPC status code (grpc-gateway's table; unknown codes → 500). */
 export function httpStatusForGrpc(code: number): number {

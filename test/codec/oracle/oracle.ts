@@ -24,18 +24,26 @@ export function oracleJar(variant: OracleVariant): string | undefined {
     const p = '/usr/share/java/hessian.jar';
     return existsSync(p) ? p : undefined;
   }
-  const p = join(homedir(), '.m2', 'repository', 'org', 'apache', 'dubbo', 'hessian-lite', HESSIAN_LITE_VERSION,
-    `hessian-lite-${HESSIAN_LITE_VERSION}.jar`);
+  const p = join(
+    homedir(),
+    '.m2',
+    'repository',
+    'org',
+    'apache',
+    'dubbo',
+    'hessian-lite',
+    HESSIAN_LITE_VERSION,
+    `hessian-lite-${HESSIAN_LITE_VERSION}.jar`,
+  );
   return existsSync(p) ? p : undefined;
 }
 
-const ADD_OPENS = ['java.lang', 'java.math', 'java.util', 'java.time', 'java.io'].flatMap((p) => [
-  '--add-opens',
-  `java.base/${p}=ALL-UNNAMED`,
-]);
+const ADD_OPENS = ['java.lang', 'java.math', 'java.util', 'java.time', 'java.io'].flatMap((p) => ['--add-opens', `java.base/${p}=ALL-UNNAMED`]);
 
 function compile(variant: OracleVariant, jar: string): string {
-  const files = readdirSync(SOURCE_DIR).filter((f) => f.endsWith('.java')).sort();
+  const files = readdirSync(SOURCE_DIR)
+    .filter((f) => f.endsWith('.java'))
+    .sort();
   const hash = createHash('sha256');
   hash.update(variant + jar);
   const sources = files.map((f) => {
@@ -49,8 +57,9 @@ function compile(variant: OracleVariant, jar: string): string {
   const src = join(out, 'src', 'ferry', 'oracle');
   mkdirSync(src, { recursive: true });
   for (const { f, text } of sources) writeFileSync(join(src, f), text);
-  const r = spawnSync('javac', ['-nowarn', '-encoding', 'UTF-8', '-cp', jar, '-d', join(out, 'classes'),
-    ...sources.map(({ f }) => join(src, f))], { encoding: 'utf8' });
+  const r = spawnSync('javac', ['-nowarn', '-encoding', 'UTF-8', '-cp', jar, '-d', join(out, 'classes'), ...sources.map(({ f }) => join(src, f))], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`javac failed for the ${variant} oracle: ${r.stderr}`);
   return join(out, 'classes');
 }
@@ -68,10 +77,13 @@ export function startOracle(variant: OracleVariant): Oracle {
   const jar = oracleJar(variant);
   if (jar === undefined) throw new Error(`the ${variant} jar is missing; run scripts/setup-hessian.sh`);
   const classes = compile(variant, jar);
-  const proc: ChildProcessWithoutNullStreams = spawn('java', [...ADD_OPENS, '-Xss8m', '-cp', `${classes}:${jar}`,
-    'ferry.oracle.HessianOracle'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc: ChildProcessWithoutNullStreams = spawn('java', [...ADD_OPENS, '-Xss8m', '-cp', `${classes}:${jar}`, 'ferry.oracle.HessianOracle'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
-  proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  proc.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const lines = createInterface({ input: proc.stdout });
   const waiting: Array<(line: string) => void> = [];
   lines.on('line', (line) => waiting.shift()?.(line));
@@ -79,16 +91,19 @@ export function startOracle(variant: OracleVariant): Oracle {
   let chain: Promise<unknown> = Promise.resolve();
 
   function ask(cmd: string): Promise<string> {
-    const p = chain.then(() => new Promise<string>((resolve, reject) => {
-      const onExit = (): void => reject(new Error(`oracle exited: ${stderr}`));
-      proc.once('exit', onExit);
-      waiting.push((line) => {
-        proc.off('exit', onExit);
-        if (line.startsWith('ok')) resolve(line.slice(3));
-        else reject(new Error(`oracle: ${line}`));
-      });
-      proc.stdin.write(cmd + '\n');
-    }));
+    const p = chain.then(
+      () =>
+        new Promise<string>((resolve, reject) => {
+          const onExit = (): void => reject(new Error(`oracle exited: ${stderr}`));
+          proc.once('exit', onExit);
+          waiting.push((line) => {
+            proc.off('exit', onExit);
+            if (line.startsWith('ok')) resolve(line.slice(3));
+            else reject(new Error(`oracle: ${line}`));
+          });
+          proc.stdin.write(cmd + '\n');
+        }),
+    );
     chain = p.catch(() => undefined);
     return p;
   }

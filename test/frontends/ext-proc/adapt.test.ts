@@ -57,13 +57,25 @@ test('readRequestHead keeps an explicit host header and an empty query', () => {
 });
 
 test('readRequestHead reads value when raw_value is empty (older Envoy)', () => {
-  const head = readRequestHead({ headers: [{ key: ':method', value: 'GET' }, { key: ':path', value: '/v' }, { key: 'x-a', value: 'b' }] });
+  const head = readRequestHead({
+    headers: [
+      { key: ':method', value: 'GET' },
+      { key: ':path', value: '/v' },
+      { key: 'x-a', value: 'b' },
+    ],
+  });
   assert.deepEqual([head.method, head.path, head.headers['x-a']], ['GET', '/v', 'b']);
 });
 
 test('readRequestHead rejects headers without :path (input: only :method) with FERRY_EXT_PROC_PROTOCOL_ERROR', () => {
-  assert.throws(() => readRequestHead({ headers: [raw(':method', 'GET')] }), (e: unknown) => e instanceof FerryError && e.code === 'FERRY_EXT_PROC_PROTOCOL_ERROR' && e.status === 400);
-  assert.throws(() => readRequestHead(null), (e: unknown) => e instanceof FerryError && e.code === 'FERRY_EXT_PROC_PROTOCOL_ERROR');
+  assert.throws(
+    () => readRequestHead({ headers: [raw(':method', 'GET')] }),
+    (e: unknown) => e instanceof FerryError && e.code === 'FERRY_EXT_PROC_PROTOCOL_ERROR' && e.status === 400,
+  );
+  assert.throws(
+    () => readRequestHead(null),
+    (e: unknown) => e instanceof FerryError && e.code === 'FERRY_EXT_PROC_PROTOCOL_ERROR',
+  );
 });
 
 test('headerMutations sets raw_value only, overwrites the first value and appends the rest', () => {

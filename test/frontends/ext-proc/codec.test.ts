@@ -20,7 +20,11 @@ test('encodeResponse gives the same bytes as proto-loader for every reply shape 
     { response_headers: { response: { status: 'CONTINUE' as const } } },
     { response_body: { response: { status: 'CONTINUE' as const } } },
     { response_trailers: {} },
-    await toImmediateResponse({ status: 422, headers: { 'content-type': 'application/problem+json', 'set-cookie': ['a=1', 'b=2'] }, body: '{"code":"FERRY_UPSTREAM_EXCEPTION"}' }),
+    await toImmediateResponse({
+      status: 422,
+      headers: { 'content-type': 'application/problem+json', 'set-cookie': ['a=1', 'b=2'] },
+      body: '{"code":"FERRY_UPSTREAM_EXCEPTION"}',
+    }),
     await toImmediateResponse({ status: 499, headers: {}, body: '' }),
   ];
   for (const r of replies) {
@@ -31,7 +35,15 @@ test('encodeResponse gives the same bytes as proto-loader for every reply shape 
 test('decodeRequest reads what proto-loader reads: oneof member, headers, body, protocol_config, observability', () => {
   const msgs = [
     {
-      request_headers: { headers: { headers: [{ key: ':path', raw_value: Buffer.from('/a?b=1') }, { key: 'x', value: 'old' }] }, end_of_stream: true },
+      request_headers: {
+        headers: {
+          headers: [
+            { key: ':path', raw_value: Buffer.from('/a?b=1') },
+            { key: 'x', value: 'old' },
+          ],
+        },
+        end_of_stream: true,
+      },
       protocol_config: { request_body_mode: 'STREAMED', response_body_mode: 'NONE' },
     },
     { request_body: { body: Buffer.from('{"a":1}'), end_of_stream: false }, observability_mode: true },

@@ -63,7 +63,13 @@ function open() {
 
 const headers = (path: string, eos = false) => ({
   request_headers: {
-    headers: { headers: [[':method', 'POST'], [':path', path], ['content-type', 'application/json']].map(([key, v]) => ({ key, raw_value: Buffer.from(v!) })) },
+    headers: {
+      headers: [
+        [':method', 'POST'],
+        [':path', path],
+        ['content-type', 'application/json'],
+      ].map(([key, v]) => ({ key, raw_value: Buffer.from(v!) })),
+    },
     end_of_stream: eos,
   },
   protocol_config: { request_body_mode: 'STREAMED' },

@@ -38,12 +38,25 @@ const hdrs = (pairs: Array<[string, string]>, eos: boolean, mode?: string): Proc
   request_headers: { headers: { headers: pairs.map(([key, v]) => ({ key, raw_value: Buffer.from(v), value: '' })) }, end_of_stream: eos },
   ...(mode === undefined ? {} : { protocol_config: { request_body_mode: mode as 'BUFFERED' } }),
 });
-const body = (s: string, eos: boolean): ProcessingRequest => ({ request: 'request_body', request_body: { body: Buffer.from(s), end_of_stream: eos } });
+const body = (s: string, eos: boolean): ProcessingRequest => ({
+  request: 'request_body',
+  request_body: { body: Buffer.from(s), end_of_stream: eos },
+});
 
 test('headers with end_of_stream on a matched route: one ImmediateResponse from the engine', async () => {
   const { engine, calls } = fakeEngine();
   const s = createExtProcSession(engine);
-  const r = await s.handle(hdrs([[':method', 'GET'], [':path', '/ferry/a?x=1'], ['traceparent', 'tp']], true, 'BUFFERED'));
+  const r = await s.handle(
+    hdrs(
+      [
+        [':method', 'GET'],
+        [':path', '/ferry/a?x=1'],
+        ['traceparent', 'tp'],
+      ],
+      true,
+      'BUFFERED',
+    ),
+  );
   assert.equal(r?.immediate_response?.status.code, 200);
   assert.deepEqual(JSON.parse(r.immediate_response.body!.toString()), { method: 'GET', path: '/ferry/a', q: 'x=1', body: null });
   assert.equal(calls.length, 1);
@@ -56,7 +69,16 @@ test('headers with end_of_stream on a matched route: one ImmediateResponse from 
 test('no match: CONTINUE, asking Envoy (mode_override NONE) not to send the body, and CONTINUE for a body that comes anyway', async () => {
   const { engine, calls } = fakeEngine();
   const s = createExtProcSession(engine);
-  const r = await s.handle(hdrs([[':method', 'POST'], [':path', '/other']], false, 'BUFFERED'));
+  const r = await s.handle(
+    hdrs(
+      [
+        [':method', 'POST'],
+        [':path', '/other'],
+      ],
+      false,
+      'BUFFERED',
+    ),
+  );
   assert.deepEqual(r?.request_headers, { response: { status: 'CONTINUE' } });
   assert.equal(r?.mode_override?.request_body_mode, 'NONE');
   assert.equal(r?.mode_override?.response_header_mode, 'SKIP');
@@ -68,7 +90,16 @@ test('no match: CONTINUE, asking Envoy (mode_override NONE) not to send the body
 test('no match without a body: plain CONTINUE, no mode_override; response-side messages get CONTINUE too', async () => {
   const { engine } = fakeEngine();
   const s = createExtProcSession(engine);
-  const r = await s.handle(hdrs([[':method', 'GET'], [':path', '/other']], true, 'BUFFERED'));
+  const r = await s.handle(
+    hdrs(
+      [
+        [':method', 'GET'],
+        [':path', '/other'],
+      ],
+      true,
+      'BUFFERED',
+    ),
+  );
   assert.deepEqual(r, { request_headers: { response: { status: 'CONTINUE' } } });
   const rh = await s.handle({ request: 'response_headers', response_headers: { headers: { headers: [] }, end_of_stream: false } });
   assert.deepEqual(rh, { response_headers: { response: { status: 'CONTINUE' } } });
@@ -77,7 +108,16 @@ test('no match without a body: plain CONTINUE, no mode_override; response-side m
 test('a body follows: CONTINUE the headers, then the ImmediateResponse answers the buffered body', async () => {
   const { engine, calls } = fakeEngine();
   const s = createExtProcSession(engine);
-  const r1 = await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'));
+  const r1 = await s.handle(
+    hdrs(
+      [
+        [':method', 'POST'],
+        [':path', '/ferry/t'],
+      ],
+      false,
+      'BUFFERED',
+    ),
+  );
   assert.deepEqual(r1, { request_headers: { response: { status: 'CONTINUE' } } });
   const r2 = await s.handle(body('{"a":1}', true));
   assert.equal(JSON.parse(r2!.immediate_response!.body!.toString()).body, '{"a":1}');
@@ -87,7 +127,16 @@ test('a body follows: CONTINUE the headers, then the ImmediateResponse answers t
 test('Envoy configured with body mode NONE: the headers reply asks for BUFFERED via mode_override', async () => {
   const { engine } = fakeEngine();
   const s = createExtProcSession(engine);
-  const r = await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'NONE'));
+  const r = await s.handle(
+    hdrs(
+      [
+        [':method', 'POST'],
+        [':path', '/ferry/t'],
+      ],
+      false,
+      'NONE',
+    ),
+  );
   assert.equal(r?.request_headers?.response?.status, 'CONTINUE');
   assert.equal(r?.mode_override?.request_body_mode, 'BUFFERED');
 });
@@ -95,7 +144,16 @@ test('Envoy configured with body mode NONE: the headers reply asks for BUFFERED 
 test('streamed chunks: CONTINUE per chunk, the engine sees the joined body once', async () => {
   const { engine, calls } = fakeEngine();
   const s = createExtProcSession(engine);
-  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'STREAMED'));
+  await s.handle(
+    hdrs(
+      [
+        [':method', 'POST'],
+        [':path', '/ferry/t'],
+      ],
+      false,
+      'STREAMED',
+    ),
+  );
   assert.deepEqual(await s.handle(body('{"a"', false)), { request_body: { response: { status: 'CONTINUE' } } });
   assert.deepEqual(await s.handle(body(':', false)), { request_body: { response: { status: 'CONTINUE' } } });
   const last = await s.handle(body('1}', true));
@@ -106,7 +164,16 @@ test('streamed chunks: CONTINUE per chunk, the engine sees the joined body once'
 test('trailers end a body that never said end_of_stream', async () => {
   const { engine, calls } = fakeEngine();
   const s = createExtProcSession(engine);
-  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'STREAMED'));
+  await s.handle(
+    hdrs(
+      [
+        [':method', 'POST'],
+        [':path', '/ferry/t'],
+      ],
+      false,
+      'STREAMED',
+    ),
+  );
   await s.handle(body('{}', false));
   const r = await s.handle({ request: 'request_trailers', request_trailers: { trailers: { headers: [] } } });
   assert.equal(r?.immediate_response?.status.code, 200);
@@ -116,7 +183,17 @@ test('trailers end a body that never said end_of_stream', async () => {
 test('streamed body over maxBodyBytes (input: 3 chunks of 6 bytes, limit 10) → 413 FERRY_BODY_TOO_LARGE, engine not called', async () => {
   const { engine, calls } = fakeEngine({ maxBodyBytes: 10 });
   const s = createExtProcSession(engine);
-  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t'], ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01']], false, 'STREAMED'));
+  await s.handle(
+    hdrs(
+      [
+        [':method', 'POST'],
+        [':path', '/ferry/t'],
+        ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+      ],
+      false,
+      'STREAMED',
+    ),
+  );
   assert.ok((await s.handle(body('aaaaaa', false)))?.request_body);
   const r = await s.handle(body('bbbbbb', false));
   const ir = r!.immediate_response!;
@@ -134,7 +211,16 @@ test('streamed body over maxBodyBytes (input: 3 chunks of 6 bytes, limit 10) →
 test('BUFFERED_PARTIAL part without end_of_stream (input: 4 bytes, eos false) → 413', async () => {
   const { engine, calls } = fakeEngine();
   const s = createExtProcSession(engine);
-  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED_PARTIAL'));
+  await s.handle(
+    hdrs(
+      [
+        [':method', 'POST'],
+        [':path', '/ferry/t'],
+      ],
+      false,
+      'BUFFERED_PARTIAL',
+    ),
+  );
   const r = await s.handle(body('abcd', false));
   assert.equal(r?.immediate_response?.status.code, 413);
   assert.equal(calls.length, 0);
@@ -143,7 +229,16 @@ test('BUFFERED_PARTIAL part without end_of_stream (input: 4 bytes, eos false) �
 test('route that needs no body answers from the headers even when a body follows', async () => {
   const { engine, calls } = fakeEngine({ needsBody: false });
   const s = createExtProcSession(engine);
-  const r = await s.handle(hdrs([[':method', 'DELETE'], [':path', '/ferry/x']], false, 'BUFFERED'));
+  const r = await s.handle(
+    hdrs(
+      [
+        [':method', 'DELETE'],
+        [':path', '/ferry/x'],
+      ],
+      false,
+      'BUFFERED',
+    ),
+  );
   assert.equal(r?.immediate_response?.status.code, 200);
   assert.equal(calls[0]!.req.body, undefined);
 });
@@ -157,8 +252,31 @@ test('protocol errors (input: body before headers; second headers; empty message
   assert.deepEqual(code(await createExtProcSession(engine).handle(body('x', true))), [400, 'FERRY_EXT_PROC_PROTOCOL_ERROR']);
 
   const s = createExtProcSession(engine);
-  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'));
-  assert.deepEqual(code(await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'))), [400, 'FERRY_EXT_PROC_PROTOCOL_ERROR']);
+  await s.handle(
+    hdrs(
+      [
+        [':method', 'POST'],
+        [':path', '/ferry/t'],
+      ],
+      false,
+      'BUFFERED',
+    ),
+  );
+  assert.deepEqual(
+    code(
+      await s.handle(
+        hdrs(
+          [
+            [':method', 'POST'],
+            [':path', '/ferry/t'],
+          ],
+          false,
+          'BUFFERED',
+        ),
+      ),
+    ),
+    [400, 'FERRY_EXT_PROC_PROTOCOL_ERROR'],
+  );
 
   assert.deepEqual(code(await createExtProcSession(engine).handle({})), [400, 'FERRY_EXT_PROC_PROTOCOL_ERROR']);
   assert.equal(calls.length, 0);
@@ -174,10 +292,25 @@ test('headers without :path (input: only :method GET) → 400 FERRY_EXT_PROC_PRO
 test('CR, LF or NUL in a header value or in :path (input: "a\\r\\nx-injected: 1") → 400 FERRY_MALFORMED_REQUEST, the engine is never called', async () => {
   const { engine, calls } = fakeEngine();
   for (const pairs of [
-    [[':method', 'GET'], [':path', '/ferry/a'], ['x-tenant', 'a\r\nx-injected: 1']],
-    [[':method', 'GET'], [':path', '/ferry/a'], ['x-tenant', 'a\nb']],
-    [[':method', 'GET'], [':path', '/ferry/a'], ['x-tenant', 'a\u0000b']],
-    [[':method', 'GET'], [':path', '/ferry/a\r\nHost: evil']],
+    [
+      [':method', 'GET'],
+      [':path', '/ferry/a'],
+      ['x-tenant', 'a\r\nx-injected: 1'],
+    ],
+    [
+      [':method', 'GET'],
+      [':path', '/ferry/a'],
+      ['x-tenant', 'a\nb'],
+    ],
+    [
+      [':method', 'GET'],
+      [':path', '/ferry/a'],
+      ['x-tenant', 'a\u0000b'],
+    ],
+    [
+      [':method', 'GET'],
+      [':path', '/ferry/a\r\nHost: evil'],
+    ],
   ] as Array<Array<[string, string]>>) {
     const r = await createExtProcSession(engine).handle(hdrs(pairs, true));
     assert.equal(r?.immediate_response?.status.code, 400, JSON.stringify(pairs));
@@ -188,7 +321,16 @@ test('CR, LF or NUL in a header value or in :path (input: "a\\r\\nx-injected: 1"
 
 test('a head over maxHeaderBytes (input: one 2 000-byte header, limit 1 024) → 431 FERRY_HEADERS_TOO_LARGE', async () => {
   const { engine, calls } = fakeEngine();
-  const r = await createExtProcSession(engine, { maxHeaderBytes: 1024 }).handle(hdrs([[':method', 'GET'], [':path', '/ferry/a'], ['x-big', 'y'.repeat(2000)]], true));
+  const r = await createExtProcSession(engine, { maxHeaderBytes: 1024 }).handle(
+    hdrs(
+      [
+        [':method', 'GET'],
+        [':path', '/ferry/a'],
+        ['x-big', 'y'.repeat(2000)],
+      ],
+      true,
+    ),
+  );
   assert.equal(r?.immediate_response?.status.code, 431);
   assert.equal(JSON.parse(r.immediate_response.body!.toString()).code, 'FERRY_HEADERS_TOO_LARGE');
   assert.equal(calls.length, 0);
@@ -198,7 +340,16 @@ test('the idle timeout: a session awaiting its body answers 408 FERRY_REQUEST_TI
   const { engine, calls } = fakeEngine();
   const s = createExtProcSession(engine);
   assert.equal(s.awaitingMessage, true);
-  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'));
+  await s.handle(
+    hdrs(
+      [
+        [':method', 'POST'],
+        [':path', '/ferry/t'],
+      ],
+      false,
+      'BUFFERED',
+    ),
+  );
   assert.equal(s.awaitingMessage, true);
   const r = await s.expire(30_000);
   assert.equal(r?.immediate_response?.status.code, 408);
@@ -213,7 +364,16 @@ test('the idle timeout: a session awaiting its body answers 408 FERRY_REQUEST_TI
 test('the body limit comes from the session options (the front-end contract), not the engine (input: 600 bytes, option 500, engine 1 024)', async () => {
   const { engine, calls } = fakeEngine({ maxBodyBytes: 1024 });
   const s = createExtProcSession(engine, { maxBodyBytes: 500 });
-  await s.handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'STREAMED'));
+  await s.handle(
+    hdrs(
+      [
+        [':method', 'POST'],
+        [':path', '/ferry/t'],
+      ],
+      false,
+      'STREAMED',
+    ),
+  );
   const r = await s.handle(body('x'.repeat(600), false));
   assert.equal(r?.immediate_response?.status.code, 413);
   assert.equal(calls.length, 0);
@@ -221,7 +381,16 @@ test('the body limit comes from the session options (the front-end contract), no
 
 test('FULL_DUPLEX_STREAMED body mode on a body route (input: protocol_config FULL_DUPLEX_STREAMED) → 500 FERRY_CONFIG_INVALID', async () => {
   const { engine, calls } = fakeEngine();
-  const r = await createExtProcSession(engine).handle(hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'FULL_DUPLEX_STREAMED'));
+  const r = await createExtProcSession(engine).handle(
+    hdrs(
+      [
+        [':method', 'POST'],
+        [':path', '/ferry/t'],
+      ],
+      false,
+      'FULL_DUPLEX_STREAMED',
+    ),
+  );
   assert.equal(r?.immediate_response?.status.code, 500);
   assert.equal(JSON.parse(r.immediate_response.body!.toString()).code, 'FERRY_CONFIG_INVALID');
   assert.equal(calls.length, 0);
@@ -230,7 +399,20 @@ test('FULL_DUPLEX_STREAMED body mode on a body route (input: protocol_config FUL
 test('observability mode: no replies at all and the engine is never called', async () => {
   const { engine, calls } = fakeEngine();
   const s = createExtProcSession(engine);
-  assert.equal(await s.handle({ ...hdrs([[':method', 'POST'], [':path', '/ferry/t']], false, 'BUFFERED'), observability_mode: true }), undefined);
+  assert.equal(
+    await s.handle({
+      ...hdrs(
+        [
+          [':method', 'POST'],
+          [':path', '/ferry/t'],
+        ],
+        false,
+        'BUFFERED',
+      ),
+      observability_mode: true,
+    }),
+    undefined,
+  );
   assert.equal(await s.handle({ ...body('{}', true), observability_mode: true }), undefined);
   assert.equal(calls.length, 0);
   assert.equal(s.state, 'observing');
@@ -241,7 +423,15 @@ test('an engine that rejects despite its contract still yields a 500 problem rep
   engine.handle = async () => {
     throw new Error('boom');
   };
-  const r = await createExtProcSession(engine).handle(hdrs([[':method', 'GET'], [':path', '/ferry/a']], true));
+  const r = await createExtProcSession(engine).handle(
+    hdrs(
+      [
+        [':method', 'GET'],
+        [':path', '/ferry/a'],
+      ],
+      true,
+    ),
+  );
   assert.equal(r?.immediate_response?.status.code, 500);
   assert.equal(JSON.parse(r.immediate_response.body!.toString()).code, 'FERRY_INTERNAL');
 });

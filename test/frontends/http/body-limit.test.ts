@@ -54,7 +54,13 @@ test(`Python urllib posting 2 MiB (limit ${LIMIT} bytes) reads 413 FERRY_BODY_TO
 test('after a 413 for a body read whole (input: 200 000 bytes, then GET /ok on the same connection) the connection serves on', async () => {
   const big = `POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 200000\r\n\r\n${'1'.repeat(200_000)}`;
   const { responses } = await exchange(front.port, big + get('/ok', 'connection: close\r\n'));
-  assert.deepEqual(responses.map((r) => [r.status, r.json?.code ?? r.json?.ok]), [[413, 'FERRY_BODY_TOO_LARGE'], [200, true]]);
+  assert.deepEqual(
+    responses.map((r) => [r.status, r.json?.code ?? r.json?.ok]),
+    [
+      [413, 'FERRY_BODY_TOO_LARGE'],
+      [200, true],
+    ],
+  );
 });
 
 test('a chunked body over the limit (input: 100 chunks of 1 000 bytes) → 413 after the last chunk', async () => {
@@ -62,7 +68,10 @@ test('a chunked body over the limit (input: 100 chunks of 1 000 bytes) → 413 a
   for (let i = 0; i < 100; i++) body += `3e8\r\n${'2'.repeat(1000)}\r\n`;
   const req = `POST /echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n${body}0\r\n\r\n`;
   const { responses } = await exchange(front.port, req + get('/ok', 'connection: close\r\n'));
-  assert.deepEqual(responses.map((r) => r.status), [413, 200]);
+  assert.deepEqual(
+    responses.map((r) => r.status),
+    [413, 200],
+  );
   assert.equal(responses[0]!.json.code, 'FERRY_BODY_TOO_LARGE');
 });
 

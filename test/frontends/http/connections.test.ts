@@ -52,7 +52,10 @@ test('the connection cap (input: 3 connections, cap 2): the third gets 503 FERRY
 test('pipelining (input: 12 requests for a 300 ms route on one connection, limit 4): 4 reach the engine and are answered, the 5th gets 429 FERRY_TOO_MANY_PIPELINED and the connection closes', async () => {
   front = await startStubFrontend({ maxPipelinedRequests: 4 });
   const { responses, closedByServer } = await exchange(front.port, get('/slow/300').repeat(12));
-  assert.deepEqual(responses.map((r) => r.status), [200, 200, 200, 200, 429]);
+  assert.deepEqual(
+    responses.map((r) => r.status),
+    [200, 200, 200, 200, 429],
+  );
   assert.equal(responses[4]!.headers['content-type'], 'application/problem+json');
   assert.equal(responses[4]!.json.code, 'FERRY_TOO_MANY_PIPELINED');
   assert.equal(closedByServer, true);

@@ -69,11 +69,29 @@ test('removing one endpoint moves only its own keys (ring)', () => {
 });
 
 test('weights shift the share of keys', () => {
-  const c = counts(assignKeys('ring', [{ id: 'a:1', weight: 300 }, { id: 'b:1', weight: 100 }], KEYS));
+  const c = counts(
+    assignKeys(
+      'ring',
+      [
+        { id: 'a:1', weight: 300 },
+        { id: 'b:1', weight: 100 },
+      ],
+      KEYS,
+    ),
+  );
   const shareA = c['a:1']! / KEYS.length;
   console.log(`weight 300:100 → share ${shareA.toFixed(3)} (ideal 0.750)`);
   assert.ok(shareA > 0.68 && shareA < 0.82);
-  const m = counts(assignKeys('maglev', [{ id: 'a:1', weight: 300 }, { id: 'b:1', weight: 100 }], KEYS));
+  const m = counts(
+    assignKeys(
+      'maglev',
+      [
+        { id: 'a:1', weight: 300 },
+        { id: 'b:1', weight: 100 },
+      ],
+      KEYS,
+    ),
+  );
   assert.ok(Math.abs(m['a:1']! / KEYS.length - 0.75) < 0.03);
 });
 

@@ -82,7 +82,10 @@ test('wrapped views report ejection through available(); balancing skips them', 
   const b = withOutlierEjection(createRoundRobinBalancer(), d);
   const picks = Array.from({ length: 6 }, () => b.pick(eps, {}));
   assert.deepEqual(counts(picks.map((p) => p?.id)), { b: 3, c: 3 });
-  assert.ok(picks.every((p) => p === eps[1] || p === eps[2]), 'returns the caller\'s own views');
+  assert.ok(
+    picks.every((p) => p === eps[1] || p === eps[2]),
+    "returns the caller's own views",
+  );
   now = 1000;
   assert.equal(w.available(), true);
   assert.deepEqual(counts(Array.from({ length: 6 }, () => b.pick(eps, {})?.id)), { a: 2, b: 2, c: 2 });

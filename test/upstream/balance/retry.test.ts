@@ -45,7 +45,7 @@ test('failover excludes the failed endpoint and returns the next result', async 
   assert.equal(hints.length, 2);
   assert.equal(hints[0]!.exclude, undefined);
   assert.deepEqual([...hints[1]!.exclude!], ['a:1']);
-  assert.equal(hints[1]!.hashKey, 'u1', 'the caller\'s hint is kept');
+  assert.equal(hints[1]!.hashKey, 'u1', "the caller's hint is kept");
   assert.equal(outlier.isEjected('a:1'), true, 'the failure was recorded');
 });
 
@@ -53,10 +53,13 @@ test('a sent, non-idempotent failure is not retried; the error comes back as is'
   let calls = 0;
   const err = transportError('FERRY_UPSTREAM_CONNECTION_LOST', true, 'a:1');
   await assert.rejects(
-    callWithRetries(async () => {
-      calls++;
-      throw err;
-    }, { idempotent: false, maxAttempts: 3 }),
+    callWithRetries(
+      async () => {
+        calls++;
+        throw err;
+      },
+      { idempotent: false, maxAttempts: 3 },
+    ),
     (e) => e === err,
   );
   assert.equal(calls, 1);
@@ -81,18 +84,24 @@ test('attempts are bounded, each one excluding every endpoint tried so far', asy
 test('no retry without a known endpoint, nor after the deadline', async () => {
   let calls = 0;
   await assert.rejects(
-    callWithRetries(async () => {
-      calls++;
-      throw transportError('FERRY_UPSTREAM_UNAVAILABLE', false);
-    }, { idempotent: true, maxAttempts: 3 }),
+    callWithRetries(
+      async () => {
+        calls++;
+        throw transportError('FERRY_UPSTREAM_UNAVAILABLE', false);
+      },
+      { idempotent: true, maxAttempts: 3 },
+    ),
   );
   assert.equal(calls, 1);
   calls = 0;
   await assert.rejects(
-    callWithRetries(async () => {
-      calls++;
-      throw transportError('FERRY_UPSTREAM_UNAVAILABLE', false, 'a:1');
-    }, { idempotent: true, maxAttempts: 3, deadline: performance.now() - 1 }),
+    callWithRetries(
+      async () => {
+        calls++;
+        throw transportError('FERRY_UPSTREAM_UNAVAILABLE', false, 'a:1');
+      },
+      { idempotent: true, maxAttempts: 3, deadline: performance.now() - 1 },
+    ),
   );
   assert.equal(calls, 1);
 });

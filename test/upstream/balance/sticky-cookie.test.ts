@@ -119,7 +119,11 @@ test('hashKeyFrom: header, query and cookie sources', () => {
 test('hashKeyFrom rejects unknown sources at load time', () => {
   // inputs tried: a path source, a body source, a bare kind, no dot
   for (const s of ['path.id', 'body.user', 'header.', 'header']) {
-    assert.throws(() => hashKeyFrom(s), (e: unknown) => e instanceof FerryError && e.code === 'FERRY_CONFIG_INVALID', s);
+    assert.throws(
+      () => hashKeyFrom(s),
+      (e: unknown) => e instanceof FerryError && e.code === 'FERRY_CONFIG_INVALID',
+      s,
+    );
   }
 });
 

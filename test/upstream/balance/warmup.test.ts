@@ -1,13 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  calculateWarmupWeight,
-  DEFAULT_WARMUP_MS,
-  warmedWeight,
-  warmEndMs,
-  warmupMsOf,
-  withWarmup,
-} from '../../../src/upstream/balance/warmup.js';
+import { calculateWarmupWeight, DEFAULT_WARMUP_MS, warmedWeight, warmEndMs, warmupMsOf, withWarmup } from '../../../src/upstream/balance/warmup.js';
 import { createRoundRobinBalancer } from '../../../src/upstream/balance/round-robin.js';
 import { createConsistentHashBalancer } from '../../../src/upstream/balance/consistent-hash.js';
 import { createLeastPendingBalancer } from '../../../src/upstream/balance/least-pending.js';
@@ -68,14 +61,22 @@ test('every balancer sees ramped weights: round-robin splits as the formula says
     ['c:1', endpoint('c:1', 100, undefined)],
   ]);
   const views = [view('a:1'), view('b:1'), view('c:1')];
-  const rr = withWarmup(createRoundRobinBalancer(), (id) => eps.get(id), () => now);
+  const rr = withWarmup(
+    createRoundRobinBalancer(),
+    (id) => eps.get(id),
+    () => now,
+  );
   assert.deepEqual(split(rr, views, 2100), { 'a:1': 1000, 'b:1': 100, 'c:1': 1000 });
   const picked = rr.pick(views, {});
   assert.ok(views.includes(picked as (typeof views)[number]), 'the pick is one of the views passed in, not a wrapper');
 
   // Least-pending sees it too: with equal pending, the ramped weights split the calls (b gets its
   // 10 in 210, neither everything nor nothing).
-  const lp = withWarmup(createLeastPendingBalancer(), (id) => eps.get(id), () => now);
+  const lp = withWarmup(
+    createLeastPendingBalancer(),
+    (id) => eps.get(id),
+    () => now,
+  );
   assert.deepEqual(split(lp, views, 2100), { 'a:1': 1000, 'b:1': 100, 'c:1': 1000 });
 });
 
@@ -93,13 +94,23 @@ test('the ramp moves with time; nothing warming means the inner balancer sees th
     },
   };
   const views = [view('a:1'), view('b:1')];
-  const b = withWarmup(spy, (id) => eps.get(id), () => now);
+  const b = withWarmup(
+    spy,
+    (id) => eps.get(id),
+    () => now,
+  );
   now += 25_000;
   b.pick(views, {});
-  assert.deepEqual(seen.at(-1)!.map((v) => v.weight), [100, 25]);
+  assert.deepEqual(
+    seen.at(-1)!.map((v) => v.weight),
+    [100, 25],
+  );
   now += 50_000;
   b.pick(views, {});
-  assert.deepEqual(seen.at(-1)!.map((v) => v.weight), [100, 75]);
+  assert.deepEqual(
+    seen.at(-1)!.map((v) => v.weight),
+    [100, 75],
+  );
   now += 25_000;
   b.pick(views, {});
   assert.equal(seen.at(-1)![1], views[1], 'warm: the original view is passed through');
@@ -120,7 +131,11 @@ test('views are reused while the ramped weight stands, so consistent hashing reb
     },
   };
   const views = [view('a:1'), view('b:1')];
-  const b = withWarmup(spy, (id) => eps.get(id), () => now);
+  const b = withWarmup(
+    spy,
+    (id) => eps.get(id),
+    () => now,
+  );
   now += 10_000;
   assert.equal(b.pick(views, {}), views[1], 'the wrapped pick maps back to the caller view');
   now += 500; // still weight 10
@@ -131,12 +146,19 @@ test('views are reused while the ramped weight stands, so consistent hashing reb
   assert.notEqual(seen[1]![1], seen[2]![1]);
 
   // And a real consistent-hash balancer keeps keys on a warm endpoint where they were.
-  const ch = withWarmup(createConsistentHashBalancer({ fallback: createLeastPendingBalancer() }), (id) => eps.get(id), () => now);
+  const ch = withWarmup(
+    createConsistentHashBalancer({ fallback: createLeastPendingBalancer() }),
+    (id) => eps.get(id),
+    () => now,
+  );
   const before = Array.from({ length: 200 }, (_, i) => ch.pick(views, { hashKey: `k${i}` })!.id);
   assert.ok(before.filter((id) => id === 'b:1').length < 60, 'a warming endpoint gets fewer keys');
   now += 200_000;
   const after = Array.from({ length: 200 }, (_, i) => ch.pick(views, { hashKey: `k${i}` })!.id);
   const bAfter = after.filter((id) => id === 'b:1').length;
   assert.ok(bAfter > 60, `warm: b gets about half the keys (${bAfter}/200)`);
-  assert.ok(before.every((id, i) => id === 'a:1' || after[i] === 'b:1'), "keys on b stay on b as it warms");
+  assert.ok(
+    before.every((id, i) => id === 'a:1' || after[i] === 'b:1'),
+    'keys on b stay on b as it warms',
+  );
 });

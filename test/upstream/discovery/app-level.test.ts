@@ -54,14 +54,20 @@ test('instances of several applications become the endpoints of the selected ser
   al.setInstances('bank', [instance('bank', 20880, 'v1'), instance('bank', 20881, 'v1'), instance('bank', 20882, 'v1')]);
   al.setInstances('lab', [instance('lab', 20990, 'other')]);
   await al.idle();
-  assert.deepEqual(al.current().map((e) => e.id), ['10.0.0.1:20880', '10.0.0.1:20881', '10.0.0.1:20882']);
+  assert.deepEqual(
+    al.current().map((e) => e.id),
+    ['10.0.0.1:20880', '10.0.0.1:20881', '10.0.0.1:20882'],
+  );
   assert.deepEqual(asked.sort(), ['bank/v1', 'lab/other']);
   assert.deepEqual(errors, []);
   assert.deepEqual(published.at(-1), ['10.0.0.1:20880', '10.0.0.1:20881', '10.0.0.1:20882']);
 
   // One instance leaves, one joins: no new fetch, the list follows.
   al.setInstances('bank', [instance('bank', 20881, 'v1'), instance('bank', 20883, 'v1')]);
-  assert.deepEqual(al.current().map((e) => e.id), ['10.0.0.1:20881', '10.0.0.1:20883']);
+  assert.deepEqual(
+    al.current().map((e) => e.id),
+    ['10.0.0.1:20881', '10.0.0.1:20883'],
+  );
   assert.equal(asked.length, 2);
   al.removeApp('bank');
   assert.deepEqual(al.current(), []);
@@ -70,12 +76,19 @@ test('instances of several applications become the endpoints of the selected ser
 
 test('an instance without a revision is skipped and reported once; the others are not held up', async () => {
   const errors: Error[] = [];
-  const al = createAppLevelEndpoints({ selector: { interface: IFACE, version: '1.0.0' }, store: createMetadataInfoStore({ load: loader() }), onError: (e) => errors.push(e) });
+  const al = createAppLevelEndpoints({
+    selector: { interface: IFACE, version: '1.0.0' },
+    store: createMetadataInfoStore({ load: loader() }),
+    onError: (e) => errors.push(e),
+  });
   const good = instance('bank', 20880, 'v1');
   al.setInstances('bank', [good, instance('bank', 20881, undefined)]);
   await al.idle();
   al.setInstances('bank', [good, instance('bank', 20881, undefined)]);
-  assert.deepEqual(al.current().map((e) => e.id), ['10.0.0.1:20880']);
+  assert.deepEqual(
+    al.current().map((e) => e.id),
+    ['10.0.0.1:20880'],
+  );
   assert.equal(errors.length, 1);
   assert.match(errors[0]!.message, /instance \/services\/bank\/10\.0\.0\.1:20881 of application bank has no metadata revision/);
   al.close();
@@ -97,16 +110,26 @@ test('a revision whose MetadataInfo cannot be read: new instances are skipped, m
   await al.idle();
   al.setInstances('bank', [instance('bank', 20880, 'v1'), instance('bank', 20881, 'v2'), instance('bank', 20882, 'v2')]);
   await al.idle();
-  assert.deepEqual(al.current().map((e) => `${e.id} w${e.weight}`), ['10.0.0.1:20880 w100', '10.0.0.1:20881 w100']);
+  assert.deepEqual(
+    al.current().map((e) => `${e.id} w${e.weight}`),
+    ['10.0.0.1:20880 w100', '10.0.0.1:20881 w100'],
+  );
   const messages = errors.map((e) => e.message);
   assert.equal(messages.filter((m) => /revision v2 could not be read/.test(m)).length, 1, messages.join('\n'));
-  assert.equal(messages.filter((m) => /10\.0\.0\.1:20881 moved to revision v2, whose MetadataInfo cannot be read; kept with revision v1/.test(m)).length, 1, messages.join('\n'));
+  assert.equal(
+    messages.filter((m) => /10\.0\.0\.1:20881 moved to revision v2, whose MetadataInfo cannot be read; kept with revision v1/.test(m)).length,
+    1,
+    messages.join('\n'),
+  );
 
   // The provider fixes itself; the retry timer picks it up without any registry event.
   broken.clear();
   const deadline = Date.now() + 5000;
   while (al.current().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(al.current().map((e) => `${e.id} w${e.weight}`), ['10.0.0.1:20880 w100', '10.0.0.1:20881 w50', '10.0.0.1:20882 w50']);
+  assert.deepEqual(
+    al.current().map((e) => `${e.id} w${e.weight}`),
+    ['10.0.0.1:20880 w100', '10.0.0.1:20881 w50', '10.0.0.1:20882 w50'],
+  );
   al.close();
 });
 
@@ -121,7 +144,10 @@ test('budgets: instances per application and revisions per application', async (
   });
   al.setInstances('bank', [instance('bank', 1, 'v1'), instance('bank', 2, 'v2'), instance('bank', 3, 'v1')]);
   await al.idle();
-  assert.deepEqual(al.current().map((e) => e.id), ['10.0.0.1:1']);
+  assert.deepEqual(
+    al.current().map((e) => e.id),
+    ['10.0.0.1:1'],
+  );
   assert.ok(errors.some((e) => /application bank has 3 instances; only the first 2 are used/.test(e.message)));
   assert.ok(errors.some((e) => /application bank uses more than 1 metadata revisions at once/.test(e.message)));
   al.close();

@@ -88,7 +88,10 @@ test('the cache is bounded by entries and by bytes, least recently used first; a
   for (const r of ['r1', 'r2', 'r3']) await store.get('a', r, [instance('a', 1, r)]);
   store.peek('a', 'r1'); // r2 is now the least recently used
   await store.get('a', 'r4', [instance('a', 1, 'r4')]);
-  assert.deepEqual(['r1', 'r2', 'r3', 'r4'].map((r) => store.peek('a', r) !== undefined), [true, false, true, true]);
+  assert.deepEqual(
+    ['r1', 'r2', 'r3', 'r4'].map((r) => store.peek('a', r) !== undefined),
+    [true, false, true, true],
+  );
   await store.get('a', 'big', [instance('a', 1, 'big')]);
   assert.ok(store.stats().bytes <= 1000, `bytes ${store.stats().bytes}`);
   assert.ok(store.peek('a', 'big') !== undefined);

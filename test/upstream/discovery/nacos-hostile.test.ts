@@ -19,7 +19,8 @@ import { freePort } from '../../support/ports.js';
 const IFACE = 'com.example.hostile.Service';
 const POLL_MS = 60;
 
-type Behaviour = { kind: 'hosts'; hosts: unknown[] } | { kind: 'raw'; body: string; status?: number } | { kind: 'huge'; chunked: boolean } | { kind: 'hang' };
+type Behaviour =
+  { kind: 'hosts'; hosts: unknown[] } | { kind: 'raw'; body: string; status?: number } | { kind: 'huge'; chunked: boolean } | { kind: 'hang' };
 
 let server: Server;
 let port = 0;
@@ -36,7 +37,16 @@ function instance(p: number, group = '', meta: Record<string, string> = {}): Rec
     port: p,
     healthy: true,
     enabled: true,
-    metadata: { interface: IFACE, version: '1.0.0', protocol: 'dubbo', path: IFACE, category: 'providers', side: 'provider', ...(group !== '' ? { group } : {}), ...meta },
+    metadata: {
+      interface: IFACE,
+      version: '1.0.0',
+      protocol: 'dubbo',
+      path: IFACE,
+      category: 'providers',
+      side: 'provider',
+      ...(group !== '' ? { group } : {}),
+      ...meta,
+    },
   };
 }
 
@@ -95,7 +105,14 @@ after(async () => {
   await rm(cacheDir, { recursive: true, force: true, maxRetries: 5 });
 });
 
-function source(opts: { group?: string; registry?: string; errors?: string[]; requestTimeoutMs?: number; maxReplyBytes?: number; cache?: boolean }): NacosSource {
+function source(opts: {
+  group?: string;
+  registry?: string;
+  errors?: string[];
+  requestTimeoutMs?: number;
+  maxReplyBytes?: number;
+  cache?: boolean;
+}): NacosSource {
   const s = createNacosSource({
     registry: opts.registry ?? `nacos://127.0.0.1:${port}`,
     interface: IFACE,
@@ -164,15 +181,24 @@ test('garbage, an error status and a huge reply keep the last good list, each to
 
 test('a malformed instance is skipped and named once; the others serve', async () => {
   const svc = `providers:${IFACE}:1.0.0:g2`;
-  behaviour.set(svc, { kind: 'hosts', hosts: [instance(10, 'g2'), { ...instance(11, 'g2'), port: 'eleven' }, { ...instance(12, 'g2'), metadata: { weight: 5 } }, 'junk'] });
+  behaviour.set(svc, {
+    kind: 'hosts',
+    hosts: [instance(10, 'g2'), { ...instance(11, 'g2'), port: 'eleven' }, { ...instance(12, 'g2'), metadata: { weight: 5 } }, 'junk'],
+  });
   const errors: string[] = [];
   const s = source({ group: 'g2', errors });
   assert.equal(await s.ready(5000), true);
   assert.deepEqual(ids(s), ['127.0.0.1:10']);
   await polls(svc, 4);
   assert.equal(errors.length, 3, JSON.stringify(errors));
-  assert.ok(errors.some((e) => e.includes('127.0.0.1:eleven') && e.includes('port')), JSON.stringify(errors));
-  assert.ok(errors.some((e) => e.includes('127.0.0.1:12') && e.includes('metadata "weight"')), JSON.stringify(errors));
+  assert.ok(
+    errors.some((e) => e.includes('127.0.0.1:eleven') && e.includes('port')),
+    JSON.stringify(errors),
+  );
+  assert.ok(
+    errors.some((e) => e.includes('127.0.0.1:12') && e.includes('metadata "weight"')),
+    JSON.stringify(errors),
+  );
   assert.ok(errors.every((e) => e.includes(svc)));
 });
 
@@ -191,7 +217,10 @@ test('a service name that never answers keeps its share and does not hold back t
   behaviour.set(fast, { kind: 'hosts', hosts: [instance(21, 'fast'), instance(22, 'fast')] });
   await waitFor('the answering name to be followed', () => ids(s).includes('127.0.0.1:22'));
   assert.deepEqual(ids(s), ['127.0.0.1:20', '127.0.0.1:21', '127.0.0.1:22'], 'the hanging name keeps its last endpoints');
-  assert.ok(errors.some((e) => e.includes(slow) && e.includes('no answer in time')), JSON.stringify(errors));
+  assert.ok(
+    errors.some((e) => e.includes(slow) && e.includes('no answer in time')),
+    JSON.stringify(errors),
+  );
   assert.equal(errors.filter((e) => e.includes(slow)).length, 1, 'the timeout is told once');
 });
 
@@ -203,7 +232,10 @@ test('the next server of the list is tried when one does not answer', async () =
   const s = source({ group: 'g3', registry: `nacos://127.0.0.1:${dead}?backup=127.0.0.1:${port}`, errors });
   assert.equal(await s.ready(5000), true);
   await waitFor('the live server to be read', () => ids(s).join() === '127.0.0.1:30');
-  assert.ok(errors.some((e) => e.includes('ECONNREFUSED')), JSON.stringify(errors));
+  assert.ok(
+    errors.some((e) => e.includes('ECONNREFUSED')),
+    JSON.stringify(errors),
+  );
 });
 
 test('a registry down at start: the cache file serves, and the registry takes over when it answers', async () => {
@@ -213,14 +245,27 @@ test('a registry down at start: the cache file serves, and the registry takes ov
   // the file a previous run left behind
   const cache = createEndpointCache({ dir: cacheDir, registry: parseNacosRegistry(registry).display, service: `${svc}?protocol=dubbo` });
   await cache.write([
-    { id: '127.0.0.1:40', host: '127.0.0.1', port: 40, protocol: 'dubbo', weight: 100, warmupStartMs: undefined, labels: { version: '1.0.0' }, cluster: 'default', priority: 0 },
+    {
+      id: '127.0.0.1:40',
+      host: '127.0.0.1',
+      port: 40,
+      protocol: 'dubbo',
+      weight: 100,
+      warmupStartMs: undefined,
+      labels: { version: '1.0.0' },
+      cluster: 'default',
+      priority: 0,
+    },
   ]);
   const errors: string[] = [];
   const s = source({ registry, errors });
   assert.equal(await s.ready(5000), true);
   assert.equal(s.origin(), 'cache');
   assert.deepEqual(ids(s), ['127.0.0.1:40']);
-  assert.ok(errors.some((e) => e.includes('from') && e.includes(cache.path)), JSON.stringify(errors));
+  assert.ok(
+    errors.some((e) => e.includes('from') && e.includes(cache.path)),
+    JSON.stringify(errors),
+  );
 
   // the registry comes up on that port: its list replaces the cached one
   behaviour.set(svc, { kind: 'hosts', hosts: [instance(41)] });
@@ -246,7 +291,11 @@ test('a list read from the registry is written to the cache file', async () => {
   behaviour.set(svc, { kind: 'hosts', hosts: [instance(50, 'g4'), instance(51, 'g4')] });
   const s = source({ group: 'g4' });
   assert.equal(await s.ready(5000), true);
-  const cache = createEndpointCache({ dir: cacheDir, registry: parseNacosRegistry(`nacos://127.0.0.1:${port}`).display, service: `${svc}?protocol=dubbo` });
+  const cache = createEndpointCache({
+    dir: cacheDir,
+    registry: parseNacosRegistry(`nacos://127.0.0.1:${port}`).display,
+    service: `${svc}?protocol=dubbo`,
+  });
   let cached: string[] | undefined;
   const end = Date.now() + 5000;
   while (Date.now() < end) {
@@ -261,7 +310,11 @@ test('a list read from the registry is written to the cache file', async () => {
   const off = source({ group: 'g6', registry: `nacos://127.0.0.1:${port}?file.cache=false` });
   assert.equal(await off.ready(5000), true);
   await polls(svc6, 3);
-  const offCache = createEndpointCache({ dir: cacheDir, registry: parseNacosRegistry(`nacos://127.0.0.1:${port}`).display, service: `${svc6}?protocol=dubbo` });
+  const offCache = createEndpointCache({
+    dir: cacheDir,
+    registry: parseNacosRegistry(`nacos://127.0.0.1:${port}`).display,
+    service: `${svc6}?protocol=dubbo`,
+  });
   assert.equal(await offCache.read(), undefined);
 });
 
@@ -281,7 +334,13 @@ test('close() stops polling', async () => {
 test('an unusable registry URL or a "*" version is told once and serves nothing, without throwing', async () => {
   const errors: string[] = [];
   const bad = createNacosSource({ registry: 'nacos://', interface: IFACE, cacheDir: false, onError: (e) => errors.push(e.message) });
-  const wild = createNacosSource({ registry: `nacos://127.0.0.1:${port}`, interface: IFACE, version: '*', cacheDir: false, onError: (e) => errors.push(e.message) });
+  const wild = createNacosSource({
+    registry: `nacos://127.0.0.1:${port}`,
+    interface: IFACE,
+    version: '*',
+    cacheDir: false,
+    onError: (e) => errors.push(e.message),
+  });
   sources.push(bad, wild);
   assert.equal(await bad.ready(200), false);
   assert.equal(await wild.ready(200), false);

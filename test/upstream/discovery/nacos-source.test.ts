@@ -160,10 +160,14 @@ test('a registry URL with username and password logs in and reads with the token
     assert.equal(login.status, 200);
     const { accessToken } = (await login.json()) as { accessToken: string };
     const port = await providerPort();
-    const body = form(port, {}, {
-      metadata: JSON.stringify({ interface: IFACE, version: '1.0.0', protocol: 'dubbo', path: IFACE, category: 'providers' }),
-      accessToken,
-    });
+    const body = form(
+      port,
+      {},
+      {
+        metadata: JSON.stringify({ interface: IFACE, version: '1.0.0', protocol: 'dubbo', path: IFACE, category: 'providers' }),
+        accessToken,
+      },
+    );
     const reg = await fetch(`${secured.base}/nacos/v1/ns/instance`, {
       method: 'POST',
       body,
@@ -174,7 +178,14 @@ test('a registry URL with username and password logs in and reads with the token
 
     const errors: string[] = [];
     const mk = (query: string): NacosSource => {
-      const s = createNacosSource({ registry: `${secured.registryUrl}${query}`, interface: IFACE, version: '1.0.0', pollIntervalMs: 100, cacheDir: false, onError: (e) => errors.push(e.message) });
+      const s = createNacosSource({
+        registry: `${secured.registryUrl}${query}`,
+        interface: IFACE,
+        version: '1.0.0',
+        pollIntervalMs: 100,
+        cacheDir: false,
+        onError: (e) => errors.push(e.message),
+      });
       sources.push(s);
       return s;
     };
@@ -184,8 +195,14 @@ test('a registry URL with username and password logs in and reads with the token
     await waitFor('the secured instance', () => ids(withCredentials).join() === `127.0.0.1:${port}`);
     assert.equal(await anonymous.ready(500), false);
     assert.equal(await wrong.ready(500), false);
-    assert.ok(errors.some((e) => /HTTP 40[13]/.test(e)), JSON.stringify(errors));
-    assert.ok(errors.some((e) => e.includes('refused the login of "ferry"')), JSON.stringify(errors));
+    assert.ok(
+      errors.some((e) => /HTTP 40[13]/.test(e)),
+      JSON.stringify(errors),
+    );
+    assert.ok(
+      errors.some((e) => e.includes('refused the login of "ferry"')),
+      JSON.stringify(errors),
+    );
     assert.ok(!errors.some((e) => e.includes('pa55') || e.includes('nope')), 'no password in messages');
   } finally {
     for (const s of sources.splice(0)) await s.close();

@@ -97,7 +97,11 @@ test('credentials come from username/password or user:password@, and never into 
 
 test('a registry URL that is not nacos://host[:port] is a config error', () => {
   for (const bad of ['zookeeper://127.0.0.1:2181', 'nacos://', 'nacos://host:99999', 'nacos://ho st:8848', 'nacos://h:1/x/y']) {
-    assert.throws(() => parseNacosRegistry(bad), (e: unknown) => e instanceof FerryError && e.code === 'FERRY_CONFIG_INVALID', bad);
+    assert.throws(
+      () => parseNacosRegistry(bad),
+      (e: unknown) => e instanceof FerryError && e.code === 'FERRY_CONFIG_INVALID',
+      bad,
+    );
   }
 });
 
@@ -106,7 +110,10 @@ test('a registry URL that is not nacos://host[:port] is a config error', () => {
 test('service names follow Dubbo: providers:<interface>:<version>:<group>, empty parts kept', () => {
   assert.deepEqual(nacosServiceNames(SELECTOR), [`providers:${IFACE}:1.0.0:`]);
   assert.deepEqual(nacosServiceNames({ interface: 'com.example.lab.TypeLabService' }), ['providers:com.example.lab.TypeLabService::']);
-  assert.deepEqual(nacosServiceNames({ interface: IFACE, version: '1.0.0', group: 'a, b' }), [`providers:${IFACE}:1.0.0:a`, `providers:${IFACE}:1.0.0:b`]);
+  assert.deepEqual(nacosServiceNames({ interface: IFACE, version: '1.0.0', group: 'a, b' }), [
+    `providers:${IFACE}:1.0.0:a`,
+    `providers:${IFACE}:1.0.0:b`,
+  ]);
   // 0.0.0 and "no version" are the same service for a provider; both spellings are read
   assert.deepEqual(nacosServiceNames({ interface: IFACE, version: '0.0.0' }), [`providers:${IFACE}:0.0.0:`, `providers:${IFACE}::`]);
   // legacy (Dubbo < 2.7.3) names leave the empty parts out
@@ -187,7 +194,10 @@ test('a malformed instance is invalid, named by ip:port, with what is wrong', ()
 test('a reply keeps one endpoint per host:port, sorted, names the first malformed ones and caps the count', () => {
   const hosts = [dubboInstance(3), dubboInstance(1), dubboInstance(1, {}, { weight: '7' }), { ip: 1 }, dubboInstance(2, { healthy: false })];
   const s = selectNacosProviders({ hosts }, SELECTOR, 100);
-  assert.deepEqual(s.endpoints.map((e) => e.id), ['127.0.0.1:1', '127.0.0.1:3']);
+  assert.deepEqual(
+    s.endpoints.map((e) => e.id),
+    ['127.0.0.1:1', '127.0.0.1:3'],
+  );
   assert.equal(s.endpoints[0]!.weight, 100, 'the first of a duplicated host:port wins');
   assert.equal(s.invalidCount, 1);
   assert.match(s.invalid[0]!.instance, /^#3 /);
@@ -209,7 +219,17 @@ const REG = 'nacos://127.0.0.1:8848/DEFAULT_GROUP';
 const SVC = `providers:${IFACE}:1.0.0:?protocol=dubbo`;
 
 function endpoint(port: number, labels: Record<string, string> = { version: '1.0.0' }): Endpoint {
-  return { id: `127.0.0.1:${port}`, host: '127.0.0.1', port, protocol: 'dubbo', weight: 100, warmupStartMs: 1700000000000, labels, cluster: 'default', priority: 0 };
+  return {
+    id: `127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    protocol: 'dubbo',
+    weight: 100,
+    warmupStartMs: 1700000000000,
+    labels,
+    cluster: 'default',
+    priority: 0,
+  };
 }
 
 test('a cache file round-trips endpoints and refuses files of another registry or service', () => {
@@ -219,7 +239,11 @@ test('a cache file round-trips endpoints and refuses files of another registry o
   assert.throws(() => parseCacheFile(text, REG, 'other'), /belongs to/);
   assert.throws(() => parseCacheFile(text, 'nacos://elsewhere:8848/DEFAULT_GROUP', SVC), /belongs to/);
   for (const garbage of ['', '{', '[]', '{"format":"x","endpoints":[]}', '{"format":"ferry-endpoint-cache/1","endpoints":{}}']) {
-    assert.throws(() => parseCacheFile(garbage, REG, SVC), (e: unknown) => e instanceof RegistryError && e.code === 'FERRY_REGISTRY_ERROR', garbage);
+    assert.throws(
+      () => parseCacheFile(garbage, REG, SVC),
+      (e: unknown) => e instanceof RegistryError && e.code === 'FERRY_REGISTRY_ERROR',
+      garbage,
+    );
   }
 });
 
@@ -249,7 +273,7 @@ test('the cache writes atomically, reads back, ignores an oversized or broken fi
     assert.deepEqual(await cache.read(), [endpoint(3)], 'the latest write wins');
     assert.equal(cache.path, join(dir, cacheFileName(REG, SVC)));
     assert.ok(!(await readFile(cache.path, 'utf8')).includes('password'));
-    assert.equal(errors.length, 0, errors.join("; "));
+    assert.equal(errors.length, 0, errors.join('; '));
 
     await writeFile(cache.path, 'not json');
     assert.equal(await cache.read(), undefined);

@@ -55,7 +55,13 @@ test('a 3.3.6 instance node: address, port, revision, storage type, protocol por
 
   const local = parseZooKeeperInstance('app-x', LOCAL_TRIPLE_INSTANCE, '/services/app-x/127.0.0.1:37727');
   assert.equal(local.storageType, 'local');
-  assert.deepEqual([...local.protocolPorts], [['dubbo', 37727], ['tri', 34989]]);
+  assert.deepEqual(
+    [...local.protocolPorts],
+    [
+      ['dubbo', 37727],
+      ['tri', 34989],
+    ],
+  );
   assert.deepEqual(local.metadataServiceParams, {
     'prefer.serialization': 'hessian2,fastjson2',
     version: '2.0.0',
@@ -97,7 +103,12 @@ test('unreadable optional metadata degrades instead of failing: no revision, bad
   assert.equal(inst.revision, undefined, 'revision 0 is Dubbo\'s "no metadata"');
   assert.equal(inst.protocolPorts.size, 0);
   assert.equal(inst.metadataServiceParams, undefined);
-  assert.deepEqual(inst.metadata, { 'dubbo.metadata.revision': '0', 'dubbo.endpoints': '{oops', 'dubbo.metadata-service.url-params': '[1]', ok: 'yes' });
+  assert.deepEqual(inst.metadata, {
+    'dubbo.metadata.revision': '0',
+    'dubbo.endpoints': '{oops',
+    'dubbo.metadata-service.url-params': '[1]',
+    ok: 'yes',
+  });
 });
 
 test('MetadataInfo from the metadata report: services with name, protocol, port, path, version, params', () => {
@@ -116,7 +127,7 @@ test('MetadataInfo from the metadata report: services with name, protocol, port,
   assert.ok(info.approxBytes > 1000 && info.approxBytes < 20_000, `approxBytes ${info.approxBytes}`);
 });
 
-test('MetadataInfo that is garbage or someone else\'s is refused (input: wrong app, wrong revision, no services, service without name, over budgets)', () => {
+test("MetadataInfo that is garbage or someone else's is refused (input: wrong app, wrong revision, no services, service without name, over budgets)", () => {
   const exp = { app: 'app-x', revision: REV };
   registryError(() => parseMetadataInfoJson('nope', exp, 'm'), /MetadataInfo m is not JSON/);
   registryError(() => metadataInfoFromObject({ app: 'other', revision: REV, services: {} }, exp, 'm'), /belongs to application "other"/);
@@ -126,15 +137,29 @@ test('MetadataInfo that is garbage or someone else\'s is refused (input: wrong a
   registryError(() => metadataInfoFromObject({ services: { k: { params: [] } } }, exp, 'm'), /params of service "k" are not a map/);
   registryError(() => metadataInfoFromObject({ services: { k: { params: {} } } }, exp, 'm'), /service "k" has no name/);
   const budgets = { ...DEFAULT_APP_DATA_BUDGETS, maxServicesPerRevision: 1, maxParamsPerService: 2, maxMetadataBytes: 100 };
-  registryError(() => metadataInfoFromObject({ services: { a: { name: 'a' }, b: { name: 'b' } } }, exp, 'm', budgets), /lists 2 services; the limit is 1/);
-  registryError(() => metadataInfoFromObject({ services: { a: { name: 'a', params: { x: '1', y: '2', z: '3' } } } }, exp, 'm', budgets), /has 3 params; the limit is 2/);
+  registryError(
+    () => metadataInfoFromObject({ services: { a: { name: 'a' }, b: { name: 'b' } } }, exp, 'm', budgets),
+    /lists 2 services; the limit is 1/,
+  );
+  registryError(
+    () => metadataInfoFromObject({ services: { a: { name: 'a', params: { x: '1', y: '2', z: '3' } } } }, exp, 'm', budgets),
+    /has 3 params; the limit is 2/,
+  );
   registryError(() => parseMetadataInfoJson(REMOTE_METADATA, exp, 'm', budgets), /holds \d+ bytes; the limit is 100/);
   // A name may come from params.interface only; a missing protocol is dubbo; a bad port is "unknown".
   const ok = metadataInfoFromObject({ services: { k: { params: { interface: 'a.B' }, port: 'x' } } }, exp, 'm');
-  assert.deepEqual(ok.services[0], { name: 'a.B', group: undefined, version: undefined, protocol: 'dubbo', port: undefined, path: 'a.B', params: { interface: 'a.B' } });
+  assert.deepEqual(ok.services[0], {
+    name: 'a.B',
+    group: undefined,
+    version: undefined,
+    protocol: 'dubbo',
+    port: undefined,
+    path: 'a.B',
+    params: { interface: 'a.B' },
+  });
 });
 
-test('endpoints of an instance: selected by interface/version/group/protocol, on the protocol\'s port, labels = instance metadata + service params', () => {
+test("endpoints of an instance: selected by interface/version/group/protocol, on the protocol's port, labels = instance metadata + service params", () => {
   const inst = parseZooKeeperInstance('app-x', REMOTE_INSTANCE, 'node');
   const info = parseMetadataInfoJson(REMOTE_METADATA, { app: 'app-x', revision: REV }, 'm');
   const [e, ...rest] = endpointsOfInstance(inst, info, { interface: 'com.example.bank.AccountService', version: '1.0.0' });
@@ -183,11 +208,18 @@ test('the same provider in both layouts is one endpoint; the interface-level ent
   const appLevel = endpointsOfInstance(inst, parseMetadataInfoJson(REMOTE_METADATA, { app: 'app-x', revision: REV }, 'm'), selector);
   const other: Endpoint = { ...appLevel[0]!, id: '10.0.0.9:1', host: '10.0.0.9', port: 1 };
   const merged = mergeEndpoints(interfaceLevel, [...appLevel, other]);
-  assert.deepEqual(merged.map((e) => e.id), ['10.0.0.9:1', '127.0.0.1:45015']);
+  assert.deepEqual(
+    merged.map((e) => e.id),
+    ['10.0.0.9:1', '127.0.0.1:45015'],
+  );
   assert.equal(merged[1], interfaceLevel[0]);
   assert.equal(merged[1]!.weight, appLevel[0]!.weight, 'both layouts say weight 50');
   const appFirst = mergeEndpoints([other, ...appLevel], interfaceLevel);
-  assert.deepEqual(appFirst.map((e) => e.id), ['10.0.0.9:1', '127.0.0.1:45015'], 'whichever list comes first, one endpoint per host:port');
+  assert.deepEqual(
+    appFirst.map((e) => e.id),
+    ['10.0.0.9:1', '127.0.0.1:45015'],
+    'whichever list comes first, one endpoint per host:port',
+  );
   assert.equal(appFirst[1], appLevel[0]);
   assert.ok(sameEndpoints(merged, [...merged]));
   assert.ok(!sameEndpoints(merged, [merged[0]!, { ...merged[1]!, labels: { ...merged[1]!.labels, 'dubbo.tag': 'blue' } }]));
@@ -195,7 +227,15 @@ test('the same provider in both layouts is one endpoint; the interface-level ent
 
 test('serialization: hessian2 (declared, default or preferred) is spoken; anything else is refused with the reason', () => {
   const e = (labels: Record<string, string>, protocol = 'dubbo'): Endpoint => ({
-    id: 'h:1', host: 'h', port: 1, protocol, weight: 100, warmupStartMs: undefined, labels, cluster: 'default', priority: 0,
+    id: 'h:1',
+    host: 'h',
+    port: 1,
+    protocol,
+    weight: 100,
+    warmupStartMs: undefined,
+    labels,
+    cluster: 'default',
+    priority: 0,
   });
   assert.equal(serializationRefusal(e({})), undefined);
   assert.equal(serializationRefusal(e({ serialization: 'hessian2' })), undefined);
@@ -216,8 +256,15 @@ test('serialization: hessian2 (declared, default or preferred) is spoken; anythi
 
 test('provider timeout: the largest declared `timeout` of the endpoints, else undefined', () => {
   const e = (timeout?: string): Endpoint => ({
-    id: 'h:1', host: 'h', port: 1, protocol: 'dubbo', weight: 100, warmupStartMs: undefined,
-    labels: timeout === undefined ? {} : { timeout }, cluster: 'default', priority: 0,
+    id: 'h:1',
+    host: 'h',
+    port: 1,
+    protocol: 'dubbo',
+    weight: 100,
+    warmupStartMs: undefined,
+    labels: timeout === undefined ? {} : { timeout },
+    cluster: 'default',
+    priority: 0,
   });
   assert.equal(providerTimeoutMs([]), undefined);
   assert.equal(providerTimeoutMs([e(), e('abc'), e('0')]), undefined);

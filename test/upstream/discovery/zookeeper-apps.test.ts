@@ -123,7 +123,13 @@ test('follows the mapping, instances joining, leaving and changing revision; rea
   await put(w, `/dubbo/metadata/shop/r1`, metadataJson('shop', 'r1', IFACE, { weight: '100' }));
   await put(w, `/dubbo/metadata/shop/r2`, metadataJson('shop', 'r2', IFACE, { weight: '50', 'dubbo.tag': 'canary' }));
   await put(w, `/dubbo/metadata/stock/s1`, metadataJson('stock', 's1', IFACE));
-  const source = createZooKeeperRegistrySource({ cacheDir, connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0', sessionTimeoutMs: 4000 });
+  const source = createZooKeeperRegistrySource({
+    cacheDir,
+    connectString: zk!.registryUrl,
+    interface: IFACE,
+    version: '1.0.0',
+    sessionTimeoutMs: 4000,
+  });
   sources.push(source);
   assert.equal(await source.ready(10_000), true, 'ready with no mapping node yet');
   assert.deepEqual(source.current(), []);
@@ -211,8 +217,16 @@ test('bad input: each problem is logged once with the node named, that instance 
   once(/instance \/services\/messy\/10\.0\.0\.3:1 of application messy has no metadata revision/, 'no revision');
   once(/revision garbage could not be read .*: MetadataInfo \/dubbo\/metadata\/messy\/garbage is not JSON/, 'garbage MetadataInfo');
   once(/revision absent could not be read .*: \/dubbo\/metadata\/messy\/absent is not in the metadata report$/, 'missing report');
-  once(new RegExp(`revision unreachable could not be read .*MetadataService:1\\.0\\.0 \\(group messy\\) on 127\\.0\\.0\\.1:${closedPort}: cannot connect`), 'MetadataService down');
-  assert.ok(errors.every((m) => /\/services\/messy|messy revision|dubbo\/metadata\/messy/.test(m)), 'every message names the node or the revision');
+  once(
+    new RegExp(
+      `revision unreachable could not be read .*MetadataService:1\\.0\\.0 \\(group messy\\) on 127\\.0\\.0\\.1:${closedPort}: cannot connect`,
+    ),
+    'MetadataService down',
+  );
+  assert.ok(
+    errors.every((m) => /\/services\/messy|messy revision|dubbo\/metadata\/messy/.test(m)),
+    'every message names the node or the revision',
+  );
 
   // The malformed node is fixed: it joins, and a later problem with it would be logged again.
   await put(w, `${base}/10.0.0.2:1`, instanceJson(APP, '10.0.0.2', 1, remoteMeta('good', 1)));
@@ -233,7 +247,12 @@ test('an application with 10,000 instances is served whole; a second service sha
         const i = start + k;
         const host = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
         return call<string>((cb) =>
-          w.create(`/services/${APP}/${host}:20880`, Buffer.from(instanceJson(APP, host, 20880, remoteMeta('r', 20880))), zookeeper.CreateMode.EPHEMERAL, cb),
+          w.create(
+            `/services/${APP}/${host}:20880`,
+            Buffer.from(instanceJson(APP, host, 20880, remoteMeta('r', 20880))),
+            zookeeper.CreateMode.EPHEMERAL,
+            cb,
+          ),
         );
       }),
     );
@@ -243,14 +262,22 @@ test('an application with 10,000 instances is served whole; a second service sha
   global.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const errors: string[] = [];
-  const source = createZooKeeperRegistrySource({ cacheDir, connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0', onError: (e) => errors.push(e.message) });
+  const source = createZooKeeperRegistrySource({
+    cacheDir,
+    connectString: zk!.registryUrl,
+    interface: IFACE,
+    version: '1.0.0',
+    onError: (e) => errors.push(e.message),
+  });
   sources.push(source);
   assert.equal(await source.ready(60_000), true);
   assert.equal(source.current().length, N);
   assert.deepEqual(errors, []);
   global.gc?.();
   const heapAfter = process.memoryUsage().heapUsed;
-  console.log(`${N} instances of one application: heap +${((heapAfter - heapBefore) / 1048576).toFixed(1)} MiB (instances, endpoints, watcher state)`);
+  console.log(
+    `${N} instances of one application: heap +${((heapAfter - heapBefore) / 1048576).toFixed(1)} MiB (instances, endpoints, watcher state)`,
+  );
 
   // A second service over the same registry and application shares the watcher: same answer, no second read.
   const second = createZooKeeperRegistrySource({ cacheDir, connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0' });
@@ -284,7 +311,14 @@ test('keeps the last known application-level endpoints while ZooKeeper is down, 
   await put(w, `/dubbo/metadata/steady/r`, metadataJson('steady', 'r', IFACE));
   await put(w, `/services/steady/10.0.9.1:1`, instanceJson('steady', '10.0.9.1', 1, remoteMeta('r', 1)), zookeeper.CreateMode.EPHEMERAL);
   await put(w, `/dubbo/mapping/${IFACE}`, 'steady');
-  const source = createZooKeeperRegistrySource({ cacheDir, connectString: zk!.registryUrl, interface: IFACE, version: '1.0.0', sessionTimeoutMs: 4000, retryDelayMs: 200 });
+  const source = createZooKeeperRegistrySource({
+    cacheDir,
+    connectString: zk!.registryUrl,
+    interface: IFACE,
+    version: '1.0.0',
+    sessionTimeoutMs: 4000,
+    retryDelayMs: 200,
+  });
   sources.push(source);
   assert.equal(await source.ready(10_000), true);
   assert.deepEqual(ids(source.current()), ['10.0.9.1:1']);
@@ -317,5 +351,8 @@ test('keeps the last known application-level endpoints while ZooKeeper is down, 
   await waitFor('served from the cache file', () => restarted.origin() === 'cache', 5000);
   assert.deepEqual(ids(restarted.current()), ['10.0.9.1:1']);
   assert.equal(restarted.current()[0]!.labels['dubbo.metadata.revision'], 'r', 'the application-level endpoint, labels and all');
-  assert.ok(errors.some((m) => /unreachable at start: serving 1 endpoints of com\.example\.zk\.OutageService from /.test(m)), errors.join('\n'));
+  assert.ok(
+    errors.some((m) => /unreachable at start: serving 1 endpoints of com\.example\.zk\.OutageService from /.test(m)),
+    errors.join('\n'),
+  );
 });

@@ -97,9 +97,7 @@ test('follows providers registering, leaving and their sessions ending; filters 
   assert.equal(ep.labels['methods'], 'a,b');
 
   // Providers of another version or group are ignored; a matching one with weight is added.
-  await call<string>((cb) =>
-    w.create(`${PROVIDERS}/${providerNode(2222, 'version=2.0.0&group=retail')}`, null, zookeeper.CreateMode.EPHEMERAL, cb),
-  );
+  await call<string>((cb) => w.create(`${PROVIDERS}/${providerNode(2222, 'version=2.0.0&group=retail')}`, null, zookeeper.CreateMode.EPHEMERAL, cb));
   await call<string>((cb) =>
     w.create(`${PROVIDERS}/${providerNode(4444, 'version=1.0.0&group=wholesale')}`, null, zookeeper.CreateMode.EPHEMERAL, cb),
   );
@@ -130,9 +128,7 @@ test('keeps the last known list while ZooKeeper is down', async () => {
   sources.push(source);
   const w = await writer();
   await call<string>((cb) => w.mkdirp(PROVIDERS, cb));
-  await call<string>((cb) =>
-    w.create(`${PROVIDERS}/${providerNode(5555, 'version=1.0.0')}`, null, zookeeper.CreateMode.PERSISTENT, cb),
-  );
+  await call<string>((cb) => w.create(`${PROVIDERS}/${providerNode(5555, 'version=1.0.0')}`, null, zookeeper.CreateMode.PERSISTENT, cb));
   await waitFor('provider 5555', () => ids(source.current()).includes('127.0.0.1:5555'));
   assert.equal(source.origin(), 'registry');
   const connectString = zk!.connectString;
@@ -149,13 +145,27 @@ test('keeps the last known list while ZooKeeper is down', async () => {
   assert.equal(changes, 0, 'no listener was told the list emptied');
 
   // A source started now, with ZooKeeper still down, serves the list the first one wrote to disk.
-  const restarted = createZooKeeperSource({ connectString: connectString, interface: IFACE, version: '1.0.0', cacheDir, cacheAfterMs: 300, retryDelayMs: 200 });
+  const restarted = createZooKeeperSource({
+    connectString: connectString,
+    interface: IFACE,
+    version: '1.0.0',
+    cacheDir,
+    cacheAfterMs: 300,
+    retryDelayMs: 200,
+  });
   sources.push(restarted);
   assert.equal(await restarted.ready(5000), true);
   assert.equal(restarted.origin(), 'cache');
   assert.deepEqual(ids(restarted.current()), ['127.0.0.1:5555']);
   // ... but only for the same selection: another version has no file
-  const other = createZooKeeperSource({ connectString: connectString, interface: IFACE, version: '2.0.0', cacheDir, cacheAfterMs: 300, retryDelayMs: 200 });
+  const other = createZooKeeperSource({
+    connectString: connectString,
+    interface: IFACE,
+    version: '2.0.0',
+    cacheDir,
+    cacheAfterMs: 300,
+    retryDelayMs: 200,
+  });
   sources.push(other);
   assert.equal(await other.ready(1500), false);
   assert.deepEqual(other.current(), []);

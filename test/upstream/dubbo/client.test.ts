@@ -49,7 +49,17 @@ function mutableSource(initial: string[]): EndpointSource & { set(ids: string[])
   const listeners = new Set<(eps: readonly Endpoint[]) => void>();
   const toEndpoint = (id: string): Endpoint => {
     const [host, port] = id.split(':');
-    return { id, host: host!, port: Number(port), protocol: 'dubbo', weight: 100, warmupStartMs: undefined, labels: {}, cluster: 'default', priority: 0 };
+    return {
+      id,
+      host: host!,
+      port: Number(port),
+      protocol: 'dubbo',
+      weight: 100,
+      warmupStartMs: undefined,
+      labels: {},
+      cluster: 'default',
+      priority: 0,
+    };
   };
   list = initial.map(toEndpoint);
   return {
@@ -125,7 +135,10 @@ test('connect to a port nobody listens on → UNAVAILABLE (not sent) instead of 
 
 test('no endpoints at all → UNAVAILABLE without touching the wire (input: empty list)', async () => {
   const c = client([]);
-  await assert.rejects(c.call(pingBody(), { timeoutMs: 1000 }), (err: unknown) => codeOf(err) === 'FERRY_UPSTREAM_UNAVAILABLE' && wasSent(err) === false);
+  await assert.rejects(
+    c.call(pingBody(), { timeoutMs: 1000 }),
+    (err: unknown) => codeOf(err) === 'FERRY_UPSTREAM_UNAVAILABLE' && wasSent(err) === false,
+  );
 });
 
 test('a garbage-speaking endpoint fails its call with PROTOCOL_ERROR, leaves balancing, and the good endpoint keeps serving', async () => {
@@ -163,7 +176,10 @@ test('discovery: added endpoints get pools, removed ones leave balancing at once
   const c = client(source);
   assert.equal((await whoami(c)).name, 'alpha');
   source.set([alpha.address, beta.address]);
-  assert.deepEqual(c.pools().map((e) => e.id), [alpha.address, beta.address]);
+  assert.deepEqual(
+    c.pools().map((e) => e.id),
+    [alpha.address, beta.address],
+  );
   const names = new Set<unknown>();
   for (let i = 0; i < 20; i++) names.add((await whoami(c)).name);
   assert.deepEqual([...names].sort(), ['alpha', 'beta']);
@@ -172,46 +188,53 @@ test('discovery: added endpoints get pools, removed ones leave balancing at once
   const alphaPool = poolOf(c, alpha.address);
   const inFlight = alphaPool.call(slowBody(300), 10_000);
   source.set([beta.address]);
-  assert.deepEqual(c.pools().map((e) => e.id), [beta.address]);
+  assert.deepEqual(
+    c.pools().map((e) => e.id),
+    [beta.address],
+  );
   for (let i = 0; i < 10; i++) assert.equal((await whoami(c)).name, 'beta');
   assert.equal(decodeResult((await inFlight).body).value, 'slept 300');
   await alphaPool.close();
   assert.equal(alphaPool.health, 'closed');
 });
 
-test('provider killed (SIGKILL) with calls in flight → CONNECTION_LOST at once; then UNAVAILABLE; restarted on the same port → served again by the same client', { timeout: 45_000 }, async () => {
-  const c = client([alpha.address]);
-  const pool = poolOf(c, alpha.address);
-  await whoami(c);
-  const health: PoolHealth[] = [];
-  pool.on('health', (to) => health.push(to));
-  // Outcomes are captured at once so that a rejection is never left unhandled.
-  const inFlight = Array.from({ length: 3 }, () =>
-    c.call(slowBody(20_000), { timeoutMs: 60_000 }).then(
-      () => 'resolved',
-      (err: unknown) => err,
-    ),
-  );
-  await new Promise((r) => setTimeout(r, 100)); // let the requests reach the provider
-  await alpha.kill();
-  for (const err of await Promise.all(inFlight)) {
-    assert.equal(codeOf(err), 'FERRY_UPSTREAM_CONNECTION_LOST');
-    assert.equal(wasSent(err), true);
-  }
-  assert.equal(pool.available(), false);
-  await assert.rejects(c.call(pingBody(), { timeoutMs: 5000 }), (err: unknown) => {
-    assert.equal(codeOf(err), 'FERRY_UPSTREAM_UNAVAILABLE');
-    assert.equal(wasSent(err), false);
-    return true;
-  });
+test(
+  'provider killed (SIGKILL) with calls in flight → CONNECTION_LOST at once; then UNAVAILABLE; restarted on the same port → served again by the same client',
+  { timeout: 45_000 },
+  async () => {
+    const c = client([alpha.address]);
+    const pool = poolOf(c, alpha.address);
+    await whoami(c);
+    const health: PoolHealth[] = [];
+    pool.on('health', (to) => health.push(to));
+    // Outcomes are captured at once so that a rejection is never left unhandled.
+    const inFlight = Array.from({ length: 3 }, () =>
+      c.call(slowBody(20_000), { timeoutMs: 60_000 }).then(
+        () => 'resolved',
+        (err: unknown) => err,
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 100)); // let the requests reach the provider
+    await alpha.kill();
+    for (const err of await Promise.all(inFlight)) {
+      assert.equal(codeOf(err), 'FERRY_UPSTREAM_CONNECTION_LOST');
+      assert.equal(wasSent(err), true);
+    }
+    assert.equal(pool.available(), false);
+    await assert.rejects(c.call(pingBody(), { timeoutMs: 5000 }), (err: unknown) => {
+      assert.equal(codeOf(err), 'FERRY_UPSTREAM_UNAVAILABLE');
+      assert.equal(wasSent(err), false);
+      return true;
+    });
 
-  const up = once(pool, 'up');
-  await alpha.restart();
-  await up;
-  assert.deepEqual(await whoami(c), { endpoint: alpha.address, name: 'alpha' });
-  assert.equal(health[0], 'down');
-  assert.equal(health.at(-1), 'up');
-});
+    const up = once(pool, 'up');
+    await alpha.restart();
+    await up;
+    assert.deepEqual(await whoami(c), { endpoint: alpha.address, name: 'alpha' });
+    assert.equal(health[0], 'down');
+    assert.equal(health.at(-1), 'up');
+  },
+);
 
 test('graceful stop (SIGTERM): the read-only event takes the endpoint out of balancing before the socket closes', { timeout: 30_000 }, async () => {
   const c = client([beta.address]);
@@ -229,7 +252,10 @@ test('graceful stop (SIGTERM): the read-only event takes the endpoint out of bal
   const stopped = beta.stop();
   await once(pool, 'readonly');
   assert.equal(availableAtReadonly, false);
-  await assert.rejects(c.call(pingBody(), { timeoutMs: 5000 }), (err: unknown) => codeOf(err) === 'FERRY_UPSTREAM_UNAVAILABLE' && wasSent(err) === false);
+  await assert.rejects(
+    c.call(pingBody(), { timeoutMs: 5000 }),
+    (err: unknown) => codeOf(err) === 'FERRY_UPSTREAM_UNAVAILABLE' && wasSent(err) === false,
+  );
   assert.equal(await inFlight, 'slept 500', 'the call in flight completed during the graceful shutdown');
   await stopped;
   if (pool.health !== 'down') await once(pool, 'down');

@@ -91,7 +91,11 @@ test('64 calls in flight on one connection come back out of order, each matched 
   assert.equal(c.pending, 64);
   await Promise.all(calls);
   assert.equal(completion.length, 64);
-  assert.notDeepEqual(completion, [...completion].sort((a, b) => a - b), 'replies should not arrive in send order');
+  assert.notDeepEqual(
+    completion,
+    [...completion].sort((a, b) => a - b),
+    'replies should not arrive in send order',
+  );
   assert.ok(completion.indexOf(0) > completion.indexOf(63), 'slow(504) finished after slow(0)');
   assert.equal(c.pending, 0);
 });
@@ -155,7 +159,7 @@ test('cancellation (input: slow(2000) aborted after 100 ms) → CLIENT_CLOSED at
   assert.ok(performance.now() - started < 2000, 'rejected before the provider answered');
   assert.equal(c.pending, 0, 'the pending slot was freed');
   assert.equal(decodeResult((await c.call(pingBody(), 5000)).body).value, 'pong');
-  await eventually('the cancelled call\'s reply arrives and is dropped', () => c.lateReplies === late + 1);
+  await eventually("the cancelled call's reply arrives and is dropped", () => c.lateReplies === late + 1);
   assert.equal(c.state, 'ready');
 });
 
@@ -170,7 +174,11 @@ test('a call cancelled before its frame was flushed is never written (input: abo
   await assert.rejects(call, (err: unknown) => codeOf(err) === 'FERRY_CLIENT_CLOSED' && wasSent(err) === false);
   assert.equal(decodeResult((await c.call(slowBody(600), 5000)).body).value, 'slept 600');
   assert.equal(c.lateReplies, late, 'no reply came for the cancelled call: it was never sent');
-  await assert.rejects(c.call(pingBody(), 5000, AbortSignal.abort()), (err: unknown) => codeOf(err) === 'FERRY_CLIENT_CLOSED', 'an already-aborted signal');
+  await assert.rejects(
+    c.call(pingBody(), 5000, AbortSignal.abort()),
+    (err: unknown) => codeOf(err) === 'FERRY_CLIENT_CLOSED',
+    'an already-aborted signal',
+  );
 });
 
 test('heartbeats keep an idle connection alive: 200 ms interval, idle for 1.5 s (> 3 intervals)', async () => {
@@ -255,7 +263,13 @@ test('a provider that stops reading (the JVM SIGSTOPped): past 1 MiB waiting to 
     for (let i = 0; i < 200 && refused === undefined; i++) {
       const call = c.call(body, 120_000);
       // A refused call is already rejected; a sent one stays pending (the JVM cannot answer).
-      const outcome = await Promise.race([call.then(() => 'answered' as const, (err: unknown) => ({ err })), new Promise<'pending'>((r) => setTimeout(() => r('pending'), 10))]);
+      const outcome = await Promise.race([
+        call.then(
+          () => 'answered' as const,
+          (err: unknown) => ({ err }),
+        ),
+        new Promise<'pending'>((r) => setTimeout(() => r('pending'), 10)),
+      ]);
       if (outcome === 'answered') assert.fail('a stopped JVM answered a call');
       if (outcome === 'pending') sent.push(call);
       else refused = outcome.err;

@@ -2,14 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FerryError } from '../../../src/errors/index.js';
-import {
-  DEFAULT_MAX_FRAME_BYTES,
-  FrameDecoder,
-  HEADER_BYTES,
-  HEARTBEAT_BODY,
-  encodeFrame,
-  type Frame,
-} from '../../../src/upstream/dubbo/frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, HEADER_BYTES, HEARTBEAT_BODY, encodeFrame, type Frame } from '../../../src/upstream/dubbo/frame.js';
 import { hessianValues, pingBody } from '../../support/hessian-bodies.js';
 
 // Generic-invoke request from reference/protocols.md B.1 (made with hessian.js, id 1, body 257 bytes).
@@ -60,9 +53,17 @@ test('negative and extreme ids survive a round trip as signed 64-bit values', ()
   const ids = [-1n, -(1n << 63n), (1n << 63n) - 1n, -123456789012345n, 0n];
   const wire = Buffer.concat(ids.map((id) => encodeFrame({ request: false, status: 20, id, body: pingBody() })));
   const frames = new FrameDecoder().push(wire);
-  assert.deepEqual(frames.map((f) => f.id), ids);
+  assert.deepEqual(
+    frames.map((f) => f.id),
+    ids,
+  );
   // -1 is all ones on the wire
-  assert.equal(encodeFrame({ request: true, id: -1n, body: Buffer.alloc(0) }).subarray(4, 12).toString('hex'), 'ffffffffffffffff');
+  assert.equal(
+    encodeFrame({ request: true, id: -1n, body: Buffer.alloc(0) })
+      .subarray(4, 12)
+      .toString('hex'),
+    'ffffffffffffffff',
+  );
 });
 
 test('encodeFrame refuses an id outside int64 (input: 2^63) and a status above 255 (input: 256)', () => {
@@ -95,8 +96,14 @@ test('many frames in one chunk, with the last one cut and completed by the next 
   const second = dec.push(wire.subarray(cut));
   assert.equal(second.length, 1);
   const all = [...first, ...second];
-  assert.deepEqual(all.map((f) => f.id), frames.map((_, i) => BigInt(i) - 25n));
-  assert.deepEqual(all.map((f) => f.status), frames.map((_, i) => (i % 2 ? 20 : 70)));
+  assert.deepEqual(
+    all.map((f) => f.id),
+    frames.map((_, i) => BigInt(i) - 25n),
+  );
+  assert.deepEqual(
+    all.map((f) => f.status),
+    frames.map((_, i) => (i % 2 ? 20 : 70)),
+  );
 });
 
 test('property: any frames cut at any points decode to the same frames', () => {
