@@ -7,7 +7,14 @@ cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-for part in scripts/setup-*.sh; do
+# `--serve`: only what `npm start` needs (the build, the Java sample provider, the Python gRPC
+# sample); test-only peers (rnacos, the Go ext_proc client, ...) are set up by `npm test`.
+if [ "${1:-}" = "--serve" ]; then
+  parts=(scripts/setup-build.sh scripts/setup-java.sh scripts/setup-python.sh)
+else
+  parts=(scripts/setup-*.sh)
+fi
+for part in "${parts[@]}"; do
   echo "==> $part"
   bash "$part"
 done

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Brings up the sample upstreams and Ferry with mappings/ on a fresh machine:
-#   - installs/builds what is missing (scripts/setup.sh),
+#   - installs/builds what serving needs and is missing (scripts/setup.sh --serve),
 #   - starts the Apache Dubbo sample provider (dubbo 20880, triple 50051) and the Python gRPC
 #     sample (50061),
 #   - serves HTTP on 127.0.0.1:8080 (FERRY_PORT to change) until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --serve
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
