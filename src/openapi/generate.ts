@@ -251,7 +251,11 @@ const SHARED_RESPONSES: ReadonlyArray<{ name: string; status: number; descriptio
   { name: 'PayloadTooLarge', status: 413, description: 'the request body is over the size limit' },
   { name: 'UnsupportedMediaType', status: 415, description: 'the request body must be application/json' },
   { name: 'BadGateway', status: 502, description: 'the upstream failed (exception, error status, protocol error)' },
-  { name: 'ServiceUnavailable', status: 503, description: 'no upstream endpoint could take the call, or Ferry is shutting down' },
+  {
+    name: 'ServiceUnavailable',
+    status: 503,
+    description: 'no upstream endpoint could take the call, Ferry holds as many connections as it accepts, or it is shutting down',
+  },
   { name: 'GatewayTimeout', status: 504, description: 'the upstream did not answer in time' },
 ];
 

@@ -195,7 +195,12 @@ describe('OpenAPI 3.1 generation', () => {
     assert.deepEqual(r['404'].content['application/problem+json'].schema.allOf[1].properties.code.enum, ['FERRY_UPSTREAM_EXCEPTION']);
     assert.deepEqual(r['503'], { $ref: '#/components/responses/ServiceUnavailable' });
     const unavailable = doc['components']['responses']['ServiceUnavailable'].content['application/problem+json'].schema.allOf[1].properties.code.enum;
-    assert.deepEqual(unavailable.sort(), ['FERRY_SHUTTING_DOWN', 'FERRY_UPSTREAM_OVERLOADED', 'FERRY_UPSTREAM_UNAVAILABLE']);
+    assert.deepEqual(unavailable.sort(), [
+      'FERRY_SHUTTING_DOWN',
+      'FERRY_TOO_MANY_CONNECTIONS',
+      'FERRY_UPSTREAM_OVERLOADED',
+      'FERRY_UPSTREAM_UNAVAILABLE',
+    ]);
     const problem = doc['components']['schemas']['Problem'];
     assert.ok(problem.properties.code.enum.includes('FERRY_BAD_ARGUMENT'));
     assert.deepEqual(problem.required, ['type', 'title', 'status', 'detail', 'code']);

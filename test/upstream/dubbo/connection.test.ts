@@ -16,6 +16,7 @@ import { decodeErrorMessage, decodeResult, failBody, getAccountBody, accountCall
 let provider: JavaProvider;
 const open: DubboConnection[] = [];
 const servers: Server[] = [];
+const peerSockets: Socket[] = [];
 
 function connectTo(port: number, extra: Partial<Parameters<typeof createDubboConnection>[0]> = {}): DubboConnection {
   const c = createDubboConnection({ host: '127.0.0.1', port, ...extra });
@@ -41,6 +42,7 @@ async function fakePeer(onSocket: (s: Socket) => void): Promise<{ port: number; 
   const sockets: Socket[] = [];
   const server = createServer((s) => {
     sockets.push(s);
+    peerSockets.push(s);
     s.on('error', () => {});
     onSocket(s);
   });
@@ -59,9 +61,11 @@ before(async () => {
 after(async () => {
   for (const c of open) c.destroy();
   await Promise.all(open.map((c) => c.closed()));
-  // Listen for 'close' before close(): a closed server no longer reports `listening`.
+  // Listen for 'close' before close(): a closed server no longer reports `listening`. A server
+  // closes only once its sockets have: a fake peer that half-closed or ignored the end would hold it.
   const closed = servers.filter((s) => s.listening).map((s) => once(s, 'close'));
   for (const s of servers) s.close();
+  for (const s of peerSockets) s.destroy();
   await Promise.all(closed);
   await provider?.stop();
 });
