@@ -22,6 +22,7 @@ import { endpointsOf, nacosServiceNames, parseInstanceList, parseNacosRegistry, 
 import type { NacosRegistry } from './nacos-instances.js';
 import type { ServiceSelector } from './provider-url.js';
 import type { Endpoint, EndpointSource } from './types.js';
+import { ReadySignal } from './ready-signal.js';
 
 /** How often each service's instance list is re-read (ms). */
 export const NACOS_POLL_INTERVAL_MS = 2000;
@@ -116,7 +117,7 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
   const maxInstances = clamp(options.maxInstances, NACOS_MAX_INSTANCES, 1, 1_000_000);
 
   const listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
-  const readyWaiters = new Set<(ok: boolean) => void>();
+  const readySignal = new ReadySignal();
   // Problems already told, by key; a problem that stops happening is forgotten, so its return is told again.
   const told = new Map<string, number>();
   let round = 0;
@@ -179,15 +180,13 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
       // re-register — does not empty the gateway. Endpoints that really died fail their health
       // checks and leave balancing on their own.
       report('empty-protected', new RegistryError(`Nacos lists no provider of ${serviceKey}; keeping the last ${list.length}`));
-      for (const w of readyWaiters) w(true);
-      readyWaiters.clear();
+      readySignal.settle(true);
       return;
     }
     const first = origin === 'none';
     const changed = first || !sameList(list, next);
     origin = from;
-    for (const w of readyWaiters) w(true);
-    readyWaiters.clear();
+    readySignal.settle(true);
     if (!changed) return;
     list = Object.freeze([...next]);
     if (from === 'registry') void cache?.write(list);
@@ -325,17 +324,7 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
     },
     ready(waitMs = 10_000) {
       if (origin !== 'none') return Promise.resolve(true);
-      return new Promise<boolean>((resolve) => {
-        const t = setTimeout(() => {
-          readyWaiters.delete(done);
-          resolve(false);
-        }, waitMs);
-        const done = (ok: boolean): void => {
-          clearTimeout(t);
-          resolve(ok);
-        };
-        readyWaiters.add(done);
-      });
+      return readySignal.wait(waitMs);
     },
     connected: () => isConnected,
     origin: () => origin,
@@ -345,8 +334,7 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
       if (timer !== undefined) clearTimeout(timer);
       closing.abort();
       listeners.clear();
-      for (const w of readyWaiters) w(false);
-      readyWaiters.clear();
+      readySignal.settle(false);
       isConnected = false;
     },
   };

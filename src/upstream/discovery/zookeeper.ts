@@ -13,6 +13,7 @@ import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
 import { selectProviders } from './provider-url.js';
 import type { ServiceSelector } from './provider-url.js';
 import type { Endpoint, EndpointSource } from './types.js';
+import { ReadySignal } from './ready-signal.js';
 
 export interface ZooKeeperSourceOptions {
   /** `host:port[,host:port...][/chroot]`, or a registry URL `zookeeper://host:port?backup=host:port,...`. */
@@ -111,13 +112,12 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
   let hasRead = false;
   let reading = false;
   let readAgain = false;
-  const readyWaiters = new Set<(ok: boolean) => void>();
+  const readySignal = new ReadySignal();
 
   const publish = (next: Endpoint[], from: 'registry' | 'cache' = 'registry'): void => {
     const wasRead = hasRead;
     hasRead = true;
-    for (const w of readyWaiters) w(true);
-    readyWaiters.clear();
+    readySignal.settle(true);
     origin = from;
     if (wasRead && sameList(list, next)) return;
     list = Object.freeze(next);
@@ -243,17 +243,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
     },
     ready(timeoutMs = 10_000) {
       if (hasRead) return Promise.resolve(true);
-      return new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => {
-          readyWaiters.delete(done);
-          resolve(false);
-        }, timeoutMs);
-        const done = (ok: boolean): void => {
-          clearTimeout(timer);
-          resolve(ok);
-        };
-        readyWaiters.add(done);
-      });
+      return readySignal.wait(timeoutMs);
     },
     connected: () => isConnected,
     origin: () => origin,
@@ -262,8 +252,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
       closed = true;
       if (cacheTimer !== undefined) clearTimeout(cacheTimer);
       listeners.clear();
-      for (const w of readyWaiters) w(false);
-      readyWaiters.clear();
+      readySignal.settle(false);
       const c = client;
       client = undefined;
       isConnected = false;
