@@ -174,8 +174,11 @@ describe('sample provider over the dubbo protocol (raw frames, hessian.js)', () 
   });
 
   test('thread pool of 2 with queues=0: a third concurrent call answers status 100', async () => {
+    // The slow calls get a connection of their own: the shared one may have been closed by the
+    // provider after an earlier test, and a slow call that never ran exhausts nothing.
+    const busy = await openRaw(provider.dubboPort);
     const slowCall = (): ReturnType<RawConnection['call']> =>
-      conn.call({ service: AS, version: '1.0.0', method: 'slow', descriptor: 'I', args: [3000] });
+      busy.call({ service: AS, version: '1.0.0', method: 'slow', descriptor: 'I', args: [3000] });
     const first = slowCall();
     const second = slowCall();
     // The two slow calls may not have reached the pool when the first ping arrives (they travel
@@ -194,6 +197,7 @@ describe('sample provider over the dubbo protocol (raw frames, hessian.js)', () 
       await other.close();
     }
     const [a, b] = await Promise.all([first, second]);
+    await busy.close();
     assert.equal(decodeResult(a.body).value, 'slept 3000');
     assert.equal(decodeResult(b.body).value, 'slept 3000');
   });

@@ -201,12 +201,34 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
 
   const server = (): string => registry!.servers[serverIndex % registry!.servers.length]!;
 
+  /**
+   * Aborted after `timeoutMs` (covering the body too) or when the source closes. Built by hand:
+   * a signal made with AbortSignal.any() from a timeout signal can be collected before it fires on
+   * Node 20, and then a registry that never answers stalls the poll loop for good (seen in tests).
+   */
+  function requestSignal(): AbortSignal {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    timer.unref();
+    const onClose = (): void => ac.abort(closing.signal.reason);
+    closing.signal.addEventListener('abort', onClose, { once: true });
+    ac.signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        closing.signal.removeEventListener('abort', onClose);
+      },
+      { once: true },
+    );
+    return ac.signal;
+  }
+
   async function request(path: string, query: Record<string, string>, method: 'GET' | 'POST' = 'GET'): Promise<Response> {
     const body = new URLSearchParams(query).toString();
     const url = `http://${server()}${path}` + (method === 'GET' ? `?${body}` : '');
     return fetch(url, {
       method,
-      signal: AbortSignal.any([closing.signal, AbortSignal.timeout(timeoutMs)]),
+      signal: requestSignal(),
       ...(method === 'POST' ? { body, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
     });
   }
