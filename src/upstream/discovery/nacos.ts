@@ -23,6 +23,7 @@ import type { NacosRegistry } from './nacos-instances.js';
 import type { ServiceSelector } from './provider-url.js';
 import type { Endpoint, EndpointSource } from './types.js';
 import { ReadySignal } from './ready-signal.js';
+import { createProblemLog } from './problem-log.js';
 
 /** How often each service's instance list is re-read (ms). */
 export const NACOS_POLL_INTERVAL_MS = 2000;
@@ -118,24 +119,9 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
 
   const listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
   const readySignal = new ReadySignal();
-  // Problems already told, by key; a problem that stops happening is forgotten, so its return is told again.
-  const told = new Map<string, number>();
-  let round = 0;
-  const report = (key: string, err: Error): void => {
-    const seen = told.has(key);
-    told.delete(key);
-    told.set(key, round);
-    if (told.size > MAX_REMEMBERED_PROBLEMS) told.delete(told.keys().next().value!);
-    if (seen) return;
-    try {
-      options.onError?.(err);
-    } catch {
-      // a logger that throws must not break discovery
-    }
-  };
-  const forgetStale = (): void => {
-    for (const [k, r] of told) if (r < round) told.delete(k);
-  };
+  // Problems already told, by key; swept each poll, so a problem that stops happening is told again when it returns.
+  const problems = createProblemLog(options.onError, MAX_REMEMBERED_PROBLEMS);
+  const report = (key: string, err: Error): void => problems.report(key, err);
 
   let registry: NacosRegistry | undefined;
   let names: string[] | undefined;
@@ -295,7 +281,6 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
 
   async function poll(): Promise<void> {
     if (closed || registry === undefined || names === undefined) return;
-    round++;
     let failed = false;
     for (const name of names) {
       const got = await readName(name);
@@ -304,7 +289,7 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
       else perName.set(name, got);
     }
     isConnected = !failed;
-    forgetStale();
+    problems.sweep();
     if (perName.size === names.length) {
       publish(endpointsOf(perName), 'registry');
     } else if (origin === 'none' && cache !== undefined) {

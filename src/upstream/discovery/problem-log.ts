@@ -12,6 +12,11 @@ export interface ProblemLog {
   clear(key: string): void;
   /** Clears every key starting with `prefix`. */
   clearPrefix(prefix: string): void;
+  /**
+   * For sources that re-read everything each round (a poll): clears the keys not reported since
+   * the previous sweep, so a problem that stopped happening is told again when it returns.
+   */
+  sweep(): void;
   /** Keys currently reported (for tests and readiness). */
   active(): readonly string[];
 }
@@ -21,6 +26,8 @@ export const DEFAULT_MAX_REMEMBERED_PROBLEMS = 4096;
 
 export function createProblemLog(sink: ((err: Error) => void) | undefined, maxKeys = DEFAULT_MAX_REMEMBERED_PROBLEMS): ProblemLog {
   const reported = new Set<string>();
+  /** Keys reported (again) since the last sweep. */
+  let seenThisRound = new Set<string>();
   const emit = (err: Error): void => {
     try {
       sink?.(err);
@@ -30,6 +37,7 @@ export function createProblemLog(sink: ((err: Error) => void) | undefined, maxKe
   };
   return {
     report(key, err) {
+      seenThisRound.add(key);
       if (reported.has(key)) return;
       if (reported.size >= maxKeys) {
         const oldest = reported.values().next().value;
@@ -43,6 +51,10 @@ export function createProblemLog(sink: ((err: Error) => void) | undefined, maxKe
     },
     clearPrefix(prefix) {
       for (const k of reported) if (k.startsWith(prefix)) reported.delete(k);
+    },
+    sweep() {
+      for (const k of reported) if (!seenThisRound.has(k)) reported.delete(k);
+      seenThisRound = new Set();
     },
     active: () => [...reported],
   };
