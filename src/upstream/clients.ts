@@ -216,7 +216,6 @@ interface Managed {
   readonly upstream: ServiceUpstream;
   readonly outlier: OutlierDetector;
   readonly source: EndpointSource;
-  readonly transports: () => ReadonlyArray<{ id: string; connectionCount: number; pending(): number; available(): boolean }>;
   close(): Promise<void>;
 }
 
@@ -284,39 +283,38 @@ export class UpstreamClients {
         ...(service.sticky.hashOn !== undefined ? { hashOn: service.sticky.hashOn } : {}),
         ...(service.sticky.maxAgeSeconds !== undefined ? { maxAgeSeconds: service.sticky.maxAgeSeconds } : {}),
       });
-    if (protocol === 'dubbo') {
-      const client = createDubboClient({
-        endpoints: source,
-        connectionsPerEndpoint: service.connectionsPerEndpoint,
-        balancer,
-        outlier,
-        ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
-      });
-      return {
-        upstream: { protocol, service: service.name, client, stickiness },
-        outlier,
-        source,
-        transports: () => client.pools(),
-        async close() {
-          await client.close();
-          await source.close();
-        },
-      };
-    }
-    const client = createGrpcClient({
-      endpoints: source,
-      channelsPerEndpoint: service.connectionsPerEndpoint,
-      balancer,
-      outlier,
-      protocolName: protocol === 'triple' ? 'Triple' : 'gRPC',
-    });
+    const upstream: ServiceUpstream =
+      protocol === 'dubbo'
+        ? {
+            protocol,
+            service: service.name,
+            stickiness,
+            client: createDubboClient({
+              endpoints: source,
+              connectionsPerEndpoint: service.connectionsPerEndpoint,
+              balancer,
+              outlier,
+              ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
+            }),
+          }
+        : {
+            protocol,
+            service: service.name,
+            stickiness,
+            client: createGrpcClient({
+              endpoints: source,
+              channelsPerEndpoint: service.connectionsPerEndpoint,
+              balancer,
+              outlier,
+              protocolName: protocol === 'triple' ? 'Triple' : 'gRPC',
+            }),
+          };
     return {
-      upstream: { protocol, service: service.name, client, stickiness },
+      upstream,
       outlier,
       source,
-      transports: () => client.upstream.transports(),
       async close() {
-        await client.close();
+        await upstream.client.close();
         await source.close();
       },
     };
@@ -326,7 +324,7 @@ export class UpstreamClients {
   snapshots(): UpstreamSnapshot[] {
     const out: UpstreamSnapshot[] = [];
     for (const m of this.managed.values()) {
-      for (const t of m.transports()) {
+      for (const t of m.upstream.client.upstream.transports()) {
         out.push({
           service: m.upstream.service,
           endpoint: t.id,
@@ -344,7 +342,7 @@ export class UpstreamClients {
     const down: string[] = [];
     for (const s of config.services.values()) {
       const m = this.managed.get(upstreamKey(s));
-      if (m !== undefined && !m.transports().some((t) => t.available())) down.push(s.name);
+      if (m !== undefined && !m.upstream.client.upstream.transports().some((t) => t.available())) down.push(s.name);
     }
     return down;
   }
