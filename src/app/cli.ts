@@ -46,6 +46,7 @@ const USAGE = `Usage:
 Budgets and disclosure (flag, or its variable; defaults and effects in docs/operations.md):
   --admin-host HOST (FERRY_ADMIN_HOST, default 127.0.0.1)   --max-body-bytes N (FERRY_MAX_BODY_BYTES)
 ${LIMIT_SETTINGS.map(([flag, env]) => `  --${flag} N (${env})`).join('\n')}
+  --drain-timeout-ms N (FERRY_DRAIN_TIMEOUT_MS, default 10000: how long SIGTERM waits for requests in flight)
   --problem-detail safe|full (FERRY_PROBLEM_DETAIL, default safe: 5xx answers carry no provider text)
 
 Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_EXT_PROC_PORT, FERRY_ADMIN_PORT,
@@ -67,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
       'max-body-bytes': { type: 'string' },
       'admin-host': { type: 'string' },
       'problem-detail': { type: 'string' },
+      'drain-timeout-ms': { type: 'string' },
       ...Object.fromEntries(LIMIT_SETTINGS.map(([flag]) => [flag, { type: 'string' as const }])),
       workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -129,6 +131,8 @@ async function main(argv: string[]): Promise<number> {
       const detail = values['problem-detail'] ?? env['FERRY_PROBLEM_DETAIL'] ?? 'safe';
       if (detail !== 'safe' && detail !== 'full') throw new UsageError(`--problem-detail / FERRY_PROBLEM_DETAIL is safe or full, got "${detail}"`);
       const adminHost = values['admin-host'] ?? env['FERRY_ADMIN_HOST'];
+      const drainGiven = values['drain-timeout-ms'];
+      const drain = drainGiven ?? env['FERRY_DRAIN_TIMEOUT_MS'];
       const ferry = await startFerry({
         mappingsDir: dir,
         host: values.host ?? env['FERRY_HOST'] ?? '127.0.0.1',
@@ -137,6 +141,9 @@ async function main(argv: string[]): Promise<number> {
         ...(extProc !== undefined ? { extProcPort: Number(extProc) } : {}),
         ...(maxBody !== undefined ? { maxBodyBytes: positiveInt(maxBody, 'the body limit') } : {}),
         ...(adminHost !== undefined ? { adminHost } : {}),
+        ...(drain !== undefined
+          ? { drainTimeoutMs: positiveInt(drain, drainGiven !== undefined ? '--drain-timeout-ms' : 'FERRY_DRAIN_TIMEOUT_MS') }
+          : {}),
         limits,
         problemDetail: detail,
         watch: !values['no-watch'],
