@@ -14,6 +14,8 @@ import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../ga
 import { createDubboBinder } from '../gateway/dubbo-binder.js';
 import { createGrpcBinding } from '../gateway/grpc-binder.js';
 import type { Engine, UpstreamCallObserver } from '../gateway/types.js';
+import { loadPlugins, type PluginCatalog, type PluginFailureObserver } from '../gateway/plugins.js';
+import { builtinPlugins } from '../gateway/policies/index.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
 import { createFrontendContract, type FrontendLimits } from '../frontends/contract.js';
 import { startExtProcServer, type ExtProcServer } from '../frontends/ext-proc/index.js';
@@ -87,6 +89,10 @@ export interface EngineBuildOptions {
   readonly telemetry?: Telemetry;
   /** Told about each upstream call. */
   readonly observeCall?: UpstreamCallObserver;
+  /** Plugins the routes may name (from loadPlugins); the built-ins alone when absent. */
+  readonly plugins?: PluginCatalog;
+  /** Told about each plugin hook that threw or ran out of time. */
+  readonly onPluginFailure?: PluginFailureObserver;
 }
 
 export interface BuiltEngine {
@@ -126,6 +132,8 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
     ...(opts.problemDetail ? { problemDetail: opts.problemDetail } : {}),
     ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
+    ...(opts.plugins ? { plugins: opts.plugins } : {}),
+    ...(opts.onPluginFailure ? { onPluginFailure: opts.onPluginFailure } : {}),
   });
   return { config, engine };
 }
@@ -134,6 +142,7 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
 export async function validateMappings(dir: string): Promise<BuiltEngine> {
   const config = await loadConfigDir(dir);
   return buildEngine(config, {
+    plugins: await loadPlugins(config, builtinPlugins()),
     clientFor: () => {
       throw new Error('ferry validate does not call upstreams');
     },
@@ -198,8 +207,16 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   };
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const problemDetail = opts.problemDetail ?? 'safe';
+  const onPluginFailure: PluginFailureObserver = (plugin, route, reason, message) => {
+    metrics.recordPluginFailure(plugin, route, reason);
+    log?.error('plugin failed', { plugin, route, reason, error: message });
+  };
   const build = async (): Promise<BuiltEngine> => {
-    const built = buildEngine(await loadConfigDir(opts.mappingsDir), {
+    const config = await loadConfigDir(opts.mappingsDir);
+    // Plugin modules are imported anew on each load (a changed file is a new module).
+    const built = buildEngine(config, {
+      plugins: await loadPlugins(config, builtinPlugins()),
+      onPluginFailure,
       clientFor: (s) => upstreams.forService(s),
       maxBodyBytes,
       problemDetail,
