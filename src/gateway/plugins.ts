@@ -139,7 +139,7 @@ function optionsValidator(schema: object): ValidateFunction {
 }
 
 function describe(e: ErrorObject): string {
-  const where = e.instancePath === '' ? 'the options' : `options${e.instancePath.replace(/\//g, '.')}`;
+  const where = e.instancePath === '' ? 'options' : `options${e.instancePath.replace(/\//g, '.')}`;
   if (e.keyword === 'additionalProperties')
     return `${where} has an unknown key "${String((e.params as { additionalProperty: string }).additionalProperty)}"`;
   return `${where} ${e.message ?? 'is invalid'}`;
