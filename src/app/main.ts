@@ -14,7 +14,7 @@ import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../ga
 import { createDubboBinder } from '../gateway/dubbo-binder.js';
 import { createGrpcBinding } from '../gateway/grpc-binder.js';
 import type { Engine, UpstreamCallObserver } from '../gateway/types.js';
-import { loadPlugins, type PluginCatalog, type PluginFailureObserver } from '../gateway/plugins.js';
+import { closePlugins, loadPlugins, type PluginCatalog, type PluginFailureObserver } from '../gateway/plugins.js';
 import { builtinPlugins } from '../gateway/policies/index.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
 import { createFrontendContract, type FrontendLimits } from '../frontends/contract.js';
@@ -97,6 +97,8 @@ export interface EngineBuildOptions {
 
 export interface BuiltEngine {
   readonly config: FerryConfig;
+  /** The plugins the engine's routes use (closed when this config is replaced). */
+  readonly plugins?: PluginCatalog;
   readonly engine: Engine & { readonly routes: readonly RouteConfig[] };
 }
 
@@ -135,7 +137,7 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
     ...(opts.plugins ? { plugins: opts.plugins } : {}),
     ...(opts.onPluginFailure ? { onPluginFailure: opts.onPluginFailure } : {}),
   });
-  return { config, engine };
+  return { config, engine, ...(opts.plugins ? { plugins: opts.plugins } : {}) };
 }
 
 /** Loads and binds a mapping folder without connecting anywhere (for `ferry validate`). */
@@ -214,16 +216,23 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   const build = async (): Promise<BuiltEngine> => {
     const config = await loadConfigDir(opts.mappingsDir);
     // Plugin modules are imported anew on each load (a changed file is a new module).
-    const built = buildEngine(config, {
-      plugins: await loadPlugins(config, builtinPlugins()),
-      onPluginFailure,
-      clientFor: (s) => upstreams.forService(s),
-      maxBodyBytes,
-      problemDetail,
-      telemetry,
-      onOutcome,
-      observeCall: metrics.observeUpstreamCall,
-    });
+    const plugins = await loadPlugins(config, builtinPlugins());
+    let built: BuiltEngine;
+    try {
+      built = buildEngine(config, {
+        plugins,
+        onPluginFailure,
+        clientFor: (s) => upstreams.forService(s),
+        maxBodyBytes,
+        problemDetail,
+        telemetry,
+        onOutcome,
+        observeCall: metrics.observeUpstreamCall,
+      });
+    } catch (err) {
+      await closePlugins(plugins); // a refused config leaves no Redis client behind
+      throw err;
+    }
     // Every service starts connecting (and discovering) now, not on its first request. What it
     // refuses (a sticky cookie without signing keys, ...) is a config problem of that service.
     const problems: ConfigProblem[] = [];
@@ -256,7 +265,10 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     }
   };
   const swap = async (next: BuiltEngine): Promise<void> => {
+    const previous = current;
     current = next;
+    // The old config's plugins (Redis clients) close once its requests in flight have had time to end.
+    if (previous.plugins !== undefined) setTimeout(() => void closePlugins(previous.plugins!), opts.drainTimeoutMs ?? 10_000).unref();
     // Clients the new config still names are kept; the others drain their calls and close.
     await upstreams.retainOnly(next.config);
   };
@@ -273,6 +285,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   shutdown.onStopAccepting({ name: 'close http', run: () => http?.close() });
   shutdown.onStopAccepting({ name: 'close ext_proc', run: () => extProc?.close() });
   shutdown.onClose({ name: 'close upstreams', run: () => upstreams.close() });
+  shutdown.onClose({ name: 'close plugins', run: () => (current.plugins !== undefined ? closePlugins(current.plugins) : undefined) });
   shutdown.onClose({ name: 'close admin', run: () => admin?.close() });
   if (opts.onClosed) shutdown.onClose({ name: 'flush telemetry', run: opts.onClosed });
 

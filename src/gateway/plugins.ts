@@ -66,6 +66,13 @@ export interface FerryPlugin<Options = unknown> {
   readonly preflight?: boolean;
   /** Builds the hooks for one route, once per config load. Throwing is a config problem at the route's `policies:`. */
   create(options: Options, route: PolicyRoute): PolicyHooks;
+  /** Releases what `create` opened (connections, timers) when the config that built it is replaced or Ferry stops. */
+  close?(): void | Promise<void>;
+}
+
+/** Closes every plugin of a catalog that has something to close; a failing close is ignored (it is going away). */
+export async function closePlugins(catalog: PluginCatalog): Promise<void> {
+  await Promise.all([...catalog.values()].map(async (p) => p.close?.()).map((p) => p.catch(() => {})));
 }
 
 /** Types a plugin's definition (no runtime effect). */
