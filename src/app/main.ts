@@ -243,7 +243,10 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
         problems.push(...problemsOf(err, s.sticky !== undefined ? keySource(s, 'sticky') : s.source));
       }
     }
-    if (problems.length > 0) throw new ConfigError(problems);
+    if (problems.length > 0) {
+      await closePlugins(plugins);
+      throw new ConfigError(problems);
+    }
     return built;
   };
 
