@@ -26,7 +26,7 @@ async function startRedis(port: number): Promise<ChildProcess> {
   await new Promise<void>((resolve, reject) => {
     let out = '';
     const guard = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 20_000);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       if (out.includes('Ready to accept connections')) {
         clearTimeout(guard);

@@ -8,9 +8,9 @@ import { rateLimitPlugin } from './rate-limit.js';
 /** A fresh set of built-ins (per config build: a reload starts with new key caches). */
 export function builtinPlugins(): PluginCatalog {
   return new Map<string, FerryPlugin>([
-    ['jwt', jwtPlugin() as FerryPlugin],
-    ['api-key', apiKeyPlugin as FerryPlugin],
-    ['rate-limit', rateLimitPlugin() as FerryPlugin],
-    ['cors', corsPlugin as FerryPlugin],
+    ['jwt', jwtPlugin()],
+    ['api-key', apiKeyPlugin],
+    ['rate-limit', rateLimitPlugin()],
+    ['cors', corsPlugin],
   ]);
 }
