@@ -171,12 +171,12 @@ export function createExtProcCodec(): ExtProcCodec {
           response_trailer_mode: num(headerModes, m.response_trailer_mode),
         };
 
-  // google.protobuf.Struct of namespaces, each a Struct of string values.
+  // google.protobuf.Struct of namespaces, each a Struct of string values (protobufjs' bundled Struct has camelCase field names).
   const struct = (namespaces: Record<string, Record<string, string>>) => ({
     fields: Object.fromEntries(
       Object.entries(namespaces).map(([ns, values]) => [
         ns,
-        { struct_value: { fields: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { string_value: v }])) } },
+        { structValue: { fields: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { stringValue: v }])) } },
       ]),
     ),
   });
