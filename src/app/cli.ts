@@ -47,6 +47,10 @@ Budgets and disclosure (flag, or its variable; defaults and effects in docs/oper
   --admin-host HOST (FERRY_ADMIN_HOST, default 127.0.0.1)   --max-body-bytes N (FERRY_MAX_BODY_BYTES)
 ${LIMIT_SETTINGS.map(([flag, env]) => `  --${flag} N (${env})`).join('\n')}
   --drain-timeout-ms N (FERRY_DRAIN_TIMEOUT_MS, default 10000: how long SIGTERM waits for requests in flight)
+  --envoy-message-timeout-ms N, --envoy-max-message-timeout-ms N (FERRY_ENVOY_MESSAGE_TIMEOUT_MS, FERRY_ENVOY_MAX_MESSAGE_TIMEOUT_MS):
+      the message_timeout and max_message_timeout of the Envoy ext_proc filter in front; a route longer than
+      the first asks Envoy for more time (up to the second), and one that cannot fit answers 504 before Envoy does
+  --ext-proc-metadata-namespace NS (FERRY_EXT_PROC_METADATA_NAMESPACE, default envoy.filters.http.ext_proc; '' for none)
   --problem-detail safe|full (FERRY_PROBLEM_DETAIL, default safe: 5xx answers carry no provider text)
 
 Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_EXT_PROC_PORT, FERRY_ADMIN_PORT,
@@ -68,6 +72,9 @@ async function main(argv: string[]): Promise<number> {
       'max-body-bytes': { type: 'string' },
       'admin-host': { type: 'string' },
       'problem-detail': { type: 'string' },
+      'envoy-message-timeout-ms': { type: 'string' },
+      'envoy-max-message-timeout-ms': { type: 'string' },
+      'ext-proc-metadata-namespace': { type: 'string' },
       'drain-timeout-ms': { type: 'string' },
       ...Object.fromEntries(LIMIT_SETTINGS.map(([flag]) => [flag, { type: 'string' as const }])),
       workers: { type: 'string' },
@@ -131,6 +138,22 @@ async function main(argv: string[]): Promise<number> {
       const detail = values['problem-detail'] ?? env['FERRY_PROBLEM_DETAIL'] ?? 'safe';
       if (detail !== 'safe' && detail !== 'full') throw new UsageError(`--problem-detail / FERRY_PROBLEM_DETAIL is safe or full, got "${detail}"`);
       const adminHost = values['admin-host'] ?? env['FERRY_ADMIN_HOST'];
+      const envoyTimeout = values['envoy-message-timeout-ms'] ?? env['FERRY_ENVOY_MESSAGE_TIMEOUT_MS'];
+      const envoyMax = values['envoy-max-message-timeout-ms'] ?? env['FERRY_ENVOY_MAX_MESSAGE_TIMEOUT_MS'];
+      if (envoyMax !== undefined && envoyTimeout === undefined) {
+        throw new UsageError('--envoy-max-message-timeout-ms needs --envoy-message-timeout-ms (the message_timeout of the same Envoy filter)');
+      }
+      const envoyTimers =
+        envoyTimeout === undefined
+          ? undefined
+          : {
+              messageTimeoutMs: positiveInt(envoyTimeout, '--envoy-message-timeout-ms / FERRY_ENVOY_MESSAGE_TIMEOUT_MS'),
+              maxMessageTimeoutMs:
+                envoyMax === undefined || envoyMax === '0'
+                  ? 0
+                  : positiveInt(envoyMax, '--envoy-max-message-timeout-ms / FERRY_ENVOY_MAX_MESSAGE_TIMEOUT_MS'),
+            };
+      const metadataNamespace = values['ext-proc-metadata-namespace'] ?? env['FERRY_EXT_PROC_METADATA_NAMESPACE'];
       const drainGiven = values['drain-timeout-ms'];
       const drain = drainGiven ?? env['FERRY_DRAIN_TIMEOUT_MS'];
       const ferry = await startFerry({
@@ -139,6 +162,7 @@ async function main(argv: string[]): Promise<number> {
         port: Number(values.port ?? env['FERRY_PORT'] ?? 8080),
         adminPort: Number(values['admin-port'] ?? env['FERRY_ADMIN_PORT'] ?? 9090),
         ...(extProc !== undefined ? { extProcPort: Number(extProc) } : {}),
+        extProc: { ...(envoyTimers !== undefined ? { envoyTimers } : {}), ...(metadataNamespace !== undefined ? { metadataNamespace } : {}) },
         ...(maxBody !== undefined ? { maxBodyBytes: positiveInt(maxBody, 'the body limit') } : {}),
         ...(adminHost !== undefined ? { adminHost } : {}),
         ...(drain !== undefined

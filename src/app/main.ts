@@ -16,7 +16,7 @@ import { createGrpcBinding } from '../gateway/grpc-binder.js';
 import type { Engine, UpstreamCallObserver } from '../gateway/types.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
 import { createFrontendContract, type FrontendLimits } from '../frontends/contract.js';
-import { startExtProcServer, type ExtProcServer } from '../frontends/ext-proc/index.js';
+import { startExtProcServer, type ExtProcListenOptions, type ExtProcServer } from '../frontends/ext-proc/index.js';
 import { startHttpFrontend, type HttpFrontend } from '../frontends/http/index.js';
 import { generateOpenApi } from '../openapi/index.js';
 import { watchConfig, type ConfigWatcher } from './config-watcher.js';
@@ -33,6 +33,8 @@ export interface FerryOptions {
   readonly port: number;
   /** Envoy ext_proc gRPC port (0 picks a free one); no ext_proc service when absent. */
   readonly extProcPort?: number;
+  /** What the Envoy in front says of its ext_proc timers, and where answers write dynamic metadata. */
+  readonly extProc?: Pick<ExtProcListenOptions, 'envoyTimers' | 'metadataNamespace'>;
   /** Admin port (/metrics, /healthz, /readyz, /openapi.json); none when absent. */
   readonly adminPort?: number;
   /** Admin listen address: 127.0.0.1 unless given (never `host`, so exposing traffic does not expose /metrics). */
@@ -277,7 +279,11 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     });
     http = await startHttpFrontend(frontend, { ...(opts.host !== undefined ? { host: opts.host } : {}), port: opts.port });
     if (opts.extProcPort !== undefined) {
-      extProc = await startExtProcServer(frontend, { ...(opts.host !== undefined ? { host: opts.host } : {}), port: opts.extProcPort });
+      extProc = await startExtProcServer(frontend, {
+        ...(opts.host !== undefined ? { host: opts.host } : {}),
+        port: opts.extProcPort,
+        ...opts.extProc,
+      });
     }
     if (opts.adminPort !== undefined) {
       admin = await startAdminServer({

@@ -160,6 +160,11 @@ describe('Helm chart deploy/helm/ferry', () => {
     const cluster = bootstrap.static_resources.clusters.find((c: any) => c.name === 'ferry_ext_proc');
     const address = cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
     assert.deepEqual([address.address, address.port_value], ['127.0.0.1', extProcPort]);
+    // Ferry is told the filter's own timers (so it asks for more time on long routes).
+    const filter = bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config;
+    const ms = (d: string): number => parseFloat(d) * (d.endsWith('ms') ? 1 : 1000);
+    assert.equal(Number(ferry.args[ferry.args.indexOf('--envoy-message-timeout-ms') + 1]), ms(filter.message_timeout));
+    assert.equal(Number(ferry.args[ferry.args.indexOf('--envoy-max-message-timeout-ms') + 1]), ms(filter.max_message_timeout));
     const listener = bootstrap.static_resources.listeners[0].address.socket_address;
     assert.equal(envoy.ports.find((p: any) => p.name === 'http').containerPort, listener.port_value);
     const service = one(objects, 'Service');
