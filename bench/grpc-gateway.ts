@@ -102,10 +102,20 @@ interface Load {
 }
 
 async function wrk(url: string, conns: number, script?: string): Promise<Load> {
-  const [cmd, args] = pinned(1, 'wrk', ['-t1', `-c${conns}`, `-d${SECONDS}s`, '--latency', ...(script ? ['-s', script] : []), url]);
+  // A long timeout: on a busy shared machine a slow gateway's tail is a figure, not an error.
+  const [cmd, args] = pinned(1, 'wrk', [
+    '-t1',
+    `-c${conns}`,
+    `-d${SECONDS}s`,
+    '--timeout',
+    '20s',
+    '--latency',
+    ...(script ? ['-s', script] : []),
+    url,
+  ]);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0 || /Non-2xx|Socket errors/.test(out)) throw new Error(`wrk against ${url} failed:\n${out}`);
   return {
@@ -121,7 +131,7 @@ async function direct(upstream: string, conns: number, method: string): Promise<
   const [cmd, args] = pinned(0, GO, ['load', '-upstream', upstream, '-c', String(conns), '-d', String(SECONDS), '-method', method]);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   // Sampled just before exit would race; the client's own figure is its wall time, CPU comes from /proc.
   let cpu = 0;
   const timer = setInterval(() => {
@@ -174,13 +184,26 @@ async function main(): Promise<void> {
     ].join('\n');
     await writeFile(path.join(dir, 'orders.yaml'), mapping);
     const env = { ...process.env, ...(values['log-level'] !== undefined ? { FERRY_LOG_LEVEL: values['log-level'] } : {}) };
-    const ferryArgs = (root: string, port: number) => [path.join(root, 'bin/ferry.js'), 'serve', '--mappings', dir, '--port', String(port), '--admin-port', '0', '--no-watch'];
+    const ferryArgs = (root: string, port: number) => [
+      path.join(root, 'bin/ferry.js'),
+      'serve',
+      '--mappings',
+      dir,
+      '--port',
+      String(port),
+      '--admin-port',
+      '0',
+      '--no-watch',
+    ];
     const ferries: Array<{ name: string; server: Server }> = [];
     const ferryPort = await freePort();
     ferries.push({ name: 'ferry', server: await start('Ferry', 0, process.execPath, ferryArgs(REPO, ferryPort), ferryPort, env) });
     if (values.before !== undefined) {
       const p = await freePort();
-      ferries.unshift({ name: 'ferry (before)', server: await start('Ferry (before)', 0, process.execPath, ferryArgs(path.resolve(values.before), p), p, env) });
+      ferries.unshift({
+        name: 'ferry (before)',
+        server: await start('Ferry (before)', 0, process.execPath, ferryArgs(path.resolve(values.before), p), p, env),
+      });
     }
     const barePort = await freePort();
     const bare = await start('bare fastify', 0, process.execPath, ['--import', 'tsx', 'bench/bare-fastify.ts', '--port', String(barePort)], barePort);
@@ -230,10 +253,13 @@ async function main(): Promise<void> {
       rounds.push(rows);
       printRound(round, rows);
     }
-    printSummary(rounds, ferries.map((f) => f.name));
+    printSummary(
+      rounds,
+      ferries.map((f) => f.name),
+    );
   } finally {
     for (const s of servers) s.child.kill('SIGTERM');
-    await Promise.all(servers.map((s) => (s.child.exitCode === null ? once(s.child, 'exit') : undefined)));
+    await Promise.all(servers.map((s) => (s.child.exitCode === null ? once(s.child, 'exit') : Promise.resolve())));
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -241,7 +267,11 @@ async function main(): Promise<void> {
 const fmt = (n: number, d = 0): string => n.toFixed(d).padStart(10);
 
 function printRound(round: number, rows: Row[]): void {
-  console.log(`\nround ${round + 1} (load ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+  console.log(
+    `\nround ${round + 1} (load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')})`,
+  );
   console.log(`${''.padEnd(34)}  req/s@${CONNS}  CPU µs/req  p50@1 ms  p99@1 ms`);
   for (const r of rows) console.log(`${r.name.padEnd(34)}${fmt(r.rps64)}${fmt(r.cpuUs, 1)}${fmt(r.p50at1, 3)}${fmt(r.p99at1, 3)}`);
 }
@@ -253,9 +283,17 @@ function median(xs: number[]): number {
 
 function printSummary(rounds: Row[][], ferryNames: string[]): void {
   const get = (rows: Row[], name: string): Row => rows.find((r) => r.name === name)!;
-  console.log(`\nmedian over ${rounds.length} rounds (ratios within a round), ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}`);
-  console.log(`command: node --import tsx bench/grpc-gateway.ts --seconds ${SECONDS} --rounds ${ROUNDS}${values.before ? ` --before ${values.before}` : ''}`);
-  console.log(`pinned: ${PIN ? 'gateways and direct client on core 0, wrk and the Go server on core 1' : 'no'}; load now ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `\nmedian over ${rounds.length} rounds (ratios within a round), ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}`,
+  );
+  console.log(
+    `command: node --import tsx bench/grpc-gateway.ts --seconds ${SECONDS} --rounds ${ROUNDS}${values.before ? ` --before ${values.before}` : ''}`,
+  );
+  console.log(
+    `pinned: ${PIN ? 'gateways and direct client on core 0, wrk and the Go server on core 1' : 'no'}; load now ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   for (const verb of ['GET', 'POST']) {
     for (const f of ferryNames) {
       const m = (fn: (rows: Row[]) => number): string => median(rounds.map(fn)).toFixed(2);

@@ -61,7 +61,12 @@ type orders struct {
 }
 
 func (orders) GetOrder(_ context.Context, req *pb.GetOrderRequest) (*pb.Order, error) {
-	return order(req.GetName()), nil
+	o := order(req.GetName())
+	if strings.HasSuffix(req.GetName(), "/huge") {
+		// For Ferry's reply-size budget test: 17 MiB of bytes.
+		o.Signature = make([]byte, 17<<20)
+	}
+	return o, nil
 }
 
 func (orders) CreateOrder(_ context.Context, req *pb.CreateOrderRequest) (*pb.Order, error) {
@@ -98,7 +103,7 @@ func main() {
 	_ = fs.Parse(os.Args[2:])
 	switch mode {
 	case "server":
-		s := grpc.NewServer()
+		s := grpc.NewServer(grpc.MaxSendMsgSize(64 << 20))
 		pb.RegisterOrdersServer(s, orders{})
 		_ = s.Serve(listen(*port))
 	case "gateway":

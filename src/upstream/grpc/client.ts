@@ -13,6 +13,7 @@
  * stays as the metadata container, so callers and the status mapping read the same type.
  */
 import http2 from 'node:http2';
+import { connect } from 'node:net';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, IncomingHttpStatusHeader, OutgoingHttpHeaders } from 'node:http2';
 import { Metadata } from '@grpc/grpc-js';
 import { FerryError } from '../../errors/index.js';
@@ -86,6 +87,8 @@ export class GrpcEndpoint implements EndpointTransport {
   readonly weight: number;
   private readonly authority: string;
   private readonly url: string;
+  private readonly host: string;
+  private readonly port: number;
   private readonly maxReceive: number;
   private readonly slots: Slot[];
   private inFlight = 0;
@@ -103,6 +106,9 @@ export class GrpcEndpoint implements EndpointTransport {
     this.weight = options.weight ?? 100;
     this.authority = options.endpoint;
     this.url = `http://${options.endpoint}`;
+    const at = new URL(this.url);
+    this.host = at.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.port = Number(at.port || 80);
     this.maxReceive = options.maxReceiveBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
     const n = options.channels ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`channels must be a positive integer, got ${n}`);
@@ -262,9 +268,12 @@ export class GrpcEndpoint implements EndpointTransport {
   }
 
   private tooLarge(bytes: number): FerryError {
-    return grpcErrorToFerry(
-      { code: 8, details: `reply message larger than ${this.maxReceive} bytes (${bytes} received)`, metadata: new Metadata() },
-      this.id,
+    return new FerryError(
+      'FERRY_UPSTREAM_PROTOCOL_ERROR',
+      `the gRPC reply is larger than the ${this.maxReceive}-byte budget (${bytes} bytes so far)`,
+      {
+        endpoint: this.id,
+      },
     );
   }
 
@@ -285,7 +294,6 @@ export class GrpcEndpoint implements EndpointTransport {
     const endpoint = this.id;
     const handle: { stream: ClientHttp2Stream | undefined; cancel(): void } = { stream: undefined, cancel: () => finish(cancelled()) };
     let done = false;
-    let timer: NodeJS.Timeout | undefined;
     let responseHeaders: Metadata | undefined;
     let httpStatus = 0;
     let trailersSeen: IncomingHttpHeaders | undefined;
@@ -296,7 +304,7 @@ export class GrpcEndpoint implements EndpointTransport {
       if (done) return;
       done = true;
       this.inFlight--;
-      if (timer !== undefined) clearTimeout(timer);
+      clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       const stream = handle.stream;
       if (stream !== undefined) {
@@ -308,13 +316,16 @@ export class GrpcEndpoint implements EndpointTransport {
     const cancelled = (): FerryError =>
       new TransportError('FERRY_CLIENT_CLOSED', `the client went away; the call to ${endpoint} was cancelled`, true, { endpoint });
     const onAbort = (): void => finish(cancelled());
+    const timeoutMs = Math.max(1, Math.ceil(opts.deadline - Date.now()));
+    const timer = setTimeout(
+      () => finish(grpcErrorToFerry({ code: 4, details: `deadline of ${timeoutMs} ms exceeded`, metadata: new Metadata() }, endpoint)),
+      timeoutMs,
+    );
     if (signal?.aborted) {
       queueMicrotask(onAbort);
       return handle;
     }
     signal?.addEventListener('abort', onAbort, { once: true });
-    const timeoutMs = Math.max(1, Math.ceil(opts.deadline - Date.now()));
-    timer = setTimeout(() => finish(grpcErrorToFerry({ code: 4, details: `deadline of ${timeoutMs} ms exceeded`, metadata: new Metadata() }, endpoint)), timeoutMs);
 
     const send = (session: ClientHttp2Session): void => {
       if (done) return;
@@ -416,6 +427,8 @@ export class GrpcEndpoint implements EndpointTransport {
     if (this.healthValue === 'closed' || slot.session !== undefined) return;
     slot.timer = undefined;
     const session = http2.connect(this.url, {
+      // Small frames, sent as soon as written (as grpc-js does): no Nagle delay behind an unacknowledged one.
+      createConnection: () => connect({ host: this.host, port: this.port, noDelay: true }),
       settings: { enablePush: false },
       // As grpc-js: Node's session memory check degrades badly when reached; calls have their own budgets.
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
@@ -520,7 +533,7 @@ function splitFrames(buf: Buffer, max: number): { messages: Buffer[]; rest: Buff
   while (buf.length - at >= 5) {
     if (buf[at] !== 0) return new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', 'the gRPC reply is compressed, but Ferry asked for no compression');
     const len = buf.readUInt32BE(at + 1);
-    if (len > max) return new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `reply message larger than ${max} bytes (${len})`, { status: 502 });
+    if (len > max) return new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `a gRPC reply message is larger than the ${max}-byte budget (${len})`);
     if (buf.length - at - 5 < len) break;
     messages.push(buf.subarray(at + 5, at + 5 + len));
     at += 5 + len;
