@@ -7,6 +7,8 @@ import { parseWorkers, startClusterPrimary } from './cluster.js';
 import { ConfigError } from '../config/errors.js';
 import type { FrontendLimits } from '../frontends/contract.js';
 import { startFerry, validateMappings } from './main.js';
+import { checkConfigAgainst, runImport } from './import.js';
+import { SignatureSourceError } from '../errors/index.js';
 import { generateOpenApi } from '../openapi/index.js';
 import { createLogger, errorFields } from './logger.js';
 import { startOtel } from './otel.js';
@@ -39,7 +41,13 @@ const USAGE = `Usage:
                  HTTP (default 127.0.0.1:8080, mappings/); Envoy ext_proc (gRPC) when a port is given;
                  /metrics /healthz /readyz /openapi.json on the admin port (default 9090);
                  reloads the folder when it changes; SIGTERM drains, SIGHUP reloads
-  ferry validate [DIR]    check a mapping folder; exit 1 with file:line:col messages
+  ferry validate [DIR] [--against JAR|DIR|zookeeper://HOST:PORT]
+                          check a mapping folder; exit 1 with file:line:col messages; --against also
+                          checks each Dubbo route against the provider's classes or service definition
+  ferry import   --jar JAR|DIR | --registry zookeeper://HOST:PORT  --interface FQCN
+                 [--version V] [--group G] [--endpoint HOST:PORT] [--out FILE]
+                          write a mapping for a Dubbo interface (stdout, or FILE; an existing FILE is
+                          never overwritten: the import goes to FILE.new and the changes are listed)
   ferry routes   [DIR]    list the routes a mapping folder serves (YAML and proto-derived)
   ferry openapi  [DIR]    print the OpenAPI 3.1 document of a mapping folder
 
@@ -69,6 +77,14 @@ async function main(argv: string[]): Promise<number> {
       'problem-detail': { type: 'string' },
       ...Object.fromEntries(LIMIT_SETTINGS.map(([flag]) => [flag, { type: 'string' as const }])),
       workers: { type: 'string' },
+      against: { type: 'string' },
+      jar: { type: 'string' },
+      registry: { type: 'string' },
+      interface: { type: 'string' },
+      version: { type: 'string' },
+      group: { type: 'string' },
+      endpoint: { type: 'string', multiple: true },
+      out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -80,11 +96,36 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'validate': {
       const { config, engine } = await validateMappings(dir);
-      void engine;
       const derived = engine.routes.length - config.routes.length;
+      const checked =
+        values.against === undefined ? '' : `, ${await checkConfigAgainst(config, values.against)} Dubbo routes match ${values.against}`;
       console.log(
-        `${dir}: ${config.services.size} services, ${config.types.size} types, ${config.routes.length} routes (+${derived} from proto options) — OK`,
+        `${dir}: ${config.services.size} services, ${config.types.size} types, ${config.routes.length} routes (+${derived} from proto options)${checked} — OK`,
       );
+      return 0;
+    }
+    case 'import': {
+      const source = values.jar ?? values.registry;
+      if (source === undefined || (values.jar !== undefined && values.registry !== undefined))
+        throw new UsageError('ferry import takes one of --jar or --registry');
+      if (values.interface === undefined)
+        throw new UsageError('ferry import needs --interface (the Java interface, e.g. com.example.bank.AccountService)');
+      const result = await runImport({
+        source,
+        interface: values.interface,
+        ...(values.version !== undefined ? { version: values.version } : {}),
+        ...(values.group !== undefined ? { group: values.group } : {}),
+        ...(values.endpoint !== undefined ? { endpoints: values.endpoint } : {}),
+        ...(values.out !== undefined ? { out: values.out } : {}),
+      });
+      if (result.written === undefined) process.stdout.write(result.text);
+      const sig = result.signature;
+      console.error(`${sig.interface}: ${sig.methods.length} methods, ${sig.types.size} types${result.written ? ` → ${result.written}` : ''}`);
+      for (const s of sig.skipped) console.error(`  not imported: ${s.method}: ${s.why}`);
+      if (result.changes !== undefined) {
+        console.error(`${values.out} exists and was left as it is; the fresh import is ${result.written}. Changes since:`);
+        for (const c of result.changes.length > 0 ? result.changes : ['none']) console.error(`  ${c}`);
+      }
       return 0;
     }
     case 'routes': {
@@ -172,7 +213,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof SignatureSourceError) {
       console.error(err.message);
       process.exitCode = err instanceof UsageError ? 2 : 1;
     } else {
