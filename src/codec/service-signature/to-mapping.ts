@@ -56,7 +56,7 @@ export function plannedRoutes(sig: ServiceSignature): PlannedRoute[] {
 
 /** A YAML scalar: plain when it is safe so, else double-quoted. */
 function scalar(text: string): string {
-  return /^[A-Za-z0-9_.$<>[\]:/-]+$/.test(text) && !/^[-:]/.test(text) ? text : JSON.stringify(text);
+  return /^[A-Za-z0-9_.$<>/:-]+$/.test(text) && !/^[-:]/.test(text) ? text : JSON.stringify(text);
 }
 
 export function mappingYaml(sig: ServiceSignature, target: MappingTarget): string {

@@ -64,7 +64,7 @@ test('a POJO and an enum: fields with flags and signatures, superclass, enum con
       ['status', 'Lcom/acme/shop/Status;'],
       ['signature', '[B'],
       ['grid', '[[I'],
-      ['numbers', 'Ljava/util/Set<+Ljava/lang/Number;>;'],
+      ['numbers', 'Ljava/util/Set<+Ljava/lang/Long;>;'],
       ['placedAt', 'Ljava/time/Instant;'],
     ],
   );

@@ -17,7 +17,7 @@ public class Order extends Base {
   private Status status;
   private byte[] signature;
   private int[][] grid;
-  private Set<? extends Number> numbers;
+  private Set<? extends Long> numbers;
   private java.time.Instant placedAt;
 }`,
   'com/acme/shop/Line.java': `package com.acme.shop;
