@@ -221,7 +221,7 @@ test('validate --against: a misspelled method, a wrong parameter type, a wrong v
   const problems = checkAgainstProvider(config, { signature: () => sig, exported: () => [{ version: '2.1.0' }] }).map(formatProblem);
   assert.deepEqual(problems, [
     'bad.yaml:5:14: service "shop": com.acme.shop.OrderService is exported with version 2.1.0, group none, not version 9.9.9, group none',
-    `bad.yaml:15:11: route "get": com.acme.shop.OrderService (${withNames}) has no method gett; did you mean get(long)?`,
+    `bad.yaml:21:11: route "get": com.acme.shop.OrderService (${withNames}) has no method gett; did you mean get(long)?`,
     'bad.yaml:28:9: route "list": com.acme.shop.OrderService has no list(long, String); did you mean list(int, com.acme.shop.Status)?',
     'bad.yaml:34:9: route "lines": com.acme.shop.OrderService has no same(com.acme.shop.Line); did you mean same(com.acme.shop.Order)?',
     'bad.yaml:15:16: type com.acme.shop.Order has no field customr at the provider; did you mean customer?',
