@@ -98,7 +98,8 @@ test('bad input: a corrupt jar, a class file of an unsupported version, a zip bo
   const unpack = path.join(dir, 'unpacked');
   await mkdir(unpack);
   await run('jar', ['--extract', '--file', path.resolve(api)], { cwd: unpack });
-  for (const f of await readdir(path.join(unpack, 'com/example/bank'))) await copyFile(path.join(unpack, 'com/example/bank', f), path.join(classes, 'com/example/bank', f));
+  for (const f of await readdir(path.join(unpack, 'com/example/bank')))
+    await copyFile(path.join(unpack, 'com/example/bank', f), path.join(classes, 'com/example/bank', f));
   const svc = path.join(classes, 'com/example/bank/AccountService.class');
   const cls = await readFile(svc);
   cls.writeUInt16BE(70, 6);
@@ -109,7 +110,10 @@ test('bad input: a corrupt jar, a class file of an unsupported version, a zip bo
   const bomb = path.join(dir, 'classes-bomb');
   await mkdir(path.join(bomb, 'com/example/bank'), { recursive: true });
   await writeFile(path.join(bomb, 'com/example/bank/AccountService.class'), Buffer.alloc(64 * 1024 * 1024));
-  await refused(await packJar(bomb, path.join(dir, 'bomb.jar')), /entry com\/example\/bank\/AccountService\.class declares 67108864 bytes, over the budget/);
+  await refused(
+    await packJar(bomb, path.join(dir, 'bomb.jar')),
+    /entry com\/example\/bank\/AccountService\.class declares 67108864 bytes, over the budget/,
+  );
 
   // Usage errors exit 2.
   assert.equal((await ferry('import', '--jar', api)).code, 2);

@@ -59,10 +59,18 @@ const CALLS: ReadonlyArray<{ hand: [string, string, unknown?]; imported: [string
   { hand: ['GET', '/greet/Ann'], imported: ['/AccountService/greet/String', { name: 'Ann' }] },
   { hand: ['GET', '/greet/Ann/times/3'], imported: ['/AccountService/greet/String_int', { name: 'Ann', times: 3 }] },
   {
-    hand: ['POST', '/accounts/3/transfers', { to: 7, amount: '100.10', currency: 'USD', memo: 'rent', executeAt: '2024-02-29T09:30:00', tags: ['home'] }],
+    hand: [
+      'POST',
+      '/accounts/3/transfers',
+      { to: 7, amount: '100.10', currency: 'USD', memo: 'rent', executeAt: '2024-02-29T09:30:00', tags: ['home'] },
+    ],
     imported: [
       '/AccountService/transfer',
-      { fromId: 3, transfer: { to: 7, amount: '100.10', currency: 'USD', memo: 'rent', executeAt: '2024-02-29T09:30:00', tags: ['home'] }, requestId: 'r-1' },
+      {
+        fromId: 3,
+        transfer: { to: 7, amount: '100.10', currency: 'USD', memo: 'rent', executeAt: '2024-02-29T09:30:00', tags: ['home'] },
+        requestId: 'r-1',
+      },
     ],
   },
 ];
@@ -91,7 +99,10 @@ test('the mapping imported from the metadata report answers too (arguments arg0â
 /** Types as comparable values: the metadata report keeps no field order, so fields are compared by name. */
 function typeTable(sig: ServiceSignature): Record<string, unknown> {
   return Object.fromEntries(
-    [...sig.types].map(([n, t]) => [n, t.kind === 'enum' ? t.constants : Object.fromEntries([...t.fields].sort((a, b) => (a.name < b.name ? -1 : 1)).map((f) => [f.name, f.type]))]),
+    [...sig.types].map(([n, t]) => [
+      n,
+      t.kind === 'enum' ? t.constants : Object.fromEntries([...t.fields].sort((a, b) => (a.name < b.name ? -1 : 1)).map((f) => [f.name, f.type])),
+    ]),
   );
 }
 

@@ -102,10 +102,16 @@ test('hostile class files: unsupported version, cut short, not a class, constant
   const bytes = await readFile(path.join(withNames, 'com/acme/shop/Line.class'));
   const future = Buffer.from(bytes);
   future.writeUInt16BE(70, 6); // Java 26
-  assert.throws(() => readClassFile(future, 'Line.class'), isSourceError(/^Line\.class: class file version 70 is not supported \(Ferry reads 45 to 69/));
+  assert.throws(
+    () => readClassFile(future, 'Line.class'),
+    isSourceError(/^Line\.class: class file version 70 is not supported \(Ferry reads 45 to 69/),
+  );
   assert.throws(() => readClassFile(bytes.subarray(0, bytes.length - 7), 'Line.class'), isSourceError(/cut short/));
   assert.throws(() => readClassFile(Buffer.from('PK\u0003\u0004 not a class'), 'x.class'), isSourceError(/no CAFEBABE/));
-  assert.throws(() => readClassFile(bytes, 'Line.class', { maxConstantPoolEntries: 5 }), isSourceError(/constant pool has \d+ entries, over the budget of 5/));
+  assert.throws(
+    () => readClassFile(bytes, 'Line.class', { maxConstantPoolEntries: 5 }),
+    isSourceError(/constant pool has \d+ entries, over the budget of 5/),
+  );
   assert.throws(() => readClassFile(bytes, 'Line.class', { maxClassBytes: 100 }), isSourceError(/over the budget of 100/));
   // A constant pool entry with an unknown tag (byte 10 is the first entry's tag).
   const badTag = Buffer.from(bytes);
@@ -132,7 +138,10 @@ test('a jar the JDK tool packed reads back byte for byte; the sample API jar Mav
 test('hostile jars: cut short, corrupt data, a zip bomb with an honest header and one with a lying header, too many entries', async () => {
   const dir = path.dirname(withNames);
   const jar = await readFile(await packJar(withNames, path.join(dir, 'h.jar')));
-  assert.throws(() => new ZipArchive(jar.subarray(0, jar.length - 30), 'cut.jar'), isSourceError(/^cut\.jar is not a usable jar: no end of central directory/));
+  assert.throws(
+    () => new ZipArchive(jar.subarray(0, jar.length - 30), 'cut.jar'),
+    isSourceError(/^cut\.jar is not a usable jar: no end of central directory/),
+  );
   assert.throws(() => new ZipArchive(jar, 'h.jar', { maxEntries: 3 }), isSourceError(/entries, over the budget of 3/));
 
   // Corrupt one byte inside an entry's compressed data: CRC or inflate fails, naming the entry.
@@ -142,7 +151,10 @@ test('hostile jars: cut short, corrupt data, a zip bomb with an honest header an
   const corrupt = Buffer.from(jar);
   corrupt[at] = corrupt[at]! ^ 0xff;
   assert.ok(zip.read(entry));
-  assert.throws(() => new ZipArchive(corrupt, 'bad.jar').read(entry), isSourceError(/^bad\.jar: entry com\/acme\/shop\/Order\.class (fails its CRC check|cannot be inflated|inflates to)/));
+  assert.throws(
+    () => new ZipArchive(corrupt, 'bad.jar').read(entry),
+    isSourceError(/^bad\.jar: entry com\/acme\/shop\/Order\.class (fails its CRC check|cannot be inflated|inflates to)/),
+  );
 
   // A zip bomb: 64 MiB of zeros as one entry (a few tens of KiB packed).
   const bombDir = path.join(dir, 'bomb');
@@ -151,7 +163,10 @@ test('hostile jars: cut short, corrupt data, a zip bomb with an honest header an
   await writeFile(path.join(bombDir, 'com/x/Bomb.class'), Buffer.alloc(64 * 1024 * 1024));
   const bombJar = await readFile(await packJar(bombDir, path.join(dir, 'bomb.jar')));
   assert.ok(bombJar.length < 1024 * 1024, `packed ${bombJar.length} bytes`);
-  assert.throws(() => new ZipArchive(bombJar, 'bomb.jar').read('com/x/Bomb.class'), isSourceError(/declares 67108864 bytes, over the budget of 4194304/));
+  assert.throws(
+    () => new ZipArchive(bombJar, 'bomb.jar').read('com/x/Bomb.class'),
+    isSourceError(/declares 67108864 bytes, over the budget of 4194304/),
+  );
   // The same with the central directory lying (it claims 100 bytes): inflation stops at the budget.
   const liar = Buffer.from(bombJar);
   const name = Buffer.from('com/x/Bomb.class');
@@ -159,5 +174,8 @@ test('hostile jars: cut short, corrupt data, a zip bomb with an honest header an
   const dirStart = liar.readUInt32LE(eocd + 16);
   const central = liar.indexOf(name, dirStart) - 46;
   liar.writeUInt32LE(100, central + 24);
-  assert.throws(() => new ZipArchive(liar, 'liar.jar').read('com/x/Bomb.class'), isSourceError(/inflates past the budget of 4194304 bytes \(a zip bomb\?\)/));
+  assert.throws(
+    () => new ZipArchive(liar, 'liar.jar').read('com/x/Bomb.class'),
+    isSourceError(/inflates past the budget of 4194304 bytes \(a zip bomb\?\)/),
+  );
 });

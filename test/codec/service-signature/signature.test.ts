@@ -33,14 +33,23 @@ after(async () => {
 test('from classes: methods with generic types and names, the POJOs and enums they reach, superclass fields first', () => {
   const sig = signatureFromClasses(openClassSource(withNames), 'com.acme.shop.OrderService');
   const byName = new Map(sig.methods.map((m) => [m.name, m]));
-  assert.deepEqual(byName.get('get'), { name: 'get', params: [{ name: 'orderId', type: 'long' }], returns: 'com.acme.shop.Order', descriptor: 'J', namesKnown: true });
+  assert.deepEqual(byName.get('get'), {
+    name: 'get',
+    params: [{ name: 'orderId', type: 'long' }],
+    returns: 'com.acme.shop.Order',
+    descriptor: 'J',
+    namesKnown: true,
+  });
   assert.deepEqual(byName.get('list')!.params, [
     { name: 'limit', type: 'int' },
     { name: 'status', type: 'com.acme.shop.Status' },
   ]);
   assert.equal(byName.get('list')!.returns, 'List<com.acme.shop.Order>');
   assert.equal(byName.get('cancel')!.returns, undefined);
-  assert.deepEqual(byName.get('index')!.params.map((p) => p.type), ['String[]', 'byte[]']);
+  assert.deepEqual(
+    byName.get('index')!.params.map((p) => p.type),
+    ['String[]', 'byte[]'],
+  );
   assert.equal(byName.get('index')!.returns, 'Map<String,List<Long>>');
   assert.equal(byName.get('index')!.descriptor, '[Ljava/lang/String;[B');
   assert.equal(byName.get('same')!.params[0]!.type, 'com.acme.shop.Order'); // T extends Order
@@ -75,16 +84,25 @@ test('from classes: methods with generic types and names, the POJOs and enums th
   ]);
   // Without -parameters: arg0, arg1, …
   const bare = signatureFromClasses(openClassSource(withoutNames), 'com.acme.shop.OrderService');
-  assert.deepEqual(bare.methods.find((m) => m.name === 'list')!.params.map((p) => p.name), ['arg0', 'arg1']);
+  assert.deepEqual(
+    bare.methods.find((m) => m.name === 'list')!.params.map((p) => p.name),
+    ['arg0', 'arg1'],
+  );
   assert.equal(bare.methods.find((m) => m.name === 'list')!.namesKnown, false);
 });
 
 test('from classes: a missing interface, a class instead of an interface, a POJO whose superclass is not there', () => {
   const src = openClassSource(withNames);
-  assert.throws(() => signatureFromClasses(src, 'com.acme.shop.Nope'), (e: unknown) => e instanceof SignatureSourceError && /holds no class com\.acme\.shop\.Nope/.test(e.message));
+  assert.throws(
+    () => signatureFromClasses(src, 'com.acme.shop.Nope'),
+    (e: unknown) => e instanceof SignatureSourceError && /holds no class com\.acme\.shop\.Nope/.test(e.message),
+  );
   assert.throws(() => signatureFromClasses(src, 'com.acme.shop.Order'), /is a class, not an interface/);
   const partial = { where: 'partial', load: (n: string) => (n === 'com.acme.shop.Base' ? undefined : src.load(n)) };
-  assert.throws(() => signatureFromClasses(partial, 'com.acme.shop.OrderService'), /com\.acme\.shop\.Order extends com\.acme\.shop\.Base, which partial does not hold/);
+  assert.throws(
+    () => signatureFromClasses(partial, 'com.acme.shop.OrderService'),
+    /com\.acme\.shop\.Order extends com\.acme\.shop\.Base, which partial does not hold/,
+  );
 });
 
 test('the mapping written from a signature loads, validates, and declares exactly the reachable types', () => {
@@ -114,7 +132,11 @@ test('the mapping written from a signature loads, validates, and declares exactl
 
 test('re-import reports methods added and removed, fields added, removed and retyped, enum constants changed', () => {
   const sig = signatureFromClasses(openClassSource(withNames), 'com.acme.shop.OrderService');
-  const edited = parseYaml(mappingYaml(sig, { generatedFrom: 'x' }).replace('customer: String', 'customer: Long\n      legacy: int').replace('enum: [NEW, PAID, SHIPPED]', 'enum: [NEW, PAID, LOST]')) as {
+  const edited = parseYaml(
+    mappingYaml(sig, { generatedFrom: 'x' })
+      .replace('customer: String', 'customer: Long\n      legacy: int')
+      .replace('enum: [NEW, PAID, SHIPPED]', 'enum: [NEW, PAID, LOST]'),
+  ) as {
     routes: { call: string; id: string }[];
   };
   edited.routes = edited.routes.filter((r) => r.call !== 'OrderService.cancel');
@@ -139,7 +161,11 @@ const DEFINITION = {
   ],
   types: [
     { type: 'long', properties: {}, enums: [], items: [] },
-    { type: 'com.acme.shop.Order', properties: { status: 'com.acme.shop.Status', customer: 'java.lang.String', lines: 'java.util.List<java.lang.String>' }, enums: [] },
+    {
+      type: 'com.acme.shop.Order',
+      properties: { status: 'com.acme.shop.Status', customer: 'java.lang.String', lines: 'java.util.List<java.lang.String>' },
+      enums: [],
+    },
     { type: 'com.acme.shop.Status', enums: ['NEW', 'PAID'], properties: {} },
     { type: 'java.time.LocalDateTime', properties: { date: 'java.time.LocalDate', time: 'java.time.LocalTime' } },
   ],
@@ -147,11 +173,14 @@ const DEFINITION = {
 
 test('from a Dubbo service definition: arg0… names, JDK types as leaves, descriptors computed, unsupported methods listed', () => {
   const sig = signatureFromDefinition(DEFINITION, 'zk node');
-  assert.deepEqual(sig.methods.map((m) => [m.name, m.params.map((p) => `${p.name}:${p.type}`).join(','), m.returns, m.descriptor]), [
-    ['get', 'arg0:long', 'com.acme.shop.Order', 'J'],
-    ['index', 'arg0:String[],arg1:byte[]', 'Map<String,List<Long>>', '[Ljava/lang/String;[B'],
-    ['cancel', 'arg0:long,arg1:String', undefined, 'JLjava/lang/String;'],
-  ]);
+  assert.deepEqual(
+    sig.methods.map((m) => [m.name, m.params.map((p) => `${p.name}:${p.type}`).join(','), m.returns, m.descriptor]),
+    [
+      ['get', 'arg0:long', 'com.acme.shop.Order', 'J'],
+      ['index', 'arg0:String[],arg1:byte[]', 'Map<String,List<Long>>', '[Ljava/lang/String;[B'],
+      ['cancel', 'arg0:long,arg1:String', undefined, 'JLjava/lang/String;'],
+    ],
+  );
   assert.deepEqual(sig.skipped, [{ method: 'when(long)', why: 'uses java.time.ZonedDateTime, which has no mapping type yet' }]);
   assert.deepEqual([...sig.types.keys()], ['com.acme.shop.Order', 'com.acme.shop.Status']);
   assert.deepEqual(sig.types.get('com.acme.shop.Status'), { kind: 'enum', name: 'com.acme.shop.Status', constants: ['NEW', 'PAID'] });
@@ -162,7 +191,8 @@ test('a service definition naming a type it does not define, or malformed, is re
   assert.throws(
     () => signatureFromDefinition(unknown, 'zk node'),
     (e: unknown) =>
-      e instanceof SignatureSourceError && e.message === 'zk node: field com.acme.shop.Order.status names com.acme.shop.Status, which the definition\'s types do not define',
+      e instanceof SignatureSourceError &&
+      e.message === "zk node: field com.acme.shop.Order.status names com.acme.shop.Status, which the definition's types do not define",
   );
   assert.throws(() => signatureFromDefinition({ methods: [] }, 'n'), /no canonicalName/);
   assert.throws(() => signatureFromDefinition([], 'n'), /not a JSON object/);
@@ -170,7 +200,10 @@ test('a service definition naming a type it does not define, or malformed, is re
     () => signatureFromDefinition({ canonicalName: 'X', methods: [{ name: 'a', parameterTypes: ['java.util.List<long'], returnType: 'void' }] }, 'n'),
     /malformed type "java\.util\.List<long"/,
   );
-  assert.throws(() => signatureFromDefinition({ canonicalName: 'X', methods: new Array(11).fill({}) }, 'n', { maxMethods: 10 }), /11 methods, over the budget of 10/);
+  assert.throws(
+    () => signatureFromDefinition({ canonicalName: 'X', methods: new Array(11).fill({}) }, 'n', { maxMethods: 10 }),
+    /11 methods, over the budget of 10/,
+  );
 });
 
 const BAD_MAPPING = `services:
