@@ -77,11 +77,15 @@ test('from classes: methods with generic types and names, the POJOs and enums th
   });
   assert.deepEqual(sig.types.get('com.acme.shop.Status'), { kind: 'enum', name: 'com.acme.shop.Status', constants: ['NEW', 'PAID', 'SHIPPED'] });
   // A field typed by the class's own variable becomes Object: the mapping names classes, not instantiations.
-  assert.deepEqual(sig.types.get('com.acme.shop.Page')!.kind === 'pojo' && sig.types.get('com.acme.shop.Page')!.fields, [
-    { name: 'items', type: 'List<Object>' },
-    { name: 'first', type: 'Object' },
-    { name: 'total', type: 'long' },
-  ]);
+  assert.deepEqual(sig.types.get('com.acme.shop.Page'), {
+    kind: 'pojo',
+    name: 'com.acme.shop.Page',
+    fields: [
+      { name: 'items', type: 'List<Object>' },
+      { name: 'first', type: 'Object' },
+      { name: 'total', type: 'long' },
+    ],
+  });
   // Without -parameters: arg0, arg1, …
   const bare = signatureFromClasses(openClassSource(withoutNames), 'com.acme.shop.OrderService');
   assert.deepEqual(
