@@ -7,7 +7,7 @@ import { parseWorkers, startClusterPrimary } from './cluster.js';
 import { ConfigError } from '../config/errors.js';
 import type { FrontendLimits } from '../frontends/contract.js';
 import { startFerry, validateMappings } from './main.js';
-import { checkConfigAgainst, runImport } from './import.js';
+import { checkConfigAgainst, parseServiceKey, runImport } from './import.js';
 import { SignatureSourceError } from '../errors/index.js';
 import { generateOpenApi } from '../openapi/index.js';
 import { createLogger, errorFields } from './logger.js';
@@ -44,7 +44,7 @@ const USAGE = `Usage:
   ferry validate [DIR] [--against JAR|DIR|zookeeper://HOST:PORT]
                           check a mapping folder; exit 1 with file:line:col messages; --against also
                           checks each Dubbo route against the provider's classes or service definition
-  ferry import   --jar JAR|DIR | --registry zookeeper://HOST:PORT  --interface FQCN
+  ferry import   --jar JAR|DIR | --registry zookeeper://HOST:PORT  --interface [GROUP/]FQCN[:VERSION] ...
                  [--version V] [--group G] [--endpoint HOST:PORT] [--out FILE]
                           write a mapping for a Dubbo interface (stdout, or FILE; an existing FILE is
                           never overwritten: the import goes to FILE.new and the changes are listed)
@@ -80,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
       against: { type: 'string' },
       jar: { type: 'string' },
       registry: { type: 'string' },
-      interface: { type: 'string' },
+      interface: { type: 'string', multiple: true },
       version: { type: 'string' },
       group: { type: 'string' },
       endpoint: { type: 'string', multiple: true },
@@ -108,20 +108,27 @@ async function main(argv: string[]): Promise<number> {
       const source = values.jar ?? values.registry;
       if (source === undefined || (values.jar !== undefined && values.registry !== undefined))
         throw new UsageError('ferry import takes one of --jar or --registry');
-      if (values.interface === undefined)
-        throw new UsageError('ferry import needs --interface (the Java interface, e.g. com.example.bank.AccountService)');
-      const result = await runImport({
-        source,
-        interface: values.interface,
+      const interfaces = values.interface ?? [];
+      if (interfaces.length === 0) throw new UsageError('ferry import needs --interface (the Java interface, e.g. com.example.bank.AccountService)');
+      if (interfaces.length > 1 && (values.version !== undefined || values.group !== undefined)) {
+        throw new UsageError('with several --interface, give each its version and group as [group/]interface[:version]');
+      }
+      const services = interfaces.map((text) => ({
+        ...parseServiceKey(text),
         ...(values.version !== undefined ? { version: values.version } : {}),
         ...(values.group !== undefined ? { group: values.group } : {}),
+      }));
+      const result = await runImport({
+        source,
+        services,
         ...(values.endpoint !== undefined ? { endpoints: values.endpoint } : {}),
         ...(values.out !== undefined ? { out: values.out } : {}),
       });
       if (result.written === undefined) process.stdout.write(result.text);
-      const sig = result.signature;
-      console.error(`${sig.interface}: ${sig.methods.length} methods, ${sig.types.size} types${result.written ? ` → ${result.written}` : ''}`);
-      for (const s of sig.skipped) console.error(`  not imported: ${s.method}: ${s.why}`);
+      for (const sig of result.signatures) {
+        console.error(`${sig.interface}: ${sig.methods.length} methods, ${sig.types.size} types${result.written ? ` → ${result.written}` : ''}`);
+        for (const s of sig.skipped) console.error(`  not imported: ${s.method}: ${s.why}`);
+      }
       if (result.changes !== undefined) {
         console.error(`${values.out} exists and was left as it is; the fresh import is ${result.written}. Changes since:`);
         for (const c of result.changes.length > 0 ? result.changes : ['none']) console.error(`  ${c}`);

@@ -114,8 +114,17 @@ export function writeFileAtomically(file: string, text: string): void {
   }
 }
 
-export interface ImportOptions extends SignatureQuery {
+/** `[group/]interface[:version]`, Dubbo's service key, as `--interface` takes it. */
+export function parseServiceKey(text: string): SignatureQuery {
+  const m = /^(?:([^/:\s]+)\/)?([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)(?::([^/:\s]+))?$/.exec(text.trim());
+  if (m === null) throw new SignatureSourceError(`"${text}" is not an interface name ([group/]com.example.Service[:version])`);
+  return { interface: m[2]!, ...(m[3] !== undefined ? { version: m[3] } : {}), ...(m[1] !== undefined ? { group: m[1] } : {}) };
+}
+
+export interface ImportOptions {
   readonly source: string;
+  /** The interfaces to import (one service each, in one file). */
+  readonly services: readonly SignatureQuery[];
   /** Output file; the mapping goes to stdout when absent. */
   readonly out?: string;
   readonly endpoints?: readonly string[];
@@ -123,7 +132,7 @@ export interface ImportOptions extends SignatureQuery {
 
 export interface ImportResult {
   readonly text: string;
-  readonly signature: ServiceSignature;
+  readonly signatures: readonly ServiceSignature[];
   /** Where the mapping was written (the out file, or `<out>.new` when it existed). */
   readonly written?: string;
   /** What changed since the existing out file (only when it existed). */
@@ -131,17 +140,19 @@ export interface ImportResult {
 }
 
 export async function runImport(opts: ImportOptions): Promise<ImportResult> {
-  const { signature } = await resolveSignature(opts.source, opts);
-  const text = mappingYaml(signature, {
-    ...(opts.version !== undefined ? { version: opts.version } : {}),
-    ...(opts.group !== undefined ? { group: opts.group } : {}),
+  if (opts.services.length === 0) throw new SignatureSourceError('no interface to import');
+  const classes = isRegistry(opts.source) ? undefined : openClassSource(opts.source);
+  const imported = [];
+  for (const q of opts.services) imported.push({ ...q, signature: (await resolveSignature(opts.source, q, classes)).signature });
+  const signatures = imported.map((i) => i.signature);
+  const text = mappingYaml(imported, {
     ...(isRegistry(opts.source) ? { registry: opts.source } : { endpoints: opts.endpoints ?? ['127.0.0.1:20880'] }),
-    generatedFrom: isRegistry(opts.source) ? signature.source : path.basename(opts.source),
+    generatedFrom: isRegistry(opts.source) ? signatures.map((s) => s.source).join(', ') : path.basename(opts.source),
   });
-  if (opts.out === undefined) return { text, signature };
+  if (opts.out === undefined) return { text, signatures };
   if (!existsSync(opts.out)) {
     writeFileAtomically(opts.out, text);
-    return { text, signature, written: opts.out };
+    return { text, signatures, written: opts.out };
   }
   let existing: unknown;
   try {
@@ -149,10 +160,10 @@ export async function runImport(opts: ImportOptions): Promise<ImportResult> {
   } catch (err) {
     throw new SignatureSourceError(`${opts.out} exists and is not YAML (${(err as Error).message}); it was left as it is`);
   }
-  const changes = signatureChanges(existing, signature);
+  const changes = [...new Set(signatures.flatMap((s) => signatureChanges(existing, s)))];
   const fresh = `${opts.out}.new`;
   writeFileAtomically(fresh, text);
-  return { text, signature, written: fresh, changes };
+  return { text, signatures, written: fresh, changes };
 }
 
 /**

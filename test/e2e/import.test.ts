@@ -26,6 +26,7 @@ let provider: JavaProvider;
 let hand: TestFerry;
 let imported: TestFerry;
 let fromRegistry: TestFerry;
+let both: TestFerry;
 let dir: string;
 
 before(async () => {
@@ -33,16 +34,30 @@ before(async () => {
   provider = await startJavaProvider({ name: 'bank', registry: zk.registryUrl, registerMode: 'all', metadataType: 'remote' });
   dir = await mkdtemp(path.join(tmpdir(), 'ferry-import-'));
   const jarOut = path.join(dir, 'jar.yaml');
-  await runImport({ source: javaToolPaths().providerApiJar, interface: IFACE, version: '1.0.0', endpoints: [provider.address], out: jarOut });
+  await runImport({
+    source: javaToolPaths().providerApiJar,
+    services: [{ interface: IFACE, version: '1.0.0' }],
+    endpoints: [provider.address],
+    out: jarOut,
+  });
+  // Both of the provider's services in one file: the types they share are declared once.
+  const labOut = path.join(dir, 'lab.yaml');
+  await runImport({
+    source: javaToolPaths().providerApiJar,
+    services: [{ interface: IFACE, version: '1.0.0' }, { interface: 'com.example.lab.TypeLabService' }],
+    endpoints: [provider.address],
+    out: labOut,
+  });
   const zkOut = path.join(dir, 'zk.yaml');
-  await runImport({ source: zk.registryUrl, interface: IFACE, version: '1.0.0', out: zkOut });
+  await runImport({ source: zk.registryUrl, services: [{ interface: IFACE, version: '1.0.0' }], out: zkOut });
   hand = await startTestFerry({ dubboAddress: provider.address });
   imported = await startTestFerry({ withoutSamples: true, extra: { 'accounts.yaml': await readFile(jarOut, 'utf8') } });
   fromRegistry = await startTestFerry({ withoutSamples: true, extra: { 'accounts.yaml': await readFile(zkOut, 'utf8') } });
+  both = await startTestFerry({ withoutSamples: true, extra: { 'both.yaml': await readFile(labOut, 'utf8') } });
 });
 
 after(async () => {
-  await Promise.all([hand?.close(), imported?.close(), fromRegistry?.close()]);
+  await Promise.all([hand?.close(), imported?.close(), fromRegistry?.close(), both?.close()]);
   await provider?.stop();
   await zk?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -85,6 +100,28 @@ test('the mapping imported from the API jar answers what the hand-written mappin
     assert.equal(got.status, want.status, `${c.imported[0]}: ${got.text}`);
     assert.equal(got.text, want.text, `${c.imported[0]} against ${method} ${p}`);
   }
+});
+
+test('both services imported into one file: the type lab answers what mappings/lab.yaml answers', async () => {
+  const LAB: ReadonlyArray<[string, string, string]> = [
+    ['/lab/echo/decimal', '/TypeLabService/echoDecimal', '123456789012345678901234567890.123456789'],
+    ['/lab/describe/decimal', '/TypeLabService/describeDecimal', '-0.000000000000000000001'],
+    ['/lab/echo/long-array', '/TypeLabService/echoLongArray', '[9223372036854775807,-1,0]'],
+    ['/lab/echo/bytes', '/TypeLabService/echoBytes', '"AAEC/w=="'],
+    [
+      '/lab/echo/transfer',
+      '/TypeLabService/echoTransfer',
+      '{"to":7,"amount":"1.50","currency":"EUR","memo":"m","executeAt":"2024-02-29T09:30:00","tags":["a"]}',
+    ],
+  ];
+  for (const [handPath, importedPath, value] of LAB) {
+    const want = await http(hand.base, 'POST', handPath, value);
+    const got = await http(both.base, 'POST', importedPath, `{"v":${value}}`);
+    assert.equal(want.status, 200, `${handPath}: ${want.text}`);
+    assert.equal(got.status, 200, `${importedPath}: ${got.text}`);
+    assert.equal(got.text, want.text, importedPath);
+  }
+  assert.equal((await http(both.base, 'POST', '/AccountService/getAccount', { id: 2 })).text, (await http(hand.base, 'GET', '/accounts/2')).text);
 });
 
 test('the mapping imported from the metadata report answers too (arguments arg0…, routed through ZooKeeper)', async () => {

@@ -111,7 +111,7 @@ test('from classes: a missing interface, a class instead of an interface, a POJO
 
 test('the mapping written from a signature loads, validates, and declares exactly the reachable types', () => {
   const sig = signatureFromClasses(openClassSource(withNames), 'com.acme.shop.OrderService');
-  const text = mappingYaml(sig, { version: '2.1.0', endpoints: ['10.0.0.1:20880'], generatedFrom: 'shop.jar' });
+  const text = mappingYaml([{ signature: sig, version: '2.1.0' }], { endpoints: ['10.0.0.1:20880'], generatedFrom: 'shop.jar' });
   const config = loadConfigFiles([{ file: 'shop.yaml', text }], '.');
   assert.deepEqual([...config.types.keys()].sort(), [...sig.types.keys()]);
   const svc = config.services.get('OrderService')!;
@@ -129,7 +129,7 @@ test('the mapping written from a signature loads, validates, and declares exactl
     ],
   );
   assert.equal(list.returns, 'List<com.acme.shop.Order>');
-  assert.match(text, /# Not imported: when\(J\): uses java\.time\.ZonedDateTime/);
+  assert.match(text, /# Not imported: com\.acme\.shop\.OrderService\.when\(J\): uses java\.time\.ZonedDateTime/);
   // The written mapping matches its own source.
   assert.deepEqual(checkAgainstProvider(config, { signature: () => sig }), []);
 });
@@ -137,7 +137,7 @@ test('the mapping written from a signature loads, validates, and declares exactl
 test('re-import reports methods added and removed, fields added, removed and retyped, enum constants changed', () => {
   const sig = signatureFromClasses(openClassSource(withNames), 'com.acme.shop.OrderService');
   const edited = parseYaml(
-    mappingYaml(sig, { generatedFrom: 'x' })
+    mappingYaml([{ signature: sig }], { generatedFrom: 'x' })
       .replace('customer: String', 'customer: Long\n      legacy: int')
       .replace('enum: [NEW, PAID, SHIPPED]', 'enum: [NEW, PAID, LOST]'),
   ) as {
