@@ -37,6 +37,8 @@ class UsageError extends Error {}
 
 const USAGE = `Usage:
   ferry serve    [--mappings DIR] [--host HOST] [--port N] [--ext-proc-port N] [--admin-port N] [--no-watch]
+                 [--check-signatures]  (check Dubbo routes of ZooKeeper-registered services against the
+                 providers' service definitions at start-up and each reload: logged, /readyz notes)
                  [--workers N|auto]  (N processes on the same ports, node:cluster; default 1)
                  HTTP (default 127.0.0.1:8080, mappings/); Envoy ext_proc (gRPC) when a port is given;
                  /metrics /healthz /readyz /openapi.json on the admin port (default 9090);
@@ -72,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
       'ext-proc-port': { type: 'string' },
       'admin-port': { type: 'string' },
       'no-watch': { type: 'boolean' },
+      'check-signatures': { type: 'boolean' },
       'max-body-bytes': { type: 'string' },
       'admin-host': { type: 'string' },
       'problem-detail': { type: 'string' },
@@ -188,6 +191,7 @@ async function main(argv: string[]): Promise<number> {
         limits,
         problemDetail: detail,
         watch: !values['no-watch'],
+        checkSignatures: values['check-signatures'] === true,
         logger,
         ...(otel
           ? { telemetry: createTelemetry({ tracer: otel.tracerProvider.getTracer('ferry'), urlPath: 'route' }), onClosed: () => otel.shutdown() }

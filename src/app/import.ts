@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { SignatureSourceError } from '../errors/index.js';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import type { FerryConfig } from '../config/types.js';
 import { readClassFile, type ClassInfo } from '../codec/classfile/class-file.js';
 import { ZipArchive } from '../codec/classfile/zip.js';
@@ -190,4 +190,38 @@ export async function checkConfigAgainst(config: FerryConfig, against: string): 
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return config.routes.filter((r) => r.protocol === 'dubbo' && sigs.get(config.services.get(r.serviceName)?.interface ?? '') !== undefined).length;
+}
+
+/**
+ * The run-time check (`ferry serve --check-signatures`): each Dubbo service whose `registry:` is
+ * ZooKeeper is checked against the service definition in that registry's metadata report. Resolves
+ * with the problems (file:line:col and message); a service whose definition cannot be read is one
+ * problem at the service, naming why. Never throws.
+ */
+export async function checkRegistryServices(config: FerryConfig): Promise<ConfigProblem[]> {
+  const sigs = new Map<string, ResolvedSignature>();
+  const problems: ConfigProblem[] = [];
+  for (const svc of config.services.values()) {
+    if (svc.protocol !== 'dubbo' || svc.registry === undefined || !isRegistry(svc.registry)) continue;
+    try {
+      sigs.set(svc.name, await resolveSignature(svc.registry, svc));
+    } catch (err) {
+      problems.push({
+        ...svc.source,
+        message: `service "${svc.name}": cannot check its routes: ${err instanceof Error ? err.message : String(err)}`,
+      });
+    }
+  }
+  // Facts by interface, from the first service of each interface that could be read.
+  const byInterface = new Map<string, ResolvedSignature>();
+  for (const [name, r] of sigs) {
+    const i = config.services.get(name)!.interface;
+    if (!byInterface.has(i)) byInterface.set(i, r);
+  }
+  const checked: FerryConfig = {
+    ...config,
+    services: new Map([...config.services].filter(([name]) => sigs.has(name))),
+  };
+  problems.push(...checkAgainstProvider(checked, { signature: (i) => byInterface.get(i)?.signature, exported: (i) => byInterface.get(i)?.exported }));
+  return problems;
 }

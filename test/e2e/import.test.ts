@@ -19,6 +19,7 @@ import { startJavaProvider, type JavaProvider } from '../support/java-provider.j
 import { javaToolPaths } from '../support/java-build.js';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper.js';
 import { http, startTestFerry, type TestFerry } from '../support/ferry.js';
+import { createLogger } from '../../src/app/logger.js';
 
 const IFACE = 'com.example.bank.AccountService';
 let zk: ZooKeeperServer;
@@ -192,4 +193,30 @@ test('validate --against zookeeper://: a misspelled method, a wrong parameter ty
   const { loadConfigDir } = await import('../../src/config/loader.js');
   const shipped = await loadConfigDir('mappings');
   assert.ok((await checkConfigAgainst(shipped, javaToolPaths().providerApiJar)) > 40);
+});
+
+test('serve --check-signatures: the same three mismatches are logged at start-up and shown as /readyz notes', async () => {
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'warn', sink: { write: (l: string) => lines.push(l) } });
+  const bad = await startTestFerry({ withoutSamples: true, extra: { 'bad.yaml': BAD(zk.registryUrl) }, checkSignatures: true, adminPort: 0, logger });
+  try {
+    const admin = `http://127.0.0.1:${bad.adminPort}`;
+    let notes: string[] = [];
+    for (let i = 0; i < 100 && notes.length === 0; i++) {
+      const r = await http(admin, 'GET', '/readyz');
+      notes = ((r.json?.notes as string[] | undefined) ?? []).filter((n) => n.startsWith('signature mismatch'));
+      if (notes.length === 0) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(notes.length, 3, JSON.stringify(notes));
+    assert.match(notes[0]!, /bad\.yaml:5:14: service "accounts": com\.example\.bank\.AccountService is exported with version 1\.0\.0/);
+    assert.match(notes[1]!, /bad\.yaml:10:11: .*did you mean getAccount\(long\)\?/);
+    assert.match(notes[2]!, /bad\.yaml:17:9: .*did you mean listAccounts\(int\)\?/);
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; line: number }).filter((l) => l.msg === 'signature mismatch');
+    assert.deepEqual(
+      logged.map((l) => l.line),
+      [5, 10, 17],
+    );
+  } finally {
+    await bad.close();
+  }
 });
