@@ -54,7 +54,8 @@ export function openClassSource(file: string): ClassSource {
   return {
     where: file,
     load(name) {
-      if (name.startsWith('java.') || name.startsWith('javax.')) return undefined;
+      // Only Java binary names become paths: a class file naming `../x` reads nothing outside the jar or folder.
+      if (name.startsWith('java.') || name.startsWith('javax.') || !/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/.test(name)) return undefined;
       if (cache.has(name)) return cache.get(name);
       const entry = `${name.replaceAll('.', '/')}.class`;
       const bytes = read(entry);

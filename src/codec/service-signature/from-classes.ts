@@ -41,6 +41,13 @@ export const MAX_IMPORTED_TYPES = 5000;
 
 type Vars = ReadonlyMap<string, JvmType | undefined>;
 
+/** A JDK class Ferry has no mapping type for, or a class the classes do not hold. */
+function whyUnsupported(typeName: string, where: string): string {
+  return typeName.startsWith('java.') || typeName.startsWith('javax.') || typeName.includes(' ')
+    ? `${typeName}, which has no mapping type yet`
+    : `${typeName}, which ${where} does not hold (import from a jar or folder that has it too)`;
+}
+
 function toTerm(t: JvmType, vars: Vars, depth = 0): TypeTerm {
   switch (t.kind) {
     case 'primitive':
@@ -121,7 +128,7 @@ export function signatureFromClasses(classes: ClassSource, interfaceName: string
       }
     } catch (err) {
       if (!(err instanceof UnsupportedTypeError)) throw err;
-      result = { error: `${name} has a field of type ${err.typeName}, which has no mapping type yet`, refs: [] };
+      result = { error: `${name} has a field of type ${whyUnsupported(err.typeName, classes.where)}`, refs: [] };
     }
     loaded.set(name, result);
     return result;
@@ -176,7 +183,7 @@ export function signatureFromClasses(classes: ClassSource, interfaceName: string
         methods.push({ name: m.name, params, ...(returns !== undefined ? { returns } : {}), descriptor, namesKnown });
       } catch (err) {
         if (!(err instanceof UnsupportedTypeError)) throw err;
-        skipped.push({ method: key, why: `uses ${err.typeName}, which has no mapping type yet` });
+        skipped.push({ method: key, why: `uses ${whyUnsupported(err.typeName, classes.where)}` });
       }
     }
     if (depth > 32) return;

@@ -265,3 +265,18 @@ test('validate --against: a misspelled method, a wrong parameter type, a wrong v
     'bad.yaml:17:15: type com.acme.shop.Order: field status is com.acme.shop.Status at the provider, not String',
   ]);
 });
+
+test('from classes: a class the jar does not hold is named as such, and class names never become paths outside the folder', () => {
+  const src = openClassSource(withNames);
+  const noLine = { where: 'no-line.jar', load: (n: string) => (n === 'com.acme.shop.Line' ? undefined : src.load(n)) };
+  const sig = signatureFromClasses(noLine, 'com.acme.shop.OrderService');
+  assert.deepEqual(
+    sig.skipped.find((s) => s.method === 'get(J)'),
+    {
+      method: 'get(J)',
+      why: 'com.acme.shop.Order has a field of type com.acme.shop.Line, which no-line.jar does not hold (import from a jar or folder that has it too)',
+    },
+  );
+  assert.equal(src.load('../../../etc/passwd'), undefined);
+  assert.equal(src.load('com.acme.shop.Line/../Order'), undefined);
+});
