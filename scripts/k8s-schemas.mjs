@@ -1,9 +1,9 @@
 // Writes the JSON schemas kubeconform checks the Helm chart's output against, from Kubernetes' own
-// OpenAPI document (api/openapi-spec/swagger.json of the k8s.io/kubernetes module) and the
-// ServiceMonitor CRD of the prometheus-operator module, both from the Go module proxy (these machines
+// OpenAPI document (api/openapi-spec/swagger.json of the k8s.io/kubernetes module) and CRDs (the
+// ServiceMonitor of prometheus-operator, Envoy Gateway's EnvoyExtensionPolicy), all from the Go module proxy (these machines
 // cannot reach the schema repositories kubeconform downloads from by default).
 //
-//   node scripts/k8s-schemas.mjs SWAGGER_JSON SERVICEMONITOR_CRD_YAML OUT_DIR
+//   node scripts/k8s-schemas.mjs SWAGGER_JSON OUT_DIR CRD_YAML...
 //
 // One standalone file per kind, named as kubeconform's default template asks
 // (`{{ .ResourceKind }}{{ .KindSuffix }}.json`: deployment-apps-v1.json, service-v1.json,
@@ -13,9 +13,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 
-const [swaggerFile, crdFile, outDir] = process.argv.slice(2);
-if (swaggerFile === undefined || crdFile === undefined || outDir === undefined) {
-  console.error('usage: node scripts/k8s-schemas.mjs SWAGGER_JSON SERVICEMONITOR_CRD_YAML OUT_DIR');
+const [swaggerFile, outDir, ...crdFiles] = process.argv.slice(2);
+if (swaggerFile === undefined || outDir === undefined || crdFiles.length === 0) {
+  console.error('usage: node scripts/k8s-schemas.mjs SWAGGER_JSON OUT_DIR CRD_YAML...');
   process.exit(2);
 }
 
@@ -94,13 +94,15 @@ function closeAll(schema) {
   }
   return strict(out);
 }
-const crd = YAML.parse(readFileSync(crdFile, 'utf8'));
-for (const v of crd.spec.versions) {
-  const schema = closeAll(v.schema.openAPIV3Schema);
-  schema.properties.apiVersion = { type: 'string', enum: [`${crd.spec.group}/${v.name}`] };
-  schema.properties.kind = { type: 'string', enum: [crd.spec.names.kind] };
-  schema.properties.metadata = inline({ $ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' }, []);
-  writeFileSync(path.join(outDir, fileName(crd.spec.names.kind, crd.spec.group, v.name)), JSON.stringify(schema));
-  written++;
+for (const crdFile of crdFiles) {
+  const crd = YAML.parse(readFileSync(crdFile, 'utf8'));
+  for (const v of crd.spec.versions) {
+    const schema = closeAll(v.schema.openAPIV3Schema);
+    schema.properties.apiVersion = { type: 'string', enum: [`${crd.spec.group}/${v.name}`] };
+    schema.properties.kind = { type: 'string', enum: [crd.spec.names.kind] };
+    schema.properties.metadata = inline({ $ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' }, []);
+    writeFileSync(path.join(outDir, fileName(crd.spec.names.kind, crd.spec.group, v.name)), JSON.stringify(schema));
+    written++;
+  }
 }
 console.log(`k8s-schemas: wrote ${written} schemas to ${outDir}`);

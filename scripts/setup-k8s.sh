@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Test-only: helm and kubeconform (built from the Go module proxy) and the Kubernetes JSON schemas
 # kubeconform checks the chart against (made by scripts/k8s-schemas.mjs from the k8s.io/kubernetes
-# module's OpenAPI document and prometheus-operator's ServiceMonitor CRD, both from the Go module
-# proxy), all under .tmp/k8s. Idempotent: skips what is already there.
+# module's OpenAPI document, prometheus-operator's ServiceMonitor CRD and Envoy Gateway's
+# EnvoyExtensionPolicy CRD, all from the Go module proxy), under .tmp/k8s. Idempotent.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,6 +11,7 @@ HELM_VERSION=v3.22.0
 KUBECONFORM_VERSION=v0.8.0
 KUBERNETES_VERSION=v1.34.4
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
+ENVOY_GATEWAY_VERSION=v1.9.1
 
 if ! command -v go >/dev/null 2>&1; then
   if [ -x /usr/local/go/bin/go ]; then
@@ -27,7 +28,7 @@ export GOBIN="$DIR/bin" GOFLAGS=-mod=mod
 export GOMODCACHE="${GOMODCACHE:-$ROOT/.tmp/go/mod}"
 
 stamp="$DIR/.versions"
-want="helm=$HELM_VERSION kubeconform=$KUBECONFORM_VERSION kubernetes=$KUBERNETES_VERSION prometheus-operator=$PROMETHEUS_OPERATOR_VERSION"
+want="helm=$HELM_VERSION kubeconform=$KUBECONFORM_VERSION kubernetes=$KUBERNETES_VERSION prometheus-operator=$PROMETHEUS_OPERATOR_VERSION envoy-gateway=$ENVOY_GATEWAY_VERSION"
 if [ -x "$DIR/bin/helm" ] && [ -x "$DIR/bin/kubeconform" ] && [ -f "$DIR/schemas/deployment-apps-v1.json" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   exit 0
 fi
@@ -44,7 +45,9 @@ fi
 module_dir() { go mod download -json "$1" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);if(j.Error){console.error(j.Error);process.exit(1)}console.log(j.Dir)})'; }
 k8s="$(module_dir "k8s.io/kubernetes@$KUBERNETES_VERSION")"
 promop="$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")"
+egw="$(module_dir "github.com/envoyproxy/gateway@$ENVOY_GATEWAY_VERSION")"
 rm -rf "$DIR/schemas"
-node "$ROOT/scripts/k8s-schemas.mjs" "$k8s/api/openapi-spec/swagger.json" \
-  "$promop/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" "$DIR/schemas"
+node "$ROOT/scripts/k8s-schemas.mjs" "$k8s/api/openapi-spec/swagger.json" "$DIR/schemas" \
+  "$promop/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" \
+  "$egw/charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_envoyextensionpolicies.yaml"
 echo "$want" >"$stamp"

@@ -94,12 +94,14 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       const handler = bindRoute(opts.binders, route, service, config);
       const routeId = route.id;
       const needsBody = handler.needsBody;
+      const timeoutMs = route.timeoutMs ?? service.timeoutMs;
+      const serviceName = route.serviceName;
       const policies = bindPolicies(route, globalPolicies, catalog, problems);
       bound.push({
         route,
         handler,
-        timeoutMs: route.timeoutMs ?? service.timeoutMs,
-        match: (params) => ({ routeId, needsBody, params }),
+        timeoutMs,
+        match: (params) => ({ routeId, needsBody, params, timeoutMs, serviceName }),
         policies,
       });
     } catch (err) {

@@ -160,6 +160,11 @@ describe('Helm chart deploy/helm/ferry', () => {
     const cluster = bootstrap.static_resources.clusters.find((c: any) => c.name === 'ferry_ext_proc');
     const address = cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
     assert.deepEqual([address.address, address.port_value], ['127.0.0.1', extProcPort]);
+    // Ferry is told the filter's own timers (so it asks for more time on long routes).
+    const filter = bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config;
+    const ms = (d: string): number => parseFloat(d) * (d.endsWith('ms') ? 1 : 1000);
+    assert.equal(Number(ferry.args[ferry.args.indexOf('--envoy-message-timeout-ms') + 1]), ms(filter.message_timeout));
+    assert.equal(Number(ferry.args[ferry.args.indexOf('--envoy-max-message-timeout-ms') + 1]), ms(filter.max_message_timeout));
     const listener = bootstrap.static_resources.listeners[0].address.socket_address;
     assert.equal(envoy.ports.find((p: any) => p.name === 'http').containerPort, listener.port_value);
     const service = one(objects, 'Service');
@@ -169,6 +174,49 @@ describe('Helm chart deploy/helm/ferry', () => {
       undefined,
       'the only container port named http is Envoy’s, so the Service sends traffic through Envoy',
     );
+  });
+
+  test('Envoy Gateway layout: an EnvoyExtensionPolicy (valid under the Envoy Gateway 1.9 CRD) sends the targeted routes to the ext_proc port Ferry serves', async () => {
+    const sets = [
+      'envoyGateway.enabled=true',
+      'envoyGateway.targetRefs[0].group=gateway.networking.k8s.io',
+      'envoyGateway.targetRefs[0].kind=HTTPRoute',
+      'envoyGateway.targetRefs[0].name=bank-api',
+    ];
+    const { text, objects } = render(sets);
+    const check = await kubeconform(text);
+    assert.ok(check.ok, check.output);
+    assert.match(check.output, /6 resources found in 1 file - Valid: 6, Invalid: 0/);
+    const policy = one(objects, 'EnvoyExtensionPolicy');
+    assert.deepEqual(policy.spec.targetRefs, [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'bank-api' }]);
+    const [ext] = policy.spec.extProc;
+    const [ref] = ext.backendRefs;
+    const service = one(objects, 'Service');
+    assert.equal(ref.kind, 'Service');
+    assert.equal(ref.name, service.metadata.name);
+    // The CRD's CEL rule (not checked by kubeconform): a Service reference has a port.
+    assert.equal(typeof ref.port, 'number');
+    const port = service.spec.ports.find((p: any) => p.name === 'ext-proc');
+    assert.deepEqual([port.port, port.appProtocol], [ref.port, 'kubernetes.io/h2c']);
+    const ferry = one(objects, 'Deployment').spec.template.spec.containers.find((c: any) => c.name === 'ferry');
+    assert.equal(Number(ferry.args[ferry.args.indexOf('--ext-proc-port') + 1]), ref.port);
+    assert.equal(
+      `${ferry.args[ferry.args.indexOf('--envoy-message-timeout-ms') + 1]}ms`,
+      ext.messageTimeout,
+      "Ferry is told the policy's message timeout",
+    );
+    assert.equal(ext.failOpen, false);
+    assert.deepEqual(ext.metadata.writableNamespaces, ['envoy.filters.http.ext_proc']);
+    const typo = await kubeconform(text.replace('failOpen:', 'failopen:'));
+    assert.equal(typo.ok, false, 'a misspelt policy field is refused');
+    for (const [extra, expected] of [
+      [['envoyGateway.enabled=true'], /needs envoyGateway.targetRefs/],
+      [[...sets, 'envoySidecar.enabled=true'], /two layouts: enable one/],
+    ] as const) {
+      const r = helm(['template', 'demo', CHART, '--kube-version', KUBE_VERSION, ...extra.flatMap((x) => ['--set', x])]);
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, expected);
+    }
   });
 
   test('mappings given as values land in the ConfigMap mounted at /etc/ferry/mappings and validate with Ferry', async () => {

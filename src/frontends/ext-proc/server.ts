@@ -6,12 +6,17 @@ import * as grpc from '@grpc/grpc-js';
 import type { FrontendContract } from '../contract.js';
 import { createExtProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from './protocol.js';
 import { createExtProcSession } from './session.js';
+import type { EnvoyTimers } from './adapt.js';
 
 export interface ExtProcListenOptions {
   /** Listen address, 127.0.0.1 when absent. */
   readonly host?: string;
   /** Port to listen on; 0 picks a free one. */
   readonly port: number;
+  /** Envoy's message_timeout / max_message_timeout for this filter, when the operator said them. */
+  readonly envoyTimers?: EnvoyTimers;
+  /** Dynamic metadata namespace of the answers (default the filter's own; '' for none). */
+  readonly metadataNamespace?: string;
 }
 
 export interface ExtProcServer {
@@ -37,16 +42,21 @@ const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
  * stream counts as one request in flight (drain) from open to end, and is ended when Envoy sends
  * nothing for the idle timeout while Ferry waits for a message.
  */
-function serveStream(call: ProcessCall, contract: FrontendContract): void {
+function serveStream(call: ProcessCall, contract: FrontendContract, listen: ExtProcListenOptions): void {
   const { limits } = contract;
+  let closed = false;
   const session = createExtProcSession(contract.engine(), {
     remoteAddress: call.getPeer(),
     maxBodyBytes: limits.maxBodyBytes,
     maxHeaderBytes: limits.maxHeaderBytes,
     problemDetail: contract.problemDetail,
+    ...(listen.envoyTimers !== undefined ? { envoyTimers: listen.envoyTimers } : {}),
+    ...(listen.metadataNamespace !== undefined ? { metadataNamespace: listen.metadataNamespace } : {}),
+    interim: (res) => {
+      if (!closed) call.write(res);
+    },
   });
   const finished = contract.trackRequest();
-  let closed = false;
   let queue: Promise<void> = Promise.resolve();
 
   let idle: NodeJS.Timeout | undefined;
@@ -128,7 +138,7 @@ export async function startExtProcServer(contract: FrontendContract, listen: Ext
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   server.addService(createExtProcServiceDefinition(), {
-    Process: (call: ProcessCall) => serveStream(call, contract),
+    Process: (call: ProcessCall) => serveStream(call, contract, listen),
   });
   const host = listen.host ?? '127.0.0.1';
   const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${listen.port}` : `${host}:${listen.port}`;
