@@ -32,7 +32,6 @@ const fetches: Record<string, number> = {};
 const logLines: string[] = [];
 
 before(async () => {
-  signed = JSON.parse(execFileSync('.tmp/venv-grpc/bin/python', ['test/support/jwt_tokens.py', ISSUER, AUDIENCE], { encoding: 'utf8' })) as Signed;
   jwksServer = createServer((req, res) => {
     fetches[req.url ?? ''] = (fetches[req.url ?? ''] ?? 0) + 1;
     res.setHeader('content-type', 'application/json');
@@ -41,8 +40,10 @@ before(async () => {
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
   const jwks = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}`;
   provider = await startJavaProvider({ name: 'bank-auth' });
+  // Signed after the JVM is up: the within-skew token (expired 5 s ago) must still be within the skew when sent.
+  signed = JSON.parse(execFileSync('.tmp/venv-grpc/bin/python', ['test/support/jwt_tokens.py', ISSUER, AUDIENCE], { encoding: 'utf8' })) as Signed;
   const jwt = (path: string, extra = '') =>
-    `{ jwt: { jwks: "${jwks}${path}", issuer: "${ISSUER}", audience: "${AUDIENCE}", clockSkew: 30s${extra} } }`;
+    `{ jwt: { jwks: "${jwks}${path}", issuer: "${ISSUER}", audience: "${AUDIENCE}", clockSkew: 60s${extra} } }`;
   ferry = await startTestFerry({
     dubboAddress: provider.address,
     logger: createLogger({ level: 'debug', sink: { write: (line: string) => logLines.push(line) } }),
