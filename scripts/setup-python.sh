@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Python gRPC peer's dependencies (grpcio, grpcio-tools, protobuf) into a venv under
+# Installs the Python peers' dependencies (grpcio, grpcio-tools, protobuf; PyJWT and cryptography,
+# which sign the tokens the auth tests verify) into a venv under
 # .tmp/venv-grpc. Idempotent: returns at once when the pinned versions are already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,7 +8,9 @@ cd "$(dirname "$0")/.."
 VENV=".tmp/venv-grpc"
 GRPCIO=1.84.0
 PROTOBUF=7.36.2
-STAMP="$VENV/.ferry-pins-$GRPCIO-$PROTOBUF"
+PYJWT=2.15.1
+CRYPTOGRAPHY=50.0.2
+STAMP="$VENV/.ferry-pins-$GRPCIO-$PROTOBUF-$PYJWT-$CRYPTOGRAPHY"
 
 if [[ -f "$STAMP" && -x "$VENV/bin/python" ]]; then
   exit 0
@@ -25,7 +28,7 @@ fi
 mkdir -p .tmp
 "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --disable-pip-version-check -q \
-  "grpcio==$GRPCIO" "grpcio-tools==$GRPCIO" "protobuf==$PROTOBUF"
-"$VENV/bin/python" -c 'import grpc, grpc_tools, google.protobuf.json_format' 
+  "grpcio==$GRPCIO" "grpcio-tools==$GRPCIO" "protobuf==$PROTOBUF" "pyjwt==$PYJWT" "cryptography==$CRYPTOGRAPHY"
+"$VENV/bin/python" -c 'import grpc, grpc_tools, google.protobuf.json_format, jwt, cryptography' 
 touch "$STAMP"
-echo "setup-python: $VENV ready (grpcio $GRPCIO, protobuf $PROTOBUF)"
+echo "setup-python: $VENV ready (grpcio $GRPCIO, protobuf $PROTOBUF, pyjwt $PYJWT)"

@@ -14,6 +14,8 @@ import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../ga
 import { createDubboBinder } from '../gateway/dubbo-binder.js';
 import { createGrpcBinding } from '../gateway/grpc-binder.js';
 import type { Engine, UpstreamCallObserver } from '../gateway/types.js';
+import { closePlugins, loadPlugins, type PluginCatalog, type PluginFailureObserver } from '../gateway/plugins.js';
+import { builtinPlugins } from '../gateway/policies/index.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
 import { createFrontendContract, type FrontendLimits } from '../frontends/contract.js';
 import { startExtProcServer, type ExtProcListenOptions, type ExtProcServer } from '../frontends/ext-proc/index.js';
@@ -96,10 +98,16 @@ export interface EngineBuildOptions {
   readonly telemetry?: Telemetry;
   /** Told about each upstream call. */
   readonly observeCall?: UpstreamCallObserver;
+  /** Plugins the routes may name (from loadPlugins); the built-ins alone when absent. */
+  readonly plugins?: PluginCatalog;
+  /** Told about each plugin hook that threw or ran out of time. */
+  readonly onPluginFailure?: PluginFailureObserver;
 }
 
 export interface BuiltEngine {
   readonly config: FerryConfig;
+  /** The plugins the engine's routes use (closed when this config is replaced). */
+  readonly plugins?: PluginCatalog;
   readonly engine: Engine & { readonly routes: readonly RouteConfig[] };
 }
 
@@ -135,14 +143,17 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
     ...(opts.problemDetail ? { problemDetail: opts.problemDetail } : {}),
     ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
+    ...(opts.plugins ? { plugins: opts.plugins } : {}),
+    ...(opts.onPluginFailure ? { onPluginFailure: opts.onPluginFailure } : {}),
   });
-  return { config, engine };
+  return { config, engine, ...(opts.plugins ? { plugins: opts.plugins } : {}) };
 }
 
 /** Loads and binds a mapping folder without connecting anywhere (for `ferry validate`). */
 export async function validateMappings(dir: string): Promise<BuiltEngine> {
   const config = await loadConfigDir(dir);
   return buildEngine(config, {
+    plugins: await loadPlugins(config, builtinPlugins()),
     clientFor: () => {
       throw new Error('ferry validate does not call upstreams');
     },
@@ -207,15 +218,30 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   };
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const problemDetail = opts.problemDetail ?? 'safe';
+  const onPluginFailure: PluginFailureObserver = (plugin, route, reason, message) => {
+    metrics.recordPluginFailure(plugin, route, reason);
+    log?.error('plugin failed', { plugin, route, reason, error: message });
+  };
   const build = async (): Promise<BuiltEngine> => {
-    const built = buildEngine(await loadConfigDir(opts.mappingsDir), {
-      clientFor: (s) => upstreams.forService(s),
-      maxBodyBytes,
-      problemDetail,
-      telemetry,
-      onOutcome,
-      observeCall: metrics.observeUpstreamCall,
-    });
+    const config = await loadConfigDir(opts.mappingsDir);
+    // Plugin modules are imported anew on each load (a changed file is a new module).
+    const plugins = await loadPlugins(config, builtinPlugins());
+    let built: BuiltEngine;
+    try {
+      built = buildEngine(config, {
+        plugins,
+        onPluginFailure,
+        clientFor: (s) => upstreams.forService(s),
+        maxBodyBytes,
+        problemDetail,
+        telemetry,
+        onOutcome,
+        observeCall: metrics.observeUpstreamCall,
+      });
+    } catch (err) {
+      await closePlugins(plugins); // a refused config leaves no Redis client behind
+      throw err;
+    }
     // Every service starts connecting (and discovering) now, not on its first request. What it
     // refuses (a sticky cookie without signing keys, ...) is a config problem of that service.
     const problems: ConfigProblem[] = [];
@@ -226,7 +252,10 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
         problems.push(...problemsOf(err, s.sticky !== undefined ? keySource(s, 'sticky') : s.source));
       }
     }
-    if (problems.length > 0) throw new ConfigError(problems);
+    if (problems.length > 0) {
+      await closePlugins(plugins);
+      throw new ConfigError(problems);
+    }
     return built;
   };
 
@@ -260,7 +289,10 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   };
   checkSignatures(current.config);
   const swap = async (next: BuiltEngine): Promise<void> => {
+    const previous = current;
     current = next;
+    // The old config's plugins (Redis clients) close once its requests in flight have had time to end.
+    if (previous.plugins !== undefined) setTimeout(() => void closePlugins(previous.plugins!), opts.drainTimeoutMs ?? 10_000).unref();
     checkSignatures(next.config);
     // Clients the new config still names are kept; the others drain their calls and close.
     await upstreams.retainOnly(next.config);
@@ -278,6 +310,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   shutdown.onStopAccepting({ name: 'close http', run: () => http?.close() });
   shutdown.onStopAccepting({ name: 'close ext_proc', run: () => extProc?.close() });
   shutdown.onClose({ name: 'close upstreams', run: () => upstreams.close() });
+  shutdown.onClose({ name: 'close plugins', run: () => (current.plugins !== undefined ? closePlugins(current.plugins) : undefined) });
   shutdown.onClose({ name: 'close admin', run: () => admin?.close() });
   if (opts.onClosed) shutdown.onClose({ name: 'flush telemetry', run: opts.onClosed });
 

@@ -25,6 +25,8 @@ import {
   type RouteConfig,
   type ServiceConfig,
   type SourceLocation,
+  type PluginDecl,
+  type PolicyUse,
   type StickyConfig,
   type TypeDef,
 } from './types.js';
@@ -398,6 +400,7 @@ interface RawRoute {
   idempotent?: boolean;
   emitDefaults?: boolean;
   retries?: number;
+  policies?: Record<string, unknown>;
 }
 
 /**
@@ -474,6 +477,29 @@ function compileFiles(files: readonly ParsedFile[], root: string, problems: Conf
     }
   }
 
+  const plugins = new Map<string, PluginDecl>();
+  const globalPolicies = new Map<string, PolicyUse>();
+  for (const pf of files) {
+    const rawPlugins = (pf.data['plugins'] ?? {}) as Record<string, { file: string }>;
+    for (const [name, raw] of Object.entries(rawPlugins)) {
+      const source = locate(pf, ['plugins', name], true);
+      const prior = plugins.get(name);
+      if (prior) {
+        problemAt(source, `plugin "${name}" is declared twice (first at ${prior.source.file}:${prior.source.line})`);
+        continue;
+      }
+      plugins.set(name, Object.freeze({ name, file: path.resolve(root, raw.file), source }));
+    }
+    for (const use of policyUses(pf, ['policies'], pf.data['policies'])) {
+      const prior = globalPolicies.get(use.name);
+      if (prior) {
+        problemAt(use.source, `global policy "${use.name}" is set twice (first at ${prior.source.file}:${prior.source.line})`);
+        continue;
+      }
+      globalPolicies.set(use.name, use);
+    }
+  }
+
   const ids = new Map<string, SourceLocation>();
   const shapes = new Map<string, { id: string; source: SourceLocation }>();
   for (const pf of files) {
@@ -502,7 +528,22 @@ function compileFiles(files: readonly ParsedFile[], root: string, problems: Conf
     });
   }
 
-  return Object.freeze({ root, services, types, routes: Object.freeze(routes) });
+  return Object.freeze({
+    root,
+    services,
+    types,
+    routes: Object.freeze(routes),
+    plugins,
+    policies: Object.freeze([...globalPolicies.values()]),
+  });
+}
+
+/** The `policies:` map at `at` as PolicyUse records, each with the place its name was written. */
+function policyUses(pf: ParsedFile, at: readonly (string | number)[], raw: unknown): PolicyUse[] {
+  if (raw === undefined || raw === null) return [];
+  return Object.entries(raw as Record<string, unknown>).map(([name, options]) =>
+    Object.freeze({ name, options: options ?? {}, source: locate(pf, [...at, name], true) }),
+  );
 }
 
 function compileService(
@@ -671,6 +712,7 @@ function compileRoute(
     retries: raw.retries ?? service.retries,
     source,
     keySources: keySourcesOf(pf, ['routes', index]),
+    ...(raw.policies !== undefined ? { policies: Object.freeze(policyUses(pf, ['routes', index, 'policies'], raw.policies)) } : {}),
   };
   if (service.protocol === 'dubbo') {
     const route: DubboRoute = {

@@ -103,7 +103,7 @@ export type TypeDef = PojoTypeDef | EnumTypeDef;
 
 /** One argument of a Dubbo call: where its value comes from and its declared Java type. */
 export interface ArgConfig {
-  /** `path.X`, `query.X`, `header.X`, `cookie.X`, `body`, `body.a.b`; absent for constants. */
+  /** `path.X`, `query.X`, `header.X`, `cookie.X`, `claim.X`, `body`, `body.a.b`; absent for constants. */
   readonly from?: string;
   /** A constant value (when `from` is absent). */
   readonly value?: unknown;
@@ -134,6 +134,25 @@ interface RouteBase {
   readonly source: SourceLocation;
   /** Where each of its keys was written (empty for derived routes). */
   readonly keySources: KeySources;
+  /** The route's own `policies:` (over the global ones, by name); absent for derived routes. */
+  readonly policies?: readonly PolicyUse[];
+}
+
+/** One policy or plugin a route (or every route) runs: `name: options`, or `name: false` to turn a global one off. */
+export interface PolicyUse {
+  readonly name: string;
+  /** As written; the plugin's own JSON Schema checks it when the engine is built. `false` = off. */
+  readonly options: unknown;
+  /** Where the name was written, for problems with the options. */
+  readonly source: SourceLocation;
+}
+
+/** A plugin module a mapping names (`plugins: { name: { file } }`). */
+export interface PluginDecl {
+  readonly name: string;
+  /** Absolute path of the module. */
+  readonly file: string;
+  readonly source: SourceLocation;
 }
 
 export interface DubboRoute extends RouteBase {
@@ -170,4 +189,8 @@ export interface FerryConfig {
   readonly services: ReadonlyMap<string, ServiceConfig>;
   readonly types: ReadonlyMap<string, TypeDef>;
   readonly routes: readonly RouteConfig[];
+  /** Plugin modules by name (built-in policies need none). */
+  readonly plugins?: ReadonlyMap<string, PluginDecl>;
+  /** Policies every route runs (top-level `policies:`), unless the route overrides them by name. */
+  readonly policies?: readonly PolicyUse[];
 }

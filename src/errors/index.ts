@@ -65,6 +65,17 @@ export const ERROR_CATALOGUE = {
   FERRY_UPSTREAM_TIMEOUT: { status: 504, grpc: GrpcCode.DEADLINE_EXCEEDED, title: 'The upstream did not answer in time' },
   FERRY_SHUTTING_DOWN: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'Ferry is shutting down' },
   FERRY_CLIENT_CLOSED: { status: 499, grpc: GrpcCode.CANCELLED, title: 'The client went away before the answer' },
+  FERRY_UNAUTHENTICATED: { status: 401, grpc: GrpcCode.UNAUTHENTICATED, title: 'The request carries no valid credentials for this route' },
+  FERRY_FORBIDDEN: { status: 403, grpc: GrpcCode.PERMISSION_DENIED, title: 'The credentials do not allow this route' },
+  FERRY_RATE_LIMITED: { status: 429, grpc: GrpcCode.RESOURCE_EXHAUSTED, title: 'The rate limit of this route is used up' },
+  FERRY_CORS_REJECTED: { status: 403, grpc: GrpcCode.PERMISSION_DENIED, title: 'The cross-origin request is not allowed' },
+  FERRY_POLICY_UNAVAILABLE: {
+    status: 503,
+    grpc: GrpcCode.UNAVAILABLE,
+    title: 'A policy could not reach what it needs (a JWKS endpoint, the rate-limit store)',
+  },
+  FERRY_PLUGIN_FAILED: { status: 500, grpc: GrpcCode.INTERNAL, title: 'A plugin failed on this request' },
+  FERRY_PLUGIN_TIMEOUT: { status: 500, grpc: GrpcCode.INTERNAL, title: 'A plugin did not finish within its time budget' },
   FERRY_CONFIG_INVALID: { status: 500, grpc: GrpcCode.INTERNAL, title: 'The mapping configuration is invalid' },
   FERRY_INTERNAL: { status: 500, grpc: GrpcCode.INTERNAL, title: 'Ferry failed unexpectedly' },
 } as const satisfies Record<string, CatalogueEntry>;

@@ -41,7 +41,7 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder<Dub
       return {
         needsBody: plan.needsBody,
         async handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse> {
-          const view = new RequestView(req, params, plan.bodyParsing);
+          const view = new RequestView(req, params, plan.bodyParsing, ctx.claims);
           const attachments = plan.attachmentsFrom(view);
           const timeoutMs = Math.floor(ctx.deadline - performance.now());
           if (timeoutMs <= 0) throw new FerryError('FERRY_UPSTREAM_TIMEOUT', `route "${route.id}" ran out of time before the call`);

@@ -11,6 +11,16 @@ import { problemResponse, type GatewayRequest, type GatewayResponse } from '../e
 import { createTelemetry, extractFromHeaders, type Telemetry } from '../telemetry/index.js';
 import { createRouter, templateKey, type Router } from '../router/index.js';
 import type { CallContext, Engine, ProtocolBinder, RouteHandler, RouteMatch } from './types.js';
+import {
+  bindPolicies,
+  newPolicyContext,
+  runHook,
+  type BoundPolicy,
+  type PluginCatalog,
+  type PluginFailureObserver,
+  type PolicyContext,
+} from './plugins.js';
+import { builtinPlugins } from './policies/index.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -40,6 +50,10 @@ export interface EngineOptions {
   readonly onOutcome?: (outcome: RequestOutcome) => void;
   /** How much of an error the problem documents tell clients (default `safe`). */
   readonly problemDetail?: ProblemDetail;
+  /** Plugins routes may name in `policies:` (from loadPlugins); the built-ins alone when absent. */
+  readonly plugins?: PluginCatalog;
+  /** Told about each plugin hook that threw or ran out of time. */
+  readonly onPluginFailure?: PluginFailureObserver;
 }
 
 /** The binder of each protocol, typed by the services and routes it takes. */
@@ -54,6 +68,8 @@ interface BoundRoute {
   readonly handler: RouteHandler;
   readonly timeoutMs: number;
   readonly match: (params: Readonly<Record<string, string>>) => RouteMatch;
+  /** The route's policy chain, in order (empty: the hot path skips the hooks). */
+  readonly policies: readonly BoundPolicy[];
 }
 
 /** Builds an engine; throws ConfigError (with file:line:col) when a route cannot be bound. */
@@ -63,6 +79,10 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
   const telemetry = opts.telemetry ?? createTelemetry();
   const onOutcome = opts.onOutcome;
   const problemDetail = opts.problemDetail ?? 'safe';
+
+  const onPluginFailure = opts.onPluginFailure;
+  const catalog = opts.plugins ?? builtinPlugins();
+  const globalPolicies = config.policies ?? [];
 
   const problems: ConfigProblem[] = [];
   const routes = mergeRoutes(config.routes, opts.derivedRoutes ?? [], problems);
@@ -76,11 +96,13 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       const needsBody = handler.needsBody;
       const timeoutMs = route.timeoutMs ?? service.timeoutMs;
       const serviceName = route.serviceName;
+      const policies = bindPolicies(route, globalPolicies, catalog, problems);
       bound.push({
         route,
         handler,
         timeoutMs,
         match: (params) => ({ routeId, needsBody, params, timeoutMs, serviceName }),
+        policies,
       });
     } catch (err) {
       problems.push(...problemsOf(err, route.source, `route "${route.id}": `));
@@ -100,14 +122,73 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
   const byId = new Map(bound.map((b) => [b.route.id, b]));
   const table = router;
 
-  async function run(req: GatewayRequest, b: BoundRoute, params: Readonly<Record<string, string>>, spanCtx: Context): Promise<GatewayResponse> {
+  async function run(
+    req: GatewayRequest,
+    b: BoundRoute,
+    params: Readonly<Record<string, string>>,
+    spanCtx: Context,
+    pc: PolicyContext | undefined,
+  ): Promise<GatewayResponse> {
+    if (pc !== undefined) {
+      const early = await runBefore(b, pc);
+      if (early !== undefined) return early;
+    }
     if (req.body !== undefined && req.body.length > maxBodyBytes) {
       throw new FerryError('FERRY_BODY_TOO_LARGE', `the request body has ${req.body.length} bytes; the limit is ${maxBodyBytes}`);
     }
     const now = performance.now();
     const deadline = Math.min(now + b.timeoutMs, req.deadline ?? Infinity);
-    const callCtx: CallContext = { deadline, otel: spanCtx, routeId: b.route.id };
-    return b.handler.handle(req, params, callCtx);
+    const claims = pc?.claims;
+    const callCtx: CallContext = { deadline, otel: spanCtx, routeId: b.route.id, ...(claims !== undefined ? { claims } : {}) };
+    if (pc === undefined) return b.handler.handle(req, params, callCtx);
+    let response: GatewayResponse;
+    try {
+      response = await b.handler.handle(req, params, callCtx);
+    } catch (thrown) {
+      const failure = toFerryError(thrown);
+      for (let i = b.policies.length - 1; i >= 0; i--) {
+        const p = b.policies[i]!;
+        const onError = p.hooks.onError;
+        if (onError === undefined) continue;
+        const r = await runHook(p, b.route.id, () => onError.call(p.hooks, pc, failure), onPluginFailure);
+        if (r) return r;
+      }
+      throw failure;
+    }
+    for (let i = b.policies.length - 1; i >= 0; i--) {
+      const p = b.policies[i]!;
+      const after = p.hooks.afterUpstream;
+      if (after === undefined) continue;
+      const current = response;
+      const r = await runHook(p, b.route.id, () => after.call(p.hooks, pc, current), onPluginFailure);
+      if (r) response = r;
+    }
+    return response;
+  }
+
+  /** onRequest of every policy, then beforeUpstream of every policy; the first reply ends the request. */
+  async function runBefore(b: BoundRoute, pc: PolicyContext): Promise<GatewayResponse | undefined> {
+    for (const stage of ['onRequest', 'beforeUpstream'] as const) {
+      for (const p of b.policies) {
+        const hook = p.hooks[stage];
+        if (hook === undefined || (pc.preflight && !p.preflight)) continue;
+        const r = await runHook(p, b.route.id, () => hook.call(p.hooks, pc), onPluginFailure);
+        if (r) return r;
+      }
+      // A preflight no policy answered is not a call: it ends as the 405 it was.
+      if (pc.preflight) return undefined;
+    }
+    return undefined;
+  }
+
+  /** The route a CORS preflight (OPTIONS with Access-Control-Request-Method) asks about, when it has policies. */
+  function preflightRoute(req: GatewayRequest): { route: BoundRoute; params: Readonly<Record<string, string>> } | undefined {
+    if (req.method !== 'OPTIONS') return undefined;
+    const asked = req.headers['access-control-request-method'];
+    if (typeof asked !== 'string') return undefined;
+    const r = table.match(asked.trim().toUpperCase(), req.path);
+    if (r.kind !== 'found' || !r.value.policies.some((p) => p.preflight)) return undefined;
+    return { route: r.value, params: r.params };
   }
 
   return {
@@ -123,6 +204,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       let params: Readonly<Record<string, string>> = {};
       let lookupError: FerryError | undefined;
       let allowed: readonly string[] | undefined;
+      let preflightFor: { route: BoundRoute; params: Readonly<Record<string, string>> } | undefined;
       if (given) {
         b = byId.get(given.routeId);
         params = given.params;
@@ -134,8 +216,13 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
         } else if (r.kind === 'method-not-allowed') {
           allowed = r.allowed;
           lookupError = new FerryError('FERRY_METHOD_NOT_ALLOWED', `${req.method} is not served at ${req.path}; allowed: ${r.allowed.join(', ')}`);
+          preflightFor = preflightRoute(req);
         }
       }
+      // A CORS preflight goes to the policies of the route it asks about (the cors policy answers it).
+      let pc: PolicyContext | undefined;
+      if (preflightFor !== undefined) pc = newPolicyContext(req, preflightFor.route.route.id, preflightFor.params, true);
+      else if (b !== undefined && b.policies.length > 0) pc = newPolicyContext(req, b.route.id, params, false);
       const parent = extractFromHeaders(req.headers, otelContext.active());
       const { span, ctx: spanCtx } = telemetry.startServerSpan(parent, b?.route.id, req.method, req.path, b?.route.path);
       const traceId = telemetry.traceIdOf(spanCtx);
@@ -143,14 +230,22 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       let code: string | undefined;
       let failure: FerryError | undefined;
       try {
-        if (!b) throw lookupError ?? new FerryError('FERRY_ROUTE_NOT_FOUND', `no route serves ${req.method} ${req.path}`);
-        response = await run(req, b, params, spanCtx);
+        const preflightReply = preflightFor !== undefined && pc !== undefined ? await runBefore(preflightFor.route, pc) : undefined;
+        if (preflightReply !== undefined) response = preflightReply;
+        else if (!b) throw lookupError ?? new FerryError('FERRY_ROUTE_NOT_FOUND', `no route serves ${req.method} ${req.path}`);
+        else response = await run(req, b, params, spanCtx, pc);
       } catch (thrown) {
         failure = toFerryError(thrown);
         code = failure.code;
-        response = problemResponse(failure, b?.route.id, traceId, problemDetail);
+        response = problemResponse(failure, b?.route.id ?? preflightFor?.route.route.id, traceId, problemDetail);
         if (allowed !== undefined) response.headers['allow'] = allowed.join(', ');
       }
+      // Policy headers (CORS, RateLimit) go on every reply; a binder's headers object may be shared, so copy.
+      if (pc !== undefined)
+        for (const _ in pc.responseHeaders) {
+          response = { ...response, headers: { ...response.headers, ...pc.responseHeaders } };
+          break;
+        }
       telemetry.endServerSpan(span, response.status, failure);
       onOutcome?.({
         routeId: b?.route.id,

@@ -14,6 +14,8 @@ export interface CallContext {
   readonly otel: Context;
   /** Route id, for errors and telemetry. */
   readonly routeId: string;
+  /** Claims a policy verified (JWT, API key); `from: claim.X` reads them. */
+  readonly claims?: Readonly<Record<string, unknown>>;
 }
 
 export interface RouteHandler {

@@ -22,6 +22,8 @@ export class RequestView {
     readonly req: GatewayRequest,
     readonly params: Readonly<Record<string, string>>,
     private readonly bodyParsing: BodyParsing,
+    /** Claims an authentication policy verified for this request (`claim.X` reads them); undefined when none ran. */
+    readonly claims?: Readonly<Record<string, unknown>>,
   ) {}
 
   query(): URLSearchParams {
@@ -97,7 +99,7 @@ function isJsonContentType(type: string): boolean {
 export type Extractor = (view: RequestView) => unknown;
 
 /**
- * Compiles a source (`path.X`, `query.X`, `header.X`, `cookie.X`, `body`, `body.a.b`) into an extractor.
+ * Compiles a source (`path.X`, `query.X`, `header.X`, `cookie.X`, `claim.X`, `body`, `body.a.b`) into an extractor.
  * `many` asks for every value of a repeated query parameter or header (for collection types).
  */
 export function compileExtractor(from: string, many: boolean): Extractor {
@@ -125,6 +127,12 @@ export function compileExtractor(from: string, many: boolean): Extractor {
     }
     case 'cookie':
       return (v) => v.cookies()[name];
+    case 'claim':
+      // Only verified claims: a policy sets them after checking the token; nothing from the request itself.
+      return (v) => {
+        const c = v.claims?.[name];
+        return typeof c === 'number' || typeof c === 'boolean' ? String(c) : c;
+      };
     case 'body': {
       if (name === '') return (v) => v.body();
       const steps = name.split('.');

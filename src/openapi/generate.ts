@@ -234,11 +234,25 @@ function placeInBody(root: Schema, path: string[], schema: Schema, required: boo
   }
 }
 
+/**
+ * Codes only a route's policies or plugins give (docs/policies.md). The document does not describe
+ * per-route policies yet, so they are left out of the responses every route shares.
+ */
+const POLICY_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'FERRY_UNAUTHENTICATED',
+  'FERRY_FORBIDDEN',
+  'FERRY_RATE_LIMITED',
+  'FERRY_CORS_REJECTED',
+  'FERRY_POLICY_UNAVAILABLE',
+  'FERRY_PLUGIN_FAILED',
+  'FERRY_PLUGIN_TIMEOUT',
+]);
+
 /** FERRY codes grouped by default HTTP status, for error response descriptions. */
 function codesByStatus(): Map<number, ErrorCode[]> {
   const out = new Map<number, ErrorCode[]>();
   for (const [code, entry] of Object.entries(ERROR_CATALOGUE) as Array<[ErrorCode, { status: number }]>) {
-    if (code === 'FERRY_CONFIG_INVALID') continue;
+    if (code === 'FERRY_CONFIG_INVALID' || POLICY_CODES.has(code)) continue;
     const list = out.get(entry.status) ?? [];
     list.push(code);
     out.set(entry.status, list);

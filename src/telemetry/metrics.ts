@@ -61,6 +61,8 @@ export interface FerryMetrics {
   recordEjection(service: string, endpoint: string): void;
   /** Counts a config reload attempt; `ok` false when the new config was refused. */
   recordReload(ok: boolean): void;
+  /** Counts one plugin hook that threw or outlived its time budget. */
+  recordPluginFailure(plugin: string, route: string, reason: 'threw' | 'timeout'): void;
   /** Adds a pool's snapshot callback; returns a function that removes it (for pools that close). */
   addUpstreamSource(source: UpstreamSource): () => void;
 }
@@ -114,6 +116,12 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     name: `${p}config_reloads_total`,
     help: 'Config reload attempts by result (ok, error)',
     labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const pluginFailures = new Counter({
+    name: `${p}plugin_failures_total`,
+    help: 'Plugin hooks that threw or outlived their time budget, by plugin, route and reason (threw, timeout)',
+    labelNames: ['plugin', 'route', 'reason'] as const,
     registers: [registry],
   });
   const lastReload = new Gauge({
@@ -206,6 +214,9 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     },
     recordEjection(service, endpoint) {
       ejections.labels(service, endpoint).inc();
+    },
+    recordPluginFailure(plugin, route, reason) {
+      pluginFailures.labels(plugin, route, reason).inc();
     },
     recordReload(ok) {
       reloads.labels(ok ? 'ok' : 'error').inc();
