@@ -5,7 +5,7 @@
  * build stage are laid out in a temporary folder (node_modules linked, not copied) and its
  * ENTRYPOINT + CMD run from there, with the chart's arguments, against the sample mappings.
  */
-import { describe, test, after } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
@@ -32,6 +32,11 @@ const jsonArray = (instruction: string): string[] => {
 describe('container image recipe deploy/docker/Dockerfile', () => {
   const dirs: string[] = [];
   const children: ChildProcess[] = [];
+  // The image's build stage compiles src/ to dist/; here dist/ is made current the same way.
+  before(() => {
+    const r = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+    assert.equal(r.status, 0, `scripts/build.mjs: ${r.stderr}`);
+  });
   after(async () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     for (const d of dirs) await rm(d, { recursive: true, force: true });
@@ -133,6 +138,7 @@ describe('container image recipe deploy/docker/Dockerfile', () => {
         cwd: app,
         encoding: 'utf8',
         env: { ...process.env, FERRY_DRAIN_TIMEOUT_MS: 'soon' },
+        timeout: 60_000,
       },
     );
     assert.notEqual(r.status, 0);
