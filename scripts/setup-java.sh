@@ -15,6 +15,10 @@ PROVIDER="$ROOT/samples/java-provider"
 ORACLE="$ROOT/samples/hessian-oracle"
 # --build-only is accepted (the test helpers pass it) but packages are still installed when
 # missing: those checks cost only a few file tests.
+# --serve: only what `npm start` needs (a JDK, Maven and the sample provider); ZooKeeper, Caucho
+# Hessian and the oracle are test-only.
+SERVE_ONLY=0
+[[ " $* " == *" --serve "* ]] && SERVE_ONLY=1
 
 log() { echo "setup-java: $*" >&2; }
 
@@ -24,8 +28,10 @@ install_packages() {
   command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null 2>&1 || missing+=(maven)
   command -v unzip >/dev/null 2>&1 || missing+=(unzip)
-  [[ -f /usr/share/java/zookeeper.jar ]] || missing+=(zookeeper)
-  [[ -f /usr/share/java/hessian.jar ]] || missing+=(libhessian-java)
+  if ((!SERVE_ONLY)); then
+    [[ -f /usr/share/java/zookeeper.jar ]] || missing+=(zookeeper)
+    [[ -f /usr/share/java/hessian.jar ]] || missing+=(libhessian-java)
+  fi
   if ((${#missing[@]})); then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -111,7 +117,7 @@ main() {
   mkdir -p "$PROVIDER/dist"
   exec 9>"$PROVIDER/dist/.lock"
   flock 9
-  build_oracle
+  ((SERVE_ONLY)) || build_oracle
   build_provider
 }
 
