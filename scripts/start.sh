@@ -47,7 +47,8 @@ pids+=($!) names+=("the Python gRPC sample")
 node bin/ferry.js serve --mappings "${FERRY_MAPPINGS:-mappings}" --host "${FERRY_HOST:-127.0.0.1}" --port "$port" --admin-port "$admin" &
 pids+=($!) names+=("ferry serve")
 
-# Ready when Ferry's readiness sees every upstream; a process that exits first ends the start.
+# Ready when both samples say so (the provider accepts connections before it has exported every
+# service) and Ferry's readiness sees every upstream; a process that exits first ends the start.
 ready_probe() { (exec 3<>"/dev/tcp/127.0.0.1/$admin" && printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3 && head -1 <&3 | grep -q ' 200 ') 2>/dev/null; }
 ready=0
 for _ in $(seq 1 600); do
@@ -59,7 +60,7 @@ for _ in $(seq 1 600); do
       exit 1
     fi
   done
-  if ready_probe; then
+  if grep -q 'FERRY-SAMPLE READY' .tmp-provider.log && grep -q '^READY' .tmp-grpc.log && ready_probe; then
     echo "==> ready: http://${FERRY_HOST:-127.0.0.1}:$port (try: curl -s localhost:$port/accounts/2); Ctrl-C stops"
     ready=1
     break
