@@ -58,8 +58,10 @@ build_provider() {
     return 0
   fi
   log "building samples/java-provider (Maven; first run downloads dependencies)"
-  (cd "$PROVIDER" && mvn -q -B -Dstyle.color=never package -DskipTests)
-  check_dubbo_spi "$PROVIDER/target/ferry-sample-provider.jar"
+  # One Maven run packages the jar and lists the runtime classpath the SPI check reads.
+  (cd "$PROVIDER" && mvn -q -B -Dstyle.color=never package dependency:build-classpath -DskipTests \
+    -Dmdep.outputFile=target/runtime-classpath -Dmdep.includeScope=runtime >/dev/null)
+  check_dubbo_spi "$PROVIDER/target/ferry-sample-provider.jar" "$PROVIDER/target/runtime-classpath"
   mkdir -p "$PROVIDER/dist"
   cp "$PROVIDER/target/ferry-sample-provider.jar" "$jar.tmp.$$"
   mv -f "$jar.tmp.$$" "$jar"
@@ -73,8 +75,7 @@ build_provider() {
 check_dubbo_spi() {
   local shaded="$1" cp dep entry tmp
   tmp="$(mktemp -d)"
-  (cd "$PROVIDER" && mvn -q -B -Dstyle.color=never dependency:build-classpath -Dmdep.outputFile="$tmp/cp" -Dmdep.includeScope=runtime >/dev/null)
-  cp="$(cat "$tmp/cp")"
+  cp="$(cat "$2")"
   IFS=':' read -r -a deps <<<"$cp"
   for dep in "${deps[@]}"; do
     [[ "$dep" == *.jar ]] || continue

@@ -11,8 +11,6 @@
 # packages, so they run alongside `npm ci` and the build; their output is shown only on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=scripts/node-runtime.sh
-source scripts/node-runtime.sh
 
 npm_packages() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -30,6 +28,8 @@ if [ "${1:-}" = "--serve" ]; then
     bash $part >".tmp/$name.log" 2>&1 &
     bg+=("$!:$name")
   done
+  # shellcheck source=scripts/node-runtime.sh
+  source scripts/node-runtime.sh
   npm_packages
   bash scripts/setup-build.sh
   failed=0
@@ -43,6 +43,8 @@ if [ "${1:-}" = "--serve" ]; then
   exit "$failed"
 fi
 
+# shellcheck source=scripts/node-runtime.sh
+source scripts/node-runtime.sh
 npm_packages
 for part in scripts/setup-*.sh; do
   echo "==> $part"

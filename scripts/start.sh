@@ -10,9 +10,9 @@
 # The samples' output goes to .tmp-provider.log and .tmp-grpc.log; Ferry logs to this terminal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=scripts/node-runtime.sh
-source scripts/node-runtime.sh
 bash scripts/setup.sh --serve
+# shellcheck source=scripts/node-runtime.sh
+source scripts/node-runtime.sh # quick: setup.sh has provided it when needed
 
 pids=()
 names=()
