@@ -59,7 +59,7 @@ async function holdPort(): Promise<{ child: ChildProcess; port: number }> {
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     child.once('exit', (code) => reject(new Error(`port holder exited with ${code}`)));
   });
   return { child, port };
