@@ -30,8 +30,9 @@ function ferry(args: string[], env: Record<string, string> = {}): Promise<Run> {
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // A serve that unexpectedly starts would run for ever: stop it, and the assertions say why.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    // A serve that unexpectedly starts would run for ever: stop it, and the assertions say why
+    // (generous: a tsx start on a busy two-core machine has taken over 30 s).
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
