@@ -2,9 +2,9 @@
 # Brings up the sample upstreams and Ferry with mappings/ on a fresh machine:
 #   - Node >= 22 first on PATH (scripts/node-runtime.sh: from .tmp/ when the machine's is older),
 #   - installs/builds what serving needs and is missing (scripts/setup.sh --serve),
-#   - starts, side by side, the Apache Dubbo sample provider (dubbo 20880, triple 50051), the
-#     Python gRPC sample (50061) and `ferry serve` (HTTP on 127.0.0.1:8080, FERRY_PORT to change;
-#     admin on 127.0.0.1:9090, FERRY_ADMIN_PORT),
+#   - starts, side by side, the Apache Dubbo sample provider (dubbo 20880, triple 50051) and the
+#     Python gRPC sample (50061), then `ferry serve` once both are up (HTTP on 127.0.0.1:8080,
+#     FERRY_PORT to change; admin on 127.0.0.1:9090, FERRY_ADMIN_PORT),
 #   - says "ready" once Ferry's /readyz sees every upstream, and runs until Ctrl-C or SIGTERM,
 #     which stop everything it started (what does not stop within 10 s is killed).
 # The samples' output goes to .tmp-provider.log and .tmp-grpc.log; Ferry logs to this terminal.
@@ -39,19 +39,17 @@ trap stop_all EXIT
 
 port="${FERRY_PORT:-8080}"
 admin="${FERRY_ADMIN_PORT:-9090}"
+# Last run's logs go first: their READY lines must not be taken for this run's.
+rm -f .tmp-provider.log .tmp-grpc.log
 java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -jar samples/java-provider/dist/ferry-sample-provider.jar \
   --dubbo-port 20880 --triple-port 50051 --name sample-1 >.tmp-provider.log 2>&1 &
 pids+=($!) names+=("the Dubbo sample provider")
 (cd samples/grpc-python && exec ../../.tmp/venv-grpc/bin/python server.py --port 50061) >.tmp-grpc.log 2>&1 &
 pids+=($!) names+=("the Python gRPC sample")
-node bin/ferry.js serve --mappings "${FERRY_MAPPINGS:-mappings}" --host "${FERRY_HOST:-127.0.0.1}" --port "$port" --admin-port "$admin" &
-pids+=($!) names+=("ferry serve")
 
-# Ready when both samples say so (the provider accepts connections before it has exported every
-# service) and Ferry's readiness sees every upstream; a process that exits first ends the start.
-ready_probe() { (exec 3<>"/dev/tcp/127.0.0.1/$admin" && printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3 && head -1 <&3 | grep -q ' 200 ') 2>/dev/null; }
-ready=0
-for _ in $(seq 1 600); do
+# A process that exits during start-up ends the start (the EXIT trap stops the others).
+check_alive() {
+  local i
   for i in "${!pids[@]}"; do
     if ! kill -0 "${pids[$i]}" 2>/dev/null; then
       echo "start: ${names[$i]} exited during start-up" >&2
@@ -60,7 +58,23 @@ for _ in $(seq 1 600); do
       exit 1
     fi
   done
-  if grep -q 'FERRY-SAMPLE READY' .tmp-provider.log && grep -q '^READY' .tmp-grpc.log && ready_probe; then
+}
+# Ferry starts once both samples say READY (the provider accepts connections before it has
+# exported every service): started earlier, its reconnect backoff would delay the first answer.
+for _ in $(seq 1 1200); do
+  check_alive
+  grep -q 'FERRY-SAMPLE READY' .tmp-provider.log && grep -q '^READY' .tmp-grpc.log && break
+  sleep 0.1
+done
+node bin/ferry.js serve --mappings "${FERRY_MAPPINGS:-mappings}" --host "${FERRY_HOST:-127.0.0.1}" --port "$port" --admin-port "$admin" &
+pids+=($!) names+=("ferry serve")
+
+# Ready when Ferry's readiness sees every upstream.
+ready_probe() { (exec 3<>"/dev/tcp/127.0.0.1/$admin" && printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3 && head -1 <&3 | grep -q ' 200 ') 2>/dev/null; }
+ready=0
+for _ in $(seq 1 600); do
+  check_alive
+  if ready_probe; then
     echo "==> ready: http://${FERRY_HOST:-127.0.0.1}:$port (try: curl -s localhost:$port/accounts/2); Ctrl-C stops"
     ready=1
     break
