@@ -6,6 +6,8 @@
 # instead: Ferry's gRPC path against grpc-gateway over the Go gRPC server (bench/grpc-go).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Node >= 22 first on PATH, as for npm start and npm test (the bench runs on what Ferry targets).
+source scripts/node-runtime.sh
 if [ ! -d node_modules ]; then npm ci --no-audit --no-fund; fi
 if ! command -v wrk >/dev/null 2>&1; then
   SUDO=""; if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

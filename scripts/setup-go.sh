@@ -23,5 +23,7 @@ fi
 
 cd "$SRC"
 mkdir -p bin
+# Module downloads stay under the project, shared with scripts/setup-k8s.sh.
+export GOMODCACHE="${GOMODCACHE:-$ROOT/.tmp/go/mod}"
 GOFLAGS=-mod=mod go build -o "$BIN" .
 echo "setup-go: built $BIN"

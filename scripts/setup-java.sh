@@ -16,6 +16,10 @@ PROVIDER="$ROOT/samples/java-provider"
 ORACLE="$ROOT/samples/hessian-oracle"
 # --build-only is accepted (the test helpers pass it) but packages are still installed when
 # missing: those checks cost only a few file tests.
+# --serve: only what `npm start` needs (a JDK, Maven and the sample provider); ZooKeeper, Caucho
+# Hessian and the oracle are test-only.
+SERVE_ONLY=0
+[[ " $* " == *" --serve "* ]] && SERVE_ONLY=1
 
 log() { echo "setup-java: $*" >&2; }
 
@@ -25,8 +29,10 @@ install_packages() {
   command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null 2>&1 || missing+=(maven)
   command -v unzip >/dev/null 2>&1 || missing+=(unzip)
-  [[ -f /usr/share/java/zookeeper.jar ]] || missing+=(zookeeper)
-  [[ -f /usr/share/java/hessian.jar ]] || missing+=(libhessian-java)
+  if ((!SERVE_ONLY)); then
+    [[ -f /usr/share/java/zookeeper.jar ]] || missing+=(zookeeper)
+    [[ -f /usr/share/java/hessian.jar ]] || missing+=(libhessian-java)
+  fi
   if ((${#missing[@]})); then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -54,8 +60,10 @@ build_provider() {
     return 0
   fi
   log "building samples/java-provider (Maven; first run downloads dependencies)"
-  (cd "$PROVIDER" && mvn -q -B -Dstyle.color=never package -DskipTests)
-  check_dubbo_spi "$PROVIDER/target/ferry-sample-provider.jar"
+  # One Maven run packages the jar and lists the runtime classpath the SPI check reads.
+  (cd "$PROVIDER" && mvn -q -B -Dstyle.color=never package dependency:build-classpath -DskipTests \
+    -Dmdep.outputFile=target/runtime-classpath -Dmdep.includeScope=runtime >/dev/null)
+  check_dubbo_spi "$PROVIDER/target/ferry-sample-provider.jar" "$PROVIDER/target/runtime-classpath"
   mkdir -p "$PROVIDER/dist"
   cp "$PROVIDER/target/ferry-sample-provider.jar" "$jar.tmp.$$"
   mv -f "$jar.tmp.$$" "$jar"
@@ -72,8 +80,7 @@ build_provider() {
 check_dubbo_spi() {
   local shaded="$1" cp dep entry tmp
   tmp="$(mktemp -d)"
-  (cd "$PROVIDER" && mvn -q -B -Dstyle.color=never dependency:build-classpath -Dmdep.outputFile="$tmp/cp" -Dmdep.includeScope=runtime >/dev/null)
-  cp="$(cat "$tmp/cp")"
+  cp="$(cat "$2")"
   IFS=':' read -r -a deps <<<"$cp"
   for dep in "${deps[@]}"; do
     [[ "$dep" == *.jar ]] || continue
@@ -116,7 +123,7 @@ main() {
   mkdir -p "$PROVIDER/dist"
   exec 9>"$PROVIDER/dist/.lock"
   flock 9
-  build_oracle
+  ((SERVE_ONLY)) || build_oracle
   build_provider
 }
 

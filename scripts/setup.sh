@@ -1,20 +1,52 @@
 #!/usr/bin/env bash
 # Installs and builds everything the gateway, the samples and the tests need on a fresh machine:
-# npm packages, then every scripts/setup-*.sh (Java provider + ZooKeeper + Caucho Hessian, the Python
-# gRPC peer, the Go ext_proc client, ...). Each part is idempotent and quick when already done.
+# Node >= 22 (scripts/node-runtime.sh), npm packages, then every scripts/setup-*.sh (Java provider +
+# ZooKeeper + Caucho Hessian, the Python gRPC peer, the Go ext_proc client, ...). Each part is
+# idempotent and quick when already done; everything lands under the project folder (.tmp/, dist/,
+# samples/*/dist, node_modules/), apart from apt packages (JDK, Maven, ...) a part finds missing.
+#
+# `--serve`: only what `npm start` needs (the build, the Java sample provider, the Python gRPC
+# sample the payments mappings call); test-only peers (rnacos, the Go ext_proc client, ZooKeeper,
+# the Hessian oracles, ...) are set up by `npm test`. The Java and Python parts need no npm
+# packages, so they run alongside `npm ci` and the build; their output is shown only on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
-# `--serve`: only what `npm start` needs (the build, the Java sample provider, the Python gRPC
-# sample); test-only peers (rnacos, the Go ext_proc client, ...) are set up by `npm test`.
+
+npm_packages() {
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "==> npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
 if [ "${1:-}" = "--serve" ]; then
-  parts=(scripts/setup-build.sh scripts/setup-java.sh scripts/setup-python.sh)
-else
-  parts=(scripts/setup-*.sh)
+  mkdir -p .tmp
+  bg=()
+  for part in "scripts/setup-java.sh --serve" scripts/setup-python.sh; do
+    name="$(basename "${part%% *}" .sh)"
+    # shellcheck disable=SC2086 # the part's words are its command line
+    bash $part >".tmp/$name.log" 2>&1 &
+    bg+=("$!:$name")
+  done
+  # shellcheck source=scripts/node-runtime.sh
+  source scripts/node-runtime.sh
+  npm_packages
+  bash scripts/setup-build.sh
+  failed=0
+  for entry in "${bg[@]}"; do
+    if ! wait "${entry%%:*}"; then
+      echo "setup: ${entry#*:} failed:" >&2
+      cat ".tmp/${entry#*:}.log" >&2
+      failed=1
+    fi
+  done
+  exit "$failed"
 fi
-for part in "${parts[@]}"; do
+
+# shellcheck source=scripts/node-runtime.sh
+source scripts/node-runtime.sh
+npm_packages
+for part in scripts/setup-*.sh; do
   echo "==> $part"
   bash "$part"
 done

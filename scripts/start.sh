@@ -1,37 +1,87 @@
 #!/usr/bin/env bash
 # Brings up the sample upstreams and Ferry with mappings/ on a fresh machine:
+#   - Node >= 22 first on PATH (scripts/node-runtime.sh: from .tmp/ when the machine's is older),
 #   - installs/builds what serving needs and is missing (scripts/setup.sh --serve),
-#   - starts the Apache Dubbo sample provider (dubbo 20880, triple 50051) and the Python gRPC
-#     sample (50061),
-#   - serves HTTP on 127.0.0.1:8080 (FERRY_PORT to change) until Ctrl-C.
+#   - starts, side by side, the Apache Dubbo sample provider (dubbo 20880, triple 50051) and the
+#     Python gRPC sample (50061), then `ferry serve` once both are up (HTTP on 127.0.0.1:8080,
+#     FERRY_PORT to change; admin on 127.0.0.1:9090, FERRY_ADMIN_PORT),
+#   - says "ready" once Ferry's /readyz sees every upstream, and runs until Ctrl-C or SIGTERM,
+#     which stop everything it started (what does not stop within 10 s is killed).
+# The samples' output goes to .tmp-provider.log and .tmp-grpc.log; Ferry logs to this terminal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --serve
+# shellcheck source=scripts/node-runtime.sh
+source scripts/node-runtime.sh # quick: setup.sh has provided it when needed
+
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+names=()
+stop_all() {
+  trap - EXIT INT TERM
+  local p i
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for i in $(seq 1 40); do
+    local alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.25
+  done
+  for i in "${!pids[@]}"; do
+    if kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "start: ${names[$i]} did not stop on SIGTERM within 10 s: killed" >&2
+      kill -KILL "${pids[$i]}" 2>/dev/null || true
+    fi
+  done
+}
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
+trap stop_all EXIT
 
-echo "==> starting the Dubbo sample provider"
-java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -jar samples/java-provider/dist/ferry-sample-provider.jar \
-  --dubbo-port 20880 --triple-port 50051 --name sample-1 > .tmp-provider.log 2>&1 &
-pids+=($!)
-for _ in $(seq 1 120); do
-  grep -q 'FERRY-SAMPLE READY' .tmp-provider.log 2>/dev/null && break
-  if ! kill -0 "${pids[0]}" 2>/dev/null; then cat .tmp-provider.log; exit 1; fi
-  sleep 0.5
+port="${FERRY_PORT:-8080}"
+admin="${FERRY_ADMIN_PORT:-9090}"
+# Last run's logs go first: their READY lines must not be taken for this run's.
+rm -f .tmp-provider.log .tmp-grpc.log
+# Dubbo waits up to 10 s for calls in flight on SIGTERM by default; the sample needs 2.
+java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -Ddubbo.service.shutdown.wait=2000 -jar samples/java-provider/dist/ferry-sample-provider.jar \
+  --dubbo-port 20880 --triple-port 50051 --name sample-1 >.tmp-provider.log 2>&1 &
+pids+=($!) names+=("the Dubbo sample provider")
+(cd samples/grpc-python && exec ../../.tmp/venv-grpc/bin/python server.py --port 50061) >.tmp-grpc.log 2>&1 &
+pids+=($!) names+=("the Python gRPC sample")
+
+# A process that exits during start-up ends the start (the EXIT trap stops the others).
+check_alive() {
+  local i
+  for i in "${!pids[@]}"; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "start: ${names[$i]} exited during start-up" >&2
+      [[ $i == 0 ]] && tail -20 .tmp-provider.log >&2
+      [[ $i == 1 ]] && tail -20 .tmp-grpc.log >&2
+      exit 1
+    fi
+  done
+}
+# Ferry starts once both samples say READY (the provider accepts connections before it has
+# exported every service): started earlier, its reconnect backoff would delay the first answer.
+for _ in $(seq 1 1200); do
+  check_alive
+  grep -q 'FERRY-SAMPLE READY' .tmp-provider.log && grep -q '^READY' .tmp-grpc.log && break
+  sleep 0.1
 done
-grep -q 'FERRY-SAMPLE READY' .tmp-provider.log || { echo "provider did not start"; cat .tmp-provider.log; exit 1; }
+node bin/ferry.js serve --mappings "${FERRY_MAPPINGS:-mappings}" --host "${FERRY_HOST:-127.0.0.1}" --port "$port" --admin-port "$admin" &
+pids+=($!) names+=("ferry serve")
 
-echo "==> starting the Python gRPC sample"
-(cd samples/grpc-python && exec ../../.tmp/venv-grpc/bin/python server.py --port 50061) > .tmp-grpc.log 2>&1 &
-pids+=($!)
-for _ in $(seq 1 60); do
-  grep -q '^READY' .tmp-grpc.log 2>/dev/null && break
-  sleep 0.5
+# Ready when Ferry's readiness sees every upstream.
+ready_probe() { (exec 3<>"/dev/tcp/127.0.0.1/$admin" && printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3 && head -1 <&3 | grep -q ' 200 ') 2>/dev/null; }
+ready=0
+for _ in $(seq 1 600); do
+  check_alive
+  if ready_probe; then
+    echo "==> ready: http://${FERRY_HOST:-127.0.0.1}:$port (try: curl -s localhost:$port/accounts/2); Ctrl-C stops"
+    ready=1
+    break
+  fi
+  sleep 0.1
 done
-grep -q '^READY' .tmp-grpc.log || { echo "gRPC sample did not start"; cat .tmp-grpc.log; exit 1; }
-
-echo "==> ferry serve on ${FERRY_HOST:-127.0.0.1}:${FERRY_PORT:-8080}"
-node bin/ferry.js serve --mappings "${FERRY_MAPPINGS:-mappings}" --host "${FERRY_HOST:-127.0.0.1}" --port "${FERRY_PORT:-8080}" &
-pids+=($!)
-wait "${pids[2]}"
+((ready)) || echo "start: not ready after a minute; curl -s localhost:$admin/readyz says why" >&2
+# Runs until any of them exits (or a signal arrives; the traps stop the others).
+wait -n "${pids[@]}" || true

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: type-check, lint (eslint, prettier --check), then every test file under test/
-# (Node 20 does not expand globs, so the file list is built here). Tests start the services they
+# (the file list is built here, so the run does not depend on the shell's or Node's globbing). Tests start the services they
 # need (Java Dubbo providers, ZooKeeper, the Python gRPC peer, the Go ext_proc client) on free
 # loopback ports themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/node-runtime.sh
+source scripts/node-runtime.sh # Node >= 22 first on PATH (from .tmp/ when the machine's is older)
+echo "==> Node.js $(node --version)"
 bash scripts/setup.sh
 echo "==> tsc --noEmit"
 npx tsc --noEmit -p .

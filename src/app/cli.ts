@@ -1,7 +1,8 @@
 /**
- * `ferry serve | validate | routes`: the command line over the composition root.
+ * `ferry serve | validate | routes | openapi`: the command line over the composition root.
  */
 import cluster from 'node:cluster';
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseWorkers, startClusterPrimary } from './cluster.js';
 import { ConfigError } from '../config/errors.js';
@@ -12,6 +13,7 @@ import { SignatureSourceError } from '../errors/index.js';
 import { generateOpenApi } from '../openapi/index.js';
 import { createLogger, errorFields } from './logger.js';
 import { startOtel } from './otel.js';
+import { findPortHolder } from './port-holder.js';
 import { createTelemetry } from '../telemetry/index.js';
 
 /** The front-end budgets settable from the command line, each with its flag and variable. */
@@ -35,23 +37,16 @@ function positiveInt(text: string, what: string): number {
 
 class UsageError extends Error {}
 
-const USAGE = `Usage:
-  ferry serve    [--mappings DIR] [--host HOST] [--port N] [--ext-proc-port N] [--admin-port N] [--no-watch]
-                 [--check-signatures]  (check Dubbo routes of ZooKeeper-registered services against the
-                 providers' service definitions at start-up and each reload: logged, /readyz notes)
-                 [--workers N|auto]  (N processes on the same ports, node:cluster; default 1)
-                 HTTP (default 127.0.0.1:8080, mappings/); Envoy ext_proc (gRPC) when a port is given;
-                 /metrics /healthz /readyz /openapi.json on the admin port (default 9090);
-                 reloads the folder when it changes; SIGTERM drains, SIGHUP reloads
-  ferry validate [DIR] [--against JAR|DIR|zookeeper://HOST:PORT]
-                          check a mapping folder; exit 1 with file:line:col messages; --against also
-                          checks each Dubbo route against the provider's classes or service definition
-  ferry import   --jar JAR|DIR | --registry zookeeper://HOST:PORT  --interface [GROUP/]FQCN[:VERSION] ...
-                 [--version V] [--group G] [--endpoint HOST:PORT] [--out FILE]
-                          write a mapping for a Dubbo interface (stdout, or FILE; an existing FILE is
-                          never overwritten: the import goes to FILE.new and the changes are listed)
-  ferry routes   [DIR]    list the routes a mapping folder serves (YAML and proto-derived)
-  ferry openapi  [DIR]    print the OpenAPI 3.1 document of a mapping folder
+/** An expected start-up failure (port in use, missing mapping folder, ...): one line, exit 1, no stack. */
+class StartupError extends Error {}
+
+const SERVE_USAGE = `ferry serve [--mappings DIR] [--host HOST] [--port N] [--ext-proc-port N] [--admin-port N] [--no-watch]
+            [--workers N|auto]  (N processes on the same ports, node:cluster; default 1)
+            [--check-signatures]  (check Dubbo routes of ZooKeeper-registered services against the
+            providers' service definitions at start-up and each reload: logged, /readyz notes)
+  Serves HTTP (default 127.0.0.1:8080, mappings/); Envoy ext_proc (gRPC) when a port is given;
+  /metrics /healthz /readyz /openapi.json on the admin port (default 9090);
+  reloads the folder when it changes; SIGTERM drains, SIGHUP reloads.
 
 Budgets and disclosure (flag, or its variable; defaults and effects in docs/operations.md):
   --admin-host HOST (FERRY_ADMIN_HOST, default 127.0.0.1)   --max-body-bytes N (FERRY_MAX_BODY_BYTES)
@@ -67,44 +62,151 @@ Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_EXT_PROC_PORT, FERRY_
 FERRY_STICKY_KEYS (comma-separated signing keys for sticky cookies),
 FERRY_LOG_LEVEL (debug|info|warn|error), FERRY_WORKERS, and the standard OTEL_* variables for tracing.`;
 
+/** Each command's own help (`ferry <command> --help`). */
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  serve: SERVE_USAGE,
+  validate:
+    'ferry validate [DIR] [--against JAR|DIR|zookeeper://HOST:PORT]\n  Checks a mapping folder (default mappings/, or --mappings DIR / FERRY_MAPPINGS); exit 1 with file:line:col messages.\n' +
+    "  --against also checks each Dubbo route against the provider's classes or service definition.",
+  import:
+    'ferry import --jar JAR|DIR | --registry zookeeper://HOST:PORT  --interface [GROUP/]FQCN[:VERSION] ...\n' +
+    '             [--version V] [--group G] [--endpoint HOST:PORT] [--out FILE]\n' +
+    '  Writes a mapping for Dubbo interfaces (stdout, or FILE; an existing FILE is never overwritten:\n' +
+    '  the import goes to FILE.new and the changes are listed).',
+  routes: 'ferry routes [DIR]\n  Lists the routes a mapping folder serves (YAML and proto-derived).',
+  openapi: 'ferry openapi [DIR]\n  Prints the OpenAPI 3.1 document of a mapping folder.',
+};
+
+const USAGE = `Usage: ferry <command> [options]   (ferry <command> --help for its options)
+
+Commands:
+  serve      serve the mapping folder over HTTP (and Envoy ext_proc)
+  validate   check a mapping folder (--against a provider's classes or service definitions)
+  import     write a mapping from a Dubbo API jar or the service definitions in ZooKeeper
+  routes     list the routes a mapping folder serves
+  openapi    print the OpenAPI 3.1 document of a mapping folder
+
+  ferry --help | ferry --version
+
+${SERVE_USAGE}`;
+
+/** Ferry's version, from the package.json two folders up (the same from src/app and dist/app). */
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** A TCP port setting (0 = any free port), or a usage error naming where it came from. */
+function portSetting(text: string, what: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n > 65535) throw new UsageError(`${what} must be a port number (0-65535), got "${text}"`);
+  return n;
+}
+
+/** Refuses a mapping folder that is missing, not a folder or unreadable, in one line. */
+function checkMappingFolder(dir: string): void {
+  const hint = '(give another with --mappings DIR or FERRY_MAPPINGS)';
+  try {
+    if (!statSync(dir).isDirectory()) throw new StartupError(`mapping folder "${dir}" is not a folder ${hint}`);
+    accessSync(dir, fsConstants.R_OK | fsConstants.X_OK);
+  } catch (err) {
+    if (err instanceof StartupError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new StartupError(`mapping folder "${dir}" does not exist ${hint}`);
+    throw new StartupError(
+      `mapping folder "${dir}" cannot be read (${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : String(code)}) ${hint}`,
+    );
+  }
+}
+
+/** One port Ferry listens on, with the flag and variable that choose it. */
+interface PortSetting {
+  readonly port: number;
+  readonly setting: string;
+}
+
+/** A listen failure in one line: which port, what holds it, and the setting that moves Ferry elsewhere. */
+function listenFailure(err: unknown, host: string, ports: readonly PortSetting[]): StartupError | undefined {
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (e === null || typeof e !== 'object' || e.syscall !== 'listen' || typeof e.port !== 'number') return undefined;
+  const settings = ports.filter((p) => p.port === e.port).map((p) => p.setting);
+  const change = settings.length > 0 ? `; choose another with ${settings.join(' or ')}` : '';
+  const where = `${e.address ?? host}:${e.port}`;
+  if (e.code === 'EADDRINUSE') {
+    const holder = findPortHolder(e.port);
+    const by = holder ? ` by pid ${holder.pid} (${holder.command})` : '';
+    return new StartupError(`cannot listen on ${where}: port ${e.port} is already in use${by}${change}`);
+  }
+  if (e.code === 'EACCES') return new StartupError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)${change}`);
+  if (e.code === 'EADDRNOTAVAIL')
+    return new StartupError(`cannot listen on ${where}: no such address on this machine; choose another with --host (FERRY_HOST)`);
+  return new StartupError(`cannot listen on ${where}: ${e.code ?? e.message}${change}`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      mappings: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'ext-proc-port': { type: 'string' },
-      'admin-port': { type: 'string' },
-      'no-watch': { type: 'boolean' },
-      'check-signatures': { type: 'boolean' },
-      'max-body-bytes': { type: 'string' },
-      'admin-host': { type: 'string' },
-      'problem-detail': { type: 'string' },
-      'envoy-message-timeout-ms': { type: 'string' },
-      'envoy-max-message-timeout-ms': { type: 'string' },
-      'ext-proc-metadata-namespace': { type: 'string' },
-      'drain-timeout-ms': { type: 'string' },
-      ...Object.fromEntries(LIMIT_SETTINGS.map(([flag]) => [flag, { type: 'string' as const }])),
-      workers: { type: 'string' },
-      against: { type: 'string' },
-      jar: { type: 'string' },
-      registry: { type: 'string' },
-      interface: { type: 'string', multiple: true },
-      version: { type: 'string' },
-      group: { type: 'string' },
-      endpoint: { type: 'string', multiple: true },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help || command === undefined || command === 'help') {
-    console.log(USAGE);
-    return command === undefined ? 2 : 0;
+  if (command === undefined) {
+    console.error(USAGE);
+    return 2;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    console.log(COMMAND_USAGE[rest[0] ?? ''] ?? USAGE);
+    return 0;
+  }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    console.log(`ferry ${version()} (Node.js ${process.version})`);
+    return 0;
+  }
+  if (COMMAND_USAGE[command] === undefined) throw new UsageError(`unknown command "${command}" (ferry --help lists the commands)`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        mappings: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'ext-proc-port': { type: 'string' },
+        'admin-port': { type: 'string' },
+        'no-watch': { type: 'boolean' },
+        'check-signatures': { type: 'boolean' },
+        'max-body-bytes': { type: 'string' },
+        'admin-host': { type: 'string' },
+        'problem-detail': { type: 'string' },
+        'envoy-message-timeout-ms': { type: 'string' },
+        'envoy-max-message-timeout-ms': { type: 'string' },
+        'ext-proc-metadata-namespace': { type: 'string' },
+        'drain-timeout-ms': { type: 'string' },
+        ...Object.fromEntries(LIMIT_SETTINGS.map(([flag]) => [flag, { type: 'string' as const }])),
+        workers: { type: 'string' },
+        against: { type: 'string' },
+        jar: { type: 'string' },
+        registry: { type: 'string' },
+        interface: { type: 'string', multiple: true },
+        version: { type: 'string' },
+        group: { type: 'string' },
+        endpoint: { type: 'string', multiple: true },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    // parseArgs' own messages run on with advice about `--`; their first sentence is the point.
+    const text = err instanceof Error ? (err.message.split(/\.\s/)[0] ?? err.message) : String(err);
+    throw new UsageError(`${text.replace(/\.$/, '')} for ferry ${command} (ferry ${command} --help lists the options)`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(COMMAND_USAGE[command]);
+    return 0;
   }
   const dir = positionals[0] ?? values.mappings ?? process.env['FERRY_MAPPINGS'] ?? 'mappings';
+  if (command !== 'import') checkMappingFolder(dir);
   switch (command) {
     case 'validate': {
       const { config, engine } = await validateMappings(dir);
@@ -207,12 +309,23 @@ async function main(argv: string[]): Promise<number> {
       const metadataNamespace = values['ext-proc-metadata-namespace'] ?? env['FERRY_EXT_PROC_METADATA_NAMESPACE'];
       const drainGiven = values['drain-timeout-ms'];
       const drain = drainGiven ?? env['FERRY_DRAIN_TIMEOUT_MS'];
+      const host = values.host ?? env['FERRY_HOST'] ?? '127.0.0.1';
+      const ports: PortSetting[] = [
+        { port: portSetting(values.port ?? env['FERRY_PORT'] ?? '8080', '--port / FERRY_PORT'), setting: '--port (FERRY_PORT)' },
+        {
+          port: portSetting(values['admin-port'] ?? env['FERRY_ADMIN_PORT'] ?? '9090', '--admin-port / FERRY_ADMIN_PORT'),
+          setting: '--admin-port (FERRY_ADMIN_PORT)',
+        },
+        ...(extProc !== undefined
+          ? [{ port: portSetting(extProc, '--ext-proc-port / FERRY_EXT_PROC_PORT'), setting: '--ext-proc-port (FERRY_EXT_PROC_PORT)' }]
+          : []),
+      ];
       const ferry = await startFerry({
         mappingsDir: dir,
-        host: values.host ?? env['FERRY_HOST'] ?? '127.0.0.1',
-        port: Number(values.port ?? env['FERRY_PORT'] ?? 8080),
-        adminPort: Number(values['admin-port'] ?? env['FERRY_ADMIN_PORT'] ?? 9090),
-        ...(extProc !== undefined ? { extProcPort: Number(extProc) } : {}),
+        host,
+        port: ports[0]!.port,
+        adminPort: ports[1]!.port,
+        ...(ports[2] !== undefined ? { extProcPort: ports[2].port } : {}),
         extProc: { ...(envoyTimers !== undefined ? { envoyTimers } : {}), ...(metadataNamespace !== undefined ? { metadataNamespace } : {}) },
         ...(maxBody !== undefined ? { maxBodyBytes: positiveInt(maxBody, 'the body limit') } : {}),
         ...(adminHost !== undefined ? { adminHost } : {}),
@@ -227,6 +340,8 @@ async function main(argv: string[]): Promise<number> {
         ...(otel
           ? { telemetry: createTelemetry({ tracer: otel.tracerProvider.getTracer('ferry'), urlPath: 'route' }), onClosed: () => otel.shutdown() }
           : {}),
+      }).catch((err: unknown) => {
+        throw listenFailure(err, host, ports) ?? err;
       });
       logger.info('ferry listening', {
         http: ferry.httpPort,
@@ -255,8 +370,8 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof SignatureSourceError) {
-      console.error(err.message);
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof StartupError || err instanceof SignatureSourceError) {
+      console.error(err instanceof ConfigError ? err.message : `ferry: ${err.message}`);
       process.exitCode = err instanceof UsageError ? 2 : 1;
     } else {
       console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));

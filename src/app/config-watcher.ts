@@ -6,7 +6,9 @@
  *
  * Watching uses `fs.watch(dir, { recursive: true })`, which works on Linux from Node 20 (checked on
  * 20.20, including files in sub-folders created after the watch started); where it is unavailable
- * or fails, the watcher polls file sizes and mtimes instead.
+ * or fails, the watcher polls file sizes and mtimes instead. Symlinked files are followed, so the
+ * atomic `..data` swap of a Kubernetes ConfigMap volume is seen by both (the loader skips the
+ * hidden `..data` / `..<timestamp>` folders themselves).
  */
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
@@ -153,7 +155,9 @@ export async function watchConfig<C>(dir: string, options: WatchConfigOptions<C>
     try {
       watcher = watch(dir, { recursive: true }, (_event, file) => {
         // Editors write temp files (`.a.yaml.swp`, `a.yaml~`); only matching names, or unknown ones, count.
-        if (file === null || filter(String(file)) || !path.extname(String(file))) schedule();
+        // A Kubernetes ConfigMap volume changes by renaming a new `..data` symlink over the old one
+        // (the visible files are symlinks through it and do not change): `..` names count too.
+        if (file === null || filter(String(file)) || !path.extname(String(file)) || String(file).startsWith('..')) schedule();
       });
       watcher.on('error', () => {
         watcher?.close();

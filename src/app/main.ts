@@ -298,9 +298,17 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     await upstreams.retainOnly(next.config);
   };
 
+  // A start that fails (port in use, ...) is reported once by the caller: its clean-up is not logged.
+  let started = false;
   const shutdown = createShutdown({
     drainTimeoutMs: opts.drainTimeoutMs ?? 10_000,
-    ...(log ? { log: (msg: string, fields?: Record<string, unknown>) => log.info(msg, fields) } : {}),
+    ...(log
+      ? {
+          log: (msg: string, fields?: Record<string, unknown>) => {
+            if (started) log.info(msg, fields);
+          },
+        }
+      : {}),
   });
   let http: HttpFrontend | undefined;
   let extProc: ExtProcServer | undefined;
@@ -375,6 +383,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     await shutdown.shutdown('failed to start');
     throw err;
   }
+  started = true;
 
   return {
     httpPort: http.port,

@@ -80,6 +80,9 @@ async function listYaml(dir: string): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries) {
+    // Hidden names are skipped: editors' temporary files, and a Kubernetes ConfigMap volume's
+    // `..data` / `..<timestamp>` folders, which hold the same files the visible symlinks point at.
+    if (e.name.startsWith('.')) continue;
     const full = path.join(dir, e.name);
     if (e.isDirectory()) out.push(...(await listYaml(full)));
     else if (/\.ya?ml$/.test(e.name)) out.push(full);

@@ -6,6 +6,7 @@ import { startAdminServer } from '../../src/app/admin-server.js';
 import type { AdminServer, Readiness } from '../../src/app/admin-server.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import type { FerryMetrics, UpstreamSnapshot } from '../../src/telemetry/metrics.js';
+import { OPS_PYTHON } from '../support/ops-python.js';
 
 interface Sample {
   family: string;
@@ -27,7 +28,7 @@ function parseWithPrometheusClient(text: string): Sample[] {
     '        out.append({"family": fam.name, "type": fam.type, "name": s.name, "labels": s.labels, "value": s.value if math.isfinite(s.value) else str(s.value)})',
     'print(json.dumps(out))',
   ].join('\n');
-  return JSON.parse(execFileSync('python3', ['-c', script], { input: text, encoding: 'utf8' })) as Sample[];
+  return JSON.parse(execFileSync(OPS_PYTHON, ['-c', script], { input: text, encoding: 'utf8' })) as Sample[];
 }
 
 function find(samples: Sample[], name: string, labels: Record<string, string> = {}): Sample[] {

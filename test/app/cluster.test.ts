@@ -103,7 +103,19 @@ test('ferry serve --workers 2: two worker processes answer on one port; SIGTERM 
   const childrenOf = (pid: number): number[] => {
     let out = '';
     for (const t of readdirSync(`/proc/${pid}/task`)) out += readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8');
-    return out.split(' ').filter(Boolean).map(Number);
+    // Workers run the same script; other children (tsx's esbuild service, on Node 24 in the
+    // primary too) are not workers.
+    return out
+      .split(' ')
+      .filter(Boolean)
+      .map(Number)
+      .filter((c) => {
+        try {
+          return readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('bin/ferry.js');
+        } catch {
+          return false;
+        }
+      });
   };
   try {
     let status = 0;

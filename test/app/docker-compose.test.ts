@@ -24,7 +24,7 @@ test('the stack has Ferry, ZooKeeper, the sample providers, Envoy and Jaeger, ea
   assert.match(compose.services['envoy'].image, /^envoyproxy\/envoy:v1\.3\d/);
   assert.match(compose.services['jaeger'].image, /^jaegertracing\/all-in-one:/);
   assert.match(compose.services['zookeeper'].image, /^zookeeper:/);
-  assert.match(compose.services['ferry'].image, /^node:20/);
+  assert.match(compose.services['ferry'].image, /^node:24/);
 });
 
 test('every bind-mounted host path exists in the repository', () => {

@@ -8,6 +8,7 @@ import { loadConfigDir, loadConfigFiles } from '../../src/config/loader.js';
 import type { FerryConfig } from '../../src/config/types.js';
 import { generateOpenApi, openApiPath } from '../../src/openapi/index.js';
 import { parseTemplate } from '../../src/router/index.js';
+import { OPS_PYTHON } from '../support/ops-python.js';
 
 /** Validates an OpenAPI document with Python's openapi-spec-validator (scripts/setup-ops.sh). Returns '' or the error. */
 function specErrors(doc: object): string {
@@ -21,7 +22,7 @@ function specErrors(doc: object): string {
     'except OpenAPIValidationError as e:',
     '    print(str(e).splitlines()[0])',
   ].join('\n');
-  return execFileSync('python3', ['-c', script], { input: JSON.stringify(doc), encoding: 'utf8' }).trim();
+  return execFileSync(OPS_PYTHON, ['-c', script], { input: JSON.stringify(doc), encoding: 'utf8' }).trim();
 }
 
 /** Checks JSON values against `#/components/schemas/<name>` with jsonschema's Draft 2020-12 validator. */
@@ -34,7 +35,7 @@ function schemaAccepts(doc: Record<string, any>, name: string, values: unknown[]
     'v = Draft202012Validator(root)',
     'print(json.dumps([v.is_valid(x) for x in data["values"]]))',
   ].join('\n');
-  const out = execFileSync('python3', ['-c', script], { input: JSON.stringify({ name, components: doc['components'], values }), encoding: 'utf8' });
+  const out = execFileSync(OPS_PYTHON, ['-c', script], { input: JSON.stringify({ name, components: doc['components'], values }), encoding: 'utf8' });
   return JSON.parse(out) as boolean[];
 }
 
