@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { parseWorkers, startClusterPrimary } from './cluster.js';
 import { ConfigError } from '../config/errors.js';
 import type { FrontendLimits } from '../frontends/contract.js';
+import { TlsFilesError, type ServerTlsFiles } from '../frontends/tls.js';
 import { startFerry, validateMappings } from './main.js';
 import { generateOpenApi } from '../openapi/index.js';
 import { createLogger, errorFields } from './logger.js';
@@ -33,12 +34,35 @@ function positiveInt(text: string, what: string): number {
 
 class UsageError extends Error {}
 
+type Values = Record<string, string | boolean | undefined>;
+
+/** The certificate files of one listener from `--PREFIX-cert/-key/-client-ca` or their variables; none when no file is named. */
+function tlsFiles(values: Values, env: NodeJS.ProcessEnv, flagPrefix: string, envPrefix: string): ServerTlsFiles | undefined {
+  const get = (flag: string, name: string): string | undefined => {
+    const v = values[`${flagPrefix}-${flag}`];
+    return typeof v === 'string' ? v : env[`${envPrefix}_${name}`];
+  };
+  const certFile = get('cert', 'CERT');
+  const keyFile = get('key', 'KEY');
+  const clientCaFile = get('client-ca', 'CLIENT_CA');
+  if (certFile === undefined && keyFile === undefined && clientCaFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new UsageError(`--${flagPrefix}-cert and --${flagPrefix}-key (${envPrefix}_CERT, ${envPrefix}_KEY) are given together`);
+  }
+  return { certFile, keyFile, ...(clientCaFile !== undefined ? { clientCaFile } : {}) };
+}
+
 const USAGE = `Usage:
   ferry serve    [--mappings DIR] [--host HOST] [--port N] [--ext-proc-port N] [--admin-port N] [--no-watch]
                  [--workers N|auto]  (N processes on the same ports, node:cluster; default 1)
                  HTTP (default 127.0.0.1:8080, mappings/); Envoy ext_proc (gRPC) when a port is given;
                  /metrics /healthz /readyz /openapi.json on the admin port (default 9090);
                  reloads the folder when it changes; SIGTERM drains, SIGHUP reloads
+                 [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--plain-port N]
+                 HTTPS (HTTP/2 and HTTP/1.1) on --port instead of HTTP, client certificates checked
+                 against --tls-client-ca when given, plain HTTP on --plain-port only when asked;
+                 [--ext-proc-tls-cert FILE --ext-proc-tls-key FILE [--ext-proc-tls-client-ca FILE]]
+                 ext_proc over TLS / mTLS. Certificate files are re-read when they change.
   ferry validate [DIR]    check a mapping folder; exit 1 with file:line:col messages
   ferry routes   [DIR]    list the routes a mapping folder serves (YAML and proto-derived)
   ferry openapi  [DIR]    print the OpenAPI 3.1 document of a mapping folder
@@ -49,6 +73,8 @@ ${LIMIT_SETTINGS.map(([flag, env]) => `  --${flag} N (${env})`).join('\n')}
   --problem-detail safe|full (FERRY_PROBLEM_DETAIL, default safe: 5xx answers carry no provider text)
 
 Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_EXT_PROC_PORT, FERRY_ADMIN_PORT,
+FERRY_TLS_CERT, FERRY_TLS_KEY, FERRY_TLS_CLIENT_CA, FERRY_PLAIN_PORT,
+FERRY_EXT_PROC_TLS_CERT, FERRY_EXT_PROC_TLS_KEY, FERRY_EXT_PROC_TLS_CLIENT_CA,
 FERRY_STICKY_KEYS (comma-separated signing keys for sticky cookies),
 FERRY_LOG_LEVEL (debug|info|warn|error), FERRY_WORKERS, and the standard OTEL_* variables for tracing.`;
 
@@ -64,6 +90,13 @@ async function main(argv: string[]): Promise<number> {
       'ext-proc-port': { type: 'string' },
       'admin-port': { type: 'string' },
       'no-watch': { type: 'boolean' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-client-ca': { type: 'string' },
+      'plain-port': { type: 'string' },
+      'ext-proc-tls-cert': { type: 'string' },
+      'ext-proc-tls-key': { type: 'string' },
+      'ext-proc-tls-client-ca': { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'admin-host': { type: 'string' },
       'problem-detail': { type: 'string' },
@@ -129,6 +162,11 @@ async function main(argv: string[]): Promise<number> {
       const detail = values['problem-detail'] ?? env['FERRY_PROBLEM_DETAIL'] ?? 'safe';
       if (detail !== 'safe' && detail !== 'full') throw new UsageError(`--problem-detail / FERRY_PROBLEM_DETAIL is safe or full, got "${detail}"`);
       const adminHost = values['admin-host'] ?? env['FERRY_ADMIN_HOST'];
+      const tls = tlsFiles(values as Values, env, 'tls', 'FERRY_TLS');
+      const extProcTls = tlsFiles(values as Values, env, 'ext-proc-tls', 'FERRY_EXT_PROC_TLS');
+      const plainPort = values['plain-port'] ?? env['FERRY_PLAIN_PORT'];
+      if (plainPort !== undefined && tls === undefined)
+        throw new UsageError('--plain-port (FERRY_PLAIN_PORT) is for a plain HTTP port beside HTTPS: give --tls-cert and --tls-key too');
       const ferry = await startFerry({
         mappingsDir: dir,
         host: values.host ?? env['FERRY_HOST'] ?? '127.0.0.1',
@@ -137,6 +175,9 @@ async function main(argv: string[]): Promise<number> {
         ...(extProc !== undefined ? { extProcPort: Number(extProc) } : {}),
         ...(maxBody !== undefined ? { maxBodyBytes: positiveInt(maxBody, 'the body limit') } : {}),
         ...(adminHost !== undefined ? { adminHost } : {}),
+        ...(tls !== undefined ? { tls } : {}),
+        ...(extProcTls !== undefined ? { extProcTls } : {}),
+        ...(plainPort !== undefined ? { plainPort: Number(plainPort) } : {}),
         limits,
         problemDetail: detail,
         watch: !values['no-watch'],
@@ -146,7 +187,9 @@ async function main(argv: string[]): Promise<number> {
           : {}),
       });
       logger.info('ferry listening', {
-        http: ferry.httpPort,
+        [tls !== undefined ? 'https' : 'http']: ferry.httpPort,
+        ...(ferry.plainHttpPort !== undefined ? { http: ferry.plainHttpPort } : {}),
+        ...(extProcTls !== undefined ? { extProcTls: extProcTls.clientCaFile !== undefined ? 'mtls' : 'tls' } : {}),
         extProc: ferry.extProcPort,
         admin: ferry.adminPort,
         mappings: dir,
@@ -172,7 +215,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof TlsFilesError) {
       console.error(err.message);
       process.exitCode = err instanceof UsageError ? 2 : 1;
     } else {

@@ -78,7 +78,7 @@ test('curl over HTTP/1.1 and HTTP/2 (ALPN) gets the same answer from the HTTPS p
 test("Node's https (HTTP/1.1) and http2 clients, trusting the CA, are served; a client that does not trust it refuses the server", async () => {
   const { port } = await serve();
   const ca = certs.read(certs.ca);
-  const h1 = await new Promise<{ status: number; body: string; alpn: string | false }>((resolve, reject) => {
+  const h1 = await new Promise<{ status: number; body: string; alpn: string | false | null }>((resolve, reject) => {
     const req = https.get({ host: '127.0.0.1', port, path: '/ok', ca, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -113,9 +113,7 @@ test("Node's https (HTTP/1.1) and http2 clients, trusting the CA, are served; a 
   }
 
   const untrusting = await new Promise<Error>((resolve) => {
-    https
-      .get({ host: '127.0.0.1', port, path: '/ok', agent: false }, () => resolve(new Error('answered')))
-      .on('error', (err) => resolve(err));
+    https.get({ host: '127.0.0.1', port, path: '/ok', agent: false }, () => resolve(new Error('answered'))).on('error', (err) => resolve(err));
   });
   assert.equal((untrusting as Error & { code?: string }).code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
 });
