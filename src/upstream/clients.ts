@@ -6,7 +6,7 @@
  * each endpoint gets (a Dubbo connection pool, a set of gRPC channels).
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { FerryConfig, ServiceConfig } from '../config/types.js';
+import type { FerryConfig, ServiceConfig, UpstreamTls } from '../config/types.js';
 import type { UpstreamSnapshot } from '../telemetry/index.js';
 import { balanceKindFor, createBalancer } from './balance/create-balancer.js';
 import { createOutlierDetector, type OutlierDetector } from './balance/outlier.js';
@@ -121,6 +121,8 @@ export interface GrpcClientOptions {
   readonly drainMs?: number;
   /** For messages: `gRPC` or `Triple`. */
   readonly protocolName?: string;
+  /** TLS to every endpoint; plaintext when absent. */
+  readonly tls?: UpstreamTls;
 }
 
 export interface GrpcClientCallOptions extends RetryFacts, Omit<GrpcCallOptions, 'deadline'> {
@@ -153,6 +155,7 @@ export function createGrpcClient(options: GrpcClientOptions): GrpcClient {
         weight: e.weight,
         channels: options.channelsPerEndpoint,
         ...(options.channelOptions !== undefined ? { channelOptions: options.channelOptions } : {}),
+        ...(options.tls !== undefined ? { tls: options.tls } : {}),
       }),
   });
   const callOptions = (opts: GrpcClientCallOptions, timeoutMs: number, first: boolean): GrpcCallOptions => ({
@@ -233,6 +236,7 @@ function upstreamKey(s: ServiceConfig): string {
     s.connectionsPerEndpoint,
     balanceKindFor(s),
     s.sticky,
+    s.tls?.identity,
   ]);
 }
 
@@ -307,6 +311,7 @@ export class UpstreamClients {
               balancer,
               outlier,
               protocolName: protocol === 'triple' ? 'Triple' : 'gRPC',
+              ...(service.tls !== undefined ? { tls: service.tls } : {}),
             }),
           };
     return {

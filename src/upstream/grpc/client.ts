@@ -6,9 +6,11 @@
  * same balancer, stickiness, outlier detection and retry policy as Dubbo's; grpc-js's own load
  * balancing is not used (one address per channel).
  */
+import { connect as tlsConnect } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import type { UpstreamTls } from '../../config/types.js';
 import { FerryError } from '../../errors/index.js';
-import { TransportError } from '../../errors/transport.js';
+import { TransportError, upstreamTlsError } from '../../errors/transport.js';
 import type { EndpointHealth, EndpointTransport } from '../balance/types.js';
 import { grpcErrorToFerry } from './status.js';
 import type { StatusDetailsDecoder } from './status.js';
@@ -25,6 +27,52 @@ export interface GrpcEndpointOptions {
   /** Extra grpc-js channel options. */
   readonly channelOptions?: grpc.ChannelOptions;
   readonly credentials?: grpc.ChannelCredentials;
+  /** TLS to the endpoint (CA, client certificate, server name); plaintext when absent. */
+  readonly tls?: UpstreamTls;
+}
+
+/** Longest wait for the handshake that finds out why a TLS channel failed, ms. */
+const TLS_PROBE_TIMEOUT_MS = 5_000;
+
+/** grpc-js credentials and channel options for an UpstreamTls (the server name overrides SNI and the name checked). */
+function grpcTls(tls: UpstreamTls): { credentials: grpc.ChannelCredentials; channelOptions: grpc.ChannelOptions } {
+  const { ca, cert, key } = tls.context;
+  return {
+    credentials: grpc.credentials.createSsl(ca ?? null, key ?? null, cert ?? null),
+    channelOptions: tls.servername !== undefined ? { 'grpc.ssl_target_name_override': tls.servername, 'grpc.default_authority': tls.servername } : {},
+  };
+}
+
+/**
+ * One TLS handshake with `endpoint` as the channel makes it, to name why the channel failed (grpc-js
+ * keeps the reason to itself): a FERRY_UPSTREAM_TLS error, or undefined when TLS is not the problem.
+ */
+function probeTls(endpoint: string, tls: UpstreamTls): Promise<TransportError | undefined> {
+  const colon = endpoint.lastIndexOf(':');
+  const host = endpoint.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(endpoint.slice(colon + 1));
+  return new Promise((resolve) => {
+    const socket = tlsConnect({
+      host,
+      port,
+      ...tls.context,
+      ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
+      ALPNProtocols: ['h2'],
+    });
+    const done = (err: TransportError | undefined): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(err);
+    };
+    const timer = setTimeout(() => done(undefined), TLS_PROBE_TIMEOUT_MS);
+    socket.once('secureConnect', () => {
+      // TLS 1.3: a refused client certificate arrives after the handshake, as an alert or (gRPC
+      // core) a close before the server's first HTTP/2 frame, which a server that took it sends at once.
+      socket.once('data', () => done(undefined));
+      socket.once('end', () => done(upstreamTlsError({ code: 'CLIENT_CERT_REFUSED' }, endpoint)));
+    });
+    socket.once('error', (err) => done(upstreamTlsError(err, endpoint)));
+  });
 }
 
 export interface GrpcCallOptions {
@@ -70,19 +118,25 @@ export class GrpcEndpoint implements EndpointTransport {
   private failedSinceUp = false;
   private lastFailure: Error | undefined;
   private readonly waiters = new Set<() => void>();
+  private readonly tls: UpstreamTls | undefined;
+  /** A TLS probe is under way: the endpoint counts as connecting until it has named the failure. */
+  private probing = false;
 
   constructor(options: GrpcEndpointOptions) {
     this.id = options.endpoint;
     this.weight = options.weight ?? 100;
     const n = options.channels ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`channels must be a positive integer, got ${n}`);
+    this.tls = options.tls;
+    const secure = options.tls !== undefined ? grpcTls(options.tls) : undefined;
     const channelOptions: grpc.ChannelOptions = {
       // A local subchannel pool per channel: each channel gets its own HTTP/2 connection.
       'grpc.use_local_subchannel_pool': 1,
       'grpc.max_receive_message_length': DEFAULT_MAX_RECEIVE_BYTES,
+      ...secure?.channelOptions,
       ...options.channelOptions,
     };
-    const credentials = options.credentials ?? grpc.credentials.createInsecure();
+    const credentials = options.credentials ?? secure?.credentials ?? grpc.credentials.createInsecure();
     this.clients = Array.from({ length: n }, () => new grpc.Client(options.endpoint, credentials, channelOptions));
   }
 
@@ -240,13 +294,27 @@ export class GrpcEndpoint implements EndpointTransport {
       if (this.healthValue === 'closed') return;
       let now = channel.getConnectivityState(false);
       if (now === TRANSIENT_FAILURE) {
-        this.failedSinceUp = true;
-        this.lastFailure = new FerryError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC endpoint ${this.id} cannot be reached`);
+        if (this.tls !== undefined && !this.failedSinceUp && !this.probing) this.probe(this.tls);
+        else if (!this.probing) this.failedSinceUp = true;
+        if (!(this.lastFailure instanceof FerryError && this.lastFailure.code === 'FERRY_UPSTREAM_TLS')) {
+          this.lastFailure = new FerryError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC endpoint ${this.id} cannot be reached`);
+        }
       }
       // An idle channel (grpc-js idles after its idle timeout) is asked to reconnect, so the endpoint stays available.
       if (now === IDLE) now = channel.getConnectivityState(true);
       this.recompute();
       this.follow(channel, now);
+    });
+  }
+
+  /** Finds out whether TLS is why the channel failed; until then the endpoint is still connecting. */
+  private probe(tls: UpstreamTls): void {
+    this.probing = true;
+    void probeTls(this.id, tls).then((tlsFailure) => {
+      this.probing = false;
+      this.failedSinceUp = true;
+      if (tlsFailure !== undefined) this.lastFailure = tlsFailure;
+      this.recompute();
     });
   }
 
@@ -262,9 +330,12 @@ export class GrpcEndpoint implements EndpointTransport {
     let next: EndpointHealth;
     if (ready) next = 'up';
     else if (!this.warmed) next = 'idle';
-    else if (connecting && !this.failedSinceUp) next = 'connecting';
+    else if ((connecting && !this.failedSinceUp) || this.probing) next = 'connecting';
     else next = 'down';
-    if (next === 'up') this.failedSinceUp = false;
+    if (next === 'up') {
+      this.failedSinceUp = false;
+      if (this.lastFailure instanceof FerryError && this.lastFailure.code === 'FERRY_UPSTREAM_TLS') this.lastFailure = undefined;
+    }
     this.setHealth(next);
   }
 
