@@ -368,6 +368,7 @@ interface RawDubboService extends RawServiceCommon {
   protocol: 'dubbo';
   interface: string;
   generic?: boolean;
+  token?: string | { env?: string; file?: string };
 }
 
 interface RawProtoService extends RawServiceCommon {
@@ -570,11 +571,14 @@ function compileService(
     keySources: keySourcesOf(pf, ['services', name]),
   };
   if (raw.protocol === 'dubbo') {
+    const token = raw.token === undefined ? undefined : readSecret(name, 'token', raw.token, root, at('token'), problemAt);
+    if (raw.token !== undefined && token === undefined) return undefined;
     const svc: DubboService = {
       ...common,
       protocol: 'dubbo',
       interface: raw.interface,
       generic: raw.generic ?? false,
+      ...(token !== undefined ? { token } : {}),
       connectionsPerEndpoint: raw.pool?.connections ?? 2,
     };
     return Object.freeze(svc);
@@ -590,6 +594,38 @@ function compileService(
   };
   const svc: ProtoService = raw.protocol === 'grpc' ? { ...proto, protocol: 'grpc' } : { ...proto, protocol: 'triple' };
   return Object.freeze(svc);
+}
+
+/**
+ * A secret written as its value, `{ env: NAME }` or `{ file: PATH }` (one trailing newline dropped).
+ * Problems name the variable or file, never the value.
+ */
+function readSecret(
+  name: string,
+  key: string,
+  raw: string | { env?: string; file?: string },
+  root: string,
+  at: SourceLocation,
+  problemAt: (loc: SourceLocation, message: string) => void,
+): string | undefined {
+  if (typeof raw === 'string') return raw;
+  if (raw.env !== undefined) {
+    const value = process.env[raw.env];
+    if (value === undefined || value === '') {
+      problemAt(at, `"${key}" of service "${name}": the environment variable ${raw.env} is not set`);
+      return undefined;
+    }
+    return value;
+  }
+  const file = path.resolve(root, raw.file ?? '');
+  try {
+    const value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    if (value === '') throw new Error('it is empty');
+    return value;
+  } catch (err) {
+    problemAt(at, `"${key}" of service "${name}": ${file} cannot be used: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
 }
 
 /**

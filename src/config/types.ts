@@ -74,6 +74,8 @@ export interface DubboService extends ServiceBase {
   readonly protocol: 'dubbo';
   /** Call through `$invoke` (generic invocation) instead of the declared signature. */
   readonly generic: boolean;
+  /** Sent as the `token` attachment of every call (providers exported with `token=` require it); read from the mapping, a file or the environment. */
+  readonly token?: string;
 }
 
 /** What gRPC and Triple services share: a .proto and the service in it. */

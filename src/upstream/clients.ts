@@ -50,6 +50,8 @@ export interface DubboClientOptions {
   readonly connectTimeoutMs?: number;
   readonly backoff?: BackoffOptions;
   readonly drainMs?: number;
+  /** TLS to every endpoint; plaintext when absent. */
+  readonly tls?: UpstreamTls;
 }
 
 export interface DubboCallOptions extends RetryFacts {
@@ -90,6 +92,7 @@ export function createDubboClient(options: DubboClientOptions): DubboClient {
         ...(options.maxFrameBytes !== undefined && { maxFrameBytes: options.maxFrameBytes }),
         ...(options.connectTimeoutMs !== undefined && { connectTimeoutMs: options.connectTimeoutMs }),
         ...(options.backoff !== undefined && { backoff: options.backoff }),
+        ...(options.tls !== undefined && { tls: options.tls }),
       }),
   });
   return {
@@ -299,6 +302,7 @@ export class UpstreamClients {
               balancer,
               outlier,
               ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
+              ...(service.tls !== undefined ? { tls: service.tls } : {}),
             }),
           }
         : {
