@@ -56,7 +56,7 @@ async function startServer(kind: 'http' | 'https', cert: string, key: string): P
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/https.ts', '--serve', kind, '--cert', cert, '--key', key], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const port = await new Promise<number>((resolve, reject) => {
     lines.on('line', (l) => {
       const m = /^PORT (\d+)$/.exec(l);

@@ -162,8 +162,8 @@ async function main(argv: string[]): Promise<number> {
       const detail = values['problem-detail'] ?? env['FERRY_PROBLEM_DETAIL'] ?? 'safe';
       if (detail !== 'safe' && detail !== 'full') throw new UsageError(`--problem-detail / FERRY_PROBLEM_DETAIL is safe or full, got "${detail}"`);
       const adminHost = values['admin-host'] ?? env['FERRY_ADMIN_HOST'];
-      const tls = tlsFiles(values as Values, env, 'tls', 'FERRY_TLS');
-      const extProcTls = tlsFiles(values as Values, env, 'ext-proc-tls', 'FERRY_EXT_PROC_TLS');
+      const tls = tlsFiles(values, env, 'tls', 'FERRY_TLS');
+      const extProcTls = tlsFiles(values, env, 'ext-proc-tls', 'FERRY_EXT_PROC_TLS');
       const plainPort = values['plain-port'] ?? env['FERRY_PLAIN_PORT'];
       if (plainPort !== undefined && tls === undefined)
         throw new UsageError('--plain-port (FERRY_PLAIN_PORT) is for a plain HTTP port beside HTTPS: give --tls-cert and --tls-key too');

@@ -152,7 +152,7 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
 
     const tls = options.tls;
-    const socket =
+    const socket: Socket =
       tls === undefined
         ? connect({ host: options.host, port: options.port, noDelay: true, keepAlive: true })
         : tlsConnect({
