@@ -26,11 +26,12 @@ before(async () => {
   certs = makeTestCerts();
   await writeFile(path.join(certs.dir, 'token.txt'), `${TOKEN}\n`);
   [tlsProvider, mtlsProvider] = await Promise.all([
-    startJavaProvider({ name: 'dubbo-tls', tls: { cert: certs.server.cert, key: certs.server.key }, token: TOKEN }),
+    startJavaProvider({ name: 'dubbo-tls', triple: true, tls: { cert: certs.server.cert, key: certs.server.key }, token: TOKEN }),
     startJavaProvider({ name: 'dubbo-mtls', tls: { cert: certs.server.cert, key: certs.server.key, clientCa: certs.ca } }),
   ]);
   ferry = await startTestFerry({
     dubboAddress: tlsProvider.address,
+    tripleAddress: `127.0.0.1:${tlsProvider.triplePort}`,
     logger: createLogger({ sink: { write: (line: string) => logLines.push(line) }, level: 'debug' }),
   });
   bank = await readFile(path.join(ferry.dir, 'bank.yaml'), 'utf8');
@@ -85,6 +86,22 @@ test('a provider certificate from a CA not trusted → 503 FERRY_UPSTREAM_TLS; p
   const r = await getAccount(tlsProvider, `tls: { ca: ${certs.otherCa} }\ntoken: ${TOKEN}`);
   assert.equal(r.status, 503, JSON.stringify(r.json));
   assert.equal(r.json.code, 'FERRY_UPSTREAM_TLS');
+});
+
+test('Triple over TLS (the same SslConfig on the tri port): the greeter answers over TLS; without tls: it is not served', async () => {
+  const payments = await readFile(path.join(ferry.dir, 'payments.yaml'), 'utf8');
+  const triple = `127.0.0.1:${tlsProvider.triplePort}`;
+  const withTls = payments.replace(`    endpoints: [${triple}]\n`, `    endpoints: [${triple}]\n    tls: { ca: ${certs.ca} }\n`);
+  assert.notEqual(withTls, payments, 'the greeter service was found in payments.yaml');
+  await ferry.writeMapping('payments.yaml', withTls);
+  await ferry.reload();
+  const r = await http(ferry.base, 'GET', '/v1/greeter/ada');
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.text, /ada/);
+  await ferry.writeMapping('payments.yaml', payments);
+  await ferry.reload();
+  const plain = await http(ferry.base, 'GET', '/v1/greeter/ada');
+  assert.notEqual(plain.status, 200, 'a plaintext Triple call to the TLS port was served');
 });
 
 test('the token appears in no log line and no answer body', () => {
