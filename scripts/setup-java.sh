@@ -3,6 +3,7 @@
 #
 #   - apt: a JDK (17), maven, zookeeper, libhessian-java (only those missing)
 #   - samples/java-provider  -> samples/java-provider/dist/ferry-sample-provider.jar
+#                               and dist/ferry-sample-provider-api.jar (the API classes alone)
 #     (Apache Dubbo sample provider; rebuilt only when pom.xml, src/ or idl/sample/ change)
 #   - samples/hessian-oracle -> samples/hessian-oracle/bin/ (Caucho oracle + stdin watchdog)
 #
@@ -45,10 +46,11 @@ tree_hash() {
 # ------------------------------------------------------------ sample provider
 build_provider() {
   local jar="$PROVIDER/dist/ferry-sample-provider.jar"
+  local api="$PROVIDER/dist/ferry-sample-provider-api.jar"
   local stamp="$PROVIDER/dist/.source-hash"
   local hash
   hash="$(tree_hash samples/java-provider/pom.xml samples/java-provider/src idl/sample)"
-  if [[ -f "$jar" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
+  if [[ -f "$jar" && -f "$api" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
     return 0
   fi
   log "building samples/java-provider (Maven; first run downloads dependencies)"
@@ -57,6 +59,9 @@ build_provider() {
   mkdir -p "$PROVIDER/dist"
   cp "$PROVIDER/target/ferry-sample-provider.jar" "$jar.tmp.$$"
   mv -f "$jar.tmp.$$" "$jar"
+  # The API classes alone (com.example.bank, com.example.lab), for `ferry import --jar`.
+  cp "$PROVIDER/target/ferry-sample-provider-api.jar" "$api.tmp.$$"
+  mv -f "$api.tmp.$$" "$api"
   echo "$hash" >"$stamp"
   log "built $(du -h "$jar" | cut -f1) $jar"
 }

@@ -8,6 +8,8 @@ import { ConfigError } from '../config/errors.js';
 import type { FrontendLimits } from '../frontends/contract.js';
 import { TlsFilesError, type ServerTlsFiles } from '../frontends/tls.js';
 import { startFerry, validateMappings } from './main.js';
+import { checkConfigAgainst, parseServiceKey, runImport } from './import.js';
+import { SignatureSourceError } from '../errors/index.js';
 import { generateOpenApi } from '../openapi/index.js';
 import { createLogger, errorFields } from './logger.js';
 import { startOtel } from './otel.js';
@@ -34,7 +36,7 @@ function positiveInt(text: string, what: string): number {
 
 class UsageError extends Error {}
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | string[] | boolean | undefined>;
 
 /** The certificate files of one listener from `--PREFIX-cert/-key/-client-ca` or their variables; none when no file is named. */
 function tlsFiles(values: Values, env: NodeJS.ProcessEnv, flagPrefix: string, envPrefix: string): ServerTlsFiles | undefined {
@@ -54,6 +56,8 @@ function tlsFiles(values: Values, env: NodeJS.ProcessEnv, flagPrefix: string, en
 
 const USAGE = `Usage:
   ferry serve    [--mappings DIR] [--host HOST] [--port N] [--ext-proc-port N] [--admin-port N] [--no-watch]
+                 [--check-signatures]  (check Dubbo routes of ZooKeeper-registered services against the
+                 providers' service definitions at start-up and each reload: logged, /readyz notes)
                  [--workers N|auto]  (N processes on the same ports, node:cluster; default 1)
                  HTTP (default 127.0.0.1:8080, mappings/); Envoy ext_proc (gRPC) when a port is given;
                  /metrics /healthz /readyz /openapi.json on the admin port (default 9090);
@@ -63,13 +67,24 @@ const USAGE = `Usage:
                  against --tls-client-ca when given, plain HTTP on --plain-port only when asked;
                  [--ext-proc-tls-cert FILE --ext-proc-tls-key FILE [--ext-proc-tls-client-ca FILE]]
                  ext_proc over TLS / mTLS. Certificate files are re-read when they change.
-  ferry validate [DIR]    check a mapping folder; exit 1 with file:line:col messages
+  ferry validate [DIR] [--against JAR|DIR|zookeeper://HOST:PORT]
+                          check a mapping folder; exit 1 with file:line:col messages; --against also
+                          checks each Dubbo route against the provider's classes or service definition
+  ferry import   --jar JAR|DIR | --registry zookeeper://HOST:PORT  --interface [GROUP/]FQCN[:VERSION] ...
+                 [--version V] [--group G] [--endpoint HOST:PORT] [--out FILE]
+                          write a mapping for a Dubbo interface (stdout, or FILE; an existing FILE is
+                          never overwritten: the import goes to FILE.new and the changes are listed)
   ferry routes   [DIR]    list the routes a mapping folder serves (YAML and proto-derived)
   ferry openapi  [DIR]    print the OpenAPI 3.1 document of a mapping folder
 
 Budgets and disclosure (flag, or its variable; defaults and effects in docs/operations.md):
   --admin-host HOST (FERRY_ADMIN_HOST, default 127.0.0.1)   --max-body-bytes N (FERRY_MAX_BODY_BYTES)
 ${LIMIT_SETTINGS.map(([flag, env]) => `  --${flag} N (${env})`).join('\n')}
+  --drain-timeout-ms N (FERRY_DRAIN_TIMEOUT_MS, default 10000: how long SIGTERM waits for requests in flight)
+  --envoy-message-timeout-ms N, --envoy-max-message-timeout-ms N (FERRY_ENVOY_MESSAGE_TIMEOUT_MS, FERRY_ENVOY_MAX_MESSAGE_TIMEOUT_MS):
+      the message_timeout and max_message_timeout of the Envoy ext_proc filter in front; a route longer than
+      the first asks Envoy for more time (up to the second), and one that cannot fit answers 504 before Envoy does
+  --ext-proc-metadata-namespace NS (FERRY_EXT_PROC_METADATA_NAMESPACE, default envoy.filters.http.ext_proc; '' for none)
   --problem-detail safe|full (FERRY_PROBLEM_DETAIL, default safe: 5xx answers carry no provider text)
 
 Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_EXT_PROC_PORT, FERRY_ADMIN_PORT,
@@ -97,11 +112,24 @@ async function main(argv: string[]): Promise<number> {
       'ext-proc-tls-cert': { type: 'string' },
       'ext-proc-tls-key': { type: 'string' },
       'ext-proc-tls-client-ca': { type: 'string' },
+      'check-signatures': { type: 'boolean' },
       'max-body-bytes': { type: 'string' },
       'admin-host': { type: 'string' },
       'problem-detail': { type: 'string' },
+      'envoy-message-timeout-ms': { type: 'string' },
+      'envoy-max-message-timeout-ms': { type: 'string' },
+      'ext-proc-metadata-namespace': { type: 'string' },
+      'drain-timeout-ms': { type: 'string' },
       ...Object.fromEntries(LIMIT_SETTINGS.map(([flag]) => [flag, { type: 'string' as const }])),
       workers: { type: 'string' },
+      against: { type: 'string' },
+      jar: { type: 'string' },
+      registry: { type: 'string' },
+      interface: { type: 'string', multiple: true },
+      version: { type: 'string' },
+      group: { type: 'string' },
+      endpoint: { type: 'string', multiple: true },
+      out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -113,11 +141,43 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'validate': {
       const { config, engine } = await validateMappings(dir);
-      void engine;
       const derived = engine.routes.length - config.routes.length;
+      const checked =
+        values.against === undefined ? '' : `, ${await checkConfigAgainst(config, values.against)} Dubbo routes match ${values.against}`;
       console.log(
-        `${dir}: ${config.services.size} services, ${config.types.size} types, ${config.routes.length} routes (+${derived} from proto options) — OK`,
+        `${dir}: ${config.services.size} services, ${config.types.size} types, ${config.routes.length} routes (+${derived} from proto options)${checked} — OK`,
       );
+      return 0;
+    }
+    case 'import': {
+      const source = values.jar ?? values.registry;
+      if (source === undefined || (values.jar !== undefined && values.registry !== undefined))
+        throw new UsageError('ferry import takes one of --jar or --registry');
+      const interfaces = values.interface ?? [];
+      if (interfaces.length === 0) throw new UsageError('ferry import needs --interface (the Java interface, e.g. com.example.bank.AccountService)');
+      if (interfaces.length > 1 && (values.version !== undefined || values.group !== undefined)) {
+        throw new UsageError('with several --interface, give each its version and group as [group/]interface[:version]');
+      }
+      const services = interfaces.map((text) => ({
+        ...parseServiceKey(text),
+        ...(values.version !== undefined ? { version: values.version } : {}),
+        ...(values.group !== undefined ? { group: values.group } : {}),
+      }));
+      const result = await runImport({
+        source,
+        services,
+        ...(values.endpoint !== undefined ? { endpoints: values.endpoint } : {}),
+        ...(values.out !== undefined ? { out: values.out } : {}),
+      });
+      if (result.written === undefined) process.stdout.write(result.text);
+      for (const sig of result.signatures) {
+        console.error(`${sig.interface}: ${sig.methods.length} methods, ${sig.types.size} types${result.written ? ` → ${result.written}` : ''}`);
+        for (const s of sig.skipped) console.error(`  not imported: ${s.method}: ${s.why}`);
+      }
+      if (result.changes !== undefined) {
+        console.error(`${values.out} exists and was left as it is; the fresh import is ${result.written}. Changes since:`);
+        for (const c of result.changes.length > 0 ? result.changes : ['none']) console.error(`  ${c}`);
+      }
       return 0;
     }
     case 'routes': {
@@ -167,20 +227,43 @@ async function main(argv: string[]): Promise<number> {
       const plainPort = values['plain-port'] ?? env['FERRY_PLAIN_PORT'];
       if (plainPort !== undefined && tls === undefined)
         throw new UsageError('--plain-port (FERRY_PLAIN_PORT) is for a plain HTTP port beside HTTPS: give --tls-cert and --tls-key too');
+      const envoyTimeout = values['envoy-message-timeout-ms'] ?? env['FERRY_ENVOY_MESSAGE_TIMEOUT_MS'];
+      const envoyMax = values['envoy-max-message-timeout-ms'] ?? env['FERRY_ENVOY_MAX_MESSAGE_TIMEOUT_MS'];
+      if (envoyMax !== undefined && envoyTimeout === undefined) {
+        throw new UsageError('--envoy-max-message-timeout-ms needs --envoy-message-timeout-ms (the message_timeout of the same Envoy filter)');
+      }
+      const envoyTimers =
+        envoyTimeout === undefined
+          ? undefined
+          : {
+              messageTimeoutMs: positiveInt(envoyTimeout, '--envoy-message-timeout-ms / FERRY_ENVOY_MESSAGE_TIMEOUT_MS'),
+              maxMessageTimeoutMs:
+                envoyMax === undefined || envoyMax === '0'
+                  ? 0
+                  : positiveInt(envoyMax, '--envoy-max-message-timeout-ms / FERRY_ENVOY_MAX_MESSAGE_TIMEOUT_MS'),
+            };
+      const metadataNamespace = values['ext-proc-metadata-namespace'] ?? env['FERRY_EXT_PROC_METADATA_NAMESPACE'];
+      const drainGiven = values['drain-timeout-ms'];
+      const drain = drainGiven ?? env['FERRY_DRAIN_TIMEOUT_MS'];
       const ferry = await startFerry({
         mappingsDir: dir,
         host: values.host ?? env['FERRY_HOST'] ?? '127.0.0.1',
         port: Number(values.port ?? env['FERRY_PORT'] ?? 8080),
         adminPort: Number(values['admin-port'] ?? env['FERRY_ADMIN_PORT'] ?? 9090),
         ...(extProc !== undefined ? { extProcPort: Number(extProc) } : {}),
+        extProc: { ...(envoyTimers !== undefined ? { envoyTimers } : {}), ...(metadataNamespace !== undefined ? { metadataNamespace } : {}) },
         ...(maxBody !== undefined ? { maxBodyBytes: positiveInt(maxBody, 'the body limit') } : {}),
         ...(adminHost !== undefined ? { adminHost } : {}),
         ...(tls !== undefined ? { tls } : {}),
         ...(extProcTls !== undefined ? { extProcTls } : {}),
         ...(plainPort !== undefined ? { plainPort: Number(plainPort) } : {}),
+        ...(drain !== undefined
+          ? { drainTimeoutMs: positiveInt(drain, drainGiven !== undefined ? '--drain-timeout-ms' : 'FERRY_DRAIN_TIMEOUT_MS') }
+          : {}),
         limits,
         problemDetail: detail,
         watch: !values['no-watch'],
+        checkSignatures: values['check-signatures'] === true,
         logger,
         ...(otel
           ? { telemetry: createTelemetry({ tracer: otel.tracerProvider.getTracer('ferry'), urlPath: 'route' }), onClosed: () => otel.shutdown() }
@@ -215,7 +298,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof TlsFilesError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof SignatureSourceError || err instanceof TlsFilesError) {
       console.error(err.message);
       process.exitCode = err instanceof UsageError ? 2 : 1;
     } else {

@@ -6,7 +6,7 @@
 import { propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Registry } from 'prom-client';
-import { ConfigError, keySource, problemsOf, type ConfigProblem } from '../config/errors.js';
+import { ConfigError, formatProblem, keySource, problemsOf, type ConfigProblem } from '../config/errors.js';
 import { loadConfigDir } from '../config/loader.js';
 import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
 import type { ProblemDetail } from '../errors/index.js';
@@ -16,11 +16,12 @@ import { createGrpcBinding } from '../gateway/grpc-binder.js';
 import type { Engine, UpstreamCallObserver } from '../gateway/types.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
 import { createFrontendContract, type FrontendLimits } from '../frontends/contract.js';
-import { startExtProcServer, type ExtProcServer } from '../frontends/ext-proc/index.js';
+import { startExtProcServer, type ExtProcListenOptions, type ExtProcServer } from '../frontends/ext-proc/index.js';
 import { startHttpFrontend, type HttpFrontend } from '../frontends/http/index.js';
 import { watchServerCertificates, type ServerCertificates, type ServerTlsFiles } from '../frontends/tls.js';
 import { generateOpenApi } from '../openapi/index.js';
 import { watchConfig, type ConfigWatcher } from './config-watcher.js';
+import { checkRegistryServices } from './import.js';
 import { errorFields, type Logger } from './logger.js';
 import { createShutdown, type ShutdownCoordinator } from './shutdown.js';
 import { createMetrics, createTelemetry, type FerryMetrics, type Telemetry } from '../telemetry/index.js';
@@ -42,6 +43,8 @@ export interface FerryOptions {
   readonly tlsReloadIntervalMs?: number;
   /** Envoy ext_proc gRPC port (0 picks a free one); no ext_proc service when absent. */
   readonly extProcPort?: number;
+  /** What the Envoy in front says of its ext_proc timers, and where answers write dynamic metadata. */
+  readonly extProc?: Pick<ExtProcListenOptions, 'envoyTimers' | 'metadataNamespace'>;
   /** Admin port (/metrics, /healthz, /readyz, /openapi.json); none when absent. */
   readonly adminPort?: number;
   /** Admin listen address: 127.0.0.1 unless given (never `host`, so exposing traffic does not expose /metrics). */
@@ -67,6 +70,12 @@ export interface FerryOptions {
   readonly telemetry?: Telemetry;
   /** Steps to run last on close (e.g. flushing the tracing SDK). */
   readonly onClosed?: () => Promise<void>;
+  /**
+   * Check each Dubbo route of a ZooKeeper-registered service against the provider's service
+   * definition at start-up and after every reload (`--check-signatures`): mismatches are logged and
+   * shown as /readyz notes; they do not stop serving.
+   */
+  readonly checkSignatures?: boolean;
 }
 
 export interface RunningFerry {
@@ -249,8 +258,21 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
       throw err;
     }
   };
+  // The last signature check's findings, for /readyz (a check started for an older config is dropped).
+  let signatureNotes: readonly string[] = [];
+  const checkSignatures = (config: FerryConfig): void => {
+    if (!opts.checkSignatures) return;
+    void checkRegistryServices(config).then((problems) => {
+      if (current.config !== config) return;
+      signatureNotes = problems.map((p) => `signature mismatch: ${formatProblem(p)}`);
+      for (const p of problems) log?.warn('signature mismatch', { file: p.file, line: p.line, col: p.col, problem: p.message });
+      if (problems.length === 0) log?.info('signatures checked: every Dubbo route matches its provider');
+    });
+  };
+  checkSignatures(current.config);
   const swap = async (next: BuiltEngine): Promise<void> => {
     current = next;
+    checkSignatures(next.config);
     // Clients the new config still names are kept; the others drain their calls and close.
     await upstreams.retainOnly(next.config);
   };
@@ -306,7 +328,12 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     if (httpTls !== undefined && opts.plainPort !== undefined) plainHttp = await startHttpFrontend(frontend, { ...hostOpt, port: opts.plainPort });
     if (opts.extProcPort !== undefined) {
       const extTls = opts.extProcTls !== undefined ? await watch(opts.extProcTls, 'ext_proc') : undefined;
-      extProc = await startExtProcServer(frontend, { ...hostOpt, port: opts.extProcPort, ...(extTls !== undefined ? { tls: extTls } : {}) });
+      extProc = await startExtProcServer(frontend, {
+        ...hostOpt,
+        port: opts.extProcPort,
+        ...opts.extProc,
+        ...(extTls !== undefined ? { tls: extTls } : {}),
+      });
     }
     if (opts.adminPort !== undefined) {
       admin = await startAdminServer({
@@ -318,7 +345,11 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
           const down = upstreams.unavailableServices(current.config);
           // Refused endpoints (a serialization Ferry does not speak) do not make Ferry unready: they are named.
           const refused = upstreams.refusedEndpoints(current.config).map((r) => `service ${r.service}: endpoint ${r.id} refused: ${r.reason}`);
-          return { ready: down.length === 0, reasons: down.map((s) => `service ${s} has no available endpoint`), notes: refused };
+          return {
+            ready: down.length === 0,
+            reasons: down.map((s) => `service ${s} has no available endpoint`),
+            notes: [...refused, ...signatureNotes],
+          };
         },
         openapi: () => generateOpenApi(current.config),
       });

@@ -227,3 +227,16 @@ export class RegistryError extends Error {
     this.name = 'RegistryError';
   }
 }
+
+/**
+ * A jar, class file or service definition that `ferry import` / `validate --against` cannot use
+ * (corrupt, over a budget, an unsupported class version, a type it does not define). A command-line
+ * error, never answered to a client, so not in the catalogue; the code is stable for scripts and logs.
+ */
+export class SignatureSourceError extends Error {
+  readonly code = 'FERRY_SIGNATURE_SOURCE_INVALID';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SignatureSourceError';
+  }
+}

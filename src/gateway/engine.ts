@@ -74,11 +74,13 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       const handler = bindRoute(opts.binders, route, service, config);
       const routeId = route.id;
       const needsBody = handler.needsBody;
+      const timeoutMs = route.timeoutMs ?? service.timeoutMs;
+      const serviceName = route.serviceName;
       bound.push({
         route,
         handler,
-        timeoutMs: route.timeoutMs ?? service.timeoutMs,
-        match: (params) => ({ routeId, needsBody, params }),
+        timeoutMs,
+        match: (params) => ({ routeId, needsBody, params, timeoutMs, serviceName }),
       });
     } catch (err) {
       problems.push(...problemsOf(err, route.source, `route "${route.id}": `));

@@ -45,6 +45,10 @@ export interface RouteMatch {
   readonly routeId: string;
   readonly needsBody: boolean;
   readonly params: Readonly<Record<string, string>>;
+  /** The route's time budget (its own timeout or its service's), ms: front ends with a clock of their own (Envoy's) plan with it. */
+  readonly timeoutMs: number;
+  /** The mapping's name of the upstream service the route calls. */
+  readonly serviceName: string;
 }
 
 /**

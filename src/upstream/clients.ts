@@ -5,7 +5,6 @@
  * retired when no config names it any more. Dubbo, Triple and gRPC differ only in the transport
  * each endpoint gets (a Dubbo connection pool, a set of gRPC channels).
  */
-import type * as grpc from '@grpc/grpc-js';
 import type { FerryConfig, ServiceConfig, UpstreamTls } from '../config/types.js';
 import type { UpstreamSnapshot } from '../telemetry/index.js';
 import { balanceKindFor, createBalancer } from './balance/create-balancer.js';
@@ -120,7 +119,6 @@ export interface GrpcClientOptions {
   readonly channelsPerEndpoint: number;
   readonly balancer?: Balancer;
   readonly outlier?: OutlierDetector;
-  readonly channelOptions?: grpc.ChannelOptions;
   readonly drainMs?: number;
   /** For messages: `gRPC` or `Triple`. */
   readonly protocolName?: string;
@@ -157,12 +155,11 @@ export function createGrpcClient(options: GrpcClientOptions): GrpcClient {
         endpoint: e.id,
         weight: e.weight,
         channels: options.channelsPerEndpoint,
-        ...(options.channelOptions !== undefined ? { channelOptions: options.channelOptions } : {}),
         ...(options.tls !== undefined ? { tls: options.tls } : {}),
       }),
   });
   const callOptions = (opts: GrpcClientCallOptions, timeoutMs: number, first: boolean): GrpcCallOptions => ({
-    // grpc-js adds to the metadata it is given: each attempt after the first gets its own copy.
+    // Each attempt after the first gets its own copy of the metadata (the caller's stays as built).
     metadata: first ? opts.metadata : opts.metadata.clone(),
     deadline: Date.now() + timeoutMs,
     ...(opts.decodeDetails !== undefined ? { decodeDetails: opts.decodeDetails } : {}),

@@ -20,7 +20,7 @@ test('samples/envoy/envoy.yaml decodes and validates as an Envoy Bootstrap', asy
 test('the check can fail: a misspelt field, a message_timeout over 1 h, an unknown typed_config', async () => {
   const cases: Array<[string, string, RegExp]> = [
     ['failure_mode_allow:', 'failure_mode_alow:', /unknown field "failure_mode_alow"/],
-    ['message_timeout: 30s', 'message_timeout: 7200s', /MessageTimeout/],
+    ['message_timeout: 1s', 'message_timeout: 7200s', /MessageTimeout/],
     ['ext_proc.v3.ExternalProcessor', 'ext_proc.v3.ExternalProcesso', /unable to resolve/],
   ];
   for (const [from, to, expected] of cases) {
@@ -38,7 +38,18 @@ test('the ext_proc filter settings are the ones Ferry needs', () => {
     ['envoy.filters.http.ext_proc', 'envoy.filters.http.router'],
   );
   const ep = filters[0]!.typed_config as Record<string, any>;
-  assert.ok(parseFloat(ep['message_timeout']) >= 5, 'message_timeout well above the 200 ms default');
+  // The timers Ferry is told about (the comment's command line) are the filter's own.
+  const seconds = (d: string): number => parseFloat(d) * (d.endsWith('ms') ? 0.001 : 1);
+  const told = /--envoy-message-timeout-ms (\d+) --envoy-max-message-timeout-ms (\d+)/.exec(text);
+  assert.ok(told, 'the sample says how to start Ferry with its timers');
+  assert.equal(seconds(ep['message_timeout']) * 1000, Number(told[1]));
+  assert.equal(seconds(ep['max_message_timeout']) * 1000, Number(told[2]));
+  assert.ok(seconds(ep['max_message_timeout']) >= 30, 'overrides reach the longest route timeout of the sample mappings');
+  assert.deepEqual(
+    ep['metadata_options'].receiving_namespaces.untyped,
+    ['envoy.filters.http.ext_proc'],
+    "Envoy keeps the metadata Ferry's answers write",
+  );
   assert.equal(ep['failure_mode_allow'], false);
   assert.equal(ep['allow_mode_override'], true);
   assert.deepEqual(

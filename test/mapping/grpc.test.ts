@@ -6,7 +6,7 @@ import { createProtoJson } from '../../src/codec/protojson/index.js';
 import { compileRequestMapping } from '../../src/mapping/grpc/request.js';
 import { parseTemplate, variableNames } from '../../src/router/index.js';
 import { httpBindingsOf } from '../../src/mapping/grpc/routes.js';
-import { grpcCodeName, grpcErrorToFerry, httpStatusForGrpc } from '../../src/upstream/grpc/status.js';
+import { connectionLost, grpcCodeName, grpcErrorToFerry, grpcStatusOfHttp, httpStatusForGrpc, neverSent } from '../../src/upstream/grpc/status.js';
 import { TransportError } from '../../src/errors/transport.js';
 import { loadProtoRoot } from '../../src/upstream/grpc/proto-loader.js';
 import { FerryError } from '../../src/errors/index.js';
@@ -26,20 +26,22 @@ describe('gRPC pure helpers', () => {
     assert.equal(httpStatusForGrpc(99), 500);
     assert.equal(grpcCodeName(14), 'UNAVAILABLE');
     assert.equal(grpcCodeName(99), 'CODE_99');
+    // An HTTP reply without grpc-status (a proxy in the way), inputs 400, 404, 503, 500:
+    assert.deepEqual([400, 404, 503, 500].map(grpcStatusOfHttp), [13, 12, 14, 2]);
   });
 
   it('grpc errors normalise once (inputs: deadline, local unavailable, server unavailable, non-gRPC error)', () => {
     const md = new Metadata();
     assert.equal(grpcErrorToFerry({ code: 4, details: 'Deadline exceeded', metadata: md }, 'h:1').code, 'FERRY_UPSTREAM_TIMEOUT');
-    const local = grpcErrorToFerry({ code: 14, details: 'No connection established', metadata: md }, 'h:1');
+    // Transport failures are told apart by the client, which names them:
+    const local = neverSent('h:1', 'no connection');
     assert.ok(local instanceof TransportError && local.code === 'FERRY_UPSTREAM_UNAVAILABLE' && local.sent === false, 'never sent');
-    const dropped = grpcErrorToFerry({ code: 14, details: 'Connection dropped', metadata: md }, 'h:1');
+    assert.equal(local.status, 503);
+    const dropped = connectionLost('h:1', 'socket closed');
     assert.ok(
       dropped instanceof TransportError && dropped.code === 'FERRY_UPSTREAM_CONNECTION_LOST' && dropped.sent === true,
       'sent, then the connection broke',
     );
-    const refused = grpcErrorToFerry({ code: 14, details: 'Stream refused by server', metadata: md }, 'h:1');
-    assert.ok(refused instanceof TransportError && refused.sent === false, 'REFUSED_STREAM: the server did not process it');
     // The server answered UNAVAILABLE (grpcio's abort sends only grpc-status and grpc-message): an
     // unwell endpoint, 503, resent only for idempotent routes.
     {

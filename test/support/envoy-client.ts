@@ -24,6 +24,8 @@ export interface Scenario {
   observability?: boolean;
   bufferLimit?: number;
   messageTimeoutMs?: number;
+  /** The filter's max_message_timeout: the longest override_message_timeout it honours (0 or absent: none). */
+  maxMessageTimeoutMs?: number;
   /** protojson ProcessingRequests sent as they are (protocol-violation tests). */
   raw?: unknown[];
 }
@@ -40,6 +42,8 @@ export interface WireResponse {
     details?: string;
   };
   mode_override?: Record<string, string>;
+  /** google.protobuf.Struct as protojson: namespace → { field: value }. */
+  dynamic_metadata?: Record<string, Record<string, unknown>>;
   [k: string]: unknown;
 }
 
@@ -53,6 +57,8 @@ export interface ScenarioResult {
   streamEnd: string;
   /** The ImmediateResponse's status as a number (the protojson form names known codes, e.g. "OK"). */
   immediateStatus?: number;
+  /** override_message_timeout requests received, and whether the client (as Envoy) honoured each. */
+  overrides?: Array<{ ms: number; honoured: boolean }>;
 }
 
 /** Builds the Go client if needed. */

@@ -13,6 +13,8 @@ export interface JavaToolPaths {
   setupScript: string;
   /** The shaded, runnable sample provider jar. */
   providerJar: string;
+  /** The sample's API classes alone (com.example.bank, com.example.lab), for `ferry import --jar`. */
+  providerApiJar: string;
   /** Class folder holding ferry.oracle.StdinWatchdog and ferry.oracle.HessianOracle. */
   watchdogClasspath: string;
   /** Classpath for the Caucho Hessian oracle (its classes + Debian's hessian.jar). */
@@ -27,6 +29,7 @@ export function javaToolPaths(): JavaToolPaths {
     repoRoot,
     setupScript: join(repoRoot, 'scripts', 'setup-java.sh'),
     providerJar: join(repoRoot, 'samples', 'java-provider', 'dist', 'ferry-sample-provider.jar'),
+    providerApiJar: join(repoRoot, 'samples', 'java-provider', 'dist', 'ferry-sample-provider-api.jar'),
     watchdogClasspath: oracleClasses,
     oracleClasspath: `${oracleClasses}:/usr/share/java/hessian.jar`,
   };

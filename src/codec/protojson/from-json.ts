@@ -26,7 +26,7 @@ export function createJsonReader(root: Root, plans: TypePlans, structs: StructCo
   function elementOf(fi: FieldInfo, v: unknown, path: string): DraftValue | undefined {
     if (fi.messageType !== undefined) return messageOf(fi.messageType, v, path);
     if (fi.enumType !== undefined) {
-      if (v === null && fi.enumType.fullName === WKT.nullValue) return 0;
+      if (v === null && fi.refName === WKT.nullValue) return 0;
       return enumOf(fi.enumType, v, path);
     }
     return scalarOf(fi.kind, v, path);
@@ -35,8 +35,8 @@ export function createJsonReader(root: Root, plans: TypePlans, structs: StructCo
   function fieldValueOf(fi: FieldInfo, v: unknown, path: string): DraftValue | undefined {
     if (v === null) {
       // null means "not set", except where null is itself a value.
-      if (fi.messageType?.fullName === WKT.value && !fi.repeated && !fi.map) return structs.nullValue();
-      if (fi.enumType?.fullName === WKT.nullValue && !fi.repeated && !fi.map) return 0;
+      if (fi.refName === WKT.value && !fi.repeated && !fi.map) return structs.nullValue();
+      if (fi.refName === WKT.nullValue && !fi.repeated && !fi.map) return 0;
       return undefined;
     }
     if (fi.map) {
@@ -45,7 +45,7 @@ export function createJsonReader(root: Root, plans: TypePlans, structs: StructCo
       for (const [k, ev] of Object.entries(v)) {
         const kp = `${path}[${JSON.stringify(k)}]`;
         const key = mapKeyOf(fi.keyType!, k, kp);
-        if (ev === null && fi.messageType?.fullName !== WKT.value) fail(kp, 'map values must not be null');
+        if (ev === null && fi.refName !== WKT.value) fail(kp, 'map values must not be null');
         const val = ev === null ? structs.nullValue() : elementOf(fi, ev, kp);
         entries.push([key, val ?? 0]);
       }
@@ -55,7 +55,7 @@ export function createJsonReader(root: Root, plans: TypePlans, structs: StructCo
       if (!Array.isArray(v)) fail(path, `expected an array, got ${describe(v)}`);
       return v.map((ev, i) => {
         const ep = `${path}[${i}]`;
-        if (ev === null && fi.messageType?.fullName !== WKT.value) fail(ep, 'array elements must not be null');
+        if (ev === null && fi.refName !== WKT.value) fail(ep, 'array elements must not be null');
         return ev === null ? structs.nullValue() : elementOf(fi, ev, ep)!;
       });
     }
@@ -74,7 +74,7 @@ export function createJsonReader(root: Root, plans: TypePlans, structs: StructCo
   }
 
   function messageOf(type: Type, v: unknown, path: string): Draft {
-    switch (type.fullName) {
+    switch (info(type).fullName) {
       case WKT.any:
         return anyOf(v, path);
       case WKT.timestamp:
@@ -93,7 +93,7 @@ export function createJsonReader(root: Root, plans: TypePlans, structs: StructCo
         break;
     }
     const ti = info(type);
-    if (WRAPPERS.has(type.fullName)) {
+    if (WRAPPERS.has(info(type).fullName)) {
       const inner = ti.fields[0]!;
       const sv = scalarOf(inner.kind, v, path);
       return isDefault(inner, sv) ? {} : { value: sv };

@@ -13,6 +13,8 @@ export const UNSIGNED_LONG: ReadonlySet<string> = new Set(['uint64', 'fixed64'])
 
 /** Per-message facts computed once per Type. */
 export interface TypeInfo {
+  /** `.pkg.Name`, cached: protobufjs' fullName getter walks the parents and joins on every read. */
+  readonly fullName: string;
   readonly fields: readonly FieldInfo[];
   /** JSON name and proto name → field. */
   readonly byKey: ReadonlyMap<string, FieldInfo>;
@@ -29,6 +31,8 @@ export interface FieldInfo {
   readonly keyType: string | undefined;
   readonly messageType: Type | undefined;
   readonly enumType: Enum | undefined;
+  /** Full name of the message or enum type (cached, as TypeInfo.fullName). */
+  readonly refName: string | undefined;
   /** Oneof (real, not the synthetic one of proto3 `optional`) this field belongs to. */
   readonly oneof: string | undefined;
   /** True when the field tracks presence (message, oneof member, proto3 optional). */
@@ -73,6 +77,7 @@ export function createTypePlans(): TypePlans {
         keyType: isMap ? (f as unknown as { keyType: string }).keyType : undefined,
         messageType,
         enumType,
+        refName: rt?.fullName,
         oneof,
         presence: !f.repeated && !isMap && (messageType !== undefined || oneof !== undefined || proto3Optional),
       };
@@ -80,7 +85,7 @@ export function createTypePlans(): TypePlans {
       byKey.set(jsonName, fi);
       byKey.set(f.name, fi);
     }
-    ti = { fields, byKey };
+    ti = { fullName: type.fullName, fields, byKey };
     infos.set(type, ti);
     return ti;
   }
@@ -90,7 +95,7 @@ export function createTypePlans(): TypePlans {
     if (cached !== undefined) return cached;
     if (seen.has(type)) return false;
     seen.add(type);
-    let result = type.fullName === WKT.any;
+    let result = info(type).fullName === WKT.any;
     for (const fi of info(type).fields) {
       if (result) break;
       if (LONG_TYPES.has(fi.kind) || (fi.keyType !== undefined && LONG_TYPES.has(fi.keyType))) result = true;

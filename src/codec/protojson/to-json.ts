@@ -33,7 +33,7 @@ export function createJsonWriter(root: Root, plans: TypePlans, structs: StructCo
   function elementJson(fi: FieldInfo, v: unknown, opts: ToJsonOptions): unknown {
     if (fi.messageType !== undefined) return messageJson(fi.messageType, v, opts);
     if (fi.enumType !== undefined) {
-      if (fi.enumType.fullName === WKT.nullValue) return null;
+      if (fi.refName === WKT.nullValue) return null;
       return fi.enumType.valuesById[v as number] ?? v;
     }
     return scalarJson(fi.kind, v);
@@ -50,7 +50,7 @@ export function createJsonWriter(root: Root, plans: TypePlans, structs: StructCo
   function defaultJson(fi: FieldInfo): unknown {
     if (fi.map) return {};
     if (fi.repeated) return [];
-    if (fi.enumType !== undefined) return fi.enumType.fullName === WKT.nullValue ? null : (fi.enumType.valuesById[0] ?? 0);
+    if (fi.enumType !== undefined) return fi.refName === WKT.nullValue ? null : (fi.enumType.valuesById[0] ?? 0);
     switch (fi.kind) {
       case 'int64':
       case 'sint64':
@@ -94,7 +94,7 @@ export function createJsonWriter(root: Root, plans: TypePlans, structs: StructCo
 
   function messageJson(type: Type, message: unknown, opts: ToJsonOptions): unknown {
     const msg = message as Record<string, unknown>;
-    switch (type.fullName) {
+    switch (info(type).fullName) {
       case WKT.any:
         return anyJson(msg, opts);
       case WKT.timestamp:
@@ -113,7 +113,7 @@ export function createJsonWriter(root: Root, plans: TypePlans, structs: StructCo
         break;
     }
     const ti = info(type);
-    if (WRAPPERS.has(type.fullName)) {
+    if (WRAPPERS.has(info(type).fullName)) {
       const inner = ti.fields[0]!;
       return scalarJson(inner.kind, msg['value'] ?? defaultJson(inner));
     }

@@ -178,3 +178,60 @@ export function continueHeaders(override?: ProcessingMode): ProcessingResponse {
   if (override !== undefined) res.mode_override = override;
   return res;
 }
+
+/**
+ * What Ferry knows of the Envoy filter in front of it (Envoy does not say; the operator does,
+ * with the flags of the same names). Absent: Ferry leaves Envoy's timer alone, as before.
+ */
+export interface EnvoyTimers {
+  /** The filter's `message_timeout`, ms (Envoy's default: 200). */
+  readonly messageTimeoutMs: number;
+  /** The filter's `max_message_timeout`, ms; 0 (Envoy's default) disables `override_message_timeout`. */
+  readonly maxMessageTimeoutMs: number;
+}
+
+/**
+ * Time Ferry keeps between its own deadline and Envoy's timer, so that Ferry's 504 problem (which
+ * names the route) reaches Envoy before Envoy gives up on the message with a bare 504.
+ */
+export const ENVOY_TIMER_MARGIN_MS = 50;
+
+/** How long a request may take, and the override to ask Envoy for first (if any). */
+export interface EnvoyBudget {
+  readonly budgetMs: number;
+  readonly overrideMs?: number;
+}
+
+/**
+ * Plans a request's time against Envoy's timer: the route's timeout when Envoy's message_timeout
+ * covers it; otherwise an override up to max_message_timeout, and a request that does not fit in
+ * what Envoy allows gets the shorter budget (Ferry then answers 504 itself, in time).
+ */
+export function planEnvoyBudget(routeTimeoutMs: number, timers: EnvoyTimers | undefined): EnvoyBudget {
+  if (timers === undefined) return { budgetMs: routeTimeoutMs };
+  const needed = routeTimeoutMs + ENVOY_TIMER_MARGIN_MS;
+  if (needed <= timers.messageTimeoutMs) return { budgetMs: routeTimeoutMs };
+  if (timers.maxMessageTimeoutMs > timers.messageTimeoutMs) {
+    const granted = Math.min(needed, timers.maxMessageTimeoutMs);
+    return { budgetMs: Math.max(1, granted - ENVOY_TIMER_MARGIN_MS), overrideMs: granted };
+  }
+  return { budgetMs: Math.max(1, timers.messageTimeoutMs - ENVOY_TIMER_MARGIN_MS) };
+}
+
+/** A google.protobuf.Duration of whole milliseconds. */
+export function durationOf(ms: number): { seconds: number; nanos: number } {
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
+}
+
+/** The dynamic metadata Ferry writes for Envoy's access log and later filters, under `namespace`. */
+export function answerMetadata(
+  namespace: string,
+  routeId: string | undefined,
+  serviceName: string | undefined,
+  details: string,
+): Record<string, Record<string, string>> {
+  const fields: Record<string, string> = { code: details };
+  if (routeId !== undefined) fields['route_id'] = routeId;
+  if (serviceName !== undefined) fields['service'] = serviceName;
+  return { [namespace]: fields };
+}

@@ -90,6 +90,13 @@ export interface ProcessingResponse {
   response_trailers?: { header_mutation?: HeaderMutation };
   immediate_response?: ImmediateResponse;
   mode_override?: ProcessingMode;
+  /** Dynamic metadata for Envoy: namespace → string fields (google.protobuf.Struct on the wire). */
+  dynamic_metadata?: Record<string, Record<string, string>>;
+  /**
+   * Asks Envoy for more time for the message being processed (a reply with only this set, sent
+   * before the answer). Envoy honours it once per message, up to its max_message_timeout.
+   */
+  override_message_timeout?: { seconds: number; nanos: number };
 }
 
 /** The folder holding Ferry's .proto files (idl/ at the repository root). */
@@ -164,6 +171,16 @@ export function createExtProcCodec(): ExtProcCodec {
           response_trailer_mode: num(headerModes, m.response_trailer_mode),
         };
 
+  // google.protobuf.Struct of namespaces, each a Struct of string values (protobufjs' bundled Struct has camelCase field names).
+  const struct = (namespaces: Record<string, Record<string, string>>) => ({
+    fields: Object.fromEntries(
+      Object.entries(namespaces).map(([ns, values]) => [
+        ns,
+        { structValue: { fields: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { stringValue: v }])) } },
+      ]),
+    ),
+  });
+
   return {
     decodeRequest(buf) {
       const m = requestType.decode(buf) as unknown as Omit<ProcessingRequest, 'protocol_config'> & {
@@ -201,6 +218,8 @@ export function createExtProcCodec(): ExtProcCodec {
           details: res.immediate_response.details,
         },
         mode_override: mode(res.mode_override),
+        dynamic_metadata: res.dynamic_metadata && struct(res.dynamic_metadata),
+        override_message_timeout: res.override_message_timeout,
       };
       return Buffer.from(responseType.encode(wire).finish());
     },

@@ -7,6 +7,7 @@ import type { FrontendContract } from '../contract.js';
 import type { ServerCertificates } from '../tls.js';
 import { createExtProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from './protocol.js';
 import { createExtProcSession } from './session.js';
+import type { EnvoyTimers } from './adapt.js';
 
 export interface ExtProcListenOptions {
   /** Listen address, 127.0.0.1 when absent. */
@@ -15,6 +16,10 @@ export interface ExtProcListenOptions {
   readonly port: number;
   /** Serve over TLS (mTLS when the certificates name a client CA), swapped in as the files change; plaintext when absent. */
   readonly tls?: ServerCertificates;
+  /** Envoy's message_timeout / max_message_timeout for this filter, when the operator said them. */
+  readonly envoyTimers?: EnvoyTimers;
+  /** Dynamic metadata namespace of the answers (default the filter's own; '' for none). */
+  readonly metadataNamespace?: string;
 }
 
 export interface ExtProcServer {
@@ -40,16 +45,21 @@ const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
  * stream counts as one request in flight (drain) from open to end, and is ended when Envoy sends
  * nothing for the idle timeout while Ferry waits for a message.
  */
-function serveStream(call: ProcessCall, contract: FrontendContract): void {
+function serveStream(call: ProcessCall, contract: FrontendContract, listen: ExtProcListenOptions): void {
   const { limits } = contract;
+  let closed = false;
   const session = createExtProcSession(contract.engine(), {
     remoteAddress: call.getPeer(),
     maxBodyBytes: limits.maxBodyBytes,
     maxHeaderBytes: limits.maxHeaderBytes,
     problemDetail: contract.problemDetail,
+    ...(listen.envoyTimers !== undefined ? { envoyTimers: listen.envoyTimers } : {}),
+    ...(listen.metadataNamespace !== undefined ? { metadataNamespace: listen.metadataNamespace } : {}),
+    interim: (res) => {
+      if (!closed) call.write(res);
+    },
   });
   const finished = contract.trackRequest();
-  let closed = false;
   let queue: Promise<void> = Promise.resolve();
 
   let idle: NodeJS.Timeout | undefined;
@@ -148,7 +158,7 @@ export async function startExtProcServer(contract: FrontendContract, listen: Ext
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   server.addService(createExtProcServiceDefinition(), {
-    Process: (call: ProcessCall) => serveStream(call, contract),
+    Process: (call: ProcessCall) => serveStream(call, contract, listen),
   });
   const host = listen.host ?? '127.0.0.1';
   const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${listen.port}` : `${host}:${listen.port}`;

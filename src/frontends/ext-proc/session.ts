@@ -7,7 +7,17 @@ import { FerryError, toFerryError, type ProblemDetail } from '../../errors/index
 import type { Engine, RouteMatch } from '../../gateway/types.js';
 import { problemResponse, type GatewayRequest, type GatewayResponse } from '../../exchange/index.js';
 import { traceIdFromHeaders } from '../../telemetry/index.js';
-import { continueHeaders, modeOverride, readRequestHead, toImmediateResponse, type RequestHead } from './adapt.js';
+import {
+  answerMetadata,
+  continueHeaders,
+  durationOf,
+  modeOverride,
+  planEnvoyBudget,
+  readRequestHead,
+  toImmediateResponse,
+  type EnvoyTimers,
+  type RequestHead,
+} from './adapt.js';
 import type { BodySendMode, ProcessingRequest, ProcessingResponse } from './protocol.js';
 
 /** Where a session is in the request's life. */
@@ -37,7 +47,20 @@ export interface SessionOptions {
   maxHeaderBytes?: number;
   /** How much of an error the problem documents tell (default `safe`). */
   problemDetail?: ProblemDetail;
+  /** Envoy's message timers, as the operator configured them; absent: Envoy's timer is left alone. */
+  envoyTimers?: EnvoyTimers;
+  /**
+   * Where answers write their dynamic metadata (route id, code, service) for Envoy's access log and
+   * later filters; Envoy keeps it only when its `metadata_options.receiving_namespaces` lists it.
+   * Default `envoy.filters.http.ext_proc`; '' writes none.
+   */
+  metadataNamespace?: string;
+  /** Writes a message ahead of the answer (the request for more time); without it none is asked for. */
+  interim?: (res: ProcessingResponse) => void;
 }
+
+/** The namespace Ferry's answers write dynamic metadata to unless told otherwise: the filter's own. */
+export const DEFAULT_METADATA_NAMESPACE = 'envoy.filters.http.ext_proc';
 
 /**
  * Creates the per-stream state machine over one engine (the engine it started with serves the
@@ -55,10 +78,17 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
   const streamGone = new AbortController();
   const maxBodyBytes = options.maxBodyBytes ?? engine.maxBodyBytes;
 
+  const namespace = options.metadataNamespace ?? DEFAULT_METADATA_NAMESPACE;
+  // Without a way to ask for more time, Envoy's timer is what it is.
+  const timers =
+    options.interim === undefined && options.envoyTimers !== undefined ? { ...options.envoyTimers, maxMessageTimeoutMs: 0 } : options.envoyTimers;
+
   const finish = async (res: GatewayResponse): Promise<ProcessingResponse> => {
     state = 'done';
     chunks = [];
-    return toImmediateResponse(res);
+    const reply = await toImmediateResponse(res);
+    if (namespace !== '') reply.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, reply.immediate_response!.details!);
+    return reply;
   };
 
   const fail = (err: FerryError): Promise<ProcessingResponse> =>
@@ -66,12 +96,15 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
 
   const call = async (body: Buffer | undefined): Promise<ProcessingResponse> => {
     const h = head!;
+    const plan = planEnvoyBudget(match!.timeoutMs, timers);
+    if (plan.overrideMs !== undefined) options.interim!({ override_message_timeout: durationOf(plan.overrideMs) });
     const req: GatewayRequest = {
       method: h.method,
       path: h.path,
       rawQuery: h.rawQuery,
       headers: h.headers,
       body,
+      deadline: performance.now() + plan.budgetMs,
       ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress }),
       signal: streamGone.signal,
     };

@@ -1,83 +1,52 @@
 /**
- * The gRPC transport of one endpoint: N grpc-js channels to the same `host:port` (each its own
- * HTTP/2 connection), carrying already-encoded protobuf bytes. It is what the upstream client
- * balances over (EndpointTransport): health follows the channels' connectivity, pending counts the
- * calls in flight. Which endpoint to call, and whether to call again, is decided above it by the
- * same balancer, stickiness, outlier detection and retry policy as Dubbo's; grpc-js's own load
- * balancing is not used (one address per channel).
+ * The gRPC transport of one endpoint, on node:http2 directly: N HTTP/2 sessions to the same
+ * `host:port`, carrying already-encoded protobuf bytes in gRPC's 5-byte length-prefixed frames
+ * (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md). The status comes from the
+ * `grpc-status` / `grpc-message` trailers (or a trailers-only reply), deadlines travel as
+ * `grpc-timeout` and are enforced here, a cancelled call resets its stream. It is what the upstream
+ * client balances over (EndpointTransport): health follows the sessions, pending counts the calls
+ * in flight. Which endpoint to call, and whether to call again, is decided above it by the same
+ * balancer, stickiness, outlier detection and retry policy as Dubbo's.
+ *
+ * Why not grpc-js: its per-call machinery (interceptors, filters, resolver and picker layers)
+ * cost Ferry more CPU per request than the JSON mapping (docs/performance.md). grpc-js' Metadata
+ * stays as the metadata container, so callers and the status mapping read the same type.
  */
+import http2 from 'node:http2';
+import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import * as grpc from '@grpc/grpc-js';
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, IncomingHttpStatusHeader, OutgoingHttpHeaders } from 'node:http2';
+import { Metadata } from '@grpc/grpc-js';
 import type { UpstreamTls } from '../../config/types.js';
 import { FerryError } from '../../errors/index.js';
 import { TransportError, upstreamTlsError } from '../../errors/transport.js';
 import type { EndpointHealth, EndpointTransport } from '../balance/types.js';
-import { grpcErrorToFerry } from './status.js';
+import { connectionLost, grpcErrorToFerry, grpcStatusOfHttp, neverSent } from './status.js';
 import type { StatusDetailsDecoder } from './status.js';
 
 /** Largest reply message accepted from an upstream (bytes). */
 export const DEFAULT_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
+/** Reconnect backoff after a failed or lost session: first wait and cap, ms. */
+const BACKOFF_FIRST_MS = 200;
+const BACKOFF_MAX_MS = 5000;
+/** Messages buffered for a slow reader of a server stream before the stream is paused. */
+const STREAM_HIGH_WATER = 16;
 
 export interface GrpcEndpointOptions {
   /** `host:port` (IPv6 in brackets). */
   readonly endpoint: string;
   readonly weight?: number;
-  /** Channels (HTTP/2 connections) to this endpoint, at least 1. */
+  /** Sessions (HTTP/2 connections) to this endpoint, at least 1. */
   readonly channels?: number;
-  /** Extra grpc-js channel options. */
-  readonly channelOptions?: grpc.ChannelOptions;
-  readonly credentials?: grpc.ChannelCredentials;
-  /** TLS to the endpoint (CA, client certificate, server name); plaintext when absent. */
+  /** Largest reply message accepted (default DEFAULT_MAX_RECEIVE_BYTES). */
+  readonly maxReceiveBytes?: number;
+  /** TLS to the endpoint (CA, client certificate, server name), ALPN h2; plaintext when absent. */
   readonly tls?: UpstreamTls;
 }
 
-/** Longest wait for the handshake that finds out why a TLS channel failed, ms. */
-const TLS_PROBE_TIMEOUT_MS = 5_000;
-
-/** grpc-js credentials and channel options for an UpstreamTls (the server name overrides SNI and the name checked). */
-function grpcTls(tls: UpstreamTls): { credentials: grpc.ChannelCredentials; channelOptions: grpc.ChannelOptions } {
-  const { ca, cert, key } = tls.context;
-  return {
-    credentials: grpc.credentials.createSsl(ca ?? null, key ?? null, cert ?? null),
-    channelOptions: tls.servername !== undefined ? { 'grpc.ssl_target_name_override': tls.servername, 'grpc.default_authority': tls.servername } : {},
-  };
-}
-
-/**
- * One TLS handshake with `endpoint` as the channel makes it, to name why the channel failed (grpc-js
- * keeps the reason to itself): a FERRY_UPSTREAM_TLS error, or undefined when TLS is not the problem.
- */
-function probeTls(endpoint: string, tls: UpstreamTls): Promise<TransportError | undefined> {
-  const colon = endpoint.lastIndexOf(':');
-  const host = endpoint.slice(0, colon).replace(/^\[|\]$/g, '');
-  const port = Number(endpoint.slice(colon + 1));
-  return new Promise((resolve) => {
-    const socket = tlsConnect({
-      host,
-      port,
-      ...tls.context,
-      ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
-      ALPNProtocols: ['h2'],
-    });
-    const done = (err: TransportError | undefined): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(err);
-    };
-    const timer = setTimeout(() => done(undefined), TLS_PROBE_TIMEOUT_MS);
-    socket.once('secureConnect', () => {
-      // TLS 1.3: a refused client certificate arrives after the handshake, as an alert or (gRPC
-      // core) a close before the server's first HTTP/2 frame, which a server that took it sends at once.
-      socket.once('data', () => done(undefined));
-      socket.once('end', () => done(upstreamTlsError({ code: 'CLIENT_CERT_REFUSED' }, endpoint)));
-    });
-    socket.once('error', (err) => done(upstreamTlsError(err, endpoint)));
-  });
-}
-
 export interface GrpcCallOptions {
-  readonly metadata: grpc.Metadata;
-  /** Absolute deadline (epoch milliseconds, as grpc-js takes it). */
+  readonly metadata: Metadata;
+  /** Absolute deadline (epoch milliseconds). */
   readonly deadline: number;
   /** Decodes google.rpc.Status details of error replies (the proto is the caller's). */
   readonly decodeDetails?: StatusDetailsDecoder;
@@ -87,14 +56,14 @@ export interface GrpcCallOptions {
 
 export interface GrpcUnaryResult {
   readonly message: Buffer;
-  readonly headers: grpc.Metadata;
-  readonly trailers: grpc.Metadata;
+  readonly headers: Metadata;
+  readonly trailers: Metadata;
   readonly endpoint: string;
 }
 
 export interface GrpcStreamResult {
   /** Response header metadata (resolves once the server sent it, or rejects with the call's error). */
-  readonly headers: Promise<grpc.Metadata>;
+  readonly headers: Promise<Metadata>;
   /** Messages as raw bytes; iteration throws a FerryError when the call fails. */
   readonly messages: AsyncIterable<Buffer>;
   readonly endpoint: string;
@@ -102,42 +71,54 @@ export interface GrpcStreamResult {
   cancel(): void;
 }
 
-const identity = (b: Buffer): Buffer => b;
-const toBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-const { IDLE, CONNECTING, READY, TRANSIENT_FAILURE, SHUTDOWN } = grpc.connectivityState;
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const USER_AGENT = 'ferry-grpc/1';
 
-/** The channels to one gRPC endpoint. Idle until warm() or the first call. */
+/** One HTTP/2 connection slot of an endpoint (reconnected with backoff while the endpoint is open). */
+interface Slot {
+  session: ClientHttp2Session | undefined;
+  ready: boolean;
+  backoffMs: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** A call's end as the wire told it: a gRPC status, or a transport failure (already a FerryError). */
+type Outcome = { readonly code: number; readonly details: string; readonly metadata: Metadata } | FerryError;
+
+/** The sessions to one gRPC endpoint. Idle until warm() or the first call. */
 export class GrpcEndpoint implements EndpointTransport {
   readonly id: string;
   readonly weight: number;
-  private readonly clients: grpc.Client[];
+  private readonly authority: string;
+  private readonly url: string;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly maxReceive: number;
+  private readonly slots: Slot[];
   private inFlight = 0;
   private healthValue: EndpointHealth = 'idle';
   private warmed = false;
-  /** A channel failed since the endpoint was last up: a channel still connecting counts as down. */
+  /** A session failed since the endpoint was last up: a session still connecting counts as down. */
   private failedSinceUp = false;
   private lastFailure: Error | undefined;
   private readonly waiters = new Set<() => void>();
+  private readonly streams = new Set<ClientHttp2Stream>();
+  private next = 0;
   private readonly tls: UpstreamTls | undefined;
-  /** A TLS probe is under way: the endpoint counts as connecting until it has named the failure. */
-  private probing = false;
 
   constructor(options: GrpcEndpointOptions) {
     this.id = options.endpoint;
     this.weight = options.weight ?? 100;
+    this.authority = options.endpoint;
+    this.tls = options.tls;
+    this.url = `${options.tls !== undefined ? 'https' : 'http'}://${options.endpoint}`;
+    const at = new URL(this.url);
+    this.host = at.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.port = Number(at.port || (options.tls !== undefined ? 443 : 80));
+    this.maxReceive = options.maxReceiveBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
     const n = options.channels ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`channels must be a positive integer, got ${n}`);
-    this.tls = options.tls;
-    const secure = options.tls !== undefined ? grpcTls(options.tls) : undefined;
-    const channelOptions: grpc.ChannelOptions = {
-      // A local subchannel pool per channel: each channel gets its own HTTP/2 connection.
-      'grpc.use_local_subchannel_pool': 1,
-      'grpc.max_receive_message_length': DEFAULT_MAX_RECEIVE_BYTES,
-      ...secure?.channelOptions,
-      ...options.channelOptions,
-    };
-    const credentials = options.credentials ?? secure?.credentials ?? grpc.credentials.createInsecure();
-    this.clients = Array.from({ length: n }, () => new grpc.Client(options.endpoint, credentials, channelOptions));
+    this.slots = Array.from({ length: n }, () => ({ session: undefined, ready: false, backoffMs: BACKOFF_FIRST_MS, timer: undefined }));
   }
 
   get health(): EndpointHealth {
@@ -147,10 +128,7 @@ export class GrpcEndpoint implements EndpointTransport {
   get connectionCount(): number {
     if (this.healthValue === 'closed') return 0;
     let open = 0;
-    for (const c of this.clients) {
-      const s = c.getChannel().getConnectivityState(false);
-      if (s === READY || s === CONNECTING) open++;
-    }
+    for (const s of this.slots) if (s.session !== undefined) open++;
     return open;
   }
 
@@ -169,7 +147,7 @@ export class GrpcEndpoint implements EndpointTransport {
   warm(): void {
     if (this.warmed || this.healthValue === 'closed') return;
     this.warmed = true;
-    for (const c of this.clients) this.follow(c.getChannel(), c.getChannel().getConnectivityState(true));
+    for (const s of this.slots) this.connect(s);
     this.recompute();
   }
 
@@ -178,76 +156,90 @@ export class GrpcEndpoint implements EndpointTransport {
     return new Promise((resolve) => this.waiters.add(resolve));
   }
 
-  /** One unary call, on the next ready channel (each channel multiplexes many calls). */
+  /** One unary call, on the next ready session (each session multiplexes many calls). */
   unary(path: string, request: Uint8Array, opts: GrpcCallOptions): Promise<GrpcUnaryResult> {
-    const client = this.nextClient();
     const endpoint = this.id;
-    this.inFlight++;
     return new Promise<GrpcUnaryResult>((resolve, reject) => {
-      let headers: grpc.Metadata | undefined;
-      let value: Buffer | undefined;
-      let failure: unknown;
-      const call = client.makeUnaryRequest<Buffer, Buffer>(
-        path,
-        identity,
-        identity,
-        toBuffer(request),
-        opts.metadata,
-        { deadline: opts.deadline },
-        (err, res) => {
-          if (err) failure = err;
-          else value = res;
+      const chunks: Buffer[] = [];
+      let received = 0;
+      this.start(path, request, opts, {
+        data: (chunk, stream) => {
+          received += chunk.length;
+          if (received > this.maxReceive + 5) {
+            stream.close(NGHTTP2_CANCEL);
+            return this.tooLarge(received);
+          }
+          chunks.push(chunk);
+          return undefined;
         },
-      );
-      call.on('metadata', (md: grpc.Metadata) => {
-        headers = md;
-      });
-      const signal = opts.signal;
-      const onAbort = (): void => call.cancel();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      call.on('status', (status: grpc.StatusObject) => {
-        this.inFlight--;
-        signal?.removeEventListener('abort', onAbort);
-        if (signal?.aborted) {
-          reject(new TransportError('FERRY_CLIENT_CLOSED', `the client went away; the call to ${endpoint} was cancelled`, true, { endpoint }));
-        } else if (failure !== undefined || value === undefined) {
-          reject(grpcErrorToFerry(failure ?? status, endpoint, opts.decodeDetails, headers !== undefined));
-        } else {
-          resolve({ message: value, headers: headers ?? new grpc.Metadata(), trailers: status.metadata, endpoint });
-        }
+        end: (outcome, headers) => {
+          if (outcome instanceof FerryError) return reject(outcome);
+          if (outcome.code !== 0) return reject(grpcErrorToFerry(outcome, endpoint, opts.decodeDetails));
+          const messages = unframe(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received), this.maxReceive);
+          if (messages instanceof FerryError) return reject(messages);
+          if (messages.length !== 1) {
+            const what = `${messages.length === 0 ? 'no' : messages.length} messages in a unary reply`;
+            return reject(grpcErrorToFerry({ code: messages.length === 0 ? 12 : 13, details: what, metadata: outcome.metadata }, endpoint));
+          }
+          resolve({ message: messages[0]!, headers: headers ?? new Metadata(), trailers: outcome.metadata, endpoint });
+        },
       });
     });
   }
 
   serverStream(path: string, request: Uint8Array, opts: GrpcCallOptions): GrpcStreamResult {
-    const client = this.nextClient();
     const endpoint = this.id;
-    this.inFlight++;
-    let answered = false;
-    const call = client.makeServerStreamRequest<Buffer, Buffer>(path, identity, identity, toBuffer(request), opts.metadata, {
-      deadline: opts.deadline,
-    });
-    const signal = opts.signal;
-    const onAbort = (): void => call.cancel();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    call.once('status', () => {
-      this.inFlight--;
-      signal?.removeEventListener('abort', onAbort);
-    });
-    const headers = new Promise<grpc.Metadata>((resolve, reject) => {
-      call.once('metadata', (md) => {
-        answered = true;
-        resolve(md);
-      });
-      call.once('error', (err) => reject(grpcErrorToFerry(err, endpoint, opts.decodeDetails, answered)));
-      call.once('end', () => resolve(new grpc.Metadata()));
+    const queue: Buffer[] = [];
+    let pendingBytes: Buffer | undefined;
+    let ended: Outcome | undefined;
+    let wake: (() => void) | undefined;
+    let resolveHeaders!: (md: Metadata) => void;
+    let rejectHeaders!: (err: unknown) => void;
+    const headers = new Promise<Metadata>((res, rej) => {
+      resolveHeaders = res;
+      rejectHeaders = rej;
     });
     headers.catch(() => undefined);
+    const failureOf = (o: Outcome): FerryError | undefined =>
+      o instanceof FerryError ? o : o.code === 0 ? undefined : grpcErrorToFerry(o, endpoint, opts.decodeDetails);
+    const call = this.start(path, request, opts, {
+      headers: (md) => resolveHeaders(md),
+      data: (chunk, stream) => {
+        const buf = pendingBytes === undefined ? chunk : Buffer.concat([pendingBytes, chunk]);
+        const cut = splitFrames(buf, this.maxReceive);
+        if (cut instanceof FerryError) {
+          stream.close(NGHTTP2_CANCEL);
+          return cut;
+        }
+        pendingBytes = cut.rest.length > 0 ? cut.rest : undefined;
+        for (const m of cut.messages) queue.push(m);
+        if (queue.length >= STREAM_HIGH_WATER) stream.pause();
+        wake?.();
+        return undefined;
+      },
+      end: (outcome) => {
+        ended = pendingBytes !== undefined && !(outcome instanceof FerryError) && outcome.code === 0 ? truncated() : outcome;
+        const fe = failureOf(ended);
+        if (fe !== undefined) rejectHeaders(fe);
+        else resolveHeaders(new Metadata());
+        wake?.();
+      },
+    });
     async function* messages(): AsyncGenerator<Buffer> {
-      try {
-        for await (const chunk of call) yield chunk as Buffer;
-      } catch (err) {
-        throw grpcErrorToFerry(err, endpoint, opts.decodeDetails, answered);
+      for (;;) {
+        const m = queue.shift();
+        if (m !== undefined) {
+          if (queue.length < STREAM_HIGH_WATER / 2) call.stream?.resume();
+          yield m;
+          continue;
+        }
+        if (ended !== undefined) {
+          const fe = failureOf(ended);
+          if (fe !== undefined) throw fe;
+          return;
+        }
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
       }
     }
     return { headers, messages: messages(), endpoint, cancel: () => call.cancel() };
@@ -256,96 +248,332 @@ export class GrpcEndpoint implements EndpointTransport {
   async close(drainMs = 0): Promise<void> {
     if (this.healthValue === 'closed') return;
     this.setHealth('closed');
-    // Out of balancing now; calls in flight get up to drainMs to finish before the channels close.
+    // Out of balancing now; calls in flight get up to drainMs to finish before the sessions close.
     const until = Date.now() + drainMs;
     while (this.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20).unref());
-    for (const c of this.clients) c.close();
+    this.shutdown();
   }
 
   destroy(err?: Error): void {
     if (err !== undefined) this.lastFailure = err;
     this.setHealth('closed');
-    for (const c of this.clients) c.close();
+    this.shutdown();
   }
 
   // ---- internals ------------------------------------------------------------------------------
 
-  private next = 0;
+  private shutdown(): void {
+    for (const s of this.slots) {
+      if (s.timer !== undefined) clearTimeout(s.timer);
+      s.timer = undefined;
+      const session = s.session;
+      s.session = undefined;
+      s.ready = false;
+      session?.destroy();
+    }
+  }
 
-  private nextClient(): grpc.Client {
-    if (this.clients.length === 1) return this.clients[0]!;
-    // The ready channel after the last one used (calls spread over the connections).
-    for (let i = 0; i < this.clients.length; i++) {
-      const c = this.clients[(this.next + i) % this.clients.length]!;
-      if (c.getChannel().getConnectivityState(false) === READY) {
-        this.next = (this.next + i + 1) % this.clients.length;
-        return c;
+  private tooLarge(bytes: number): FerryError {
+    return new FerryError(
+      'FERRY_UPSTREAM_PROTOCOL_ERROR',
+      `the gRPC reply is larger than the ${this.maxReceive}-byte budget (${bytes} bytes so far)`,
+      {
+        endpoint: this.id,
+      },
+    );
+  }
+
+  /**
+   * Opens one call's stream on a ready session and reports what arrives. `data` may end the call
+   * with a FerryError (a budget broken); `end` is told exactly once, with the status or the failure.
+   */
+  private start(
+    path: string,
+    request: Uint8Array,
+    opts: GrpcCallOptions,
+    on: {
+      headers?: (md: Metadata) => void;
+      data: (chunk: Buffer, stream: ClientHttp2Stream) => FerryError | undefined;
+      end: (outcome: Outcome, headers: Metadata | undefined) => void;
+    },
+  ): { stream: ClientHttp2Stream | undefined; cancel(): void } {
+    const endpoint = this.id;
+    const handle: { stream: ClientHttp2Stream | undefined; cancel(): void } = { stream: undefined, cancel: () => finish(cancelled()) };
+    let done = false;
+    let responseHeaders: Metadata | undefined;
+    let httpStatus = 0;
+    let trailersSeen: IncomingHttpHeaders | undefined;
+    let failure: FerryError | undefined;
+    const signal = opts.signal;
+    this.inFlight++;
+    const finish = (outcome: Outcome): void => {
+      if (done) return;
+      done = true;
+      this.inFlight--;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      const stream = handle.stream;
+      if (stream !== undefined) {
+        this.streams.delete(stream);
+        if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+      }
+      on.end(outcome, responseHeaders);
+    };
+    const cancelled = (): FerryError =>
+      new TransportError('FERRY_CLIENT_CLOSED', `the client went away; the call to ${endpoint} was cancelled`, true, { endpoint });
+    const onAbort = (): void => finish(cancelled());
+    const timeoutMs = Math.max(1, Math.ceil(opts.deadline - Date.now()));
+    const timer = setTimeout(
+      () => finish(grpcErrorToFerry({ code: 4, details: `deadline of ${timeoutMs} ms exceeded`, metadata: new Metadata() }, endpoint)),
+      timeoutMs,
+    );
+    if (signal?.aborted) {
+      queueMicrotask(onAbort);
+      return handle;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const send = (session: ClientHttp2Session): void => {
+      if (done) return;
+      const headers: OutgoingHttpHeaders = opts.metadata.toHttp2Headers();
+      headers[':method'] = 'POST';
+      headers[':scheme'] = 'http';
+      headers[':path'] = path;
+      headers[':authority'] = this.authority;
+      headers['content-type'] = 'application/grpc';
+      headers['te'] = 'trailers';
+      headers['user-agent'] = USER_AGENT;
+      headers['grpc-timeout'] = `${timeoutMs}m`;
+      let stream: ClientHttp2Stream;
+      try {
+        stream = session.request(headers, { endStream: false });
+      } catch (err) {
+        return finish(neverSent(endpoint, `cannot open a stream: ${(err as Error).message}`));
+      }
+      handle.stream = stream;
+      this.streams.add(stream);
+      stream.on('response', (h: IncomingHttpHeaders & IncomingHttpStatusHeader) => {
+        httpStatus = h[':status'] ?? 0;
+        if (h['grpc-status'] !== undefined) {
+          trailersSeen = h; // trailers-only reply
+          return;
+        }
+        responseHeaders = Metadata.fromHttp2Headers(h);
+        on.headers?.(responseHeaders);
+      });
+      stream.on('data', (chunk: Buffer) => {
+        if (done) return;
+        const fe = on.data(chunk, stream);
+        if (fe !== undefined) finish(fe);
+      });
+      stream.on('trailers', (t: IncomingHttpHeaders) => {
+        trailersSeen = t;
+      });
+      stream.on('error', (err: NodeJS.ErrnoException) => {
+        failure ??= this.streamFailure(err, stream, httpStatus !== 0);
+      });
+      stream.on('close', () => {
+        if (done) return;
+        if (trailersSeen !== undefined) return finish(statusOf(trailersSeen, httpStatus));
+        if (httpStatus !== 0 && httpStatus !== 200) return finish(statusOf({}, httpStatus));
+        finish(failure ?? this.streamFailure(undefined, stream, httpStatus !== 0));
+      });
+      // One frame: the 5-byte prefix (uncompressed, length) then the message.
+      const frame = Buffer.allocUnsafe(5 + request.byteLength);
+      frame[0] = 0;
+      frame.writeUInt32BE(request.byteLength, 1);
+      frame.set(request, 5);
+      stream.end(frame);
+    };
+    const session = this.readySession();
+    if (session !== undefined) send(session);
+    else this.whenReady(send, (err) => finish(err));
+    return handle;
+  }
+
+  /** What a stream that ended without a status means: never sent (refused) or lost with the connection. */
+  private streamFailure(err: NodeJS.ErrnoException | undefined, stream: ClientHttp2Stream, answered: boolean): FerryError {
+    const why = err?.message ?? (stream.rstCode !== undefined && stream.rstCode !== 0 ? `stream reset (code ${stream.rstCode})` : 'stream closed');
+    if (!answered && stream.rstCode === NGHTTP2_REFUSED_STREAM) return neverSent(this.id, `the server refused the stream: ${why}`);
+    if (!answered && stream.id === undefined) return neverSent(this.id, why);
+    return connectionLost(this.id, why);
+  }
+
+  /** The next ready session (calls spread over the sessions), or undefined. */
+  private readySession(): ClientHttp2Session | undefined {
+    const n = this.slots.length;
+    for (let i = 0; i < n; i++) {
+      const s = this.slots[(this.next + i) % n]!;
+      if (s.ready && s.session !== undefined && !s.session.closed && !s.session.destroyed) {
+        this.next = (this.next + i + 1) % n;
+        return s.session;
       }
     }
-    const c = this.clients[this.next]!;
-    this.next = (this.next + 1) % this.clients.length;
-    return c;
+    return undefined;
   }
 
-  /** Re-reads health whenever a channel changes state; keeps idle channels connected (like Dubbo's heartbeats). */
-  private follow(channel: ReturnType<grpc.Client['getChannel']>, state: grpc.connectivityState): void {
-    if (state === SHUTDOWN) return;
-    channel.watchConnectivityState(state, Infinity, () => {
-      if (this.healthValue === 'closed') return;
-      let now = channel.getConnectivityState(false);
-      if (now === TRANSIENT_FAILURE) {
-        if (this.tls !== undefined && !this.failedSinceUp && !this.probing) this.probe(this.tls);
-        else if (!this.probing) this.failedSinceUp = true;
-        if (!(this.lastFailure instanceof FerryError && this.lastFailure.code === 'FERRY_UPSTREAM_TLS')) {
-          this.lastFailure = new FerryError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC endpoint ${this.id} cannot be reached`);
-        }
+  /** Sends once a session is ready; fails the call (never sent) when the endpoint is down or closed. */
+  private whenReady(send: (s: ClientHttp2Session) => void, fail: (err: FerryError) => void): void {
+    if (this.healthValue === 'closed') return fail(neverSent(this.id, 'the endpoint is closed'));
+    this.warm();
+    if (this.healthValue === 'down') return fail(neverSent(this.id, this.lastFailure?.message ?? 'no connection'));
+    const retry = (): void => {
+      const s = this.readySession();
+      if (s !== undefined) return send(s);
+      if (this.healthValue === 'connecting' || this.healthValue === 'idle') {
+        this.waiters.add(retry);
+        return;
       }
-      // An idle channel (grpc-js idles after its idle timeout) is asked to reconnect, so the endpoint stays available.
-      if (now === IDLE) now = channel.getConnectivityState(true);
-      this.recompute();
-      this.follow(channel, now);
-    });
+      fail(neverSent(this.id, this.lastFailure?.message ?? 'no connection'));
+    };
+    this.waiters.add(retry);
   }
 
-  /** Finds out whether TLS is why the channel failed; until then the endpoint is still connecting. */
-  private probe(tls: UpstreamTls): void {
-    this.probing = true;
-    void probeTls(this.id, tls).then((tlsFailure) => {
-      this.probing = false;
-      this.failedSinceUp = true;
-      if (tlsFailure !== undefined) this.lastFailure = tlsFailure;
+  private connect(slot: Slot): void {
+    if (this.healthValue === 'closed' || slot.session !== undefined) return;
+    slot.timer = undefined;
+    const tls = this.tls;
+    const session = http2.connect(this.url, {
+      // Small frames, sent as soon as written (as grpc-js does): no Nagle delay behind an unacknowledged one.
+      createConnection: () =>
+        tls === undefined
+          ? connect({ host: this.host, port: this.port, noDelay: true })
+          : tlsConnect({
+              host: this.host,
+              port: this.port,
+              ...tls.context,
+              ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
+              ALPNProtocols: ['h2'],
+            }).setNoDelay(true),
+      settings: { enablePush: false },
+      // As grpc-js: Node's session memory check degrades badly when reached; calls have their own budgets.
+      maxSessionMemory: Number.MAX_SAFE_INTEGER,
+    });
+    slot.session = session;
+    slot.ready = false;
+    session.unref();
+    // Over TLS the session is up once the server's SETTINGS came: a server that refuses Ferry's
+    // client certificate (TLS 1.3) closes after the handshake without sending any.
+    let failed = false;
+    session.once(tls === undefined ? 'connect' : 'remoteSettings', () => {
+      if (slot.session !== session) return;
+      slot.ready = true;
+      slot.backoffMs = BACKOFF_FIRST_MS;
+      if (this.lastFailure instanceof FerryError && this.lastFailure.code === 'FERRY_UPSTREAM_TLS') this.lastFailure = undefined;
       this.recompute();
     });
+    session.on('error', (err: Error) => {
+      failed = true;
+      this.lastFailure =
+        (tls !== undefined ? upstreamTlsError(err, this.id) : undefined) ??
+        new FerryError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC endpoint ${this.id} cannot be reached: ${err.message}`, { cause: err });
+    });
+    if (tls !== undefined) {
+      session.once('close', () => {
+        if (!failed && !slot.ready) {
+          this.lastFailure = upstreamTlsError({ code: 'CLIENT_CERT_REFUSED' }, this.id);
+        }
+      });
+    }
+    // A GOAWAY: no new streams here; the calls in flight finish, a new session takes over.
+    session.once('goaway', () => this.detach(slot, session, false));
+    session.once('close', () => this.detach(slot, session, true));
+  }
+
+  private detach(slot: Slot, session: ClientHttp2Session, closed: boolean): void {
+    if (slot.session !== session) return;
+    const wasReady = slot.ready;
+    slot.session = undefined;
+    slot.ready = false;
+    if (!closed) session.close();
+    if (this.healthValue === 'closed') return;
+    if (!wasReady) {
+      this.failedSinceUp = true;
+      this.lastFailure ??= new FerryError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC endpoint ${this.id} cannot be reached`);
+    }
+    // A session that was up reconnects at once (as grpc-js does from IDLE); one that failed waits.
+    const wait = wasReady ? 0 : slot.backoffMs;
+    if (!wasReady) slot.backoffMs = Math.min(BACKOFF_MAX_MS, slot.backoffMs * 2);
+    slot.timer = setTimeout(() => this.connect(slot), wait);
+    slot.timer.unref();
+    this.recompute();
   }
 
   private recompute(): void {
     if (this.healthValue === 'closed') return;
     let ready = false;
     let connecting = false;
-    for (const c of this.clients) {
-      const s = c.getChannel().getConnectivityState(false);
-      if (s === READY) ready = true;
-      else if (s === CONNECTING || s === IDLE) connecting = true;
+    for (const s of this.slots) {
+      if (s.ready) ready = true;
+      else if (s.session !== undefined) connecting = true;
     }
     let next: EndpointHealth;
     if (ready) next = 'up';
     else if (!this.warmed) next = 'idle';
-    else if ((connecting && !this.failedSinceUp) || this.probing) next = 'connecting';
+    else if (connecting && !this.failedSinceUp) next = 'connecting';
     else next = 'down';
-    if (next === 'up') {
-      this.failedSinceUp = false;
-      if (this.lastFailure instanceof FerryError && this.lastFailure.code === 'FERRY_UPSTREAM_TLS') this.lastFailure = undefined;
-    }
+    if (next === 'up') this.failedSinceUp = false;
     this.setHealth(next);
+    // Calls waiting for a session: up sends them, down fails them.
+    if (next !== 'connecting' && next !== 'idle') this.flushWaiters();
   }
 
   private setHealth(to: EndpointHealth): void {
     if (this.healthValue === to) return;
     this.healthValue = to;
-    if (to !== 'idle' && to !== 'connecting') {
-      const ws = [...this.waiters];
-      this.waiters.clear();
-      for (const w of ws) w();
-    }
+    if (to !== 'idle' && to !== 'connecting') this.flushWaiters();
+    if (to === 'closed') for (const s of this.streams) s.close(NGHTTP2_CANCEL);
   }
+
+  private flushWaiters(): void {
+    if (this.waiters.size === 0) return;
+    const ws = [...this.waiters];
+    this.waiters.clear();
+    for (const w of ws) w();
+  }
+}
+
+/** A gRPC status from trailers (or a trailers-only reply); an HTTP error status maps as the spec says. */
+function statusOf(t: IncomingHttpHeaders, httpStatus: number): Outcome {
+  const raw = t['grpc-status'];
+  const metadata = Metadata.fromHttp2Headers(t);
+  if (raw === undefined) {
+    if (httpStatus !== 200) return { code: grpcStatusOfHttp(httpStatus), details: `Received HTTP status code ${httpStatus}`, metadata };
+    return { code: 2, details: 'the reply ended without a grpc-status', metadata };
+  }
+  const code = Number(Array.isArray(raw) ? raw[0] : raw);
+  const msg = t['grpc-message'];
+  let details = typeof msg === 'string' ? msg : '';
+  try {
+    details = decodeURIComponent(details);
+  } catch {
+    /* not percent-encoded after all: keep it as sent */
+  }
+  return { code: Number.isInteger(code) ? code : 2, details, metadata };
+}
+
+function truncated(): FerryError {
+  return new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', 'the gRPC reply ended inside a message frame');
+}
+
+/** Splits length-prefixed frames off `buf`; what is left is the start of the next frame. */
+function splitFrames(buf: Buffer, max: number): { messages: Buffer[]; rest: Buffer } | FerryError {
+  const messages: Buffer[] = [];
+  let at = 0;
+  while (buf.length - at >= 5) {
+    if (buf[at] !== 0) return new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', 'the gRPC reply is compressed, but Ferry asked for no compression');
+    const len = buf.readUInt32BE(at + 1);
+    if (len > max) return new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `a gRPC reply message is larger than the ${max}-byte budget (${len})`);
+    if (buf.length - at - 5 < len) break;
+    messages.push(buf.subarray(at + 5, at + 5 + len));
+    at += 5 + len;
+  }
+  return { messages, rest: buf.subarray(at) };
+}
+
+/** All the frames of a complete body. */
+function unframe(buf: Buffer, max: number): Buffer[] | FerryError {
+  const cut = splitFrames(buf, max);
+  if (cut instanceof FerryError) return cut;
+  return cut.rest.length > 0 ? truncated() : cut.messages;
 }

@@ -3,7 +3,7 @@
  * grpc-gateway and Envoy's transcoder use; `grpc-status-details-bin` (google.rpc.Status) is
  * decoded into the problem body by a caller-supplied decoder.
  */
-import type { ServiceError } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import { FerryError, GrpcCode } from '../../errors/index.js';
 import { TransportError } from '../../errors/transport.js';
 import type { GrpcCodeNumber } from '../../errors/index.js';
@@ -43,24 +43,65 @@ export function grpcCodeName(code: number): string {
 /** Decodes google.rpc.Status bytes into the JSON of its details (undefined when they cannot be read). */
 export type StatusDetailsDecoder = (bytes: Buffer) => unknown[] | undefined;
 
-/** grpc-js's own words for a call that never reached a server (no connection, refused stream). */
-const NEVER_SENT = /^No connection established|^Channel closed before call started|^Stream refused by server|ECONNREFUSED/;
-/** grpc-js's own words for a connection that broke under a call that had been sent. */
-const CONNECTION_BROKE = /^Connection dropped|^Write error|^Write failed|ECONNRESET|ETIMEDOUT/;
+/** A gRPC status as a reply carried it (grpc-status, grpc-message, the other trailers). */
+export interface GrpcStatusReply {
+  readonly code: number;
+  readonly details?: string;
+  readonly message?: string;
+  readonly metadata?: Metadata;
+}
+
+/** The gRPC code for an HTTP status a reply carried without grpc-status (PROTOCOL-HTTP2.md's table). */
+export function grpcStatusOfHttp(httpStatus: number): number {
+  switch (httpStatus) {
+    case 400:
+      return GrpcCode.INTERNAL;
+    case 401:
+      return GrpcCode.UNAUTHENTICATED;
+    case 403:
+      return GrpcCode.PERMISSION_DENIED;
+    case 404:
+      return GrpcCode.UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return GrpcCode.UNAVAILABLE;
+    default:
+      return GrpcCode.UNKNOWN;
+  }
+}
+
+/** A call that never reached the server (no connection, the stream refused): safe to send elsewhere. */
+export function neverSent(endpoint: string, why: string): TransportError {
+  return new TransportError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC upstream calling ${endpoint} unavailable: ${why}`, false, {
+    endpoint,
+    upstreamStatus: GrpcCode.UNAVAILABLE,
+    upstreamStatusName: 'UNAVAILABLE',
+    grpc: GrpcCode.UNAVAILABLE as GrpcCodeNumber,
+  });
+}
+
+/** The connection broke under a call that had been sent (the server may have run it). */
+export function connectionLost(endpoint: string, why: string): TransportError {
+  return new TransportError('FERRY_UPSTREAM_CONNECTION_LOST', `gRPC connection lost calling ${endpoint}: ${why}`, true, {
+    endpoint,
+    upstreamStatus: GrpcCode.UNAVAILABLE,
+    upstreamStatusName: 'UNAVAILABLE',
+    grpc: GrpcCode.UNAVAILABLE as GrpcCodeNumber,
+  });
+}
 
 /**
- * Turns a grpc-js error (or anything thrown by a call) into a FerryError:
+ * Turns a gRPC status (or anything thrown by a call) into a FerryError:
  * - DEADLINE_EXCEEDED → TransportError FERRY_UPSTREAM_TIMEOUT (504), sent;
- * - UNAVAILABLE, as TransportErrors: never sent (grpc-js had no connection, or the server refused
- *   the stream) → FERRY_UPSTREAM_UNAVAILABLE (503, safe to resend); the connection broke under a
- *   sent call → FERRY_UPSTREAM_CONNECTION_LOST (502, may have run); the server itself answered
- *   UNAVAILABLE → FERRY_UPSTREAM_UNAVAILABLE (503), sent (resent only for idempotent routes);
+ * - UNAVAILABLE answered by the server → TransportError FERRY_UPSTREAM_UNAVAILABLE (503), sent
+ *   (resent only for idempotent routes); transport failures are neverSent / connectionLost above;
  * - every other status → FERRY_UPSTREAM_STATUS with the table's HTTP status and decoded details.
- * `answered`: the server had sent response headers (the call certainly reached it).
  */
-export function grpcErrorToFerry(err: unknown, endpoint: string | undefined, decodeDetails?: StatusDetailsDecoder, answered = false): FerryError {
+export function grpcErrorToFerry(err: unknown, endpoint: string | undefined, decodeDetails?: StatusDetailsDecoder): FerryError {
   if (err instanceof FerryError) return err;
-  const se = err as Partial<ServiceError>;
+  const se = err as Partial<GrpcStatusReply>;
   if (typeof se?.code !== 'number') {
     return new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `gRPC call failed: ${(err as Error)?.message ?? String(err)}`, {
       cause: err,
@@ -87,13 +128,6 @@ export function grpcErrorToFerry(err: unknown, endpoint: string | undefined, dec
     return new TransportError('FERRY_UPSTREAM_TIMEOUT', `gRPC deadline exceeded${at}: ${message}`, true, base);
   }
   if (name === 'UNAVAILABLE') {
-    const fromServer = answered || (trailers !== undefined && Object.keys(trailers.getMap()).length > 0);
-    if (!fromServer && NEVER_SENT.test(message)) {
-      return new TransportError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC upstream${at} unavailable: ${message}`, false, base);
-    }
-    if (!fromServer && CONNECTION_BROKE.test(message)) {
-      return new TransportError('FERRY_UPSTREAM_CONNECTION_LOST', `gRPC connection lost${at}: ${message}`, true, base);
-    }
     return new TransportError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC upstream${at} answered UNAVAILABLE: ${message}`, true, { ...base, status: 503 });
   }
   return new FerryError('FERRY_UPSTREAM_STATUS', `${name}: ${message}`, { ...base, status: httpStatusForGrpc(code) });

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { propagation } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { FerryError } from '../../../src/errors/index.js';
-import { detailsFor, headerMutations, headerText, readRequestHead, toImmediateResponse } from '../../../src/frontends/ext-proc/adapt.js';
+import {
+  detailsFor,
+  durationOf,
+  headerMutations,
+  headerText,
+  planEnvoyBudget,
+  readRequestHead,
+  toImmediateResponse,
+} from '../../../src/frontends/ext-proc/adapt.js';
 import { problemResponse } from '../../../src/exchange/index.js';
 import { traceIdFromHeaders as traceIdOf } from '../../../src/telemetry/index.js';
 
@@ -125,4 +133,18 @@ test('toImmediateResponse carries status, headers, the whole body (streamed chun
   assert.equal(ir.details, 'ferry_ok');
   assert.equal(ir.headers!.set_headers![0]!.header.raw_value.toString(), 'application/x-ndjson');
   assert.deepEqual(Object.keys(out), ['immediate_response']);
+});
+
+test('planEnvoyBudget: unknown timers leave the route alone; otherwise override within max, or the shorter budget', () => {
+  assert.deepEqual(planEnvoyBudget(3000, undefined), { budgetMs: 3000 });
+  assert.deepEqual(planEnvoyBudget(100, { messageTimeoutMs: 200, maxMessageTimeoutMs: 0 }), { budgetMs: 100 });
+  assert.deepEqual(planEnvoyBudget(150, { messageTimeoutMs: 200, maxMessageTimeoutMs: 0 }), { budgetMs: 150 });
+  assert.deepEqual(planEnvoyBudget(151, { messageTimeoutMs: 200, maxMessageTimeoutMs: 0 }), { budgetMs: 150 });
+  assert.deepEqual(planEnvoyBudget(3000, { messageTimeoutMs: 200, maxMessageTimeoutMs: 30_000 }), { budgetMs: 3000, overrideMs: 3050 });
+  assert.deepEqual(planEnvoyBudget(60_000, { messageTimeoutMs: 200, maxMessageTimeoutMs: 30_000 }), { budgetMs: 29_950, overrideMs: 30_000 });
+  // A max no larger than message_timeout cannot extend anything.
+  assert.deepEqual(planEnvoyBudget(3000, { messageTimeoutMs: 200, maxMessageTimeoutMs: 200 }), { budgetMs: 150 });
+  // Never a zero or negative budget (input: message_timeout 10 ms, under the margin).
+  assert.deepEqual(planEnvoyBudget(3000, { messageTimeoutMs: 10, maxMessageTimeoutMs: 0 }), { budgetMs: 1 });
+  assert.deepEqual(durationOf(3050), { seconds: 3, nanos: 50_000_000 });
 });

@@ -21,7 +21,8 @@ let engineCalls = 0;
 before(async () => {
   const engine: Engine = {
     maxBodyBytes: 1 << 30, // the contract's limit is the one that counts
-    match: (_m, path) => (path.startsWith('/ferry/') ? { routeId: 'r', needsBody: true, params: {} } : undefined),
+    match: (_m, path) =>
+      path.startsWith('/ferry/') ? { routeId: 'r', needsBody: true, params: {}, timeoutMs: 1000, serviceName: 'svc' } : undefined,
     async handle(req) {
       engineCalls++;
       return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bytes: req.body?.length ?? 0 }) };

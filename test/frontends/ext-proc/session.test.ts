@@ -14,12 +14,14 @@ propagation.setGlobalPropagator(new W3CTraceContextPropagator());
  * A tiny stand-in engine for the adaptation unit tests only: it matches one route, records what
  * reached it and echoes the request. End-to-end tests use the real engine.
  */
-function fakeEngine(opts: { needsBody?: boolean; maxBodyBytes?: number } = {}) {
+function fakeEngine(opts: { needsBody?: boolean; maxBodyBytes?: number; timeoutMs?: number } = {}) {
   const calls: Array<{ req: GatewayRequest; match: RouteMatch | undefined }> = [];
   const engine: Engine = {
     maxBodyBytes: opts.maxBodyBytes ?? 1024,
     match(method, path) {
-      return path.startsWith('/ferry/') ? { routeId: 'r', needsBody: opts.needsBody ?? method === 'POST', params: {} } : undefined;
+      return path.startsWith('/ferry/')
+        ? { routeId: 'r', needsBody: opts.needsBody ?? method === 'POST', params: {}, timeoutMs: opts.timeoutMs ?? 1000, serviceName: 'svc' }
+        : undefined;
     },
     async handle(req, match) {
       calls.push({ req, match });
@@ -434,4 +436,75 @@ test('an engine that rejects despite its contract still yields a 500 problem rep
   );
   assert.equal(r?.immediate_response?.status.code, 500);
   assert.equal(JSON.parse(r.immediate_response.body!.toString()).code, 'FERRY_INTERNAL');
+});
+
+/** The deadline was set `budgetMs` after a moment between `from` and `to` (when the session ran). */
+function within(deadline: number, from: number, to: number, budgetMs: number): void {
+  assert.ok(deadline >= from + budgetMs && deadline <= to + budgetMs, `deadline ${deadline - from} ms after the message, budget ${budgetMs} ms`);
+}
+
+test("Envoy's timers: a route longer than message_timeout asks for more time first, then runs within what was granted", async () => {
+  const get = hdrs(
+    [
+      [':method', 'GET'],
+      [':path', '/ferry/slow'],
+    ],
+    true,
+  );
+  // Route 1000 ms; Envoy 200 ms with overrides up to 30 s: one override of 1050 ms, the route keeps its 1000 ms.
+  const a = fakeEngine({ timeoutMs: 1000 });
+  const interims: unknown[] = [];
+  const before = performance.now();
+  const r = await createExtProcSession(a.engine, {
+    envoyTimers: { messageTimeoutMs: 200, maxMessageTimeoutMs: 30_000 },
+    interim: (m) => interims.push(m),
+  }).handle(get);
+  assert.deepEqual(interims, [{ override_message_timeout: { seconds: 1, nanos: 50_000_000 } }]);
+  assert.equal(r?.immediate_response?.status.code, 200);
+  within(a.calls[0]!.req.deadline!, before, performance.now(), 1000);
+
+  // Overrides capped at 500 ms: Envoy's 500 wins, Ferry keeps 450 for the call.
+  const b = fakeEngine({ timeoutMs: 1000 });
+  const capped: unknown[] = [];
+  const t0 = performance.now();
+  await createExtProcSession(b.engine, { envoyTimers: { messageTimeoutMs: 200, maxMessageTimeoutMs: 500 }, interim: (m) => capped.push(m) }).handle(
+    get,
+  );
+  assert.deepEqual(capped, [{ override_message_timeout: { seconds: 0, nanos: 500_000_000 } }]);
+  within(b.calls[0]!.req.deadline!, t0, performance.now(), 450);
+
+  // Overrides disabled (max_message_timeout 0): no override, the request gets Envoy's 200 less the margin.
+  const c = fakeEngine({ timeoutMs: 1000 });
+  const none: unknown[] = [];
+  const t1 = performance.now();
+  await createExtProcSession(c.engine, { envoyTimers: { messageTimeoutMs: 200, maxMessageTimeoutMs: 0 }, interim: (m) => none.push(m) }).handle(get);
+  assert.deepEqual(none, []);
+  within(c.calls[0]!.req.deadline!, t1, performance.now(), 150);
+
+  // A route that fits in message_timeout: nothing asked, the route's own timeout.
+  const d = fakeEngine({ timeoutMs: 100 });
+  const fits: unknown[] = [];
+  await createExtProcSession(d.engine, { envoyTimers: { messageTimeoutMs: 200, maxMessageTimeoutMs: 30_000 }, interim: (m) => fits.push(m) }).handle(
+    get,
+  );
+  assert.deepEqual(fits, []);
+});
+
+test('answers carry dynamic metadata (route id, code, service) in the filter namespace, a configured one, or none', async () => {
+  const get = hdrs(
+    [
+      [':method', 'GET'],
+      [':path', '/ferry/a'],
+    ],
+    true,
+  );
+  const r = await createExtProcSession(fakeEngine().engine).handle(get);
+  assert.deepEqual(r?.dynamic_metadata, { 'envoy.filters.http.ext_proc': { code: 'ferry_ok', route_id: 'r', service: 'svc' } });
+  const named = await createExtProcSession(fakeEngine().engine, { metadataNamespace: 'ferry' }).handle(get);
+  assert.deepEqual(Object.keys(named?.dynamic_metadata ?? {}), ['ferry']);
+  const off = await createExtProcSession(fakeEngine().engine, { metadataNamespace: '' }).handle(get);
+  assert.equal(off?.dynamic_metadata, undefined);
+  // An error answer names its FERRY code (input: a request_body before any headers).
+  const bad = await createExtProcSession(fakeEngine().engine).handle(body('x', true));
+  assert.equal(bad?.dynamic_metadata?.['envoy.filters.http.ext_proc']?.['code'], 'FERRY_EXT_PROC_PROTOCOL_ERROR');
 });

@@ -33,7 +33,8 @@ before(async () => {
   certs = makeTestCerts();
   const engine: Engine = {
     maxBodyBytes: 1 << 20,
-    match: (_m, path) => (path.startsWith('/ferry/') ? { routeId: 'r', needsBody: false, params: {} } : undefined),
+    match: (_m, path) =>
+      path.startsWith('/ferry/') ? { routeId: 'r', needsBody: false, params: {}, timeoutMs: 1000, serviceName: 'svc' } : undefined,
     async handle() {
       engineCalls++;
       return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"over":"tls"}' };

@@ -3,8 +3,9 @@
 // types (Envoy's own API definitions), so the bytes on the wire are Envoy's.
 //
 // Usage: envoy-client -addr 127.0.0.1:PORT [-ca CA.pem [-cert C.pem -key C.key] [-server-name N]] < scenarios.json > results.json
-//        (TLS when -ca is given, mTLS with -cert/-key, as Envoy's transport_socket does it)
-//        envoy-client -validate-bootstrap < envoy.json   (checks a config against Envoy's API)
+//
+//	(TLS when -ca is given, mTLS with -cert/-key, as Envoy's transport_socket does it)
+//	envoy-client -validate-bootstrap < envoy.json   (checks a config against Envoy's API)
 //
 // Input is a JSON array of scenarios; output is a JSON array of results, one per scenario, each
 // holding every ProcessingResponse received, as protojson with proto field names.
@@ -56,6 +57,8 @@ type Scenario struct {
 	BufferLimit int `json:"bufferLimit"`
 	// message_timeout in milliseconds (default 30000).
 	MessageTimeoutMs int `json:"messageTimeoutMs"`
+	// max_message_timeout in milliseconds: the longest override_message_timeout honoured (0: none).
+	MaxMessageTimeoutMs int `json:"maxMessageTimeoutMs"`
 	// Raw: protojson ProcessingRequests sent as is, one reply awaited after each.
 	// Used for protocol-violation tests; replaces the Envoy-like flow above.
 	Raw []json.RawMessage `json:"raw"`
@@ -77,6 +80,14 @@ type Result struct {
 	StreamEnd string `json:"streamEnd"`
 	// The ImmediateResponse's HTTP status as a number (protojson writes known codes by enum name).
 	ImmediateStatus int32 `json:"immediateStatus,omitempty"`
+	// override_message_timeout values received, in ms, and whether each was honoured.
+	Overrides []Override `json:"overrides,omitempty"`
+}
+
+// Override is one override_message_timeout the server asked for.
+type Override struct {
+	Ms       int64 `json:"ms"`
+	Honoured bool  `json:"honoured"`
 }
 
 var marshal = protojson.MarshalOptions{UseProtoNames: true}
@@ -133,7 +144,9 @@ type stream struct {
 	s       extproc.ExternalProcessor_ProcessClient
 	res     *Result
 	timeout time.Duration
-	replies chan recvResult
+	// max_message_timeout; 0 disables overrides, as in Envoy.
+	maxTimeout time.Duration
+	replies    chan recvResult
 }
 
 type recvResult struct {
@@ -146,24 +159,44 @@ func (st *stream) send(kind string, req *extproc.ProcessingRequest) error {
 	return st.s.Send(req)
 }
 
-// recv waits for one reply, at most message_timeout, as Envoy's filter does.
+// recv waits for one reply, at most message_timeout, as Envoy's filter does. A message that only
+// carries override_message_timeout restarts the timer with its value when max_message_timeout
+// allows it (once per message; Envoy ignores the rest of such a message) and is not the reply.
 func (st *stream) recv() (*extproc.ProcessingResponse, error) {
-	select {
-	case r := <-st.replies:
-		if r.err != nil {
-			return nil, r.err
+	timer := time.NewTimer(st.timeout)
+	defer timer.Stop()
+	overridden := false
+	for {
+		select {
+		case r := <-st.replies:
+			if r.err != nil {
+				return nil, r.err
+			}
+			if d := r.msg.GetOverrideMessageTimeout(); d != nil {
+				want := d.AsDuration()
+				ok := !overridden && st.maxTimeout > 0 && want >= time.Millisecond && want <= st.maxTimeout
+				st.res.Overrides = append(st.res.Overrides, Override{Ms: want.Milliseconds(), Honoured: ok})
+				if ok {
+					overridden = true
+					if !timer.Stop() {
+						<-timer.C
+					}
+					timer.Reset(want)
+				}
+				continue
+			}
+			b, err := marshal.Marshal(r.msg)
+			if err != nil {
+				return nil, err
+			}
+			st.res.Responses = append(st.res.Responses, b)
+			if ir := r.msg.GetImmediateResponse(); ir != nil {
+				st.res.ImmediateStatus = int32(ir.GetStatus().GetCode())
+			}
+			return r.msg, nil
+		case <-timer.C:
+			return nil, errors.New("message_timeout expired (Envoy would answer 504)")
 		}
-		b, err := marshal.Marshal(r.msg)
-		if err != nil {
-			return nil, err
-		}
-		st.res.Responses = append(st.res.Responses, b)
-		if ir := r.msg.GetImmediateResponse(); ir != nil {
-			st.res.ImmediateStatus = int32(ir.GetStatus().GetCode())
-		}
-		return r.msg, nil
-	case <-time.After(st.timeout):
-		return nil, errors.New("message_timeout expired (Envoy would answer 504)")
 	}
 }
 
@@ -205,7 +238,7 @@ func run(client extproc.ExternalProcessorClient, sc Scenario) Result {
 	if sc.MessageTimeoutMs > 0 {
 		timeout = time.Duration(sc.MessageTimeoutMs) * time.Millisecond
 	}
-	st := &stream{s: s, res: &res, timeout: timeout, replies: make(chan recvResult, 64)}
+	st := &stream{s: s, res: &res, timeout: timeout, maxTimeout: time.Duration(sc.MaxMessageTimeoutMs) * time.Millisecond, replies: make(chan recvResult, 64)}
 	go func() {
 		for {
 			m, err := s.Recv()

@@ -10,7 +10,7 @@ import (
 type validator interface{ ValidateAll() error }
 
 // validateAny unpacks an Any and validates it; for the HTTP connection manager it also
-// validates each HTTP filter's typed_config (where ext_proc's settings live).
+// validates each HTTP filter's and access log's typed_config (where ext_proc's settings live).
 func validateAny(a *anypb.Any) int {
 	if a == nil {
 		return 0
@@ -29,6 +29,11 @@ func validateAny(a *anypb.Any) int {
 	if hcm, ok := m.(*hcmv3.HttpConnectionManager); ok {
 		for _, f := range hcm.GetHttpFilters() {
 			if code := validateAny(f.GetTypedConfig()); code != 0 {
+				return code
+			}
+		}
+		for _, l := range hcm.GetAccessLog() {
+			if code := validateAny(l.GetTypedConfig()); code != 0 {
 				return code
 			}
 		}
