@@ -76,10 +76,10 @@ test('mTLS: with the client certificate served; without it 503 FERRY_UPSTREAM_TL
   const refused = await getAccount(mtlsProvider, `tls: { ca: ${certs.ca} }`);
   assert.equal(refused.status, 503, JSON.stringify(refused.json));
   assert.equal(refused.json.code, 'FERRY_UPSTREAM_TLS');
-  assert.ok(
-    logLines.some((l) => l.includes(mtlsProvider.address) && l.includes('FERRY_UPSTREAM_TLS')),
-    logLines.slice(-3).join('\n'),
-  );
+  const seen = (): boolean => logLines.some((l) => l.includes(mtlsProvider.address) && l.includes('FERRY_UPSTREAM_TLS'));
+  // The request log is written after the answer.
+  for (let i = 0; i < 40 && !seen(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(seen(), logLines.slice(-3).join('\n'));
 });
 
 test('a provider certificate from a CA not trusted → 503 FERRY_UPSTREAM_TLS; plaintext is never tried', async () => {

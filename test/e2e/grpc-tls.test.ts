@@ -67,7 +67,12 @@ async function whoami(peer: string, tls: Parameters<typeof mapping>[1]): Promise
   return { status: r.status, json: r.json };
 }
 
-const logged = (endpoint: string, text: RegExp): boolean => logLines.some((l) => l.includes(endpoint) && text.test(l));
+/** Whether a log line names `endpoint` and matches `text`, waiting a little: the request log is written after the answer. */
+async function logged(endpoint: string, text: RegExp): Promise<boolean> {
+  const seen = (): boolean => logLines.some((l) => l.includes(endpoint) && text.test(l));
+  for (let i = 0; i < 40 && !seen(); i++) await new Promise((r) => setTimeout(r, 50));
+  return seen();
+}
 
 test('TLS with the CA bundle: the call is served by the TLS server', async () => {
   const r = await whoami('tls', { ca: certs.ca });
@@ -82,21 +87,21 @@ test('mTLS: with the client certificate the call is served; without it the serve
   const refused = await whoami('mtls', { ca: certs.ca });
   assert.equal(refused.status, 503);
   assert.equal(refused.json.code, 'FERRY_UPSTREAM_TLS');
-  assert.ok(logged(peers['mtls']!.address, /FERRY_UPSTREAM_TLS/), 'a log line names the endpoint');
+  assert.ok(await logged(peers['mtls']!.address, /FERRY_UPSTREAM_TLS/), logLines.slice(-4).join('\n'));
 });
 
 test('an expired server certificate → 503 FERRY_UPSTREAM_TLS, logged with the endpoint and "expired"', async () => {
   const r = await whoami('expired', { ca: certs.ca });
   assert.equal(r.status, 503);
   assert.equal(r.json.code, 'FERRY_UPSTREAM_TLS');
-  assert.ok(logged(peers['expired']!.address, /expired/), logLines.slice(-3).join('\n'));
+  assert.ok(await logged(peers['expired']!.address, /expired/), logLines.slice(-3).join('\n'));
 });
 
 test('a certificate for another name → 503 FERRY_UPSTREAM_TLS; with serverName set to that name, served', async () => {
   const r = await whoami('wrong-name', { ca: certs.ca });
   assert.equal(r.status, 503);
   assert.equal(r.json.code, 'FERRY_UPSTREAM_TLS');
-  assert.ok(logged(peers['wrong-name']!.address, /another name/), logLines.slice(-3).join('\n'));
+  assert.ok(await logged(peers['wrong-name']!.address, /another name/), logLines.slice(-3).join('\n'));
   const named = await whoami('wrong-name', { ca: certs.ca, serverName: 'wrong.example' });
   assert.equal(named.status, 200, JSON.stringify(named.json));
   assert.equal(named.json.server, 'wrong-name');
@@ -106,7 +111,7 @@ test('a certificate from a CA not in the bundle → 503 FERRY_UPSTREAM_TLS', asy
   const r = await whoami('unknown-ca', { ca: certs.ca });
   assert.equal(r.status, 503);
   assert.equal(r.json.code, 'FERRY_UPSTREAM_TLS');
-  assert.ok(logged(peers['unknown-ca']!.address, /trusted CA/), logLines.slice(-3).join('\n'));
+  assert.ok(await logged(peers['unknown-ca']!.address, /trusted CA/), logLines.slice(-3).join('\n'));
 });
 
 test('TLS configured, the server speaks plaintext → 503 FERRY_UPSTREAM_TLS, no plaintext call reaches it', async () => {
