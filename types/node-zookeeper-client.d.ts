@@ -45,8 +45,19 @@ declare module 'node-zookeeper-client' {
     retries?: number;
   }
 
+  /** Who an ACL entry is for: `new Id('digest', 'user:' + base64(sha1('user:password')))`. */
+  export class Id {
+    constructor(scheme: string, id: string);
+  }
+  export class ACL {
+    constructor(permission: number, id: Id);
+  }
+  export const Permission: { READ: number; WRITE: number; CREATE: number; DELETE: number; ADMIN: number; ALL: number };
+
   export interface Client extends EventEmitter {
     connect(): void;
+    /** Credentials sent with this and every later connect (`digest`: `user:password`). */
+    addAuthInfo(scheme: string, auth: Buffer): void;
     close(): void;
     getState(): State;
     getChildren(
@@ -65,7 +76,9 @@ declare module 'node-zookeeper-client' {
     getData(path: string, callback: (error: Exception | Error | null, data: Buffer | undefined, stat: Stat) => void): void;
     setData(path: string, data: Buffer | null, callback: (error: Exception | Error | null, stat: Stat) => void): void;
     create(path: string, data: Buffer | null, mode: number, callback: (error: Exception | Error | null, path: string) => void): void;
+    create(path: string, data: Buffer | null, acls: ACL[], mode: number, callback: (error: Exception | Error | null, path: string) => void): void;
     mkdirp(path: string, callback: (error: Exception | Error | null, path: string) => void): void;
+    mkdirp(path: string, data: Buffer | null, acls: ACL[], mode: number, callback: (error: Exception | Error | null, path: string) => void): void;
     remove(path: string, callback: (error: Exception | Error | null) => void): void;
   }
 
@@ -75,6 +88,9 @@ declare module 'node-zookeeper-client' {
     createClient: typeof createClient;
     Exception: typeof Exception;
     CreateMode: typeof CreateMode;
+    ACL: typeof ACL;
+    Id: typeof Id;
+    Permission: typeof Permission;
   };
   export default zookeeper;
 }

@@ -158,6 +158,9 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--name", default="python")
+    ap.add_argument("--tls-cert", help="PEM certificate chain: serve TLS instead of plaintext")
+    ap.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    ap.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates from it (mTLS)")
     ap.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes (the test runner went away)")
     args = ap.parse_args()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers), options=(("grpc.so_reuseport", 0),))
@@ -165,7 +168,19 @@ def main():
     kitchen_grpc.add_KitchenSinkServiceServicer_to_server(KitchenSink(), server)
     add_peer_to_server(args.name, server)
     try:
-        port = server.add_insecure_port(f"127.0.0.1:{args.port}")
+        if args.tls_cert:
+            with open(args.tls_cert, "rb") as f:
+                chain = f.read()
+            with open(args.tls_key, "rb") as f:
+                key = f.read()
+            client_ca = None
+            if args.tls_client_ca:
+                with open(args.tls_client_ca, "rb") as f:
+                    client_ca = f.read()
+            creds = grpc.ssl_server_credentials(((key, chain),), root_certificates=client_ca, require_client_auth=client_ca is not None)
+            port = server.add_secure_port(f"127.0.0.1:{args.port}", creds)
+        else:
+            port = server.add_insecure_port(f"127.0.0.1:{args.port}")
     except RuntimeError:
         port = 0
     if port == 0:

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { parseWorkers, startClusterPrimary } from './cluster.js';
 import { ConfigError } from '../config/errors.js';
 import type { FrontendLimits } from '../frontends/contract.js';
+import { TlsFilesError, type ServerTlsFiles } from '../frontends/tls.js';
 import { startFerry, validateMappings } from './main.js';
 import { checkConfigAgainst, parseServiceKey, runImport } from './import.js';
 import { SignatureSourceError } from '../errors/index.js';
@@ -37,6 +38,24 @@ function positiveInt(text: string, what: string): number {
 
 class UsageError extends Error {}
 
+type Values = Record<string, string | string[] | boolean | undefined>;
+
+/** The certificate files of one listener from `--PREFIX-cert/-key/-client-ca` or their variables; none when no file is named. */
+function tlsFiles(values: Values, env: NodeJS.ProcessEnv, flagPrefix: string, envPrefix: string): ServerTlsFiles | undefined {
+  const get = (flag: string, name: string): string | undefined => {
+    const v = values[`${flagPrefix}-${flag}`];
+    return typeof v === 'string' ? v : env[`${envPrefix}_${name}`];
+  };
+  const certFile = get('cert', 'CERT');
+  const keyFile = get('key', 'KEY');
+  const clientCaFile = get('client-ca', 'CLIENT_CA');
+  if (certFile === undefined && keyFile === undefined && clientCaFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new UsageError(`--${flagPrefix}-cert and --${flagPrefix}-key (${envPrefix}_CERT, ${envPrefix}_KEY) are given together`);
+  }
+  return { certFile, keyFile, ...(clientCaFile !== undefined ? { clientCaFile } : {}) };
+}
+
 /** An expected start-up failure (port in use, missing mapping folder, ...): one line, exit 1, no stack. */
 class StartupError extends Error {}
 
@@ -44,9 +63,14 @@ const SERVE_USAGE = `ferry serve [--mappings DIR] [--host HOST] [--port N] [--ex
             [--workers N|auto]  (N processes on the same ports, node:cluster; default 1)
             [--check-signatures]  (check Dubbo routes of ZooKeeper-registered services against the
             providers' service definitions at start-up and each reload: logged, /readyz notes)
+            [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--plain-port N]
+            [--ext-proc-tls-cert FILE --ext-proc-tls-key FILE [--ext-proc-tls-client-ca FILE]]
   Serves HTTP (default 127.0.0.1:8080, mappings/); Envoy ext_proc (gRPC) when a port is given;
   /metrics /healthz /readyz /openapi.json on the admin port (default 9090);
   reloads the folder when it changes; SIGTERM drains, SIGHUP reloads.
+  With --tls-cert/--tls-key, HTTPS (HTTP/2 and HTTP/1.1) on --port instead of HTTP, client
+  certificates checked against --tls-client-ca when given, plain HTTP on --plain-port only when
+  asked; --ext-proc-tls-* the same for ext_proc. Certificate files are re-read when they change.
 
 Budgets and disclosure (flag, or its variable; defaults and effects in docs/operations.md):
   --admin-host HOST (FERRY_ADMIN_HOST, default 127.0.0.1)   --max-body-bytes N (FERRY_MAX_BODY_BYTES)
@@ -59,6 +83,8 @@ ${LIMIT_SETTINGS.map(([flag, env]) => `  --${flag} N (${env})`).join('\n')}
   --problem-detail safe|full (FERRY_PROBLEM_DETAIL, default safe: 5xx answers carry no provider text)
 
 Environment: FERRY_MAPPINGS, FERRY_HOST, FERRY_PORT, FERRY_EXT_PROC_PORT, FERRY_ADMIN_PORT,
+FERRY_TLS_CERT, FERRY_TLS_KEY, FERRY_TLS_CLIENT_CA, FERRY_PLAIN_PORT,
+FERRY_EXT_PROC_TLS_CERT, FERRY_EXT_PROC_TLS_KEY, FERRY_EXT_PROC_TLS_CLIENT_CA,
 FERRY_STICKY_KEYS (comma-separated signing keys for sticky cookies),
 FERRY_LOG_LEVEL (debug|info|warn|error), FERRY_WORKERS, and the standard OTEL_* variables for tracing.`;
 
@@ -174,6 +200,13 @@ async function main(argv: string[]): Promise<number> {
         'ext-proc-port': { type: 'string' },
         'admin-port': { type: 'string' },
         'no-watch': { type: 'boolean' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-client-ca': { type: 'string' },
+        'plain-port': { type: 'string' },
+        'ext-proc-tls-cert': { type: 'string' },
+        'ext-proc-tls-key': { type: 'string' },
+        'ext-proc-tls-client-ca': { type: 'string' },
         'check-signatures': { type: 'boolean' },
         'max-body-bytes': { type: 'string' },
         'admin-host': { type: 'string' },
@@ -291,6 +324,11 @@ async function main(argv: string[]): Promise<number> {
       const detail = values['problem-detail'] ?? env['FERRY_PROBLEM_DETAIL'] ?? 'safe';
       if (detail !== 'safe' && detail !== 'full') throw new UsageError(`--problem-detail / FERRY_PROBLEM_DETAIL is safe or full, got "${detail}"`);
       const adminHost = values['admin-host'] ?? env['FERRY_ADMIN_HOST'];
+      const tls = tlsFiles(values, env, 'tls', 'FERRY_TLS');
+      const extProcTls = tlsFiles(values, env, 'ext-proc-tls', 'FERRY_EXT_PROC_TLS');
+      const plainPort = values['plain-port'] ?? env['FERRY_PLAIN_PORT'];
+      if (plainPort !== undefined && tls === undefined)
+        throw new UsageError('--plain-port (FERRY_PLAIN_PORT) is for a plain HTTP port beside HTTPS: give --tls-cert and --tls-key too');
       const envoyTimeout = values['envoy-message-timeout-ms'] ?? env['FERRY_ENVOY_MESSAGE_TIMEOUT_MS'];
       const envoyMax = values['envoy-max-message-timeout-ms'] ?? env['FERRY_ENVOY_MAX_MESSAGE_TIMEOUT_MS'];
       if (envoyMax !== undefined && envoyTimeout === undefined) {
@@ -329,6 +367,9 @@ async function main(argv: string[]): Promise<number> {
         extProc: { ...(envoyTimers !== undefined ? { envoyTimers } : {}), ...(metadataNamespace !== undefined ? { metadataNamespace } : {}) },
         ...(maxBody !== undefined ? { maxBodyBytes: positiveInt(maxBody, 'the body limit') } : {}),
         ...(adminHost !== undefined ? { adminHost } : {}),
+        ...(tls !== undefined ? { tls } : {}),
+        ...(extProcTls !== undefined ? { extProcTls } : {}),
+        ...(plainPort !== undefined ? { plainPort: Number(plainPort) } : {}),
         ...(drain !== undefined
           ? { drainTimeoutMs: positiveInt(drain, drainGiven !== undefined ? '--drain-timeout-ms' : 'FERRY_DRAIN_TIMEOUT_MS') }
           : {}),
@@ -344,7 +385,9 @@ async function main(argv: string[]): Promise<number> {
         throw listenFailure(err, host, ports) ?? err;
       });
       logger.info('ferry listening', {
-        http: ferry.httpPort,
+        [tls !== undefined ? 'https' : 'http']: ferry.httpPort,
+        ...(ferry.plainHttpPort !== undefined ? { http: ferry.plainHttpPort } : {}),
+        ...(extProcTls !== undefined ? { extProcTls: extProcTls.clientCaFile !== undefined ? 'mtls' : 'tls' } : {}),
         extProc: ferry.extProcPort,
         admin: ferry.adminPort,
         mappings: dir,
@@ -370,7 +413,13 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof StartupError || err instanceof SignatureSourceError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof UsageError ||
+      err instanceof StartupError ||
+      err instanceof SignatureSourceError ||
+      err instanceof TlsFilesError
+    ) {
       console.error(err instanceof ConfigError ? err.message : `ferry: ${err.message}`);
       process.exitCode = err instanceof UsageError ? 2 : 1;
     } else {

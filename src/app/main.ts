@@ -20,6 +20,7 @@ import { startAdminServer, type AdminServer } from './admin-server.js';
 import { createFrontendContract, type FrontendLimits } from '../frontends/contract.js';
 import { startExtProcServer, type ExtProcListenOptions, type ExtProcServer } from '../frontends/ext-proc/index.js';
 import { startHttpFrontend, type HttpFrontend } from '../frontends/http/index.js';
+import { watchServerCertificates, type ServerCertificates, type ServerTlsFiles } from '../frontends/tls.js';
 import { generateOpenApi } from '../openapi/index.js';
 import { watchConfig, type ConfigWatcher } from './config-watcher.js';
 import { checkRegistryServices } from './import.js';
@@ -34,6 +35,14 @@ export interface FerryOptions {
   readonly host?: string;
   /** HTTP port; 0 picks a free one. */
   readonly port: number;
+  /** Serve HTTPS (HTTP/2 and HTTP/1.1) on `port` with these files, reloaded when they change; plain HTTP when absent. */
+  readonly tls?: ServerTlsFiles;
+  /** With `tls`: also serve plain HTTP on this port (0 picks one); none unless asked for. */
+  readonly plainPort?: number;
+  /** Serve ext_proc over TLS (mTLS with a client CA) with these files, reloaded when they change. */
+  readonly extProcTls?: ServerTlsFiles;
+  /** How often certificate files are checked for a change, ms (default 1000). */
+  readonly tlsReloadIntervalMs?: number;
   /** Envoy ext_proc gRPC port (0 picks a free one); no ext_proc service when absent. */
   readonly extProcPort?: number;
   /** What the Envoy in front says of its ext_proc timers, and where answers write dynamic metadata. */
@@ -73,6 +82,8 @@ export interface FerryOptions {
 
 export interface RunningFerry {
   readonly httpPort: number;
+  /** The plain-HTTP port beside HTTPS, when it was asked for. */
+  readonly plainHttpPort: number | undefined;
   /** The ext_proc port, when it was asked for. */
   readonly extProcPort: number | undefined;
   /** The admin port, when it was asked for. */
@@ -311,11 +322,15 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
       : {}),
   });
   let http: HttpFrontend | undefined;
+  let plainHttp: HttpFrontend | undefined;
+  const certificates: ServerCertificates[] = [];
   let extProc: ExtProcServer | undefined;
   let admin: AdminServer | undefined;
   let watcher: ConfigWatcher | undefined;
   shutdown.onStopAccepting({ name: 'stop watching', run: () => watcher?.close() });
   shutdown.onStopAccepting({ name: 'close http', run: () => http?.close() });
+  shutdown.onStopAccepting({ name: 'close plain http', run: () => plainHttp?.close() });
+  shutdown.onClose({ name: 'stop watching certificates', run: () => certificates.forEach((c) => c.close()) });
   shutdown.onStopAccepting({ name: 'close ext_proc', run: () => extProc?.close() });
   shutdown.onClose({ name: 'close upstreams', run: () => upstreams.close() });
   shutdown.onClose({ name: 'close plugins', run: () => (current.plugins !== undefined ? closePlugins(current.plugins) : undefined) });
@@ -338,12 +353,27 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
       problemDetail,
       refused: (reason, fields) => log?.warn(`refused: ${reason}`, fields),
     });
-    http = await startHttpFrontend(frontend, { ...(opts.host !== undefined ? { host: opts.host } : {}), port: opts.port });
+    const watch = async (files: ServerTlsFiles, what: string): Promise<ServerCertificates> => {
+      const c = await watchServerCertificates(files, {
+        ...(opts.tlsReloadIntervalMs !== undefined ? { intervalMs: opts.tlsReloadIntervalMs } : {}),
+        onReloaded: () => log?.info('certificate reloaded', { listener: what, cert: files.certFile }),
+        onReloadError: (err) =>
+          log?.error('certificate reload refused; the previous certificate keeps serving', { listener: what, error: err.message }),
+      });
+      certificates.push(c);
+      return c;
+    };
+    const hostOpt = opts.host !== undefined ? { host: opts.host } : {};
+    const httpTls = opts.tls !== undefined ? await watch(opts.tls, 'https') : undefined;
+    http = await startHttpFrontend(frontend, { ...hostOpt, port: opts.port, ...(httpTls !== undefined ? { tls: httpTls } : {}) });
+    if (httpTls !== undefined && opts.plainPort !== undefined) plainHttp = await startHttpFrontend(frontend, { ...hostOpt, port: opts.plainPort });
     if (opts.extProcPort !== undefined) {
+      const extTls = opts.extProcTls !== undefined ? await watch(opts.extProcTls, 'ext_proc') : undefined;
       extProc = await startExtProcServer(frontend, {
-        ...(opts.host !== undefined ? { host: opts.host } : {}),
+        ...hostOpt,
         port: opts.extProcPort,
         ...opts.extProc,
+        ...(extTls !== undefined ? { tls: extTls } : {}),
       });
     }
     if (opts.adminPort !== undefined) {
@@ -387,6 +417,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
 
   return {
     httpPort: http.port,
+    plainHttpPort: plainHttp?.port,
     extProcPort: extProc?.port,
     adminPort: admin?.port,
     metrics,

@@ -4,7 +4,9 @@
  * and returns one frozen FerryConfig. Every problem carries file:line:col and one sentence.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -29,6 +31,7 @@ import {
   type PolicyUse,
   type StickyConfig,
   type TypeDef,
+  type UpstreamTls,
 } from './types.js';
 
 const SCHEMA_PATH = fileURLToPath(new URL('./schema.json', import.meta.url));
@@ -363,12 +366,14 @@ interface RawServiceCommon {
   balance?: BalanceKind;
   sticky?: { cookie?: string; maxAge?: number | string; hash?: string; header?: string };
   retries?: number;
+  tls?: { ca?: string; cert?: string; key?: string; serverName?: string };
 }
 
 interface RawDubboService extends RawServiceCommon {
   protocol: 'dubbo';
   interface: string;
   generic?: boolean;
+  token?: string | { env?: string; file?: string };
 }
 
 interface RawProtoService extends RawServiceCommon {
@@ -458,7 +463,7 @@ function compileFiles(files: readonly ParsedFile[], root: string, problems: Conf
         problemAt(source, `service "${name}" is declared twice (first at ${prior.source.file}:${prior.source.line})`);
         continue;
       }
-      const svc = compileService(name, raw, source, pf, problemAt);
+      const svc = compileService(name, raw, source, pf, root, problemAt);
       if (svc) services.set(name, svc);
     }
     const rawTypes = (pf.data['types'] ?? {}) as Record<string, { fields?: Record<string, string>; enum?: string[] }>;
@@ -554,10 +559,16 @@ function compileService(
   raw: RawService,
   source: SourceLocation,
   pf: ParsedFile,
+  root: string,
   problemAt: (loc: SourceLocation, message: string) => void,
 ): ServiceConfig | undefined {
   const at = (key: string): SourceLocation => locate(pf, ['services', name, key], true);
   let ok = true;
+  let tls: UpstreamTls | undefined;
+  if (raw.tls !== undefined) {
+    tls = compileTls(name, raw.tls, root, (key) => locate(pf, ['services', name, 'tls', key]), problemAt);
+    if (tls === undefined) ok = false;
+  }
   if (raw.endpoints === undefined && raw.registry === undefined) {
     problemAt(source, `service "${name}" needs "endpoints" (host:port list) or "registry"`);
     ok = false;
@@ -599,15 +610,19 @@ function compileService(
     balance: raw.balance ?? 'least-pending',
     ...(sticky !== undefined ? { sticky } : {}),
     retries: raw.retries ?? DEFAULT_RETRIES,
+    ...(tls !== undefined ? { tls } : {}),
     source,
     keySources: keySourcesOf(pf, ['services', name]),
   };
   if (raw.protocol === 'dubbo') {
+    const token = raw.token === undefined ? undefined : readSecret(name, 'token', raw.token, root, at('token'), problemAt);
+    if (raw.token !== undefined && token === undefined) return undefined;
     const svc: DubboService = {
       ...common,
       protocol: 'dubbo',
       interface: raw.interface,
       generic: raw.generic ?? false,
+      ...(token !== undefined ? { token } : {}),
       connectionsPerEndpoint: raw.pool?.connections ?? 2,
     };
     return Object.freeze(svc);
@@ -623,6 +638,86 @@ function compileService(
   };
   const svc: ProtoService = raw.protocol === 'grpc' ? { ...proto, protocol: 'grpc' } : { ...proto, protocol: 'triple' };
   return Object.freeze(svc);
+}
+
+/**
+ * A secret written as its value, `{ env: NAME }` or `{ file: PATH }` (one trailing newline dropped).
+ * Problems name the variable or file, never the value.
+ */
+function readSecret(
+  name: string,
+  key: string,
+  raw: string | { env?: string; file?: string },
+  root: string,
+  at: SourceLocation,
+  problemAt: (loc: SourceLocation, message: string) => void,
+): string | undefined {
+  if (typeof raw === 'string') return raw;
+  if (raw.env !== undefined) {
+    const value = process.env[raw.env];
+    if (value === undefined || value === '') {
+      problemAt(at, `"${key}" of service "${name}": the environment variable ${raw.env} is not set`);
+      return undefined;
+    }
+    return value;
+  }
+  const file = path.resolve(root, raw.file ?? '');
+  try {
+    const value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    if (value === '') throw new Error('it is empty');
+    return value;
+  } catch (err) {
+    problemAt(at, `"${key}" of service "${name}": ${file} cannot be used: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
+}
+
+/**
+ * Reads a service's `tls:` files (relative to the mapping folder) and checks that node:tls takes
+ * them; each problem is reported at the key that names the file.
+ */
+function compileTls(
+  name: string,
+  raw: NonNullable<RawServiceCommon['tls']>,
+  root: string,
+  at: (key: string) => SourceLocation,
+  problemAt: (loc: SourceLocation, message: string) => void,
+): UpstreamTls | undefined {
+  const files: Partial<Record<'ca' | 'cert' | 'key', { path: string; bytes: Buffer }>> = {};
+  let ok = true;
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const given = raw[key];
+    if (given === undefined) continue;
+    const file = path.resolve(root, given);
+    try {
+      const bytes = readFileSync(file);
+      if (!bytes.includes('-----BEGIN ')) throw new Error('it holds no PEM block');
+      files[key] = { path: file, bytes };
+    } catch (err) {
+      problemAt(at(key), `"tls.${key}" of service "${name}": ${file} cannot be used: ${err instanceof Error ? err.message : String(err)}`);
+      ok = false;
+    }
+  }
+  if (!ok) return undefined;
+  const context = {
+    ...(files.ca !== undefined ? { ca: files.ca.bytes } : {}),
+    ...(files.cert !== undefined ? { cert: files.cert.bytes } : {}),
+    ...(files.key !== undefined ? { key: files.key.bytes } : {}),
+  };
+  try {
+    createSecureContext(context);
+  } catch (err) {
+    const key = files.key !== undefined ? 'key' : files.cert !== undefined ? 'cert' : 'ca';
+    problemAt(at(key), `"tls" of service "${name}": node:tls refuses these files: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
+  const digest = createHash('sha256');
+  for (const f of [files.ca, files.cert, files.key]) digest.update(f?.bytes ?? '').update('\0');
+  return Object.freeze({
+    context: Object.freeze(context),
+    ...(raw.serverName !== undefined ? { servername: raw.serverName } : {}),
+    identity: `${files.ca?.path ?? ''}|${files.cert?.path ?? ''}|${raw.serverName ?? ''}|${digest.digest('hex')}`,
+  });
 }
 
 function compileRoute(

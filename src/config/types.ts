@@ -26,6 +26,20 @@ export type KeySources = Readonly<Record<string, SourceLocation>>;
 /** Default for `retries:` (extra attempts after a failure the retry policy allows; the schema allows 0 to 10). */
 export const DEFAULT_RETRIES = 1;
 
+/**
+ * TLS to a service's endpoints, read from the files the mapping names when the config loads (a
+ * reload re-reads them). `context` is what node:tls takes, so any transport (grpc-js channels,
+ * node:http2, tls.connect) can use it as it is.
+ */
+export interface UpstreamTls {
+  /** CA bundle (absent: Node's public roots), client certificate and key (mTLS). */
+  readonly context: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+  /** SNI and the name the certificate must carry (absent: the endpoint's host). */
+  readonly servername?: string;
+  /** The files and a digest of their bytes: a reload keeps a service's connections while this is unchanged. */
+  readonly identity: string;
+}
+
 /** What every service has, whatever its protocol: where providers are and how calls reach them. */
 interface ServiceBase {
   readonly name: string;
@@ -48,6 +62,8 @@ interface ServiceBase {
   readonly sticky?: StickyConfig;
   /** Extra attempts after a failure the retry policy allows (routes may override). */
   readonly retries: number;
+  /** Speak TLS to the endpoints (`tls:`); plaintext when absent. */
+  readonly tls?: UpstreamTls;
   /** Where the service's name was written. */
   readonly source: SourceLocation;
   /** Where each of its keys was written (`proto`, `service`, `sticky`, ...). */
@@ -58,6 +74,8 @@ export interface DubboService extends ServiceBase {
   readonly protocol: 'dubbo';
   /** Call through `$invoke` (generic invocation) instead of the declared signature. */
   readonly generic: boolean;
+  /** Sent as the `token` attachment of every call (providers exported with `token=` require it); read from the mapping, a file or the environment. */
+  readonly token?: string;
 }
 
 /** What gRPC and Triple services share: a .proto and the service in it. */

@@ -60,6 +60,11 @@ export const ERROR_CATALOGUE = {
     grpc: GrpcCode.RESOURCE_EXHAUSTED,
     title: 'The provider is overloaded (its thread pool is exhausted, or it is not reading requests)',
   },
+  FERRY_UPSTREAM_TLS: {
+    status: 503,
+    grpc: GrpcCode.UNAVAILABLE,
+    title: "TLS to the upstream failed: its certificate is expired, names another host, or is not from a trusted CA (or it refused Ferry's)",
+  },
   FERRY_UPSTREAM_CONNECTION_LOST: { status: 502, grpc: GrpcCode.UNAVAILABLE, title: 'The connection to the provider closed during the call' },
   FERRY_UPSTREAM_PROTOCOL_ERROR: { status: 502, grpc: GrpcCode.INTERNAL, title: 'The upstream sent a malformed reply' },
   FERRY_UPSTREAM_TIMEOUT: { status: 504, grpc: GrpcCode.DEADLINE_EXCEEDED, title: 'The upstream did not answer in time' },

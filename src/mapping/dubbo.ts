@@ -130,6 +130,8 @@ export function compileDubboRoute(route: DubboRoute, service: DubboService, conf
         const v = read(view);
         if (typeof v === 'string') out[name] = v;
       }
+      // Dubbo's TokenFilter reads the `token` attachment; the service's own wins over a route's.
+      if (service.token !== undefined) out['token'] = service.token;
       return out;
     },
     encodeRequest(view: RequestView, attachments: Record<string, string>, timeoutMs: number): Buffer {

@@ -5,7 +5,7 @@
  * retired when no config names it any more. Dubbo, Triple and gRPC differ only in the transport
  * each endpoint gets (a Dubbo connection pool, a set of gRPC channels).
  */
-import type { FerryConfig, ServiceConfig } from '../config/types.js';
+import type { FerryConfig, ServiceConfig, UpstreamTls } from '../config/types.js';
 import type { UpstreamSnapshot } from '../telemetry/index.js';
 import { balanceKindFor, createBalancer } from './balance/create-balancer.js';
 import { createOutlierDetector, type OutlierDetector } from './balance/outlier.js';
@@ -49,6 +49,8 @@ export interface DubboClientOptions {
   readonly connectTimeoutMs?: number;
   readonly backoff?: BackoffOptions;
   readonly drainMs?: number;
+  /** TLS to every endpoint; plaintext when absent. */
+  readonly tls?: UpstreamTls;
 }
 
 export interface DubboCallOptions extends RetryFacts {
@@ -89,6 +91,7 @@ export function createDubboClient(options: DubboClientOptions): DubboClient {
         ...(options.maxFrameBytes !== undefined && { maxFrameBytes: options.maxFrameBytes }),
         ...(options.connectTimeoutMs !== undefined && { connectTimeoutMs: options.connectTimeoutMs }),
         ...(options.backoff !== undefined && { backoff: options.backoff }),
+        ...(options.tls !== undefined && { tls: options.tls }),
       }),
   });
   return {
@@ -119,6 +122,8 @@ export interface GrpcClientOptions {
   readonly drainMs?: number;
   /** For messages: `gRPC` or `Triple`. */
   readonly protocolName?: string;
+  /** TLS to every endpoint; plaintext when absent. */
+  readonly tls?: UpstreamTls;
 }
 
 export interface GrpcClientCallOptions extends RetryFacts, Omit<GrpcCallOptions, 'deadline'> {
@@ -150,6 +155,7 @@ export function createGrpcClient(options: GrpcClientOptions): GrpcClient {
         endpoint: e.id,
         weight: e.weight,
         channels: options.channelsPerEndpoint,
+        ...(options.tls !== undefined ? { tls: options.tls } : {}),
       }),
   });
   const callOptions = (opts: GrpcClientCallOptions, timeoutMs: number, first: boolean): GrpcCallOptions => ({
@@ -230,6 +236,7 @@ function upstreamKey(s: ServiceConfig): string {
     s.connectionsPerEndpoint,
     balanceKindFor(s),
     s.sticky,
+    s.tls?.identity,
   ]);
 }
 
@@ -292,6 +299,7 @@ export class UpstreamClients {
               balancer,
               outlier,
               ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
+              ...(service.tls !== undefined ? { tls: service.tls } : {}),
             }),
           }
         : {
@@ -304,6 +312,7 @@ export class UpstreamClients {
               balancer,
               outlier,
               protocolName: protocol === 'triple' ? 'Triple' : 'gRPC',
+              ...(service.tls !== undefined ? { tls: service.tls } : {}),
             }),
           };
     return {

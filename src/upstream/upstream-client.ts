@@ -6,6 +6,7 @@
  * *whether again* is decided here, so it means the same for Dubbo, Triple and gRPC.
  */
 import { performance } from 'node:perf_hooks';
+import { FerryError } from '../errors/index.js';
 import { TransportError } from '../errors/transport.js';
 import type { OutlierDetector } from './balance/outlier.js';
 import { callWithRetries } from './balance/retry.js';
@@ -146,12 +147,22 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
 
   const noEndpoint = (hint: PickHint): TransportError => {
     const states = all.map((t) => `${t.id} ${t.health}`).join(', ');
-    const cause = all.find((t) => t.failure !== undefined)?.failure;
+    const failures = all.flatMap((t) => (t.failure !== undefined ? [t.failure] : []));
+    const isTls = (f: Error): boolean => f instanceof FerryError && f.code === 'FERRY_UPSTREAM_TLS';
+    const cause = failures.find(isTls) ?? failures[0];
     const tried = hint.exclude && hint.exclude.size > 0 ? ` (already tried: ${[...hint.exclude].join(', ')})` : '';
     const message =
       all.length === 0
         ? `no ${options.protocolName} endpoint is configured or discovered`
         : `no ${options.protocolName} endpoint is available: ${states}${tried}`;
+    // Every endpoint that failed, failed its TLS handshake: say so with its own code (and never fall back to plaintext).
+    if (failures.length > 0 && failures.every(isTls)) {
+      const endpoint = (cause as FerryError).details.endpoint;
+      return new TransportError('FERRY_UPSTREAM_TLS', `${message}; ${cause!.message}`, false, {
+        cause,
+        ...(endpoint !== undefined ? { endpoint } : {}),
+      });
+    }
     return new TransportError('FERRY_UPSTREAM_UNAVAILABLE', message, false, { cause });
   };
 

@@ -69,3 +69,32 @@ test('the ext_proc filter settings are the ones Ferry needs', () => {
   assert.ok(opts.explicit_http_config.http2_protocol_options, 'the ext_proc cluster speaks HTTP/2');
   assert.equal(cfg.static_resources.listeners[0].address.socket_address.port_value, 10000);
 });
+
+const tlsText = readFileSync(new URL('../../samples/envoy/envoy-tls.yaml', import.meta.url), 'utf8');
+
+test('samples/envoy/envoy-tls.yaml (HTTPS listener, mTLS to Ferry) decodes and validates as an Envoy Bootstrap, TLS contexts included', async () => {
+  assert.equal(await validateBootstrap(parse(tlsText)), 'ok');
+  // The TLS contexts are looked into: a misspelt field there, or a bad SAN type, fails.
+  const cases: Array<[string, string, RegExp]> = [
+    ['trusted_ca:', 'trusted_cax:', /unknown field "trusted_cax"/],
+    ['san_type: DNS', 'san_type: SAN_TYPE_UNSPECIFIED', /SanType/],
+    ['tls.v3.UpstreamTlsContext', 'tls.v3.UpstreamTlsContex', /unable to resolve/],
+  ];
+  for (const [from, to, expected] of cases) {
+    assert.ok(tlsText.includes(from), from);
+    assert.match(await validateBootstrap(parse(tlsText.replace(from, to))), expected, `input: ${from} → ${to}`);
+  }
+});
+
+test('the TLS variant keeps the filter settings of envoy.yaml and sends a client certificate to the ext_proc cluster', () => {
+  const plain = parse(text);
+  const cfg = parse(tlsText);
+  const filters = (c: any): unknown => c.static_resources.listeners[0].filter_chains[0].filters;
+  assert.deepEqual(filters(cfg), filters(plain));
+  const cluster = (cfg.static_resources.clusters as Array<Record<string, any>>).find((c) => c['name'] === 'ferry_ext_proc')!;
+  const ctx = cluster['transport_socket'].typed_config;
+  assert.equal(ctx['@type'], 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext');
+  assert.equal(ctx.common_tls_context.tls_certificates.length, 1, 'a client certificate (Ferry runs with --ext-proc-tls-client-ca)');
+  assert.ok(ctx.common_tls_context.validation_context.trusted_ca.filename, 'Ferry is verified against a CA');
+  assert.deepEqual(ctx.common_tls_context.alpn_protocols, ['h2']);
+});

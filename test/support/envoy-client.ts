@@ -79,9 +79,26 @@ function runBin(args: string[], input: string): Promise<{ code: number | null; s
   });
 }
 
-/** Runs scenarios against an ext_proc server on 127.0.0.1:port, one stream each, in order. */
-export async function runScenarios(port: number, scenarios: Scenario[]): Promise<ScenarioResult[]> {
-  const { code, stdout, stderr } = await runBin(['-addr', `127.0.0.1:${port}`], JSON.stringify(scenarios));
+/** TLS for the client's connection (PEM files): the CA it trusts, and for mTLS its certificate and key. */
+export interface ClientTls {
+  readonly ca: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly serverName?: string;
+}
+
+/** Runs scenarios against an ext_proc server on 127.0.0.1:port, one stream each, in order (over TLS when `tls` is given). */
+export async function runScenarios(port: number, scenarios: Scenario[], tls?: ClientTls): Promise<ScenarioResult[]> {
+  const tlsArgs =
+    tls === undefined
+      ? []
+      : [
+          '-ca',
+          tls.ca,
+          ...(tls.cert !== undefined ? ['-cert', tls.cert, '-key', tls.key ?? ''] : []),
+          ...(tls.serverName !== undefined ? ['-server-name', tls.serverName] : []),
+        ];
+  const { code, stdout, stderr } = await runBin(['-addr', `127.0.0.1:${port}`, ...tlsArgs], JSON.stringify(scenarios));
   if (code !== 0) throw new Error(`envoy-client exited ${code}: ${stderr}`);
   return JSON.parse(stdout) as ScenarioResult[];
 }

@@ -10,7 +10,10 @@ import { writeTestMappings, type TestMappingOptions } from './ferry.js';
 
 export interface FerryProcess {
   readonly pid: number;
+  /** The HTTPS port when `--tls-cert` was given, else the HTTP port. */
   readonly httpPort: number;
+  /** The plain HTTP port beside HTTPS (`--plain-port`). */
+  readonly plainHttpPort: number | undefined;
   readonly adminPort: number;
   /** 0 unless `--ext-proc-port` was given. */
   readonly extProcPort: number;
@@ -76,13 +79,15 @@ export async function startFerryProcess(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const up = await listening;
   const pid = child.pid!;
-  const httpPort = up['http'] as number;
+  const httpsPort = up['https'] as number | undefined;
+  const httpPort = httpsPort ?? (up['http'] as number);
   return {
     pid,
     httpPort,
+    plainHttpPort: httpsPort !== undefined ? (up['http'] as number | undefined) : undefined,
     adminPort: up['admin'] as number,
     extProcPort: (up['extProc'] as number | undefined) ?? 0,
-    base: `http://127.0.0.1:${httpPort}`,
+    base: `${httpsPort !== undefined ? 'https' : 'http'}://127.0.0.1:${httpPort}`,
     logs,
     rss: () => statusField(pid, 'VmRSS'),
     peakRss: () => statusField(pid, 'VmHWM'),

@@ -24,6 +24,8 @@ export interface GrpcPeerOptions {
   readonly name?: string;
   /** A fixed port instead of a free one. */
   readonly port?: number;
+  /** Serve TLS with this certificate and key (PEM files); mTLS when `clientCa` is given too. */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
 }
 
 /** Calls one server counted, as ferry.peer.v1.Peer/Stats reports them. */
@@ -126,7 +128,18 @@ export async function startGrpcPeer(opts: GrpcPeerOptions = {}): Promise<GrpcPee
   const launch = async (): Promise<Life> => {
     const child = spawn(
       VENV_PYTHON,
-      ['server.py', '--port', String(port), '--workers', String(opts.workers ?? 8), '--name', name, '--exit-on-stdin-eof'],
+      [
+        'server.py',
+        '--port',
+        String(port),
+        '--workers',
+        String(opts.workers ?? 8),
+        '--name',
+        name,
+        '--exit-on-stdin-eof',
+        ...(opts.tls !== undefined ? ['--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key] : []),
+        ...(opts.tls?.clientCa !== undefined ? ['--tls-client-ca', opts.tls.clientCa] : []),
+      ],
       { cwd: SAMPLE_DIR, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     let stderr = '';

@@ -34,6 +34,10 @@ export interface JavaProviderOptions {
   /** dubbo protocol `serialization` (default hessian2) and `prefer.serialization` (default: the same). */
   serialization?: string;
   preferSerialization?: string;
+  /** TLS on the dubbo (and Triple) port (Dubbo 3's SslConfig): PEM certificate and key; mTLS with `clientCa`. */
+  tls?: { cert: string; key: string; clientCa?: string };
+  /** Export AccountService with this `token` (every call must carry it). */
+  token?: string;
   /** Also serve Triple (the Greeter protobuf service) on its own port. Default false. */
   triple?: boolean;
   /** Log each received call's method name to stderr. */
@@ -117,6 +121,9 @@ export async function startJavaProvider(options: JavaProviderOptions = {}): Prom
   if (options.serialization !== undefined) args.push('--serialization', options.serialization);
   if (options.preferSerialization !== undefined) args.push('--prefer-serialization', options.preferSerialization);
   if (options.verbose) args.push('--verbose');
+  if (options.tls !== undefined) args.push('--tls-cert', options.tls.cert, '--tls-key', options.tls.key);
+  if (options.tls?.clientCa !== undefined) args.push('--tls-client-ca', options.tls.clientCa);
+  if (options.token !== undefined) args.push('--token', options.token);
 
   const launch = async (): Promise<ManagedProcess> => {
     const proc = spawnManaged(`java-provider:${dubboPort}`, 'java', args);

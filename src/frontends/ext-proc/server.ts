@@ -4,6 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { FrontendContract } from '../contract.js';
+import type { ServerCertificates } from '../tls.js';
 import { createExtProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from './protocol.js';
 import { createExtProcSession } from './session.js';
 import type { EnvoyTimers } from './adapt.js';
@@ -13,6 +14,8 @@ export interface ExtProcListenOptions {
   readonly host?: string;
   /** Port to listen on; 0 picks a free one. */
   readonly port: number;
+  /** Serve over TLS (mTLS when the certificates name a client CA), swapped in as the files change; plaintext when absent. */
+  readonly tls?: ServerCertificates;
   /** Envoy's message_timeout / max_message_timeout for this filter, when the operator said them. */
   readonly envoyTimers?: EnvoyTimers;
   /** Dynamic metadata namespace of the answers (default the filter's own; '' for none). */
@@ -128,7 +131,24 @@ function serveStream(call: ProcessCall, contract: FrontendContract, listen: ExtP
 }
 
 /**
- * Starts the ext_proc gRPC server (plaintext HTTP/2, as Envoy's grpc_service cluster expects).
+ * grpc-js server credentials over watched certificate files: grpc-js calls setSecureContext on its
+ * server with each update (its own file-watching provider is experimental and takes its arguments
+ * in an order its types do not say).
+ */
+class WatchedServerCredentials extends grpc.ServerCredentials {
+  constructor(certs: ServerCertificates) {
+    super({ requestCert: certs.requireClientCert, rejectUnauthorized: certs.requireClientCert }, certs.current());
+    certs.onChange((material) => this.updateSecureContextOptions(material));
+  }
+
+  _equals(other: grpc.ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+/**
+ * Starts the ext_proc gRPC server (HTTP/2: plaintext, or TLS / mTLS when certificates are given, as
+ * Envoy's grpc_service cluster with a transport_socket speaks it).
  * Each stream takes `contract.engine()` once when it opens.
  */
 export async function startExtProcServer(contract: FrontendContract, listen: ExtProcListenOptions): Promise<ExtProcServer> {
@@ -143,7 +163,11 @@ export async function startExtProcServer(contract: FrontendContract, listen: Ext
   const host = listen.host ?? '127.0.0.1';
   const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${listen.port}` : `${host}:${listen.port}`;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(
+      address,
+      listen.tls !== undefined ? new WatchedServerCredentials(listen.tls) : grpc.ServerCredentials.createInsecure(),
+      (err, bound) => (err ? reject(err) : resolve(bound)),
+    );
   });
   return {
     port,

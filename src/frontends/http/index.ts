@@ -6,17 +6,21 @@
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { FerryError, type ErrorCode } from '../../errors/index.js';
 import { problemResponse, type GatewayRequest, type GatewayResponse } from '../../exchange/index.js';
 import type { FrontendContract, FrontendLimits } from '../contract.js';
+import type { ServerCertificates } from '../tls.js';
 
 export interface HttpListenOptions {
   /** Listen address, 127.0.0.1 when absent. */
   readonly host?: string;
   /** Port; 0 picks a free one. */
   readonly port: number;
+  /** Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with these certificates, swapped in as they change; plain HTTP/1.1 when absent. */
+  readonly tls?: ServerCertificates;
 }
 
 export interface HttpFrontend {
@@ -61,13 +65,42 @@ const CLIENT_ERROR_LINGER_MS = 2_000;
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
 /** Builds the fastify app (not listening): used by `startHttpFrontend` and by tests. */
-export function createHttpApp(contract: FrontendContract): FastifyInstance {
+export function createHttpApp(contract: FrontendContract, tls?: ServerCertificates): FastifyInstance {
   const { limits, problemDetail } = contract;
-  const connections = new WeakMap<Socket, Connection>();
+  // Keyed by the socket a request's `raw.socket` is (TLS: the TLSSocket), or by the HTTP/2 session.
+  const connections = new WeakMap<object, Connection>();
+  const connectionOf = (raw: IncomingMessage): Connection | undefined => {
+    const stream = (raw as IncomingMessage & { stream?: { session?: object } }).stream;
+    return connections.get(stream?.session ?? raw.socket);
+  };
   let open = 0;
   let closing = false;
 
+  const serverOptions = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
+    // Node checks request times this often; the default (30 s) would stretch a short limit.
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.requestTimeoutMs / 4))),
+  };
+  // HTTPS is Node's HTTP/2 secure server with the HTTP/1.1 fallback; fastify's handlers see the
+  // HTTP/1 types either way (the compatibility API has the same shape for what is used here).
+  const serverKind = (
+    tls !== undefined
+      ? {
+          http2: true,
+          https: {
+            ...tls.current(),
+            allowHTTP1: true,
+            requestCert: tls.requireClientCert,
+            rejectUnauthorized: tls.requireClientCert,
+            settings: { maxHeaderListSize: limits.maxHeaderBytes },
+          },
+        }
+      : { http: serverOptions }
+  ) as { http: typeof serverOptions };
   const app = Fastify({
+    ...serverKind,
     logger: false,
     // Keep the raw path: the router percent-decodes variables itself.
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true },
@@ -76,13 +109,6 @@ export function createHttpApp(contract: FrontendContract): FastifyInstance {
     // Node's socket timeout: what is done when it fires is decided in on('timeout') below.
     connectionTimeout: limits.writeTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
-    http: {
-      maxHeaderSize: limits.maxHeaderBytes,
-      requestTimeout: limits.requestTimeoutMs,
-      headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
-      // Node checks request times this often; the default (30 s) would stretch a short limit.
-      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.requestTimeoutMs / 4))),
-    },
     clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => answerClientError(err, socket, problemDetail),
     frameworkErrors: (err, _request, reply) => {
       const code = FASTIFY_ERRORS[(err as { code?: string }).code ?? ''] ?? 'FERRY_MALFORMED_REQUEST';
@@ -91,7 +117,7 @@ export function createHttpApp(contract: FrontendContract): FastifyInstance {
   });
 
   const server = app.server;
-  server.on('connection', (socket: Socket) => {
+  const track = (socket: { once(event: 'close', l: () => void): unknown }): void => {
     open++;
     const c: Connection = { waiting: 0, queuedBytes: 0, pending: new Set(), overCap: open > limits.maxConnections };
     connections.set(socket, c);
@@ -99,7 +125,26 @@ export function createHttpApp(contract: FrontendContract): FastifyInstance {
       open--;
       for (const countOut of [...c.pending]) countOut();
     });
-  });
+  };
+  if (tls === undefined) server.on('connection', track);
+  else {
+    // The HTTP/1.1 fallback's requests name the TLS socket; HTTP/2 requests, their session.
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.alpnProtocol !== 'h2') track(socket);
+    });
+    server.on('session', track);
+    // HTTP/1.1 over TLS: the budgets Node reads from the server (HTTP/2 has its own settings above).
+    Object.assign(server, serverOptions);
+    // A handshake refused (no or a bad client certificate, no shared protocol): the client sees a TLS alert, the operator this line.
+    server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+      contract.refused('tls handshake failed', { remoteAddress: socket.remoteAddress, reason: err.code ?? err.message });
+    });
+    const unsubscribe = tls.onChange((material) => (server as unknown as { setSecureContext(o: object): void }).setSecureContext(material));
+    app.addHook('onClose', (_instance, done) => {
+      unsubscribe();
+      done();
+    });
+  }
   // Node's socket timeout (writeTimeoutMs, or the keep-alive timeout between requests) fired: an
   // idle connection is closed as Node would; one whose answers the client stopped taking is closed
   // too; one still waiting for an upstream is left to the route's timeout.
@@ -120,7 +165,7 @@ export function createHttpApp(contract: FrontendContract): FastifyInstance {
   // Count every request from its head on (drain and the per-connection budgets), and refuse here,
   // before any body is read, what the connection may not send.
   app.addHook('onRequest', (request, reply, done) => {
-    const c = connections.get(request.raw.socket);
+    const c = connectionOf(request.raw);
     const finished = contract.trackRequest();
     let counted = true;
     const countOut = (): void => {
@@ -341,7 +386,7 @@ function answerClientError(err: Error & { code?: string }, socket: Socket, detai
 
 /** Starts the HTTP front end on host:port (port 0 picks a free one). */
 export async function startHttpFrontend(contract: FrontendContract, listen: HttpListenOptions): Promise<HttpFrontend> {
-  const app = createHttpApp(contract);
+  const app = createHttpApp(contract, listen.tls);
   await app.listen({ host: listen.host ?? '127.0.0.1', port: listen.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : listen.port;

@@ -26,7 +26,7 @@ import {
   type MetadataInfo,
   type ServiceInstance,
 } from './service-instance.js';
-import { toConnectString } from './zookeeper.js';
+import { toConnectString, zooKeeperDigest } from './zookeeper.js';
 
 /** Most applications one interface maps to (more are ignored and reported). */
 export const DEFAULT_MAX_APPS_PER_INTERFACE = 64;
@@ -113,6 +113,7 @@ export function acquireZooKeeperApps(options: ZooKeeperAppsOptions): ZooKeeperAp
   // Sources with different roots, fetchers or limits get their own watcher.
   const key = JSON.stringify([
     connectString,
+    zooKeeperDigest(options.connectString) ?? '',
     options.root ?? 'dubbo',
     options.servicesRoot ?? 'services',
     fid,
@@ -409,6 +410,8 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
       retries: 0,
     });
     client = c;
+    const digest = zooKeeperDigest(options.connectString);
+    if (digest !== undefined) c.addAuthInfo('digest', Buffer.from(digest));
     c.on('connected', () => {
       if (c !== client) return;
       isConnected = true;

@@ -52,7 +52,7 @@ export interface ZooKeeperSource extends EndpointSource {
 
 /** Turns a Dubbo registry URL into a ZooKeeper connect string; plain connect strings pass through. */
 export function toConnectString(registry: string): string {
-  const m = /^zookeeper:\/\/([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?$/.exec(registry.trim());
+  const m = /^zookeeper:\/\/(?:[^@/?#]*@)?([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?$/.exec(registry.trim());
   if (m === null) return registry.trim();
   const hosts = [m[1]!];
   for (const pair of (m[3] ?? '').split('&')) {
@@ -60,6 +60,18 @@ export function toConnectString(registry: string): string {
     if (k === 'backup' && v !== undefined && v !== '') hosts.push(...v.split(',').filter((h) => h !== ''));
   }
   return hosts.join(',');
+}
+
+/**
+ * The `user:password` of a registry URL's user info (`zookeeper://user:password@host:2181`, each
+ * part percent-decoded), for ZooKeeper's digest scheme; undefined without one. toConnectString drops
+ * it, so messages and logs, which name the connect string, never carry it.
+ */
+export function zooKeeperDigest(registry: string): string | undefined {
+  const m = /^zookeeper:\/\/([^@/?#]*)@/.exec(registry.trim());
+  if (m === null) return undefined;
+  const [user, ...rest] = m[1]!.split(':');
+  return `${decodeURIComponent(user!)}:${decodeURIComponent(rest.join(':'))}`;
 }
 
 function sameList(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
@@ -84,6 +96,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
     ...(options.protocol !== undefined ? { protocol: options.protocol } : {}),
   };
   const connectString = toConnectString(options.connectString);
+  const digest = zooKeeperDigest(options.connectString);
   const providersPath = `/${options.root ?? 'dubbo'}/${options.interface}/providers`;
   const listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
   const report = (err: Error): void => {
@@ -188,6 +201,8 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
     });
     client = c;
     reading = false;
+    // Sent with every (re)connect of this client: nodes under a digest ACL are readable.
+    if (digest !== undefined) c.addAuthInfo('digest', Buffer.from(digest));
     c.on('connected', () => {
       if (c !== client) return;
       isConnected = true;

@@ -5,7 +5,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, TLSSocket } from 'node:tls';
+import type { UpstreamTls } from '../../config/types.js';
 import { FerryError } from '../../errors/index.js';
+import { upstreamTlsError } from '../../errors/transport.js';
 import type { ErrorCode } from '../../errors/index.js';
 import { DubboTransportError } from './errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, HEADER_BYTES, HEARTBEAT_BODY, flagByte, writeHeader, type Frame } from './frame.js';
@@ -54,6 +57,8 @@ export interface DubboConnectionOptions {
   readonly firstId?: bigint;
   /** Request bytes allowed to wait for the socket before new calls are refused (default 16 MiB). */
   readonly maxBufferedBytes?: number;
+  /** Speak the dubbo protocol over TLS (as a Dubbo 3 provider with an SslConfig serves it); plaintext when absent. */
+  readonly tls?: UpstreamTls;
 }
 
 /** Events of a DubboConnection. */
@@ -130,6 +135,8 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
   private socketError: Error | undefined;
   private closeReason: FerryError | undefined;
   private provenOnce = false;
+  /** A byte came from the peer (after the TLS handshake, for a TLS connection). */
+  private readAny = false;
   private lateReplyCount = 0;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
@@ -144,13 +151,25 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
     this.nextId = options.firstId ?? randomFirstId();
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
 
-    const socket = connect({ host: options.host, port: options.port, noDelay: true, keepAlive: true });
+    const tls = options.tls;
+    const socket: Socket =
+      tls === undefined
+        ? connect({ host: options.host, port: options.port, noDelay: true, keepAlive: true })
+        : tlsConnect({
+            host: options.host,
+            port: options.port,
+            ...tls.context,
+            ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
+          })
+            .setNoDelay(true)
+            .setKeepAlive(true);
     this.socket = socket;
     const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.connectTimer = setTimeout(() => {
       this.destroyWith(this.unavailable(`connecting to ${this.endpoint} took longer than ${connectTimeoutMs} ms`));
     }, connectTimeoutMs);
-    socket.once('connect', () => this.onConnect());
+    // Over TLS the connection is usable once the handshake (and the certificate check) is done.
+    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => this.onConnect());
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => {
       this.socketError = err;
@@ -340,7 +359,8 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
     if (this.stateValue === 'closed') return;
     if (this.stateValue === 'connecting') {
       const code = (this.socketError as NodeJS.ErrnoException | undefined)?.code;
-      this.destroyWith(this.unavailable(`cannot connect to ${this.endpoint}${code ? ` (${code})` : ''}`, this.socketError));
+      const tlsFailure = this.socket instanceof TLSSocket ? upstreamTlsError(this.socketError, this.endpoint) : undefined;
+      this.destroyWith(tlsFailure ?? this.unavailable(`cannot connect to ${this.endpoint}${code ? ` (${code})` : ''}`, this.socketError));
       return;
     }
     if (this.stateValue === 'closing' && this.pendingCalls.size === 0) {
@@ -348,6 +368,17 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
       return;
     }
     const code = (this.socketError as NodeJS.ErrnoException | undefined)?.code;
+    // TLS 1.3: a provider that refuses Ferry's client certificate says so after the handshake, before any reply.
+    // With no alert and no byte of Dubbo read, a close right after the handshake is that refusal too.
+    const tlsFailure =
+      this.socket instanceof TLSSocket && !this.provenOnce
+        ? (upstreamTlsError(this.socketError, this.endpoint) ??
+          (this.readAny ? undefined : upstreamTlsError({ code: 'CLIENT_CERT_REFUSED' }, this.endpoint)))
+        : undefined;
+    if (tlsFailure !== undefined) {
+      this.destroyWith(tlsFailure);
+      return;
+    }
     this.destroyWith(
       new FerryError('FERRY_UPSTREAM_CONNECTION_LOST', `connection to ${this.endpoint} closed by the peer${code ? ` (${code})` : ''}`, {
         endpoint: this.endpoint,
@@ -380,6 +411,9 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
   }
 
   private callError(sent: boolean, reason: FerryError | undefined): DubboTransportError {
+    // A provider that refused the TLS session never read the call, written or not.
+    if (reason?.code === 'FERRY_UPSTREAM_TLS')
+      return new DubboTransportError('FERRY_UPSTREAM_TLS', reason.message, false, { endpoint: this.endpoint, cause: reason });
     if (!sent) {
       return new DubboTransportError(
         'FERRY_UPSTREAM_UNAVAILABLE',
@@ -404,6 +438,7 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
 
   private onData(chunk: Buffer): void {
     this.lastRead = Date.now();
+    this.readAny = true;
     let frames: Frame[];
     try {
       frames = this.decoder.push(chunk);

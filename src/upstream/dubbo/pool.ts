@@ -3,6 +3,7 @@
  * lazily, each reconnected with backoff after a failure, least-pending pick among the ready ones.
  * The pool is what balancers see (it implements EndpointView), never the sockets.
  */
+import type { UpstreamTls } from '../../config/types.js';
 import { EventEmitter } from 'node:events';
 import type { FerryError } from '../../errors/index.js';
 import type { EndpointHealth, EndpointTransport } from '../balance/types.js';
@@ -33,6 +34,8 @@ export interface DubboEndpointPoolOptions {
   readonly maxFrameBytes?: number;
   readonly connectTimeoutMs?: number;
   readonly backoff?: BackoffOptions;
+  /** TLS to the endpoint; plaintext when absent. */
+  readonly tls?: UpstreamTls;
 }
 
 interface Slot {
@@ -191,6 +194,7 @@ export class DubboEndpointPool extends EventEmitter<DubboEndpointPoolEvents> imp
       ...(o.heartbeatMs !== undefined && { heartbeatMs: o.heartbeatMs }),
       ...(o.maxFrameBytes !== undefined && { maxFrameBytes: o.maxFrameBytes }),
       ...(o.connectTimeoutMs !== undefined && { connectTimeoutMs: o.connectTimeoutMs }),
+      ...(o.tls !== undefined && { tls: o.tls }),
     });
     slot.conn = conn;
     conn.on('state', (to, _from, reason) => this.onConnectionState(slot, conn, to, reason));

@@ -14,10 +14,12 @@
  */
 import http2 from 'node:http2';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, IncomingHttpStatusHeader, OutgoingHttpHeaders } from 'node:http2';
 import { Metadata } from '@grpc/grpc-js';
+import type { UpstreamTls } from '../../config/types.js';
 import { FerryError } from '../../errors/index.js';
-import { TransportError } from '../../errors/transport.js';
+import { TransportError, upstreamTlsError } from '../../errors/transport.js';
 import type { EndpointHealth, EndpointTransport } from '../balance/types.js';
 import { connectionLost, grpcErrorToFerry, grpcStatusOfHttp, neverSent } from './status.js';
 import type { StatusDetailsDecoder } from './status.js';
@@ -38,6 +40,8 @@ export interface GrpcEndpointOptions {
   readonly channels?: number;
   /** Largest reply message accepted (default DEFAULT_MAX_RECEIVE_BYTES). */
   readonly maxReceiveBytes?: number;
+  /** TLS to the endpoint (CA, client certificate, server name), ALPN h2; plaintext when absent. */
+  readonly tls?: UpstreamTls;
 }
 
 export interface GrpcCallOptions {
@@ -100,15 +104,17 @@ export class GrpcEndpoint implements EndpointTransport {
   private readonly waiters = new Set<() => void>();
   private readonly streams = new Set<ClientHttp2Stream>();
   private next = 0;
+  private readonly tls: UpstreamTls | undefined;
 
   constructor(options: GrpcEndpointOptions) {
     this.id = options.endpoint;
     this.weight = options.weight ?? 100;
     this.authority = options.endpoint;
-    this.url = `http://${options.endpoint}`;
+    this.tls = options.tls;
+    this.url = `${options.tls !== undefined ? 'https' : 'http'}://${options.endpoint}`;
     const at = new URL(this.url);
     this.host = at.hostname.replace(/^\[(.*)\]$/, '$1');
-    this.port = Number(at.port || 80);
+    this.port = Number(at.port || (options.tls !== undefined ? 443 : 80));
     this.maxReceive = options.maxReceiveBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
     const n = options.channels ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`channels must be a positive integer, got ${n}`);
@@ -426,9 +432,19 @@ export class GrpcEndpoint implements EndpointTransport {
   private connect(slot: Slot): void {
     if (this.healthValue === 'closed' || slot.session !== undefined) return;
     slot.timer = undefined;
+    const tls = this.tls;
     const session = http2.connect(this.url, {
       // Small frames, sent as soon as written (as grpc-js does): no Nagle delay behind an unacknowledged one.
-      createConnection: () => connect({ host: this.host, port: this.port, noDelay: true }),
+      createConnection: () =>
+        tls === undefined
+          ? connect({ host: this.host, port: this.port, noDelay: true })
+          : tlsConnect({
+              host: this.host,
+              port: this.port,
+              ...tls.context,
+              ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
+              ALPNProtocols: ['h2'],
+            }).setNoDelay(true),
       settings: { enablePush: false },
       // As grpc-js: Node's session memory check degrades badly when reached; calls have their own budgets.
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
@@ -436,15 +452,29 @@ export class GrpcEndpoint implements EndpointTransport {
     slot.session = session;
     slot.ready = false;
     session.unref();
-    session.once('connect', () => {
+    // Over TLS the session is up once the server's SETTINGS came: a server that refuses Ferry's
+    // client certificate (TLS 1.3) closes after the handshake without sending any.
+    let failed = false;
+    session.once(tls === undefined ? 'connect' : 'remoteSettings', () => {
       if (slot.session !== session) return;
       slot.ready = true;
       slot.backoffMs = BACKOFF_FIRST_MS;
+      if (this.lastFailure instanceof FerryError && this.lastFailure.code === 'FERRY_UPSTREAM_TLS') this.lastFailure = undefined;
       this.recompute();
     });
     session.on('error', (err: Error) => {
-      this.lastFailure = new FerryError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC endpoint ${this.id} cannot be reached: ${err.message}`, { cause: err });
+      failed = true;
+      this.lastFailure =
+        (tls !== undefined ? upstreamTlsError(err, this.id) : undefined) ??
+        new FerryError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC endpoint ${this.id} cannot be reached: ${err.message}`, { cause: err });
     });
+    if (tls !== undefined) {
+      session.once('close', () => {
+        if (!failed && !slot.ready) {
+          this.lastFailure = upstreamTlsError({ code: 'CLIENT_CERT_REFUSED' }, this.id);
+        }
+      });
+    }
     // A GOAWAY: no new streams here; the calls in flight finish, a new session takes over.
     session.once('goaway', () => this.detach(slot, session, false));
     session.once('close', () => this.detach(slot, session, true));

@@ -8,6 +8,7 @@ import { FerryError } from '../../../src/errors/index.js';
 import { problemResponse, type GatewayRequest, type GatewayResponse } from '../../../src/exchange/index.js';
 import { createFrontendContract, type FrontendLimits } from '../../../src/frontends/contract.js';
 import { startHttpFrontend, type HttpFrontend } from '../../../src/frontends/http/index.js';
+import type { ServerCertificates } from '../../../src/frontends/tls.js';
 import type { Engine } from '../../../src/gateway/types.js';
 
 export interface StubFrontend {
@@ -28,7 +29,7 @@ const json = (status: number, value: unknown): GatewayResponse => ({
   body: JSON.stringify(value),
 });
 
-export async function startStubFrontend(limits: Partial<FrontendLimits> = {}): Promise<StubFrontend> {
+export async function startStubFrontend(limits: Partial<FrontendLimits> = {}, tls?: ServerCertificates): Promise<StubFrontend> {
   const calls: GatewayRequest[] = [];
   const refusals: StubFrontend['refusals'] = [];
   let inFlight = 0;
@@ -67,6 +68,6 @@ export async function startStubFrontend(limits: Partial<FrontendLimits> = {}): P
     limits,
     refused: (reason, fields) => void refusals.push({ reason, fields }),
   });
-  const http = await startHttpFrontend(contract, { port: 0 });
+  const http = await startHttpFrontend(contract, { port: 0, ...(tls !== undefined ? { tls } : {}) });
   return { port: http.port, http, calls, tracked: () => inFlight, refusals, close: () => http.close() };
 }

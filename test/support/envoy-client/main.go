@@ -2,8 +2,9 @@
 // envoy.service.ext_proc.v3.ExternalProcessor over gRPC using go-control-plane's generated
 // types (Envoy's own API definitions), so the bytes on the wire are Envoy's.
 //
-// Usage: envoy-client -addr 127.0.0.1:PORT < scenarios.json > results.json
+// Usage: envoy-client -addr 127.0.0.1:PORT [-ca CA.pem [-cert C.pem -key C.key] [-server-name N]] < scenarios.json > results.json
 //
+//	(TLS when -ca is given, mTLS with -cert/-key, as Envoy's transport_socket does it)
 //	envoy-client -validate-bootstrap < envoy.json   (checks a config against Envoy's API)
 //
 // Input is a JSON array of scenarios; output is a JSON array of results, one per scenario, each
@@ -12,6 +13,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -24,6 +27,7 @@ import (
 	procmode "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extproc "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -90,6 +94,10 @@ var marshal = protojson.MarshalOptions{UseProtoNames: true}
 
 func main() {
 	addr := flag.String("addr", "", "host:port of the ext_proc server")
+	caFile := flag.String("ca", "", "PEM CA bundle to verify the server with (TLS; plaintext when absent)")
+	certFile := flag.String("cert", "", "PEM client certificate (mTLS)")
+	keyFile := flag.String("key", "", "PEM client key (mTLS)")
+	serverName := flag.String("server-name", "", "name to verify the server certificate against (default: the host of -addr)")
 	validate := flag.Bool("validate-bootstrap", false, "check an Envoy bootstrap config (JSON on stdin) against Envoy's API and exit")
 	flag.Parse()
 	if *validate {
@@ -104,7 +112,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "envoy-client: bad scenario JSON:", err)
 		os.Exit(2)
 	}
-	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if *caFile != "" {
+		tlsConfig, err := clientTLS(*caFile, *certFile, *keyFile, *serverName)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "envoy-client:", err)
+			os.Exit(2)
+		}
+		creds = credentials.NewTLS(tlsConfig)
+	}
+	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "envoy-client:", err)
 		os.Exit(1)
@@ -445,4 +462,25 @@ func exchangeBody(st *stream, chunk []byte, eos bool) (done bool, ok bool) {
 		return false, false
 	}
 	return false, true
+}
+
+// clientTLS is what Envoy's UpstreamTlsContext sets up: a trusted CA, optionally a client certificate.
+func clientTLS(caFile, certFile, keyFile, serverName string) (*tls.Config, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	cfg := &tls.Config{RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS12}
+	if certFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
 }

@@ -13,6 +13,7 @@ import (
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 )
 
@@ -37,6 +38,9 @@ func validateBootstrap() int {
 	// ValidateAll does not look inside Any: check each typed_config too.
 	for _, l := range b.GetStaticResources().GetListeners() {
 		for _, fc := range l.GetFilterChains() {
+			if code := validateAny(fc.GetTransportSocket().GetTypedConfig()); code != 0 {
+				return code
+			}
 			for _, f := range fc.GetFilters() {
 				if code := validateAny(f.GetTypedConfig()); code != 0 {
 					return code
@@ -45,6 +49,9 @@ func validateBootstrap() int {
 		}
 	}
 	for _, c := range b.GetStaticResources().GetClusters() {
+		if code := validateAny(c.GetTransportSocket().GetTypedConfig()); code != 0 {
+			return code
+		}
 		for _, a := range c.GetTypedExtensionProtocolOptions() {
 			if code := validateAny(a); code != 0 {
 				return code

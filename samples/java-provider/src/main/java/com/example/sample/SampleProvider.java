@@ -15,6 +15,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.apache.dubbo.config.ApplicationConfig;
 import org.apache.dubbo.config.ProtocolConfig;
+import org.apache.dubbo.config.SslConfig;
 import org.apache.dubbo.config.ProviderConfig;
 import org.apache.dubbo.config.RegistryConfig;
 import org.apache.dubbo.config.ServiceConfig;
@@ -68,6 +69,10 @@ public final class SampleProvider {
     String tag = null;
     String serialization = "hessian2";
     String preferSerialization = null;
+    String tlsCert = null;
+    String tlsKey = null;
+    String tlsClientCa = null;
+    String token = null;
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -90,6 +95,10 @@ public final class SampleProvider {
           case "--tag" -> o.tag = value(args, ++i, a);
           case "--serialization" -> o.serialization = value(args, ++i, a);
           case "--prefer-serialization" -> o.preferSerialization = value(args, ++i, a);
+          case "--tls-cert" -> o.tlsCert = value(args, ++i, a);
+          case "--tls-key" -> o.tlsKey = value(args, ++i, a);
+          case "--tls-client-ca" -> o.tlsClientCa = value(args, ++i, a);
+          case "--token" -> o.token = value(args, ++i, a);
           default -> throw new IllegalArgumentException("unknown flag: " + a);
         }
       }
@@ -98,6 +107,9 @@ public final class SampleProvider {
       }
       if (!List.of("interface", "instance", "all").contains(o.registerMode)) {
         throw new IllegalArgumentException("--register-mode must be interface, instance or all");
+      }
+      if ((o.tlsCert == null) != (o.tlsKey == null) || (o.tlsClientCa != null && o.tlsCert == null)) {
+        throw new IllegalArgumentException("--tls-cert and --tls-key go together (and --tls-client-ca needs them)");
       }
       if (!List.of("local", "remote").contains(o.metadataType)) {
         throw new IllegalArgumentException("--metadata-type must be local or remote");
@@ -181,6 +193,21 @@ public final class SampleProvider {
       protocols.add(tri);
     }
 
+    // TLS on the dubbo (and Triple) port as Dubbo 3 serves it: an SslConfig with the server's
+    // certificate and key (and a client CA: mutual TLS), and sslEnabled on each protocol.
+    SslConfig ssl = null;
+    if (o.tlsCert != null) {
+      ssl = new SslConfig();
+      ssl.setServerKeyCertChainPath(o.tlsCert);
+      ssl.setServerPrivateKeyPath(o.tlsKey);
+      if (o.tlsClientCa != null) {
+        ssl.setServerTrustCertCollectionPath(o.tlsClientCa);
+      }
+      for (ProtocolConfig p : protocols) {
+        p.setSslEnabled(true);
+      }
+    }
+
     ProviderConfig provider = new ProviderConfig();
     provider.setTimeout(60000);
     provider.setRetries(0);
@@ -199,6 +226,10 @@ public final class SampleProvider {
     accounts.setRef(logged(AccountService.class, new AccountServiceImpl(o.name), o.verbose));
     accounts.setVersion("1.0.0");
     accounts.setProtocol(dubbo);
+    if (o.token != null) {
+      // Every call must carry this in its `token` attachment (Dubbo's TokenFilter); the registry URL says token=...
+      accounts.setToken(o.token);
+    }
 
     ServiceConfig<TypeLabService> lab = new ServiceConfig<>();
     lab.setInterface(TypeLabService.class);
@@ -212,6 +243,9 @@ public final class SampleProvider {
         .provider(provider)
         .service(accounts)
         .service(lab);
+    if (ssl != null) {
+      bootstrap.ssl(ssl);
+    }
 
     if (tri != null) {
       ServiceConfig<Greeter> greeter = new ServiceConfig<>();
