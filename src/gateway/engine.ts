@@ -10,6 +10,9 @@ import { FerryError, toFerryError, type ProblemDetail } from '../errors/index.js
 import { problemResponse, type GatewayRequest, type GatewayResponse } from '../exchange/index.js';
 import { createTelemetry, extractFromHeaders, type Telemetry } from '../telemetry/index.js';
 import { createRouter, templateKey, type Router } from '../router/index.js';
+import type { ServiceUpstream } from '../upstream/clients.js';
+import { providerTimeoutMs } from '../upstream/discovery/service-instance.js';
+import type { Endpoint } from '../upstream/discovery/types.js';
 import type { CallContext, Engine, ProtocolBinder, RouteHandler, RouteMatch } from './types.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -31,6 +34,8 @@ export interface RequestOutcome {
 
 export interface EngineOptions {
   readonly config: FerryConfig;
+  /** The clients of a service: a route with no `timeout` (nor its service) takes the providers' declared `timeout` from their endpoints. */
+  readonly clientFor?: (service: ServiceConfig) => ServiceUpstream;
   /** One binder per protocol the config uses. */
   readonly binders: ProtocolBinders;
   /** Routes derived elsewhere (google.api.http options); YAML routes with the same method+path win. */
@@ -52,7 +57,12 @@ export interface ProtocolBinders {
 interface BoundRoute {
   readonly route: RouteConfig;
   readonly handler: RouteHandler;
-  readonly timeoutMs: number;
+  /** The route's `timeout`, else the service's when written; undefined: the providers' declared `timeout`, else `defaultTimeoutMs`. */
+  readonly timeoutMs: number | undefined;
+  readonly defaultTimeoutMs: number;
+  readonly service: ServiceConfig;
+  /** The service's clients, once asked (for the providers' timeout). */
+  upstream?: ServiceUpstream | undefined;
   readonly match: (params: Readonly<Record<string, string>>) => RouteMatch;
 }
 
@@ -77,7 +87,9 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       bound.push({
         route,
         handler,
-        timeoutMs: route.timeoutMs ?? service.timeoutMs,
+        timeoutMs: route.timeoutMs ?? (service.timeoutSet ? service.timeoutMs : undefined),
+        defaultTimeoutMs: service.timeoutMs,
+        service,
         match: (params) => ({ routeId, needsBody, params }),
       });
     } catch (err) {
@@ -98,12 +110,29 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
   const byId = new Map(bound.map((b) => [b.route.id, b]));
   const table = router;
 
+  /** Per endpoint list (replaced, never mutated, when discovery changes it): the providers' largest declared `timeout`. */
+  const providerTimeouts = new WeakMap<readonly Endpoint[], number | undefined>();
+  function providerTimeout(b: BoundRoute): number | undefined {
+    if (opts.clientFor === undefined) return undefined;
+    try {
+      b.upstream ??= opts.clientFor(b.service);
+    } catch {
+      return undefined;
+    }
+    const endpoints = b.upstream.client.upstream.endpoints();
+    if (providerTimeouts.has(endpoints)) return providerTimeouts.get(endpoints);
+    const t = providerTimeoutMs(endpoints);
+    providerTimeouts.set(endpoints, t);
+    return t;
+  }
+
   async function run(req: GatewayRequest, b: BoundRoute, params: Readonly<Record<string, string>>, spanCtx: Context): Promise<GatewayResponse> {
     if (req.body !== undefined && req.body.length > maxBodyBytes) {
       throw new FerryError('FERRY_BODY_TOO_LARGE', `the request body has ${req.body.length} bytes; the limit is ${maxBodyBytes}`);
     }
     const now = performance.now();
-    const deadline = Math.min(now + b.timeoutMs, req.deadline ?? Infinity);
+    const timeoutMs = b.timeoutMs ?? providerTimeout(b) ?? b.defaultTimeoutMs;
+    const deadline = Math.min(now + timeoutMs, req.deadline ?? Infinity);
     const callCtx: CallContext = { deadline, otel: spanCtx, routeId: b.route.id };
     return b.handler.handle(req, params, callCtx);
   }
