@@ -518,7 +518,7 @@ function compileService(
   let ok = true;
   const given = (['endpoints', 'registry', 'registries'] as const).filter((k) => raw[k] !== undefined);
   if (given.length === 0) {
-    problemAt(source, `service "${name}" needs "endpoints" (host:port list), "registry" or "registries"`);
+    problemAt(source, `service "${name}" needs "endpoints" (host:port list), "registries" or "registry"`);
     ok = false;
   }
   if (given.length > 1) {

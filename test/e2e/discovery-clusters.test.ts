@@ -4,6 +4,7 @@
  * (dc1), moves to the backup (dc2) when dc1's provider is killed under load — with no failed
  * request, the route being idempotent — comes back when dc1 has a provider again, and keeps
  * flowing with dc1's registry stopped entirely. /readyz and /metrics say which cluster serves.
+ * And (item 3) a route with no timeout written takes the providers' declared `timeout`.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,11 +31,28 @@ services:
     timeout: 3s
     pool: { connections: 1 }
 
+  # No timeout written: routes without one take the providers' declared timeout (the sample declares 60000 ms).
+  lenient:
+    protocol: dubbo
+    interface: ${IFACE}
+    version: 1.0.0
+    registry: "${zk2!.registryUrl}"
+
 routes:
   - id: whoami
     http: GET /whoami
     call: accounts.whoami
     idempotent: true
+  - id: slow-3s
+    http: GET /slow/{millis}
+    call: accounts.slow
+    args:
+      - { from: path.millis, type: int }
+  - id: slow-provider-timeout
+    http: GET /lenient/slow/{millis}
+    call: lenient.slow
+    args:
+      - { from: path.millis, type: int }
 `;
 
 before(async () => {
@@ -197,4 +215,14 @@ test("dc1's registry stopped entirely: its last known provider keeps serving; th
   console.log(`/readyz after dc1 lost its registry and provider: ${ready}`);
   assert.match(ready, /served by cluster dc2/);
   assert.match(ready, /"status":"ready"/);
+});
+
+test("a route whose mapping writes no timeout takes the provider's declared timeout (60000 ms) instead of the 3 s default", async () => {
+  // The provider's URL in ZooKeeper declares timeout=60000 (SampleProvider sets it).
+  const lenient = await http(ferry!.base, 'GET', '/lenient/slow/3500');
+  assert.equal(lenient.status, 200, JSON.stringify(lenient.json));
+  // The same call through a service with `timeout: 3s` written: cut at 3 s.
+  const strict = await http(ferry!.base, 'GET', '/slow/3500');
+  assert.equal(strict.status, 504, JSON.stringify(strict.json));
+  assert.equal(strict.json?.code, 'FERRY_UPSTREAM_TIMEOUT');
 });

@@ -209,9 +209,20 @@ test('instance-mode providers are found at application level and called: Metadat
     const r = await fetch(`${nacos!.base}/nacos/v1/cs/configs?${new URLSearchParams({ dataId, group })}`, { signal: AbortSignal.timeout(5000) });
     return { status: r.status, text: await r.text() };
   };
-  const mappingConfig = await waitFor('the mapping config', async () => {
-    const c = await config(IFACE, 'mapping');
-    return c.status === 200 ? c.text : undefined;
+  const mappingConfig = await waitFor(
+    'the mapping config',
+    async () => {
+      const c = await config(IFACE, 'mapping');
+      return c.status === 200 ? c.text : undefined;
+    },
+    60_000,
+  ).catch(async (err: Error) => {
+    const list = await fetch(`${nacos!.base}/nacos/v1/cs/configs?search=blur&dataId=&group=&pageNo=1&pageSize=100`).then((r) => r.text());
+    const log = p4
+      .stderr()
+      .split('\n')
+      .filter((l) => /mapping|metadata|report|exception|error/i.test(l) && !/empty url/.test(l));
+    throw new Error(`${err.message}; configs in rnacos: ${list.slice(0, 2000)}; p4 said: ${log.slice(0, 20).join('\n')}`);
   });
   assert.equal(mappingConfig, 'ferry-sample-provider');
   const p5Instance = await waitFor('p5 in the application service', async () =>
