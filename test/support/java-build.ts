@@ -13,6 +13,8 @@ export interface JavaToolPaths {
   setupScript: string;
   /** The shaded, runnable sample provider jar. */
   providerJar: string;
+  /** Classpath of the legacy Dubbo 2.7 provider (samples/java-provider-27: its jar and dist/lib/*). */
+  legacyProviderClasspath: string;
   /** Class folder holding ferry.oracle.StdinWatchdog and ferry.oracle.HessianOracle. */
   watchdogClasspath: string;
   /** Classpath for the Caucho Hessian oracle (its classes + Debian's hessian.jar). */
@@ -27,6 +29,7 @@ export function javaToolPaths(): JavaToolPaths {
     repoRoot,
     setupScript: join(repoRoot, 'scripts', 'setup-java.sh'),
     providerJar: join(repoRoot, 'samples', 'java-provider', 'dist', 'ferry-sample-provider.jar'),
+    legacyProviderClasspath: `${join(repoRoot, 'samples', 'java-provider-27', 'dist', 'ferry-legacy-provider.jar')}:${join(repoRoot, 'samples', 'java-provider-27', 'dist', 'lib', '*')}`,
     watchdogClasspath: oracleClasses,
     oracleClasspath: `${oracleClasses}:/usr/share/java/hessian.jar`,
   };
