@@ -91,6 +91,7 @@ async function measure(repo: string, address: string, total: number, concurrency
     service: 'example.payments.v1.Payments',
     endpoints: [peer.address],
     timeoutMs: 5000,
+    timeoutSet: true,
     connectionsPerEndpoint: 1,
     balance: 'round-robin',
     retries: 1,

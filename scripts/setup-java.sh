@@ -5,6 +5,8 @@
 #   - samples/java-provider  -> samples/java-provider/dist/ferry-sample-provider.jar
 #                               and dist/ferry-sample-provider-api.jar (the API classes alone)
 #     (Apache Dubbo sample provider; rebuilt only when pom.xml, src/ or idl/sample/ change)
+#   - samples/java-provider-27 -> samples/java-provider-27/dist/ (a legacy Dubbo 2.7 provider: its jar
+#     and lib/ with its dependencies; rebuilt only when pom.xml or src/ change)
 #   - samples/hessian-oracle -> samples/hessian-oracle/bin/ (Caucho oracle + stdin watchdog)
 #
 # Safe to run from many test processes at once (flock), and fast when everything is current.
@@ -14,6 +16,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PROVIDER="$ROOT/samples/java-provider"
 ORACLE="$ROOT/samples/hessian-oracle"
+LEGACY="$ROOT/samples/java-provider-27"
 # --build-only is accepted (the test helpers pass it) but packages are still installed when
 # missing: those checks cost only a few file tests.
 # --serve: only what `npm start` needs (a JDK, Maven and the sample provider); ZooKeeper, Caucho
@@ -74,6 +77,27 @@ build_provider() {
   log "built $(du -h "$jar" | cut -f1) $jar"
 }
 
+# ------------------------------------------------- legacy (Dubbo 2.7) provider
+build_legacy_provider() {
+  local out="$LEGACY/dist"
+  local hash
+  hash="$(tree_hash samples/java-provider-27/pom.xml samples/java-provider-27/src)"
+  if [[ -f "$out/ferry-legacy-provider.jar" && -f "$out/.source-hash" && "$(cat "$out/.source-hash")" == "$hash" ]]; then
+    return 0
+  fi
+  log "building samples/java-provider-27 (Maven; first run downloads Dubbo 2.7)"
+  (cd "$LEGACY" && rm -rf target/lib && mvn -q -B -Dstyle.color=never package -DskipTests)
+  local tmp="$LEGACY/dist.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  cp "$LEGACY/target/ferry-legacy-provider.jar" "$tmp/"
+  cp -r "$LEGACY/target/lib" "$tmp/lib"
+  echo "$hash" >"$tmp/.source-hash"
+  rm -rf "$out"
+  mv "$tmp" "$out"
+  log "built $out"
+}
+
 # Dubbo's SPI files must not be silently dropped by the shade plugin: every
 # META-INF/dubbo/** file of every runtime dependency jar must have each of its lines in the
 # shaded jar's copy.
@@ -125,6 +149,7 @@ main() {
   flock 9
   ((SERVE_ONLY)) || build_oracle
   build_provider
+  build_legacy_provider
 }
 
 main

@@ -80,6 +80,14 @@ declare module 'node-zookeeper-client' {
     mkdirp(path: string, callback: (error: Exception | Error | null, path: string) => void): void;
     mkdirp(path: string, data: Buffer | null, acls: ACL[], mode: number, callback: (error: Exception | Error | null, path: string) => void): void;
     remove(path: string, callback: (error: Exception | Error | null) => void): void;
+    /** A multi-op request (bench/registry-scale.ts writes in batches). */
+    transaction(): Transaction;
+  }
+
+  export interface Transaction {
+    create(path: string, data: Buffer | null, mode: number): Transaction;
+    remove(path: string, version?: number): Transaction;
+    commit(callback: (error: Exception | Error | null, results: unknown[]) => void): void;
   }
 
   export function createClient(connectionString: string, options?: ClientOptions): Client;

@@ -148,6 +148,7 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
   if (problems.length > 0) throw new ConfigError(problems);
   const engine = createEngine({
     config,
+    clientFor: opts.clientFor,
     binders: { dubbo: createDubboBinder(shared), grpc: grpc.binder, triple: grpc.binder },
     derivedRoutes,
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -386,10 +387,11 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
           const down = upstreams.unavailableServices(current.config);
           // Refused endpoints (a serialization Ferry does not speak) do not make Ferry unready: they are named.
           const refused = upstreams.refusedEndpoints(current.config).map((r) => `service ${r.service}: endpoint ${r.id} refused: ${r.reason}`);
+          const clusters = upstreams.clusterNotes(current.config);
           return {
             ready: down.length === 0,
             reasons: down.map((s) => `service ${s} has no available endpoint`),
-            notes: [...refused, ...signatureNotes],
+            notes: [...clusters, ...refused, ...signatureNotes],
           };
         },
         openapi: () => generateOpenApi(current.config),

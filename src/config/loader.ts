@@ -210,6 +210,7 @@ const PATTERN_HINTS: ReadonlyArray<[RegExp, string]> = [
   [/\/http$/, 'must be a method and a path template, e.g. "GET /accounts/{id}"'],
   [/\/call$/, 'must name a service and a method, e.g. "accounts.getAccount"'],
   [/\/endpoints\/\d+$/, 'must be host:port, e.g. "127.0.0.1:20880"'],
+  [/\/registries\/\d+\/cluster$/, 'must be a name of letters, digits, ".", "_" or "-", e.g. "dc1"'],
   [/\/registry$/, 'must be a registry URL such as "zookeeper://127.0.0.1:2181" or "nacos://127.0.0.1:8848"'],
 ];
 
@@ -361,6 +362,7 @@ interface RawServiceCommon {
   group?: string;
   endpoints?: string[];
   registry?: string;
+  registries?: Array<{ cluster: string; registry: string; priority?: number }>;
   timeout?: number | string;
   pool?: { connections?: number };
   balance?: BalanceKind;
@@ -569,14 +571,37 @@ function compileService(
     tls = compileTls(name, raw.tls, root, (key) => locate(pf, ['services', name, 'tls', key]), problemAt);
     if (tls === undefined) ok = false;
   }
-  if (raw.endpoints === undefined && raw.registry === undefined) {
-    problemAt(source, `service "${name}" needs "endpoints" (host:port list) or "registry"`);
+  const given = (['endpoints', 'registry', 'registries'] as const).filter((k) => raw[k] !== undefined);
+  if (given.length === 0) {
+    problemAt(source, `service "${name}" needs "endpoints" (host:port list), "registries" or "registry"`);
     ok = false;
   }
-  if (raw.endpoints !== undefined && raw.registry !== undefined) {
-    problemAt(at('registry'), `service "${name}" has both "endpoints" and "registry"; choose one`);
+  if (given.length > 1) {
+    problemAt(at(given[1]!), `service "${name}" has both "${given[0]}" and "${given[1]}"; choose one`);
     ok = false;
   }
+  const clusters = new Map<string, number>();
+  const registryUrls = new Map<string, number>();
+  (raw.registries ?? []).forEach((r, i) => {
+    const priorCluster = clusters.get(r.cluster);
+    if (priorCluster !== undefined) {
+      problemAt(
+        locate(pf, ['services', name, 'registries', i, 'cluster']),
+        `cluster "${r.cluster}" of service "${name}" is named twice (entries #${priorCluster + 1} and #${i + 1}); each cluster needs its own name`,
+      );
+      ok = false;
+    }
+    clusters.set(r.cluster, i);
+    const priorUrl = registryUrls.get(r.registry);
+    if (priorUrl !== undefined) {
+      problemAt(
+        locate(pf, ['services', name, 'registries', i, 'registry']),
+        `registry "${r.registry}" of service "${name}" is listed twice (entries #${priorUrl + 1} and #${i + 1})`,
+      );
+      ok = false;
+    }
+    registryUrls.set(r.registry, i);
+  });
   (raw.endpoints ?? []).forEach((endpoint, i) => {
     const port = Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
     if (port < 1 || port > 65535) {
@@ -606,7 +631,15 @@ function compileService(
     ...(raw.group !== undefined ? { group: raw.group } : {}),
     endpoints: Object.freeze([...(raw.endpoints ?? [])]),
     ...(raw.registry !== undefined ? { registry: raw.registry } : {}),
+    ...(raw.registries !== undefined
+      ? {
+          registries: Object.freeze(
+            raw.registries.map((r, i) => Object.freeze({ cluster: r.cluster, registry: r.registry, priority: r.priority ?? i })),
+          ),
+        }
+      : {}),
     timeoutMs: raw.timeout !== undefined ? parseDuration(raw.timeout) : DEFAULT_TIMEOUT_MS,
+    timeoutSet: raw.timeout !== undefined,
     balance: raw.balance ?? 'least-pending',
     ...(sticky !== undefined ? { sticky } : {}),
     retries: raw.retries ?? DEFAULT_RETRIES,

@@ -40,6 +40,13 @@ export interface UpstreamTls {
   readonly identity: string;
 }
 
+/** One entry of `registries:`: a registry, the cluster it stands for, and its priority (lower is preferred). */
+export interface RegistryCluster {
+  readonly cluster: string;
+  readonly registry: string;
+  readonly priority: number;
+}
+
 /** What every service has, whatever its protocol: where providers are and how calls reach them. */
 interface ServiceBase {
   readonly name: string;
@@ -55,7 +62,11 @@ interface ServiceBase {
   readonly endpoints: readonly string[];
   /** Registry URL, e.g. `zookeeper://127.0.0.1:2181`. */
   readonly registry?: string;
+  /** Several registries (`registries:`), each a cluster with a priority; set instead of `registry`. */
+  readonly registries?: readonly RegistryCluster[];
   readonly timeoutMs: number;
+  /** Whether `timeout:` was written; when not, routes without one use the providers' declared `timeout`. */
+  readonly timeoutSet: boolean;
   /** Connections (Dubbo) or channels (gRPC, Triple) per endpoint: `pool: { connections }`. */
   readonly connectionsPerEndpoint: number;
   readonly balance: BalanceKind;

@@ -10,6 +10,9 @@ import { FerryError, toFerryError, type ProblemDetail } from '../errors/index.js
 import { problemResponse, type GatewayRequest, type GatewayResponse } from '../exchange/index.js';
 import { createTelemetry, extractFromHeaders, type Telemetry } from '../telemetry/index.js';
 import { createRouter, templateKey, type Router } from '../router/index.js';
+import type { ServiceUpstream } from '../upstream/clients.js';
+import { providerTimeoutMs } from '../upstream/discovery/service-instance.js';
+import type { Endpoint } from '../upstream/discovery/types.js';
 import type { CallContext, Engine, ProtocolBinder, RouteHandler, RouteMatch } from './types.js';
 import {
   bindPolicies,
@@ -41,6 +44,8 @@ export interface RequestOutcome {
 
 export interface EngineOptions {
   readonly config: FerryConfig;
+  /** The clients of a service: a route with no `timeout` (nor its service) takes the providers' declared `timeout` from their endpoints. */
+  readonly clientFor?: (service: ServiceConfig) => ServiceUpstream;
   /** One binder per protocol the config uses. */
   readonly binders: ProtocolBinders;
   /** Routes derived elsewhere (google.api.http options); YAML routes with the same method+path win. */
@@ -66,8 +71,13 @@ export interface ProtocolBinders {
 interface BoundRoute {
   readonly route: RouteConfig;
   readonly handler: RouteHandler;
-  readonly timeoutMs: number;
-  readonly match: (params: Readonly<Record<string, string>>) => RouteMatch;
+  /** The route's `timeout`, else the service's when written; undefined: the providers' declared `timeout`, else `defaultTimeoutMs`. */
+  readonly timeoutMs: number | undefined;
+  readonly defaultTimeoutMs: number;
+  readonly service: ServiceConfig;
+  /** The service's clients, once asked (for the providers' timeout). */
+  upstream?: ServiceUpstream | undefined;
+  readonly match: (params: Readonly<Record<string, string>>, budgetMs: number) => RouteMatch;
   /** The route's policy chain, in order (empty: the hot path skips the hooks). */
   readonly policies: readonly BoundPolicy[];
 }
@@ -94,14 +104,16 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       const handler = bindRoute(opts.binders, route, service, config);
       const routeId = route.id;
       const needsBody = handler.needsBody;
-      const timeoutMs = route.timeoutMs ?? service.timeoutMs;
       const serviceName = route.serviceName;
       const policies = bindPolicies(route, globalPolicies, catalog, problems);
       bound.push({
         route,
         handler,
-        timeoutMs,
-        match: (params) => ({ routeId, needsBody, params, timeoutMs, serviceName }),
+        timeoutMs: route.timeoutMs ?? (service.timeoutSet ? service.timeoutMs : undefined),
+        defaultTimeoutMs: service.timeoutMs,
+        service,
+        // The budget front ends plan with (Envoy's timers): the one this request would get now.
+        match: (params, budgetMs) => ({ routeId, needsBody, params, timeoutMs: budgetMs, serviceName }),
         policies,
       });
     } catch (err) {
@@ -122,6 +134,27 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
   const byId = new Map(bound.map((b) => [b.route.id, b]));
   const table = router;
 
+  /** Per endpoint list (replaced, never mutated, when discovery changes it): the providers' largest declared `timeout`. */
+  const providerTimeouts = new WeakMap<readonly Endpoint[], number | undefined>();
+  function providerTimeout(b: BoundRoute): number | undefined {
+    if (opts.clientFor === undefined) return undefined;
+    try {
+      b.upstream ??= opts.clientFor(b.service);
+    } catch {
+      return undefined;
+    }
+    const endpoints = b.upstream.client.upstream.endpoints();
+    if (providerTimeouts.has(endpoints)) return providerTimeouts.get(endpoints);
+    const t = providerTimeoutMs(endpoints);
+    providerTimeouts.set(endpoints, t);
+    return t;
+  }
+
+  /** A route's time budget now: its own or its service's timeout, else the providers' declared one, else the default. */
+  function budgetOf(b: BoundRoute): number {
+    return b.timeoutMs ?? providerTimeout(b) ?? b.defaultTimeoutMs;
+  }
+
   async function run(
     req: GatewayRequest,
     b: BoundRoute,
@@ -137,7 +170,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       throw new FerryError('FERRY_BODY_TOO_LARGE', `the request body has ${req.body.length} bytes; the limit is ${maxBodyBytes}`);
     }
     const now = performance.now();
-    const deadline = Math.min(now + b.timeoutMs, req.deadline ?? Infinity);
+    const deadline = Math.min(now + budgetOf(b), req.deadline ?? Infinity);
     const claims = pc?.claims;
     const callCtx: CallContext = { deadline, otel: spanCtx, routeId: b.route.id, ...(claims !== undefined ? { claims } : {}) };
     if (pc === undefined) return b.handler.handle(req, params, callCtx);
@@ -196,7 +229,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
     routes,
     match(method: string, path: string): RouteMatch | undefined {
       const r = table.match(method, path);
-      return r.kind === 'found' ? r.value.match(r.params) : undefined;
+      return r.kind === 'found' ? r.value.match(r.params, budgetOf(r.value)) : undefined;
     },
     async handle(req: GatewayRequest, given?: RouteMatch): Promise<GatewayResponse> {
       const started = performance.now();

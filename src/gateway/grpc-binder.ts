@@ -149,7 +149,8 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     const retries = route.retries;
     const decodeDetails = loaded.decodeDetails;
     const grpcPath = `/${service.service}/${method.name}`;
-    const timeoutMs = route.timeoutMs ?? service.timeoutMs;
+    // Without a written timeout the engine's deadline (the providers' declared `timeout`, else the default) is the limit.
+    const timeoutMs = route.timeoutMs ?? (service.timeoutSet ? service.timeoutMs : Infinity);
     const forward = new Set(service.forwardHeaders.map((h) => h.toLowerCase()).filter((h) => !RESERVED_METADATA.test(h)));
     const triple = service.protocol === 'triple';
     const streaming = method.responseStream === true;

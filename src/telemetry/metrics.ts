@@ -35,6 +35,23 @@ export interface UpstreamSnapshot {
   readonly pending: number;
   /** Whether outlier ejection currently skips this endpoint. */
   readonly ejected?: boolean;
+  /** The cluster (registry) it was found in (`default` with one registry), and that cluster's priority. */
+  readonly cluster?: string;
+  readonly priority?: number;
+  /** Whether it can take a call now (connected, not ejected, not read-only). */
+  readonly available?: boolean;
+}
+
+/** Per service, the cluster that serves now: the best priority with an available endpoint. Pure. */
+export function servingClusters(snapshots: Iterable<UpstreamSnapshot>): Map<string, string> {
+  const best = new Map<string, { cluster: string; priority: number }>();
+  for (const s of snapshots) {
+    if (s.available !== true) continue;
+    const b = best.get(s.service);
+    const priority = s.priority ?? 0;
+    if (b === undefined || priority < b.priority) best.set(s.service, { cluster: s.cluster ?? 'default', priority });
+  }
+  return new Map([...best].map(([service, b]) => [service, b.cluster]));
 }
 
 /** A function a pool registers; it is called at each scrape. */
@@ -160,6 +177,28 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     collect() {
       this.reset();
       for (const s of snapshots()) this.labels(s.service, s.endpoint).set(s.pending);
+    },
+  });
+  new Gauge({
+    name: `${p}upstream_cluster_endpoints`,
+    help: 'Discovered upstream endpoints per service and cluster (registry), by state (available, unavailable)',
+    labelNames: ['service', 'cluster', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of snapshots()) this.labels(s.service, s.cluster ?? 'default', s.available === true ? 'available' : 'unavailable').inc();
+    },
+  });
+  new Gauge({
+    name: `${p}upstream_cluster_serving`,
+    help: '1 for the cluster that serves a service now (the best priority with an available endpoint), 0 for its other clusters',
+    labelNames: ['service', 'cluster'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const all = snapshots();
+      const serving = servingClusters(all);
+      for (const s of all) this.labels(s.service, s.cluster ?? 'default').set(serving.get(s.service) === (s.cluster ?? 'default') ? 1 : 0);
     },
   });
   new Gauge({

@@ -6,7 +6,8 @@
  * each endpoint gets (a Dubbo connection pool, a set of gRPC channels).
  */
 import type { FerryConfig, ServiceConfig, UpstreamTls } from '../config/types.js';
-import type { UpstreamSnapshot } from '../telemetry/index.js';
+import { RegistryError } from '../errors/index.js';
+import { servingClusters, type UpstreamSnapshot } from '../telemetry/index.js';
 import { balanceKindFor, createBalancer } from './balance/create-balancer.js';
 import { createOutlierDetector, type OutlierDetector } from './balance/outlier.js';
 import { DEFAULT_RETRIES } from './balance/retry.js';
@@ -14,7 +15,9 @@ import { createStickiness, type StickinessPolicy } from './balance/sticky-cookie
 import type { Balancer, PickHint } from './balance/types.js';
 import { createStaticSource } from './discovery/static.js';
 import type { Endpoint, EndpointSource } from './discovery/types.js';
-import { createNacosSource } from './discovery/nacos.js';
+import { createClusterSource } from './discovery/clusters.js';
+import { createNacosRegistrySource } from './discovery/nacos-registry.js';
+import type { RegistrySource } from './discovery/registry-source.js';
 import { createZooKeeperRegistrySource, type RefusedEndpoint } from './discovery/zookeeper-registry.js';
 import type { BackoffOptions } from './dubbo/backoff.js';
 import type { DubboReply } from './dubbo/connection.js';
@@ -233,6 +236,7 @@ function upstreamKey(s: ServiceConfig): string {
     s.group,
     s.endpoints,
     s.registry,
+    s.registries,
     s.connectionsPerEndpoint,
     balanceKindFor(s),
     s.sticky,
@@ -269,12 +273,26 @@ export class UpstreamClients {
       ...(service.group !== undefined ? { group: service.group } : {}),
       ...(this.opts.onRegistryError ? { onError: (err: Error) => this.opts.onRegistryError?.(service.name, err) } : {}),
     };
+    const inRegistry = (registry: string, cluster?: string): RegistrySource => {
+      const onError = this.opts.onRegistryError;
+      const options = {
+        ...registryOptions,
+        ...(onError !== undefined && cluster !== undefined
+          ? { onError: (err: Error) => onError(service.name, new RegistryError(`cluster ${cluster}: ${err.message}`)) }
+          : {}),
+      };
+      return registry.startsWith('nacos://')
+        ? createNacosRegistrySource({ registry, fetchMetadataInfo: this.fetchMetadataInfo, ...options })
+        : createZooKeeperRegistrySource({ connectString: registry, fetchMetadataInfo: this.fetchMetadataInfo, ...options });
+    };
     const source: EndpointSource =
-      service.registry === undefined
-        ? createStaticSource(service.endpoints, wireProtocol)
-        : service.registry.startsWith('nacos://')
-          ? createNacosSource({ registry: service.registry, ...registryOptions })
-          : createZooKeeperRegistrySource({ connectString: service.registry, fetchMetadataInfo: this.fetchMetadataInfo, ...registryOptions });
+      service.registries !== undefined
+        ? createClusterSource(
+            service.registries.map((r) => ({ cluster: r.cluster, priority: r.priority, source: inRegistry(r.registry, r.cluster) })),
+          )
+        : service.registry !== undefined
+          ? inRegistry(service.registry)
+          : createStaticSource(service.endpoints, wireProtocol);
     const onEjection = this.opts.onEjection;
     const outlier = createOutlierDetector(onEjection ? { onChange: (id, ejected) => onEjection(service.name, id, ejected) } : {});
     const balancer = createBalancer(balanceKindFor(service), { outlier });
@@ -330,17 +348,44 @@ export class UpstreamClients {
   snapshots(): UpstreamSnapshot[] {
     const out: UpstreamSnapshot[] = [];
     for (const m of this.managed.values()) {
-      for (const t of m.upstream.client.upstream.transports()) {
+      const upstream = m.upstream.client.upstream;
+      const endpoints = new Map(upstream.endpoints().map((e) => [e.id, e]));
+      for (const t of upstream.transports()) {
+        const e = endpoints.get(t.id);
         out.push({
           service: m.upstream.service,
           endpoint: t.id,
           connections: t.connectionCount,
           pending: t.pending(),
           ejected: m.outlier.isEjected(t.id),
+          cluster: e?.cluster ?? 'default',
+          priority: e?.priority ?? 0,
+          available: t.available(),
         });
       }
     }
     return out;
+  }
+
+  /**
+   * For /readyz: per service of `config` that names several registries, the cluster serving now
+   * (the best priority with an available endpoint) and the clusters it passed over.
+   */
+  clusterNotes(config: FerryConfig): string[] {
+    const notes: string[] = [];
+    for (const s of config.services.values()) {
+      if (s.registries === undefined) continue;
+      const m = this.managed.get(upstreamKey(s));
+      if (m === undefined) continue;
+      const snaps = this.snapshots().filter((x) => x.service === s.name);
+      const serving = servingClusters(snaps).get(s.name);
+      const state = s.registries.map((r) => {
+        const mine = snaps.filter((x) => x.cluster === r.cluster);
+        return `${r.cluster} (priority ${r.priority}): ${mine.filter((x) => x.available).length}/${mine.length} available`;
+      });
+      notes.push(`service ${s.name}: ${serving !== undefined ? `served by cluster ${serving}` : 'no cluster can serve'}; ${state.join(', ')}`);
+    }
+    return notes;
   }
 
   /** Services of `config` that have no available endpoint right now (for /readyz). */

@@ -191,3 +191,36 @@ test('a mappings folder that cannot be read is a ConfigError naming it', async (
     (e: unknown) => e instanceof ConfigError && /^does-not-exist:1:1: cannot be read: ENOENT/.test(e.message),
   );
 });
+
+const CLUSTERED =
+  'services:\n  a:\n    protocol: dubbo\n    interface: com.x.A\n    registries:\n' +
+  '      - { cluster: dc1, registry: "zookeeper://127.0.0.1:2181" }\n' +
+  '      - { cluster: dc2, registry: "nacos://127.0.0.1:8848", priority: 7 }\n';
+
+test('registries: clusters with priorities (default: the position), and whether a timeout was written', () => {
+  const c = loadConfigFiles([{ file: 'm.yaml', text: CLUSTERED }], '.');
+  const a = c.services.get('a')!;
+  assert.deepEqual(a.registries, [
+    { cluster: 'dc1', registry: 'zookeeper://127.0.0.1:2181', priority: 0 },
+    { cluster: 'dc2', registry: 'nacos://127.0.0.1:8848', priority: 7 },
+  ]);
+  assert.equal(a.registry, undefined);
+  assert.equal(a.timeoutSet, false);
+  assert.equal(a.timeoutMs, 3000);
+  const timed = loadConfigFiles([{ file: 'm.yaml', text: SERVICE + '    timeout: 3s\n' }], '.').services.get('a')!;
+  assert.equal(timed.timeoutSet, true);
+});
+
+test('registries: a cluster named twice, a registry listed twice, registries beside registry, and bad entries are each placed', () => {
+  // the second dc1 (line 7) is the problem
+  const twice = problemsOf(CLUSTERED.replace('cluster: dc2', 'cluster: dc1'));
+  assert.match(twice[0]!, /^m\.yaml:7:\d+: cluster "dc1" of service "a" is named twice \(entries #1 and #2\)/);
+  const sameUrl = problemsOf(CLUSTERED.replace('nacos://127.0.0.1:8848', 'zookeeper://127.0.0.1:2181'));
+  assert.match(sameUrl[0]!, /^m\.yaml:7:\d+: registry "zookeeper:\/\/127\.0\.0\.1:2181" of service "a" is listed twice/);
+  const both = problemsOf(CLUSTERED + '    registry: zookeeper://127.0.0.1:2182\n');
+  assert.match(both[0]!, /^m\.yaml:5:5: service "a" has both "registry" and "registries"; choose one/);
+  // a cluster name with a space, a priority over 100, an entry without a registry
+  assert.match(problemsOf(CLUSTERED.replace('cluster: dc1', 'cluster: "dc 1"'))[0]!, /^m\.yaml:6:\d+: .*letters, digits/);
+  assert.match(problemsOf(CLUSTERED.replace('priority: 7', 'priority: 101'))[0]!, /^m\.yaml:7:\d+: .*priority/);
+  assert.match(problemsOf(CLUSTERED.replace(', registry: "nacos://127.0.0.1:8848"', ''))[0]!, /^m\.yaml:7:\d+: .*registry/);
+});

@@ -194,18 +194,67 @@ test('a provider that joins (register-mode all) gets traffic without a Ferry res
   assert.ok(names.includes('ferry-sample-provider'), JSON.stringify(names));
 });
 
-test('an instance-mode provider lands only as an application instance; interface-level discovery leaves it alone', async () => {
+test('instance-mode providers are found at application level and called: MetadataInfo from the MetadataService (local) or the Nacos config (remote)', async (ctx) => {
   const p4 = await provider('p4', 'instance');
+  const p5 = await startJavaProvider({ name: 'p5', registry: nacos!.registryUrl, registerMode: 'instance', metadataType: 'remote' });
+  providers.set('p5', p5);
   const app = await waitFor('p4 in the application service', async () => {
     const h = await instancesIn('ferry-sample-provider');
     return h.find((i) => i.port === p4.dubboPort);
   });
   console.log(`register-mode instance: application instance ${app.ip}:${app.port} metadata ${JSON.stringify(app.metadata)}`);
   assert.ok(!(await instancesIn(SERVICE)).some((h) => h.port === p4.dubboPort), 'no interface-level instance for p4');
-  const t = tally(await sequential(30));
-  assert.equal(t['p4'], undefined, JSON.stringify(t));
-  await p4.kill();
+  // What Dubbo wrote to the metadata report (Nacos config): the mapping, and p5's MetadataInfo.
+  const config = async (dataId: string, group: string): Promise<{ status: number; text: string }> => {
+    const r = await fetch(`${nacos!.base}/nacos/v1/cs/configs?${new URLSearchParams({ dataId, group })}`, { signal: AbortSignal.timeout(5000) });
+    return { status: r.status, text: await r.text() };
+  };
+  const mappingConfig = await waitFor(
+    'the mapping config',
+    async () => {
+      const c = await config(IFACE, 'mapping');
+      return c.status === 200 ? c.text : undefined;
+    },
+    60_000,
+  ).catch(() => undefined);
+  if (mappingConfig === undefined) {
+    const list = await fetch(`${nacos!.base}/nacos/v1/cs/configs?search=blur&dataId=&group=&pageNo=1&pageSize=100`).then((r) => r.text());
+    await Promise.all([p4.stop(), p5.stop()]);
+    providers.delete('p4');
+    providers.delete('p5');
+    // Seen on a loaded machine in some runs: Dubbo's metadata report (nacos-client over gRPC) writes
+    // nothing to rnacos at all, and logs nothing about it; without the mapping no consumer can find
+    // instance-mode providers. Not Ferry's doing: skipped, saying what rnacos holds.
+    ctx.skip(`rnacos holds no mapping config 60 s after the providers started (configs: ${list.slice(0, 300)})`);
+    return;
+  }
+  assert.equal(mappingConfig, 'ferry-sample-provider');
+  const p5Instance = await waitFor('p5 in the application service', async () =>
+    (await instancesIn('ferry-sample-provider')).find((i) => i.port === p5.dubboPort),
+  );
+  assert.equal(p5Instance.metadata['dubbo.metadata.storage-type'], 'remote');
+  const revision = p5Instance.metadata['dubbo.metadata.revision']!;
+  const report = await config('ferry-sample-provider', revision);
+  assert.equal(report.status, 200);
+  assert.ok(report.text.includes(`"${IFACE}:1.0.0:dubbo"`), report.text.slice(0, 200));
+
+  await untilServedBy('p4');
+  await untilServedBy('p5');
+  const t = tally(await sequential(60));
+  console.log(`60 GET /whoami with p4 (instance, local) and p5 (instance, remote) beside p1..p3: ${JSON.stringify(t)}`);
+  assert.ok((t['p4'] ?? 0) > 0 && (t['p5'] ?? 0) > 0, JSON.stringify(t));
+  // Graceful stops: Dubbo unregisters the application instances, and they leave Ferry's list.
+  await Promise.all([p4.stop(), p5.stop()]);
   providers.delete('p4');
+  providers.delete('p5');
+  await waitFor('p4 and p5 gone from Nacos', async () =>
+    (await instancesIn('ferry-sample-provider')).some((h) => h.port === p4.dubboPort || h.port === p5.dubboPort) ? undefined : true,
+  );
+  // One poll interval for Ferry to see it.
+  await new Promise((r) => setTimeout(r, 2500));
+  const after = tally(await sequential(30));
+  assert.equal(after['p4'], undefined, JSON.stringify(after));
+  assert.equal(after['p5'], undefined, JSON.stringify(after));
 });
 
 test('a provider that stops gets no more calls, and no call fails', async () => {

@@ -35,6 +35,7 @@ function service(
     service: 'example.payments.v1.Payments',
     endpoints,
     timeoutMs: 5000,
+    timeoutSet: true,
     connectionsPerEndpoint: 1,
     balance: 'round-robin',
     retries: 1,

@@ -28,6 +28,7 @@ function greeter(extra: Partial<TripleService>, endpoint: string): TripleService
     version: '1.0.0',
     endpoints: [endpoint],
     timeoutMs: 5000,
+    timeoutSet: true,
     connectionsPerEndpoint: 1,
     balance: 'round-robin',
     retries: 1,

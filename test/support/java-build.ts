@@ -15,6 +15,8 @@ export interface JavaToolPaths {
   providerJar: string;
   /** The sample's API classes alone (com.example.bank, com.example.lab), for `ferry import --jar`. */
   providerApiJar: string;
+  /** Classpath of the legacy Dubbo 2.7 provider (samples/java-provider-27: its jar and dist/lib/*). */
+  legacyProviderClasspath: string;
   /** Class folder holding ferry.oracle.StdinWatchdog and ferry.oracle.HessianOracle. */
   watchdogClasspath: string;
   /** Classpath for the Caucho Hessian oracle (its classes + Debian's hessian.jar). */
@@ -30,6 +32,7 @@ export function javaToolPaths(): JavaToolPaths {
     setupScript: join(repoRoot, 'scripts', 'setup-java.sh'),
     providerJar: join(repoRoot, 'samples', 'java-provider', 'dist', 'ferry-sample-provider.jar'),
     providerApiJar: join(repoRoot, 'samples', 'java-provider', 'dist', 'ferry-sample-provider-api.jar'),
+    legacyProviderClasspath: `${join(repoRoot, 'samples', 'java-provider-27', 'dist', 'ferry-legacy-provider.jar')}:${join(repoRoot, 'samples', 'java-provider-27', 'dist', 'lib', '*')}`,
     watchdogClasspath: oracleClasses,
     oracleClasspath: `${oracleClasses}:/usr/share/java/hessian.jar`,
   };

@@ -160,3 +160,48 @@ export async function startJavaProvider(options: JavaProviderOptions = {}): Prom
     },
   };
 }
+
+/** A legacy Apache Dubbo 2.7 provider (samples/java-provider-27) of com.example.legacy.GreetingService 1.0.0. */
+export interface LegacyProvider {
+  readonly dubboPort: number;
+  readonly name: string;
+  stderr(): string;
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts samples/java-provider-27 (built by scripts/setup-java.sh) registering interface-level in
+ * `registry` (`zookeeper://...`); resolves once it printed its READY line. It exits when its stdin
+ * closes, so it never outlives the test process.
+ */
+export async function startLegacyProvider(options: { registry: string; name?: string }): Promise<LegacyProvider> {
+  await ensureJavaTools();
+  const { legacyProviderClasspath } = javaToolPaths();
+  const dubboPort = await freePort();
+  const name = options.name ?? `legacy-${dubboPort}`;
+  // Dubbo 2.7's javassist proxies define classes through reflection that Java 17 closes by default.
+  const args = [
+    ...FAST_JVM_FLAGS,
+    '--add-opens',
+    'java.base/java.lang=ALL-UNNAMED',
+    '-cp',
+    legacyProviderClasspath,
+    'com.example.legacy.LegacyProvider',
+  ];
+  args.push('--host', '127.0.0.1', '--dubbo-port', String(dubboPort), '--registry', options.registry, '--name', name);
+  const proc = spawnManaged(`legacy-provider:${dubboPort}`, 'java', args);
+  try {
+    await proc.waitForLine(READY_LINE, READY_TIMEOUT_MS);
+  } catch (err) {
+    await terminate(proc, 5000);
+    throw err;
+  }
+  return {
+    dubboPort,
+    name,
+    stderr: () => proc.stderrTail(),
+    async kill() {
+      await proc.signalAndWait('SIGKILL');
+    },
+  };
+}

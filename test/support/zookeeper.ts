@@ -49,7 +49,8 @@ export function fourLetterWord(port: number, word: string, timeoutMs = 2000): Pr
  * Stop the Dubbo providers registered in it first: a provider whose ZooKeeper is gone spends its
  * shutdown retrying to unregister.
  */
-export async function startZooKeeper(): Promise<ZooKeeperServer> {
+/** `heapMb`: the server JVM's heap (default 128; bench/registry-scale.ts needs more for 50,000 nodes). */
+export async function startZooKeeper(options: { heapMb?: number } = {}): Promise<ZooKeeperServer> {
   await ensureJavaTools();
   const dir = await mkdtemp(join(tmpdir(), 'ferry-zk-'));
   const port = await freePort();
@@ -73,7 +74,7 @@ export async function startZooKeeper(): Promise<ZooKeeperServer> {
   let proc: ManagedProcess;
   try {
     proc = spawnManaged('zookeeper', 'java', [
-      '-Xmx128m',
+      `-Xmx${options.heapMb ?? 128}m`,
       '-XX:+UseSerialGC',
       '-XX:TieredStopAtLevel=1',
       `-Dzookeeper.log.dir=${dir}`,

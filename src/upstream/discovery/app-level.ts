@@ -22,6 +22,26 @@ export const DEFAULT_MAX_INSTANCES_PER_APP = 20_000;
 /** Most distinct revisions used per application at once (instances of further ones are skipped). */
 export const DEFAULT_MAX_REVISIONS_PER_APP = 256;
 
+/**
+ * What a registry gives application-level discovery, whatever it is (ZooKeeper in
+ * zookeeper-apps.ts, Nacos in nacos-apps.ts): the interface → application mapping, each
+ * application's instances, and the MetadataInfo store that knows where that registry's metadata
+ * report is. Shared per registry (ref-counted); release() detaches one user.
+ */
+export interface AppRegistry {
+  /** Applications that export `iface`; called with the current list now (when known) and on every change. */
+  watchMapping(iface: string, listener: (apps: readonly string[]) => void): () => void;
+  /** Instances of `app`; called with the current list now (when known) and on every change. */
+  watchApp(app: string, listener: (instances: readonly ServiceInstance[]) => void): () => void;
+  /** Whether the mapping of `iface` and every application it maps to have been read once. */
+  hasRead(iface: string): boolean;
+  readonly store: MetadataInfoStore;
+  readonly problems: ProblemLog;
+  connected(): boolean;
+  /** Detaches this handle; the watcher closes when the last one is released. */
+  release(): void;
+}
+
 export interface AppLevelOptions {
   readonly selector: ServiceSelector;
   readonly store: MetadataInfoStore;

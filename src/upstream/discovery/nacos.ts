@@ -23,6 +23,7 @@ import type { NacosRegistry } from './nacos-instances.js';
 import type { ServiceSelector } from './provider-url.js';
 import type { Endpoint, EndpointSource } from './types.js';
 import { ReadySignal } from './ready-signal.js';
+import { createNacosHttp, describeFetchError, type NacosHttp } from './nacos-http.js';
 import { createProblemLog } from './problem-log.js';
 
 /** How often each service's instance list is re-read (ms). */
@@ -80,30 +81,6 @@ function sameList(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
 const clamp = (v: number | undefined, dflt: number, min: number, max: number): number =>
   v === undefined || !Number.isFinite(v) ? dflt : Math.min(max, Math.max(min, v));
 
-/** Reads a fetch body up to `limit` bytes; throws RegistryError when it is longer. */
-async function readBounded(res: Response, limit: number, what: string): Promise<string> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > limit) {
-    await res.body?.cancel().catch(() => {});
-    throw new RegistryError(`${what}: reply of ${declared} bytes is over the ${limit}-byte limit`);
-  }
-  if (res.body === null) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw new RegistryError(`${what}: reply is over the ${limit}-byte limit`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** Watches one Dubbo service's providers in Nacos. Starts reading at once; `close()` stops. */
 export function createNacosSource(options: NacosSourceOptions): NacosSource {
   const selector: ServiceSelector = {
@@ -153,11 +130,9 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
   let closed = false;
   let isConnected = false;
   let timer: NodeJS.Timeout | undefined;
-  const closing = new AbortController();
   // Per service name, the last endpoints read from it: a name whose read fails keeps its share.
   const perName = new Map<string, readonly Endpoint[]>();
-  let serverIndex = 0;
-  let token: { value: string; expiresAt: number } | undefined;
+  const http: NacosHttp | undefined = registry !== undefined ? createNacosHttp(registry, timeoutMs) : undefined;
 
   const publish = (next: readonly Endpoint[], from: 'registry' | 'cache'): void => {
     if (next.length === 0 && list.length > 0) {
@@ -185,76 +160,14 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
     }
   };
 
-  const server = (): string => registry!.servers[serverIndex % registry!.servers.length]!;
-
-  /**
-   * Aborted after `timeoutMs` (covering the body too) or when the source closes. Built by hand:
-   * a signal made with AbortSignal.any() from a timeout signal can be collected before it fires on
-   * Node 20, and then a registry that never answers stalls the poll loop for good (seen in tests).
-   */
-  function requestSignal(): AbortSignal {
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
-    timer.unref();
-    const onClose = (): void => ac.abort(closing.signal.reason);
-    closing.signal.addEventListener('abort', onClose, { once: true });
-    ac.signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        closing.signal.removeEventListener('abort', onClose);
-      },
-      { once: true },
-    );
-    return ac.signal;
-  }
-
-  async function request(path: string, query: Record<string, string>, method: 'GET' | 'POST' = 'GET'): Promise<Response> {
-    const body = new URLSearchParams(query).toString();
-    const url = `http://${server()}${path}` + (method === 'GET' ? `?${body}` : '');
-    return fetch(url, {
-      method,
-      signal: requestSignal(),
-      ...(method === 'POST' ? { body, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
-    });
-  }
-
-  /** An access token when the registry URL has credentials (Nacos' /v1/auth/login), refreshed before it expires. */
-  async function accessToken(): Promise<string | undefined> {
-    const r = registry!;
-    if (r.username === undefined) return undefined;
-    if (token !== undefined && Date.now() < token.expiresAt) return token.value;
-    const res = await request('/nacos/v1/auth/login', { username: r.username, password: r.password ?? '' }, 'POST');
-    const text = await readBounded(res, 64 * 1024, `Nacos ${r.display} login`);
-    if (res.status !== 200) throw new RegistryError(`Nacos ${r.display} refused the login of "${r.username}" (HTTP ${res.status})`);
-    let v: { accessToken?: unknown; tokenTtl?: unknown };
-    try {
-      v = JSON.parse(text) as typeof v;
-    } catch {
-      throw new RegistryError(`Nacos ${r.display} login answer is not JSON`);
-    }
-    if (typeof v.accessToken !== 'string' || v.accessToken === '') throw new RegistryError(`Nacos ${r.display} login answer has no accessToken`);
-    const ttlSeconds = typeof v.tokenTtl === 'number' && v.tokenTtl > 0 ? v.tokenTtl : 60;
-    // Renew at 90 % of the token's life.
-    token = { value: v.accessToken, expiresAt: Date.now() + ttlSeconds * 900 };
-    return token.value;
-  }
-
   /** Reads one service name; returns its endpoints, or undefined when it failed (reported). */
   async function readName(name: string): Promise<readonly Endpoint[] | undefined> {
     const r = registry!;
     const what = `Nacos ${r.display} service ${name}`;
     try {
-      const tok = await accessToken();
-      const res = await request('/nacos/v1/ns/instance/list', {
-        serviceName: name,
-        groupName: r.group,
-        ...(r.namespace !== '' ? { namespaceId: r.namespace } : {}),
-        healthyOnly: 'false',
-        ...(tok !== undefined ? { accessToken: tok } : {}),
-      });
-      const text = await readBounded(res, maxBytes, what);
-      if (res.status === 403 || res.status === 401) token = undefined;
+      if (http === undefined) return undefined;
+      const res = await http.get('/nacos/v1/ns/instance/list', { serviceName: name, groupName: r.group, healthyOnly: 'false' }, maxBytes, what);
+      const text = res.text;
       if (res.status !== 200) {
         throw new RegistryError(`${what}: HTTP ${res.status} ${JSON.stringify(text.slice(0, 120))}`);
       }
@@ -272,8 +185,6 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
     } catch (err) {
       if (closed) return undefined;
       const e = err instanceof RegistryError ? err : new RegistryError(`${what}: ${describeFetchError(err)}`, { cause: err });
-      // A server that does not answer: the next read goes to the next server of the list.
-      if (!(err instanceof RegistryError)) serverIndex++;
       report(`read:${name}:${e.message.replace(/\d+ bytes/, 'N bytes')}`, e);
       return undefined;
     }
@@ -339,20 +250,10 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
       if (closed) return;
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
-      closing.abort();
+      http?.close();
       listeners.clear();
       readySignal.settle(false);
       isConnected = false;
     },
   };
-}
-
-function describeFetchError(err: unknown): string {
-  if (err instanceof Error) {
-    if (err.name === 'TimeoutError') return 'no answer in time';
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code !== undefined) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
-    return err.message;
-  }
-  return String(err);
 }

@@ -15,9 +15,9 @@
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
 import { RegistryError } from '../../errors/index.js';
-import { DEFAULT_MAX_INSTANCES_PER_APP } from './app-level.js';
-import { createMetadataInfoStore, type FetchMetadataInfo, type MetadataInfoStore, type MetadataStoreOptions } from './metadata-store.js';
-import { createProblemLog, type ProblemLog } from './problem-log.js';
+import { DEFAULT_MAX_INSTANCES_PER_APP, type AppRegistry } from './app-level.js';
+import { createMetadataInfoStore, type FetchMetadataInfo, type MetadataStoreOptions } from './metadata-store.js';
+import { createProblemLog } from './problem-log.js';
 import {
   DEFAULT_APP_DATA_BUDGETS,
   parseMetadataInfoJson,
@@ -55,19 +55,7 @@ export interface ZooKeeperAppsOptions {
 }
 
 /** A handle on the shared watcher of one registry. */
-export interface ZooKeeperApps {
-  /** Applications that export `iface`; called with the current list now (when known) and on every change. */
-  watchMapping(iface: string, listener: (apps: readonly string[]) => void): () => void;
-  /** Instances of `app`; called with the current list now (when known) and on every change. */
-  watchApp(app: string, listener: (instances: readonly ServiceInstance[]) => void): () => void;
-  /** Whether the mapping of `iface` and every application it maps to have been read once. */
-  hasRead(iface: string): boolean;
-  readonly store: MetadataInfoStore;
-  readonly problems: ProblemLog;
-  connected(): boolean;
-  /** Detaches this handle; the watcher closes when the last one is released. */
-  release(): void;
-}
+export type ZooKeeperApps = AppRegistry;
 
 interface MappingWatch {
   apps: readonly string[] | undefined;

@@ -5,23 +5,15 @@
  * - interface-level: `/dubbo/<interface>/providers` (zookeeper.ts);
  * - application-level: `/dubbo/mapping/<interface>` → applications → their instances → each
  *   revision's MetadataInfo (zookeeper-apps.ts, app-level.ts).
- * The two lists are merged by `host:port` (a provider in both layouts is one endpoint, the
- * interface-level entry first), filtered by interface/version/group/protocol the same way, and
- * endpoints whose serialization Ferry does not speak are held back (refused(), reported once).
- *
- * The merged list is what is kept on disk (endpoint-cache.ts, under the same key the
- * interface-level source used alone): a Ferry started while ZooKeeper is down serves it until both
- * layouts have been read.
+ * registry-source.ts merges the two. The merged list is what is kept on disk (endpoint-cache.ts,
+ * under the same key the interface-level source used alone).
  */
-import { createAppLevelEndpoints, type AppLevelEndpoints } from './app-level.js';
 import type { FetchMetadataInfo } from './metadata-store.js';
 import type { ServiceSelector } from './provider-url.js';
-import { mergeEndpoints, sameEndpoints, serializationRefusal } from './service-instance.js';
 import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
-import type { Endpoint, EndpointSource } from './types.js';
+import { createRegistrySource, type RefusedEndpoint, type RegistrySource } from './registry-source.js';
 import { acquireZooKeeperApps, type ZooKeeperAppsOptions } from './zookeeper-apps.js';
 import { createZooKeeperSource, toConnectString, ZOOKEEPER_CACHE_AFTER_MS, type ZooKeeperSourceOptions } from './zookeeper.js';
-import { RegistryError } from '../../errors/index.js';
 
 export interface ZooKeeperRegistrySourceOptions extends ZooKeeperSourceOptions {
   /** Asks an instance's MetadataService for a revision's MetadataInfo (application-level); without it only the metadata report is read. */
@@ -30,21 +22,8 @@ export interface ZooKeeperRegistrySourceOptions extends ZooKeeperSourceOptions {
   readonly apps?: Omit<ZooKeeperAppsOptions, 'connectString' | 'root' | 'fetchMetadataInfo' | 'onError' | 'sessionTimeoutMs' | 'retryDelayMs'>;
 }
 
-/** An endpoint Ferry found but will not call, and why. */
-export interface RefusedEndpoint {
-  readonly id: string;
-  readonly reason: string;
-}
-
-export interface ZooKeeperRegistrySource extends EndpointSource {
-  /** Resolves true once both layouts have been read (MetadataInfo lookups included), false after `timeoutMs`. */
-  ready(timeoutMs?: number): Promise<boolean>;
-  connected(): boolean;
-  /** Endpoints held back (for /readyz): serialization Ferry does not speak. */
-  refused(): readonly RefusedEndpoint[];
-  /** Where the current list came from: ZooKeeper, or the cache file while ZooKeeper was unreachable since start. */
-  origin(): 'none' | 'registry' | 'cache';
-}
+export type ZooKeeperRegistrySource = RegistrySource;
+export type { RefusedEndpoint };
 
 export function createZooKeeperRegistrySource(options: ZooKeeperRegistrySourceOptions): ZooKeeperRegistrySource {
   const selector: ServiceSelector = {
@@ -81,166 +60,14 @@ export function createZooKeeperRegistrySource(options: ZooKeeperRegistrySourceOp
     ...(options.fetchMetadataInfo !== undefined ? { fetchMetadataInfo: options.fetchMetadataInfo } : {}),
     ...(options.onError !== undefined ? { onError: options.onError } : {}),
   });
-  const appLevel: AppLevelEndpoints = createAppLevelEndpoints({
+  return createRegistrySource({
     selector,
-    store: registry.store,
-    problems: registry.problems,
+    interfaceLevel,
+    registry,
+    cache,
+    cacheAfterMs: options.cacheAfterMs ?? ZOOKEEPER_CACHE_AFTER_MS,
+    registryName: `ZooKeeper ${connectString}`,
     ...(options.apps?.maxInstancesPerApp !== undefined ? { maxInstancesPerApp: options.apps.maxInstancesPerApp } : {}),
+    ...(options.onError !== undefined ? { onError: options.onError } : {}),
   });
-
-  const listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
-  let list: readonly Endpoint[] = Object.freeze([]);
-  let refusedList: readonly RefusedEndpoint[] = Object.freeze([]);
-  let origin: 'none' | 'registry' | 'cache' = 'none';
-  let cacheWritten = false;
-  let closed = false;
-
-  /** Both layouts read once (mapping, instance lists and MetadataInfo lookups included). */
-  const fullyRead = (): boolean => interfaceLevel.origin() === 'registry' && registry.hasRead(options.interface) && !appLevel.busy();
-
-  const publish = (next: readonly Endpoint[]): void => {
-    if (sameEndpoints(list, next)) return;
-    list = Object.freeze([...next]);
-    for (const l of [...listeners]) {
-      try {
-        l(list);
-      } catch (err) {
-        report(err instanceof Error ? err : new Error(String(err)));
-      }
-    }
-  };
-
-  const recompute = (): void => {
-    if (closed) return;
-    // Serving the cache file: keep it until ZooKeeper has given both layouts, not half of them.
-    if (origin === 'cache' && !fullyRead()) return;
-    const merged = mergeEndpoints(interfaceLevel.current(), appLevel.current());
-    const usable: Endpoint[] = [];
-    const refused: RefusedEndpoint[] = [];
-    for (const e of merged) {
-      const reason = serializationRefusal(e);
-      if (reason === undefined) {
-        usable.push(e);
-        registry.problems.clear(`refused:${options.interface}:${e.id}`);
-      } else {
-        refused.push({ id: e.id, reason });
-        registry.problems.report(
-          `refused:${options.interface}:${e.id}`,
-          new RegistryError(`provider ${e.id} of ${options.interface} is not balanced to: ${reason}`),
-        );
-      }
-    }
-    refusedList = Object.freeze(refused);
-    if (interfaceLevel.origin() === 'registry' || registry.hasRead(options.interface)) origin = 'registry';
-    const changed = !sameEndpoints(list, usable);
-    publish(usable);
-    // Only complete lists go to disk: the first once both layouts are read, then every change.
-    if (fullyRead() && (changed || !cacheWritten)) {
-      cacheWritten = true;
-      void cache?.write(list);
-    }
-  };
-
-  // Until both layouts have been read once, look every 100 ms (a layout that reads as empty
-  // publishes no change, yet completes the list).
-  let settleTimer: NodeJS.Timeout | undefined;
-  const settle = (): void => {
-    settleTimer = undefined;
-    if (closed) return;
-    if (fullyRead()) {
-      recompute();
-      return;
-    }
-    settleTimer = setTimeout(settle, 100);
-    settleTimer.unref();
-  };
-  settle();
-
-  // ZooKeeper not reached soon after start: serve the list a previous run left on disk until
-  // both layouts have been read.
-  let cacheTimer: NodeJS.Timeout | undefined;
-  if (cache !== undefined) {
-    cacheTimer = setTimeout(() => {
-      cacheTimer = undefined;
-      void cache.read().then((cached) => {
-        if (closed || origin !== 'none' || cached === undefined) return;
-        report(
-          new RegistryError(
-            `ZooKeeper ${connectString} unreachable at start: serving ${cached.length} endpoints of ${options.interface} from ${cache.path}`,
-          ),
-        );
-        origin = 'cache';
-        publish(cached);
-      });
-    }, options.cacheAfterMs ?? ZOOKEEPER_CACHE_AFTER_MS);
-    cacheTimer.unref();
-  }
-
-  const unsubscribeInterface = interfaceLevel.subscribe(recompute);
-  const unsubscribeApps = appLevel.subscribe(recompute);
-
-  // Applications that export the interface come and go with the mapping node.
-  const appWatches = new Map<string, () => void>();
-  const unwatchMapping = registry.watchMapping(options.interface, (apps) => {
-    if (closed) return;
-    const wanted = new Set(apps);
-    for (const [app, unwatch] of appWatches) {
-      if (wanted.has(app)) continue;
-      unwatch();
-      appWatches.delete(app);
-      appLevel.removeApp(app);
-    }
-    for (const app of apps) {
-      if (appWatches.has(app)) continue;
-      appWatches.set(
-        app,
-        registry.watchApp(app, (instances) => appLevel.setInstances(app, instances)),
-      );
-    }
-  });
-
-  const appsRead = async (deadline: number): Promise<boolean> => {
-    while (!registry.hasRead(options.interface)) {
-      if (closed || Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const left = Math.max(0, deadline - Date.now());
-    const idle = await Promise.race([appLevel.idle().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), left)))]);
-    clearTimeout(timer);
-    return idle;
-  };
-
-  return {
-    current: () => list,
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
-    async ready(timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      const [a, b] = await Promise.all([interfaceLevel.ready(timeoutMs), appsRead(deadline)]);
-      return a && b;
-    },
-    connected: () => interfaceLevel.connected() && registry.connected(),
-    refused: () => refusedList,
-    origin: () => origin,
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearTimeout(cacheTimer);
-      clearTimeout(settleTimer);
-      listeners.clear();
-      unsubscribeInterface();
-      unsubscribeApps();
-      unwatchMapping();
-      for (const unwatch of appWatches.values()) unwatch();
-      appWatches.clear();
-      appLevel.close();
-      registry.release();
-      await interfaceLevel.close();
-    },
-  };
 }
