@@ -70,6 +70,9 @@ export interface MappingLimits {
  */
 export const DEFAULT_MAPPING_LIMITS: MappingLimits = Object.freeze({ maxFileBytes: 1024 * 1024, maxTotalBytes: 8 * 1024 * 1024, parseTimeoutMs: 30_000 });
 
+/** Folders up to this many bytes are parsed on the calling thread (the shipped mappings are under 10 KiB each). */
+export const INLINE_PARSE_BYTES = 64 * 1024;
+
 export interface LoadDirOptions {
   readonly limits?: Partial<MappingLimits>;
   /** Told about each entry named like a mapping that is not a regular file (a FIFO, socket, device, folder); it is never read. */
@@ -120,7 +123,8 @@ export async function loadConfigDir(dir: string, options: LoadDirOptions = {}): 
   if (files.length === 0) {
     throw new ConfigError([{ file: dir, line: 1, col: 1, message: 'the folder holds no .yaml or .yml mapping file' }]);
   }
-  const parsed = await parseOffThread(files, limits.parseTimeoutMs);
+  // A folder this small parses in milliseconds: a worker thread would only add its start-up time.
+  const parsed = total <= INLINE_PARSE_BYTES ? files.map((f) => parseMappingFile(f)) : await parseOffThread(files, limits.parseTimeoutMs);
   return compileParsed(parsed, root);
 }
 
