@@ -228,7 +228,12 @@ export async function watchConfig<C>(dir: string, options: WatchConfigOptions<C>
       watcher?.close();
       if (poller !== undefined) clearInterval(poller);
       // A reload in progress gets a moment to finish; a stuck one is not waited for (shutdown must not hang on it).
-      if (running !== undefined) await within(running.catch(() => false), 1000, true);
+      if (running !== undefined)
+        await within(
+          running.catch(() => false),
+          1000,
+          true,
+        );
     },
   };
 }

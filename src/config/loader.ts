@@ -68,7 +68,11 @@ export interface MappingLimits {
  * and parses in 1 to 4 s off the event loop; 8 MiB per folder bounds the parse worker's memory
  * (about 150 MB of YAML nodes per MiB, one file at a time).
  */
-export const DEFAULT_MAPPING_LIMITS: MappingLimits = Object.freeze({ maxFileBytes: 1024 * 1024, maxTotalBytes: 8 * 1024 * 1024, parseTimeoutMs: 30_000 });
+export const DEFAULT_MAPPING_LIMITS: MappingLimits = Object.freeze({
+  maxFileBytes: 1024 * 1024,
+  maxTotalBytes: 8 * 1024 * 1024,
+  parseTimeoutMs: 30_000,
+});
 
 /** Folders up to this many bytes are parsed on the calling thread (the shipped mappings are under 10 KiB each). */
 export const INLINE_PARSE_BYTES = 64 * 1024;
@@ -297,7 +301,11 @@ function firstLine(s: string): string {
 // ---------------------------------------------------------------------------------------------
 // Positions
 
-function locate(pf: { readonly file: string; readonly positions: Positions }, pathParts: readonly (string | number)[], keyOf = false): SourceLocation {
+function locate(
+  pf: { readonly file: string; readonly positions: Positions },
+  pathParts: readonly (string | number)[],
+  keyOf = false,
+): SourceLocation {
   let best = pf.positions.get('v') ?? [1, 1];
   let key = '';
   for (let i = 0; i < pathParts.length; i++) {
