@@ -128,7 +128,10 @@ export async function loadConfigDir(dir: string, options: LoadDirOptions = {}): 
     throw new ConfigError([{ file: dir, line: 1, col: 1, message: 'the folder holds no .yaml or .yml mapping file' }]);
   }
   // A folder this small parses in milliseconds: a worker thread would only add its start-up time.
-  const parsed = total <= INLINE_PARSE_BYTES ? files.map((f) => parseMappingFile(f)) : await parseOffThread(files, limits.parseTimeoutMs);
+  const parsed =
+    total <= INLINE_PARSE_BYTES
+      ? files.map((f) => parseMappingFile(f))
+      : await parseOffThread<ParsedFile | ConfigProblem[] | null>(files, limits.parseTimeoutMs);
   return compileParsed(parsed, root);
 }
 

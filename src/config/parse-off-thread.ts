@@ -4,13 +4,16 @@
  * event loop nothing but the structured clone of the result, and cannot take the process's memory.
  */
 import { Worker } from 'node:worker_threads';
-import { ConfigError, type ConfigProblem } from './errors.js';
-import type { MappingFile, ParsedFile } from './loader.js';
+import { ConfigError } from './errors.js';
 
 /** Heap of the parse worker: a file at the 1 MiB cap needs about 150 MB of YAML nodes. */
 const WORKER_HEAP_MB = 512;
 
-type ParseResult = ParsedFile | ConfigProblem[] | null;
+/** A mapping file as read (loader.ts's MappingFile; restated to keep this file free of the loader). */
+interface MappingText {
+  readonly file: string;
+  readonly text: string;
+}
 
 /** Under tsx (sources run as TypeScript) a worker does not inherit the loader: register it first. */
 function startWorker(): Worker {
@@ -22,7 +25,8 @@ function startWorker(): Worker {
   return new Worker(code, { eval: true, resourceLimits });
 }
 
-export function parseOffThread(files: readonly MappingFile[], timeoutMs: number): Promise<ParseResult[]> {
+/** `R` is what parse-worker.ts posts per file: parseMappingFile's result. */
+export function parseOffThread<R>(files: readonly MappingText[], timeoutMs: number): Promise<R[]> {
   return new Promise((resolve, reject) => {
     const worker = startWorker();
     let current = files[0]?.file ?? '.';
@@ -39,7 +43,7 @@ export function parseOffThread(files: readonly MappingFile[], timeoutMs: number)
     const timer = setTimeout(() => {
       if (!settled) fail(`parsing did not finish within ${timeoutMs} ms (the mapping parse timeout, --mapping-parse-timeout-ms); not loaded`);
     }, timeoutMs);
-    worker.on('message', (m: { parsing?: string; results?: ParseResult[] }) => {
+    worker.on('message', (m: { parsing?: string; results?: R[] }) => {
       if (m.parsing !== undefined) current = m.parsing;
       else if (m.results !== undefined && !settled) {
         finish();
