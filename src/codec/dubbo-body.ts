@@ -189,6 +189,12 @@ function readAttachmentsOf(r: HessianReader): Record<string, string> {
   return attachmentsOf(v, at);
 }
 
+/** A result flag that is not one, for a message (a list holding a long cannot go through JSON.stringify: found by fuzzing). */
+function describeFlag(flag: HessianValue): string {
+  if (typeof flag === 'number' || typeof flag === 'bigint' || typeof flag === 'boolean' || flag === null) return String(flag);
+  return typeof flag === 'string' ? JSON.stringify(flag.slice(0, 40)) : `a ${Array.isArray(flag) ? 'list' : (flag.constructor?.name ?? 'value')}`;
+}
+
 /**
  * Decodes a status-20 response body: the result flag, then the value / exception / nothing, then
  * attachments for flags 3–5. Bytes after the last expected value are ignored (dubbo-go appends one).
@@ -216,10 +222,7 @@ export function decodeResponseBody(body: Buffer): DubboResult {
     case 5:
       return { kind: 'null', attachments: readAttachments() };
     default:
-      throw new HessianDecodeError(
-        `unknown Dubbo result flag ${typeof flag === 'bigint' ? flag.toString() : (JSON.stringify(flag) ?? String(flag))}`,
-        flagAt,
-      );
+      throw new HessianDecodeError(`unknown Dubbo result flag ${describeFlag(flag)}`, flagAt);
   }
 }
 

@@ -194,3 +194,12 @@ test('reply budgets: more than MAX_REPLY_ATTACHMENTS attachments (input: 5 000 p
     (e: unknown) => e instanceof HessianDecodeError && e.overBudget && /more than 10 values/.test(e.message),
   );
 });
+
+test('a result flag that is a list holding a long (input: bytes 0x79 0xd8, found by fuzzing) is a coded error, not a TypeError', async () => {
+  const { decodeResponseBody } = await import('../../src/codec/dubbo-body.js');
+  const { HessianDecodeError } = await import('../../src/codec/hessian/reader.js');
+  assert.throws(
+    () => decodeResponseBody(Buffer.from([0x79, 0xd8])),
+    (e: unknown) => e instanceof HessianDecodeError && /unknown Dubbo result flag a list/.test(e.message),
+  );
+});
