@@ -129,7 +129,8 @@ test(
   async () => {
     const engine: Engine = {
       maxBodyBytes: 256,
-      match: (method, path) => (path.startsWith('/ferry') ? { routeId: 'r', needsBody: method === 'POST', params: {}, timeoutMs: 1000, serviceName: 's' } : undefined),
+      match: (method, path) =>
+        path.startsWith('/ferry') ? { routeId: 'r', needsBody: method === 'POST', params: {}, timeoutMs: 1000, serviceName: 's' } : undefined,
       handle: () => Promise.resolve({ status: 200, headers: { 'content-type': 'application/json' }, body: '{}' }),
     };
     const text = fc.string({ maxLength: 20 });
