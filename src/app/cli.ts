@@ -29,6 +29,14 @@ const LIMIT_SETTINGS: ReadonlyArray<readonly [flag: string, env: string, key: Ex
   ['ext-proc-idle-timeout-ms', 'FERRY_EXT_PROC_IDLE_TIMEOUT_MS', 'extProcIdleTimeoutMs'],
 ];
 
+/** The mapping-folder budgets, each with its flag, variable and startFerry key. */
+const MAPPING_SETTINGS: ReadonlyArray<readonly [flag: string, env: string, key: 'maxFileBytes' | 'maxTotalBytes' | 'parseTimeoutMs' | 'reload']> = [
+  ['max-mapping-file-bytes', 'FERRY_MAX_MAPPING_FILE_BYTES', 'maxFileBytes'],
+  ['max-mapping-bytes', 'FERRY_MAX_MAPPING_BYTES', 'maxTotalBytes'],
+  ['mapping-parse-timeout-ms', 'FERRY_MAPPING_PARSE_TIMEOUT_MS', 'parseTimeoutMs'],
+  ['reload-timeout-ms', 'FERRY_RELOAD_TIMEOUT_MS', 'reload'],
+];
+
 /** A positive integer setting, or a usage error naming where it came from. */
 function positiveInt(text: string, what: string): number {
   const n = Number(text);
@@ -74,7 +82,7 @@ const SERVE_USAGE = `ferry serve [--mappings DIR] [--host HOST] [--port N] [--ex
 
 Budgets and disclosure (flag, or its variable; defaults and effects in docs/operations.md):
   --admin-host HOST (FERRY_ADMIN_HOST, default 127.0.0.1)   --max-body-bytes N (FERRY_MAX_BODY_BYTES)
-${LIMIT_SETTINGS.map(([flag, env]) => `  --${flag} N (${env})`).join('\n')}
+${[...LIMIT_SETTINGS, ...MAPPING_SETTINGS].map(([flag, env]) => `  --${flag} N (${env})`).join('\n')}
   --drain-timeout-ms N (FERRY_DRAIN_TIMEOUT_MS, default 10000: how long SIGTERM waits for requests in flight)
   --envoy-message-timeout-ms N, --envoy-max-message-timeout-ms N (FERRY_ENVOY_MESSAGE_TIMEOUT_MS, FERRY_ENVOY_MAX_MESSAGE_TIMEOUT_MS):
       the message_timeout and max_message_timeout of the Envoy ext_proc filter in front; a route longer than
@@ -215,7 +223,7 @@ async function main(argv: string[]): Promise<number> {
         'envoy-max-message-timeout-ms': { type: 'string' },
         'ext-proc-metadata-namespace': { type: 'string' },
         'drain-timeout-ms': { type: 'string' },
-        ...Object.fromEntries(LIMIT_SETTINGS.map(([flag]) => [flag, { type: 'string' as const }])),
+        ...Object.fromEntries([...LIMIT_SETTINGS, ...MAPPING_SETTINGS].map(([flag]) => [flag, { type: 'string' as const }])),
         workers: { type: 'string' },
         against: { type: 'string' },
         jar: { type: 'string' },
@@ -321,6 +329,13 @@ async function main(argv: string[]): Promise<number> {
         const text = typeof given === 'string' ? given : env[name];
         if (text !== undefined) limits[key] = positiveInt(text, typeof given === 'string' ? `--${flag}` : name);
       }
+      const mapping: Partial<Record<(typeof MAPPING_SETTINGS)[number][2], number>> = {};
+      for (const [flag, name, key] of MAPPING_SETTINGS) {
+        const given = (values as Record<string, string | boolean | undefined>)[flag];
+        const text = typeof given === 'string' ? given : env[name];
+        if (text !== undefined) mapping[key] = positiveInt(text, typeof given === 'string' ? `--${flag}` : name);
+      }
+      const { reload: reloadTimeoutMs, ...mappingLimits } = mapping;
       const detail = values['problem-detail'] ?? env['FERRY_PROBLEM_DETAIL'] ?? 'safe';
       if (detail !== 'safe' && detail !== 'full') throw new UsageError(`--problem-detail / FERRY_PROBLEM_DETAIL is safe or full, got "${detail}"`);
       const adminHost = values['admin-host'] ?? env['FERRY_ADMIN_HOST'];
@@ -377,6 +392,8 @@ async function main(argv: string[]): Promise<number> {
         problemDetail: detail,
         watch: !values['no-watch'],
         checkSignatures: values['check-signatures'] === true,
+        mappingLimits,
+        ...(reloadTimeoutMs !== undefined ? { reloadTimeoutMs } : {}),
         logger,
         ...(otel
           ? { telemetry: createTelemetry({ tracer: otel.tracerProvider.getTracer('ferry'), urlPath: 'route' }), onClosed: () => otel.shutdown() }

@@ -14,6 +14,19 @@ import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { ConfigError } from '../config/errors.js';
+
+export const DEFAULT_RELOAD_TIMEOUT_MS = 60_000;
+
+/** `p`, or undefined once `ms` passed; an unref'd timer does not keep the process alive. */
+function within<T>(p: Promise<T>, ms: number, unref = false): Promise<{ value: T } | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+    if (unref) timer.unref();
+  });
+  return Promise.race([p.then((value) => ({ value })), late]).finally(() => clearTimeout(timer));
+}
 
 export interface WatchConfigOptions<C> {
   /** Loads and validates the folder; rejects with the loader's error (ConfigError) on a bad change. */
@@ -32,6 +45,12 @@ export interface WatchConfigOptions<C> {
   readonly pollIntervalMs?: number;
   /** Which files count (default: *.yaml, *.yml, *.proto). */
   readonly filter?: (file: string) => boolean;
+  /**
+   * Longest a reload (load and apply) may take (default 60 000 ms): past it the reload is
+   * abandoned, reported through `onError` as a ConfigError naming the folder, and the old config
+   * keeps serving; should it finish later, its result is dropped.
+   */
+  readonly reloadTimeoutMs?: number;
 }
 
 export interface ConfigWatcher {
@@ -83,22 +102,51 @@ export async function watchConfig<C>(dir: string, options: WatchConfigOptions<C>
   let again = false;
   let lastSignature = await folderSignature(dir, filter);
 
-  async function reloadOnce(): Promise<boolean> {
-    lastSignature = await folderSignature(dir, filter);
+  const reloadTimeoutMs = options.reloadTimeoutMs ?? DEFAULT_RELOAD_TIMEOUT_MS;
+
+  /** `wanted()` turns false once the reload timed out or the watcher closed: a late config is then dropped, not applied. */
+  async function loadAndApply(wanted: () => boolean): Promise<{ config: C } | { err: unknown }> {
     let config: C;
     try {
       config = await options.load();
     } catch (err) {
-      options.onError(err);
-      return false;
+      return { err };
     }
+    if (!wanted()) return { err: undefined };
     try {
       await options.apply(config);
     } catch (err) {
-      options.onError(err);
+      return { err };
+    }
+    return { config };
+  }
+
+  async function reloadOnce(): Promise<boolean> {
+    lastSignature = await folderSignature(dir, filter);
+    let timedOut = false;
+    const r = await within(
+      loadAndApply(() => !timedOut && !closed),
+      reloadTimeoutMs,
+    );
+    if (r === undefined) {
+      timedOut = true;
+      options.onError(
+        new ConfigError([
+          {
+            file: dir,
+            line: 1,
+            col: 1,
+            message: `the reload did not finish within ${reloadTimeoutMs} ms (--reload-timeout-ms); abandoned, the previous config keeps serving`,
+          },
+        ]),
+      );
       return false;
     }
-    options.onApplied?.(config);
+    if ('err' in r.value) {
+      if (r.value.err !== undefined) options.onError(r.value.err);
+      return false;
+    }
+    options.onApplied?.(r.value.config);
     return true;
   }
 
@@ -183,7 +231,13 @@ export async function watchConfig<C>(dir: string, options: WatchConfigOptions<C>
       if (timer !== undefined) clearTimeout(timer);
       watcher?.close();
       if (poller !== undefined) clearInterval(poller);
-      if (running !== undefined) await running.catch(() => undefined);
+      // A reload in progress gets a moment to finish; a stuck one is not waited for (shutdown must not hang on it).
+      if (running !== undefined)
+        await within(
+          running.catch(() => false),
+          1000,
+          true,
+        );
     },
   };
 }

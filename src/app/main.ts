@@ -7,7 +7,7 @@ import { propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Registry } from 'prom-client';
 import { ConfigError, formatProblem, keySource, problemsOf, type ConfigProblem } from '../config/errors.js';
-import { loadConfigDir } from '../config/loader.js';
+import { loadConfigDir, type MappingLimits } from '../config/loader.js';
 import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
 import type { ProblemDetail } from '../errors/index.js';
 import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../gateway/engine.js';
@@ -63,6 +63,10 @@ export interface FerryOptions {
   readonly stickyKeys?: readonly string[];
   /** Reload the mapping folder when its files change. */
   readonly watch?: boolean;
+  /** Mapping file budgets (size per file and per folder, parse timeout); defaults DEFAULT_MAPPING_LIMITS. */
+  readonly mappingLimits?: Partial<MappingLimits>;
+  /** Longest a hot reload may take before it is abandoned (default 60 s). */
+  readonly reloadTimeoutMs?: number;
   /** Longest wait for requests in flight on close (default 10 s). */
   readonly drainTimeoutMs?: number;
   /** Request log and operational messages; silent when absent. */
@@ -230,12 +234,22 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   };
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const problemDetail = opts.problemDetail ?? 'safe';
+  // A FIFO or socket named like a mapping is told once, not at every reload.
+  const toldSkipped = new Set<string>();
+  const loadOptions = {
+    ...(opts.mappingLimits ? { limits: opts.mappingLimits } : {}),
+    onSkipped: (file: string, reason: string) => {
+      if (toldSkipped.has(file)) return;
+      toldSkipped.add(file);
+      log?.warn(`mapping skipped: ${file} ${reason}`, { file });
+    },
+  };
   const onPluginFailure: PluginFailureObserver = (plugin, route, reason, message) => {
     metrics.recordPluginFailure(plugin, route, reason);
     log?.error('plugin failed', { plugin, route, reason, error: message });
   };
   const build = async (): Promise<BuiltEngine> => {
-    const config = await loadConfigDir(opts.mappingsDir);
+    const config = await loadConfigDir(opts.mappingsDir, loadOptions);
     // Plugin modules are imported anew on each load (a changed file is a new module).
     const plugins = await loadPlugins(config, builtinPlugins());
     let built: BuiltEngine;
@@ -399,6 +413,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     }
     if (opts.watch) {
       watcher = await watchConfig(opts.mappingsDir, {
+        ...(opts.reloadTimeoutMs !== undefined ? { reloadTimeoutMs: opts.reloadTimeoutMs } : {}),
         load: buildNext,
         apply: swap,
         onApplied: (next) => {

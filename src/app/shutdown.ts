@@ -146,8 +146,21 @@ export function createShutdown(options: ShutdownOptions = {}): ShutdownCoordinat
     installSignalHandlers(opts = {}) {
       const signals = opts.signals ?? ['SIGTERM', 'SIGINT'];
       const exit = opts.exit ?? ((code: number) => process.exit(code));
+      let exited = false;
+      const exitOnce = (code: number): void => {
+        if (exited) return;
+        exited = true;
+        exit(code);
+      };
       const handler = (signal: NodeJS.Signals): void => {
-        void this.shutdown(signal).then((r) => exit(r.drained && r.failedSteps.length === 0 ? 0 : 1));
+        // A backstop: whatever step hangs (a stuck reload, a pool that never closes), the process
+        // exits 1 once the drain timeout and one step timeout have passed.
+        const deadlineMs = graceMs + drainTimeoutMs + stepTimeoutMs;
+        setTimeout(() => {
+          log('shutdown: deadline passed, exiting', { deadlineMs });
+          exitOnce(1);
+        }, deadlineMs).unref();
+        void this.shutdown(signal).then((r) => exitOnce(r.drained && r.failedSteps.length === 0 ? 0 : 1));
       };
       for (const s of signals) process.on(s, handler);
       return () => {

@@ -4,6 +4,7 @@
  * module resets, so class definitions never leak from one frame to the next.
  */
 import { HessianDecodeError, HessianReader, JavaMap, type HessianValue } from './hessian/reader.js';
+import { MAX_REPLY_ATTACHMENT_CHARS, MAX_REPLY_ATTACHMENTS } from './hessian/constants.js';
 import { HessianWriter as HessianWriterCtor, type HessianWriter } from './hessian/writer.js';
 
 /** The dubbo protocol version Ferry speaks; ≥ 2.0.2 makes providers send response attachments. */
@@ -161,10 +162,37 @@ export type DubboResult =
 function attachmentsOf(v: HessianValue, at: number): Record<string, string> {
   if (!(v instanceof JavaMap)) throw new HessianDecodeError('response attachments must be a map', at);
   const out: Record<string, string> = {};
+  let chars = 0;
   for (const [k, val] of v) {
-    if (typeof k === 'string' && k !== '__proto__') out[k] = typeof val === 'string' ? val : String(val);
+    if (typeof k === 'string' && k !== '__proto__') {
+      const text = typeof val === 'string' ? val : String(val);
+      chars += k.length + text.length;
+      if (chars > MAX_REPLY_ATTACHMENT_CHARS)
+        throw new HessianDecodeError(`attachments longer than ${MAX_REPLY_ATTACHMENT_CHARS} characters`, at, true);
+      out[k] = text;
+    }
   }
   return out;
+}
+
+/** Reads the attachments map with a budget of values that MAX_REPLY_ATTACHMENTS pairs fit in (the map itself counts one). */
+function readAttachmentsOf(r: HessianReader): Record<string, string> {
+  const at = r.offset;
+  r.limitValues(2 * MAX_REPLY_ATTACHMENTS + 1);
+  let v: HessianValue;
+  try {
+    v = r.read();
+  } catch (err) {
+    if (err instanceof HessianDecodeError && err.overBudget) throw new HessianDecodeError(`more than ${MAX_REPLY_ATTACHMENTS} attachments`, at, true);
+    throw err;
+  }
+  return attachmentsOf(v, at);
+}
+
+/** A result flag that is not one, for a message (a list holding a long cannot go through JSON.stringify: found by fuzzing). */
+function describeFlag(flag: HessianValue): string {
+  if (typeof flag === 'number' || typeof flag === 'bigint' || typeof flag === 'boolean' || flag === null) return String(flag);
+  return typeof flag === 'string' ? JSON.stringify(flag.slice(0, 40)) : `a ${Array.isArray(flag) ? 'list' : (flag.constructor?.name ?? 'value')}`;
 }
 
 /**
@@ -175,10 +203,7 @@ export function decodeResponseBody(body: Buffer): DubboResult {
   const r = new HessianReader(body);
   const flagAt = r.offset;
   const flag = r.read();
-  const readAttachments = (): Record<string, string> => {
-    const at = r.offset;
-    return attachmentsOf(r.read(), at);
-  };
+  const readAttachments = (): Record<string, string> => readAttachmentsOf(r);
   switch (flag) {
     case 0:
       return { kind: 'exception', value: r.read(), attachments: {} };
@@ -197,10 +222,7 @@ export function decodeResponseBody(body: Buffer): DubboResult {
     case 5:
       return { kind: 'null', attachments: readAttachments() };
     default:
-      throw new HessianDecodeError(
-        `unknown Dubbo result flag ${typeof flag === 'bigint' ? flag.toString() : (JSON.stringify(flag) ?? String(flag))}`,
-        flagAt,
-      );
+      throw new HessianDecodeError(`unknown Dubbo result flag ${describeFlag(flag)}`, flagAt);
   }
 }
 

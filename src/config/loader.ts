@@ -3,9 +3,9 @@
  * against the shipped JSON Schema, checks what a schema cannot (duplicates, dangling references),
  * and returns one frozen FerryConfig. Every problem carries file:line:col and one sentence.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { constants as fsConstants, readFileSync, type Dirent, type Stats } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { parseTemplate, TemplateError, templateKey, variableNames, type CompiledTemplate } from '../router/index.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
+import { parseOffThread } from './parse-off-thread.js';
 import {
   DEFAULT_RETRIES,
   type ArgConfig,
@@ -57,29 +58,134 @@ export interface MappingFile {
   readonly text: string;
 }
 
-/** Reads every *.yaml / *.yml file below `dir` (sorted) and loads them as one config. */
-export async function loadConfigDir(dir: string): Promise<FerryConfig> {
+/** Budgets of a mapping folder (docs/operations.md). Files are checked with fstat before they are read. */
+export interface MappingLimits {
+  /** Largest mapping file, bytes. */
+  readonly maxFileBytes: number;
+  /** Largest sum of the mapping files of the folder, bytes. */
+  readonly maxTotalBytes: number;
+  /** Longest time YAML parsing and schema validation of the folder may take (off the event loop), ms. */
+  readonly parseTimeoutMs: number;
+}
+
+/**
+ * 1 MiB per file is hundreds of times the largest mapping seen (the shipped ones are under 10 KiB)
+ * and parses in 1 to 4 s off the event loop; 8 MiB per folder bounds the parse worker's memory
+ * (about 150 MB of YAML nodes per MiB, one file at a time).
+ */
+export const DEFAULT_MAPPING_LIMITS: MappingLimits = Object.freeze({
+  maxFileBytes: 1024 * 1024,
+  maxTotalBytes: 8 * 1024 * 1024,
+  parseTimeoutMs: 30_000,
+});
+
+/** Folders up to this many bytes are parsed on the calling thread (the shipped mappings are under 10 KiB each). */
+export const INLINE_PARSE_BYTES = 64 * 1024;
+
+export interface LoadDirOptions {
+  readonly limits?: Partial<MappingLimits>;
+  /** Told about each entry named like a mapping that is not a regular file (a FIFO, socket, device, folder); it is never read. */
+  readonly onSkipped?: (file: string, reason: string) => void;
+}
+
+/**
+ * Reads every *.yaml / *.yml file below `dir` (sorted) and loads them as one config. Only regular
+ * files are read (symlinks resolved; a FIFO is never opened, so it cannot block the load), each
+ * within the size budgets; YAML parsing and validation run in a worker thread under a timeout.
+ */
+export async function loadConfigDir(dir: string, options: LoadDirOptions = {}): Promise<FerryConfig> {
+  const limits = { ...DEFAULT_MAPPING_LIMITS, ...options.limits };
   const root = path.resolve(dir);
   const unreadable = (file: string, err: unknown): ConfigError =>
     new ConfigError([{ file, line: 1, col: 1, message: `cannot be read: ${err instanceof Error ? err.message : String(err)}` }]);
-  const names = await listYaml(root).catch((err: unknown) => {
+  const skipped = (file: string, reason: string): void => options.onSkipped?.(file, reason);
+  const names = await listYaml(root, (full, reason) => skipped(shownPath(full), reason)).catch((err: unknown) => {
     throw unreadable(dir, err);
   });
-  if (names.length === 0) {
+  const files: MappingFile[] = [];
+  let total = 0;
+  for (const name of names) {
+    const file = shownPath(name);
+    const read = await readMappingFile(name, limits.maxFileBytes).catch((err: unknown) => {
+      throw err instanceof ConfigError ? err : unreadable(file, err);
+    });
+    if (typeof read !== 'string') {
+      if ('skip' in read) {
+        skipped(file, read.skip);
+        continue;
+      }
+      throw new ConfigError([{ file, line: 1, col: 1, message: read.problem }]);
+    }
+    total += Buffer.byteLength(read);
+    if (total > limits.maxTotalBytes) {
+      throw new ConfigError([
+        {
+          file,
+          line: 1,
+          col: 1,
+          message: `the mapping files read so far (this one included) hold ${total} bytes, over the ${limits.maxTotalBytes}-byte limit per folder (--max-mapping-bytes)`,
+        },
+      ]);
+    }
+    files.push({ file, text: read });
+  }
+  if (files.length === 0) {
     throw new ConfigError([{ file: dir, line: 1, col: 1, message: 'the folder holds no .yaml or .yml mapping file' }]);
   }
-  const files: MappingFile[] = [];
-  for (const name of names) {
-    const file = path.relative(process.cwd(), name) || name;
-    const text = await readFile(name, 'utf8').catch((err: unknown) => {
-      throw unreadable(file, err);
-    });
-    files.push({ file, text });
-  }
-  return loadConfigFiles(files, root);
+  // A folder this small parses in milliseconds: a worker thread would only add its start-up time.
+  const parsed =
+    total <= INLINE_PARSE_BYTES
+      ? files.map((f) => parseMappingFile(f))
+      : await parseOffThread<ParsedFile | ConfigProblem[] | null>(files, limits.parseTimeoutMs);
+  return compileParsed(parsed, root);
 }
 
-async function listYaml(dir: string): Promise<string[]> {
+function shownPath(full: string): string {
+  return path.relative(process.cwd(), full) || full;
+}
+
+const FILE_KIND: ReadonlyArray<[(s: Dirent | Stats) => boolean, string]> = [
+  [(s) => s.isFIFO(), 'a FIFO (named pipe)'],
+  [(s) => s.isSocket(), 'a socket'],
+  [(s) => s.isCharacterDevice(), 'a character device'],
+  [(s) => s.isBlockDevice(), 'a block device'],
+  [(s) => s.isDirectory(), 'a folder'],
+];
+
+function notRegular(s: Dirent | Stats): string {
+  const kind = FILE_KIND.find(([is]) => is(s))?.[1] ?? 'not a regular file';
+  return `is ${kind}, not a regular file: skipped, never read`;
+}
+
+/**
+ * The text of one mapping file, or why it is skipped or refused. Opened non-blocking (a FIFO put
+ * there after the listing must not block), checked with fstat, then read at most to the cap.
+ */
+async function readMappingFile(full: string, maxFileBytes: number): Promise<string | { skip: string } | { problem: string }> {
+  const handle = await open(full, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) return { skip: notRegular(st) };
+    if (st.size > maxFileBytes) {
+      return { problem: `is ${st.size} bytes, over the ${maxFileBytes}-byte limit per mapping file (--max-mapping-file-bytes); not read` };
+    }
+    // One byte more than the cap tells a file that grew since fstat.
+    const buf = Buffer.alloc(Math.min(st.size, maxFileBytes) + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    if (n > maxFileBytes) return { problem: `grew past the ${maxFileBytes}-byte limit per mapping file (--max-mapping-file-bytes) while being read` };
+    return buf.toString('utf8', 0, n);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Mapping files below `dir`; entries that are FIFOs, sockets or devices are reported and left unopened. */
+async function listYaml(dir: string, skip: (full: string, reason: string) => void): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries) {
@@ -87,45 +193,110 @@ async function listYaml(dir: string): Promise<string[]> {
     // `..data` / `..<timestamp>` folders, which hold the same files the visible symlinks point at.
     if (e.name.startsWith('.')) continue;
     const full = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listYaml(full)));
-    else if (/\.ya?ml$/.test(e.name)) out.push(full);
+    if (e.isDirectory()) out.push(...(await listYaml(full, skip)));
+    else if (/\.ya?ml$/.test(e.name)) {
+      if (e.isFile() || e.isSymbolicLink()) out.push(full);
+      else skip(full, notRegular(e));
+    }
   }
   return out.sort();
 }
 
-interface ParsedFile {
+/** Where each node of a mapping file was written: `v`+path (the value) and `k`+path (a map key), as [line, col]. */
+export type Positions = ReadonlyMap<string, readonly [number, number]>;
+
+/** One mapping file parsed and validated against the schema (plain data, so that it crosses a worker boundary). */
+export interface ParsedFile {
   readonly file: string;
-  readonly doc: Document.Parsed;
-  readonly lines: LineCounter;
+  readonly positions: Positions;
   readonly data: Record<string, unknown>;
+}
+
+const SEP = '\u0001';
+
+function indexPositions(doc: Document.Parsed, lines: LineCounter): Positions {
+  const at = new Map<string, readonly [number, number]>();
+  const pos = (offset: number | undefined): readonly [number, number] => {
+    const p = lines.linePos(offset ?? 0);
+    return [p.line, p.col];
+  };
+  const isNode = (n: unknown): n is YamlNode => isScalar(n) || isMap(n) || isSeq(n);
+  // An explicit stack: a file nested thousands deep must not overflow the call stack.
+  const stack: Array<[YamlNode, string]> = [];
+  const root = doc.contents;
+  at.set('v', isNode(root) ? pos(root.range?.[0]) : [1, 1]);
+  if (isNode(root)) stack.push([root, '']);
+  while (stack.length > 0) {
+    const [node, key] = stack.pop()!;
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!isScalar(pair.key)) continue;
+        const k = key + SEP + String(pair.key.value);
+        if (at.has('k' + k)) continue;
+        const keyPos = pos(pair.key.range?.[0]);
+        at.set('k' + k, keyPos);
+        if (isNode(pair.value)) {
+          at.set('v' + k, pos(pair.value.range?.[0]));
+          stack.push([pair.value, k]);
+        } else {
+          at.set('v' + k, keyPos);
+        }
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        if (!isNode(item)) return;
+        const k = key + SEP + String(i);
+        at.set('v' + k, pos(item.range?.[0]));
+        stack.push([item, k]);
+      });
+    }
+  }
+  return at;
+}
+
+/** Parses and validates one mapping file: its data and positions, or its problems. An empty file is `null`. */
+export function parseMappingFile(f: MappingFile): ParsedFile | ConfigProblem[] | null {
+  try {
+    const lines = new LineCounter();
+    // maxAliasCount bounds alias expansion (the billion-laughs document) in toJS.
+    const doc = parseDocument(f.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      return doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { file: f.file, line: pos.line, col: pos.col, message: `YAML syntax: ${firstLine(e.message)}` };
+      });
+    }
+    const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    if (data === null || data === undefined) return null; // an empty file declares nothing
+    if (typeof data !== 'object' || Array.isArray(data)) {
+      return [{ file: f.file, line: 1, col: 1, message: 'a mapping file must be a YAML map with services, types and routes' }];
+    }
+    const positions = indexPositions(doc, lines);
+    const validate = validator();
+    if (!validate(data)) return schemaProblems({ file: f.file, positions }, validate.errors ?? []);
+    return { file: f.file, positions, data: data as Record<string, unknown> };
+  } catch (err) {
+    // The yaml library's alias budget, or a document nested past what the parser's stack holds.
+    return [{ file: f.file, line: 1, col: 1, message: `cannot be parsed: ${firstLine(err instanceof Error ? err.message : String(err))}` }];
+  }
 }
 
 /** Loads mapping files already read into memory. `root` is the folder proto paths resolve against. */
 export function loadConfigFiles(files: readonly MappingFile[], root: string): FerryConfig {
+  return compileParsed(
+    files.map((f) => parseMappingFile(f)),
+    root,
+  );
+}
+
+/** Compiles parse results (from {@link parseMappingFile}) into one config, or throws every problem. */
+export function compileParsed(results: ReadonlyArray<ParsedFile | ConfigProblem[] | null>, root: string): FerryConfig {
   const problems: ConfigProblem[] = [];
   const parsed: ParsedFile[] = [];
-  for (const f of files) {
-    const lines = new LineCounter();
-    const doc = parseDocument(f.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        const pos = lines.linePos(e.pos[0]);
-        problems.push({ file: f.file, line: pos.line, col: pos.col, message: `YAML syntax: ${firstLine(e.message)}` });
-      }
-      continue;
-    }
-    const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
-    if (data === null || data === undefined) continue; // an empty file declares nothing
-    if (typeof data !== 'object' || Array.isArray(data)) {
-      problems.push({ file: f.file, line: 1, col: 1, message: 'a mapping file must be a YAML map with services, types and routes' });
-      continue;
-    }
-    const validate = validator();
-    if (!validate(data)) {
-      problems.push(...schemaProblems(f.file, doc, lines, validate.errors ?? []));
-      continue;
-    }
-    parsed.push({ file: f.file, doc, lines, data: data as Record<string, unknown> });
+  for (const r of results) {
+    if (r === null) continue;
+    if (Array.isArray(r)) problems.push(...r);
+    else parsed.push(r);
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -142,37 +313,26 @@ function firstLine(s: string): string {
 // Positions
 
 function locate(
-  pf: { file: string; doc: Document.Parsed; lines: LineCounter },
+  pf: { readonly file: string; readonly positions: Positions },
   pathParts: readonly (string | number)[],
   keyOf = false,
 ): SourceLocation {
-  let node: unknown = pf.doc.contents;
-  let best: YamlNode | undefined = isScalar(node) || isMap(node) || isSeq(node) ? node : undefined;
+  let best = pf.positions.get('v') ?? [1, 1];
+  let key = '';
   for (let i = 0; i < pathParts.length; i++) {
-    const part = pathParts[i]!;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(part));
-      if (pair === undefined) break;
-      const last = i === pathParts.length - 1;
-      if (last && keyOf && isScalar(pair.key)) {
-        best = pair.key;
+    key += SEP + String(pathParts[i]);
+    if (keyOf && i === pathParts.length - 1) {
+      const k = pf.positions.get('k' + key);
+      if (k !== undefined) {
+        best = k;
         break;
       }
-      node = pair.value;
-      if (node && (isScalar(node) || isMap(node) || isSeq(node))) best = node;
-      else if (isScalar(pair.key)) best = pair.key;
-    } else if (isSeq(node)) {
-      const item = node.items[Number(part)];
-      if (item === undefined) break;
-      node = item;
-      if (isScalar(node) || isMap(node) || isSeq(node)) best = node;
-    } else {
-      break;
     }
+    const v = pf.positions.get('v' + key);
+    if (v === undefined) break;
+    best = v;
   }
-  const offset = best?.range?.[0] ?? 0;
-  const pos = pf.lines.linePos(offset);
-  return { file: pf.file, line: pos.line, col: pos.col };
+  return { file: pf.file, line: best[0], col: best[1] };
 }
 
 function pointerParts(pointer: string): string[] {
@@ -214,8 +374,8 @@ const PATTERN_HINTS: ReadonlyArray<[RegExp, string]> = [
   [/\/registry$/, 'must be a registry URL such as "zookeeper://127.0.0.1:2181" or "nacos://127.0.0.1:8848"'],
 ];
 
-function schemaProblems(file: string, doc: Document.Parsed, lines: LineCounter, errors: readonly ErrorObject[]): ConfigProblem[] {
-  const pf = { file, doc, lines };
+function schemaProblems(pf: { readonly file: string; readonly positions: Positions }, errors: readonly ErrorObject[]): ConfigProblem[] {
+  const file = pf.file;
   const out = new Map<string, ConfigProblem>();
   // Errors inside a oneOf branch repeat what the oneOf says better; keep the most useful one per place.
   const byPath = new Map<string, ErrorObject[]>();
@@ -433,17 +593,14 @@ export function parseDuration(v: number | string): number {
 
 /** Where the value of each key of the map at `at` was written. */
 function keySourcesOf(pf: ParsedFile, at: readonly (string | number)[]): KeySources {
-  let node: unknown = pf.doc.contents;
+  let node: unknown = pf.data;
   for (const part of at) {
-    if (isMap(node)) node = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(part))?.value;
-    else if (isSeq(node)) node = node.items[Number(part)];
-    else return Object.freeze({});
+    if (node === null || typeof node !== 'object') return Object.freeze({});
+    node = (node as Record<string, unknown>)[String(part)];
   }
   const out: Record<string, SourceLocation> = {};
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      if (isScalar(pair.key)) out[String(pair.key.value)] = locate(pf, [...at, String(pair.key.value)]);
-    }
+  if (node !== null && typeof node === 'object' && !Array.isArray(node)) {
+    for (const key of Object.keys(node)) out[key] = locate(pf, [...at, key]);
   }
   return Object.freeze(out);
 }

@@ -7,6 +7,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { loadConfigDir } from '../../src/config/loader.js';
 import type { FerryConfig } from '../../src/config/types.js';
 import { watchConfig } from '../../src/app/config-watcher.js';
+import { aliasBomb, makeFifo, sparseFile } from '../support/hostile-mappings.js';
 
 function mapping(routes: Array<{ id: string; path: string }>): string {
   return [
@@ -153,4 +154,93 @@ test('reloadNow serialises reloads and a failing apply (input: apply throws) is 
   } finally {
     await watcher.close();
   }
+});
+
+describe('hostile files in a watched folder', () => {
+  test(
+    'after a 50 MB file, a 5 MB file, a FIFO named x.yaml and an alias bomb, each refused or skipped, a later edit still applies',
+    { timeout: 120_000 },
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'ferry-watch-hostile-'));
+      dirs.push(dir);
+      const file = path.join(dir, 'bank.yaml');
+      await writeFile(file, mapping([{ id: 'r0', path: '/r0/{id}' }]));
+      let current: FerryConfig = await loadConfigDir(dir);
+      const errors: unknown[] = [];
+      const skipped: string[] = [];
+      const events: { wake?: () => void } = {};
+      const watcher = await watchConfig(dir, {
+        load: () => loadConfigDir(dir, { onSkipped: (f) => skipped.push(f) }),
+        apply(c) {
+          current = c;
+        },
+        onApplied: () => events.wake?.(),
+        onError(err) {
+          errors.push(err);
+          events.wake?.();
+        },
+        debounceMs: 50,
+      });
+      try {
+        const steps: Array<[string, () => Promise<void>, RegExp]> = [
+          ['huge.yaml (50 MB)', () => sparseFile(path.join(dir, 'huge.yaml'), 50_000_000), /huge\.yaml:1:1: is 50000000 bytes/],
+          ['big.yaml (5 MB)', () => sparseFile(path.join(dir, 'big.yaml'), 5_000_000), /big\.yaml:1:1: is 5000000 bytes/],
+          ['bomb.yaml', () => writeFile(path.join(dir, 'bomb.yaml'), aliasBomb()), /bomb\.yaml:1:1: cannot be parsed/],
+        ];
+        let edit = 1;
+        for (const [what, drop, refusedAs] of steps) {
+          const before = errors.length;
+          await drop();
+          await eventually(() => errors.length > before, events, `${what} refused`);
+          assert.match((errors.at(-1) as Error).message, refusedAs, what);
+          await rm(path.join(dir, what.split(' ')[0]!));
+          // The old config kept serving; a later good edit applies.
+          const id = `r${edit++}`;
+          await writeFile(file, mapping([{ id, path: `/${id}/{id}` }]));
+          await eventually(() => current.routes.some((r) => r.id === id), events, `edit after ${what} applied`);
+        }
+        makeFifo(path.join(dir, 'x.yaml'));
+        await writeFile(file, mapping([{ id: 'after-fifo', path: '/after-fifo/{id}' }]));
+        await eventually(() => current.routes.some((r) => r.id === 'after-fifo'), events, 'edit with a FIFO in the folder applied');
+        assert.ok(
+          skipped.some((f) => /x\.yaml$/.test(f)),
+          `the FIFO was named as skipped: ${JSON.stringify(skipped)}`,
+        );
+      } finally {
+        await watcher.close();
+      }
+    },
+  );
+
+  test('a reload stuck past reloadTimeoutMs (input: a load that never settles) is abandoned with a coded error; the next one applies; close() does not wait for it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'ferry-watch-stuck-'));
+    dirs.push(dir);
+    await writeFile(path.join(dir, 'a.yaml'), mapping([{ id: 'r1', path: '/a/{id}' }]));
+    const config = await loadConfigDir(dir);
+    let stuck = true;
+    let applied = 0;
+    const errors: unknown[] = [];
+    const watcher = await watchConfig(dir, {
+      load: () => (stuck ? new Promise<FerryConfig>(() => {}) : Promise.resolve(config)),
+      apply: () => void applied++,
+      onError: (e) => errors.push(e),
+      mode: 'poll',
+      pollIntervalMs: 60_000,
+      reloadTimeoutMs: 200,
+    });
+    assert.equal(await watcher.reloadNow(), false);
+    assert.equal(applied, 0);
+    const err = errors[0];
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.equal(err.code, 'FERRY_CONFIG_INVALID');
+    assert.match(err.message, /the reload did not finish within 200 ms .*previous config keeps serving/);
+    stuck = false;
+    assert.equal(await watcher.reloadNow(), true, String(errors[1]));
+    assert.equal(applied, 1);
+    stuck = true;
+    const pending = watcher.reloadNow();
+    await watcher.close(); // returns although the reload is stuck
+    assert.equal(await pending, false);
+    assert.equal(applied, 1, 'nothing was applied after close');
+  });
 });

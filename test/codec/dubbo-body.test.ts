@@ -170,3 +170,36 @@ test('status != 20 bodies hold one string', () => {
   assert.equal(decodeErrorMessage(Buffer.from([0x4e])), '');
   assert.throws(() => decodeErrorMessage(Buffer.from([0x91])), /an error body must hold a string/);
 });
+
+test('reply budgets: more than MAX_REPLY_ATTACHMENTS attachments (input: 5 000 pairs) and a value budget (input: a list of 20 ints, maxValues 10) are coded errors', async () => {
+  const { decodeResponseBody } = await import('../../src/codec/dubbo-body.js');
+  const { HessianReader, HessianDecodeError } = await import('../../src/codec/hessian/reader.js');
+  const { MAX_REPLY_ATTACHMENTS } = await import('../../src/codec/hessian/constants.js');
+  const pairs: Buffer[] = [Buffer.from([0x94, 0x02, 0x6f, 0x6b, 0x48])]; // flag 4, "ok", map
+  for (let i = 0; i < 5000; i++) {
+    const k = i.toString(36);
+    pairs.push(Buffer.from([k.length]), Buffer.from(k, 'latin1'), Buffer.from([0x01, 0x76]));
+  }
+  pairs.push(Buffer.from([0x5a]));
+  assert.throws(
+    () => decodeResponseBody(Buffer.concat(pairs)),
+    (e: unknown) =>
+      e instanceof HessianDecodeError &&
+      e.code === 'FERRY_UPSTREAM_PROTOCOL_ERROR' &&
+      e.message.includes(`more than ${MAX_REPLY_ATTACHMENTS} attachments`),
+  );
+  const list = Buffer.concat([Buffer.from([0x58, 0xa4]), Buffer.alloc(20, 0x91)]); // untyped fixed list of 20 (X, int 20), each int 1
+  assert.throws(
+    () => new HessianReader(list, { maxValues: 10 }).read(),
+    (e: unknown) => e instanceof HessianDecodeError && e.overBudget && /more than 10 values/.test(e.message),
+  );
+});
+
+test('a result flag that is a list holding a long (input: bytes 0x79 0xd8, found by fuzzing) is a coded error, not a TypeError', async () => {
+  const { decodeResponseBody } = await import('../../src/codec/dubbo-body.js');
+  const { HessianDecodeError } = await import('../../src/codec/hessian/reader.js');
+  assert.throws(
+    () => decodeResponseBody(Buffer.from([0x79, 0xd8])),
+    (e: unknown) => e instanceof HessianDecodeError && /unknown Dubbo result flag a list/.test(e.message),
+  );
+});

@@ -51,5 +51,11 @@ export const ENUM_FIELDS: readonly string[] = Object.freeze(['name']);
 
 /** Default budget of values emitted per reply (guards against reference bombs). */
 export const DEFAULT_MAX_NODES = 1_000_000;
+/**
+ * Attachments a Dubbo reply may carry, and their total size (keys and values, UTF-16 units).
+ * Providers send a handful (trace context, dubbo version); 840 000 of them fit in an 8 MiB frame.
+ */
+export const MAX_REPLY_ATTACHMENTS = 1024;
+export const MAX_REPLY_ATTACHMENT_CHARS = 64 * 1024;
 /** Default deepest nesting of lists, maps and objects accepted: the one JSON nesting limit, also applied to request bodies. */
 export const DEFAULT_MAX_DEPTH = MAX_JSON_NESTING;

@@ -19,6 +19,7 @@ import {
   BIG_DECIMAL,
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_NODES,
+  MAX_REPLY_ATTACHMENTS,
   INSTANT_HANDLE,
   LOCAL_DATE_HANDLE,
   LOCAL_DATE_TIME_HANDLE,
@@ -902,7 +903,7 @@ export function compileTypedJsonDecoder(type: JavaType, enumNames: ReadonlySet<s
 function attachmentsFollow(body: Buffer, at: number): boolean {
   if (body[at] === 0x48) {
     let p = at + 1;
-    for (let strings = 0; ; strings++) {
+    for (let strings = 0; strings <= 2 * MAX_REPLY_ATTACHMENTS; strings++) {
       const c = body[p];
       if (c === undefined) break;
       if (c === 0x5a) {
@@ -927,7 +928,8 @@ function attachmentsFollow(body: Buffer, at: number): boolean {
     }
   }
   try {
-    return new HessianReader(body, {}, at).read() instanceof JavaMap;
+    // Over the attachments budget: false, so the generic path decodes the reply and names the budget.
+    return new HessianReader(body, { maxValues: 2 * MAX_REPLY_ATTACHMENTS + 1 }, at).read() instanceof JavaMap;
   } catch {
     return false;
   }

@@ -6,16 +6,22 @@
  * HessianDecodeError, never a bare TypeError, and nesting deeper than `maxDepth` is refused.
  */
 import { FerryError } from '../../errors/index.js';
-import { DEFAULT_MAX_DEPTH } from './constants.js';
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES } from './constants.js';
 import { decodeJavaUtf, type JavaUtfEnd } from './java-utf.js';
 
 /** The bytes are not valid Hessian 2 (or use a form Ferry does not read). */
 export class HessianDecodeError extends FerryError {
   readonly offset: number;
-  constructor(message: string, offset: number) {
-    super('FERRY_UPSTREAM_PROTOCOL_ERROR', `Malformed Hessian data at byte ${offset}: ${message}.`);
+  /** True when the data may be well-formed but is over a decode budget (values per reply). */
+  readonly overBudget: boolean;
+  constructor(message: string, offset: number, overBudget = false) {
+    super(
+      'FERRY_UPSTREAM_PROTOCOL_ERROR',
+      overBudget ? `Hessian data over budget at byte ${offset}: ${message}.` : `Malformed Hessian data at byte ${offset}: ${message}.`,
+    );
     this.name = 'HessianDecodeError';
     this.offset = offset;
+    this.overBudget = overBudget;
   }
 }
 
@@ -49,6 +55,8 @@ export type HessianValue = null | boolean | number | bigint | string | Buffer | 
 export interface HessianReaderOptions {
   /** Deepest nesting of lists, maps and objects accepted (default MAX_JSON_NESTING, the request limit too). */
   maxDepth?: number;
+  /** Most values read (each scalar, list, map and object counts one; default DEFAULT_MAX_NODES): decode work stays linear and bounded. */
+  maxValues?: number;
 }
 
 interface ClassDef {
@@ -65,6 +73,8 @@ export class HessianReader {
   private readonly types: string[] = [];
   private depth = 0;
   private readonly maxDepth: number;
+  private valuesLeft: number;
+  private valueLimit: number;
 
   constructor(
     private readonly buf: Buffer,
@@ -75,6 +85,16 @@ export class HessianReader {
     this.pos = start;
     this.end = end;
     this.maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.valueLimit = opts.maxValues ?? DEFAULT_MAX_NODES;
+    this.valuesLeft = this.valueLimit;
+  }
+
+  /** Lowers the values still allowed to at most `n` (e.g. for a reply's attachments). */
+  limitValues(n: number): void {
+    if (n < this.valuesLeft) {
+      this.valuesLeft = n;
+      this.valueLimit = n;
+    }
   }
 
   /** Byte offset of the next value. */
@@ -108,6 +128,7 @@ export class HessianReader {
       this.readClassDef();
     }
     const at = this.pos;
+    if (--this.valuesLeft < 0) throw new HessianDecodeError(`more than ${this.valueLimit} values`, at, true);
     const code = this.byte();
     const b = this.buf;
     // Small codes first: compact ints and strings are the most frequent values.

@@ -146,7 +146,15 @@ export function createProtoJson(root: Root): ProtoJson {
     encode,
 
     toJson(type, bytes, opts = {}) {
-      return writer.messageJson(type, type.decode(bytes), opts);
+      let message: unknown;
+      try {
+        message = type.decode(bytes);
+      } catch (err) {
+        // protobufjs refuses messages nested past Reader.recursionLimit (100) and malformed bytes with a bare Error.
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `the reply is not a valid ${type.fullName.slice(1)}: ${reason}`, { cause: err });
+      }
+      return writer.messageJson(type, message, opts);
     },
 
     fieldToJson(type, message, fieldName, opts = {}) {

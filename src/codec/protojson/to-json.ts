@@ -84,11 +84,13 @@ export function createJsonWriter(root: Root, plans: TypePlans, structs: StructCo
 
   function fieldJson(fi: FieldInfo, v: unknown, opts: ToJsonOptions): unknown {
     if (fi.map) {
-      const out: Record<string, unknown> = {};
-      for (const [k, ev] of Object.entries(v as Record<string, unknown>)) out[mapKeyJson(fi.keyType!, k)] = elementJson(fi, ev, opts);
-      return out;
+      return structs.nested(() => {
+        const out: Record<string, unknown> = {};
+        for (const [k, ev] of Object.entries(v as Record<string, unknown>)) out[mapKeyJson(fi.keyType!, k)] = elementJson(fi, ev, opts);
+        return out;
+      });
     }
-    if (fi.repeated) return (v as unknown[]).map((ev) => elementJson(fi, ev, opts));
+    if (fi.repeated) return structs.nested(() => (v as unknown[]).map((ev) => elementJson(fi, ev, opts)));
     return elementJson(fi, v, opts);
   }
 
@@ -117,12 +119,14 @@ export function createJsonWriter(root: Root, plans: TypePlans, structs: StructCo
       const inner = ti.fields[0]!;
       return scalarJson(inner.kind, msg['value'] ?? defaultJson(inner));
     }
-    const out: Record<string, unknown> = {};
-    for (const fi of ti.fields) {
-      if (hasValue(fi, msg)) out[fi.jsonName] = fieldJson(fi, msg[fi.name], opts);
-      else if (opts.emitDefaults === true && !fi.presence) out[fi.jsonName] = defaultJson(fi);
-    }
-    return out;
+    return structs.nested(() => {
+      const out: Record<string, unknown> = {};
+      for (const fi of ti.fields) {
+        if (hasValue(fi, msg)) out[fi.jsonName] = fieldJson(fi, msg[fi.name], opts);
+        else if (opts.emitDefaults === true && !fi.presence) out[fi.jsonName] = defaultJson(fi);
+      }
+      return out;
+    });
   }
 
   function anyJson(msg: Record<string, unknown>, opts: ToJsonOptions): unknown {

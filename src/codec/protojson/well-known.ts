@@ -9,6 +9,7 @@ import protobuf from 'protobufjs';
 import type { Type } from 'protobufjs';
 import { isLosslessNumber } from 'lossless-json';
 import { FerryError } from '../../errors/index.js';
+import { MAX_JSON_NESTING } from '../../exchange/index.js';
 import { DraftMap, longFromBigInt, longText, type Draft, type DraftValue } from './draft.js';
 import { describe, fail, isJsonObject } from './mapping-error.js';
 import { protoJsonName, snakeFromCamel } from './names.js';
@@ -148,6 +149,11 @@ export interface StructCodec {
   valueJson(message: unknown): unknown;
   structJson(msg: Record<string, unknown>): unknown;
   listJson(msg: Record<string, unknown>): unknown;
+  /**
+   * Runs `f` one JSON level (object or array) deeper: the reply-side half of the one JSON nesting
+   * limit (MAX_JSON_NESTING). Deeper is FERRY_UPSTREAM_PROTOCOL_ERROR, as for Dubbo replies.
+   */
+  nested<T>(f: () => T): T;
 }
 
 export function createStructCodec(root: protobuf.Root): StructCodec {
@@ -191,14 +197,29 @@ export function createStructCodec(root: protobuf.Root): StructCodec {
     return null;
   }
 
+  let depth = 0;
+  function nested<T>(f: () => T): T {
+    if (depth >= MAX_JSON_NESTING) {
+      throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `the reply nests objects and arrays deeper than ${MAX_JSON_NESTING}`);
+    }
+    depth++;
+    try {
+      return f();
+    } finally {
+      depth--;
+    }
+  }
+
   function structJson(msg: Record<string, unknown>): unknown {
-    const out: Record<string, unknown> = {};
-    for (const [k, ev] of Object.entries((msg['fields'] as Record<string, unknown> | undefined) ?? {})) out[k] = valueJson(ev);
-    return out;
+    return nested(() => {
+      const out: Record<string, unknown> = {};
+      for (const [k, ev] of Object.entries((msg['fields'] as Record<string, unknown> | undefined) ?? {})) out[k] = valueJson(ev);
+      return out;
+    });
   }
 
   function listJson(msg: Record<string, unknown>): unknown {
-    return ((msg['values'] as unknown[] | undefined) ?? []).map((ev) => valueJson(ev));
+    return nested(() => ((msg['values'] as unknown[] | undefined) ?? []).map((ev) => valueJson(ev)));
   }
 
   return {
@@ -213,6 +234,7 @@ export function createStructCodec(root: protobuf.Root): StructCodec {
       return { values: listValues(v, path) };
     },
     valueJson,
+    nested,
     structJson,
     listJson,
   };

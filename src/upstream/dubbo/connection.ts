@@ -138,6 +138,8 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
   /** A byte came from the peer (after the TLS handshake, for a TLS connection). */
   private readAny = false;
   private lateReplyCount = 0;
+  /** When a frame last completed (performance.now()), to tell a stream stalled mid-frame. */
+  private lastFrameAt = 0;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -450,6 +452,7 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
       this.destroyWith(reason);
       return;
     }
+    if (frames.length > 0) this.lastFrameAt = performance.now();
     for (const frame of frames) {
       if (this.stateValue === 'closed') return;
       this.onFrame(frame);
@@ -504,6 +507,22 @@ export class DubboConnection extends EventEmitter<DubboConnectionEvents> {
         endpoint: this.endpoint,
       }),
     );
+    // Part of a frame arrived and no frame completed during the whole call (a never-ending body, a
+    // reply dripped byte by byte, a length that lies upwards): every later reply on this stream
+    // would wait behind it, so the connection is closed and the pool opens a new one.
+    const buffered = this.decoder.bufferedBytes;
+    if (buffered > 0 && this.lastFrameAt < performance.now() - timeoutMs) {
+      this.destroyWith(
+        new FerryError(
+          'FERRY_UPSTREAM_CONNECTION_LOST',
+          `${this.endpoint} stalled mid-frame: ${buffered} bytes of a frame and none completed in ${timeoutMs} ms`,
+          {
+            endpoint: this.endpoint,
+          },
+        ),
+      );
+      return;
+    }
     if (this.stateValue === 'closing') this.maybeFinishDrain();
   }
 

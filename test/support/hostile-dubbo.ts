@@ -1,0 +1,162 @@
+/**
+ * A hostile fake Dubbo provider (written here, test-only): a TCP server that speaks Dubbo framing
+ * (16-byte header: magic 0xdabb, flag, status, request id, body length) and answers each request
+ * by the method it names (read with hessian.js, not Ferry's decoder):
+ *
+ * - `ok`: a normal reply, the string "ok";
+ * - `attachments`: "ok" plus 840 000 attachments, under the 8 MiB frame limit;
+ * - `huge`: a reply frame declaring 64 MiB;
+ * - `endless`: a reply declaring 4 MiB that sends a few bytes then nothing more (never ends);
+ * - `lying`: a reply whose length field says 3 bytes while 40 follow (the rest is read as a frame);
+ * - `garbage`: bytes that are no Dubbo frame at all;
+ * - `drip`: a valid reply, one byte every 200 ms (past the route's timeout).
+ *
+ * Heartbeats are answered. Every socket is closed by `close()`.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { hessian } from './raw-dubbo.js';
+
+export const HOSTILE_MODES = ['ok', 'attachments', 'huge', 'endless', 'lying', 'garbage', 'drip'] as const;
+export type HostileMode = (typeof HOSTILE_MODES)[number];
+
+export interface HostileDubbo {
+  readonly port: number;
+  readonly address: string;
+  /** Requests received, by method name. */
+  readonly calls: Record<string, number>;
+  close(): Promise<void>;
+}
+
+function header(flag: number, status: number, id: Buffer, length: number): Buffer {
+  const h = Buffer.alloc(16);
+  h.writeUInt16BE(0xdabb, 0);
+  h[2] = flag;
+  h[3] = status;
+  id.copy(h, 4);
+  h.writeUInt32BE(length, 12);
+  return h;
+}
+
+/** A response body: result flag 1 (value) or 4 (value + attachments) and the string. */
+function replyBody(value: string, attachments?: number): Buffer {
+  const enc = new hessian.EncoderV2();
+  if (attachments === undefined) {
+    enc.write(1);
+    enc.write(value);
+    return enc.get() as Buffer;
+  }
+  enc.write(4);
+  enc.write(value);
+  const head = enc.get() as Buffer;
+  // The map by hand (hessian.js would build a JS object of 840 000 keys): 'H' key value ... 'Z'.
+  const parts: Buffer[] = [head, Buffer.from([0x48])];
+  for (let i = 0; i < attachments; i++) {
+    const k = i.toString(36);
+    parts.push(Buffer.from([k.length]), Buffer.from(k, 'latin1'), Buffer.from([0x01, 0x76])); // value "v"
+  }
+  parts.push(Buffer.from([0x5a]));
+  return Buffer.concat(parts);
+}
+
+function methodOf(body: Buffer): string {
+  try {
+    const dec = new hessian.DecoderV2(body);
+    dec.read(); // dubbo version
+    dec.read(); // path
+    dec.read(); // version
+    return String(dec.read());
+  } catch {
+    return '?';
+  }
+}
+
+export async function startHostileDubbo(options: { attachments?: number } = {}): Promise<HostileDubbo> {
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const calls: Record<string, number> = {};
+  // Built before any call: in a test the provider shares the event loop with Ferry.
+  const attachmentsBody = replyBody('ok', options.attachments ?? 840_000);
+  const answer = (s: Socket, id: Buffer, method: string): void => {
+    const ok = 0x02; // response, hessian2
+    switch (method) {
+      case 'attachments': {
+        s.write(Buffer.concat([header(ok, 20, id, attachmentsBody.length), attachmentsBody]));
+        return;
+      }
+      case 'huge':
+        s.write(Buffer.concat([header(ok, 20, id, 64 * 1024 * 1024), Buffer.alloc(1024, 0x41)]));
+        return;
+      case 'endless':
+        s.write(Buffer.concat([header(ok, 20, id, 4 * 1024 * 1024), Buffer.from([0x91, 0x52])]));
+        return;
+      case 'lying': {
+        const body = Buffer.concat([replyBody('ok'), Buffer.alloc(36, 0x7f)]);
+        s.write(Buffer.concat([header(ok, 20, id, 3), body]));
+        return;
+      }
+      case 'garbage':
+        s.write(Buffer.from('HTTP/1.1 200 OK\r\nthis is not dubbo at all\r\n\r\n'.repeat(4)));
+        return;
+      case 'drip': {
+        const body = replyBody('ok');
+        const bytes = Buffer.concat([header(ok, 20, id, body.length), body]);
+        let i = 0;
+        const t = setInterval(() => {
+          if (s.destroyed || i >= bytes.length) {
+            clearInterval(t);
+            timers.delete(t);
+            return;
+          }
+          s.write(bytes.subarray(i, ++i));
+        }, 200);
+        timers.add(t);
+        return;
+      }
+      default: {
+        const body = replyBody('ok');
+        s.write(Buffer.concat([header(ok, 20, id, body.length), body]));
+      }
+    }
+  };
+  const server: Server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 16) {
+        if (buf.readUInt16BE(0) !== 0xdabb) {
+          s.destroy();
+          return;
+        }
+        const len = buf.readUInt32BE(12);
+        if (buf.length < 16 + len) return;
+        const flag = buf[2]!;
+        const id = Buffer.from(buf.subarray(4, 12));
+        const body = buf.subarray(16, 16 + len);
+        buf = buf.subarray(16 + len);
+        if (flag & 0x20) {
+          // A heartbeat (event): answer with a null event body.
+          s.write(Buffer.concat([header(0x22, 20, id, 1), Buffer.from([0x4e])]));
+          continue;
+        }
+        const method = methodOf(Buffer.from(body));
+        calls[method] = (calls[method] ?? 0) + 1;
+        answer(s, id, method);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    calls,
+    async close() {
+      for (const t of timers) clearInterval(t);
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
