@@ -200,6 +200,7 @@ describe('OpenAPI 3.1 generation', () => {
       'FERRY_SHUTTING_DOWN',
       'FERRY_TOO_MANY_CONNECTIONS',
       'FERRY_UPSTREAM_OVERLOADED',
+      'FERRY_UPSTREAM_TLS',
       'FERRY_UPSTREAM_UNAVAILABLE',
     ]);
     const problem = doc['components']['schemas']['Problem'];

@@ -119,8 +119,10 @@ function serveStream(call: ProcessCall, contract: FrontendContract, listen: ExtP
     });
   });
   call.on('end', () => {
-    // Envoy half-closed: answer what is queued, then close our side.
-    void queue.then(endCall);
+    // Envoy half-closed: answer what is queued, then close our side. One turn later: when grpc-js
+    // itself ends the stream with a status (a message over the size limit), its 'end' comes first
+    // and that status must win over our OK.
+    void queue.then(() => setImmediate(endCall));
   });
   call.on('cancelled', () => {
     if (!closed) release();
