@@ -75,6 +75,7 @@ export function createNacosRegistrySource(options: NacosRegistrySourceOptions): 
     cache,
     cacheAfterMs: options.cacheAfterMs ?? NACOS_CACHE_AFTER_MS,
     registryName: `Nacos ${registry.display}`,
+    emptyProtection: true,
     ...(options.apps?.maxInstancesPerApp !== undefined ? { maxInstancesPerApp: options.apps.maxInstancesPerApp } : {}),
     ...(options.onError !== undefined ? { onError: options.onError } : {}),
   });

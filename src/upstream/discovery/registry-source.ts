@@ -54,6 +54,12 @@ export interface RegistrySourceOptions {
   /** For messages: `ZooKeeper 127.0.0.1:2181`, `Nacos nacos://...`. */
   readonly registryName: string;
   readonly maxInstancesPerApp?: number;
+  /**
+   * A merged list that turns empty while it held endpoints keeps the last ones (Dubbo consumers'
+   * empty protection). For Nacos, whose servers in memory mode come back empty after a restart
+   * before providers register again; ZooKeeper's lists empty only when providers really left.
+   */
+  readonly emptyProtection?: boolean;
   readonly onError?: (err: Error) => void;
 }
 
@@ -116,6 +122,15 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
       }
     }
     refusedList = Object.freeze(refused);
+    const protectKey = `empty-protected:${selector.interface}`;
+    if (options.emptyProtection === true && usable.length === 0 && list.length > 0) {
+      registry.problems.report(
+        protectKey,
+        new RegistryError(`${options.registryName} lists no provider of ${selector.interface}; keeping the last ${list.length}`),
+      );
+      return;
+    }
+    registry.problems.clear(protectKey);
     if (interfaceLevel.origin() === 'registry' || registry.hasRead(selector.interface)) origin = 'registry';
     const changed = !sameEndpoints(list, usable);
     publish(usable);
