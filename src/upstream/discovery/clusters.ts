@@ -10,6 +10,7 @@
  * registry keeps its own outage rules (last list kept, cache file): one registry down leaves the
  * others' endpoints and its own last ones.
  */
+import { EndpointListeners } from './listeners.js';
 import type { RefusedEndpoint } from './registry-source.js';
 import type { Endpoint, EndpointSource } from './types.js';
 
@@ -58,31 +59,20 @@ export function joinClusters(
 }
 
 export function createClusterSource(parts: readonly ClusterPart[]): ClusterSource {
-  const listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
+  const listeners = new EndpointListeners();
   let list: readonly Endpoint[] = Object.freeze([]);
   let closed = false;
   const recompute = (): void => {
     if (closed) return;
     list = Object.freeze(joinClusters(parts.map((p) => ({ cluster: p.cluster, priority: p.priority, endpoints: p.source.current() }))));
-    for (const l of [...listeners]) {
-      try {
-        l(list);
-      } catch {
-        // a listener's trouble is its own; the others still hear
-      }
-    }
+    listeners.tell(list);
   };
   const unsubscribes = parts.map((p) => p.source.subscribe(recompute));
   recompute();
 
   return {
     current: () => list,
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
+    subscribe: (listener) => listeners.subscribe(listener),
     async ready(timeoutMs = 10_000) {
       const all = await Promise.all(parts.map((p) => (p.source.ready !== undefined ? p.source.ready(timeoutMs) : Promise.resolve(true))));
       return all.every(Boolean);

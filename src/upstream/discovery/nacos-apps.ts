@@ -15,6 +15,7 @@
  * revision) for all of them. Registry trouble keeps the last known lists; malformed instances are
  * skipped and named once.
  */
+import { acquireShared, FunctionIds, type SharedWatcher } from './shared-watchers.js';
 import { RegistryError } from '../../errors/index.js';
 import { DEFAULT_MAX_INSTANCES_PER_APP, type AppRegistry } from './app-level.js';
 import { createMetadataInfoStore, type FetchMetadataInfo, type MetadataStoreOptions } from './metadata-store.js';
@@ -59,26 +60,15 @@ interface Watch<T> {
   readonly listeners: Set<(value: T) => void>;
 }
 
-interface Shared {
-  refs: number;
-  readonly sinks: Set<(err: Error) => void>;
-  readonly api: Omit<AppRegistry, 'release'>;
-  close(): void;
-}
+type Shared = SharedWatcher<Omit<AppRegistry, 'release'>>;
 
 const shared = new Map<string, Shared>();
-const fetcherIds = new WeakMap<FetchMetadataInfo, number>();
-let nextFetcherId = 1;
+const fetcherIds = new FunctionIds();
 
 /** Attaches to the shared application-level watcher of a Nacos registry, creating it on first use. Throws FERRY_CONFIG_INVALID for a bad URL. */
 export function acquireNacosApps(options: NacosAppsOptions): AppRegistry {
   const registry = parseNacosRegistry(options.registry);
-  const fetcher = options.fetchMetadataInfo;
-  let fid = 0;
-  if (fetcher !== undefined) {
-    fid = fetcherIds.get(fetcher) ?? nextFetcherId++;
-    fetcherIds.set(fetcher, fid);
-  }
+  const fid = fetcherIds.of(options.fetchMetadataInfo);
   const key = JSON.stringify([
     registry.display,
     registry.username ?? '',
@@ -90,26 +80,7 @@ export function acquireNacosApps(options: NacosAppsOptions): AppRegistry {
     options.maxInstancesPerApp,
     options.metadata ?? {},
   ]);
-  let s = shared.get(key);
-  if (s === undefined) {
-    const created = createShared(registry, options, () => shared.delete(key));
-    shared.set(key, created);
-    s = created;
-  }
-  const entry = s;
-  entry.refs++;
-  const sink = options.onError;
-  if (sink !== undefined) entry.sinks.add(sink);
-  let released = false;
-  return {
-    ...entry.api,
-    release() {
-      if (released) return;
-      released = true;
-      if (sink !== undefined) entry.sinks.delete(sink);
-      if (--entry.refs === 0) entry.close();
-    },
-  };
+  return acquireShared(shared, key, (forget) => createShared(registry, options, forget), options.onError);
 }
 
 function createShared(registry: NacosRegistry, options: NacosAppsOptions, forget: () => void): Shared {

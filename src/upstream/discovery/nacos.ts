@@ -16,6 +16,7 @@
  * and the last list is kept on disk (endpoint-cache.ts) so a Ferry started while Nacos is down
  * serves what it knew.
  */
+import { EndpointListeners } from './listeners.js';
 import { FerryError, RegistryError } from '../../errors/index.js';
 import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
 import { endpointsOf, nacosServiceNames, parseInstanceList, parseNacosRegistry, selectNacosProviders } from './nacos-instances.js';
@@ -94,7 +95,7 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
   const maxBytes = clamp(options.maxReplyBytes, NACOS_MAX_REPLY_BYTES, 1024, 256 * 1024 * 1024);
   const maxInstances = clamp(options.maxInstances, NACOS_MAX_INSTANCES, 1, 1_000_000);
 
-  const listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
+  const listeners = new EndpointListeners((err) => report(`listener:${err.message}`, err));
   const readySignal = new ReadySignal();
   // Problems already told, by key; swept each poll, so a problem that stops happening is told again when it returns.
   const problems = createProblemLog(options.onError, MAX_REMEMBERED_PROBLEMS);
@@ -151,13 +152,7 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
     if (!changed) return;
     list = Object.freeze([...next]);
     if (from === 'registry') void cache?.write(list);
-    for (const l of [...listeners]) {
-      try {
-        l(list);
-      } catch (err) {
-        report(`listener:${String(err)}`, err instanceof Error ? err : new Error(String(err)));
-      }
-    }
+    listeners.tell(list);
   };
 
   /** Reads one service name; returns its endpoints, or undefined when it failed (reported). */
@@ -234,12 +229,7 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
 
   return {
     current: () => list,
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
+    subscribe: (listener) => listeners.subscribe(listener),
     ready(waitMs = 10_000) {
       if (origin !== 'none') return Promise.resolve(true);
       return readySignal.wait(waitMs);

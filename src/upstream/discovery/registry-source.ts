@@ -12,6 +12,7 @@
  * The merged list is what is kept on disk (endpoint-cache.ts): a Ferry started while the registry
  * is down serves it until both layouts have been read.
  */
+import { EndpointListeners } from './listeners.js';
 import { RegistryError } from '../../errors/index.js';
 import { createAppLevelEndpoints, type AppLevelEndpoints, type AppRegistry } from './app-level.js';
 import type { EndpointCache } from './endpoint-cache.js';
@@ -79,7 +80,7 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
     ...(options.maxInstancesPerApp !== undefined ? { maxInstancesPerApp: options.maxInstancesPerApp } : {}),
   });
 
-  const listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
+  const listeners = new EndpointListeners((err) => report(err));
   let list: readonly Endpoint[] = Object.freeze([]);
   let refusedList: readonly RefusedEndpoint[] = Object.freeze([]);
   let origin: 'none' | 'registry' | 'cache' = 'none';
@@ -92,13 +93,7 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
   const publish = (next: readonly Endpoint[]): void => {
     if (sameEndpoints(list, next)) return;
     list = Object.freeze([...next]);
-    for (const l of [...listeners]) {
-      try {
-        l(list);
-      } catch (err) {
-        report(err instanceof Error ? err : new Error(String(err)));
-      }
-    }
+    listeners.tell(list);
   };
 
   const recompute = (): void => {
@@ -213,12 +208,7 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
 
   return {
     current: () => list,
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
+    subscribe: (listener) => listeners.subscribe(listener),
     async ready(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       const [a, b] = await Promise.all([interfaceLevel.ready(timeoutMs), appsRead(deadline)]);

@@ -12,6 +12,7 @@
  * its own data watch, and MetadataInfo is fetched once per (application, revision) for all of them.
  * Registry trouble keeps the last known instances; malformed nodes are skipped and reported once.
  */
+import { acquireShared, FunctionIds, type SharedWatcher } from './shared-watchers.js';
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
 import { RegistryError } from '../../errors/index.js';
@@ -75,29 +76,18 @@ interface AppWatch {
   readonly listeners: Set<(instances: readonly ServiceInstance[]) => void>;
 }
 
-interface Shared {
-  refs: number;
-  readonly sinks: Set<(err: Error) => void>;
-  readonly api: Omit<ZooKeeperApps, 'release'>;
-  close(): void;
-}
+type Shared = SharedWatcher<Omit<ZooKeeperApps, 'release'>>;
 
 const shared = new Map<string, Shared>();
 /** Fetchers get an identity so that registries with different fetchers are not shared. */
-const fetcherIds = new WeakMap<FetchMetadataInfo, number>();
-let nextFetcherId = 1;
+const fetcherIds = new FunctionIds();
 
 const zkCode = (err: unknown): number | undefined => (err instanceof zookeeper.Exception ? err.getCode() : undefined);
 
 /** Attaches to the shared application-level watcher of a registry, creating it on first use. */
 export function acquireZooKeeperApps(options: ZooKeeperAppsOptions): ZooKeeperApps {
   const connectString = toConnectString(options.connectString);
-  const fetcher = options.fetchMetadataInfo;
-  let fid = 0;
-  if (fetcher !== undefined) {
-    fid = fetcherIds.get(fetcher) ?? nextFetcherId++;
-    fetcherIds.set(fetcher, fid);
-  }
+  const fid = fetcherIds.of(options.fetchMetadataInfo);
   // Sources with different roots, fetchers or limits get their own watcher.
   const key = JSON.stringify([
     connectString,
@@ -111,26 +101,7 @@ export function acquireZooKeeperApps(options: ZooKeeperAppsOptions): ZooKeeperAp
     options.maxConcurrentReads,
     options.metadata ?? {},
   ]);
-  let s = shared.get(key);
-  if (s === undefined) {
-    const created = createShared(connectString, options, () => shared.delete(key));
-    shared.set(key, created);
-    s = created;
-  }
-  const entry = s;
-  entry.refs++;
-  const sink = options.onError;
-  if (sink !== undefined) entry.sinks.add(sink);
-  let released = false;
-  return {
-    ...entry.api,
-    release() {
-      if (released) return;
-      released = true;
-      if (sink !== undefined) entry.sinks.delete(sink);
-      if (--entry.refs === 0) entry.close();
-    },
-  };
+  return acquireShared(shared, key, (forget) => createShared(connectString, options, forget), options.onError);
 }
 
 function createShared(connectString: string, options: ZooKeeperAppsOptions, forget: () => void): Shared {

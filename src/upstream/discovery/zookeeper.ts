@@ -6,6 +6,7 @@
  * gateway's view of providers that are still serving). The last list is also kept on disk
  * (endpoint-cache.ts) and served when ZooKeeper cannot be reached at start.
  */
+import { EndpointListeners } from './listeners.js';
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
 import { RegistryError } from '../../errors/index.js';
@@ -98,7 +99,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
   const connectString = toConnectString(options.connectString);
   const digest = zooKeeperDigest(options.connectString);
   const providersPath = `/${options.root ?? 'dubbo'}/${options.interface}/providers`;
-  const listeners = new Set<(endpoints: readonly Endpoint[]) => void>();
+  const listeners = new EndpointListeners((err) => report(err));
   const report = (err: Error): void => {
     try {
       options.onError?.(err);
@@ -135,13 +136,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
     if (wasRead && sameList(list, next)) return;
     list = Object.freeze(next);
     if (from === 'registry') void cache?.write(list);
-    for (const l of [...listeners]) {
-      try {
-        l(list);
-      } catch (err) {
-        report(err instanceof Error ? err : new Error(String(err)));
-      }
-    }
+    listeners.tell(list);
   };
 
   // One watcher function for the life of each client: node-zookeeper-client de-duplicates
@@ -250,12 +245,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
 
   return {
     current: () => list,
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
+    subscribe: (listener) => listeners.subscribe(listener),
     ready(timeoutMs = 10_000) {
       if (hasRead) return Promise.resolve(true);
       return readySignal.wait(timeoutMs);
