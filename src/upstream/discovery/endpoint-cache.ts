@@ -7,6 +7,7 @@
  * Hostile or stale files are budgeted like any registry answer: a size limit, an entry limit, each
  * entry checked; a bad entry is skipped, a bad file is ignored. Nothing here throws into a source.
  */
+import { safeSink } from './problem-log.js';
 import { createHash } from 'node:crypto';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -127,13 +128,8 @@ export interface EndpointCacheOptions {
 export function createEndpointCache(options: EndpointCacheOptions): EndpointCache {
   const dir = options.dir ?? defaultCacheDir();
   const path = join(dir, cacheFileName(options.registry, options.service));
-  const report = (err: unknown): void => {
-    try {
-      options.onError?.(err instanceof Error ? err : new Error(String(err)));
-    } catch {
-      // a logger that throws must not break discovery
-    }
-  };
+  const sink = safeSink(options.onError);
+  const report = (err: unknown): void => sink(err instanceof Error ? err : new Error(String(err)));
   let writing: Promise<void> | undefined;
   let pending: readonly Endpoint[] | undefined;
 

@@ -7,12 +7,13 @@
  * registry-source.ts merges the two, exactly as for ZooKeeper. The merged list is what is kept on
  * disk (endpoint-cache.ts, under the key the interface-level source used alone).
  */
+import { safeSink } from './problem-log.js';
 import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
 import type { FetchMetadataInfo } from './metadata-store.js';
 import { createNacosSource, type NacosSourceOptions } from './nacos.js';
 import { acquireNacosApps, type NacosAppsOptions } from './nacos-apps.js';
 import { nacosServiceNames, parseNacosRegistry } from './nacos-instances.js';
-import type { ServiceSelector } from './provider-url.js';
+import { selectorOf, type ServiceSelector } from './provider-url.js';
 import { createRegistrySource, type RegistrySource } from './registry-source.js';
 
 /** How long a Nacos source waits for its first complete read at start before it serves the cache file. */
@@ -26,19 +27,8 @@ export interface NacosRegistrySourceOptions extends NacosSourceOptions {
 }
 
 export function createNacosRegistrySource(options: NacosRegistrySourceOptions): RegistrySource {
-  const selector: ServiceSelector = {
-    interface: options.interface,
-    ...(options.version !== undefined ? { version: options.version } : {}),
-    ...(options.group !== undefined ? { group: options.group } : {}),
-    ...(options.protocol !== undefined ? { protocol: options.protocol } : {}),
-  };
-  const report = (err: Error): void => {
-    try {
-      options.onError?.(err);
-    } catch {
-      // a logger that throws must not break discovery
-    }
-  };
+  const selector: ServiceSelector = selectorOf(options);
+  const report = safeSink(options.onError);
   // The loader checked the URL; a bad one still only reports (the interface-level source tells it).
   let registry: ReturnType<typeof parseNacosRegistry> | undefined;
   try {

@@ -21,7 +21,7 @@ import { FerryError, RegistryError } from '../../errors/index.js';
 import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
 import { endpointsOf, nacosServiceNames, parseInstanceList, parseNacosRegistry, selectNacosProviders } from './nacos-instances.js';
 import type { NacosRegistry } from './nacos-instances.js';
-import type { ServiceSelector } from './provider-url.js';
+import { selectorOf, type ServiceSelector } from './provider-url.js';
 import type { Endpoint, EndpointSource } from './types.js';
 import { ReadySignal } from './ready-signal.js';
 import { createNacosHttp, describeFetchError, type NacosHttp } from './nacos-http.js';
@@ -84,12 +84,7 @@ const clamp = (v: number | undefined, dflt: number, min: number, max: number): n
 
 /** Watches one Dubbo service's providers in Nacos. Starts reading at once; `close()` stops. */
 export function createNacosSource(options: NacosSourceOptions): NacosSource {
-  const selector: ServiceSelector = {
-    interface: options.interface,
-    ...(options.version !== undefined ? { version: options.version } : {}),
-    ...(options.group !== undefined ? { group: options.group } : {}),
-    ...(options.protocol !== undefined ? { protocol: options.protocol } : {}),
-  };
+  const selector: ServiceSelector = selectorOf(options);
   const pollMs = clamp(options.pollIntervalMs, NACOS_POLL_INTERVAL_MS, 50, 300_000);
   const timeoutMs = clamp(options.requestTimeoutMs, NACOS_REQUEST_TIMEOUT_MS, 50, 120_000);
   const maxBytes = clamp(options.maxReplyBytes, NACOS_MAX_REPLY_BYTES, 1024, 256 * 1024 * 1024);

@@ -24,17 +24,22 @@ export interface ProblemLog {
 /** Default number of problem keys remembered. */
 export const DEFAULT_MAX_REMEMBERED_PROBLEMS = 4096;
 
+/** A sink that never throws: a logger that throws must not break discovery. */
+export function safeSink(sink: ((err: Error) => void) | undefined): (err: Error) => void {
+  return (err) => {
+    try {
+      sink?.(err);
+    } catch {
+      // swallowed on purpose (see above)
+    }
+  };
+}
+
 export function createProblemLog(sink: ((err: Error) => void) | undefined, maxKeys = DEFAULT_MAX_REMEMBERED_PROBLEMS): ProblemLog {
   const reported = new Set<string>();
   /** Keys reported (again) since the last sweep. */
   let seenThisRound = new Set<string>();
-  const emit = (err: Error): void => {
-    try {
-      sink?.(err);
-    } catch {
-      // a logger that throws must not break discovery
-    }
-  };
+  const emit = safeSink(sink);
   return {
     report(key, err) {
       seenThisRound.add(key);

@@ -29,6 +29,21 @@ export interface ServiceSelector {
   readonly protocol?: string;
 }
 
+/** The selector part of a source's options (absent keys stay absent). */
+export function selectorOf(o: {
+  readonly interface: string;
+  readonly version?: string;
+  readonly group?: string;
+  readonly protocol?: string;
+}): ServiceSelector {
+  return {
+    interface: o.interface,
+    ...(o.version !== undefined ? { version: o.version } : {}),
+    ...(o.group !== undefined ? { group: o.group } : {}),
+    ...(o.protocol !== undefined ? { protocol: o.protocol } : {}),
+  };
+}
+
 /** Default provider weight, as in Dubbo (`DEFAULT_WEIGHT`). */
 export const DEFAULT_WEIGHT = 100;
 

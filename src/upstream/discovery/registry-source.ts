@@ -12,6 +12,7 @@
  * The merged list is what is kept on disk (endpoint-cache.ts): a Ferry started while the registry
  * is down serves it until both layouts have been read.
  */
+import { safeSink } from './problem-log.js';
 import { EndpointListeners } from './listeners.js';
 import { RegistryError } from '../../errors/index.js';
 import { createAppLevelEndpoints, type AppLevelEndpoints, type AppRegistry } from './app-level.js';
@@ -66,13 +67,7 @@ export interface RegistrySourceOptions {
 
 export function createRegistrySource(options: RegistrySourceOptions): RegistrySource {
   const { selector, interfaceLevel, registry, cache } = options;
-  const report = (err: Error): void => {
-    try {
-      options.onError?.(err);
-    } catch {
-      // a logger that throws must not break discovery
-    }
-  };
+  const report = safeSink(options.onError);
   const appLevel: AppLevelEndpoints = createAppLevelEndpoints({
     selector,
     store: registry.store,

@@ -8,8 +8,9 @@
  * registry-source.ts merges the two. The merged list is what is kept on disk (endpoint-cache.ts,
  * under the same key the interface-level source used alone).
  */
+import { safeSink } from './problem-log.js';
 import type { FetchMetadataInfo } from './metadata-store.js';
-import type { ServiceSelector } from './provider-url.js';
+import { selectorOf, type ServiceSelector } from './provider-url.js';
 import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
 import { createRegistrySource, type RefusedEndpoint, type RegistrySource } from './registry-source.js';
 import { acquireZooKeeperApps, type ZooKeeperAppsOptions } from './zookeeper-apps.js';
@@ -26,19 +27,8 @@ export type ZooKeeperRegistrySource = RegistrySource;
 export type { RefusedEndpoint };
 
 export function createZooKeeperRegistrySource(options: ZooKeeperRegistrySourceOptions): ZooKeeperRegistrySource {
-  const selector: ServiceSelector = {
-    interface: options.interface,
-    ...(options.version !== undefined ? { version: options.version } : {}),
-    ...(options.group !== undefined ? { group: options.group } : {}),
-    ...(options.protocol !== undefined ? { protocol: options.protocol } : {}),
-  };
-  const report = (err: Error): void => {
-    try {
-      options.onError?.(err);
-    } catch {
-      // a logger that throws must not break discovery
-    }
-  };
+  const selector: ServiceSelector = selectorOf(options);
+  const report = safeSink(options.onError);
   // The interface-level part keeps no file of its own: the merged list is cached here.
   const interfaceLevel = createZooKeeperSource({ ...options, cacheDir: false });
   const connectString = toConnectString(options.connectString);

@@ -6,13 +6,13 @@
  * gateway's view of providers that are still serving). The last list is also kept on disk
  * (endpoint-cache.ts) and served when ZooKeeper cannot be reached at start.
  */
+import { safeSink } from './problem-log.js';
 import { EndpointListeners } from './listeners.js';
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event } from 'node-zookeeper-client';
 import { RegistryError } from '../../errors/index.js';
 import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
-import { selectProviders } from './provider-url.js';
-import type { ServiceSelector } from './provider-url.js';
+import { selectProviders, selectorOf, type ServiceSelector } from './provider-url.js';
 import type { Endpoint, EndpointSource } from './types.js';
 import { ReadySignal } from './ready-signal.js';
 
@@ -90,23 +90,12 @@ function sameList(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
 
 /** Watches one Dubbo service's providers in ZooKeeper. Connects at once; `close()` disconnects. */
 export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeeperSource {
-  const selector: ServiceSelector = {
-    interface: options.interface,
-    ...(options.version !== undefined ? { version: options.version } : {}),
-    ...(options.group !== undefined ? { group: options.group } : {}),
-    ...(options.protocol !== undefined ? { protocol: options.protocol } : {}),
-  };
+  const selector: ServiceSelector = selectorOf(options);
   const connectString = toConnectString(options.connectString);
   const digest = zooKeeperDigest(options.connectString);
   const providersPath = `/${options.root ?? 'dubbo'}/${options.interface}/providers`;
   const listeners = new EndpointListeners((err) => report(err));
-  const report = (err: Error): void => {
-    try {
-      options.onError?.(err);
-    } catch {
-      // a logger that throws must not break discovery
-    }
-  };
+  const report = safeSink(options.onError);
 
   const cache: EndpointCache | undefined =
     options.cacheDir === false
