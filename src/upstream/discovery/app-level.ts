@@ -213,8 +213,10 @@ export function createAppLevelEndpoints(options: AppLevelOptions): AppLevelEndpo
         continue;
       }
       const until = failed.get(`${app}/${revision}`);
-      // A failed revision waits for the retry timer; everything else is looked up now.
+      // A failed revision waits for the retry timer; everything else is looked up now. The timer is
+      // armed again here because Node may fire it a millisecond before Date.now() reaches `until`.
       if (until === undefined || now >= until) lookup(app, revision, insts);
+      else scheduleRetry(until);
     }
     for (const key of failed.keys()) {
       if (key.startsWith(`${app}/`) && !byRevision.has(key.slice(app.length + 1))) failed.delete(key);

@@ -133,6 +133,32 @@ test('a revision whose MetadataInfo cannot be read: new instances are skipped, m
   al.close();
 });
 
+test('a retry timer that fires before Date.now() reaches the retry time is armed again, not lost (input: every timer 5 ms early)', async (t) => {
+  // Node's timers run on a monotonic clock and may fire a millisecond before Date.now() says they are
+  // due; CI once saw a revision never retried because of it. Here every timer of 5 ms or more fires 5 ms early.
+  const realSetTimeout = globalThis.setTimeout;
+  t.mock.method(globalThis, 'setTimeout', ((fn: () => void, ms?: number, ...rest: unknown[]) =>
+    realSetTimeout(fn, ms !== undefined && ms >= 5 ? ms - 5 : ms, ...rest)) as typeof setTimeout);
+  const broken = new Set(['v1']);
+  const al = createAppLevelEndpoints({
+    selector: { interface: IFACE, version: '1.0.0' },
+    store: createMetadataInfoStore({ load: loader(broken), retryMinMs: 40, retryMaxMs: 40 }),
+    onError: () => {},
+  });
+  al.setInstances('bank', [instance('bank', 20880, 'v1')]);
+  await al.idle();
+  assert.deepEqual(al.current(), [], 'v1 is broken: no endpoint yet');
+  broken.clear();
+  const deadline = Date.now() + 3000;
+  while (al.current().length === 0 && Date.now() < deadline) await new Promise((r) => realSetTimeout(r, 10));
+  assert.deepEqual(
+    al.current().map((e) => e.id),
+    ['10.0.0.1:20880'],
+    'the revision was retried once it could be read',
+  );
+  al.close();
+});
+
 test('budgets: instances per application and revisions per application', async () => {
   const errors: Error[] = [];
   const al = createAppLevelEndpoints({
