@@ -103,13 +103,14 @@ async function tally(n: number, path: string, headers: Record<string, string> = 
   return counts;
 }
 
-test('10,000 requests naming no tag split 80/20 between untagged and gray providers, within 5 standard deviations', async () => {
+test('10,000 requests naming no tag split 80/20 between untagged and gray providers, within 5 standard deviations', async (t) => {
   const n = 10_000;
   const counts = await tally(n, '/whoami', {}, 16);
   const gray = counts[GRAY] ?? 0;
   // Binomial(n, 0.2): sd = sqrt(n p (1 - p)) = 40; 5 sd = 200, so a correct split fails this about once in 1.7 million runs.
   const sd = Math.sqrt(n * GRAY_SHARE * (1 - GRAY_SHARE));
   const expected = n * GRAY_SHARE;
+  t.diagnostic(`split: ${JSON.stringify(counts)}; gray ${gray}, expected ${expected} ± ${5 * sd}`);
   assert.ok(Math.abs(gray - expected) <= 5 * sd, `gray served ${gray} of ${n}; expected ${expected} ± ${5 * sd}: ${JSON.stringify(counts)}`);
   assert.deepEqual(Object.keys(counts).sort(), [...STABLE, GRAY].sort(), `only the three providers answered: ${JSON.stringify(counts)}`);
   // The untagged share is balanced over both untagged providers (round-robin: equal within a few calls).
