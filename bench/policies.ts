@@ -108,7 +108,12 @@ const binders: ProtocolBinders = {
         handle: async (req, params, ctx) => {
           const subset = canary?.select(new RequestView(req, params, 'fast', ctx.claims));
           const hint = withSubset(undefined, subset);
-          await upstream.call(() => Promise.resolve(reply), { deadline: performance.now() + 1000, idempotent: false, retries: 1, ...(hint ? { hint } : {}) });
+          await upstream.call(() => Promise.resolve(reply), {
+            deadline: performance.now() + 1000,
+            idempotent: false,
+            retries: 1,
+            ...(hint ? { hint } : {}),
+          });
           return reply;
         },
       };

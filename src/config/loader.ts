@@ -839,7 +839,12 @@ function compileService(
   });
   let canary: CanaryConfig | undefined;
   if (raw.canary !== undefined) {
-    canary = compileCanary(raw.canary, `service "${name}"`, (...keys) => locate(pf, ['services', name, 'canary', ...keys], keys.length === 0), problemAt);
+    canary = compileCanary(
+      raw.canary,
+      `service "${name}"`,
+      (...keys) => locate(pf, ['services', name, 'canary', ...keys], keys.length === 0),
+      problemAt,
+    );
     if (canary === undefined) ok = false;
   }
   let sticky: StickyConfig | undefined;

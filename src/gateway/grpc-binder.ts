@@ -162,7 +162,12 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     const canary = compileCanary(canaryOf(route, service));
     const needsView = metadataReaders.length > 0 || canary !== undefined;
 
-    function metadataFor(req: GatewayRequest, otelCtx: CallContext['otel'], view: RequestView | undefined, subset: SubsetRequest | undefined): Metadata {
+    function metadataFor(
+      req: GatewayRequest,
+      otelCtx: CallContext['otel'],
+      view: RequestView | undefined,
+      subset: SubsetRequest | undefined,
+    ): Metadata {
       const md = new Metadata();
       const add = (key: string, value: string) => {
         if (key.endsWith('-bin')) md.add(key, Buffer.from(value, 'base64'));

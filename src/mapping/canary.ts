@@ -34,7 +34,10 @@ export function canaryOf(route: RouteConfig, service: ServiceConfig): CanaryConf
 export function compileCanary(config: CanaryConfig | undefined, random: () => number = Math.random): CanaryPlan | undefined {
   if (config === undefined) return undefined;
   const { label, force } = config;
-  const sources: Array<{ readonly from: string; readonly read: Extractor }> = config.tagFrom.map((from) => ({ from, read: compileExtractor(from, false) }));
+  const sources: Array<{ readonly from: string; readonly read: Extractor }> = config.tagFrom.map((from) => ({
+    from,
+    read: compileExtractor(from, false),
+  }));
   const split = config.split;
   const splitOn = config.splitOn !== undefined ? compileExtractor(config.splitOn, false) : undefined;
   // Subset requests are shared: the few outcomes are built once.

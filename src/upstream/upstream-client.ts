@@ -194,7 +194,9 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
     for (;;) {
       const picked = choose(hint);
       if (picked !== undefined) return picked;
-      const warming = (hint.subset === undefined ? all : levelsFor(hint).flat()).filter((t) => (t.health === 'idle' || t.health === 'connecting') && !hint.exclude?.has(t.id));
+      const warming = (hint.subset === undefined ? all : levelsFor(hint).flat()).filter(
+        (t) => (t.health === 'idle' || t.health === 'connecting') && !hint.exclude?.has(t.id),
+      );
       const left = deadline - performance.now();
       if (warming.length === 0 || left <= 0) throw noEndpoint(hint);
       for (const t of warming) t.warm();

@@ -8,8 +8,7 @@ import { loadConfigFiles } from '../../src/config/loader.js';
 import { ConfigError } from '../../src/config/errors.js';
 
 const DUBBO = 'services:\n  a:\n    protocol: dubbo\n    interface: com.x.A\n    endpoints: [127.0.0.1:20880]\n';
-const GRPC =
-  'services:\n  g:\n    protocol: grpc\n    proto: p.proto\n    service: x.G\n    endpoints: [127.0.0.1:50061]\n';
+const GRPC = 'services:\n  g:\n    protocol: grpc\n    proto: p.proto\n    service: x.G\n    endpoints: [127.0.0.1:50061]\n';
 
 function load(text: string) {
   return loadConfigFiles([{ file: 'm.yaml', text }], '.');

@@ -302,7 +302,11 @@ test('frontends: a policy runs only on the front ends it names; the plugin never
   }
   const bad = await folder({ 'm.yaml': [SERVICE, 'policies:', '  cors: { origins: ["*"], frontends: [envoy] }'].join('\n') });
   try {
-    await assert.rejects(loadConfigDir(bad), (e) => e instanceof ConfigError && /m\.yaml:7:\d+: "policies\.cors\.frontends\.0" must be one of: "http", "ext-proc"/.test(e.message), 'input: frontends: [envoy]');
+    await assert.rejects(
+      loadConfigDir(bad),
+      (e) => e instanceof ConfigError && /m\.yaml:7:\d+: "policies\.cors\.frontends\.0" must be one of: "http", "ext-proc"/.test(e.message),
+      'input: frontends: [envoy]',
+    );
   } finally {
     await rm(bad, { recursive: true, force: true });
   }

@@ -31,7 +31,8 @@ test('a tag that is too long or not printable ASCII is 400 FERRY_BAD_ARGUMENT na
   for (const bad of ['g'.repeat(MAX_TAG_LENGTH + 1), 'gr ay', 'gräy']) {
     assert.throws(
       () => plan.select(view({ 'x-tag': bad })),
-      (e) => e instanceof FerryError && e.code === 'FERRY_BAD_ARGUMENT' && e.status === 400 && /header\.x-tag/.test(e.message) && !e.message.includes(bad),
+      (e) =>
+        e instanceof FerryError && e.code === 'FERRY_BAD_ARGUMENT' && e.status === 400 && /header\.x-tag/.test(e.message) && !e.message.includes(bad),
       `tag ${JSON.stringify(bad.slice(0, 20))}`,
     );
   }

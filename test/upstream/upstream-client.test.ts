@@ -246,7 +246,10 @@ test('a forced tag no endpoint carries fails with FERRY_NO_TAGGED_ENDPOINT witho
     client.call((t) => t.call(), { deadline: soon(), idempotent: true, retries: 2, hint: { subset: { ...gray, tag: 'green', force: true } } }),
     (e) => e instanceof FerryError && e.code === 'FERRY_NO_TAGGED_ENDPOINT' && e.status === 503 && /dubbo\.tag=green/.test(e.message),
   );
-  assert.equal([...transports.values()].reduce((n, t) => n + t.calls, 0), 0);
+  assert.equal(
+    [...transports.values()].reduce((n, t) => n + t.calls, 0),
+    0,
+  );
 });
 
 test('tagged endpoints that are all down do not fall back to untagged ones (Dubbo routes on registration, not health)', async () => {
@@ -290,7 +293,8 @@ test('outlier ejection works inside the subset: an ejected gray endpoint leaves 
   assert.ok(outlier.isEjected('g:1'), 'g:1 was ejected after its failure');
   transports.get('g:1')!.behaviour = 'ok';
   const seen = new Set<string>();
-  for (let i = 0; i < 10; i++) seen.add((await client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 0, hint: { subset: gray } })).value);
+  for (let i = 0; i < 10; i++)
+    seen.add((await client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 0, hint: { subset: gray } })).value);
   assert.deepEqual([...seen], ['h:1']);
 });
 
@@ -300,7 +304,10 @@ test('a label change moves an endpoint into or out of a subset at once, keeping 
   const a = transports.get('a:1')!;
   src.set([tagged('a:1', 'gray'), endpoint('g:1')]);
   assert.deepEqual([...(await landings(client, { subset: gray }, 4))], ['a:1']);
-  assert.equal(client.transports().find((t) => t.id === 'a:1'), a);
+  assert.equal(
+    client.transports().find((t) => t.id === 'a:1'),
+    a,
+  );
 });
 
 test('every endpoint tagged: a call naming no tag fails with FERRY_NO_TAGGED_ENDPOINT, naming the label', async () => {

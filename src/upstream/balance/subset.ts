@@ -35,7 +35,11 @@ export interface Subset<T> {
 }
 
 /** Groups `levels` (lists of endpoints by priority) by the value of `label`, read with `labelsOf`. */
-export function indexByTag<T>(levels: readonly (readonly T[])[], label: string, labelsOf: (member: T) => Readonly<Record<string, string>>): TagIndex<T> {
+export function indexByTag<T>(
+  levels: readonly (readonly T[])[],
+  label: string,
+  labelsOf: (member: T) => Readonly<Record<string, string>>,
+): TagIndex<T> {
   const untagged: T[][] = levels.map(() => []);
   const tagged = new Map<string, T[][]>();
   levels.forEach((level, i) => {

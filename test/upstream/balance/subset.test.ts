@@ -46,7 +46,10 @@ test('a tag no endpoint carries falls back to the untagged endpoints, or to none
 test('the tag is read from the label the rule names (input: label "tag"), and levels with no member are dropped', () => {
   const byTag = indexByTag(LEVELS, 'tag', (e) => e.labels);
   assert.deepEqual(ids(selectSubset(byTag, { tag: 'x', force: false }).levels), [['d']]);
-  assert.deepEqual(ids(selectSubset(byTag, { tag: undefined, force: false }).levels), [['a', 'b', 'c'], ['e', 'f']]);
+  assert.deepEqual(ids(selectSubset(byTag, { tag: undefined, force: false }).levels), [
+    ['a', 'b', 'c'],
+    ['e', 'f'],
+  ]);
   const allTagged = indexByTag([[ep('g', { 'dubbo.tag': 'gray' })]], 'dubbo.tag', (e) => e.labels);
   assert.deepEqual(selectSubset(allTagged, { tag: undefined, force: false }).levels, []);
 });
