@@ -20,7 +20,7 @@ import { loadConfigFiles } from '../src/config/loader.js';
 import { createEngine, type ProtocolBinders } from '../src/gateway/engine.js';
 import type { GatewayRequest } from '../src/exchange/index.js';
 import type { DubboRoute, DubboService } from '../src/config/types.js';
-import { canaryOf, compileCanary } from '../src/mapping/canary.js';
+import { canaryOf, compileCanary } from '../src/gateway/canary.js';
 import { RequestView } from '../src/mapping/request-view.js';
 import { createBalancer } from '../src/upstream/balance/create-balancer.js';
 import { createOutlierDetector } from '../src/upstream/balance/outlier.js';

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { DubboRoute, DubboService, FerryConfig, ServiceConfig } from '../config/types.js';
 import { FerryError, toFerryError } from '../errors/index.js';
 import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
-import { addTagAttachments, canaryOf, compileCanary } from '../mapping/canary.js';
+import { addTagAttachments, canaryOf, compileCanary } from './canary.js';
 import { compileDubboRoute } from '../mapping/dubbo.js';
 import { RequestView } from '../mapping/request-view.js';
 import { createTelemetry, injectIntoAttachments, type Telemetry } from '../telemetry/index.js';

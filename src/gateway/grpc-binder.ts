@@ -17,7 +17,7 @@ import type { ProtoJson } from '../codec/protojson/index.js';
 import { compileRequestMapping, compileResponseMapping } from '../mapping/grpc/request.js';
 import type { RequestMapping } from '../mapping/grpc/request.js';
 import { routesFromHttpRules } from '../mapping/grpc/routes.js';
-import { canaryOf, compileCanary, TAG_ATTACHMENT } from '../mapping/canary.js';
+import { canaryOf, compileCanary, TAG_ATTACHMENT } from './canary.js';
 import { compileExtractor, RequestView } from '../mapping/request-view.js';
 import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
 import { variableNames } from '../router/index.js';

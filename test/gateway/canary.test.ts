@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { CanaryConfig } from '../../src/config/types.js';
 import { FerryError } from '../../src/errors/index.js';
 import type { GatewayRequest } from '../../src/exchange/index.js';
-import { addTagAttachments, canaryOf, compileCanary, MAX_TAG_LENGTH } from '../../src/mapping/canary.js';
+import { addTagAttachments, canaryOf, compileCanary, MAX_TAG_LENGTH } from '../../src/gateway/canary.js';
 import { RequestView } from '../../src/mapping/request-view.js';
 
 const at = { file: 'm.yaml', line: 1, col: 1 };

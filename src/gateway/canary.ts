@@ -9,7 +9,7 @@ import type { CanaryConfig, RouteConfig, ServiceConfig } from '../config/types.j
 import { FerryError } from '../errors/index.js';
 import { drawOf, pickShare } from '../upstream/balance/subset.js';
 import type { SubsetRequest } from '../upstream/balance/types.js';
-import { compileExtractor, type Extractor, type RequestView } from './request-view.js';
+import { compileExtractor, type Extractor, type RequestView } from '../mapping/request-view.js';
 
 /** Dubbo's attachment keys (`CommonConstants.TAG_KEY`, `Constants.FORCE_USE_TAG`). */
 export const TAG_ATTACHMENT = 'dubbo.tag';
