@@ -128,7 +128,7 @@ function makeChart(el: HTMLElement, label: string, color: string, data: uPlot.Al
       height: 150,
       legend: { show: false },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
-      axes: [{ size: 30 }, { size: 45 }],
+      axes: [{ size: 30, space: 90, values: (_u, splits) => splits.map((t) => new Date(t * 1000).toTimeString().slice(0, 8)) }, { size: 45 }],
       series: [{}, { label, stroke: color, fill: `${color}22`, width: 2, spanGaps: true }],
     },
     data,
@@ -218,8 +218,13 @@ function renderRoutes(): void {
         'tr',
         { 'data-route': r.id },
         h('td', {}, h('span', { class: 'method' }, r.method), ' ', h('code', {}, r.path), h('div', { class: 'muted' }, r.id)),
-        h('td', { 'data-label': 'Calls' }, h('code', {}, `${r.target}.${r.rpcMethod}`), h('div', { class: 'muted' }, `${r.protocol} · ${r.service}`)),
-        h('td', { 'data-label': 'Types' }, h('code', {}, `(${r.args.map((a) => a.type).join(', ')})`), ' → ', h('code', {}, r.returns ?? '?')),
+        h(
+          'td',
+          { 'data-label': 'Calls' },
+          h('code', {}, `${r.target}.${r.rpcMethod}`),
+          h('div', { class: 'types' }, h('code', {}, `(${r.args.map((a) => a.type).join(', ')})`), ' → ', h('code', {}, r.returns ?? '?')),
+          h('div', { class: 'muted' }, `${r.protocol} · service ${r.service}`),
+        ),
         h('td', { 'data-label': 'Defined at' }, h('code', { class: 'source' }, r.source.at)),
         h(
           'td',
@@ -289,7 +294,7 @@ function renderUpstreams(services: ServiceView[]): void {
           { class: 'scroll' },
           h(
             'table',
-            {},
+            { class: 'stack' },
             h('thead', {}, h('tr', {}, ...['Endpoint', 'State', 'Cluster', 'Weight', 'Connections', 'Pending', 'Labels'].map((t) => h('th', {}, t)))),
             h(
               'tbody',
@@ -301,14 +306,14 @@ function renderUpstreams(services: ServiceView[]): void {
                       'tr',
                       { 'data-endpoint': e.id },
                       h('td', {}, h('code', {}, e.id)),
-                      h('td', { class: 'state' }, endpointState(e)),
-                      h('td', {}, `${e.cluster} (${e.priority})`),
-                      h('td', {}, e.weight),
-                      h('td', {}, e.connections),
-                      h('td', {}, e.pending),
+                      h('td', { class: 'state', 'data-label': 'State' }, endpointState(e)),
+                      h('td', { 'data-label': 'Cluster' }, `${e.cluster} (priority ${e.priority})`),
+                      h('td', { 'data-label': 'Weight' }, e.weight),
+                      h('td', { 'data-label': 'Connections' }, e.connections),
+                      h('td', { 'data-label': 'Pending' }, e.pending),
                       h(
                         'td',
-                        { class: 'mono' },
+                        { class: 'mono', 'data-label': 'Labels' },
                         Object.entries(e.labels)
                           .slice(0, 8)
                           .map(([k, v]) => `${k}=${v}`)
