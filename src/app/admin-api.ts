@@ -97,7 +97,7 @@ function sendProblem(reply: FastifyReply, code: ErrorCode, message: string, head
     .headers(headers)
     .header('content-type', PROBLEM_CONTENT_TYPE)
     .header('cache-control', 'no-store')
-    .send(JSON.stringify(doc));
+    .send(Buffer.from(JSON.stringify(doc)));
 }
 
 /** Constant-time comparison of a presented bearer token with the configured one (digests, so lengths do not leak). Pure. */

@@ -430,6 +430,12 @@ async function main(argv: string[]): Promise<number> {
       }).catch((err: unknown) => {
         throw listenFailure(err, host, ports) ?? err;
       });
+      // Before `ferry listening`, so that whoever waits for that line has seen this one.
+      if (adminToken === undefined && !isLoopback(adminHost ?? '127.0.0.1')) {
+        logger.warn('the admin port listens beyond loopback without a token: set --admin-token (FERRY_ADMIN_TOKEN, FERRY_ADMIN_TOKEN_FILE)', {
+          adminHost,
+        });
+      }
       logger.info('ferry listening', {
         [tls !== undefined ? 'https' : 'http']: ferry.httpPort,
         ...(ferry.plainHttpPort !== undefined ? { http: ferry.plainHttpPort } : {}),
@@ -439,11 +445,6 @@ async function main(argv: string[]): Promise<number> {
         mappings: dir,
         traces: otel?.exportTarget ?? 'off (set OTEL_EXPORTER_OTLP_ENDPOINT to export)',
       });
-      if (adminToken === undefined && !isLoopback(adminHost ?? '127.0.0.1')) {
-        logger.warn('the admin port listens beyond loopback without a token: set --admin-token (FERRY_ADMIN_TOKEN, FERRY_ADMIN_TOKEN_FILE)', {
-          adminHost,
-        });
-      }
       ferry.shutdown.installSignalHandlers();
       process.on('SIGHUP', () => {
         ferry.reload().then(

@@ -29,9 +29,12 @@ const failed: string[] = [];
 
 async function shoot(name: string): Promise<void> {
   await page.setViewportSize({ width: 1280, height: 900 });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  await page.screenshot({ path: path.join(SHOTS, `${name}-full.png`), fullPage: true });
   await page.setViewportSize({ width: 375, height: 812 });
-  await page.screenshot({ path: path.join(SHOTS, `${name}-375.png`), fullPage: true });
+  // Let the page settle at the new width (charts resize on the resize event).
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  await page.screenshot({ path: path.join(SHOTS, `${name}-375.png`) });
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
@@ -160,6 +163,7 @@ describe('admin console in Chromium', () => {
     await body.waitFor({ timeout: WAIT_MS });
     const answer = await body.innerText();
     assert.match(answer, /"owner":\s*"owner-7"/, `the provider's answer for account 7 is shown: ${answer}`);
+    await op.locator('.live-responses-table').scrollIntoViewIfNeeded();
     await shoot('try-it');
 
     // Input: a Dubbo service without `interface` (the schema's required key).
