@@ -80,7 +80,7 @@ export interface AdminApiSources {
 export interface AdminApiOptions {
   /** Requests to /admin/api, /console/try and /metrics must carry `Authorization: Bearer <token>` when set. */
   readonly token?: string;
-  /** Largest mapping text `POST /admin/api/validate` takes (default 1 MiB, the mapping file budget). */
+  /** Largest mapping text `POST /admin/api/validate` takes (default 1 MiB; the composition root passes the mapping-file budget). */
   readonly maxValidateBytes?: number;
   /** Largest try-it request body (default 1 MiB). */
   readonly maxTryBodyBytes?: number;
@@ -274,9 +274,11 @@ export function registerAdminApi(app: FastifyInstance, sources: AdminApiSources,
   }
 
   // Fastify's own 413 and parse errors are answered as coded problems too.
-  app.setErrorHandler((err: { code?: string; statusCode?: number; message: string }, _req, reply) => {
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      return sendProblem(reply, 'FERRY_BODY_TOO_LARGE', `the body is over the ${maxValidateBytes}-byte limit`);
+  app.setErrorHandler((err: { code?: string; statusCode?: number; message: string }, req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const limit = req.url.startsWith('/console/try/') ? options.maxTryBodyBytes : maxValidateBytes;
+      return sendProblem(reply, 'FERRY_BODY_TOO_LARGE', `the body is over the ${limit ?? DEFAULT_MAX_VALIDATE_BYTES}-byte limit`);
+    }
     if (err.statusCode !== undefined && err.statusCode < 500) return sendProblem(reply, 'FERRY_MALFORMED_REQUEST', 'the request could not be read');
     return sendProblem(reply, 'FERRY_INTERNAL', 'the admin request failed');
   });

@@ -7,7 +7,7 @@ import { propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Registry } from 'prom-client';
 import { ConfigError, formatProblem, keySource, problemsOf, type ConfigProblem } from '../config/errors.js';
-import { loadConfigDir, type MappingLimits } from '../config/loader.js';
+import { DEFAULT_MAPPING_LIMITS, loadConfigDir, type MappingLimits } from '../config/loader.js';
 import type { FerryConfig, GrpcRoute, RouteConfig, ServiceConfig } from '../config/types.js';
 import type { ProblemDetail } from '../errors/index.js';
 import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../gateway/engine.js';
@@ -445,7 +445,11 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
           },
           httpBase: `${opts.tls !== undefined ? 'https' : 'http'}://${loopbackOf(opts.host)}:${http.port}`,
         },
-        apiOptions: { ...(opts.adminToken !== undefined ? { token: opts.adminToken } : {}) },
+        apiOptions: {
+          ...(opts.adminToken !== undefined ? { token: opts.adminToken } : {}),
+          maxValidateBytes: opts.mappingLimits?.maxFileBytes ?? DEFAULT_MAPPING_LIMITS.maxFileBytes,
+          maxTryBodyBytes: maxBodyBytes,
+        },
       });
     }
     if (opts.watch) {
