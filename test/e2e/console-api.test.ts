@@ -72,9 +72,20 @@ describe('admin API, open on loopback', () => {
     const { services } = (await http(admin, 'GET', '/admin/api/upstreams')).json;
     const accounts = services.find((s: any) => s.service === 'accounts');
     assert.equal(accounts.protocol, 'dubbo');
-    assert.deepEqual(accounts.endpoints, [
-      { id: '127.0.0.1:1', cluster: 'default', priority: 0, weight: 100, labels: {}, connections: 0, pending: 0, ejected: false, available: false },
-    ]);
+    assert.equal(accounts.endpoints.length, 1);
+    // A connection attempt to the closed port may be under way at this moment: `connections` is only a count.
+    const { connections, ...rest } = accounts.endpoints[0];
+    assert.equal(typeof connections, 'number');
+    assert.deepEqual(rest, {
+      id: '127.0.0.1:1',
+      cluster: 'default',
+      priority: 0,
+      weight: 100,
+      labels: {},
+      pending: 0,
+      ejected: false,
+      available: false,
+    });
     assert.deepEqual(accounts.registries, []);
   });
 
