@@ -43,6 +43,8 @@ export interface GrpcBindingOptions {
 export interface GrpcBinding {
   /** Routes derived from the service proto's google.api.http options (fromProto: true). */
   routesFor(service: ProtoService): GrpcRoute[];
+  /** The full names of a route's request and response messages (for the admin console); undefined when the proto does not declare the method. */
+  messageTypes(route: GrpcRoute, service: ProtoService): { readonly request: string; readonly response: string } | undefined;
   readonly binder: ProtocolBinder<ProtoService, GrpcRoute>;
 }
 
@@ -330,6 +332,17 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     routesFor(service) {
       const loaded = load(protoPath(service, opts.root), service);
       return routesFromHttpRules(service, lookupService(loaded, service));
+    },
+    messageTypes(route, service) {
+      try {
+        const method = lookupService(load(protoPath(service, opts.root), service), service).methods[route.rpcMethod];
+        if (method === undefined) return undefined;
+        method.resolve();
+        const name = (t: Type | null | undefined): string => (t?.fullName ?? '').replace(/^\./, '');
+        return { request: name(method.resolvedRequestType), response: name(method.resolvedResponseType) };
+      } catch {
+        return undefined;
+      }
     },
     binder: { bind },
   };
