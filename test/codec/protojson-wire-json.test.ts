@@ -18,6 +18,7 @@ import { DraftMap, longFromBigInt } from '../../src/codec/protojson/draft.js';
 import { createTypePlans, type FieldInfo } from '../../src/codec/protojson/plan.js';
 import { isFerryError } from '../../src/errors/index.js';
 import { loadProtoRoot } from '../../src/upstream/grpc/proto-loader.js';
+import { utcText } from '../../src/codec/protojson/wire-json.js';
 
 const IDL = path.resolve('idl');
 const root = loadProtoRoot(
@@ -406,5 +407,17 @@ describe('where the writer follows the protobuf spec rather than protobufjs', ()
     const unpacked = Uint8Array.from([0x90, 0x01, 0x01, 0x90, 0x01, ...[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]]);
     assert.equal(write(unpacked), write(packed));
     assert.equal(write(packed), '{"ids":["1","-2"]}');
+  });
+});
+
+describe('Timestamp text without a Date per value', () => {
+  it('utcText agrees with Date.toISOString over the whole Timestamp range (input: 20 000 random seconds and the range ends)', () => {
+    const ends = [-62135596800, 253402300799, 0, -1, 951782400, 951868799, 4107542400];
+    fc.assert(
+      fc.property(fc.integer({ min: -62135596800, max: 253402300799 }), (seconds) => {
+        assert.equal(utcText(seconds), new Date(seconds * 1000).toISOString().slice(0, 19), `seconds ${seconds}`);
+      }),
+      { numRuns: 20000, examples: ends.map((e) => [e]) },
+    );
   });
 });

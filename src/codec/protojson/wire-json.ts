@@ -119,18 +119,31 @@ interface MessagePlan {
   readonly fullName: string;
   readonly special: Special;
   readonly fields: readonly FieldPlan[];
-  /** Field plans by field number (sparse). */
-  readonly byId: Map<number, FieldPlan>;
+  /** Field plans by field number (an array: field numbers are small in practice; holes are unknown fields). */
+  readonly byId: Array<FieldPlan | undefined>;
+  /** Fields numbered MAX_DENSE_ID and above. */
+  readonly sparse: Map<number, FieldPlan> | undefined;
   readonly oneofs: number;
-  readonly hasSingularMessages: boolean;
 }
 
 /** Thrown inside the walk; turned into FERRY_UPSTREAM_PROTOCOL_ERROR naming the top-level type. */
 class WireError extends Error {}
 
+/** Buffer's own slicing methods (what buf.toString() calls after checking its arguments; protobufjs uses them too). */
+interface NodeBuffer extends Buffer {
+  utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+  base64Slice(start: number, end: number): string;
+}
+
 // 64-bit varints are read into these two (no allocation); read them right after the call.
 let lo = 0;
 let hi = 0;
+/**
+ * The read position, one for the whole walk: every read is synchronous and a nested message is read
+ * within its parent's bounds, after which the parent moves the position to the nested one's end.
+ */
+let pos = 0;
 
 /** A compiled writer: reply bytes → JSON text. */
 export type WireJsonWriter = (bytes: Uint8Array) => string;
@@ -152,15 +165,16 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
     const ti = info(type);
     const oneofNames: string[] = [];
     const fields: FieldPlan[] = ti.fields.map((fi, slot) => fieldPlan(fi, slot, oneofNames, emitDefaults));
-    const byId = new Map<number, FieldPlan>();
-    for (const f of fields) byId.set(f.id, f);
+    const byId: Array<FieldPlan | undefined> = [];
+    for (const f of fields) if (f.id < MAX_DENSE_ID) byId[f.id] = f;
+    for (let i = 0; i < byId.length; i++) byId[i] ??= undefined; // no holes: a packed array
     plan = {
       fullName: ti.fullName,
       special: specialOf(ti.fullName),
       fields,
       byId,
+      sparse: fields.some((f) => f.id >= MAX_DENSE_ID) ? new Map(fields.filter((f) => f.id >= MAX_DENSE_ID).map((f) => [f.id, f])) : undefined,
       oneofs: oneofNames.length,
-      hasSingularMessages: fields.some((f) => f.kind === K.Message && !f.repeated && !f.map),
     };
     cache.set(type, plan);
     return plan;
@@ -224,6 +238,10 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
     }
   }
 
+  function fieldOf(plan: MessagePlan, id: number): FieldPlan | undefined {
+    return id < plan.byId.length ? plan.byId[id] : plan.sparse?.get(id);
+  }
+
   function childPlan(f: FieldPlan, emitDefaults: boolean): MessagePlan {
     return (f.message ??= planOf(f.messageType!, emitDefaults));
   }
@@ -235,79 +253,79 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
   }
 
   /** A varint's low 32 bits (unsigned); up to 10 bytes are read. */
-  function varint32(buf: Buffer, at: { pos: number }, end: number): number {
-    let pos = at.pos;
-    let b = pos < end ? buf[pos++]! : fail('index out of range');
+  function varint32(buf: Buffer, end: number): number {
+    let p = pos;
+    let b = p < end ? buf[p++]! : fail('index out of range');
     let v = b & 0x7f;
     if (b >= 0x80) {
-      b = pos < end ? buf[pos++]! : fail('index out of range');
+      b = p < end ? buf[p++]! : fail('index out of range');
       v |= (b & 0x7f) << 7;
       if (b >= 0x80) {
-        b = pos < end ? buf[pos++]! : fail('index out of range');
+        b = p < end ? buf[p++]! : fail('index out of range');
         v |= (b & 0x7f) << 14;
         if (b >= 0x80) {
-          b = pos < end ? buf[pos++]! : fail('index out of range');
+          b = p < end ? buf[p++]! : fail('index out of range');
           v |= (b & 0x7f) << 21;
           if (b >= 0x80) {
-            b = pos < end ? buf[pos++]! : fail('index out of range');
+            b = p < end ? buf[p++]! : fail('index out of range');
             v |= b << 28;
             // The upper bits of a longer varint do not change the low 32.
             let n = 5;
             while (b >= 0x80) {
               if (n++ === 10) fail('invalid varint encoding');
-              b = pos < end ? buf[pos++]! : fail('index out of range');
+              b = p < end ? buf[p++]! : fail('index out of range');
             }
           }
         }
       }
     }
-    at.pos = pos;
+    pos = p;
     return v >>> 0;
   }
 
   /** A 64-bit varint into lo/hi. */
-  function varint64(buf: Buffer, at: { pos: number }, end: number): void {
-    let pos = at.pos;
+  function varint64(buf: Buffer, end: number): void {
+    let p = pos;
     let l = 0;
     let h = 0;
     let b: number;
     let shift = 0;
     for (; shift < 28; shift += 7) {
-      b = pos < end ? buf[pos++]! : fail('index out of range');
+      b = p < end ? buf[p++]! : fail('index out of range');
       l |= (b & 0x7f) << shift;
       if (b < 0x80) {
-        at.pos = pos;
+        pos = p;
         lo = l >>> 0;
         hi = 0;
         return;
       }
     }
-    b = pos < end ? buf[pos++]! : fail('index out of range');
+    b = p < end ? buf[p++]! : fail('index out of range');
     l |= (b & 0x0f) << 28;
     h = (b & 0x7f) >> 4;
     if (b >= 0x80) {
       for (shift = 3; ; shift += 7) {
         if (shift > 31) fail('invalid varint encoding');
-        b = pos < end ? buf[pos++]! : fail('index out of range');
+        b = p < end ? buf[p++]! : fail('index out of range');
         h |= (b & 0x7f) << shift;
         if (b < 0x80) break;
       }
     }
-    at.pos = pos;
+    pos = p;
     lo = l >>> 0;
     hi = h >>> 0;
   }
 
-  function fixed32(buf: Buffer, at: { pos: number }, end: number): number {
-    const p = at.pos;
+  function fixed32(buf: Buffer, end: number): number {
+    const p = pos;
     if (p + 4 > end) fail('index out of range');
-    at.pos = p + 4;
+    pos = p + 4;
     return (buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> 0;
   }
 
-  function fixed64(buf: Buffer, at: { pos: number }, end: number): void {
-    lo = fixed32(buf, at, end);
-    hi = fixed32(buf, at, end);
+  function fixed64(buf: Buffer, end: number): void {
+    lo = fixed32(buf, end);
+    hi = fixed32(buf, end);
   }
 
   const f64 = new Float64Array(1);
@@ -315,38 +333,38 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
   const f32 = new Float32Array(1);
   const f32u = new Uint32Array(f32.buffer);
 
-  /** The end of a length-delimited payload starting at at.pos (after its length). */
-  function delimited(buf: Buffer, at: { pos: number }, end: number): number {
-    const len = varint32(buf, at, end);
-    const stop = at.pos + len;
+  /** The end of a length-delimited payload starting at pos (after its length). */
+  function delimited(buf: Buffer, end: number): number {
+    const len = varint32(buf, end);
+    const stop = pos + len;
     if (stop > end) fail('index out of range');
     return stop;
   }
 
-  function skip(buf: Buffer, at: { pos: number }, end: number, wire: number, depth: number): void {
+  function skip(buf: Buffer, end: number, wire: number, depth: number): void {
     switch (wire) {
       case 0:
-        varint64(buf, at, end);
+        varint64(buf, end);
         return;
       case 1:
-        if ((at.pos += 8) > end) fail('index out of range');
+        if ((pos += 8) > end) fail('index out of range');
         return;
       case 2:
-        at.pos = delimited(buf, at, end);
+        pos = delimited(buf, end);
         return;
       case 5:
-        if ((at.pos += 4) > end) fail('index out of range');
+        if ((pos += 4) > end) fail('index out of range');
         return;
       case 3: {
         if (depth > protobuf.Reader.recursionLimit) fail('maximum nesting depth exceeded');
         for (;;) {
-          const tag = varint32(buf, at, end);
+          const tag = varint32(buf, end);
           if ((tag & 7) === 4) return;
-          skip(buf, at, end, tag & 7, depth + 1);
+          skip(buf, end, tag & 7, depth + 1);
         }
       }
       default:
-        return fail(`invalid wire type ${wire} at offset ${at.pos}`);
+        return fail(`invalid wire type ${wire} at offset ${pos}`);
     }
   }
 
@@ -382,70 +400,79 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
   }
 
   function stringAt(buf: Buffer, start: number, stop: number): string {
-    return buf.toString('utf8', start, stop);
+    return (buf as NodeBuffer).utf8Slice(start, stop);
   }
 
   function base64At(buf: Buffer, start: number, stop: number): string {
-    return buf.toString('base64', start, stop);
+    return (buf as NodeBuffer).base64Slice(start, stop);
+  }
+
+  /** JSON text of the UTF-8 string in buf[start, stop): printable ASCII without `"` or `\` is copied as is. */
+  function stringJson(buf: Buffer, start: number, stop: number): string {
+    for (let i = start; i < stop; i++) {
+      const b = buf[i]!;
+      if (b < 0x20 || b > 0x7e || b === 0x22 || b === 0x5c) return JSON.stringify((buf as NodeBuffer).utf8Slice(start, stop));
+    }
+    return '"' + (buf as NodeBuffer).latin1Slice(start, stop) + '"';
   }
 
   /** Set by scalarText: whether the value it read was the proto3 default (no allocation for a second result). */
   let wasDefault = false;
   /** Reads one (unpacked) scalar or enum of `f` and returns its JSON text. */
-  function scalarText(f: FieldPlan, kind: K, buf: Buffer, at: { pos: number }, end: number): string {
+  function scalarText(f: FieldPlan, kind: K, buf: Buffer, end: number): string {
     switch (kind) {
       case K.Double: {
-        if (at.pos + 8 > end) fail('index out of range');
-        const p = at.pos;
+        if (pos + 8 > end) fail('index out of range');
+        const p = pos;
         f64u[0] = (buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> 0;
         f64u[1] = (buf[p + 4]! | (buf[p + 5]! << 8) | (buf[p + 6]! << 16) | (buf[p + 7]! << 24)) >>> 0;
-        at.pos = p + 8;
+        pos = p + 8;
         const v = f64[0]!;
         wasDefault = v === 0 && f64u[1] === 0;
         return doubleText(v);
       }
       case K.Float: {
-        f32u[0] = fixed32(buf, at, end);
+        f32u[0] = fixed32(buf, end);
         const v = f32[0]!;
         wasDefault = f32u[0] === 0;
         return floatText(v);
       }
       case K.Int32: {
-        const v = varint32(buf, at, end) | 0;
+        const v = varint32(buf, end) | 0;
         wasDefault = v === 0;
         return String(v);
       }
       case K.Uint32: {
-        const v = varint32(buf, at, end);
+        const v = varint32(buf, end);
         wasDefault = v === 0;
         return String(v);
       }
       case K.Sint32: {
-        const u = varint32(buf, at, end);
+        const u = varint32(buf, end);
         const v = ((u >>> 1) ^ -(u & 1)) | 0;
         wasDefault = v === 0;
         return String(v);
       }
       case K.Fixed32: {
-        const v = fixed32(buf, at, end);
+        const v = fixed32(buf, end);
         wasDefault = v === 0;
         return String(v);
       }
       case K.Sfixed32: {
-        const v = fixed32(buf, at, end) | 0;
+        const v = fixed32(buf, end) | 0;
         wasDefault = v === 0;
         return String(v);
       }
       case K.Int64:
-        varint64(buf, at, end);
+        varint64(buf, end);
         wasDefault = lo === 0 && hi === 0;
         return '"' + signedText(lo, hi) + '"';
       case K.Uint64:
-        varint64(buf, at, end);
+        varint64(buf, end);
         wasDefault = lo === 0 && hi === 0;
         return '"' + unsignedText(lo, hi) + '"';
       case K.Sint64: {
-        varint64(buf, at, end);
+        varint64(buf, end);
         const mask = -(lo & 1);
         const l = (((lo >>> 1) | (hi << 31)) ^ mask) >>> 0;
         const h = ((hi >>> 1) ^ mask) >>> 0;
@@ -453,33 +480,33 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
         return '"' + signedText(l, h) + '"';
       }
       case K.Fixed64:
-        fixed64(buf, at, end);
+        fixed64(buf, end);
         wasDefault = lo === 0 && hi === 0;
         return '"' + unsignedText(lo, hi) + '"';
       case K.Sfixed64:
-        fixed64(buf, at, end);
+        fixed64(buf, end);
         wasDefault = lo === 0 && hi === 0;
         return '"' + signedText(lo, hi) + '"';
       case K.Bool:
-        varint64(buf, at, end);
+        varint64(buf, end);
         wasDefault = lo === 0 && hi === 0;
         return wasDefault ? 'false' : 'true';
       case K.String: {
-        const stop = delimited(buf, at, end);
-        const start = at.pos;
-        at.pos = stop;
+        const stop = delimited(buf, end);
+        const start = pos;
+        pos = stop;
         wasDefault = stop === start;
-        return wasDefault ? '""' : JSON.stringify(stringAt(buf, start, stop));
+        return wasDefault ? '""' : stringJson(buf, start, stop);
       }
       case K.Bytes: {
-        const stop = delimited(buf, at, end);
-        const start = at.pos;
-        at.pos = stop;
+        const stop = delimited(buf, end);
+        const start = pos;
+        pos = stop;
         wasDefault = stop === start;
         return '"' + base64At(buf, start, stop) + '"';
       }
       case K.Enum: {
-        const v = varint32(buf, at, end) | 0;
+        const v = varint32(buf, end) | 0;
         wasDefault = v === 0;
         if (f.enumNames === null) return 'null';
         return f.enumNames!.get(v) ?? String(v);
@@ -509,7 +536,8 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
     }
   }
   function settled(text: string): string {
-    if (text.charCodeAt(0) === 0) throw deferred[Number(text.slice(1))]!;
+    // Only when something was deferred: charCodeAt would flatten every concatenated text it is given.
+    if (deferred.length !== 0 && text.charCodeAt(0) === 0) throw deferred[Number(text.slice(1))]!;
     return text;
   }
 
@@ -552,38 +580,37 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
     // Where the values of a map or repeated message field sit: one level below their container,
     // except in Struct and ListValue, which are themselves the container.
     const elemDepth = plan.special === Special.None ? depth + 2 : depth + 1;
-    const at = { pos: start };
-    while (at.pos < stop) {
-      const tag = varint32(buf, at, stop);
+    pos = start;
+    while (pos < stop) {
+      const tag = varint32(buf, stop);
       const wire = tag & 7;
-      const f = plan.byId.get(tag >>> 3);
+      const f = fieldOf(plan, tag >>> 3);
       if (f === undefined) {
         if (wire === 4) fail('unexpected end group');
-        skip(buf, at, stop, wire, pb);
+        skip(buf, stop, wire, pb);
         continue;
       }
       if (f.map) {
         if (wire !== 2) {
-          skip(buf, at, stop, wire, pb);
+          skip(buf, stop, wire, pb);
           continue;
         }
-        const entryEnd = delimited(buf, at, stop);
+        const entryEnd = delimited(buf, stop);
         let obj = vals[f.slot] as Record<string, string> | undefined;
         if (obj === undefined) vals[f.slot] = obj = Object.create(null) as Record<string, string>;
-        mapEntry(f, obj, buf, at, entryEnd, pb, elemDepth, ed);
+        mapEntry(f, obj, buf, entryEnd, pb, elemDepth, ed);
+        pos = entryEnd; // a value that was not sent was written from an empty buffer
         continue;
       }
       if (f.kind === K.Message) {
         if (wire !== 2) {
-          skip(buf, at, stop, wire, pb);
+          skip(buf, stop, wire, pb);
           continue;
         }
-        const end = delimited(buf, at, stop);
+        const end = delimited(buf, stop);
         const child = childPlan(f, ed);
-        const text = f.repeated
-          ? messageText(child, buf, at.pos, end, pb + 1, elemDepth, ed)
-          : lazyText(child, buf, at.pos, end, pb + 1, depth + 1, ed);
-        at.pos = end;
+        const text = f.repeated ? messageText(child, buf, pos, end, pb + 1, elemDepth, ed) : lazyText(child, buf, pos, end, pb + 1, depth + 1, ed);
+        pos = end;
         if (f.repeated) {
           const prev = vals[f.slot] as string | undefined;
           vals[f.slot] = prev === undefined ? text : prev + ',' + text;
@@ -597,31 +624,31 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
       if (f.repeated) {
         let prev = vals[f.slot] as string | undefined;
         if (wire === 2 && f.packable) {
-          const end = delimited(buf, at, stop);
-          while (at.pos < end) {
-            const text = scalarText(f, f.kind, buf, at, end);
+          const end = delimited(buf, stop);
+          while (pos < end) {
+            const text = scalarText(f, f.kind, buf, end);
             prev = prev === undefined ? text : prev + ',' + text;
           }
-          if (at.pos !== end) fail('index out of range');
+          if (pos !== end) fail('index out of range');
         } else if (wire === f.wire) {
-          const text = scalarText(f, f.kind, buf, at, stop);
+          const text = scalarText(f, f.kind, buf, stop);
           prev = prev === undefined ? text : prev + ',' + text;
         } else {
-          skip(buf, at, stop, wire, pb);
+          skip(buf, stop, wire, pb);
           continue;
         }
         vals[f.slot] = prev;
         continue;
       }
       if (wire !== f.wire) {
-        skip(buf, at, stop, wire, pb);
+        skip(buf, stop, wire, pb);
         continue;
       }
-      const text = scalarText(f, f.kind, buf, at, stop);
+      const text = scalarText(f, f.kind, buf, stop);
       if (f.oneof >= 0 && oneofLast !== undefined) oneofLast[f.oneof] = f.slot;
       vals[f.slot] = wasDefault && !f.presence ? undefined : text;
     }
-    if (at.pos !== stop) fail('index out of range');
+    if (pos !== stop) fail('index out of range');
     if (merge) mergeMessages(plan, vals, buf, start, stop, pb, depth, ed);
 
     if (plan.special === Special.Struct) return structText(vals);
@@ -666,17 +693,17 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
     ed: boolean,
   ): void {
     const parts = new Map<FieldPlan, Uint8Array[]>();
-    const at = { pos: start };
-    while (at.pos < stop) {
-      const tag = varint32(buf, at, stop);
-      const f = plan.byId.get(tag >>> 3);
+    pos = start;
+    while (pos < stop) {
+      const tag = varint32(buf, stop);
+      const f = fieldOf(plan, tag >>> 3);
       if (f !== undefined && f.kind === K.Message && !f.repeated && !f.map && (tag & 7) === 2) {
-        const end = delimited(buf, at, stop);
+        const end = delimited(buf, stop);
         const list = parts.get(f) ?? [];
-        list.push(buf.subarray(at.pos, end));
+        list.push(buf.subarray(pos, end));
         parts.set(f, list);
-        at.pos = end;
-      } else skip(buf, at, stop, tag & 7, pb);
+        pos = end;
+      } else skip(buf, stop, tag & 7, pb);
     }
     for (const [f, list] of parts) {
       if (list.length < 2) continue;
@@ -685,37 +712,28 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
     }
   }
 
-  function mapEntry(
-    f: FieldPlan,
-    obj: Record<string, string>,
-    buf: Buffer,
-    at: { pos: number },
-    end: number,
-    pb: number,
-    depth: number,
-    ed: boolean,
-  ): void {
+  function mapEntry(f: FieldPlan, obj: Record<string, string>, buf: Buffer, end: number, pb: number, depth: number, ed: boolean): void {
     let key: string | undefined;
     let value: string | undefined;
-    while (at.pos < end) {
-      const tag = varint32(buf, at, end);
+    while (pos < end) {
+      const tag = varint32(buf, end);
       const wire = tag & 7;
       const id = tag >>> 3;
       if (id === 1 && wire === wireOf(f.keyKind)) {
-        key = mapKeyText(f.keyKind, buf, at, end);
+        key = mapKeyText(f.keyKind, buf, end);
       } else if (id === 2 && wire === f.wire) {
         if (f.kind === K.Message) {
-          const stop = delimited(buf, at, end);
-          value = lazyText(childPlan(f, ed), buf, at.pos, stop, pb + 1, depth, ed);
-          at.pos = stop;
+          const stop = delimited(buf, end);
+          value = lazyText(childPlan(f, ed), buf, pos, stop, pb + 1, depth, ed);
+          pos = stop;
         } else {
-          value = scalarText(f, f.kind, buf, at, end);
+          value = scalarText(f, f.kind, buf, end);
         }
       } else {
-        skip(buf, at, end, wire, pb);
+        skip(buf, end, wire, pb);
       }
     }
-    if (at.pos !== end) fail('index out of range');
+    if (pos !== end) fail('index out of range');
     if (key === undefined) key = f.keyKind === K.String ? '' : f.keyKind === K.Bool ? 'false' : '0';
     if (value === undefined) value = defaultElementText(f, pb, depth, ed);
     obj[key] = value;
@@ -742,45 +760,45 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
     }
   }
 
-  function mapKeyText(kind: K, buf: Buffer, at: { pos: number }, end: number): string {
+  function mapKeyText(kind: K, buf: Buffer, end: number): string {
     switch (kind) {
       case K.String: {
-        const stop = delimited(buf, at, end);
-        const s = stringAt(buf, at.pos, stop);
-        at.pos = stop;
+        const stop = delimited(buf, end);
+        const s = stringAt(buf, pos, stop);
+        pos = stop;
         return s;
       }
       case K.Bool:
-        varint64(buf, at, end);
+        varint64(buf, end);
         return lo === 0 && hi === 0 ? 'false' : 'true';
       case K.Int32:
-        return String(varint32(buf, at, end) | 0);
+        return String(varint32(buf, end) | 0);
       case K.Uint32:
-        return String(varint32(buf, at, end));
+        return String(varint32(buf, end));
       case K.Sint32: {
-        const u = varint32(buf, at, end);
+        const u = varint32(buf, end);
         return String(((u >>> 1) ^ -(u & 1)) | 0);
       }
       case K.Fixed32:
-        return String(fixed32(buf, at, end));
+        return String(fixed32(buf, end));
       case K.Sfixed32:
-        return String(fixed32(buf, at, end) | 0);
+        return String(fixed32(buf, end) | 0);
       case K.Int64:
-        varint64(buf, at, end);
+        varint64(buf, end);
         return signedText(lo, hi);
       case K.Uint64:
-        varint64(buf, at, end);
+        varint64(buf, end);
         return unsignedText(lo, hi);
       case K.Sint64: {
-        varint64(buf, at, end);
+        varint64(buf, end);
         const mask = -(lo & 1);
         return signedText((((lo >>> 1) | (hi << 31)) ^ mask) >>> 0, ((hi >>> 1) ^ mask) >>> 0);
       }
       case K.Fixed64:
-        fixed64(buf, at, end);
+        fixed64(buf, end);
         return unsignedText(lo, hi);
       case K.Sfixed64:
-        fixed64(buf, at, end);
+        fixed64(buf, end);
         return signedText(lo, hi);
       default:
         return fail('invalid map key type');
@@ -793,7 +811,7 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
     let out = '{';
     let first = true;
     for (const k in obj) {
-      out += (first ? '' : ',') + JSON.stringify(k) + ':' + settled(obj[k]!);
+      out += (first ? '' : ',') + quote(k) + ':' + settled(obj[k]!);
       first = false;
     }
     return out + '}';
@@ -806,24 +824,24 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
     let sl = 0;
     let sh = 0;
     let nanos = 0;
-    const at = { pos: start };
-    while (at.pos < stop) {
-      const tag = varint32(buf, at, stop);
+    pos = start;
+    while (pos < stop) {
+      const tag = varint32(buf, stop);
       if (tag === 0x08) {
-        varint64(buf, at, stop);
+        varint64(buf, stop);
         sl = lo;
         sh = hi;
       } else if (tag === 0x10) {
-        nanos = varint32(buf, at, stop) | 0;
-      } else skip(buf, at, stop, tag & 7, 0);
+        nanos = varint32(buf, stop) | 0;
+      } else skip(buf, stop, tag & 7, 0);
     }
-    if (at.pos !== stop) fail('index out of range');
+    if (pos !== stop) fail('index out of range');
     const seconds = signedNumber(sl, sh);
     if (special === Special.Timestamp) {
       if (seconds < TS_MIN || seconds > TS_MAX || nanos < 0 || nanos > 999_999_999) {
         throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `Timestamp out of range (seconds ${signedText(sl, sh)}, nanos ${nanos})`);
       }
-      return '"' + new Date(seconds * 1000).toISOString().slice(0, 19) + fraction(nanos) + 'Z"';
+      return '"' + utcText(seconds) + fraction(nanos) + 'Z"';
     }
     if (seconds > DUR_MAX || seconds < -DUR_MAX || (seconds > 0 && nanos < 0) || (seconds < 0 && nanos > 0)) {
       throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `Duration out of range (seconds ${signedText(sl, sh)}, nanos ${nanos})`);
@@ -835,28 +853,28 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
   function wrapperText(plan: MessagePlan, buf: Buffer, start: number, stop: number): string {
     const f = plan.fields[0]!;
     let text: string | undefined;
-    const at = { pos: start };
-    while (at.pos < stop) {
-      const tag = varint32(buf, at, stop);
-      if (tag >>> 3 === 1 && (tag & 7) === f.wire) text = scalarText(f, f.kind, buf, at, stop);
-      else skip(buf, at, stop, tag & 7, 0);
+    pos = start;
+    while (pos < stop) {
+      const tag = varint32(buf, stop);
+      if (tag >>> 3 === 1 && (tag & 7) === f.wire) text = scalarText(f, f.kind, buf, stop);
+      else skip(buf, stop, tag & 7, 0);
     }
-    if (at.pos !== stop) fail('index out of range');
+    if (pos !== stop) fail('index out of range');
     return text ?? defaultElementText(f, 0, 0, false);
   }
 
   function fieldMaskText(buf: Buffer, start: number, stop: number): string {
     const paths: string[] = [];
-    const at = { pos: start };
-    while (at.pos < stop) {
-      const tag = varint32(buf, at, stop);
+    pos = start;
+    while (pos < stop) {
+      const tag = varint32(buf, stop);
       if (tag === 0x0a) {
-        const end = delimited(buf, at, stop);
-        paths.push(stringAt(buf, at.pos, end));
-        at.pos = end;
-      } else skip(buf, at, stop, tag & 7, 0);
+        const end = delimited(buf, stop);
+        paths.push(stringAt(buf, pos, end));
+        pos = end;
+      } else skip(buf, stop, tag & 7, 0);
     }
-    if (at.pos !== stop) fail('index out of range');
+    if (pos !== stop) fail('index out of range');
     return JSON.stringify(paths.map((p) => p.split('.').map(protoJsonName).join('.')).join(','));
   }
 
@@ -866,7 +884,7 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
     let out = '{';
     let first = true;
     for (const k in obj) {
-      out += (first ? '' : ',') + JSON.stringify(k) + ':' + settled(obj[k]!);
+      out += (first ? '' : ',') + quote(k) + ':' + settled(obj[k]!);
       first = false;
     }
     return out + '}';
@@ -875,30 +893,30 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
   /** google.protobuf.Value: the last kind sent (null when none is). */
   function valueText(plan: MessagePlan, buf: Buffer, start: number, stop: number, pb: number, depth: number, ed: boolean): string {
     let text = 'null';
-    const at = { pos: start };
-    while (at.pos < stop) {
-      const tag = varint32(buf, at, stop);
+    pos = start;
+    while (pos < stop) {
+      const tag = varint32(buf, stop);
       const wire = tag & 7;
-      const f = plan.byId.get(tag >>> 3);
+      const f = fieldOf(plan, tag >>> 3);
       if (f === undefined || wire !== f.wire) {
-        skip(buf, at, stop, wire, pb);
+        skip(buf, stop, wire, pb);
         continue;
       }
       if (f.kind === K.Message) {
-        const end = delimited(buf, at, stop);
-        text = lazyText(childPlan(f, ed), buf, at.pos, end, pb + 1, depth, ed);
-        at.pos = end;
+        const end = delimited(buf, stop);
+        text = lazyText(childPlan(f, ed), buf, pos, end, pb + 1, depth, ed);
+        pos = end;
       } else if (f.kind === K.Double) {
-        const t = scalarText(f, K.Double, buf, at, stop);
+        const t = scalarText(f, K.Double, buf, stop);
         text =
           t.charCodeAt(0) === 0x22
             ? defer(new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `google.protobuf.Value holds ${t.slice(1, -1)}, which JSON cannot carry`))
             : t;
       } else {
-        text = scalarText(f, f.kind, buf, at, stop);
+        text = scalarText(f, f.kind, buf, stop);
       }
     }
-    if (at.pos !== stop) fail('index out of range');
+    if (pos !== stop) fail('index out of range');
     return settled(text);
   }
 
@@ -906,20 +924,20 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
     let url = '';
     let vs = 0;
     let ve = 0;
-    const at = { pos: start };
-    while (at.pos < stop) {
-      const tag = varint32(buf, at, stop);
+    pos = start;
+    while (pos < stop) {
+      const tag = varint32(buf, stop);
       if (tag === 0x0a) {
-        const end = delimited(buf, at, stop);
-        url = stringAt(buf, at.pos, end);
-        at.pos = end;
+        const end = delimited(buf, stop);
+        url = stringAt(buf, pos, end);
+        pos = end;
       } else if (tag === 0x12) {
-        ve = delimited(buf, at, stop);
-        vs = at.pos;
-        at.pos = ve;
-      } else skip(buf, at, stop, tag & 7, 0);
+        ve = delimited(buf, stop);
+        vs = pos;
+        pos = ve;
+      } else skip(buf, stop, tag & 7, 0);
     }
-    if (at.pos !== stop) fail('index out of range');
+    if (pos !== stop) fail('index out of range');
     if (url === '') return '{}';
     const inner = anyType(url);
     const innerPlan = planOf(inner, ed);
@@ -971,9 +989,43 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
 }
 
 const EMPTY = Buffer.alloc(0);
+const MAX_DENSE_ID = 1024;
 const TS_MIN = Number(TS_MIN_SECONDS);
 const TS_MAX = Number(TS_MAX_SECONDS);
 const DUR_MAX = Number(DURATION_MAX_SECONDS);
+
+const pad2 = (n: number): string => (n < 10 ? '0' + String(n) : String(n));
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS` of seconds since the epoch (years 1..9999), by integer arithmetic
+ * (days → civil date as in H. Hinnant's chrono algorithms) rather than a Date object per value.
+ */
+export function utcText(seconds: number): string {
+  const days = Math.floor(seconds / 86400);
+  const secs = seconds - days * 86400;
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const h = Math.floor(secs / 3600);
+  const mi = Math.floor((secs % 3600) / 60);
+  const yText = y >= 1000 ? String(y) : String(y).padStart(4, '0');
+  return yText + '-' + pad2(m) + '-' + pad2(d) + 'T' + pad2(h) + ':' + pad2(mi) + ':' + pad2(secs % 60);
+}
+
+/** JSON text of a string (a map key): printable ASCII without `"` or `\\` is copied as is. */
+function quote(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(s);
+  }
+  return '"' + s + '"';
+}
 
 function specialOf(fullName: string): Special {
   switch (fullName) {
