@@ -421,3 +421,17 @@ describe('Timestamp text without a Date per value', () => {
     );
   });
 });
+
+describe('budgets of the compiled writer', () => {
+  it('an Any holding an Any … 2 000 deep (input: nested google.protobuf.Any bytes) is a coded nesting error, not a stack overflow', () => {
+    const Any = root.lookupType('google.protobuf.Any');
+    const url = 'type.googleapis.com/google.protobuf.Any';
+    let bytes: Uint8Array = new Uint8Array(0);
+    for (let i = 0; i < 2000; i++) bytes = protobuf.Writer.create().uint32(0x0a).string(url).uint32(0x12).bytes(bytes).finish();
+    assert.throws(
+      () => pj.writer(Any)(bytes),
+      (err: unknown) => isFerryError(err) && err.code === 'FERRY_UPSTREAM_PROTOCOL_ERROR' && /deeper than 256/.test(err.message),
+      'deep Any chain',
+    );
+  });
+});
