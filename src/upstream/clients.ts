@@ -19,7 +19,7 @@ import { createClusterSource } from './discovery/clusters.js';
 import { createNacosRegistrySource } from './discovery/nacos-registry.js';
 import type { RegistrySource } from './discovery/registry-source.js';
 import { createZooKeeperRegistrySource, type RefusedEndpoint } from './discovery/zookeeper-registry.js';
-import type { BackoffOptions } from './dubbo/backoff.js';
+import type { BackoffOptions } from './balance/backoff.js';
 import type { DubboReply } from './dubbo/connection.js';
 import { DubboEndpointPool } from './dubbo/pool.js';
 import { GrpcEndpoint, type GrpcCallOptions, type GrpcStreamResult, type GrpcUnaryResult } from './grpc/client.js';

@@ -65,28 +65,43 @@ function refusal(f: () => unknown): string {
   assert.fail('no error');
 }
 
-test(`messages nested ${MAX_JSON_NESTING} deep convert; ${MAX_JSON_NESTING + 1} (input: a Node chain) is a coded protocol error`, () => {
-  withDeepDecoding(() => {
-    assert.ok(json.toJson(Node, chain(MAX_JSON_NESTING)));
+/** Both reply paths: the general one (decode + walk) and the compiled writer the routes use. */
+const PATHS: Array<[string, (type: protobuf.Type, bytes: Uint8Array) => unknown]> = [
+  ['general path', (type, bytes) => json.toJson(type, bytes)],
+  ['compiled writer', (type, bytes) => json.writer(type)(bytes)],
+];
+
+for (const [name, toJson] of PATHS) {
+  test(`${name}: messages nested ${MAX_JSON_NESTING} deep convert; ${MAX_JSON_NESTING + 1} (input: a Node chain) is a coded protocol error`, () => {
+    withDeepDecoding(() => {
+      assert.ok(toJson(Node, chain(MAX_JSON_NESTING)), 'the limit itself converts');
+      assert.match(
+        refusal(() => toJson(Node, chain(MAX_JSON_NESTING + 1))),
+        /deeper than 256/,
+      );
+    });
+  });
+
+  test(`${name}: ListValue nested past the limit (input: 300 nested lists in a google.protobuf.Value) is a coded protocol error`, () => {
+    withDeepDecoding(() => {
+      assert.match(
+        refusal(() => toJson(Value, lists(300))),
+        /deeper than 256/,
+      );
+    });
+  });
+
+  test(`${name}: with protobufjs defaults, a very deep reply (input: 5 000 nested messages) is refused as a coded protocol error, not a bare Error`, () => {
     assert.match(
-      refusal(() => json.toJson(Node, chain(MAX_JSON_NESTING + 1))),
-      /deeper than 256/,
+      refusal(() => toJson(Node, chain(5000))),
+      /not a valid t\.Node: maximum nesting depth exceeded/,
     );
   });
-});
+}
 
-test('ListValue nested past the limit (input: 300 nested lists in a google.protobuf.Value) is a coded protocol error', () => {
+test(`compiled writer: lists nested exactly ${MAX_JSON_NESTING} deep (input: a Value of nested ListValues) convert as the general path does`, () => {
   withDeepDecoding(() => {
-    assert.match(
-      refusal(() => json.toJson(Value, lists(300))),
-      /deeper than 256/,
-    );
+    const bytes = lists(MAX_JSON_NESTING);
+    assert.equal(json.writer(Value)(bytes), JSON.stringify(json.toJson(Value, bytes)));
   });
-});
-
-test('with protobufjs defaults, a very deep reply (input: 5 000 nested messages) is refused by its decoder as a coded protocol error, not a bare Error', () => {
-  assert.match(
-    refusal(() => json.toJson(Node, chain(5000))),
-    /not a valid t\.Node: maximum nesting depth exceeded/,
-  );
 });

@@ -26,8 +26,12 @@ function ferryParse(typeName: string, text: string): Uint8Array {
   const type = root.lookupType(typeName);
   return pj.encode(type, pj.fromJson(type, pj.parseText(type, text, src), src));
 }
+/** Ferry's JSON of Python's bytes: the compiled writer the routes use, which must print what the general path prints. */
 function ferryPrint(typeName: string, bytes: Uint8Array, emitDefaults = false): string {
-  return JSON.stringify(pj.toJson(root.lookupType(typeName), bytes, { emitDefaults }));
+  const type = root.lookupType(typeName);
+  const text = pj.writer(type, { emitDefaults })(bytes);
+  assert.equal(text, JSON.stringify(pj.toJson(type, bytes, { emitDefaults })), `compiled writer and general path differ on ${typeName}`);
+  return text;
 }
 
 const T = 'type.googleapis.com/';

@@ -100,17 +100,21 @@ export function createJsonReader(root: Root, plans: TypePlans, structs: StructCo
     }
     if (!isJsonObject(v)) return fail(path, `expected an object for ${type.name}, got ${describe(v)}`);
     const draft: Draft = {};
-    const oneofSet = new Map<string, string>();
-    for (const [key, fv] of Object.entries(v)) {
+    // Allocated on the first oneof member only; for-in rather than Object.entries (no pair arrays):
+    // JSON values are plain objects with no inherited enumerable keys.
+    let oneofSet: Map<string, string> | undefined;
+    for (const key in v) {
+      const fv = v[key];
       const fi = ti.byKey.get(key);
       const fp = `${path}.${key}`;
       if (fi === undefined) fail(fp, `unknown field ${JSON.stringify(key)} in ${type.fullName.slice(1)}`);
-      if (draft[fi.name] !== undefined || (fv === null && oneofSet.get(fi.oneof ?? '') === fi.name)) {
+      if (draft[fi.name] !== undefined || (fv === null && oneofSet?.get(fi.oneof ?? '') === fi.name)) {
         fail(fp, `field ${fi.name} is given twice`);
       }
       const dv = fieldValueOf(fi, fv, fp);
       if (dv === undefined) continue;
       if (fi.oneof !== undefined) {
+        oneofSet ??= new Map<string, string>();
         const other = oneofSet.get(fi.oneof);
         if (other !== undefined) fail(fp, `oneof ${fi.oneof} has more than one field set (${other}, ${fi.name})`);
         oneofSet.set(fi.oneof, fi.name);

@@ -5,8 +5,10 @@
  * as Long, maps as DraftMap) in from-json.ts and encodes it with our own encoder (encode.ts),
  * because protobufjs' generated encoder mis-encodes `map<bool, …>` keys and its fromObject does
  * not follow the JSON mapping (int64 strings, Any, wrappers, Timestamp/Duration/FieldMask,
- * NaN/Infinity, json_name). Message → JSON decodes with protobufjs' generated decoder (fast, exact
- * with Long) and walks the result (to-json.ts). Per-type facts are computed once (plan.ts);
+ * NaN/Infinity, json_name). Message → JSON has two paths: replies go through a writer compiled
+ * per type that reads the wire bytes once and writes JSON text (wire-json.ts); the general path
+ * decodes with protobufjs' generated decoder and walks the result (to-json.ts), for response_body,
+ * status details and as the reference the writer is tested against. Per-type facts are computed once (plan.ts);
  * scalars and the well-known types have their own modules. Rules followed are those of the
  * protobuf JSON mapping spec, checked against Python's `google.protobuf.json_format` by
  * test/e2e/grpc-json-conformance.test.ts.
@@ -21,11 +23,13 @@ import { fail, rethrowAsBadArgument, type JsonSource } from './mapping-error.js'
 import { createTypePlans, type FieldInfo } from './plan.js';
 import { createJsonWriter, type ToJsonOptions } from './to-json.js';
 import { createStructCodec } from './well-known.js';
+import { createWireJson, type WireJsonWriter } from './wire-json.js';
 
 export type { Draft, DraftValue } from './draft.js';
 export type { JsonSource } from './mapping-error.js';
 export { protoJsonName } from './names.js';
 export type { ToJsonOptions } from './to-json.js';
+export type { WireJsonWriter } from './wire-json.js';
 
 /** Encoder/decoder between proto3 JSON and protobuf binary for the types of one protobufjs Root. */
 export interface ProtoJson {
@@ -49,6 +53,11 @@ export interface ProtoJson {
   encode(type: Type, draft: Draft): Uint8Array;
   /** Binary → JSON value (plain JS: int64 as strings, bytes base64). */
   toJson(type: Type, bytes: Uint8Array, opts?: ToJsonOptions): unknown;
+  /**
+   * The compiled reply writer of `type`: protobuf binary → JSON text in one pass (wire-json.ts), the
+   * same text as JSON.stringify(toJson(type, bytes, opts)). Throws FERRY_UPSTREAM_PROTOCOL_ERROR.
+   */
+  writer(type: Type, opts?: ToJsonOptions): WireJsonWriter;
   /** One field of a decoded message → JSON (response_body); default value when unset. */
   fieldToJson(type: Type, message: unknown, fieldName: string, opts?: ToJsonOptions): unknown;
 }
@@ -61,6 +70,7 @@ export function createProtoJson(root: Root): ProtoJson {
   const encode = createDraftEncoder(plans);
   const reader = createJsonReader(root, plans, structs, encode);
   const writer = createJsonWriter(root, plans, structs);
+  const wire = createWireJson(root, plans);
 
   function resolvePathInfos(type: Type, path: readonly string[], source: JsonSource): FieldInfo[] {
     const out: FieldInfo[] = [];
@@ -156,6 +166,8 @@ export function createProtoJson(root: Root): ProtoJson {
       }
       return writer.messageJson(type, message, opts);
     },
+
+    writer: (type, opts) => wire.writer(type, opts),
 
     fieldToJson(type, message, fieldName, opts = {}) {
       const fi = info(type).byKey.get(fieldName);

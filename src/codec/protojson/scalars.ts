@@ -155,7 +155,7 @@ export function stringScalar(kind: string, text: string, path: string): DraftVal
 
 // ---------------------------------------------------------------- decoded value → JSON
 
-function floatJson(v: number, isFloat: boolean): number | string {
+export function floatJson(v: number, isFloat: boolean): number | string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return 'Infinity';
   if (v === -Infinity) return '-Infinity';

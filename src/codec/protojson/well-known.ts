@@ -49,9 +49,9 @@ export const SPECIAL_JSON: ReadonlySet<string> = new Set<string>([
 ]);
 
 /** Timestamp range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z. */
-const TS_MIN_SECONDS = -62135596800n;
-const TS_MAX_SECONDS = 253402300799n;
-const DURATION_MAX_SECONDS = 315576000000n;
+export const TS_MIN_SECONDS = -62135596800n;
+export const TS_MAX_SECONDS = 253402300799n;
+export const DURATION_MAX_SECONDS = 315576000000n;
 
 // ---------------------------------------------------------------- Timestamp
 
@@ -80,7 +80,7 @@ export function timestampOf(v: unknown, path: string): Draft {
 }
 
 /** Fraction of a second with 0, 3, 6 or 9 digits, as protobuf's printers write it. */
-function fraction(nanos: number): string {
+export function fraction(nanos: number): string {
   if (nanos === 0) return '';
   const s = String(nanos).padStart(9, '0');
   if (s.endsWith('000000')) return '.' + s.slice(0, 3);

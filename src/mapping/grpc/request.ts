@@ -91,5 +91,5 @@ export function compileResponseMapping(json: ProtoJson, spec: ResponseMappingSpe
     json.resolvePath(output, [responseBody], { argument: 'response_body', jsonPath: '$' });
     return (bytes) => JSON.stringify(json.fieldToJson(output, output.decode(bytes), responseBody, opts));
   }
-  return (bytes) => JSON.stringify(json.toJson(output, bytes, opts));
+  return json.writer(output, opts);
 }

@@ -7,7 +7,7 @@ import type { UpstreamTls } from '../../config/types.js';
 import { EventEmitter } from 'node:events';
 import type { FerryError } from '../../errors/index.js';
 import type { EndpointHealth, EndpointTransport } from '../balance/types.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, type BackoffOptions } from '../balance/backoff.js';
 import { DEFAULT_DRAIN_MS, createDubboConnection, type ConnectionState, type DubboConnection, type DubboReply } from './connection.js';
 import { DubboTransportError } from './errors.js';
 

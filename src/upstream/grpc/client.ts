@@ -20,15 +20,16 @@ import { Metadata } from '@grpc/grpc-js';
 import type { UpstreamTls } from '../../config/types.js';
 import { FerryError } from '../../errors/index.js';
 import { TransportError, upstreamTlsError } from '../../errors/transport.js';
+import { Backoff } from '../balance/backoff.js';
+import type { BackoffOptions } from '../balance/backoff.js';
 import type { EndpointHealth, EndpointTransport } from '../balance/types.js';
 import { connectionLost, grpcErrorToFerry, grpcStatusOfHttp, neverSent } from './status.js';
 import type { StatusDetailsDecoder } from './status.js';
 
 /** Largest reply message accepted from an upstream (bytes). */
 export const DEFAULT_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
-/** Reconnect backoff after a failed or lost session: first wait and cap, ms. */
-const BACKOFF_FIRST_MS = 200;
-const BACKOFF_MAX_MS = 5000;
+/** Reconnect backoff after a session failed to come up: 200 ms doubling to 5 s, ± 20 % jitter. */
+export const GRPC_BACKOFF: BackoffOptions = { initialMs: 200, multiplier: 2, maxMs: 5000 };
 /** Messages buffered for a slow reader of a server stream before the stream is paused. */
 const STREAM_HIGH_WATER = 16;
 
@@ -42,6 +43,8 @@ export interface GrpcEndpointOptions {
   readonly maxReceiveBytes?: number;
   /** TLS to the endpoint (CA, client certificate, server name), ALPN h2; plaintext when absent. */
   readonly tls?: UpstreamTls;
+  /** Reconnect backoff after a session failed to come up (default: 200 ms doubling to 5 s). */
+  readonly backoff?: BackoffOptions;
 }
 
 export interface GrpcCallOptions {
@@ -78,7 +81,7 @@ const USER_AGENT = 'ferry-grpc/1';
 interface Slot {
   session: ClientHttp2Session | undefined;
   ready: boolean;
-  backoffMs: number;
+  readonly backoff: Backoff;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -118,7 +121,8 @@ export class GrpcEndpoint implements EndpointTransport {
     this.maxReceive = options.maxReceiveBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
     const n = options.channels ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`channels must be a positive integer, got ${n}`);
-    this.slots = Array.from({ length: n }, () => ({ session: undefined, ready: false, backoffMs: BACKOFF_FIRST_MS, timer: undefined }));
+    const backoff = options.backoff ?? GRPC_BACKOFF;
+    this.slots = Array.from({ length: n }, () => ({ session: undefined, ready: false, backoff: new Backoff(backoff), timer: undefined }));
   }
 
   get health(): EndpointHealth {
@@ -458,7 +462,7 @@ export class GrpcEndpoint implements EndpointTransport {
     session.once(tls === undefined ? 'connect' : 'remoteSettings', () => {
       if (slot.session !== session) return;
       slot.ready = true;
-      slot.backoffMs = BACKOFF_FIRST_MS;
+      slot.backoff.reset();
       if (this.lastFailure instanceof FerryError && this.lastFailure.code === 'FERRY_UPSTREAM_TLS') this.lastFailure = undefined;
       this.recompute();
     });
@@ -492,8 +496,7 @@ export class GrpcEndpoint implements EndpointTransport {
       this.lastFailure ??= new FerryError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC endpoint ${this.id} cannot be reached`);
     }
     // A session that was up reconnects at once (as grpc-js does from IDLE); one that failed waits.
-    const wait = wasReady ? 0 : slot.backoffMs;
-    if (!wasReady) slot.backoffMs = Math.min(BACKOFF_MAX_MS, slot.backoffMs * 2);
+    const wait = wasReady ? 0 : slot.backoff.next();
     slot.timer = setTimeout(() => this.connect(slot), wait);
     slot.timer.unref();
     this.recompute();

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Backoff, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_MULTIPLIER } from '../../../src/upstream/dubbo/backoff.js';
+import { Backoff, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_MULTIPLIER } from '../../../src/upstream/balance/backoff.js';
+import { GRPC_BACKOFF } from '../../../src/upstream/grpc/client.js';
 
 test('without jitter the delays grow by 1.6 from 100 ms and stop at 10 s', () => {
   const b = new Backoff({ random: () => 0.5 }); // 0.5 → zero spread
@@ -33,4 +34,12 @@ test('reset goes back to the initial delay', () => {
   b.reset();
   assert.equal(b.attempts, 0);
   assert.equal(b.next(), 100);
+});
+
+test("the gRPC client's schedule: 200 ms doubling to 5 s", () => {
+  const b = new Backoff({ ...GRPC_BACKOFF, random: () => 0.5 });
+  assert.deepEqual(
+    Array.from({ length: 8 }, () => b.next()),
+    [200, 400, 800, 1600, 3200, 5000, 5000, 5000],
+  );
 });
