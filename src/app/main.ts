@@ -8,6 +8,7 @@ import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } 
 import { Registry } from 'prom-client';
 import { ConfigError, formatProblem, keySource, problemsOf, type ConfigProblem } from '../config/errors.js';
 import { loadConfigDir, type MappingLimits } from '../config/loader.js';
+import { dubboReplyBudgets, type DubboReplyBudgets } from '../codec/hessian/constants.js';
 import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
 import type { ProblemDetail } from '../errors/index.js';
 import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../gateway/engine.js';
@@ -67,6 +68,8 @@ export interface FerryOptions {
   readonly mappingLimits?: Partial<MappingLimits>;
   /** Longest a hot reload may take before it is abandoned (default 60 s). */
   readonly reloadTimeoutMs?: number;
+  /** What decoding one Dubbo reply may cost (attachments, their size, values); defaults DEFAULT_DUBBO_REPLY_BUDGETS. */
+  readonly dubboReplyBudgets?: Partial<DubboReplyBudgets>;
   /** Longest wait for requests in flight on close (default 10 s). */
   readonly drainTimeoutMs?: number;
   /** Request log and operational messages; silent when absent. */
@@ -117,6 +120,8 @@ export interface EngineBuildOptions {
   readonly plugins?: PluginCatalog;
   /** Told about each plugin hook that threw or ran out of time. */
   readonly onPluginFailure?: PluginFailureObserver;
+  /** What decoding one Dubbo reply may cost; the defaults when absent. */
+  readonly dubboReplyBudgets?: DubboReplyBudgets;
 }
 
 export interface BuiltEngine {
@@ -138,6 +143,7 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
     ...(opts.observeCall ? { observeCall: opts.observeCall } : {}),
   };
   const grpc = createGrpcBinding({ root: config.root, ...shared });
+  const dubbo = createDubboBinder({ ...shared, ...(opts.dubboReplyBudgets ? { replyBudgets: opts.dubboReplyBudgets } : {}) });
   const derivedRoutes: RouteConfig[] = [];
   const problems: ConfigProblem[] = [];
   for (const service of config.services.values()) {
@@ -153,7 +159,7 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
   const engine = createEngine({
     config,
     clientFor: opts.clientFor,
-    binders: { dubbo: createDubboBinder(shared), grpc: grpc.binder, triple: grpc.binder },
+    binders: { dubbo, grpc: grpc.binder, triple: grpc.binder },
     derivedRoutes,
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     ...(opts.problemDetail ? { problemDetail: opts.problemDetail } : {}),
@@ -185,6 +191,7 @@ function ensurePropagator(): void {
 }
 
 export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
+  const replyBudgets = dubboReplyBudgets(opts.dubboReplyBudgets); // a RangeError before anything is opened
   ensurePropagator();
   const log = opts.logger;
   const metrics = createMetrics(new Registry());
@@ -260,6 +267,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
         clientFor: (s) => upstreams.forService(s),
         maxBodyBytes,
         problemDetail,
+        dubboReplyBudgets: replyBudgets,
         telemetry,
         onOutcome,
         observeCall: metrics.observeUpstreamCall,
