@@ -96,7 +96,9 @@ export function compileDubboRoute(
   // A declared return type gets a one-pass Hessian → JSON text decoder; it hands anything it does
   // not take back to the generic path below, so replies are the same either way.
   const typed: TypedJsonDecoder | undefined =
-    returns !== undefined && !service.generic ? compileTypedJsonDecoder(returns, enumClasses, { longs, maxNodes: budgets.maxValues, maxAttachments: budgets.maxAttachments }) : undefined;
+    returns !== undefined && !service.generic
+      ? compileTypedJsonDecoder(returns, enumClasses, { longs, maxNodes: budgets.maxValues, maxAttachments: budgets.maxAttachments })
+      : undefined;
   const errorStatus = new Map(Object.entries(route.errors));
   const writer = new HessianWriter();
   const target = `${service.interface}${service.version ? `:${service.version}` : ''}${service.group ? ` (group ${service.group})` : ''} method ${route.rpcMethod}(${descriptor})`;

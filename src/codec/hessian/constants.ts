@@ -78,7 +78,8 @@ export const DEFAULT_DUBBO_REPLY_BUDGETS: DubboReplyBudgets = Object.freeze({
 export function dubboReplyBudgets(given: Partial<DubboReplyBudgets> = {}): DubboReplyBudgets {
   const out = { ...DEFAULT_DUBBO_REPLY_BUDGETS, ...given };
   for (const [name, value] of Object.entries(out)) {
-    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`Dubbo reply budget ${name} must be a positive integer, got ${String(value)}`);
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw new RangeError(`Dubbo reply budget ${name} must be a positive integer, got ${String(value)}`);
   }
   return Object.freeze(out);
 }
