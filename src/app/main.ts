@@ -11,7 +11,7 @@ import { loadConfigDir, type MappingLimits } from '../config/loader.js';
 import { dubboReplyBudgets, type DubboReplyBudgets } from '../codec/hessian/constants.js';
 import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
 import type { ProblemDetail } from '../errors/index.js';
-import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../gateway/engine.js';
+import { createEngine, createEngineInSlices, DEFAULT_MAX_BODY_BYTES, type EngineOptions, type RequestOutcome } from '../gateway/engine.js';
 import { createDubboBinder } from '../gateway/dubbo-binder.js';
 import { createGrpcBinding } from '../gateway/grpc-binder.js';
 import type { Engine, UpstreamCallObserver } from '../gateway/types.js';
@@ -137,6 +137,17 @@ export interface BuiltEngine {
  * Throws ConfigError when a route cannot be bound.
  */
 export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): BuiltEngine {
+  const engine = createEngine(engineOptions(config, opts));
+  return { config, engine, ...(opts.plugins ? { plugins: opts.plugins } : {}) };
+}
+
+/** {@link buildEngine} with the routes bound in slices, the event loop served between them (reloads). */
+export async function buildEngineInSlices(config: FerryConfig, opts: EngineBuildOptions): Promise<BuiltEngine> {
+  const engine = await createEngineInSlices(engineOptions(config, opts));
+  return { config, engine, ...(opts.plugins ? { plugins: opts.plugins } : {}) };
+}
+
+function engineOptions(config: FerryConfig, opts: EngineBuildOptions): EngineOptions {
   const shared = {
     clientFor: opts.clientFor,
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
@@ -156,7 +167,7 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
   }
   // Every service's proto problems at once, as the loader reports every file's.
   if (problems.length > 0) throw new ConfigError(problems);
-  const engine = createEngine({
+  return {
     config,
     clientFor: opts.clientFor,
     binders: { dubbo, grpc: grpc.binder, triple: grpc.binder },
@@ -167,8 +178,7 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
     ...(opts.plugins ? { plugins: opts.plugins } : {}),
     ...(opts.onPluginFailure ? { onPluginFailure: opts.onPluginFailure } : {}),
-  });
-  return { config, engine, ...(opts.plugins ? { plugins: opts.plugins } : {}) };
+  };
 }
 
 /** Loads and binds a mapping folder without connecting anywhere (for `ferry validate`). */
@@ -261,7 +271,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     const plugins = await loadPlugins(config, builtinPlugins());
     let built: BuiltEngine;
     try {
-      built = buildEngine(config, {
+      built = await buildEngineInSlices(config, {
         plugins,
         onPluginFailure,
         clientFor: (s) => upstreams.forService(s),

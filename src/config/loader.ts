@@ -15,6 +15,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import { parseTemplate, TemplateError, templateKey, variableNames, type CompiledTemplate } from '../router/index.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { parseOffThread } from './parse-off-thread.js';
+import { runAtOnce, runInSlices } from './slices.js';
 import {
   DEFAULT_RETRIES,
   type ArgConfig,
@@ -137,7 +138,7 @@ export async function loadConfigDir(dir: string, options: LoadDirOptions = {}): 
     total <= INLINE_PARSE_BYTES
       ? files.map((f) => parseMappingFile(f))
       : await parseOffThread<ParsedFile | ConfigProblem[] | null>(files, limits.parseTimeoutMs);
-  return compileParsed(parsed, root);
+  return compileParsedInSlices(parsed, root);
 }
 
 function shownPath(full: string): string {
@@ -291,6 +292,15 @@ export function loadConfigFiles(files: readonly MappingFile[], root: string): Fe
 
 /** Compiles parse results (from {@link parseMappingFile}) into one config, or throws every problem. */
 export function compileParsed(results: ReadonlyArray<ParsedFile | ConfigProblem[] | null>, root: string): FerryConfig {
+  return runAtOnce(compileSteps(results, root));
+}
+
+/** {@link compileParsed} in slices, the event loop served between them (a reload's compile of thousands of routes). */
+export function compileParsedInSlices(results: ReadonlyArray<ParsedFile | ConfigProblem[] | null>, root: string): Promise<FerryConfig> {
+  return runInSlices(compileSteps(results, root));
+}
+
+function* compileSteps(results: ReadonlyArray<ParsedFile | ConfigProblem[] | null>, root: string): Generator<void, FerryConfig> {
   const problems: ConfigProblem[] = [];
   const parsed: ParsedFile[] = [];
   for (const r of results) {
@@ -300,7 +310,7 @@ export function compileParsed(results: ReadonlyArray<ParsedFile | ConfigProblem[
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const compiled = compileFiles(parsed, root, problems);
+  const compiled = yield* compileFiles(parsed, root, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return compiled;
 }
@@ -605,7 +615,7 @@ function keySourcesOf(pf: ParsedFile, at: readonly (string | number)[]): KeySour
   return Object.freeze(out);
 }
 
-function compileFiles(files: readonly ParsedFile[], root: string, problems: ConfigProblem[]): FerryConfig {
+function* compileFiles(files: readonly ParsedFile[], root: string, problems: ConfigProblem[]): Generator<void, FerryConfig> {
   const services = new Map<string, ServiceConfig>();
   const types = new Map<string, TypeDef>();
   const routes: RouteConfig[] = [];
@@ -671,14 +681,15 @@ function compileFiles(files: readonly ParsedFile[], root: string, problems: Conf
   const shapes = new Map<string, { id: string; source: SourceLocation }>();
   for (const pf of files) {
     const rawRoutes = (pf.data['routes'] ?? []) as RawRoute[];
-    rawRoutes.forEach((raw, index) => {
+    for (const [index, raw] of rawRoutes.entries()) {
+      yield; // a slice may end here (runInSlices): a mapping at the size cap holds 8 600 routes
       const source = locate(pf, ['routes', index]);
       const route = compileRoute(raw, index, source, pf, services, problemAt);
-      if (!route) return;
+      if (!route) continue;
       const priorId = ids.get(route.id);
       if (priorId) {
         problemAt(source, `route id "${route.id}" is used twice (first at ${priorId.file}:${priorId.line}); give each route its own id`);
-        return;
+        continue;
       }
       ids.set(route.id, source);
       const shape = `${route.method} ${templateKey(route.template)}`;
@@ -688,11 +699,11 @@ function compileFiles(files: readonly ParsedFile[], root: string, problems: Conf
           locate(pf, ['routes', index, 'http']),
           `route "${route.id}" repeats ${route.method} ${route.path}, already served by route "${priorShape.id}" (${priorShape.source.file}:${priorShape.source.line})`,
         );
-        return;
+        continue;
       }
       shapes.set(shape, { id: route.id, source });
       routes.push(route);
-    });
+    }
   }
 
   return Object.freeze({
