@@ -137,7 +137,7 @@ export async function loadConfigDir(dir: string, options: LoadDirOptions = {}): 
   const parsed =
     total <= INLINE_PARSE_BYTES
       ? files.map((f) => parseMappingFile(f))
-      : await parseOffThread<ParsedFile | ConfigProblem[] | null>(files, limits.parseTimeoutMs);
+      : await runInSlices(unpackParsed(await parseOffThread<PackedResult>(files, limits.parseTimeoutMs)));
   return compileParsedInSlices(parsed, root);
 }
 
@@ -214,6 +214,58 @@ export interface ParsedFile {
 }
 
 const SEP = '\u0001';
+
+/**
+ * Positions as they cross the parse worker's boundary: every key in one string (`lengths` says
+ * where each ends) and [line, col] pairs in one array. A Map of 120 000 entries (a file at the size
+ * cap) takes the receiving thread half a second to deserialize in one go; this form arrives in a few
+ * milliseconds and is unpacked in slices ({@link unpackParsed}).
+ */
+export interface PackedFile {
+  readonly file: string;
+  readonly data: Record<string, unknown>;
+  readonly keys: string;
+  readonly lengths: Int32Array;
+  readonly lineCols: Int32Array;
+}
+
+/** What the parse worker posts per file: {@link parseMappingFile}'s result with the positions packed. */
+export type PackedResult = PackedFile | ConfigProblem[] | null;
+
+export function packParsed(r: ParsedFile | ConfigProblem[] | null): PackedResult {
+  if (r === null || Array.isArray(r)) return r;
+  const lengths = new Int32Array(r.positions.size);
+  const lineCols = new Int32Array(2 * r.positions.size);
+  let i = 0;
+  for (const [k, [line, col]] of r.positions) {
+    lengths[i] = k.length;
+    lineCols[2 * i] = line;
+    lineCols[2 * i + 1] = col;
+    i++;
+  }
+  return { file: r.file, data: r.data, keys: [...r.positions.keys()].join(''), lengths, lineCols };
+}
+
+/** The parse results back with their positions Maps, yielding every 1 024 entries (run with runInSlices). */
+export function* unpackParsed(results: readonly PackedResult[]): Generator<void, Array<ParsedFile | ConfigProblem[] | null>> {
+  const out: Array<ParsedFile | ConfigProblem[] | null> = [];
+  for (const r of results) {
+    if (r === null || Array.isArray(r)) {
+      out.push(r);
+      continue;
+    }
+    const positions = new Map<string, readonly [number, number]>();
+    let at = 0;
+    for (let i = 0; i < r.lengths.length; i++) {
+      if ((i & 1023) === 0) yield;
+      const end = at + (r.lengths[i] as number);
+      positions.set(r.keys.slice(at, end), [r.lineCols[2 * i] as number, r.lineCols[2 * i + 1] as number]);
+      at = end;
+    }
+    out.push({ file: r.file, data: r.data, positions });
+  }
+  return out;
+}
 
 function indexPositions(doc: Document.Parsed, lines: LineCounter): Positions {
   const at = new Map<string, readonly [number, number]>();
