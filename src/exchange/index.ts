@@ -36,7 +36,12 @@ export interface GatewayRequest {
    * ext_proc stream ended): the upstream call is cancelled and the request ends as 499.
    */
   readonly signal?: AbortSignal;
+  /** The front end that took the request (policies may be turned off for one); absent = `http`. */
+  readonly frontend?: FrontendKind;
 }
+
+/** Ferry's front ends: its own HTTP server, and the Envoy ext_proc service. */
+export type FrontendKind = 'http' | 'ext-proc';
 
 export interface GatewayResponse {
   status: number;

@@ -235,6 +235,7 @@ function upstreamKey(s: ServiceConfig): string {
     s.version,
     s.group,
     s.endpoints,
+    s.endpointLabels,
     s.registry,
     s.registries,
     s.connectionsPerEndpoint,
@@ -292,7 +293,7 @@ export class UpstreamClients {
           )
         : service.registry !== undefined
           ? inRegistry(service.registry)
-          : createStaticSource(service.endpoints, wireProtocol);
+          : createStaticSource(service.endpoints, wireProtocol, service.endpointLabels);
     const onEjection = this.opts.onEjection;
     const outlier = createOutlierDetector(onEjection ? { onChange: (id, ejected) => onEjection(service.name, id, ejected) } : {});
     const balancer = createBalancer(balanceKindFor(service), { outlier });

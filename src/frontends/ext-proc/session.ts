@@ -107,6 +107,7 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
       deadline: performance.now() + plan.budgetMs,
       ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress }),
       signal: streamGone.signal,
+      frontend: 'ext-proc',
     };
     let res: GatewayResponse;
     try {
