@@ -19,7 +19,7 @@ from google.protobuf import json_format
 from google.protobuf import empty_pb2
 
 from peer import add_peer_to_server
-from protos import payments_pb2 as pb, payments_grpc, kitchen_grpc, status_pb2, details_pb2
+from protos import payments_pb2 as pb, payments_grpc, kitchen_pb2, kitchen_grpc, status_pb2, details_pb2
 
 
 def as_json(msg):
@@ -137,6 +137,23 @@ class Payments(payments_grpc.PaymentsServicer):
 
 class KitchenSink(kitchen_grpc.KitchenSinkServiceServicer):
     def Echo(self, request, context):
+        # Hostile replies for Ferry's nesting tests: text "nest:N" answers `nested` chained N messages
+        # deep, "lists:N" answers `val` holding lists nested N deep (built in loops: no recursion here).
+        kind, _, depth = request.text.partition(":")
+        if kind in ("nest", "lists") and depth.isdigit():
+            reply = kitchen_pb2.KitchenSink(text=request.text)
+            if kind == "nest":
+                node = reply.nested
+                for i in range(int(depth) - 1):
+                    node.id = i + 1
+                    node = node.child
+                node.id = int(depth)
+            else:
+                value = reply.val
+                for _ in range(int(depth)):
+                    value = value.list_value.values.add()
+                value.string_value = "bottom"
+            return reply
         return request
 
 

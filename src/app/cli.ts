@@ -6,6 +6,7 @@ import { accessSync, constants as fsConstants, readFileSync, statSync } from 'no
 import { parseArgs } from 'node:util';
 import { parseWorkers, startClusterPrimary } from './cluster.js';
 import { ConfigError } from '../config/errors.js';
+import type { DubboReplyBudgets } from '../codec/hessian/constants.js';
 import type { FrontendLimits } from '../frontends/contract.js';
 import { TlsFilesError, type ServerTlsFiles } from '../frontends/tls.js';
 import { startFerry, validateMappings } from './main.js';
@@ -35,6 +36,13 @@ const MAPPING_SETTINGS: ReadonlyArray<readonly [flag: string, env: string, key: 
   ['max-mapping-bytes', 'FERRY_MAX_MAPPING_BYTES', 'maxTotalBytes'],
   ['mapping-parse-timeout-ms', 'FERRY_MAPPING_PARSE_TIMEOUT_MS', 'parseTimeoutMs'],
   ['reload-timeout-ms', 'FERRY_RELOAD_TIMEOUT_MS', 'reload'],
+];
+
+/** The Dubbo reply budgets, each with its flag, variable and startFerry `dubboReplyBudgets` key. */
+const REPLY_SETTINGS: ReadonlyArray<readonly [flag: string, env: string, key: keyof DubboReplyBudgets]> = [
+  ['max-reply-attachments', 'FERRY_MAX_REPLY_ATTACHMENTS', 'maxAttachments'],
+  ['max-reply-attachment-chars', 'FERRY_MAX_REPLY_ATTACHMENT_CHARS', 'maxAttachmentChars'],
+  ['max-reply-values', 'FERRY_MAX_REPLY_VALUES', 'maxValues'],
 ];
 
 /** A positive integer setting, or a usage error naming where it came from. */
@@ -107,7 +115,7 @@ Budgets and disclosure (flag, or its variable; defaults and effects in docs/oper
   --admin-host HOST (FERRY_ADMIN_HOST, default 127.0.0.1)   --max-body-bytes N (FERRY_MAX_BODY_BYTES)
   --admin-token TOKEN | --admin-token-file FILE (FERRY_ADMIN_TOKEN, FERRY_ADMIN_TOKEN_FILE): the admin API, /metrics
       and the console's try-it need Authorization: Bearer TOKEN; the console is at /console on the admin port
-${[...LIMIT_SETTINGS, ...MAPPING_SETTINGS].map(([flag, env]) => `  --${flag} N (${env})`).join('\n')}
+${[...LIMIT_SETTINGS, ...MAPPING_SETTINGS, ...REPLY_SETTINGS].map(([flag, env]) => `  --${flag} N (${env})`).join('\n')}
   --drain-timeout-ms N (FERRY_DRAIN_TIMEOUT_MS, default 10000: how long SIGTERM waits for requests in flight)
   --envoy-message-timeout-ms N, --envoy-max-message-timeout-ms N (FERRY_ENVOY_MESSAGE_TIMEOUT_MS, FERRY_ENVOY_MAX_MESSAGE_TIMEOUT_MS):
       the message_timeout and max_message_timeout of the Envoy ext_proc filter in front; a route longer than
@@ -250,7 +258,7 @@ async function main(argv: string[]): Promise<number> {
         'envoy-max-message-timeout-ms': { type: 'string' },
         'ext-proc-metadata-namespace': { type: 'string' },
         'drain-timeout-ms': { type: 'string' },
-        ...Object.fromEntries([...LIMIT_SETTINGS, ...MAPPING_SETTINGS].map(([flag]) => [flag, { type: 'string' as const }])),
+        ...Object.fromEntries([...LIMIT_SETTINGS, ...MAPPING_SETTINGS, ...REPLY_SETTINGS].map(([flag]) => [flag, { type: 'string' as const }])),
         workers: { type: 'string' },
         against: { type: 'string' },
         jar: { type: 'string' },
@@ -363,6 +371,12 @@ async function main(argv: string[]): Promise<number> {
         if (text !== undefined) mapping[key] = positiveInt(text, typeof given === 'string' ? `--${flag}` : name);
       }
       const { reload: reloadTimeoutMs, ...mappingLimits } = mapping;
+      const replyBudgets: Partial<Record<keyof DubboReplyBudgets, number>> = {};
+      for (const [flag, name, key] of REPLY_SETTINGS) {
+        const given = (values as Record<string, string | boolean | undefined>)[flag];
+        const text = typeof given === 'string' ? given : env[name];
+        if (text !== undefined) replyBudgets[key] = positiveInt(text, typeof given === 'string' ? `--${flag}` : name);
+      }
       const detail = values['problem-detail'] ?? env['FERRY_PROBLEM_DETAIL'] ?? 'safe';
       if (detail !== 'safe' && detail !== 'full') throw new UsageError(`--problem-detail / FERRY_PROBLEM_DETAIL is safe or full, got "${detail}"`);
       const adminHost = values['admin-host'] ?? env['FERRY_ADMIN_HOST'];
@@ -423,6 +437,7 @@ async function main(argv: string[]): Promise<number> {
         checkSignatures: values['check-signatures'] === true,
         mappingLimits,
         ...(reloadTimeoutMs !== undefined ? { reloadTimeoutMs } : {}),
+        dubboReplyBudgets: replyBudgets,
         logger,
         ...(otel
           ? { telemetry: createTelemetry({ tracer: otel.tracerProvider.getTracer('ferry'), urlPath: 'route' }), onClosed: () => otel.shutdown() }

@@ -8,9 +8,10 @@ import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } 
 import { Registry } from 'prom-client';
 import { ConfigError, formatProblem, keySource, problemsOf, type ConfigProblem } from '../config/errors.js';
 import { DEFAULT_MAPPING_LIMITS, loadConfigDir, type MappingLimits } from '../config/loader.js';
+import { dubboReplyBudgets, type DubboReplyBudgets } from '../codec/hessian/constants.js';
 import type { FerryConfig, GrpcRoute, RouteConfig, ServiceConfig } from '../config/types.js';
 import type { ProblemDetail } from '../errors/index.js';
-import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../gateway/engine.js';
+import { createEngine, createEngineInSlices, DEFAULT_MAX_BODY_BYTES, type EngineOptions, type RequestOutcome } from '../gateway/engine.js';
 import { createDubboBinder } from '../gateway/dubbo-binder.js';
 import { createGrpcBinding } from '../gateway/grpc-binder.js';
 import type { Engine, UpstreamCallObserver } from '../gateway/types.js';
@@ -70,6 +71,8 @@ export interface FerryOptions {
   readonly mappingLimits?: Partial<MappingLimits>;
   /** Longest a hot reload may take before it is abandoned (default 60 s). */
   readonly reloadTimeoutMs?: number;
+  /** What decoding one Dubbo reply may cost (attachments, their size, values); defaults DEFAULT_DUBBO_REPLY_BUDGETS. */
+  readonly dubboReplyBudgets?: Partial<DubboReplyBudgets>;
   /** Longest wait for requests in flight on close (default 10 s). */
   readonly drainTimeoutMs?: number;
   /** Request log and operational messages; silent when absent. */
@@ -120,6 +123,8 @@ export interface EngineBuildOptions {
   readonly plugins?: PluginCatalog;
   /** Told about each plugin hook that threw or ran out of time. */
   readonly onPluginFailure?: PluginFailureObserver;
+  /** What decoding one Dubbo reply may cost; the defaults when absent. */
+  readonly dubboReplyBudgets?: DubboReplyBudgets;
 }
 
 export interface BuiltEngine {
@@ -137,12 +142,30 @@ export interface BuiltEngine {
  * Throws ConfigError when a route cannot be bound.
  */
 export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): BuiltEngine {
+  const { options, messageTypes } = engineParts(config, opts);
+  const engine = createEngine(options);
+  return { config, engine, messageTypes, ...(opts.plugins ? { plugins: opts.plugins } : {}) };
+}
+
+/** {@link buildEngine} with the routes bound in slices, the event loop served between them (reloads). */
+export async function buildEngineInSlices(config: FerryConfig, opts: EngineBuildOptions): Promise<BuiltEngine> {
+  const { options, messageTypes } = engineParts(config, opts);
+  const engine = await createEngineInSlices(options);
+  return { config, engine, messageTypes, ...(opts.plugins ? { plugins: opts.plugins } : {}) };
+}
+
+/** What the engine is built from, and the gRPC message names the admin console shows. */
+function engineParts(
+  config: FerryConfig,
+  opts: EngineBuildOptions,
+): { options: EngineOptions; messageTypes: NonNullable<BuiltEngine['messageTypes']> } {
   const shared = {
     clientFor: opts.clientFor,
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
     ...(opts.observeCall ? { observeCall: opts.observeCall } : {}),
   };
   const grpc = createGrpcBinding({ root: config.root, ...shared });
+  const dubbo = createDubboBinder({ ...shared, ...(opts.dubboReplyBudgets ? { replyBudgets: opts.dubboReplyBudgets } : {}) });
   const derivedRoutes: RouteConfig[] = [];
   const problems: ConfigProblem[] = [];
   for (const service of config.services.values()) {
@@ -155,10 +178,10 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
   }
   // Every service's proto problems at once, as the loader reports every file's.
   if (problems.length > 0) throw new ConfigError(problems);
-  const engine = createEngine({
+  const options: EngineOptions = {
     config,
     clientFor: opts.clientFor,
-    binders: { dubbo: createDubboBinder(shared), grpc: grpc.binder, triple: grpc.binder },
+    binders: { dubbo, grpc: grpc.binder, triple: grpc.binder },
     derivedRoutes,
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     ...(opts.problemDetail ? { problemDetail: opts.problemDetail } : {}),
@@ -166,12 +189,12 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
     ...(opts.plugins ? { plugins: opts.plugins } : {}),
     ...(opts.onPluginFailure ? { onPluginFailure: opts.onPluginFailure } : {}),
-  });
+  };
   const messageTypes = (route: GrpcRoute): { request: string; response: string } | undefined => {
     const service = config.services.get(route.serviceName);
     return service !== undefined && service.protocol !== 'dubbo' ? grpc.messageTypes(route, service) : undefined;
   };
-  return { config, engine, messageTypes, ...(opts.plugins ? { plugins: opts.plugins } : {}) };
+  return { options, messageTypes };
 }
 
 /** Loads and binds a mapping folder without connecting anywhere (for `ferry validate`). */
@@ -201,6 +224,7 @@ function ensurePropagator(): void {
 }
 
 export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
+  const replyBudgets = dubboReplyBudgets(opts.dubboReplyBudgets); // a RangeError before anything is opened
   ensurePropagator();
   const log = opts.logger;
   const metrics = createMetrics(new Registry());
@@ -270,12 +294,13 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     const plugins = await loadPlugins(config, builtinPlugins());
     let built: BuiltEngine;
     try {
-      built = buildEngine(config, {
+      built = await buildEngineInSlices(config, {
         plugins,
         onPluginFailure,
         clientFor: (s) => upstreams.forService(s),
         maxBodyBytes,
         problemDetail,
+        dubboReplyBudgets: replyBudgets,
         telemetry,
         onOutcome,
         observeCall: metrics.observeUpstreamCall,

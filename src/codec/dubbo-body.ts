@@ -4,7 +4,7 @@
  * module resets, so class definitions never leak from one frame to the next.
  */
 import { HessianDecodeError, HessianReader, JavaMap, type HessianValue } from './hessian/reader.js';
-import { MAX_REPLY_ATTACHMENT_CHARS, MAX_REPLY_ATTACHMENTS } from './hessian/constants.js';
+import { DEFAULT_DUBBO_REPLY_BUDGETS, type DubboReplyBudgets } from './hessian/constants.js';
 import { HessianWriter as HessianWriterCtor, type HessianWriter } from './hessian/writer.js';
 
 /** The dubbo protocol version Ferry speaks; ≥ 2.0.2 makes providers send response attachments. */
@@ -159,7 +159,7 @@ export type DubboResult =
   | { kind: 'null'; attachments: Record<string, string> }
   | { kind: 'exception'; value: HessianValue; attachments: Record<string, string> };
 
-function attachmentsOf(v: HessianValue, at: number): Record<string, string> {
+function attachmentsOf(v: HessianValue, at: number, maxChars: number): Record<string, string> {
   if (!(v instanceof JavaMap)) throw new HessianDecodeError('response attachments must be a map', at);
   const out: Record<string, string> = {};
   let chars = 0;
@@ -167,26 +167,26 @@ function attachmentsOf(v: HessianValue, at: number): Record<string, string> {
     if (typeof k === 'string' && k !== '__proto__') {
       const text = typeof val === 'string' ? val : String(val);
       chars += k.length + text.length;
-      if (chars > MAX_REPLY_ATTACHMENT_CHARS)
-        throw new HessianDecodeError(`attachments longer than ${MAX_REPLY_ATTACHMENT_CHARS} characters`, at, true);
+      if (chars > maxChars) throw new HessianDecodeError(`attachments longer than ${maxChars} characters`, at, true);
       out[k] = text;
     }
   }
   return out;
 }
 
-/** Reads the attachments map with a budget of values that MAX_REPLY_ATTACHMENTS pairs fit in (the map itself counts one). */
-function readAttachmentsOf(r: HessianReader): Record<string, string> {
+/** Reads the attachments map with a budget of values that `maxAttachments` pairs fit in (the map itself counts one). */
+function readAttachmentsOf(r: HessianReader, budgets: DubboReplyBudgets): Record<string, string> {
   const at = r.offset;
-  r.limitValues(2 * MAX_REPLY_ATTACHMENTS + 1);
+  const max = budgets.maxAttachments;
+  r.limitValues(2 * max + 1);
   let v: HessianValue;
   try {
     v = r.read();
   } catch (err) {
-    if (err instanceof HessianDecodeError && err.overBudget) throw new HessianDecodeError(`more than ${MAX_REPLY_ATTACHMENTS} attachments`, at, true);
+    if (err instanceof HessianDecodeError && err.overBudget) throw new HessianDecodeError(`more than ${max} attachments`, at, true);
     throw err;
   }
-  return attachmentsOf(v, at);
+  return attachmentsOf(v, at, budgets.maxAttachmentChars);
 }
 
 /** A result flag that is not one, for a message (a list holding a long cannot go through JSON.stringify: found by fuzzing). */
@@ -198,12 +198,13 @@ function describeFlag(flag: HessianValue): string {
 /**
  * Decodes a status-20 response body: the result flag, then the value / exception / nothing, then
  * attachments for flags 3–5. Bytes after the last expected value are ignored (dubbo-go appends one).
+ * Over a budget (attachments, values) is a HessianDecodeError with `overBudget`.
  */
-export function decodeResponseBody(body: Buffer): DubboResult {
-  const r = new HessianReader(body);
+export function decodeResponseBody(body: Buffer, budgets: DubboReplyBudgets = DEFAULT_DUBBO_REPLY_BUDGETS): DubboResult {
+  const r = new HessianReader(body, { maxValues: budgets.maxValues });
   const flagAt = r.offset;
   const flag = r.read();
-  const readAttachments = (): Record<string, string> => readAttachmentsOf(r);
+  const readAttachments = (): Record<string, string> => readAttachmentsOf(r, budgets);
   switch (flag) {
     case 0:
       return { kind: 'exception', value: r.read(), attachments: {} };

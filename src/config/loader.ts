@@ -15,6 +15,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import { parseTemplate, TemplateError, templateKey, variableNames, type CompiledTemplate } from '../router/index.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { parseOffThread } from './parse-off-thread.js';
+import { runAtOnce, runInSlices } from './slices.js';
 import {
   DEFAULT_RETRIES,
   type ArgConfig,
@@ -137,8 +138,8 @@ export async function loadConfigDir(dir: string, options: LoadDirOptions = {}): 
   const parsed =
     total <= INLINE_PARSE_BYTES
       ? files.map((f) => parseMappingFile(f))
-      : await parseOffThread<ParsedFile | ConfigProblem[] | null>(files, limits.parseTimeoutMs);
-  return compileParsed(parsed, root);
+      : await runInSlices(unpackParsed(await parseOffThread<PackedResult>(files, limits.parseTimeoutMs)));
+  return compileParsedInSlices(parsed, root);
 }
 
 function shownPath(full: string): string {
@@ -214,6 +215,58 @@ export interface ParsedFile {
 }
 
 const SEP = '\u0001';
+
+/**
+ * Positions as they cross the parse worker's boundary: every key in one string (`lengths` says
+ * where each ends) and [line, col] pairs in one array. A Map of 120 000 entries (a file at the size
+ * cap) takes the receiving thread half a second to deserialize in one go; this form arrives in a few
+ * milliseconds and is unpacked in slices ({@link unpackParsed}).
+ */
+export interface PackedFile {
+  readonly file: string;
+  readonly data: Record<string, unknown>;
+  readonly keys: string;
+  readonly lengths: Int32Array;
+  readonly lineCols: Int32Array;
+}
+
+/** What the parse worker posts per file: {@link parseMappingFile}'s result with the positions packed. */
+export type PackedResult = PackedFile | ConfigProblem[] | null;
+
+export function packParsed(r: ParsedFile | ConfigProblem[] | null): PackedResult {
+  if (r === null || Array.isArray(r)) return r;
+  const lengths = new Int32Array(r.positions.size);
+  const lineCols = new Int32Array(2 * r.positions.size);
+  let i = 0;
+  for (const [k, [line, col]] of r.positions) {
+    lengths[i] = k.length;
+    lineCols[2 * i] = line;
+    lineCols[2 * i + 1] = col;
+    i++;
+  }
+  return { file: r.file, data: r.data, keys: [...r.positions.keys()].join(''), lengths, lineCols };
+}
+
+/** The parse results back with their positions Maps, yielding every 1 024 entries (run with runInSlices). */
+export function* unpackParsed(results: readonly PackedResult[]): Generator<void, Array<ParsedFile | ConfigProblem[] | null>> {
+  const out: Array<ParsedFile | ConfigProblem[] | null> = [];
+  for (const r of results) {
+    if (r === null || Array.isArray(r)) {
+      out.push(r);
+      continue;
+    }
+    const positions = new Map<string, readonly [number, number]>();
+    let at = 0;
+    for (let i = 0; i < r.lengths.length; i++) {
+      if ((i & 1023) === 0) yield;
+      const end = at + (r.lengths[i] as number);
+      positions.set(r.keys.slice(at, end), [r.lineCols[2 * i] as number, r.lineCols[2 * i + 1] as number]);
+      at = end;
+    }
+    out.push({ file: r.file, data: r.data, positions });
+  }
+  return out;
+}
 
 function indexPositions(doc: Document.Parsed, lines: LineCounter): Positions {
   const at = new Map<string, readonly [number, number]>();
@@ -292,6 +345,15 @@ export function loadConfigFiles(files: readonly MappingFile[], root: string): Fe
 
 /** Compiles parse results (from {@link parseMappingFile}) into one config, or throws every problem. */
 export function compileParsed(results: ReadonlyArray<ParsedFile | ConfigProblem[] | null>, root: string): FerryConfig {
+  return runAtOnce(compileSteps(results, root));
+}
+
+/** {@link compileParsed} in slices, the event loop served between them (a reload's compile of thousands of routes). */
+export function compileParsedInSlices(results: ReadonlyArray<ParsedFile | ConfigProblem[] | null>, root: string): Promise<FerryConfig> {
+  return runInSlices(compileSteps(results, root));
+}
+
+function* compileSteps(results: ReadonlyArray<ParsedFile | ConfigProblem[] | null>, root: string): Generator<void, FerryConfig> {
   const problems: ConfigProblem[] = [];
   const parsed: ParsedFile[] = [];
   for (const r of results) {
@@ -301,7 +363,7 @@ export function compileParsed(results: ReadonlyArray<ParsedFile | ConfigProblem[
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const compiled = compileFiles(parsed, root, problems);
+  const compiled = yield* compileFiles(parsed, root, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return compiled;
 }
@@ -672,7 +734,7 @@ function keySourcesOf(pf: ParsedFile, at: readonly (string | number)[]): KeySour
   return Object.freeze(out);
 }
 
-function compileFiles(files: readonly ParsedFile[], root: string, problems: ConfigProblem[]): FerryConfig {
+function* compileFiles(files: readonly ParsedFile[], root: string, problems: ConfigProblem[]): Generator<void, FerryConfig> {
   const services = new Map<string, ServiceConfig>();
   const types = new Map<string, TypeDef>();
   const routes: RouteConfig[] = [];
@@ -738,14 +800,15 @@ function compileFiles(files: readonly ParsedFile[], root: string, problems: Conf
   const shapes = new Map<string, { id: string; source: SourceLocation }>();
   for (const pf of files) {
     const rawRoutes = (pf.data['routes'] ?? []) as RawRoute[];
-    rawRoutes.forEach((raw, index) => {
+    for (const [index, raw] of rawRoutes.entries()) {
+      yield; // a slice may end here (runInSlices): a mapping at the size cap holds 8 600 routes
       const source = locate(pf, ['routes', index]);
       const route = compileRoute(raw, index, source, pf, services, problemAt);
-      if (!route) return;
+      if (!route) continue;
       const priorId = ids.get(route.id);
       if (priorId) {
         problemAt(source, `route id "${route.id}" is used twice (first at ${priorId.file}:${priorId.line}); give each route its own id`);
-        return;
+        continue;
       }
       ids.set(route.id, source);
       const shape = `${route.method} ${templateKey(route.template)}`;
@@ -755,11 +818,11 @@ function compileFiles(files: readonly ParsedFile[], root: string, problems: Conf
           locate(pf, ['routes', index, 'http']),
           `route "${route.id}" repeats ${route.method} ${route.path}, already served by route "${priorShape.id}" (${priorShape.source.file}:${priorShape.source.line})`,
         );
-        return;
+        continue;
       }
       shapes.set(shape, { id: route.id, source });
       routes.push(route);
-    });
+    }
   }
 
   return Object.freeze({

@@ -25,7 +25,7 @@ function startWorker(): Worker {
   return new Worker(code, { eval: true, resourceLimits });
 }
 
-/** `R` is what parse-worker.ts posts per file: parseMappingFile's result. */
+/** `R` is what parse-worker.ts posts per file: parseMappingFile's result, positions packed (loader.ts's PackedResult). */
 export function parseOffThread<R>(files: readonly MappingText[], timeoutMs: number): Promise<R[]> {
   return new Promise((resolve, reject) => {
     const worker = startWorker();

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { DubboRoute, DubboService, FerryConfig, ServiceConfig } from '../config/types.js';
 import { FerryError, toFerryError } from '../errors/index.js';
 import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
+import type { DubboReplyBudgets } from '../codec/hessian/constants.js';
 import { addTagAttachments, canaryOf, compileCanary } from './canary.js';
 import { compileDubboRoute } from '../mapping/dubbo.js';
 import { RequestView } from '../mapping/request-view.js';
@@ -20,6 +21,8 @@ export interface DubboBindingOptions {
   readonly clientFor: (service: ServiceConfig) => ServiceUpstream;
   readonly telemetry?: Telemetry;
   readonly observeCall?: UpstreamCallObserver;
+  /** What decoding one reply may cost; the defaults when absent. */
+  readonly replyBudgets?: DubboReplyBudgets;
 }
 
 export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder<DubboService, DubboRoute> {
@@ -27,7 +30,7 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder<Dub
   const observeCall = opts.observeCall;
   return {
     bind(route: DubboRoute, service: DubboService, config: FerryConfig): RouteHandler {
-      const plan = compileDubboRoute(route, service, config);
+      const plan = compileDubboRoute(route, service, config, opts.replyBudgets);
       const canary = compileCanary(canaryOf(route, service));
       // Looked up on first use, so that binding alone (ferry validate) connects nowhere.
       let upstream: Extract<ServiceUpstream, { protocol: 'dubbo' }> | undefined;

@@ -16,6 +16,7 @@ import {
 } from '../codec/hessian/index.js';
 import { describeThrowable, toJson } from '../codec/hessian/decode-json.js';
 import { compileTypedJsonDecoder, type TypedJsonDecoder } from '../codec/hessian/decode-typed.js';
+import { DEFAULT_DUBBO_REPLY_BUDGETS, type DubboReplyBudgets } from '../codec/hessian/constants.js';
 import { FerryError } from '../errors/index.js';
 import type { GatewayResponse } from '../exchange/index.js';
 import { compileRequestBodyEncoder, decodeErrorMessage, decodeResponseBody, encodeGenericRequestBody } from '../codec/dubbo-body.js';
@@ -49,8 +50,16 @@ interface CompiledArg {
 
 const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json' });
 
-/** Compiles one Dubbo route. Throws ConfigError (file:line:col) for unknown types and the like. */
-export function compileDubboRoute(route: DubboRoute, service: DubboService, config: FerryConfig): DubboRoutePlan {
+/**
+ * Compiles one Dubbo route. Throws ConfigError (file:line:col) for unknown types and the like.
+ * `budgets` bound what decoding one reply may cost (attachments, values).
+ */
+export function compileDubboRoute(
+  route: DubboRoute,
+  service: DubboService,
+  config: FerryConfig,
+  budgets: DubboReplyBudgets = DEFAULT_DUBBO_REPLY_BUDGETS,
+): DubboRoutePlan {
   const lookup = (name: string): TypeDef | undefined => config.types.get(name);
   const args: CompiledArg[] = [];
   const types: JavaType[] = [];
@@ -83,11 +92,13 @@ export function compileDubboRoute(route: DubboRoute, service: DubboService, conf
   const typeNames = types.map(javaTypeName);
   const enumClasses = new Set([...config.types.values()].filter((t) => t.kind === 'enum').map((t) => t.name));
   const longs = route.longs;
-  const toJsonOptions = { longs, enumClasses, ...(service.generic ? { dropStringKey: 'class' } : {}) };
+  const toJsonOptions = { longs, enumClasses, maxNodes: budgets.maxValues, ...(service.generic ? { dropStringKey: 'class' } : {}) };
   // A declared return type gets a one-pass Hessian → JSON text decoder; it hands anything it does
   // not take back to the generic path below, so replies are the same either way.
   const typed: TypedJsonDecoder | undefined =
-    returns !== undefined && !service.generic ? compileTypedJsonDecoder(returns, enumClasses, { longs }) : undefined;
+    returns !== undefined && !service.generic
+      ? compileTypedJsonDecoder(returns, enumClasses, { longs, maxNodes: budgets.maxValues, maxAttachments: budgets.maxAttachments })
+      : undefined;
   const errorStatus = new Map(Object.entries(route.errors));
   const writer = new HessianWriter();
   const target = `${service.interface}${service.version ? `:${service.version}` : ''}${service.group ? ` (group ${service.group})` : ''} method ${route.rpcMethod}(${descriptor})`;
@@ -148,7 +159,7 @@ export function compileDubboRoute(route: DubboRoute, service: DubboService, conf
       }
       let result;
       try {
-        result = decodeResponseBody(body);
+        result = decodeResponseBody(body, budgets);
       } catch (err) {
         throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `the reply from ${endpoint} could not be decoded: ${(err as Error).message}`, {
           endpoint,

@@ -44,3 +44,16 @@ test('the admin token: too short, given twice, or an unreadable file (inputs: --
   assert.match(missing.output, /--admin-token-file \(FERRY_ADMIN_TOKEN_FILE\) \/nonexistent\/ferry-token cannot be read/);
   for (const r of [short, twice, missing]) assert.doesNotMatch(r.output, /\n\s+at /, 'no stack trace');
 });
+
+test('Dubbo reply budgets that are not positive integers (input: --max-reply-attachments 0, FERRY_MAX_REPLY_VALUES=lots, --max-reply-attachment-chars -5) are named and refused', () => {
+  const zero = serve(['--max-reply-attachments', '0']);
+  assert.equal(zero.status, 2, zero.output);
+  assert.match(zero.output, /--max-reply-attachments must be a positive integer, got "0"/);
+  const words = serve([], { FERRY_MAX_REPLY_VALUES: 'lots' });
+  assert.equal(words.status, 2, words.output);
+  assert.match(words.output, /FERRY_MAX_REPLY_VALUES must be a positive integer, got "lots"/);
+  const negative = serve(['--max-reply-attachment-chars=-5']);
+  assert.equal(negative.status, 2, negative.output);
+  assert.match(negative.output, /--max-reply-attachment-chars must be a positive integer, got "-5"/);
+  for (const r of [zero, words, negative]) assert.doesNotMatch(r.output, /\n\s+at /, 'no stack trace');
+});

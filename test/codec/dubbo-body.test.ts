@@ -203,3 +203,49 @@ test('a result flag that is a list holding a long (input: bytes 0x79 0xd8, found
     (e: unknown) => e instanceof HessianDecodeError && /unknown Dubbo result flag a list/.test(e.message),
   );
 });
+
+test('reply budgets as settings: 10 attachments (input) over maxAttachments 5, 100 characters over maxAttachmentChars 50, a list of 20 over maxValues 10; the defaults take all three', async () => {
+  const { decodeResponseBody } = await import('../../src/codec/dubbo-body.js');
+  const { HessianDecodeError } = await import('../../src/codec/hessian/reader.js');
+  const { dubboReplyBudgets } = await import('../../src/codec/hessian/constants.js');
+  const withAttachments = (n: number, value: string): Buffer => {
+    const parts: Buffer[] = [Buffer.from([0x94, 0x02, 0x6f, 0x6b, 0x48])]; // flag 4, "ok", map
+    for (let i = 0; i < n; i++) parts.push(Buffer.from([2, 0x6b, 0x30 + i]), Buffer.from([value.length]), Buffer.from(value, 'latin1'));
+    return Buffer.concat([...parts, Buffer.from([0x5a])]);
+  };
+  const overBudget = (pattern: RegExp) => (e: unknown) => e instanceof HessianDecodeError && e.overBudget && pattern.test(e.message);
+  assert.throws(() => decodeResponseBody(withAttachments(10, 'v'), dubboReplyBudgets({ maxAttachments: 5 })), overBudget(/more than 5 attachments/));
+  assert.throws(
+    () => decodeResponseBody(withAttachments(5, 'x'.repeat(18)), dubboReplyBudgets({ maxAttachmentChars: 50 })),
+    overBudget(/longer than 50 characters/),
+  );
+  const list = Buffer.concat([Buffer.from([0x91, 0x58, 0xa4]), Buffer.alloc(20, 0x91)]); // flag 1, a list of 20 ints
+  assert.throws(() => decodeResponseBody(list, dubboReplyBudgets({ maxValues: 10 })), overBudget(/more than 10 values/));
+  assert.equal(Object.keys(decodeResponseBody(withAttachments(10, 'v')).attachments).length, 10);
+  assert.equal(Object.keys(decodeResponseBody(withAttachments(5, 'x'.repeat(18))).attachments).length, 5);
+  const decoded = decodeResponseBody(list);
+  assert.ok(decoded.kind === 'value' && Array.isArray(decoded.value) && decoded.value.length === 20, 'the default budgets decode the list of 20');
+});
+
+test('reply budgets refuse what is not a positive integer (inputs: 0, -1, 1.5, NaN), naming the budget', async () => {
+  const { dubboReplyBudgets, DEFAULT_DUBBO_REPLY_BUDGETS } = await import('../../src/codec/hessian/constants.js');
+  for (const bad of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(() => dubboReplyBudgets({ maxValues: bad }), /Dubbo reply budget maxValues must be a positive integer/);
+  }
+  assert.deepEqual(dubboReplyBudgets(), DEFAULT_DUBBO_REPLY_BUDGETS);
+});
+
+test('hostile nesting (input: the hostile kit’s bodies: lists, maps, objects, an exception cause chain, 100 000 deep) is refused at depth 257, a coded error', async () => {
+  const { decodeResponseBody } = await import('../../src/codec/dubbo-body.js');
+  const { HessianDecodeError } = await import('../../src/codec/hessian/reader.js');
+  const { hostileValueBody } = await import('../support/hostile-dubbo.js');
+  for (const mode of ['deepList', 'deepMap', 'deepObject', 'deepException'] as const) {
+    assert.throws(
+      () => decodeResponseBody(hostileValueBody(mode)),
+      (e: unknown) => e instanceof HessianDecodeError && e.code === 'FERRY_UPSTREAM_PROTOCOL_ERROR' && /nesting deeper than 256/.test(e.message),
+      mode,
+    );
+    // At the budget itself the same shapes decode (the limit is the depth, not the shape).
+    assert.doesNotThrow(() => decodeResponseBody(hostileValueBody(mode, 255)), mode);
+  }
+});

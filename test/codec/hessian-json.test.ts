@@ -416,3 +416,28 @@ test('Date output matches Date.prototype.toISOString over the whole Date range (
     { numRuns: 5000 },
   );
 });
+
+test('shared references are converted once and charged every time (input: a 40-level reference bomb; a list of 3 refs to a 3-item list under a budget of 10)', async () => {
+  const { FerryError } = await import('../../src/errors/index.js');
+  const { hostileValueBody } = await import('../support/hostile-dubbo.js');
+  const { decodeResponseBody } = await import('../../src/codec/dubbo-body.js');
+  const bomb = decodeResponseBody(hostileValueBody('refBomb'));
+  assert.ok(bomb.kind === 'value', 'the bomb decodes as a value (the reader keeps references as pointers)');
+  // 2^40 values once expanded: refused by the budget, after converting each level once.
+  assert.throws(
+    () => toJson(bomb.value, { longs: 'auto' }),
+    (e: unknown) => e instanceof FerryError && e.code === 'FERRY_UPSTREAM_PROTOCOL_ERROR' && /too many values/.test(e.message),
+  );
+  const inner = [1, 2, 3];
+  const shared = [inner, inner, inner]; // 1 + 3 × 4 = 13 values emitted
+  assert.deepEqual(toJson(shared, { longs: 'auto', maxNodes: 13 }), [inner, inner, inner]);
+  assert.throws(() => toJson(shared, { longs: 'auto', maxNodes: 10 }), /too many values/);
+});
+
+test('a value first met inside a cycle is converted again where it sits elsewhere (input: A = {b: B}, B = {a: A}, [A, B])', () => {
+  const a = new JavaObject('com.x.A', {});
+  const b = new JavaObject('com.x.B', { a });
+  a.fields['b'] = b;
+  // Under A, B's reference back to A is null; B on its own holds A, whose reference back to B is null.
+  assert.deepEqual(toJson([a, b], { longs: 'auto' }), [{ b: { a: null } }, { a: { b: null } }]);
+});

@@ -56,13 +56,20 @@ after(async () => {
  * connection is closed (the stream cannot be trusted) and the endpoint may be ejected for a while:
  * the next call of that service answers 200 on a new connection or a coded 503.
  */
-const EXPECTED: Record<Exclude<(typeof HOSTILE_MODES)[number], 'ok'>, { status: number; codes: string[]; keeps: boolean }> = {
+const EXPECTED: Record<Exclude<(typeof HOSTILE_MODES)[number], 'ok' | 'cycle'>, { status: number; codes: string[]; keeps: boolean }> = {
   attachments: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR'], keeps: true },
   huge: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR'], keeps: false },
   endless: { status: 504, codes: ['FERRY_UPSTREAM_TIMEOUT'], keeps: false },
   lying: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR', 'FERRY_UPSTREAM_CONNECTION_LOST'], keeps: false },
   garbage: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR', 'FERRY_UPSTREAM_CONNECTION_LOST'], keeps: false },
   drip: { status: 504, codes: ['FERRY_UPSTREAM_TIMEOUT'], keeps: false },
+  // Nested 100 000 deep (the budget is 256): refused by depth after reading at most 257 levels; the frame was whole, so the connection serves on.
+  deepList: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR'], keeps: true },
+  deepMap: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR'], keeps: true },
+  deepObject: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR'], keeps: true },
+  deepException: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR'], keeps: true },
+  // 2^40 values once references are expanded: the decode work budget (1 000 000 values) refuses it.
+  refBomb: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR'], keeps: true },
 };
 
 test('a normal reply from the fake provider answers 200 (the kit speaks Dubbo)', async () => {
@@ -91,3 +98,20 @@ for (const [mode, want] of Object.entries(EXPECTED)) {
     },
   );
 }
+
+test('a cyclic reply (input: a map referring to itself and to a list that refers back) is answered with null where the cycle closes', async () => {
+  const r = await http(ferry.base, 'GET', '/hostile/cycle');
+  assert.equal(r.status, 200, r.text);
+  // A reference to a value still being converted (an enclosing one) becomes null; the list's own self-reference too.
+  assert.deepEqual(r.json, { self: null, list: [null, null] }, r.text);
+  const other = await http(ferry.base, 'GET', '/hostile/calm');
+  assert.equal(other.status, 200, `after cycle: ${other.text}`);
+});
+
+test('every deep-nesting mode reached the fake provider (the 502s above are its replies) and Ferry still answers after them', async () => {
+  for (const mode of ['deepList', 'deepMap', 'deepObject', 'deepException', 'refBomb'] as const) {
+    assert.ok((hostile.calls[mode] ?? 0) >= 1, `the provider saw no ${mode} call: ${JSON.stringify(hostile.calls)}`);
+  }
+  const r = await http(ferry.base, 'GET', '/hostile/ok/ok');
+  assert.equal(r.status, 200, r.text);
+});

@@ -9,14 +9,36 @@
  * - `endless`: a reply declaring 4 MiB that sends a few bytes then nothing more (never ends);
  * - `lying`: a reply whose length field says 3 bytes while 40 follow (the rest is read as a frame);
  * - `garbage`: bytes that are no Dubbo frame at all;
- * - `drip`: a valid reply, one byte every 200 ms (past the route's timeout).
+ * - `drip`: a valid reply, one byte every 200 ms (past the route's timeout);
+ * - `deepList`, `deepMap`, `deepObject`: a value nested {@link DEEP_NESTING} levels deep (lists of one
+ *   item, maps of one entry, objects of one field), far past Ferry's decode depth budget (256);
+ * - `deepException`: an exception (result flag 0) whose `cause` chain is nested as deep;
+ * - `refBomb`: 40 nested lists of two items, the second a reference to the first (2^40 values once expanded);
+ * - `cycle`: a map holding references to itself and to a list that refers back to it (a cyclic graph).
  *
  * Heartbeats are answered. Every socket is closed by `close()`.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { hessian } from './raw-dubbo.js';
 
-export const HOSTILE_MODES = ['ok', 'attachments', 'huge', 'endless', 'lying', 'garbage', 'drip'] as const;
+export const HOSTILE_MODES = [
+  'ok',
+  'attachments',
+  'huge',
+  'endless',
+  'lying',
+  'garbage',
+  'drip',
+  'deepList',
+  'deepMap',
+  'deepObject',
+  'deepException',
+  'refBomb',
+  'cycle',
+] as const;
+
+/** How deep the deep-nesting modes nest: 400 times the decode depth budget, still a body of a few hundred KB. */
+export const DEEP_NESTING = 100_000;
 export type HostileMode = (typeof HOSTILE_MODES)[number];
 
 export interface HostileDubbo {
@@ -58,6 +80,52 @@ function replyBody(value: string, attachments?: number): Buffer {
   return Buffer.concat(parts);
 }
 
+/** A one-character-per-byte Hessian string of up to 31 ASCII characters. */
+function shortString(text: string): Buffer {
+  return Buffer.concat([Buffer.from([text.length]), Buffer.from(text, 'latin1')]);
+}
+
+/**
+ * The hostile value bodies, by hand (hessian.js would recurse past its stack to write them): result
+ * flag 0x91 (value) or 0x90 (exception), then the value.
+ */
+export function hostileValueBody(mode: 'deepList' | 'deepMap' | 'deepObject' | 'deepException' | 'refBomb' | 'cycle', depth = DEEP_NESTING): Buffer {
+  const N = 0x4e; // null
+  switch (mode) {
+    case 'deepList':
+      // 0x79: an untyped list of one item, the next list.
+      return Buffer.concat([Buffer.from([0x91]), Buffer.alloc(depth, 0x79), Buffer.from([N])]);
+    case 'deepMap':
+      // 'H' key 0 (0x90) value ... 'Z'.
+      return Buffer.concat([Buffer.from([0x91]), Buffer.alloc(2 * depth, Buffer.from([0x48, 0x90])), Buffer.from([N]), Buffer.alloc(depth, 0x5a)]);
+    case 'deepObject':
+    case 'deepException': {
+      // 'C' class name, one field; then 0x60 (an instance of definition 0) whose field is the next instance.
+      const [flag, name, field] = mode === 'deepObject' ? [0x91, 'com.example.Node', 'next'] : [0x90, 'java.lang.RuntimeException', 'cause'];
+      const def = Buffer.concat([Buffer.from([0x43]), shortString(name), Buffer.from([0x91]), shortString(field)]);
+      return Buffer.concat([Buffer.from([flag]), def, Buffer.alloc(depth, 0x60), Buffer.from([N])]);
+    }
+    case 'refBomb': {
+      // L40 = [L39, ref L39], ..., L1 = [L0, ref L0], L0 = []. Lists are numbered as they open: L40 is
+      // reference 0, L0 reference 40; the second items close from the inside out.
+      const levels = 40;
+      const closing: number[] = [];
+      for (let ref = levels; ref >= 1; ref--) closing.push(0x51, 0x90 + ref);
+      return Buffer.concat([Buffer.from([0x91]), Buffer.alloc(levels, 0x7a), Buffer.from([0x78]), Buffer.from(closing)]);
+    }
+    case 'cycle':
+      // {self: <ref 0>, list: [<ref 0>, <ref 1>]}: the map (reference 0) and the list (reference 1) refer to themselves and each other.
+      return Buffer.concat([
+        Buffer.from([0x91, 0x48]),
+        shortString('self'),
+        Buffer.from([0x51, 0x90]),
+        shortString('list'),
+        Buffer.from([0x7a, 0x51, 0x90, 0x51, 0x91]),
+        Buffer.from([0x5a]),
+      ]);
+  }
+}
+
 function methodOf(body: Buffer): string {
   try {
     const dec = new hessian.DecoderV2(body);
@@ -76,6 +144,9 @@ export async function startHostileDubbo(options: { attachments?: number } = {}):
   const calls: Record<string, number> = {};
   // Built before any call: in a test the provider shares the event loop with Ferry.
   const attachmentsBody = replyBody('ok', options.attachments ?? 840_000);
+  const valueBodies = new Map<string, Buffer>(
+    (['deepList', 'deepMap', 'deepObject', 'deepException', 'refBomb', 'cycle'] as const).map((m) => [m, hostileValueBody(m)]),
+  );
   const answer = (s: Socket, id: Buffer, method: string): void => {
     const ok = 0x02; // response, hessian2
     switch (method) {
@@ -113,7 +184,7 @@ export async function startHostileDubbo(options: { attachments?: number } = {}):
         return;
       }
       default: {
-        const body = replyBody('ok');
+        const body = valueBodies.get(method) ?? replyBody('ok');
         s.write(Buffer.concat([header(ok, 20, id, body.length), body]));
       }
     }

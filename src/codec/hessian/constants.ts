@@ -57,5 +57,31 @@ export const DEFAULT_MAX_NODES = 1_000_000;
  */
 export const MAX_REPLY_ATTACHMENTS = 1024;
 export const MAX_REPLY_ATTACHMENT_CHARS = 64 * 1024;
+
+/** What one Dubbo reply may cost to decode (settings: `--max-reply-attachments`, `--max-reply-attachment-chars`, `--max-reply-values`). */
+export interface DubboReplyBudgets {
+  /** Attachments (key/value pairs) a reply may carry. */
+  readonly maxAttachments: number;
+  /** Total length of the attachments' keys and values, UTF-16 units. */
+  readonly maxAttachmentChars: number;
+  /** Values decoded and emitted per reply (each scalar, list, map and object once; a reference each time it is expanded). */
+  readonly maxValues: number;
+}
+
+export const DEFAULT_DUBBO_REPLY_BUDGETS: DubboReplyBudgets = Object.freeze({
+  maxAttachments: MAX_REPLY_ATTACHMENTS,
+  maxAttachmentChars: MAX_REPLY_ATTACHMENT_CHARS,
+  maxValues: DEFAULT_MAX_NODES,
+});
+
+/** The budgets with `given` over the defaults; a value that is not a positive integer is a RangeError naming it. */
+export function dubboReplyBudgets(given: Partial<DubboReplyBudgets> = {}): DubboReplyBudgets {
+  const out = { ...DEFAULT_DUBBO_REPLY_BUDGETS, ...given };
+  for (const [name, value] of Object.entries(out)) {
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw new RangeError(`Dubbo reply budget ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return Object.freeze(out);
+}
 /** Default deepest nesting of lists, maps and objects accepted: the one JSON nesting limit, also applied to request bodies. */
 export const DEFAULT_MAX_DEPTH = MAX_JSON_NESTING;

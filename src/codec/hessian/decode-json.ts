@@ -192,6 +192,35 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
   const dropKey = opts.dropStringKey;
   let budget = opts.maxNodes ?? DEFAULT_MAX_NODES;
   const open = new Set<object>();
+  // A value referenced again (Hessian's shared references) is converted once: later uses take the
+  // same result and charge its node count at once, so a reference bomb (each level holding the
+  // previous one twice) hits the budget after a few dozen levels instead of a million conversions.
+  // A result cut short by a cycle (an enclosing value became null) depends on where it sits: not kept.
+  const done = new Map<object, { readonly out: unknown; readonly nodes: number }>();
+  let cuts = 0;
+  const overBudget = (): never => {
+    throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', 'The provider result expands to too many values to return as JSON.');
+  };
+  /** Converts a list, map or object once; `budget` was already charged for the value itself. */
+  const container = (v: object, convert: () => unknown): unknown => {
+    const again = done.get(v);
+    if (again !== undefined) {
+      budget -= again.nodes - 1;
+      if (budget < 0) overBudget();
+      return again.out;
+    }
+    if (open.has(v)) {
+      cuts++;
+      return null;
+    }
+    const startBudget = budget + 1;
+    const startCuts = cuts;
+    open.add(v);
+    const out = convert();
+    open.delete(v);
+    if (cuts === startCuts) done.set(v, { out, nodes: startBudget - budget });
+    return out;
+  };
 
   const key = (k: unknown): string => {
     if (typeof k === 'string') return k;
@@ -200,7 +229,7 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
   };
 
   const conv = (v: unknown): unknown => {
-    if (--budget < 0) throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', 'The provider result expands to too many values to return as JSON.');
+    if (--budget < 0) overBudget();
     switch (typeof v) {
       case 'string':
       case 'boolean':
@@ -225,33 +254,30 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
       if (special !== undefined) return special;
       const f = v.fields;
       if (enumClasses?.has(v.className) && typeof f['name'] === 'string') return f['name'];
-      if (open.has(v)) return null;
       const names = Object.keys(f);
-      if (names.length === 1 && names[0] === 'name' && typeof f['name'] === 'string') return f['name'];
-      open.add(v);
-      const out: Record<string, unknown> = {};
-      for (const n of names) setKey(out, n, conv(f[n]));
-      open.delete(v);
-      return out;
+      if (names.length === 1 && names[0] === 'name' && typeof f['name'] === 'string' && !open.has(v)) return f['name'];
+      return container(v, () => {
+        const out: Record<string, unknown> = {};
+        for (const n of names) setKey(out, n, conv(f[n]));
+        return out;
+      });
     }
     if (Array.isArray(v)) {
-      if (open.has(v)) return null;
-      open.add(v);
-      const out = new Array<unknown>(v.length);
-      for (let i = 0; i < v.length; i++) out[i] = conv(v[i]);
-      open.delete(v);
-      return out;
+      return container(v, () => {
+        const out = new Array<unknown>(v.length);
+        for (let i = 0; i < v.length; i++) out[i] = conv(v[i]);
+        return out;
+      });
     }
     if (v instanceof JavaMap) {
-      if (open.has(v)) return null;
-      open.add(v);
-      const out: Record<string, unknown> = {};
-      for (const [k, val] of v) {
-        if (dropKey !== undefined && k === dropKey && typeof val === 'string') continue;
-        setKey(out, key(k), conv(val));
-      }
-      open.delete(v);
-      return out;
+      return container(v, () => {
+        const out: Record<string, unknown> = {};
+        for (const [k, val] of v) {
+          if (dropKey !== undefined && k === dropKey && typeof val === 'string') continue;
+          setKey(out, key(k), conv(val));
+        }
+        return out;
+      });
     }
     if (v instanceof JavaDate) return dateIso(v.ms);
     if (Buffer.isBuffer(v)) return v.toString('base64');

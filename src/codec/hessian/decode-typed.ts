@@ -38,6 +38,8 @@ export interface TypedJsonOptions {
   readonly maxNodes?: number;
   /** Deepest nesting accepted (the reader's limit). Default MAX_JSON_NESTING, the request limit too. */
   readonly maxDepth?: number;
+  /** Attachments a reply may carry (over it, the generic path decodes the reply and names the budget). Default MAX_REPLY_ATTACHMENTS. */
+  readonly maxAttachments?: number;
 }
 
 /** A compiled decoder of one Dubbo reply body whose value has the declared type. */
@@ -872,6 +874,7 @@ export function compileTypedJsonDecoder(type: JavaType, enumNames: ReadonlySet<s
   const root = readerFor(type);
   // Decoding is synchronous, so one state per compiled decoder is reused call after call.
   const state = new State(opts.longs === 'string', opts.maxNodes ?? DEFAULT_MAX_NODES, opts.maxDepth ?? DEFAULT_MAX_DEPTH);
+  const maxAttachments = opts.maxAttachments ?? MAX_REPLY_ATTACHMENTS;
   return {
     decodeReplyBody(body: Buffer): Buffer | undefined {
       const s = state;
@@ -883,7 +886,7 @@ export function compileTypedJsonDecoder(type: JavaType, enumNames: ReadonlySet<s
         if (flag !== 0x91 && flag !== 0x94 && flag !== 0x95) return undefined;
         if (flag === 0x95) s.ascii('null');
         else root(s);
-        if (flag !== 0x91 && !attachmentsFollow(body, s.pos)) return undefined;
+        if (flag !== 0x91 && !attachmentsFollow(body, s.pos, maxAttachments)) return undefined;
         return s.out.subarray(0, s.o);
       } catch (err) {
         if (err === GIVE_UP) return undefined;
@@ -900,10 +903,10 @@ export function compileTypedJsonDecoder(type: JavaType, enumNames: ReadonlySet<s
  * The generic path requires a map after the value for flags 4 and 5; check it the same way. The
  * usual form (an untyped map of one-chunk strings) is checked here; anything else by the reader.
  */
-function attachmentsFollow(body: Buffer, at: number): boolean {
+function attachmentsFollow(body: Buffer, at: number, maxAttachments: number): boolean {
   if (body[at] === 0x48) {
     let p = at + 1;
-    for (let strings = 0; strings <= 2 * MAX_REPLY_ATTACHMENTS; strings++) {
+    for (let strings = 0; strings <= 2 * maxAttachments; strings++) {
       const c = body[p];
       if (c === undefined) break;
       if (c === 0x5a) {
@@ -929,7 +932,7 @@ function attachmentsFollow(body: Buffer, at: number): boolean {
   }
   try {
     // Over the attachments budget: false, so the generic path decodes the reply and names the budget.
-    return new HessianReader(body, { maxValues: 2 * MAX_REPLY_ATTACHMENTS + 1 }, at).read() instanceof JavaMap;
+    return new HessianReader(body, { maxValues: 2 * maxAttachments + 1 }, at).read() instanceof JavaMap;
   } catch {
     return false;
   }
