@@ -45,6 +45,12 @@ export interface ToJsonOptions {
    * so they answer the same JSON as direct ones.
    */
   dropStringKey?: string;
+  /**
+   * Declared field order by class name (the mapping's `types:`): an object of such a class lists
+   * its declared fields in that order, then any others in wire order. hessian-lite writes fields
+   * in its own order (primitives and java.lang types apart from the rest, reversed), not the class's.
+   */
+  fieldOrder?: ReadonlyMap<string, readonly string[]>;
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -190,6 +196,7 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
   const longsAsString = opts.longs === 'string';
   const enumClasses = opts.enumClasses;
   const dropKey = opts.dropStringKey;
+  const fieldOrder = opts.fieldOrder;
   let budget = opts.maxNodes ?? DEFAULT_MAX_NODES;
   const open = new Set<object>();
 
@@ -226,8 +233,10 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
       const f = v.fields;
       if (enumClasses?.has(v.className) && typeof f['name'] === 'string') return f['name'];
       if (open.has(v)) return null;
-      const names = Object.keys(f);
+      let names = Object.keys(f);
       if (names.length === 1 && names[0] === 'name' && typeof f['name'] === 'string') return f['name'];
+      const declared = fieldOrder?.get(v.className);
+      if (declared !== undefined && names.length > 1) names = inDeclaredOrder(names, declared);
       open.add(v);
       const out: Record<string, unknown> = {};
       for (const n of names) setKey(out, n, conv(f[n]));
@@ -258,6 +267,15 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
     return null;
   };
   return conv(value);
+}
+
+/** `names` (wire order) with the declared ones first, in declared order, then the rest as they came. */
+export function inDeclaredOrder(names: readonly string[], declared: readonly string[]): string[] {
+  const present = new Set(names);
+  const taken = new Set<string>();
+  for (const n of declared) if (present.has(n)) taken.add(n);
+  for (const n of names) taken.add(n);
+  return [...taken];
 }
 
 function setKey(o: Record<string, unknown>, k: string, v: unknown): void {

@@ -23,6 +23,14 @@ export interface MethodSignature {
   readonly descriptor: string;
   /** Whether the parameter names are the source's own (javac -parameters) rather than arg0… */
   readonly namesKnown: boolean;
+  /** Declared exceptions (`throws`) the source holds, with their own fields; only class files say. */
+  readonly exceptions?: readonly ExceptionSignature[];
+}
+
+/** A declared exception class and the fields it and its superclasses below java.* declare, in declared order. */
+export interface ExceptionSignature {
+  readonly name: string;
+  readonly fields: readonly string[];
 }
 
 export type TypeSignature =

@@ -2,6 +2,8 @@ package com.example.sample;
 
 import com.example.bank.Currency;
 import com.example.bank.Transfer;
+import com.example.lab.Customer;
+import com.example.lab.LabException;
 import com.example.lab.TypeLabService;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -46,6 +48,24 @@ public final class TypeLabServiceImpl implements TypeLabService {
   @Override public Map<String, Object> echoMap(Map<String, Object> v) { return v; }
   @Override public Map<String, BigDecimal> echoDecimalMap(Map<String, BigDecimal> v) { return v; }
   @Override public Transfer echoTransfer(Transfer v) { return v; }
+  @Override public Customer echoCustomer(Customer v) { return v; }
+
+  @Override
+  public String describeCustomer(Customer v) {
+    if (v == null) {
+      return "null";
+    }
+    return "id=" + v.getId()
+        + "|createdBy=" + v.getCreatedBy()
+        + "|name=" + v.getName()
+        + "|limit=" + v.getLimit()
+        + "|level=" + v.getLevel();
+  }
+
+  @Override
+  public String fail(String code, List<String> details) throws LabException {
+    throw new LabException(code, details, "secret-note-" + code);
+  }
 
   @Override
   public String describeLong(long v) {
