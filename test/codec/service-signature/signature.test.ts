@@ -39,6 +39,7 @@ test('from classes: methods with generic types and names, the POJOs and enums th
     returns: 'com.acme.shop.Order',
     descriptor: 'J',
     namesKnown: true,
+    exceptions: [{ name: 'com.acme.shop.OrderMissing', fields: [] }], // throws, from the Exceptions attribute
   });
   assert.deepEqual(byName.get('list')!.params, [
     { name: 'limit', type: 'int' },
@@ -129,6 +130,11 @@ test('the mapping written from a signature loads, validates, and declares exactl
     ],
   );
   assert.equal(list.returns, 'List<com.acme.shop.Order>');
+  // A declared exception becomes a 422 with nothing of it shown until its fields are listed.
+  const get = config.routes.find((r) => r.id === 'OrderService.get')!;
+  assert.ok(get.protocol === 'dubbo', 'get is a dubbo route');
+  assert.deepEqual(get.errors, { 'com.acme.shop.OrderMissing': 422 });
+  assert.deepEqual(get.errorFields, { 'com.acme.shop.OrderMissing': [] });
   assert.match(text, /# Not imported: com\.acme\.shop\.OrderService\.when\(J\): uses java\.time\.ZonedDateTime/);
   // The written mapping matches its own source.
   assert.deepEqual(checkAgainstProvider(config, { signature: () => sig }), []);
