@@ -112,3 +112,72 @@ test('a declared exception: the imported errors: entry maps it to 422; only the 
   assert.deepEqual(doc.exception.fields, { code: 'E42', details: ['too late', 'again'] });
   assert.doesNotMatch(r.text, /secret-note|internalNote/, 'a field outside the allowlist never reaches the client');
 });
+
+test('java.time and java.sql values: imported as mapping types, sent to Java exactly, returned as Java’s toString', async () => {
+  assert.match(
+    importedYaml,
+    / {2}com\.example\.lab\.TimeBag:\n {4}fields:\n {6}duration: java\.time\.Duration\n {6}period: java\.time\.Period\n {6}year: java\.time\.Year\n/,
+    importedYaml,
+  );
+  assert.match(
+    importedYaml,
+    / {6}zonedDateTime: java\.time\.ZonedDateTime\n {6}timestamp: java\.sql\.Timestamp\n {6}sqlDate: java\.sql\.Date\n {6}sqlTime: java\.sql\.Time\n/,
+  );
+  const bag = {
+    duration: 'P2DT3H4M',
+    period: 'P1Y2M3W',
+    year: 2024,
+    yearMonth: '-0044-03',
+    monthDay: '--02-29',
+    zoneOffset: '+05:30',
+    offsetDateTime: '2024-02-29T09:30:00.123+01:00',
+    offsetTime: '23:59:59.999999999-08:00',
+    zonedDateTime: '2024-03-31T03:30+02:00[Europe/Paris]',
+    timestamp: '2024-02-29T09:30:00.123Z',
+    sqlDate: 0,
+    sqlTime: 3600000,
+  };
+  const described = await http(ferry.base, 'POST', '/TypeLabService/describeTimeBag', { v: bag });
+  assert.equal(described.status, 200, described.text);
+  assert.equal(
+    described.json,
+    'PT51H4M|P1Y2M21D|2024|-0044-03|--02-29|+05:30|2024-02-29T09:30:00.123+01:00|23:59:59.999999999-08:00|2024-03-31T03:30+02:00[Europe/Paris]|1709199000123|0|3600000',
+    'what Java received (toString of each)',
+  );
+  const echoed = await http(ferry.base, 'POST', '/TypeLabService/echoTimeBag', { v: bag });
+  assert.equal(echoed.status, 200, echoed.text);
+  assert.deepEqual(echoed.json, {
+    duration: 'PT51H4M',
+    period: 'P1Y2M21D',
+    year: '2024',
+    yearMonth: '-0044-03',
+    monthDay: '--02-29',
+    zoneOffset: '+05:30',
+    offsetDateTime: '2024-02-29T09:30:00.123+01:00',
+    offsetTime: '23:59:59.999999999-08:00',
+    zonedDateTime: '2024-03-31T03:30+02:00[Europe/Paris]',
+    timestamp: '2024-02-29T09:30:00.123Z',
+    sqlDate: '1970-01-01T00:00:00.000Z',
+    sqlTime: '1970-01-01T01:00:00.000Z',
+  });
+  // Negative durations and a zone that is its own offset, as Java writes them.
+  const more = await http(ferry.base, 'POST', '/TypeLabService/echoTimeBag', { v: { duration: '-PT0.5S', zonedDateTime: '2024-01-01T00:00Z' } });
+  assert.equal(more.status, 200, more.text);
+  assert.equal((more.json as { duration: string }).duration, 'PT-0.5S');
+  assert.equal((more.json as { zonedDateTime: string }).zonedDateTime, '2024-01-01T00:00Z');
+});
+
+test('what Hessian cannot carry is refused, not rounded: a Timestamp’s microseconds, a zone without an offset, an empty duration', async () => {
+  for (const [field, value] of [
+    ['timestamp', '2024-02-29T09:30:00.123456Z'],
+    ['zonedDateTime', '2024-03-31T03:30[Europe/Paris]'],
+    ['duration', 'PT'],
+    ['monthDay', '--02-30'],
+    ['zoneOffset', '+19:00'],
+  ] as const) {
+    const r = await http(ferry.base, 'POST', '/TypeLabService/describeTimeBag', { v: { [field]: value } });
+    assert.equal(r.status, 400, `${field}=${value}: ${r.text}`);
+    assert.equal((r.json as { code: string }).code, 'FERRY_BAD_ARGUMENT', r.text);
+    assert.equal((r.json as { jsonPath: string }).jsonPath, `$.${field}`, r.text);
+  }
+});

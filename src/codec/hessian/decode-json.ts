@@ -30,7 +30,18 @@ import {
   LOCAL_DATE_HANDLE,
   LOCAL_DATE_TIME_HANDLE,
   LOCAL_TIME_HANDLE,
+  DURATION_HANDLE,
+  MONTH_DAY_HANDLE,
+  OFFSET_DATE_TIME_HANDLE,
+  OFFSET_TIME_HANDLE,
+  PERIOD_HANDLE,
+  SQL_DATE_CLASSES,
+  YEAR_HANDLE,
+  YEAR_MONTH_HANDLE,
+  ZONE_OFFSET_HANDLE,
+  ZONED_DATE_TIME_HANDLE,
 } from './constants.js';
+import { formatDuration, formatMonthDay, formatPeriod, formatYearMonth, formatZoneOffset } from './java-time-values.js';
 import { JavaDate, JavaMap, JavaObject } from './reader.js';
 
 export interface ToJsonOptions {
@@ -133,8 +144,65 @@ function localTimeOf(f: Record<string, unknown>): string {
   return formatLocalTime(num(f['hour']), num(f['minute']), num(f['second']), num(f['nano']));
 }
 
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/** A nested handle's text: the value must be an instance of `cls` whose converter accepts it. */
+function nested(v: unknown, cls: string): string | undefined {
+  return v instanceof JavaObject && v.className === cls ? SPECIALS.get(cls)?.(v.fields) : undefined;
+}
+
+function zoneOffsetOf(f: Record<string, unknown>): string | undefined {
+  const s = f['seconds'];
+  return isInt(s) && Math.abs(s) <= 18 * 3600 ? formatZoneOffset(s) : undefined;
+}
+
 /** Converters of STRING_FORM_CLASSES (constants.ts), by class name (one Map lookup per object). */
 const SPECIALS = new Map<string, Special>([
+  [
+    DURATION_HANDLE,
+    (f) => {
+      const s = f['seconds'];
+      const n = f['nanos'];
+      const seconds = typeof s === 'bigint' ? s : isInt(s) ? BigInt(s) : undefined;
+      return seconds === undefined || !isInt(n) || n < 0 || n > 999_999_999 ? undefined : formatDuration(seconds, n);
+    },
+  ],
+  [
+    PERIOD_HANDLE,
+    (f) => (isInt(f['years']) && isInt(f['months']) && isInt(f['days']) ? formatPeriod(f['years'], f['months'], f['days']) : undefined),
+  ],
+  [YEAR_HANDLE, (f) => (isInt(f['year']) ? String(f['year']) : undefined)],
+  [YEAR_MONTH_HANDLE, (f) => (isInt(f['year']) && isInt(f['month']) ? formatYearMonth(f['year'], f['month']) : undefined)],
+  [MONTH_DAY_HANDLE, (f) => (isInt(f['month']) && isInt(f['day']) ? formatMonthDay(f['month'], f['day']) : undefined)],
+  [ZONE_OFFSET_HANDLE, zoneOffsetOf],
+  [
+    OFFSET_DATE_TIME_HANDLE,
+    (f) => {
+      const dt = nested(f['dateTime'], LOCAL_DATE_TIME_HANDLE);
+      const off = nested(f['offset'], ZONE_OFFSET_HANDLE);
+      return dt === undefined || off === undefined ? undefined : dt + off;
+    },
+  ],
+  [
+    OFFSET_TIME_HANDLE,
+    (f) => {
+      const t = nested(f['localTime'], LOCAL_TIME_HANDLE);
+      const off = nested(f['zoneOffset'], ZONE_OFFSET_HANDLE);
+      return t === undefined || off === undefined ? undefined : t + off;
+    },
+  ],
+  [
+    ZONED_DATE_TIME_HANDLE,
+    (f) => {
+      const dt = nested(f['dateTime'], LOCAL_DATE_TIME_HANDLE);
+      const off = nested(f['offset'], ZONE_OFFSET_HANDLE);
+      const zone = f['zoneId'];
+      if (dt === undefined || off === undefined || typeof zone !== 'string') return undefined;
+      // ZonedDateTime.toString: the zone in brackets unless it is the offset itself.
+      return zone === off ? dt + off : `${dt}${off}[${zone}]`;
+    },
+  ],
+  ...[...SQL_DATE_CLASSES].map((cls): [string, Special] => [cls, (f) => (f['value'] instanceof JavaDate ? dateIso(f['value'].ms) : undefined)]),
   [BIG_DECIMAL, (f) => (typeof f['value'] === 'string' ? f['value'] : undefined)],
   [BIG_INTEGER, bigIntFromFields],
   [LOCAL_DATE_HANDLE, localDateOf],

@@ -860,8 +860,27 @@ export function isTypedJsonSupported(t: JavaType, seen: Set<JavaType> = new Set(
       return isTypedJsonSupported(t.elem, seen);
     case 'pojo':
       return t.fields.every((f) => isTypedJsonSupported(f.type, seen));
-    default:
+    case 'boolean':
+    case 'int':
+    case 'short':
+    case 'byte':
+    case 'long':
+    case 'float':
+    case 'double':
+    case 'char':
+    case 'string':
+    case 'bigdecimal':
+    case 'date':
+    case 'localdate':
+    case 'localdatetime':
+    case 'localtime':
+    case 'instant':
+    case 'bytes':
+    case 'enum':
       return true;
+    default:
+      // The other java.time and java.sql values have no specialised reader: the generic path.
+      return false;
   }
 }
 

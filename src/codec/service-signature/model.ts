@@ -5,7 +5,7 @@
  * it into a mapping; `ferry validate --against` checks a mapping's routes against it.
  */
 import type { TypeDef } from '../../config/types.js';
-import { createJavaTypeParser, jvmDescriptor } from '../hessian/java-types.js';
+import { createJavaTypeParser, JAVA_TIME_CLASSES, jvmDescriptor } from '../hessian/java-types.js';
 
 export interface ParamSignature {
   /** The parameter's name, or `arg0`, `arg1`, … when the source does not have names. */
@@ -73,6 +73,7 @@ const JDK_TYPE_TEXT: Readonly<Record<string, string>> = {
   'java.time.LocalDateTime': 'java.time.LocalDateTime',
   'java.time.LocalTime': 'java.time.LocalTime',
   'java.time.Instant': 'java.time.Instant',
+  ...Object.fromEntries(Object.values(JAVA_TIME_CLASSES).map((c) => [c, c])),
 };
 
 /** Collection and map classes, by the name the mapping syntax gives them. */

@@ -39,6 +39,8 @@ import java.util.Set;
  *   <li>describeTransfer: "to=..|amount=..|currency=..|memo=..|executeAt=..|tags=[a, b]"
  *       (String.valueOf each, so "null" for nulls; amount via BigDecimal.toString)
  *   <li>describeCustomer: "id=..|createdBy=..|name=..|limit=..|level=.." (String.valueOf each)
+ *   <li>describeTimeBag: each field in declared order as String.valueOf, joined by "|", except the
+ *       java.sql ones as getTime() (epoch milliseconds; "null" for null)
  * </ul>
  *
  * <p>parse* methods build a value in Java from its text (BigInteger/BigDecimal constructors,
@@ -78,6 +80,7 @@ public interface TypeLabService {
   Map<String, BigDecimal> echoDecimalMap(Map<String, BigDecimal> v);
   Transfer echoTransfer(Transfer v);
   Customer echoCustomer(Customer v);
+  TimeBag echoTimeBag(TimeBag v);
 
   String describeLong(long v);
   String describePrimitives(int i, long l, double d, boolean z, short s, byte b, float f, char c);
@@ -96,6 +99,7 @@ public interface TypeLabService {
   String describeMap(Map<String, Object> v);
   String describeTransfer(Transfer v);
   String describeCustomer(Customer v);
+  String describeTimeBag(TimeBag v);
 
   String fail(String code, List<String> details) throws LabException;
 
