@@ -220,6 +220,9 @@ test('serve --check-signatures: the same three mismatches are logged at start-up
     assert.match(notes[0]!, /bad\.yaml:5:14: service "accounts": com\.example\.bank\.AccountService is exported with version 1\.0\.0/);
     assert.match(notes[1]!, /bad\.yaml:10:11: .*did you mean getAccount\(long\)\?/);
     assert.match(notes[2]!, /bad\.yaml:17:9: .*did you mean listAccounts\(int\)\?/);
+    const metrics = (await http(admin, 'GET', '/metrics')).text;
+    assert.match(metrics, /^ferry_signature_mismatches 3$/m, 'the mismatches are counted in /metrics');
+    assert.match(metrics, /^ferry_signature_checks_total\{result="mismatch"\} 1$/m);
     const logged = lines.map((l) => JSON.parse(l) as { msg: string; line: number }).filter((l) => l.msg === 'signature mismatch');
     assert.deepEqual(
       logged.map((l) => l.line),
