@@ -112,6 +112,16 @@ export const JAVA_TIME_CLASSES: Readonly<Record<JavaTimeKind, string>> = {
   sqltime: 'java.sql.Time',
 };
 
+/** Class names of the JavaTimeKinds, and short names for java.time only (java.sql.Date must never be taken for java.util.Date). */
+function javaTimeNames(): Record<string, JavaTimeKind> {
+  const out: Record<string, JavaTimeKind> = {};
+  for (const [kind, cls] of Object.entries(JAVA_TIME_CLASSES) as Array<[JavaTimeKind, string]>) {
+    out[cls] = kind;
+    if (cls.startsWith('java.time.')) out[cls.slice('java.time.'.length)] = kind;
+  }
+  return out;
+}
+
 const SIMPLE: Record<string, SimpleKind> = {
   String: 'string',
   'java.lang.String': 'string',
@@ -131,13 +141,7 @@ const SIMPLE: Record<string, SimpleKind> = {
   'java.time.Instant': 'instant',
   Object: 'object',
   'java.lang.Object': 'object',
-  ...Object.fromEntries(
-    Object.entries(JAVA_TIME_CLASSES).flatMap(([kind, cls]) => [
-      [cls, kind],
-      // Short names for java.time only: java.sql.Date must never be confused with java.util.Date.
-      ...(cls.startsWith('java.time.') ? [[cls.slice('java.time.'.length), kind]] : []),
-    ]),
-  ),
+  ...javaTimeNames(),
 };
 
 const LISTS: Record<string, ListClass> = {
