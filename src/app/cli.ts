@@ -133,10 +133,10 @@ FERRY_LOG_LEVEL (debug|info|warn|error), FERRY_WORKERS, and the standard OTEL_* 
 const COMMAND_USAGE: Readonly<Record<string, string>> = {
   serve: SERVE_USAGE,
   validate:
-    'ferry validate [DIR] [--against JAR|DIR|zookeeper://HOST:PORT]\n  Checks a mapping folder (default mappings/, or --mappings DIR / FERRY_MAPPINGS); exit 1 with file:line:col messages.\n' +
+    'ferry validate [DIR] [--against JAR|DIR|zookeeper://HOST:PORT|nacos://HOST:PORT]\n  Checks a mapping folder (default mappings/, or --mappings DIR / FERRY_MAPPINGS); exit 1 with file:line:col messages.\n' +
     "  --against also checks each Dubbo route against the provider's classes or service definition.",
   import:
-    'ferry import --jar JAR|DIR | --registry zookeeper://HOST:PORT  --interface [GROUP/]FQCN[:VERSION] ...\n' +
+    'ferry import --jar JAR|DIR | --registry zookeeper://HOST:PORT|nacos://HOST:PORT  --interface [GROUP/]FQCN[:VERSION] ...\n' +
     '             [--version V] [--group G] [--endpoint HOST:PORT] [--out FILE]\n' +
     '  Writes a mapping for Dubbo interfaces (stdout, or FILE; an existing FILE is never overwritten:\n' +
     '  the import goes to FILE.new and the changes are listed).',

@@ -22,6 +22,7 @@ import { mappingYaml } from '../codec/service-signature/to-mapping.js';
 import { signatureChanges } from '../codec/service-signature/diff.js';
 import { checkAgainstProvider, type ExportedService } from '../codec/service-signature/check.js';
 import { readZooKeeperService } from '../upstream/service-definitions.js';
+import { readNacosService } from '../upstream/nacos-service-definitions.js';
 
 /** Largest jar read into memory. */
 export const MAX_JAR_BYTES = 512 * 1024 * 1024;
@@ -79,12 +80,12 @@ export interface ResolvedSignature {
   readonly exported?: readonly ExportedService[];
 }
 
-const isRegistry = (source: string): boolean => /^zookeeper:\/\//.test(source);
+const isRegistry = (source: string): boolean => /^(?:zookeeper|nacos):\/\//.test(source);
 
-/** The signature of one interface from `source`: a jar or class folder, or `zookeeper://…`. */
+/** The signature of one interface from `source`: a jar or class folder, `zookeeper://…` or `nacos://…`. */
 export async function resolveSignature(source: string, q: SignatureQuery, classes?: ClassSource): Promise<ResolvedSignature> {
   if (isRegistry(source)) {
-    const facts = await readZooKeeperService(source, q.interface, q);
+    const facts = source.startsWith('nacos:') ? await readNacosService(source, q.interface, q) : await readZooKeeperService(source, q.interface, q);
     if (facts.definition === undefined) {
       throw new SignatureSourceError(
         `${source}: no service definition of ${q.interface} at ${facts.where} (the provider publishes one when its registry doubles as metadata report, or a metadata-report is configured)`,
@@ -93,7 +94,7 @@ export async function resolveSignature(source: string, q: SignatureQuery, classe
     return { signature: signatureFromDefinition(facts.definition, facts.where), exported: facts.exported };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source))
-    throw new SignatureSourceError(`${source}: only zookeeper:// registries, jars and class folders are read`);
+    throw new SignatureSourceError(`${source}: only zookeeper:// and nacos:// registries, jars and class folders are read`);
   return { signature: signatureFromClasses(classes ?? openClassSource(source), q.interface) };
 }
 

@@ -352,6 +352,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     void checkRegistryServices(config).then((problems) => {
       if (current.config !== config) return;
       signatureNotes = problems.map((p) => `signature mismatch: ${formatProblem(p)}`);
+      metrics.recordSignatureCheck(problems.length);
       for (const p of problems) log?.warn('signature mismatch', { file: p.file, line: p.line, col: p.col, problem: p.message });
       if (problems.length === 0) log?.info('signatures checked: every Dubbo route matches its provider');
     });

@@ -633,7 +633,7 @@ interface RawRoute {
   call: string;
   args?: RawArg[];
   attachments?: Record<string, string>;
-  errors?: Record<string, number>;
+  errors?: Record<string, number | { status: number; fields?: string[] }>;
   body?: string;
   responseBody?: string;
   returns?: string;
@@ -1166,7 +1166,14 @@ function compileRoute(
       protocol: 'dubbo',
       args: Object.freeze(args),
       attachments: Object.freeze({ ...(raw.attachments ?? {}) }),
-      errors: Object.freeze({ ...(raw.errors ?? {}) }),
+      errors: Object.freeze(Object.fromEntries(Object.entries(raw.errors ?? {}).map(([k, v]) => [k, typeof v === 'number' ? v : v.status]))),
+      errorFields: Object.freeze(
+        Object.fromEntries(
+          Object.entries(raw.errors ?? {}).flatMap(([k, v]) =>
+            typeof v === 'number' || v.fields === undefined ? [] : [[k, Object.freeze([...v.fields])]],
+          ),
+        ),
+      ),
       ...(raw.returns !== undefined ? { returns: raw.returns } : {}),
       longs: raw.longs ?? 'auto',
     };

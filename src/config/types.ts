@@ -217,6 +217,8 @@ export interface DubboRoute extends RouteBase {
   readonly attachments: Readonly<Record<string, string>>;
   /** Java exception class → HTTP status. */
   readonly errors: Readonly<Record<string, number>>;
+  /** Per mapped exception class, the fields of the exception shown in the problem body (`errors: {X: {status, fields}}`). */
+  readonly errorFields: Readonly<Record<string, readonly string[]>>;
   /** Declared return type, used for exact decoding of enums and longs. */
   readonly returns?: string;
   readonly longs: LongPolicy;

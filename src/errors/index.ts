@@ -112,6 +112,10 @@ export interface ErrorDetails {
   jsonPath?: string;
   /** Java exception class for upstream exceptions. */
   exceptionClass?: string;
+  /** The exception's own fields a route's `errors:` allowlist exposes, already as JSON values. */
+  exceptionFields?: Record<string, unknown>;
+  /** Allowlisted fields left out because the exposed fields went over their size budget. */
+  exceptionFieldsOmitted?: string[];
   /** Upstream status code (Dubbo status byte, gRPC status). */
   upstreamStatus?: number;
   /** Upstream status name (gRPC) where there is one. */
@@ -171,7 +175,7 @@ export interface ProblemDocument {
   traceId?: string;
   argument?: string;
   jsonPath?: string;
-  exception?: { class: string; message: string };
+  exception?: { class: string; message: string; fields?: Record<string, unknown>; fieldsOmitted?: string[] };
   upstreamStatus?: number;
   upstreamStatusName?: string;
   details?: unknown[];
@@ -218,7 +222,11 @@ export function toProblem(err: FerryError, routeId?: string, traceId?: string, d
   const d = err.details;
   if (d.argument !== undefined) doc.argument = d.argument;
   if (d.jsonPath !== undefined) doc.jsonPath = d.jsonPath;
-  if (d.exceptionClass !== undefined && told) doc.exception = { class: d.exceptionClass, message: full ? err.message : clip(err.message) };
+  if (d.exceptionClass !== undefined && told) {
+    doc.exception = { class: d.exceptionClass, message: full ? err.message : clip(err.message) };
+    if (d.exceptionFields !== undefined) doc.exception.fields = d.exceptionFields;
+    if (d.exceptionFieldsOmitted !== undefined) doc.exception.fieldsOmitted = d.exceptionFieldsOmitted;
+  }
   if (d.upstreamStatus !== undefined) doc.upstreamStatus = d.upstreamStatus;
   if (d.upstreamStatusName !== undefined) doc.upstreamStatusName = d.upstreamStatusName;
   if (d.upstreamDetails !== undefined && told) {

@@ -15,6 +15,7 @@ import {
   type JavaType,
 } from '../codec/hessian/index.js';
 import { describeThrowable, toJson } from '../codec/hessian/decode-json.js';
+import { JavaObject } from '../codec/hessian/reader.js';
 import { compileTypedJsonDecoder, type TypedJsonDecoder } from '../codec/hessian/decode-typed.js';
 import { DEFAULT_DUBBO_REPLY_BUDGETS, type DubboReplyBudgets } from '../codec/hessian/constants.js';
 import { FerryError } from '../errors/index.js';
@@ -92,7 +93,13 @@ export function compileDubboRoute(
   const typeNames = types.map(javaTypeName);
   const enumClasses = new Set([...config.types.values()].filter((t) => t.kind === 'enum').map((t) => t.name));
   const longs = route.longs;
-  const toJsonOptions = { longs, enumClasses, maxNodes: budgets.maxValues, ...(service.generic ? { dropStringKey: 'class' } : {}) };
+  const toJsonOptions = {
+    longs,
+    enumClasses,
+    maxNodes: budgets.maxValues,
+    fieldOrder: declaredFieldOrder(config),
+    ...(service.generic ? { dropStringKey: 'class' } : {}),
+  };
   // A declared return type gets a one-pass Hessian → JSON text decoder; it hands anything it does
   // not take back to the generic path below, so replies are the same either way.
   const typed: TypedJsonDecoder | undefined =
@@ -100,6 +107,7 @@ export function compileDubboRoute(
       ? compileTypedJsonDecoder(returns, enumClasses, { longs, maxNodes: budgets.maxValues, maxAttachments: budgets.maxAttachments })
       : undefined;
   const errorStatus = new Map(Object.entries(route.errors));
+  const errorFields = new Map(Object.entries(route.errorFields));
   const writer = new HessianWriter();
   const target = `${service.interface}${service.version ? `:${service.version}` : ''}${service.group ? ` (group ${service.group})` : ''} method ${route.rpcMethod}(${descriptor})`;
   const baseRequest = {
@@ -172,16 +180,68 @@ export function compileDubboRoute(
           message: 'the provider threw an exception Ferry could not read',
         };
         const mapped = errorStatus.get(ex.className);
+        const allowed = errorFields.get(ex.className);
         throw new FerryError('FERRY_UPSTREAM_EXCEPTION', ex.message ?? ex.className, {
           exceptionClass: ex.className,
           endpoint,
           ...(mapped !== undefined ? { status: mapped } : {}),
+          ...(allowed !== undefined && allowed.length > 0 ? exposedFields(result.value, allowed, toJsonOptions) : {}),
         });
       }
       const value = result.kind === 'null' ? null : toJson(result.value, toJsonOptions);
       return { status: 200, headers: { ...JSON_HEADERS }, body: JSON.stringify(value) };
     },
   };
+}
+
+/** Most JSON characters the exposed fields of one exception take; fields beyond are named as omitted. */
+export const MAX_EXPOSED_EXCEPTION_CHARS = 8192;
+/** Most values one exposed field expands to (a reference bomb inside an exception stays small). */
+const MAX_EXPOSED_FIELD_NODES = 10_000;
+
+/**
+ * The allowlisted fields of a decoded exception, as JSON values, in allowlist order; a field the
+ * exception lacks is left out, and fields past the size budget are listed in exceptionFieldsOmitted.
+ */
+export function exposedFields(
+  exception: unknown,
+  allowed: readonly string[],
+  opts: Parameters<typeof toJson>[1],
+): { exceptionFields: Record<string, unknown>; exceptionFieldsOmitted?: string[] } {
+  const fields = exception instanceof JavaObject ? exception.fields : {};
+  const out: Record<string, unknown> = {};
+  const omitted: string[] = [];
+  let size = 2;
+  for (const name of allowed) {
+    if (!Object.hasOwn(fields, name)) continue;
+    let value: unknown;
+    try {
+      value = toJson(fields[name], { ...opts, maxNodes: MAX_EXPOSED_FIELD_NODES });
+    } catch {
+      omitted.push(name);
+      continue;
+    }
+    const cost = JSON.stringify(name).length + JSON.stringify(value).length + 2;
+    if (size + cost > MAX_EXPOSED_EXCEPTION_CHARS) {
+      omitted.push(name);
+      continue;
+    }
+    size += cost;
+    Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return { exceptionFields: out, ...(omitted.length > 0 ? { exceptionFieldsOmitted: omitted } : {}) };
+}
+
+const fieldOrders = new WeakMap<object, ReadonlyMap<string, readonly string[]>>();
+
+/** The declared POJOs' field names in declared order, by class (once per config). */
+function declaredFieldOrder(config: FerryConfig): ReadonlyMap<string, readonly string[]> {
+  let order = fieldOrders.get(config.types);
+  if (order === undefined) {
+    order = new Map([...config.types.values()].flatMap((t) => (t.kind === 'pojo' ? [[t.name, t.fields.map((f) => f.name)] as const] : [])));
+    fieldOrders.set(config.types, order);
+  }
+  return order;
 }
 
 function compileArg(arg: ArgConfig, index: number, type: JavaType, generic: boolean): CompiledArg {

@@ -12,7 +12,7 @@ import type { ArgConfig, FerryConfig, GrpcRoute, ProtoService } from '../config/
 import { segmentText, variablePattern, type CompiledTemplate } from '../router/index.js';
 import { ERROR_CATALOGUE } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
-import { createJavaTypeParser } from '../codec/hessian/java-types.js';
+import { createJavaTypeParser, JAVA_TIME_CLASSES } from '../codec/hessian/java-types.js';
 import type { JavaType } from '../codec/hessian/java-types.js';
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it). */
@@ -137,6 +137,25 @@ function createSchemaBuilder(config: FerryConfig, components: Record<string, Sch
         });
       case 'instant':
         return { type: 'string', format: 'date-time', description: 'java.time.Instant (ISO 8601).' };
+      case 'sqltimestamp':
+      case 'sqldate':
+      case 'sqltime':
+        return {
+          type: ['string', 'integer'],
+          format: 'date-time',
+          description: `${JAVA_TIME_CLASSES[t.kind]}: ISO 8601 with offset or epoch milliseconds; returned as ISO 8601 UTC with milliseconds (what Hessian carries).`,
+        };
+      case 'year':
+        return { type: ['string', 'integer'], description: 'java.time.Year; returned as its text (Year.toString).' };
+      case 'duration':
+      case 'period':
+      case 'yearmonth':
+      case 'monthday':
+      case 'zoneoffset':
+      case 'offsetdatetime':
+      case 'offsettime':
+      case 'zoneddatetime':
+        return { type: 'string', description: `${JAVA_TIME_CLASSES[t.kind]} (ISO 8601, as its parse() takes it and its toString() writes it).` };
       case 'localdate':
         return { type: 'string', format: 'date', description: 'java.time.LocalDate (ISO 8601, no offset).' };
       case 'localdatetime':

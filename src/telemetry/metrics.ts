@@ -78,6 +78,8 @@ export interface FerryMetrics {
   recordEjection(service: string, endpoint: string): void;
   /** Counts a config reload attempt; `ok` false when the new config was refused. */
   recordReload(ok: boolean): void;
+  /** Records the result of one signature check (`serve --check-signatures`): how many mismatches it found. */
+  recordSignatureCheck(mismatches: number): void;
   /** Counts one plugin hook that threw or outlived its time budget. */
   recordPluginFailure(plugin: string, route: string, reason: 'threw' | 'timeout'): void;
   /** Adds a pool's snapshot callback; returns a function that removes it (for pools that close). */
@@ -132,6 +134,17 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
   const reloads = new Counter({
     name: `${p}config_reloads_total`,
     help: 'Config reload attempts by result (ok, error)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const signatureMismatches = new Gauge({
+    name: `${p}signature_mismatches`,
+    help: 'Mismatches between Dubbo routes and their providers found by the last signature check (serve --check-signatures)',
+    registers: [registry],
+  });
+  const signatureChecks = new Counter({
+    name: `${p}signature_checks_total`,
+    help: 'Signature checks run (at start-up, after each reload), by result (ok, mismatch)',
     labelNames: ['result'] as const,
     registers: [registry],
   });
@@ -256,6 +269,10 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     },
     recordPluginFailure(plugin, route, reason) {
       pluginFailures.labels(plugin, route, reason).inc();
+    },
+    recordSignatureCheck(mismatches) {
+      signatureMismatches.set(mismatches);
+      signatureChecks.labels(mismatches === 0 ? 'ok' : 'mismatch').inc();
     },
     recordReload(ok) {
       reloads.labels(ok ? 'ok' : 'error').inc();

@@ -314,6 +314,31 @@ for (const variant of ['caucho', 'hessian-lite'] as OracleVariant[]) {
         assert.equal(mine.toString('hex'), javaBytes.toString('hex'));
       });
 
+      test("the other java.time values and java.sql dates: same bytes as hessian-lite, and Java's toString back here", async () => {
+        const values: Array<[string, string | number]> = [
+          ['java.time.Duration', 'PT51H4M'],
+          ['java.time.Duration', 'PT-0.5S'],
+          ['java.time.Period', 'P1Y2M21D'],
+          ['java.time.Year', '2024'],
+          ['java.time.YearMonth', '-0044-03'],
+          ['java.time.MonthDay', '--02-29'],
+          ['java.time.ZoneOffset', '+05:30'],
+          ['java.time.OffsetDateTime', '2024-02-29T09:30:00.123+01:00'],
+          ['java.time.OffsetTime', '23:59:59.999999999-08:00'],
+          ['java.time.ZonedDateTime', '2024-03-31T03:30+02:00[Europe/Paris]'],
+          ['java.sql.Timestamp', '2024-02-29T09:30:00.123Z'],
+          ['java.sql.Date', '1970-01-01T00:00:00.000Z'],
+          ['java.sql.Time', '1970-01-01T01:00:00.000Z'],
+        ];
+        const javaBytes = await oracle.write('javatime2');
+        assert.deepEqual(
+          json(decodeAll(javaBytes)),
+          values.map(([, v]) => v),
+        );
+        const mine = encode(values.map(([t, v]) => [t, v]));
+        assert.equal(mine.toString('hex'), javaBytes.toString('hex'));
+      });
+
       test('a POJO with long, BigDecimal, LocalDateTime, list, enum (hessian-lite reads ours as its own)', async () => {
         const javaBytes = await oracle.write('transfer');
         const transfer = {

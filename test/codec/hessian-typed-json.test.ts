@@ -52,6 +52,8 @@ const DEFS = new Map<string, TypeDef>([
   ],
 ]);
 const ENUMS = new Set([CURRENCY]);
+/** The declared field order the mapping passes to the generic path (as compileDubboRoute does). */
+const ORDER = new Map([[ACCOUNT, (DEFS.get(ACCOUNT) as unknown as { fields: { name: string }[] }).fields.map((f) => f.name)]]);
 const typeOf = (text: string) => parseJavaType(text, (n) => DEFS.get(n));
 
 /** What the generic path answers for a reply body (or the error it throws). */
@@ -59,7 +61,7 @@ function generic(body: Buffer, longs: 'auto' | 'string'): string {
   try {
     const r = decodeResponseBody(body);
     if (r.kind === 'exception') return 'exception';
-    return JSON.stringify(r.kind === 'null' ? null : toJson(r.value, { longs, enumClasses: ENUMS }));
+    return JSON.stringify(r.kind === 'null' ? null : toJson(r.value, { longs, enumClasses: ENUMS, fieldOrder: ORDER }));
   } catch (err) {
     return `error: ${(err as Error).message}`;
   }
@@ -215,6 +217,25 @@ test('a declared List<POJO> decodes to exactly the generic JSON, with shared enu
       assert.equal(got!.toString(), generic(body, 'auto'));
     }),
     { numRuns: 200 },
+  );
+});
+
+test('fields come out in declared order whatever the wire order, and a reference into a moved field replays that field', () => {
+  const decoder = compileTypedJsonDecoder(typeOf(`List<${ACCOUNT}>`), ENUMS, { longs: 'auto' })!;
+  // Wire order: tags, count, id (declared: id, …, tags, …, count). The second account's tags is a
+  // back reference to the first's list, which the reordering moved.
+  const tags = { $class: 'java.util.ArrayList', $: ['x', 'y'] };
+  const acc = (id: number) => ({ $class: ACCOUNT, $: { tags, count: int(id * 10), id: { $class: 'long', $: String(id) } } });
+  const body = replyBody([acc(1), acc(2)]);
+  assert.match(body.toString('latin1'), /Q/, 'hessian.js sent the shared list as a reference (Q)');
+  const got = decoder.decodeReplyBody(body)?.toString();
+  assert.equal(got, '[{"id":1,"tags":["x","y"],"count":10},{"id":2,"tags":["x","y"],"count":20}]');
+  assert.equal(got, generic(body, 'auto'));
+  // Without a declared order the generic path keeps the wire order.
+  const wire = decodeResponseBody(body);
+  assert.equal(
+    JSON.stringify(wire.kind === 'value' ? toJson(wire.value, { longs: 'auto' }) : null),
+    '[{"tags":["x","y"],"count":10,"id":1},{"tags":["x","y"],"count":20,"id":2}]',
   );
 });
 

@@ -77,7 +77,9 @@ function genericJson(body: Buffer): string {
   const r = decodeResponseBody(body);
   assert.notEqual(r.kind, 'exception');
   const enums = new Set([...config.types.values()].filter((t) => t.kind === 'enum').map((t) => t.name));
-  return JSON.stringify(r.kind === 'null' ? null : toJson(r.kind === 'value' ? r.value : null, { longs: 'auto', enumClasses: enums }));
+  // The declared field order, as compileDubboRoute passes it: both paths answer in it.
+  const fieldOrder = new Map([...config.types.values()].flatMap((t) => (t.kind === 'pojo' ? [[t.name, t.fields.map((f) => f.name)] as const] : [])));
+  return JSON.stringify(r.kind === 'null' ? null : toJson(r.kind === 'value' ? r.value : null, { longs: 'auto', enumClasses: enums, fieldOrder }));
 }
 
 test('getAccount replies from Java: the specialised decoder answers the generic JSON for every account shape', async () => {

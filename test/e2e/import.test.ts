@@ -126,12 +126,21 @@ test('both services imported into one file: the type lab answers what mappings/l
 });
 
 test('the mapping imported from the metadata report answers too (arguments arg0…, routed through ZooKeeper)', async () => {
+  // The same values; the fields in the order the imported mapping declares them, which is the
+  // metadata report's (Dubbo keeps a type's properties in a HashMap: the class's order is lost).
+  const zkAccount = /com\.example\.bank\.Account:\n {4}fields:\n((?: {6}.+\n)+)/.exec(await readFile(path.join(dir, 'zk.yaml'), 'utf8'));
+  assert.ok(zkAccount !== null, 'zk.yaml declares com.example.bank.Account');
+  const declared = zkAccount[1]!
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(':')[0]);
   const got = await http(fromRegistry.base, 'POST', '/AccountService/getAccount', { arg0: 2 });
   const want = await http(hand.base, 'GET', '/accounts/2');
   assert.equal(got.status, 200, got.text);
-  assert.equal(got.text, want.text);
+  assert.deepEqual(got.json, want.json);
+  assert.deepEqual(Object.keys(got.json as object), declared);
   const list = await http(fromRegistry.base, 'POST', '/AccountService/listAccounts', { arg0: 2 });
-  assert.equal(list.text, (await http(hand.base, 'GET', '/accounts?limit=2')).text);
+  assert.deepEqual(list.json, (await http(hand.base, 'GET', '/accounts?limit=2')).json);
 });
 
 /** Types as comparable values: the metadata report keeps no field order, so fields are compared by name. */
@@ -211,6 +220,9 @@ test('serve --check-signatures: the same three mismatches are logged at start-up
     assert.match(notes[0]!, /bad\.yaml:5:14: service "accounts": com\.example\.bank\.AccountService is exported with version 1\.0\.0/);
     assert.match(notes[1]!, /bad\.yaml:10:11: .*did you mean getAccount\(long\)\?/);
     assert.match(notes[2]!, /bad\.yaml:17:9: .*did you mean listAccounts\(int\)\?/);
+    const metrics = (await http(admin, 'GET', '/metrics')).text;
+    assert.match(metrics, /^ferry_signature_mismatches 3$/m, 'the mismatches are counted in /metrics');
+    assert.match(metrics, /^ferry_signature_checks_total\{result="mismatch"\} 1$/m);
     const logged = lines.map((l) => JSON.parse(l) as { msg: string; line: number }).filter((l) => l.msg === 'signature mismatch');
     assert.deepEqual(
       logged.map((l) => l.line),

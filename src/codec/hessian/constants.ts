@@ -11,6 +11,17 @@ export const LOCAL_DATE_HANDLE = HANDLE_PKG + 'LocalDateHandle';
 export const LOCAL_TIME_HANDLE = HANDLE_PKG + 'LocalTimeHandle';
 export const LOCAL_DATE_TIME_HANDLE = HANDLE_PKG + 'LocalDateTimeHandle';
 export const INSTANT_HANDLE = HANDLE_PKG + 'InstantHandle';
+export const DURATION_HANDLE = HANDLE_PKG + 'DurationHandle';
+export const PERIOD_HANDLE = HANDLE_PKG + 'PeriodHandle';
+export const YEAR_HANDLE = HANDLE_PKG + 'YearHandle';
+export const YEAR_MONTH_HANDLE = HANDLE_PKG + 'YearMonthHandle';
+export const MONTH_DAY_HANDLE = HANDLE_PKG + 'MonthDayHandle';
+export const ZONE_OFFSET_HANDLE = HANDLE_PKG + 'ZoneOffsetHandle';
+export const OFFSET_DATE_TIME_HANDLE = HANDLE_PKG + 'OffsetDateTimeHandle';
+export const OFFSET_TIME_HANDLE = HANDLE_PKG + 'OffsetTimeHandle';
+export const ZONED_DATE_TIME_HANDLE = HANDLE_PKG + 'ZonedDateTimeHandle';
+/** java.sql dates: hessian's SqlDateSerializer writes an object of the class with one date field, `value`. */
+export const SQL_DATE_CLASSES: ReadonlySet<string> = new Set(['java.sql.Timestamp', 'java.sql.Date', 'java.sql.Time']);
 export const BIG_DECIMAL = 'java.math.BigDecimal';
 export const BIG_INTEGER = 'java.math.BigInteger';
 /** hessian-lite's compact mode writes LocalDateTime under its own name: epoch day + nano of day. */
@@ -28,6 +39,16 @@ export const STRING_FORM_CLASSES: ReadonlySet<string> = new Set([
   LOCAL_DATE_TIME_HANDLE,
   INSTANT_HANDLE,
   COMPACT_LOCAL_DATE_TIME,
+  DURATION_HANDLE,
+  PERIOD_HANDLE,
+  YEAR_HANDLE,
+  YEAR_MONTH_HANDLE,
+  MONTH_DAY_HANDLE,
+  ZONE_OFFSET_HANDLE,
+  OFFSET_DATE_TIME_HANDLE,
+  OFFSET_TIME_HANDLE,
+  ZONED_DATE_TIME_HANDLE,
+  ...SQL_DATE_CLASSES,
 ]);
 
 // Field lists in the order hessian-lite writes them (its UnsafeSerializer lists fields in reverse
@@ -36,6 +57,18 @@ export const LOCAL_DATE_FIELDS: readonly string[] = Object.freeze(['day', 'month
 export const LOCAL_TIME_FIELDS: readonly string[] = Object.freeze(['nano', 'second', 'minute', 'hour']);
 export const LOCAL_DATE_TIME_FIELDS: readonly string[] = Object.freeze(['time', 'date']);
 export const INSTANT_FIELDS: readonly string[] = Object.freeze(['nanos', 'seconds']);
+// hessian-lite's serializer puts primitive and java.lang fields before the others, then reverses
+// the whole list: ZonedDateTimeHandle (dateTime, offset, String zoneId) goes offset, dateTime, zoneId.
+export const DURATION_FIELDS: readonly string[] = Object.freeze(['nanos', 'seconds']);
+export const PERIOD_FIELDS: readonly string[] = Object.freeze(['days', 'months', 'years']);
+export const YEAR_FIELDS: readonly string[] = Object.freeze(['year']);
+export const YEAR_MONTH_FIELDS: readonly string[] = Object.freeze(['month', 'year']);
+export const MONTH_DAY_FIELDS: readonly string[] = Object.freeze(['day', 'month']);
+export const ZONE_OFFSET_FIELDS: readonly string[] = Object.freeze(['seconds']);
+export const OFFSET_DATE_TIME_FIELDS: readonly string[] = Object.freeze(['offset', 'dateTime']);
+export const OFFSET_TIME_FIELDS: readonly string[] = Object.freeze(['zoneOffset', 'localTime']);
+export const ZONED_DATE_TIME_FIELDS: readonly string[] = Object.freeze(['offset', 'dateTime', 'zoneId']);
+export const SQL_DATE_FIELDS: readonly string[] = Object.freeze(['value']);
 export const BIG_DECIMAL_FIELDS: readonly string[] = Object.freeze(['value']);
 /** Java 17's BigInteger fields as hessian-lite writes them (a fresh BigInteger has the caches at 0). */
 export const BIG_INTEGER_FIELDS: readonly string[] = Object.freeze([

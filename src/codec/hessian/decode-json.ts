@@ -30,7 +30,18 @@ import {
   LOCAL_DATE_HANDLE,
   LOCAL_DATE_TIME_HANDLE,
   LOCAL_TIME_HANDLE,
+  DURATION_HANDLE,
+  MONTH_DAY_HANDLE,
+  OFFSET_DATE_TIME_HANDLE,
+  OFFSET_TIME_HANDLE,
+  PERIOD_HANDLE,
+  SQL_DATE_CLASSES,
+  YEAR_HANDLE,
+  YEAR_MONTH_HANDLE,
+  ZONE_OFFSET_HANDLE,
+  ZONED_DATE_TIME_HANDLE,
 } from './constants.js';
+import { formatDuration, formatMonthDay, formatPeriod, formatYearMonth, formatZoneOffset } from './java-time-values.js';
 import { JavaDate, JavaMap, JavaObject } from './reader.js';
 
 export interface ToJsonOptions {
@@ -45,6 +56,12 @@ export interface ToJsonOptions {
    * so they answer the same JSON as direct ones.
    */
   dropStringKey?: string;
+  /**
+   * Declared field order by class name (the mapping's `types:`): an object of such a class lists
+   * its declared fields in that order, then any others in wire order. hessian-lite writes fields
+   * in its own order (primitives and java.lang types apart from the rest, reversed), not the class's.
+   */
+  fieldOrder?: ReadonlyMap<string, readonly string[]>;
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -127,8 +144,65 @@ function localTimeOf(f: Record<string, unknown>): string {
   return formatLocalTime(num(f['hour']), num(f['minute']), num(f['second']), num(f['nano']));
 }
 
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/** A nested handle's text: the value must be an instance of `cls` whose converter accepts it. */
+function nested(v: unknown, cls: string): string | undefined {
+  return v instanceof JavaObject && v.className === cls ? SPECIALS.get(cls)?.(v.fields) : undefined;
+}
+
+function zoneOffsetOf(f: Record<string, unknown>): string | undefined {
+  const s = f['seconds'];
+  return isInt(s) && Math.abs(s) <= 18 * 3600 ? formatZoneOffset(s) : undefined;
+}
+
 /** Converters of STRING_FORM_CLASSES (constants.ts), by class name (one Map lookup per object). */
 const SPECIALS = new Map<string, Special>([
+  [
+    DURATION_HANDLE,
+    (f) => {
+      const s = f['seconds'];
+      const n = f['nanos'];
+      const seconds = typeof s === 'bigint' ? s : isInt(s) ? BigInt(s) : undefined;
+      return seconds === undefined || !isInt(n) || n < 0 || n > 999_999_999 ? undefined : formatDuration(seconds, n);
+    },
+  ],
+  [
+    PERIOD_HANDLE,
+    (f) => (isInt(f['years']) && isInt(f['months']) && isInt(f['days']) ? formatPeriod(f['years'], f['months'], f['days']) : undefined),
+  ],
+  [YEAR_HANDLE, (f) => (isInt(f['year']) ? String(f['year']) : undefined)],
+  [YEAR_MONTH_HANDLE, (f) => (isInt(f['year']) && isInt(f['month']) ? formatYearMonth(f['year'], f['month']) : undefined)],
+  [MONTH_DAY_HANDLE, (f) => (isInt(f['month']) && isInt(f['day']) ? formatMonthDay(f['month'], f['day']) : undefined)],
+  [ZONE_OFFSET_HANDLE, zoneOffsetOf],
+  [
+    OFFSET_DATE_TIME_HANDLE,
+    (f) => {
+      const dt = nested(f['dateTime'], LOCAL_DATE_TIME_HANDLE);
+      const off = nested(f['offset'], ZONE_OFFSET_HANDLE);
+      return dt === undefined || off === undefined ? undefined : dt + off;
+    },
+  ],
+  [
+    OFFSET_TIME_HANDLE,
+    (f) => {
+      const t = nested(f['localTime'], LOCAL_TIME_HANDLE);
+      const off = nested(f['zoneOffset'], ZONE_OFFSET_HANDLE);
+      return t === undefined || off === undefined ? undefined : t + off;
+    },
+  ],
+  [
+    ZONED_DATE_TIME_HANDLE,
+    (f) => {
+      const dt = nested(f['dateTime'], LOCAL_DATE_TIME_HANDLE);
+      const off = nested(f['offset'], ZONE_OFFSET_HANDLE);
+      const zone = f['zoneId'];
+      if (dt === undefined || off === undefined || typeof zone !== 'string') return undefined;
+      // ZonedDateTime.toString: the zone in brackets unless it is the offset itself.
+      return zone === off ? dt + off : `${dt}${off}[${zone}]`;
+    },
+  ],
+  ...[...SQL_DATE_CLASSES].map((cls): [string, Special] => [cls, (f) => (f['value'] instanceof JavaDate ? dateIso(f['value'].ms) : undefined)]),
   [BIG_DECIMAL, (f) => (typeof f['value'] === 'string' ? f['value'] : undefined)],
   [BIG_INTEGER, bigIntFromFields],
   [LOCAL_DATE_HANDLE, localDateOf],
@@ -190,6 +264,7 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
   const longsAsString = opts.longs === 'string';
   const enumClasses = opts.enumClasses;
   const dropKey = opts.dropStringKey;
+  const fieldOrder = opts.fieldOrder;
   let budget = opts.maxNodes ?? DEFAULT_MAX_NODES;
   const open = new Set<object>();
   // A value referenced again (Hessian's shared references) is converted once: later uses take the
@@ -254,8 +329,10 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
       if (special !== undefined) return special;
       const f = v.fields;
       if (enumClasses?.has(v.className) && typeof f['name'] === 'string') return f['name'];
-      const names = Object.keys(f);
+      let names = Object.keys(f);
       if (names.length === 1 && names[0] === 'name' && typeof f['name'] === 'string' && !open.has(v)) return f['name'];
+      const declared = fieldOrder?.get(v.className);
+      if (declared !== undefined && names.length > 1) names = inDeclaredOrder(names, declared);
       return container(v, () => {
         const out: Record<string, unknown> = {};
         for (const n of names) setKey(out, n, conv(f[n]));
@@ -284,6 +361,15 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
     return null;
   };
   return conv(value);
+}
+
+/** `names` (wire order) with the declared ones first, in declared order, then the rest as they came. */
+export function inDeclaredOrder(names: readonly string[], declared: readonly string[]): string[] {
+  const present = new Set(names);
+  const taken = new Set<string>();
+  for (const n of declared) if (present.has(n)) taken.add(n);
+  for (const n of names) taken.add(n);
+  return [...taken];
 }
 
 function setKey(o: Record<string, unknown>, k: string, v: unknown): void {

@@ -12,7 +12,7 @@
  *
  * Kept identical to the generic path: the exactness policy of decode-json.ts (longs beyond 2^53 as
  * strings, BigDecimal text as Java wrote it, dates, java.time handles including Instant, byte[] as
- * base64, enums by name, NaN/Infinity as strings), field order as on the wire, references (shared enum constants are sent as references),
+ * base64, enums by name, NaN/Infinity as strings), declared field order (wire order for undeclared classes), references (shared enum constants are sent as references),
  * cycles (a reference to an enclosing value is null), the node budget and the nesting limit.
  */
 import {
@@ -735,6 +735,11 @@ function listReader(elem: () => Reader): Reader {
 interface Layout {
   readonly keys: readonly Uint8Array[];
   readonly readers: readonly Reader[];
+  /**
+   * When the wire order is not the declared one: the wire indexes in declared order (the JSON's
+   * order). The keys then carry no '{' or ',' and the fields are moved into place once read.
+   */
+  readonly emit?: readonly number[];
 }
 
 const INDEX_LIKE = /^(?:0|[1-9]\d*)$/;
@@ -756,9 +761,13 @@ function pojoReader(t: Extract<JavaType, { kind: 'pojo' }>, fieldReader: (ft: Ja
       new Set(def.fields).size === def.fields.length &&
       def.fields.every((f) => declared.has(f) && f !== '__proto__' && !(INDEX_LIKE.test(f) && Number(f) < 4294967295));
     if (plain) {
+      const rank = new Map(t.fields.map((f, i) => [f.name, i] as const));
+      const emit = def.fields.map((_, i) => i).sort((a, b) => rank.get(def.fields[a]!)! - rank.get(def.fields[b]!)!);
+      const inOrder = emit.every((w, i) => w === i);
       layout = {
-        keys: def.fields.map((f, i) => Buffer.from((i === 0 ? '{' : ',') + JSON.stringify(f) + ':')),
+        keys: def.fields.map((f, i) => Buffer.from((inOrder ? (i === 0 ? '{' : ',') : '') + JSON.stringify(f) + ':')),
         readers: def.fields.map((f) => fieldReader(declared.get(f)!)),
+        ...(inOrder ? {} : { emit }),
       };
     }
     layouts.set(def.key, layout);
@@ -786,15 +795,57 @@ function pojoReader(t: Extract<JavaType, { kind: 'pojo' }>, fieldReader: (ft: Ja
     }
     const cycles = s.cycles;
     const entry = s.open();
-    const { keys, readers } = layout;
-    if (keys.length === 0) s.put(0x7b);
-    for (let i = 0; i < keys.length; i++) {
-      s.bytes(keys[i] as Uint8Array);
-      (readers[i] as Reader)(s);
+    const { keys, readers, emit } = layout;
+    if (emit !== undefined) readReordered(s, keys, readers, emit, entry);
+    else {
+      if (keys.length === 0) s.put(0x7b);
+      for (let i = 0; i < keys.length; i++) {
+        s.bytes(keys[i] as Uint8Array);
+        (readers[i] as Reader)(s);
+      }
     }
     s.put(0x7d);
     s.close(entry, cycles);
   };
+}
+
+/**
+ * Reads the fields in wire order, each written as `"name":value` with no separator, then moves them
+ * into declared order with commas between. Reference entries opened inside a field (entries after
+ * `entry`, in wire order) move with it, so a later reference replays the right bytes.
+ */
+function readReordered(s: State, keys: readonly Uint8Array[], readers: readonly Reader[], emit: readonly number[], entry: number): void {
+  s.put(0x7b);
+  const body = s.o;
+  const n = keys.length;
+  const starts = new Array<number>(n);
+  const ends = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    starts[i] = s.o;
+    s.bytes(keys[i] as Uint8Array);
+    (readers[i] as Reader)(s);
+    ends[i] = s.o;
+  }
+  const wire = Buffer.from(s.out.subarray(body, s.o));
+  s.room(n);
+  const out = s.out;
+  const moved = new Array<number>(n);
+  let w = body;
+  for (let k = 0; k < n; k++) {
+    const i = emit[k] as number;
+    if (k > 0) out[w++] = 0x2c;
+    moved[i] = w;
+    w += wire.copy(out, w, (starts[i] as number) - body, (ends[i] as number) - body);
+  }
+  s.o = w;
+  let field = 0;
+  for (let j = entry + 1; j < s.refStart.length; j++) {
+    const at = s.refStart[j] as number;
+    while (at >= (ends[field] as number)) field++;
+    const delta = (moved[field] as number) - (starts[field] as number);
+    s.refStart[j] = at + delta;
+    s.refEnd[j] = (s.refEnd[j] as number) + delta;
+  }
 }
 
 /** True when every part of `t` has a specialised reader (else the route keeps the generic path). */
@@ -811,8 +862,27 @@ export function isTypedJsonSupported(t: JavaType, seen: Set<JavaType> = new Set(
       return isTypedJsonSupported(t.elem, seen);
     case 'pojo':
       return t.fields.every((f) => isTypedJsonSupported(f.type, seen));
-    default:
+    case 'boolean':
+    case 'int':
+    case 'short':
+    case 'byte':
+    case 'long':
+    case 'float':
+    case 'double':
+    case 'char':
+    case 'string':
+    case 'bigdecimal':
+    case 'date':
+    case 'localdate':
+    case 'localdatetime':
+    case 'localtime':
+    case 'instant':
+    case 'bytes':
+    case 'enum':
       return true;
+    default:
+      // The other java.time and java.sql values have no specialised reader: the generic path.
+      return false;
   }
 }
 

@@ -18,8 +18,38 @@
  */
 import { isLosslessNumber } from 'lossless-json';
 import { FerryError } from '../../errors/index.js';
-import { hessianArrayType, type JavaType, type JavaTypeOf, type PrimitiveKind } from './java-types.js';
+import { hessianArrayType, type JavaTimeKind, type JavaType, type JavaTypeOf, type PrimitiveKind } from './java-types.js';
 import {
+  formatZoneOffset,
+  parseDuration,
+  parseMonthDay,
+  parsePeriod,
+  parseYear,
+  parseYearMonth,
+  parseZoneOffset,
+  splitZoned,
+  ZONE_REGION,
+} from './java-time-values.js';
+import {
+  DURATION_FIELDS,
+  DURATION_HANDLE,
+  MONTH_DAY_FIELDS,
+  MONTH_DAY_HANDLE,
+  OFFSET_DATE_TIME_FIELDS,
+  OFFSET_DATE_TIME_HANDLE,
+  OFFSET_TIME_FIELDS,
+  OFFSET_TIME_HANDLE,
+  PERIOD_FIELDS,
+  PERIOD_HANDLE,
+  SQL_DATE_FIELDS,
+  YEAR_FIELDS,
+  YEAR_HANDLE,
+  YEAR_MONTH_FIELDS,
+  YEAR_MONTH_HANDLE,
+  ZONE_OFFSET_FIELDS,
+  ZONE_OFFSET_HANDLE,
+  ZONED_DATE_TIME_FIELDS,
+  ZONED_DATE_TIME_HANDLE,
   BIG_DECIMAL,
   BIG_DECIMAL_FIELDS,
   BIG_INTEGER,
@@ -371,6 +401,145 @@ function checkedLocalDateTime(v: unknown): { date: DateParts; time: TimeParts } 
 }
 
 // ---------------------------------------------------------------------------------------------
+// The other java.time values and java.sql dates: hessian-lite handles (sql: Hessian's SqlDateSerializer)
+
+const TIME_EXPECTED: Readonly<Record<JavaTimeKind, string>> = {
+  duration: 'a duration like PT8H6M12.345S (ISO 8601, as java.time.Duration.parse takes it)',
+  period: 'a period like P1Y2M3D (ISO 8601, as java.time.Period.parse takes it)',
+  year: 'a year like 2024 (a number or its text)',
+  yearmonth: 'a year and month like 2024-02',
+  monthday: 'a month and day like --02-29',
+  zoneoffset: 'an offset like +05:30 or Z',
+  offsetdatetime: 'a date-time with offset like 2024-02-29T09:30:00+01:00',
+  offsettime: 'a time with offset like 09:30:00+01:00',
+  zoneddatetime: 'a date-time with offset and optional zone like 2024-02-29T09:30+01:00[Europe/Paris]',
+  sqltimestamp: DATE_EXPECTED,
+  sqldate: DATE_EXPECTED,
+  sqltime: DATE_EXPECTED,
+};
+
+function writeZoneOffset(w: HessianWriter, seconds: number): void {
+  w.writeObjectBegin(ZONE_OFFSET_HANDLE, ZONE_OFFSET_FIELDS);
+  w.writeInt(seconds);
+}
+
+function writeLocalDateTime(w: HessianWriter, dt: { date: DateParts; time: TimeParts }): void {
+  w.writeObjectBegin(LOCAL_DATE_TIME_HANDLE, LOCAL_DATE_TIME_FIELDS);
+  writeLocalTime(w, dt.time);
+  writeLocalDate(w, dt.date);
+}
+
+/** `<local><offset>[zone]` with each part checked; undefined when any is malformed. */
+function zonedParts(v: unknown, local: (text: string) => boolean): { local: string; offset: number; zone?: string } | undefined {
+  const z = typeof v === 'string' ? splitZoned(v) : undefined;
+  if (z === undefined || !local(z.local)) return undefined;
+  const offset = parseZoneOffset(z.offset);
+  if (offset === undefined || (z.zone !== undefined && !ZONE_REGION.test(z.zone) && parseZoneOffset(z.zone) === undefined)) return undefined;
+  return { local: z.local, offset, ...(z.zone !== undefined ? { zone: z.zone } : {}) };
+}
+
+const isLocalDateTime = (text: string): boolean => {
+  const m = ISO_DATE_TIME.exec(text);
+  return m !== null && m[8] === undefined && dateParts(m[1]!, m[2]!, m[3]!) !== undefined && timeParts(m[4]!, m[5]!, m[6], m[7]) !== undefined;
+};
+const isLocalTime = (text: string): boolean => {
+  const m = ISO_TIME.exec(text);
+  return m !== null && timeParts(m[1]!, m[2]!, m[3], m[4]) !== undefined;
+};
+
+/** The encoder of one JavaTimeKind; every value that Java's parse would refuse is a 400 here. */
+function compileJavaTime(kind: JavaTimeKind): Enc {
+  const expected = TIME_EXPECTED[kind];
+  const write = ((): ((w: HessianWriter, v: unknown) => void) => {
+    switch (kind) {
+      case 'duration':
+        return (w, v) => {
+          const d = typeof v === 'string' ? parseDuration(v) : undefined;
+          if (d === undefined) return fault(expected, v);
+          w.writeObjectBegin(DURATION_HANDLE, DURATION_FIELDS);
+          w.writeInt(d.nanos);
+          w.writeLong(d.seconds);
+        };
+      case 'period':
+        return (w, v) => {
+          const p = typeof v === 'string' ? parsePeriod(v) : undefined;
+          if (p === undefined) return fault(expected, v);
+          w.writeObjectBegin(PERIOD_HANDLE, PERIOD_FIELDS);
+          w.writeInt(p.days);
+          w.writeInt(p.months);
+          w.writeInt(p.years);
+        };
+      case 'year':
+        return (w, v) => {
+          const y = parseYear(isLosslessNumber(v) ? Number(v.value) : v);
+          if (y === undefined) return fault(expected, v);
+          w.writeObjectBegin(YEAR_HANDLE, YEAR_FIELDS);
+          w.writeInt(y);
+        };
+      case 'yearmonth':
+        return (w, v) => {
+          const ym = typeof v === 'string' ? parseYearMonth(v) : undefined;
+          if (ym === undefined) return fault(expected, v);
+          w.writeObjectBegin(YEAR_MONTH_HANDLE, YEAR_MONTH_FIELDS);
+          w.writeInt(ym.month);
+          w.writeInt(ym.year);
+        };
+      case 'monthday':
+        return (w, v) => {
+          const md = typeof v === 'string' ? parseMonthDay(v) : undefined;
+          if (md === undefined) return fault(expected, v);
+          w.writeObjectBegin(MONTH_DAY_HANDLE, MONTH_DAY_FIELDS);
+          w.writeInt(md.day);
+          w.writeInt(md.month);
+        };
+      case 'zoneoffset':
+        return (w, v) => {
+          const o = typeof v === 'string' ? parseZoneOffset(v) : undefined;
+          if (o === undefined) return fault(expected, v);
+          writeZoneOffset(w, o);
+        };
+      case 'offsetdatetime':
+        return (w, v) => {
+          const z = zonedParts(v, isLocalDateTime);
+          if (z === undefined || z.zone !== undefined) return fault(expected, v);
+          w.writeObjectBegin(OFFSET_DATE_TIME_HANDLE, OFFSET_DATE_TIME_FIELDS);
+          writeZoneOffset(w, z.offset);
+          writeLocalDateTime(w, checkedLocalDateTime(z.local));
+        };
+      case 'offsettime':
+        return (w, v) => {
+          const z = zonedParts(v, isLocalTime);
+          if (z === undefined || z.zone !== undefined) return fault(expected, v);
+          w.writeObjectBegin(OFFSET_TIME_HANDLE, OFFSET_TIME_FIELDS);
+          writeZoneOffset(w, z.offset);
+          writeLocalTime(w, checkedLocalTime(z.local));
+        };
+      case 'zoneddatetime':
+        return (w, v) => {
+          const z = zonedParts(v, isLocalDateTime);
+          if (z === undefined) return fault(expected, v);
+          w.writeObjectBegin(ZONED_DATE_TIME_HANDLE, ZONED_DATE_TIME_FIELDS);
+          writeZoneOffset(w, z.offset);
+          writeLocalDateTime(w, checkedLocalDateTime(z.local));
+          // No zone: the offset is the zone, as ZonedDateTime.parse makes it.
+          w.writeString(z.zone ?? formatZoneOffset(z.offset));
+        };
+      case 'sqltimestamp':
+      case 'sqldate':
+      case 'sqltime': {
+        const cls = kind === 'sqltimestamp' ? 'java.sql.Timestamp' : kind === 'sqldate' ? 'java.sql.Date' : 'java.sql.Time';
+        return (w, v) => {
+          const ms = checkedDateMs(v);
+          w.writeObjectBegin(cls, SQL_DATE_FIELDS);
+          w.writeDate(ms);
+        };
+      }
+    }
+  })();
+  return (w, v) => (v === null || v === undefined ? w.writeNull() : write(w, v));
+}
+
+// ---------------------------------------------------------------------------------------------
 // BigDecimal / BigInteger
 
 const BIG_DECIMAL_EXPECTED = 'a decimal number (java.math.BigDecimal)';
@@ -585,6 +754,9 @@ function compile(t: JavaType, generic: boolean, memo: Map<JavaType, Enc>): Enc {
     case 'object':
       enc = compileAny(generic);
       break;
+    default:
+      // Kept as hessian-lite's handles in generic mode too, as Instant is (PojoUtils has no String → java.time conversion for them).
+      enc = compileJavaTime(t.kind);
   }
   memo.set(t, enc);
   return enc;

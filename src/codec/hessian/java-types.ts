@@ -36,6 +36,7 @@ export type JavaType =
   | { readonly kind: 'localdatetime' }
   | { readonly kind: 'localtime' }
   | { readonly kind: 'instant' }
+  | { readonly kind: JavaTimeKind }
   | { readonly kind: 'bytes' }
   | { readonly kind: 'enum'; readonly name: string; readonly constants: readonly string[] }
   | { readonly kind: 'list'; readonly elem: JavaType; readonly javaClass: ListClass }
@@ -78,7 +79,48 @@ const BOXED: Record<string, PrimitiveKind> = {
   Character: 'char',
 };
 
-type SimpleKind = 'string' | 'bigdecimal' | 'biginteger' | 'date' | 'localdate' | 'localdatetime' | 'localtime' | 'instant' | 'object';
+/** java.time and java.sql values beyond the first four, each one string in JSON (codec/hessian/java-time-values.ts). */
+export type JavaTimeKind =
+  | 'duration'
+  | 'period'
+  | 'year'
+  | 'yearmonth'
+  | 'monthday'
+  | 'zoneoffset'
+  | 'offsetdatetime'
+  | 'offsettime'
+  | 'zoneddatetime'
+  | 'sqltimestamp'
+  | 'sqldate'
+  | 'sqltime';
+
+type SimpleKind = 'string' | 'bigdecimal' | 'biginteger' | 'date' | 'localdate' | 'localdatetime' | 'localtime' | 'instant' | 'object' | JavaTimeKind;
+
+/** The Java class of each JavaTimeKind. */
+export const JAVA_TIME_CLASSES: Readonly<Record<JavaTimeKind, string>> = {
+  duration: 'java.time.Duration',
+  period: 'java.time.Period',
+  year: 'java.time.Year',
+  yearmonth: 'java.time.YearMonth',
+  monthday: 'java.time.MonthDay',
+  zoneoffset: 'java.time.ZoneOffset',
+  offsetdatetime: 'java.time.OffsetDateTime',
+  offsettime: 'java.time.OffsetTime',
+  zoneddatetime: 'java.time.ZonedDateTime',
+  sqltimestamp: 'java.sql.Timestamp',
+  sqldate: 'java.sql.Date',
+  sqltime: 'java.sql.Time',
+};
+
+/** Class names of the JavaTimeKinds, and short names for java.time only (java.sql.Date must never be taken for java.util.Date). */
+function javaTimeNames(): Record<string, JavaTimeKind> {
+  const out: Record<string, JavaTimeKind> = {};
+  for (const [kind, cls] of Object.entries(JAVA_TIME_CLASSES) as Array<[JavaTimeKind, string]>) {
+    out[cls] = kind;
+    if (cls.startsWith('java.time.')) out[cls.slice('java.time.'.length)] = kind;
+  }
+  return out;
+}
 
 const SIMPLE: Record<string, SimpleKind> = {
   String: 'string',
@@ -99,6 +141,7 @@ const SIMPLE: Record<string, SimpleKind> = {
   'java.time.Instant': 'instant',
   Object: 'object',
   'java.lang.Object': 'object',
+  ...javaTimeNames(),
 };
 
 const LISTS: Record<string, ListClass> = {
@@ -290,6 +333,7 @@ const SIMPLE_CLASS: Record<SimpleKind, string> = {
   localtime: 'java.time.LocalTime',
   instant: 'java.time.Instant',
   object: 'java.lang.Object',
+  ...JAVA_TIME_CLASSES,
 };
 
 /** The Java class name of a non-primitive, non-array type (the erasure: `java.util.List`, `com.x.Bar`). */

@@ -22,6 +22,7 @@ import { parseClassTypeParameters, parseFieldType, parseMethodType, type JvmType
 import {
   typeText,
   UnsupportedTypeError,
+  type ExceptionSignature,
   type MethodSignature,
   type ParamSignature,
   type ServiceSignature,
@@ -149,6 +150,19 @@ export function signatureFromClasses(classes: ClassSource, interfaceName: string
     return { names: [...seen] };
   };
 
+  /**
+   * A declared exception the classes hold, with the non-static, non-transient fields of it and its
+   * superclasses down to the first JDK class (Throwable's own fields are not the service's).
+   */
+  const exceptionOf = (name: string): ExceptionSignature[] => {
+    const chain: ClassInfo[] = [];
+    for (let c = classes.load(name); c !== undefined && chain.length < 64; c = c.superName === undefined ? undefined : classes.load(c.superName))
+      chain.unshift(c);
+    if (chain.length === 0) return [];
+    const fields = chain.flatMap((c) => c.fields.filter((f) => (f.access & (ACC_STATIC | ACC_TRANSIENT | ACC_SYNTHETIC)) === 0).map((f) => f.name));
+    return [{ name, fields }];
+  };
+
   // The interface's methods, then those of its super-interfaces in the classes (an override wins).
   const methods: MethodSignature[] = [];
   const skipped: SkippedMethod[] = [];
@@ -180,7 +194,15 @@ export function signatureFromClasses(classes: ClassSource, interfaceName: string
           continue;
         }
         for (const n of reach.names) used.add(n);
-        methods.push({ name: m.name, params, ...(returns !== undefined ? { returns } : {}), descriptor, namesKnown });
+        const exceptions = m.exceptions.flatMap((e) => exceptionOf(e));
+        methods.push({
+          name: m.name,
+          params,
+          ...(returns !== undefined ? { returns } : {}),
+          descriptor,
+          namesKnown,
+          ...(exceptions.length > 0 ? { exceptions } : {}),
+        });
       } catch (err) {
         if (!(err instanceof UnsupportedTypeError)) throw err;
         skipped.push({ method: key, why: `uses ${whyUnsupported(err.typeName, classes.where)}` });

@@ -5,7 +5,7 @@
  * it into a mapping; `ferry validate --against` checks a mapping's routes against it.
  */
 import type { TypeDef } from '../../config/types.js';
-import { createJavaTypeParser, jvmDescriptor } from '../hessian/java-types.js';
+import { createJavaTypeParser, JAVA_TIME_CLASSES, jvmDescriptor } from '../hessian/java-types.js';
 
 export interface ParamSignature {
   /** The parameter's name, or `arg0`, `arg1`, … when the source does not have names. */
@@ -23,6 +23,14 @@ export interface MethodSignature {
   readonly descriptor: string;
   /** Whether the parameter names are the source's own (javac -parameters) rather than arg0… */
   readonly namesKnown: boolean;
+  /** Declared exceptions (`throws`) the source holds, with their own fields; only class files say. */
+  readonly exceptions?: readonly ExceptionSignature[];
+}
+
+/** A declared exception class and the fields it and its superclasses below java.* declare, in declared order. */
+export interface ExceptionSignature {
+  readonly name: string;
+  readonly fields: readonly string[];
 }
 
 export type TypeSignature =
@@ -65,6 +73,7 @@ const JDK_TYPE_TEXT: Readonly<Record<string, string>> = {
   'java.time.LocalDateTime': 'java.time.LocalDateTime',
   'java.time.LocalTime': 'java.time.LocalTime',
   'java.time.Instant': 'java.time.Instant',
+  ...Object.fromEntries(Object.values(JAVA_TIME_CLASSES).map((c) => [c, c])),
 };
 
 /** Collection and map classes, by the name the mapping syntax gives them. */

@@ -144,6 +144,15 @@ public final class HessianOracle {
         return new Object[] {java.time.LocalDate.of(2021, 6, 30), java.time.LocalTime.of(23, 59, 59, 123456789),
           java.time.LocalDateTime.of(2021, 6, 30, 23, 59, 59, 123456789), java.time.Instant.ofEpochSecond(1625097599L, 123000000),
           java.time.LocalDateTime.of(2021, 1, 2, 3, 4), java.time.LocalTime.MIDNIGHT};
+      case "javatime2":
+        return new Object[] {java.time.Duration.parse("PT51H4M"), java.time.Duration.ofSeconds(-1, 500_000_000),
+          java.time.Period.of(1, 2, 21), java.time.Year.of(2024), java.time.YearMonth.of(-44, 3), java.time.MonthDay.of(2, 29),
+          java.time.ZoneOffset.ofHoursMinutes(5, 30),
+          java.time.OffsetDateTime.of(2024, 2, 29, 9, 30, 0, 123_000_000, java.time.ZoneOffset.ofHours(1)),
+          java.time.OffsetTime.of(23, 59, 59, 999_999_999, java.time.ZoneOffset.ofHours(-8)),
+          java.time.ZonedDateTime.ofLocal(java.time.LocalDateTime.of(2024, 3, 31, 3, 30), java.time.ZoneId.of("Europe/Paris"),
+            java.time.ZoneOffset.ofHours(2)),
+          new java.sql.Timestamp(1709199000123L), new java.sql.Date(0L), new java.sql.Time(3600000L)};
       case "transfer": {
         Transfer t = new Transfer();
         t.to = 9007199254740993L;

@@ -38,11 +38,17 @@ import java.util.Set;
  *       ("k=null" for a null value; value via String.valueOf)
  *   <li>describeTransfer: "to=..|amount=..|currency=..|memo=..|executeAt=..|tags=[a, b]"
  *       (String.valueOf each, so "null" for nulls; amount via BigDecimal.toString)
+ *   <li>describeCustomer: "id=..|createdBy=..|name=..|limit=..|level=.." (String.valueOf each)
+ *   <li>describeTimeBag: each field in declared order as String.valueOf, joined by "|", except the
+ *       java.sql ones as getTime() (epoch milliseconds; "null" for null)
  * </ul>
  *
  * <p>parse* methods build a value in Java from its text (BigInteger/BigDecimal constructors,
  * LocalDate.parse, ..., Currency.valueOf) and return it, so tests can see exactly how Dubbo
  * writes any value of these types on the wire.
+ *
+ * <p>fail(code, details) always throws a LabException with that code and details and the
+ * internalNote "secret-note-" + code.
  */
 public interface TypeLabService {
   boolean echoBoolean(boolean v);
@@ -73,6 +79,8 @@ public interface TypeLabService {
   Map<String, Object> echoMap(Map<String, Object> v);
   Map<String, BigDecimal> echoDecimalMap(Map<String, BigDecimal> v);
   Transfer echoTransfer(Transfer v);
+  Customer echoCustomer(Customer v);
+  TimeBag echoTimeBag(TimeBag v);
 
   String describeLong(long v);
   String describePrimitives(int i, long l, double d, boolean z, short s, byte b, float f, char c);
@@ -90,6 +98,10 @@ public interface TypeLabService {
   String describeLongList(List<Long> v);
   String describeMap(Map<String, Object> v);
   String describeTransfer(Transfer v);
+  String describeCustomer(Customer v);
+  String describeTimeBag(TimeBag v);
+
+  String fail(String code, List<String> details) throws LabException;
 
   BigInteger parseBigInteger(String text);
   BigDecimal parseDecimal(String text);

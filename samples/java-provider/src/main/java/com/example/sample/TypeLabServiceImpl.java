@@ -2,6 +2,9 @@ package com.example.sample;
 
 import com.example.bank.Currency;
 import com.example.bank.Transfer;
+import com.example.lab.Customer;
+import com.example.lab.LabException;
+import com.example.lab.TimeBag;
 import com.example.lab.TypeLabService;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -46,6 +49,40 @@ public final class TypeLabServiceImpl implements TypeLabService {
   @Override public Map<String, Object> echoMap(Map<String, Object> v) { return v; }
   @Override public Map<String, BigDecimal> echoDecimalMap(Map<String, BigDecimal> v) { return v; }
   @Override public Transfer echoTransfer(Transfer v) { return v; }
+  @Override public Customer echoCustomer(Customer v) { return v; }
+  @Override public TimeBag echoTimeBag(TimeBag v) { return v; }
+
+  private static String millis(java.util.Date d) {
+    return d == null ? "null" : Long.toString(d.getTime());
+  }
+
+  @Override
+  public String describeTimeBag(TimeBag v) {
+    if (v == null) {
+      return "null";
+    }
+    return String.join("|", String.valueOf(v.getDuration()), String.valueOf(v.getPeriod()), String.valueOf(v.getYear()),
+        String.valueOf(v.getYearMonth()), String.valueOf(v.getMonthDay()), String.valueOf(v.getZoneOffset()),
+        String.valueOf(v.getOffsetDateTime()), String.valueOf(v.getOffsetTime()), String.valueOf(v.getZonedDateTime()),
+        millis(v.getTimestamp()), millis(v.getSqlDate()), millis(v.getSqlTime()));
+  }
+
+  @Override
+  public String describeCustomer(Customer v) {
+    if (v == null) {
+      return "null";
+    }
+    return "id=" + v.getId()
+        + "|createdBy=" + v.getCreatedBy()
+        + "|name=" + v.getName()
+        + "|limit=" + v.getLimit()
+        + "|level=" + v.getLevel();
+  }
+
+  @Override
+  public String fail(String code, List<String> details) throws LabException {
+    throw new LabException(code, details, "secret-note-" + code);
+  }
 
   @Override
   public String describeLong(long v) {

@@ -1,0 +1,183 @@
+/**
+ * What `ferry import` brings beyond method signatures, end to end against the Apache Dubbo sample
+ * provider: a POJO with inherited fields (com.example.lab.Customer extends Entity) imported from the
+ * API jar in the class's declared order (superclass first), sent to Java whole and returned in that
+ * order although hessian-lite writes its fields in another; and a business exception
+ * (com.example.lab.LabException) mapped by the imported `errors:` entry, whose allowlisted fields
+ * appear in the problem body and whose other fields do not.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { runImport } from '../../src/app/import.js';
+import { decodeResponseBody } from '../../src/codec/dubbo-body.js';
+import { JavaObject } from '../../src/codec/hessian/reader.js';
+import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
+import { javaToolPaths } from '../support/java-build.js';
+import { openRaw } from '../support/raw-dubbo.js';
+import { http, startTestFerry, type TestFerry } from '../support/ferry.js';
+
+const LAB = 'com.example.lab.TypeLabService';
+const CUSTOMER_FIELDS = /( {2}com\.example\.lab\.Customer:\n {4}fields:\n)((?: {6}.+\n)+)/;
+let provider: JavaProvider;
+/** Ferry on the imported mapping, as a user edits it (two of LabException's fields allowed). */
+let ferry: TestFerry;
+/** Ferry on the same mapping with Customer's fields declared in reverse. */
+let reversed: TestFerry;
+let dir: string;
+let importedYaml: string;
+
+before(async () => {
+  provider = await startJavaProvider({ name: 'values' });
+  dir = await mkdtemp(path.join(tmpdir(), 'ferry-import-values-'));
+  const out = path.join(dir, 'lab.yaml');
+  await runImport({ source: javaToolPaths().providerApiJar, services: [{ interface: LAB }], endpoints: [provider.address], out });
+  importedYaml = await readFile(out, 'utf8');
+  const edited = importedYaml.replace(
+    'com.example.lab.LabException: { status: 422, fields: [] }',
+    'com.example.lab.LabException: { status: 422, fields: [code, details] }',
+  );
+  assert.notEqual(edited, importedYaml, `the import wrote an errors: entry for LabException:\n${importedYaml}`);
+  const m = CUSTOMER_FIELDS.exec(edited);
+  assert.ok(m !== null, 'the imported mapping declares com.example.lab.Customer');
+  const backwards = edited.replace(
+    CUSTOMER_FIELDS,
+    (_all, head: string, lines: string) => head + lines.trimEnd().split('\n').reverse().join('\n') + '\n',
+  );
+  ferry = await startTestFerry({ withoutSamples: true, extra: { 'lab.yaml': edited } });
+  reversed = await startTestFerry({ withoutSamples: true, extra: { 'lab.yaml': backwards } });
+});
+
+after(async () => {
+  await Promise.all([ferry?.close(), reversed?.close()]);
+  await provider?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+// The request lists the fields in yet another order; arguments bind by name.
+const BODY = '{"v":{"level":3,"limit":"12345678901234567890.01","name":"Ann","createdBy":"ops","id":9007199254740993}}';
+
+test('import keeps the class-file field order of a POJO with a superclass: the superclass’s fields first', () => {
+  const m = CUSTOMER_FIELDS.exec(importedYaml);
+  assert.equal(
+    m?.[2],
+    '      id: long\n      createdBy: String\n      name: String\n      limit: java.math.BigDecimal\n      level: int\n',
+    importedYaml,
+  );
+});
+
+test('a POJO with inherited fields reaches Java whole and comes back in declared order, not hessian-lite’s wire order', async () => {
+  const described = await http(ferry.base, 'POST', '/TypeLabService/describeCustomer', BODY);
+  assert.equal(described.status, 200, described.text);
+  assert.equal(described.text, '"id=9007199254740993|createdBy=ops|name=Ann|limit=12345678901234567890.01|level=3"', 'what Java received');
+  const echoed = await http(ferry.base, 'POST', '/TypeLabService/echoCustomer', BODY);
+  assert.equal(echoed.status, 200, echoed.text);
+  assert.equal(echoed.text, '{"id":"9007199254740993","createdBy":"ops","name":"Ann","limit":"12345678901234567890.01","level":3}');
+});
+
+test('the JSON follows the declaration, whatever it is: the same reply with the fields declared in reverse', async () => {
+  const r = await http(reversed.base, 'POST', '/TypeLabService/echoCustomer', BODY);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.text, '{"level":3,"limit":"12345678901234567890.01","name":"Ann","createdBy":"ops","id":"9007199254740993"}');
+});
+
+test('hessian-lite’s wire order is neither (what the reordering is for): limit, createdBy, id, level, name', async () => {
+  const conn = await openRaw(provider.dubboPort);
+  try {
+    const frame = await conn.call({
+      service: LAB,
+      method: 'echoCustomer',
+      descriptor: 'Lcom/example/lab/Customer;',
+      args: [{ $class: 'com.example.lab.Customer', $: { id: { $class: 'long', $: '1' }, createdBy: 'a', name: 'b', limit: null, level: 1 } }],
+    });
+    assert.equal(frame.status, 20, frame.body.toString('latin1'));
+    const r = decodeResponseBody(frame.body);
+    assert.ok(r.kind === 'value' && r.value instanceof JavaObject, `a Customer came back (${r.kind})`);
+    assert.deepEqual(Object.keys(r.value.fields), ['limit', 'createdBy', 'id', 'level', 'name']);
+  } finally {
+    await conn.close();
+  }
+});
+
+test('a declared exception: the imported errors: entry maps it to 422; only the allowlisted fields are shown', async () => {
+  const r = await http(ferry.base, 'POST', '/TypeLabService/fail', { code: 'E42', details: ['too late', 'again'] });
+  assert.equal(r.status, 422, r.text);
+  assert.equal(r.headers.get('content-type'), 'application/problem+json');
+  const doc = r.json as { code: string; exception: { class: string; message: string; fields: unknown } };
+  assert.equal(doc.code, 'FERRY_UPSTREAM_EXCEPTION');
+  assert.equal(doc.exception.class, 'com.example.lab.LabException');
+  assert.equal(doc.exception.message, 'lab failure E42');
+  assert.deepEqual(doc.exception.fields, { code: 'E42', details: ['too late', 'again'] });
+  assert.doesNotMatch(r.text, /secret-note|internalNote/, 'a field outside the allowlist never reaches the client');
+});
+
+test('java.time and java.sql values: imported as mapping types, sent to Java exactly, returned as Java’s toString', async () => {
+  assert.match(
+    importedYaml,
+    / {2}com\.example\.lab\.TimeBag:\n {4}fields:\n {6}duration: java\.time\.Duration\n {6}period: java\.time\.Period\n {6}year: java\.time\.Year\n/,
+    importedYaml,
+  );
+  assert.match(
+    importedYaml,
+    / {6}zonedDateTime: java\.time\.ZonedDateTime\n {6}timestamp: java\.sql\.Timestamp\n {6}sqlDate: java\.sql\.Date\n {6}sqlTime: java\.sql\.Time\n/,
+  );
+  const bag = {
+    duration: 'P2DT3H4M',
+    period: 'P1Y2M3W',
+    year: 2024,
+    yearMonth: '-0044-03',
+    monthDay: '--02-29',
+    zoneOffset: '+05:30',
+    offsetDateTime: '2024-02-29T09:30:00.123+01:00',
+    offsetTime: '23:59:59.999999999-08:00',
+    zonedDateTime: '2024-03-31T03:30+02:00[Europe/Paris]',
+    timestamp: '2024-02-29T09:30:00.123Z',
+    sqlDate: 0,
+    sqlTime: 3600000,
+  };
+  const described = await http(ferry.base, 'POST', '/TypeLabService/describeTimeBag', { v: bag });
+  assert.equal(described.status, 200, described.text);
+  assert.equal(
+    described.json,
+    'PT51H4M|P1Y2M21D|2024|-0044-03|--02-29|+05:30|2024-02-29T09:30:00.123+01:00|23:59:59.999999999-08:00|2024-03-31T03:30+02:00[Europe/Paris]|1709199000123|0|3600000',
+    'what Java received (toString of each)',
+  );
+  const echoed = await http(ferry.base, 'POST', '/TypeLabService/echoTimeBag', { v: bag });
+  assert.equal(echoed.status, 200, echoed.text);
+  assert.deepEqual(echoed.json, {
+    duration: 'PT51H4M',
+    period: 'P1Y2M21D',
+    year: '2024',
+    yearMonth: '-0044-03',
+    monthDay: '--02-29',
+    zoneOffset: '+05:30',
+    offsetDateTime: '2024-02-29T09:30:00.123+01:00',
+    offsetTime: '23:59:59.999999999-08:00',
+    zonedDateTime: '2024-03-31T03:30+02:00[Europe/Paris]',
+    timestamp: '2024-02-29T09:30:00.123Z',
+    sqlDate: '1970-01-01T00:00:00.000Z',
+    sqlTime: '1970-01-01T01:00:00.000Z',
+  });
+  // Negative durations and a zone that is its own offset, as Java writes them.
+  const more = await http(ferry.base, 'POST', '/TypeLabService/echoTimeBag', { v: { duration: '-PT0.5S', zonedDateTime: '2024-01-01T00:00Z' } });
+  assert.equal(more.status, 200, more.text);
+  assert.equal((more.json as { duration: string }).duration, 'PT-0.5S');
+  assert.equal((more.json as { zonedDateTime: string }).zonedDateTime, '2024-01-01T00:00Z');
+});
+
+test('what Hessian cannot carry is refused, not rounded: a Timestamp’s microseconds, a zone without an offset, an empty duration', async () => {
+  for (const [field, value] of [
+    ['timestamp', '2024-02-29T09:30:00.123456Z'],
+    ['zonedDateTime', '2024-03-31T03:30[Europe/Paris]'],
+    ['duration', 'PT'],
+    ['monthDay', '--02-30'],
+    ['zoneOffset', '+19:00'],
+  ] as const) {
+    const r = await http(ferry.base, 'POST', '/TypeLabService/describeTimeBag', { v: { [field]: value } });
+    assert.equal(r.status, 400, `${field}=${value}: ${r.text}`);
+    assert.equal((r.json as { code: string }).code, 'FERRY_BAD_ARGUMENT', r.text);
+    assert.equal((r.json as { jsonPath: string }).jsonPath, `$.${field}`, r.text);
+  }
+});
