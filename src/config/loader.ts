@@ -30,6 +30,7 @@ import {
   type SourceLocation,
   type PluginDecl,
   type PolicyUse,
+  type RegistryAccess,
   type StickyConfig,
   type TypeDef,
   type UpstreamTls,
@@ -521,21 +522,30 @@ interface RawServiceCommon {
   version?: string;
   group?: string;
   endpoints?: string[];
-  registry?: string;
-  registries?: Array<{ cluster: string; registry: string; priority?: number }>;
+  registry?: RawRegistry;
+  registries?: Array<{ cluster: string; registry: RawRegistry; priority?: number }>;
   timeout?: number | string;
   pool?: { connections?: number };
   balance?: BalanceKind;
   sticky?: { cookie?: string; maxAge?: number | string; hash?: string; header?: string };
   retries?: number;
-  tls?: { ca?: string; cert?: string; key?: string; serverName?: string };
+  tls?: RawTls;
+}
+
+type RawSecret = string | { env?: string; file?: string };
+type RawTls = { ca?: string; cert?: string; key?: string; serverName?: string };
+type RawRegistry = string | { url: string; tls?: RawTls; username?: RawSecret; password?: RawSecret };
+
+/** A registry's URL, whichever form it was written in. */
+function registryUrlOf(raw: RawRegistry): string {
+  return typeof raw === 'string' ? raw : raw.url;
 }
 
 interface RawDubboService extends RawServiceCommon {
   protocol: 'dubbo';
   interface: string;
   generic?: boolean;
-  token?: string | { env?: string; file?: string };
+  token?: RawSecret;
 }
 
 interface RawProtoService extends RawServiceCommon {
@@ -749,15 +759,16 @@ function compileService(
       ok = false;
     }
     clusters.set(r.cluster, i);
-    const priorUrl = registryUrls.get(r.registry);
+    const url = registryUrlOf(r.registry);
+    const priorUrl = registryUrls.get(url);
     if (priorUrl !== undefined) {
       problemAt(
         locate(pf, ['services', name, 'registries', i, 'registry']),
-        `registry "${r.registry}" of service "${name}" is listed twice (entries #${priorUrl + 1} and #${i + 1})`,
+        `registry "${url}" of service "${name}" is listed twice (entries #${priorUrl + 1} and #${i + 1})`,
       );
       ok = false;
     }
-    registryUrls.set(r.registry, i);
+    registryUrls.set(url, i);
   });
   (raw.endpoints ?? []).forEach((endpoint, i) => {
     const port = Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
@@ -765,6 +776,22 @@ function compileService(
       problemAt(locate(pf, ['services', name, 'endpoints', i]), `endpoint "${endpoint}" of service "${name}" has port ${port}; a port is 1 to 65535`);
       ok = false;
     }
+  });
+  const accessOf = (r: RawRegistry, at: (string | number)[]): RegistryAccess | undefined => {
+    if (typeof r === 'string') return undefined;
+    const access = compileRegistryAccess(name, r, root, (...keys) => locate(pf, ['services', name, ...at, ...keys], true), problemAt);
+    if (access === undefined) ok = false;
+    return access;
+  };
+  const registryAccess = raw.registry !== undefined ? accessOf(raw.registry, ['registry']) : undefined;
+  const registries = raw.registries?.map((r, i) => {
+    const access = accessOf(r.registry, ['registries', i, 'registry']);
+    return Object.freeze({
+      cluster: r.cluster,
+      registry: registryUrlOf(r.registry),
+      ...(access !== undefined ? { access } : {}),
+      priority: r.priority ?? i,
+    });
   });
   let sticky: StickyConfig | undefined;
   if (raw.sticky !== undefined) {
@@ -787,14 +814,9 @@ function compileService(
     ...(raw.version !== undefined ? { version: raw.version } : {}),
     ...(raw.group !== undefined ? { group: raw.group } : {}),
     endpoints: Object.freeze([...(raw.endpoints ?? [])]),
-    ...(raw.registry !== undefined ? { registry: raw.registry } : {}),
-    ...(raw.registries !== undefined
-      ? {
-          registries: Object.freeze(
-            raw.registries.map((r, i) => Object.freeze({ cluster: r.cluster, registry: r.registry, priority: r.priority ?? i })),
-          ),
-        }
-      : {}),
+    ...(raw.registry !== undefined ? { registry: registryUrlOf(raw.registry) } : {}),
+    ...(registryAccess !== undefined ? { registryAccess } : {}),
+    ...(registries !== undefined ? { registries: Object.freeze(registries) } : {}),
     timeoutMs: raw.timeout !== undefined ? parseDuration(raw.timeout) : DEFAULT_TIMEOUT_MS,
     timeoutSet: raw.timeout !== undefined,
     balance: raw.balance ?? 'least-pending',
@@ -837,7 +859,7 @@ function compileService(
 function readSecret(
   name: string,
   key: string,
-  raw: string | { env?: string; file?: string },
+  raw: RawSecret,
   root: string,
   at: SourceLocation,
   problemAt: (loc: SourceLocation, message: string) => void,
@@ -863,12 +885,56 @@ function readSecret(
 }
 
 /**
+ * The TLS files and credentials of `registry: { url, tls, username, password }`. TLS is ZooKeeper's
+ * (Nacos is reached over plain HTTP here); the secrets are read like `token`.
+ */
+function compileRegistryAccess(
+  name: string,
+  raw: Exclude<RawRegistry, string>,
+  root: string,
+  at: (...keys: string[]) => SourceLocation,
+  problemAt: (loc: SourceLocation, message: string) => void,
+): RegistryAccess | undefined {
+  let ok = true;
+  let tls: UpstreamTls | undefined;
+  if (raw.tls !== undefined) {
+    if (!raw.url.startsWith('zookeeper://')) {
+      problemAt(
+        at('tls'),
+        `"registry.tls" of service "${name}": TLS to the registry is for ZooKeeper (its secure client port); ${raw.url.split(':')[0]} is reached over plain HTTP`,
+      );
+      ok = false;
+    } else {
+      tls = compileTls(name, raw.tls, root, (key) => at('tls', key), problemAt);
+      if (tls === undefined) ok = false;
+    }
+  }
+  const username = raw.username !== undefined ? readSecret(name, 'registry.username', raw.username, root, at('username'), problemAt) : undefined;
+  const password = raw.password !== undefined ? readSecret(name, 'registry.password', raw.password, root, at('password'), problemAt) : undefined;
+  if ((raw.username !== undefined && username === undefined) || (raw.password !== undefined && password === undefined)) ok = false;
+  if (!ok) return undefined;
+  const secret =
+    username !== undefined
+      ? createHash('sha256')
+          .update(`${username}\0${password ?? ''}`)
+          .digest('hex')
+          .slice(0, 16)
+      : '';
+  return Object.freeze({
+    ...(tls !== undefined ? { tls } : {}),
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    identity: `${tls?.identity ?? ''}|${secret}`,
+  });
+}
+
+/**
  * Reads a service's `tls:` files (relative to the mapping folder) and checks that node:tls takes
  * them; each problem is reported at the key that names the file.
  */
 function compileTls(
   name: string,
-  raw: NonNullable<RawServiceCommon['tls']>,
+  raw: RawTls,
   root: string,
   at: (key: string) => SourceLocation,
   problemAt: (loc: SourceLocation, message: string) => void,

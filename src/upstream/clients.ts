@@ -5,7 +5,7 @@
  * retired when no config names it any more. Dubbo, Triple and gRPC differ only in the transport
  * each endpoint gets (a Dubbo connection pool, a set of gRPC channels).
  */
-import type { FerryConfig, ServiceConfig, UpstreamTls } from '../config/types.js';
+import type { FerryConfig, RegistryAccess, ServiceConfig, UpstreamTls } from '../config/types.js';
 import { RegistryError } from '../errors/index.js';
 import { servingClusters, type UpstreamSnapshot } from '../telemetry/index.js';
 import { balanceKindFor, createBalancer } from './balance/create-balancer.js';
@@ -236,7 +236,9 @@ function upstreamKey(s: ServiceConfig): string {
     s.group,
     s.endpoints,
     s.registry,
-    s.registries,
+    s.registryAccess?.identity,
+    // Each entry's access by identity: its secrets stay out of the key.
+    s.registries?.map((r) => [r.cluster, r.registry, r.priority, r.access?.identity]),
     s.connectionsPerEndpoint,
     balanceKindFor(s),
     s.sticky,
@@ -273,12 +275,19 @@ export class UpstreamClients {
       ...(service.group !== undefined ? { group: service.group } : {}),
       ...(this.opts.onRegistryError ? { onError: (err: Error) => this.opts.onRegistryError?.(service.name, err) } : {}),
     };
-    const inRegistry = (registry: string, cluster?: string): RegistrySource => {
+    const inRegistry = (registry: string, access: RegistryAccess | undefined, cluster?: string): RegistrySource => {
       const onError = this.opts.onRegistryError;
       const options = {
         ...registryOptions,
+        ...(access !== undefined ? { access } : {}),
         ...(onError !== undefined && cluster !== undefined
-          ? { onError: (err: Error) => onError(service.name, new RegistryError(`cluster ${cluster}: ${err.message}`)) }
+          ? {
+              onError: (err: Error) =>
+                onError(
+                  service.name,
+                  new RegistryError(`cluster ${cluster}: ${err.message}`, { code: err instanceof RegistryError ? err.code : 'FERRY_REGISTRY_ERROR' }),
+                ),
+            }
           : {}),
       };
       return registry.startsWith('nacos://')
@@ -288,10 +297,10 @@ export class UpstreamClients {
     const source: EndpointSource =
       service.registries !== undefined
         ? createClusterSource(
-            service.registries.map((r) => ({ cluster: r.cluster, priority: r.priority, source: inRegistry(r.registry, r.cluster) })),
+            service.registries.map((r) => ({ cluster: r.cluster, priority: r.priority, source: inRegistry(r.registry, r.access, r.cluster) })),
           )
         : service.registry !== undefined
-          ? inRegistry(service.registry)
+          ? inRegistry(service.registry, service.registryAccess)
           : createStaticSource(service.endpoints, wireProtocol);
     const onEjection = this.opts.onEjection;
     const outlier = createOutlierDetector(onEjection ? { onChange: (id, ejected) => onEjection(service.name, id, ejected) } : {});

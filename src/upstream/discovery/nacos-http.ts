@@ -97,7 +97,10 @@ export function createNacosHttp(registry: NacosRegistry, timeoutMs: number): Nac
     if (token !== undefined && Date.now() < token.expiresAt) return token.value;
     const res = await request('/nacos/v1/auth/login', { username: registry.username, password: registry.password ?? '' }, 'POST');
     const text = await readBounded(res, 64 * 1024, `Nacos ${registry.display} login`);
-    if (res.status !== 200) throw new RegistryError(`Nacos ${registry.display} refused the login of "${registry.username}" (HTTP ${res.status})`);
+    if (res.status !== 200)
+      throw new RegistryError(`Nacos ${registry.display} refused the login of "${registry.username}" (HTTP ${res.status})`, {
+        code: 'FERRY_REGISTRY_AUTH',
+      });
     let v: { accessToken?: unknown; tokenTtl?: unknown };
     try {
       v = JSON.parse(text) as typeof v;
