@@ -6,6 +6,7 @@
  * each endpoint gets (a Dubbo connection pool, a set of gRPC channels).
  */
 import type { FerryConfig, RegistryAccess, ServiceConfig, UpstreamTls } from '../config/types.js';
+import { withRequestAttachment } from '../codec/dubbo-body.js';
 import { RegistryError } from '../errors/index.js';
 import { servingClusters, type UpstreamSnapshot } from '../telemetry/index.js';
 import { balanceKindFor, createBalancer } from './balance/create-balancer.js';
@@ -54,6 +55,18 @@ export interface DubboClientOptions {
   readonly drainMs?: number;
   /** TLS to every endpoint; plaintext when absent. */
   readonly tls?: UpstreamTls;
+  /**
+   * Send each endpoint's own `token` (the `token` parameter of its provider URL: Dubbo's
+   * `token=true` makes a random one per provider) as the `token` attachment, added to the body once
+   * the endpoint is picked. Off when the mapping names the token.
+   */
+  readonly endpointTokens?: boolean;
+}
+
+/** The token an endpoint's provider URL publishes (Dubbo writes the generated value, never `true`). */
+function endpointToken(e: Endpoint | undefined): string | undefined {
+  const t = e?.labels['token'];
+  return t === undefined || t === '' || t === 'true' || t === 'false' || t === 'default' ? undefined : t;
 }
 
 export interface DubboCallOptions extends RetryFacts {
@@ -99,13 +112,19 @@ export function createDubboClient(options: DubboClientOptions): DubboClient {
   });
   return {
     async call(body, opts) {
-      const r = await upstream.call((pool, timeoutMs) => pool.call(body, timeoutMs, opts.signal), {
-        deadline: performance.now() + opts.timeoutMs,
-        idempotent: opts.idempotent ?? false,
-        retries: opts.retries ?? DEFAULT_RETRIES,
-        ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
-        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
-      });
+      const r = await upstream.call(
+        (pool, timeoutMs) => {
+          const token = options.endpointTokens === true ? endpointToken(upstream.endpointFor(pool)) : undefined;
+          return pool.call(token !== undefined ? withRequestAttachment(body, 'token', token) : body, timeoutMs, opts.signal);
+        },
+        {
+          deadline: performance.now() + opts.timeoutMs,
+          idempotent: opts.idempotent ?? false,
+          retries: opts.retries ?? DEFAULT_RETRIES,
+          ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
+          ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+        },
+      );
       return { status: r.value.status, body: r.value.body, endpoint: r.transport.id };
     },
     pools: () => upstream.transports(),
@@ -243,6 +262,8 @@ function upstreamKey(s: ServiceConfig): string {
     balanceKindFor(s),
     s.sticky,
     s.tls?.identity,
+    // Whether each endpoint's own token is sent (the mapping names none).
+    s.protocol === 'dubbo' && s.token === undefined,
   ]);
 }
 
@@ -327,6 +348,8 @@ export class UpstreamClients {
               outlier,
               ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
               ...(service.tls !== undefined ? { tls: service.tls } : {}),
+              // Without a token in the mapping, each provider's own (token=true: a random one per provider).
+              endpointTokens: service.protocol === 'dubbo' && service.token === undefined,
             }),
           }
         : {
