@@ -1,13 +1,15 @@
 /**
  * Through the real gateway: Ferry reads ZooKeeper over TLS (Debian's ZooKeeper with a secure client
  * port that requires a client certificate) and calls Apache Dubbo 3.3 providers exported with
- * `token=true`, each with its own random token that it publishes in its provider URL. The providers
- * register through the plain port of the same ZooKeeper (the sample provider's ZooKeeper client is
- * not set up for TLS). Ferry sends each provider its own token; a token named in the mapping wins;
- * no token appears in a log line or an answer.
+ * `token=true`, each with its own random token that it publishes in its provider URL. One provider
+ * registers over TLS too (the ZooKeeper client's zookeeper.client.secure settings), the other through
+ * the plain port of the same ZooKeeper. Ferry sends each provider its own token; a token named in
+ * the mapping wins; no token appears in a log line or an answer.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createLogger } from '../../src/app/logger.js';
 import { makeTestCerts, type TestCerts } from '../support/certs.js';
 import { http, startTestFerry, type TestFerry } from '../support/ferry.js';
@@ -47,7 +49,26 @@ const tlsRegistry = (): string =>
 before(async () => {
   certs = makeTestCerts();
   zk = await startZooKeeper({ tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca } });
-  for (const name of ['token-a', 'token-b']) providers.push(await startJavaProvider({ name, registry: zk.registryUrl, token: 'true' }));
+  // token-a registers through the plain port; token-b over TLS with a client certificate, through
+  // the ZooKeeper client's own TLS settings (Netty socket, PEM stores), as a Dubbo deployment would.
+  providers.push(await startJavaProvider({ name: 'token-a', registry: zk.registryUrl, token: 'true' }));
+  const keyStore = path.join(certs.dir, 'provider-keystore.pem');
+  await writeFile(keyStore, (await readFile(certs.client.cert, 'utf8')) + (await readFile(certs.client.key, 'utf8')));
+  providers.push(
+    await startJavaProvider({
+      name: 'token-b',
+      registry: `zookeeper://127.0.0.1:${zk.securePort}`,
+      token: 'true',
+      jvmArgs: [
+        '-Dzookeeper.client.secure=true',
+        '-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty',
+        `-Dzookeeper.ssl.keyStore.location=${keyStore}`,
+        '-Dzookeeper.ssl.keyStore.type=PEM',
+        `-Dzookeeper.ssl.trustStore.location=${certs.ca}`,
+        '-Dzookeeper.ssl.trustStore.type=PEM',
+      ],
+    }),
+  );
   registrar = createRegistrar(zk.connectString);
   ferry = await startTestFerry({
     withoutSamples: true,
