@@ -49,7 +49,7 @@ test('a ZooKeeper registry with tls files and a password from a file: url kept, 
   assert.deepEqual(s.registryAccess?.tls?.context.ca, certs.read(certs.ca));
   assert.equal(s.registryAccess?.username, 'ferry');
   assert.equal(s.registryAccess?.password, SECRET, 'the trailing newline of the file is dropped');
-  assert.ok(!s.registryAccess!.identity.includes(SECRET), s.registryAccess!.identity);
+  assert.ok(!s.registryAccess.identity.includes(SECRET), s.registryAccess.identity);
 });
 
 test('a Nacos password from the environment, in a registries entry', () => {
