@@ -372,7 +372,7 @@ const PATTERN_HINTS: ReadonlyArray<[RegExp, string]> = [
   [/\/call$/, 'must name a service and a method, e.g. "accounts.getAccount"'],
   [/\/endpoints\/\d+$/, 'must be host:port, e.g. "127.0.0.1:20880"'],
   [/\/registries\/\d+\/cluster$/, 'must be a name of letters, digits, ".", "_" or "-", e.g. "dc1"'],
-  [/\/registry$/, 'must be a registry URL such as "zookeeper://127.0.0.1:2181" or "nacos://127.0.0.1:8848"'],
+  [/\/registry(\/url)?$/, 'must be a registry URL such as "zookeeper://127.0.0.1:2181" or "nacos://127.0.0.1:8848"'],
 ];
 
 function schemaProblems(pf: { readonly file: string; readonly positions: Positions }, errors: readonly ErrorObject[]): ConfigProblem[] {
@@ -441,6 +441,11 @@ function sentence(e: ErrorObject, parts: readonly string[], instancePath: string
       if (e.schemaPath.includes('duration'))
         return { message: `${place} must be a duration such as "500ms", "3s", "1m" or a number of milliseconds` };
       if (e.schemaPath.startsWith('#/$defs/type')) return { message: `${place} needs exactly one of "fields" (a POJO) or "enum" (an enum)` };
+      if (/\/registry$/.test(instancePath))
+        return {
+          message: `${place} must be a registry URL such as "zookeeper://127.0.0.1:2181" or "nacos://127.0.0.1:8848", or { url, tls, username, password }`,
+        };
+      if (/\/(token|username|password)$/.test(instancePath)) return { message: `${place} must be the value, { env: NAME } or { file: PATH }` };
       return { message: `${place} does not match any allowed form` };
     case 'pattern': {
       for (const [re, hint] of PATTERN_HINTS) if (re.test(instancePath)) return { message: `${place} ${hint}` };

@@ -88,3 +88,20 @@ test('tls for a Nacos registry (input: nacos:// with tls) and a username without
   const lone = problems(mapping('{ url: "zookeeper://127.0.0.1:2181", username: ferry }'));
   assert.ok(lone.problems.length > 0, 'a username without a password loaded');
 });
+
+test('a registry that is neither a URL nor { url, ... } (input: redis://x:1, and an unknown key colour) is reported with the forms allowed', () => {
+  for (const bad of ['redis://x:1', '{ url: "zookeeper://127.0.0.1:2181", colour: blue }']) {
+    const p = problems(mapping(bad)).problems[0]!;
+    assert.match(
+      p.message,
+      /"registry" of service "pay" must be a registry URL such as "zookeeper:\/\/127\.0\.0\.1:2181".*or \{ url, tls, username, password \}/,
+      bad,
+    );
+    assert.equal(p.line, 5, bad);
+  }
+  const secret = problems(mapping('{ url: "nacos://127.0.0.1:8848", username: nacos, password: { vault: x } }')).problems.map((p) => p.message);
+  assert.ok(
+    secret.some((m) => /"registry.password" of service "pay" must be the value, \{ env: NAME \} or \{ file: PATH \}/.test(m)),
+    JSON.stringify(secret),
+  );
+});
