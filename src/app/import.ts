@@ -12,7 +12,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { SignatureSourceError } from '../errors/index.js';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
-import type { FerryConfig } from '../config/types.js';
+import type { FerryConfig, RegistryAccess } from '../config/types.js';
 import { readClassFile, type ClassInfo } from '../codec/classfile/class-file.js';
 import { ZipArchive } from '../codec/classfile/zip.js';
 import { signatureFromClasses, type ClassSource } from '../codec/service-signature/from-classes.js';
@@ -72,6 +72,8 @@ export interface SignatureQuery {
   readonly interface: string;
   readonly version?: string;
   readonly group?: string;
+  /** TLS and credentials of a `zookeeper://` source (a service's `registry: { tls, username, password }`). */
+  readonly registryAccess?: RegistryAccess;
 }
 
 export interface ResolvedSignature {
@@ -85,7 +87,9 @@ const isRegistry = (source: string): boolean => /^(?:zookeeper|nacos):\/\//.test
 /** The signature of one interface from `source`: a jar or class folder, `zookeeper://…` or `nacos://…`. */
 export async function resolveSignature(source: string, q: SignatureQuery, classes?: ClassSource): Promise<ResolvedSignature> {
   if (isRegistry(source)) {
-    const facts = source.startsWith('nacos:') ? await readNacosService(source, q.interface, q) : await readZooKeeperService(source, q.interface, q);
+    const facts = source.startsWith('nacos:')
+      ? await readNacosService(source, q.interface, q)
+      : await readZooKeeperService(source, q.interface, q, undefined, q.registryAccess);
     if (facts.definition === undefined) {
       throw new SignatureSourceError(
         `${source}: no service definition of ${q.interface} at ${facts.where} (the provider publishes one when its registry doubles as metadata report, or a metadata-report is configured)`,

@@ -235,7 +235,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
       if (ejected) metrics.recordEjection(service, endpoint);
       log?.warn(ejected ? 'endpoint ejected' : 'endpoint re-admitted', { service, endpoint });
     },
-    onRegistryError: (service, err) => log?.warn('registry trouble', { service, error: err.message }),
+    onRegistryError: (service, err) => log?.warn('registry trouble', { service, code: (err as { code?: unknown }).code, error: err.message }),
   });
   metrics.addUpstreamSource(() => upstreams.snapshots());
   // Without a tracer from the caller, no spans are built: W3C context passes through to upstreams.

@@ -133,6 +133,22 @@ export function compileRequestBodyEncoder(req: Omit<DubboRequestHead, 'attachmen
 }
 
 /**
+ * `body` (a request body from this module: it ends with the attachments map's end byte `Z`) with
+ * one more string attachment, appended without re-encoding anything: the map is the body's last
+ * value and hessian strings carry no references, so its end byte is dropped, the pair and a new
+ * end written. A key already in the map is overridden (Java's HashMap keeps the last). Used for
+ * what is only known once the endpoint is picked (the provider's own `token`).
+ */
+export function withRequestAttachment(body: Buffer, key: string, value: string): Buffer {
+  if (body.length === 0 || body[body.length - 1] !== 0x5a) throw new RangeError('a Dubbo request body ends with its attachments map');
+  const w = new HessianWriterCtor();
+  w.writeString(key);
+  w.writeString(value);
+  w.writeMapEnd();
+  return Buffer.concat([body.subarray(0, body.length - 1), w.finish()]);
+}
+
+/**
  * A generic `$invoke` request body: method name, `String[]` of parameter type names (typed list
  * `[string`), `Object[]` of arguments (typed list `[object`; `writeArgs` writes one value per type
  * name), and attachment generic=true. `req.method` is the target Java method.

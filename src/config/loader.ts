@@ -32,6 +32,7 @@ import {
   type SourceLocation,
   type PluginDecl,
   type PolicyUse,
+  type RegistryAccess,
   type StickyConfig,
   type TypeDef,
   type UpstreamTls,
@@ -434,7 +435,7 @@ const PATTERN_HINTS: ReadonlyArray<[RegExp, string]> = [
   [/\/call$/, 'must name a service and a method, e.g. "accounts.getAccount"'],
   [/\/endpoints\/\d+$/, 'must be host:port, e.g. "127.0.0.1:20880"'],
   [/\/registries\/\d+\/cluster$/, 'must be a name of letters, digits, ".", "_" or "-", e.g. "dc1"'],
-  [/\/registry$/, 'must be a registry URL such as "zookeeper://127.0.0.1:2181" or "nacos://127.0.0.1:8848"'],
+  [/\/registry(\/url)?$/, 'must be a registry URL such as "zookeeper://127.0.0.1:2181" or "nacos://127.0.0.1:8848"'],
 ];
 
 function schemaProblems(pf: { readonly file: string; readonly positions: Positions }, errors: readonly ErrorObject[]): ConfigProblem[] {
@@ -503,6 +504,11 @@ function sentence(e: ErrorObject, parts: readonly string[], instancePath: string
       if (e.schemaPath.includes('duration'))
         return { message: `${place} must be a duration such as "500ms", "3s", "1m" or a number of milliseconds` };
       if (e.schemaPath.startsWith('#/$defs/type')) return { message: `${place} needs exactly one of "fields" (a POJO) or "enum" (an enum)` };
+      if (/\/registry$/.test(instancePath))
+        return {
+          message: `${place} must be a registry URL such as "zookeeper://127.0.0.1:2181" or "nacos://127.0.0.1:8848", or { url, tls, username, password }`,
+        };
+      if (/\/(token|username|password)$/.test(instancePath)) return { message: `${place} must be the value, { env: NAME } or { file: PATH }` };
       return { message: `${place} does not match any allowed form` };
     case 'pattern': {
       for (const [re, hint] of PATTERN_HINTS) if (re.test(instancePath)) return { message: `${place} ${hint}` };
@@ -584,14 +590,14 @@ interface RawServiceCommon {
   version?: string;
   group?: string;
   endpoints?: Array<string | { address: string; labels?: Record<string, string> }>;
-  registry?: string;
-  registries?: Array<{ cluster: string; registry: string; priority?: number }>;
+  registry?: RawRegistry;
+  registries?: Array<{ cluster: string; registry: RawRegistry; priority?: number }>;
   timeout?: number | string;
   pool?: { connections?: number };
   balance?: BalanceKind;
   sticky?: { cookie?: string; maxAge?: number | string; hash?: string; header?: string };
   retries?: number;
-  tls?: { ca?: string; cert?: string; key?: string; serverName?: string };
+  tls?: RawTls;
   canary?: RawCanary;
 }
 
@@ -603,11 +609,20 @@ interface RawCanary {
   splitOn?: string;
 }
 
+type RawSecret = string | { env?: string; file?: string };
+type RawTls = { ca?: string; cert?: string; key?: string; serverName?: string };
+type RawRegistry = string | { url: string; tls?: RawTls; username?: RawSecret; password?: RawSecret };
+
+/** A registry's URL, whichever form it was written in. */
+function registryUrlOf(raw: RawRegistry): string {
+  return typeof raw === 'string' ? raw : raw.url;
+}
+
 interface RawDubboService extends RawServiceCommon {
   protocol: 'dubbo';
   interface: string;
   generic?: boolean;
-  token?: string | { env?: string; file?: string };
+  token?: RawSecret;
 }
 
 interface RawProtoService extends RawServiceCommon {
@@ -879,15 +894,16 @@ function compileService(
       ok = false;
     }
     clusters.set(r.cluster, i);
-    const priorUrl = registryUrls.get(r.registry);
+    const url = registryUrlOf(r.registry);
+    const priorUrl = registryUrls.get(url);
     if (priorUrl !== undefined) {
       problemAt(
         locate(pf, ['services', name, 'registries', i, 'registry']),
-        `registry "${r.registry}" of service "${name}" is listed twice (entries #${priorUrl + 1} and #${i + 1})`,
+        `registry "${url}" of service "${name}" is listed twice (entries #${priorUrl + 1} and #${i + 1})`,
       );
       ok = false;
     }
-    registryUrls.set(r.registry, i);
+    registryUrls.set(url, i);
   });
   const endpointLabels: Record<string, Readonly<Record<string, string>>> = {};
   const endpointIds = (raw.endpoints ?? []).map((entry, i) => {
@@ -910,6 +926,22 @@ function compileService(
     );
     if (canary === undefined) ok = false;
   }
+  const accessOf = (r: RawRegistry, at: (string | number)[]): RegistryAccess | undefined => {
+    if (typeof r === 'string') return undefined;
+    const access = compileRegistryAccess(name, r, root, (...keys) => locate(pf, ['services', name, ...at, ...keys], true), problemAt);
+    if (access === undefined) ok = false;
+    return access;
+  };
+  const registryAccess = raw.registry !== undefined ? accessOf(raw.registry, ['registry']) : undefined;
+  const registries = raw.registries?.map((r, i) => {
+    const access = accessOf(r.registry, ['registries', i, 'registry']);
+    return Object.freeze({
+      cluster: r.cluster,
+      registry: registryUrlOf(r.registry),
+      ...(access !== undefined ? { access } : {}),
+      priority: r.priority ?? i,
+    });
+  });
   let sticky: StickyConfig | undefined;
   if (raw.sticky !== undefined) {
     const forms = [raw.sticky.cookie, raw.sticky.hash, raw.sticky.header].filter((v) => v !== undefined).length;
@@ -933,14 +965,9 @@ function compileService(
     endpoints: Object.freeze(endpointIds),
     ...(Object.keys(endpointLabels).length > 0 ? { endpointLabels: Object.freeze(endpointLabels) } : {}),
     ...(canary !== undefined ? { canary } : {}),
-    ...(raw.registry !== undefined ? { registry: raw.registry } : {}),
-    ...(raw.registries !== undefined
-      ? {
-          registries: Object.freeze(
-            raw.registries.map((r, i) => Object.freeze({ cluster: r.cluster, registry: r.registry, priority: r.priority ?? i })),
-          ),
-        }
-      : {}),
+    ...(raw.registry !== undefined ? { registry: registryUrlOf(raw.registry) } : {}),
+    ...(registryAccess !== undefined ? { registryAccess } : {}),
+    ...(registries !== undefined ? { registries: Object.freeze(registries) } : {}),
     timeoutMs: raw.timeout !== undefined ? parseDuration(raw.timeout) : DEFAULT_TIMEOUT_MS,
     timeoutSet: raw.timeout !== undefined,
     balance: raw.balance ?? 'least-pending',
@@ -983,7 +1010,7 @@ function compileService(
 function readSecret(
   name: string,
   key: string,
-  raw: string | { env?: string; file?: string },
+  raw: RawSecret,
   root: string,
   at: SourceLocation,
   problemAt: (loc: SourceLocation, message: string) => void,
@@ -1009,12 +1036,56 @@ function readSecret(
 }
 
 /**
+ * The TLS files and credentials of `registry: { url, tls, username, password }`. TLS is ZooKeeper's
+ * (Nacos is reached over plain HTTP here); the secrets are read like `token`.
+ */
+function compileRegistryAccess(
+  name: string,
+  raw: Exclude<RawRegistry, string>,
+  root: string,
+  at: (...keys: string[]) => SourceLocation,
+  problemAt: (loc: SourceLocation, message: string) => void,
+): RegistryAccess | undefined {
+  let ok = true;
+  let tls: UpstreamTls | undefined;
+  if (raw.tls !== undefined) {
+    if (!raw.url.startsWith('zookeeper://')) {
+      problemAt(
+        at('tls'),
+        `"registry.tls" of service "${name}": TLS to the registry is for ZooKeeper (its secure client port); ${raw.url.split(':')[0]} is reached over plain HTTP`,
+      );
+      ok = false;
+    } else {
+      tls = compileTls(name, raw.tls, root, (key) => at('tls', key), problemAt);
+      if (tls === undefined) ok = false;
+    }
+  }
+  const username = raw.username !== undefined ? readSecret(name, 'registry.username', raw.username, root, at('username'), problemAt) : undefined;
+  const password = raw.password !== undefined ? readSecret(name, 'registry.password', raw.password, root, at('password'), problemAt) : undefined;
+  if ((raw.username !== undefined && username === undefined) || (raw.password !== undefined && password === undefined)) ok = false;
+  if (!ok) return undefined;
+  const secret =
+    username !== undefined
+      ? createHash('sha256')
+          .update(`${username}\0${password ?? ''}`)
+          .digest('hex')
+          .slice(0, 16)
+      : '';
+  return Object.freeze({
+    ...(tls !== undefined ? { tls } : {}),
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    identity: `${tls?.identity ?? ''}|${secret}`,
+  });
+}
+
+/**
  * Reads a service's `tls:` files (relative to the mapping folder) and checks that node:tls takes
  * them; each problem is reported at the key that names the file.
  */
 function compileTls(
   name: string,
-  raw: NonNullable<RawServiceCommon['tls']>,
+  raw: RawTls,
   root: string,
   at: (key: string) => SourceLocation,
   problemAt: (loc: SourceLocation, message: string) => void,

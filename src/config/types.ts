@@ -40,10 +40,24 @@ export interface UpstreamTls {
   readonly identity: string;
 }
 
+/**
+ * How Ferry reaches a registry beyond its URL (`registry: { url, tls, username, password }`): TLS
+ * (ZooKeeper's secure client port) and credentials (ZooKeeper digest, Nacos login), the secrets
+ * read from the mapping, a file or the environment. Never logged: `identity` names it without them.
+ */
+export interface RegistryAccess {
+  readonly tls?: UpstreamTls;
+  readonly username?: string;
+  readonly password?: string;
+  /** TLS files and a hash of the credentials: a reload keeps the registry's clients while this is unchanged. */
+  readonly identity: string;
+}
+
 /** One entry of `registries:`: a registry, the cluster it stands for, and its priority (lower is preferred). */
 export interface RegistryCluster {
   readonly cluster: string;
   readonly registry: string;
+  readonly access?: RegistryAccess;
   readonly priority: number;
 }
 
@@ -85,6 +99,8 @@ interface ServiceBase {
   readonly canary?: CanaryConfig;
   /** Registry URL, e.g. `zookeeper://127.0.0.1:2181`. */
   readonly registry?: string;
+  /** TLS and credentials for `registry` (`registry: { url, tls, username, password }`). */
+  readonly registryAccess?: RegistryAccess;
   /** Several registries (`registries:`), each a cluster with a priority; set instead of `registry`. */
   readonly registries?: readonly RegistryCluster[];
   readonly timeoutMs: number;
@@ -108,7 +124,10 @@ export interface DubboService extends ServiceBase {
   readonly protocol: 'dubbo';
   /** Call through `$invoke` (generic invocation) instead of the declared signature. */
   readonly generic: boolean;
-  /** Sent as the `token` attachment of every call (providers exported with `token=` require it); read from the mapping, a file or the environment. */
+  /**
+   * Sent as the `token` attachment of every call (providers exported with `token=` require it); read
+   * from the mapping, a file or the environment. Absent: each provider's own `token` URL parameter.
+   */
   readonly token?: string;
 }
 

@@ -245,12 +245,20 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
  * of errors a client can see, but it carries a stable code for logs.
  */
 export class RegistryError extends Error {
-  readonly code = 'FERRY_REGISTRY_ERROR';
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly code: RegistryErrorCode;
+  constructor(message: string, options?: { cause?: unknown; code?: RegistryErrorCode }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RegistryError';
+    this.code = options?.code ?? 'FERRY_REGISTRY_ERROR';
   }
 }
+
+/**
+ * FERRY_REGISTRY_TLS: the TLS handshake with the registry failed (its certificate is expired, for
+ * another name or from an unknown CA, it refused Ferry's, or the port does not speak TLS).
+ * FERRY_REGISTRY_AUTH: the registry refused Ferry's credentials. Anything else: FERRY_REGISTRY_ERROR.
+ */
+export type RegistryErrorCode = 'FERRY_REGISTRY_ERROR' | 'FERRY_REGISTRY_TLS' | 'FERRY_REGISTRY_AUTH';
 
 /**
  * A jar, class file or service definition that `ferry import` / `validate --against` cannot use

@@ -5,7 +5,8 @@
  * retired when no config names it any more. Dubbo, Triple and gRPC differ only in the transport
  * each endpoint gets (a Dubbo connection pool, a set of gRPC channels).
  */
-import type { FerryConfig, ServiceConfig, UpstreamTls } from '../config/types.js';
+import type { FerryConfig, RegistryAccess, ServiceConfig, UpstreamTls } from '../config/types.js';
+import { withRequestAttachment } from '../codec/dubbo-body.js';
 import { RegistryError } from '../errors/index.js';
 import { servingClusters, type UpstreamSnapshot } from '../telemetry/index.js';
 import { balanceKindFor, createBalancer } from './balance/create-balancer.js';
@@ -54,6 +55,18 @@ export interface DubboClientOptions {
   readonly drainMs?: number;
   /** TLS to every endpoint; plaintext when absent. */
   readonly tls?: UpstreamTls;
+  /**
+   * Send each endpoint's own `token` (the `token` parameter of its provider URL: Dubbo's
+   * `token=true` makes a random one per provider) as the `token` attachment, added to the body once
+   * the endpoint is picked. Off when the mapping names the token.
+   */
+  readonly endpointTokens?: boolean;
+}
+
+/** The token an endpoint's provider URL publishes (Dubbo writes the generated value, never `true`). */
+function endpointToken(e: Endpoint | undefined): string | undefined {
+  const t = e?.labels['token'];
+  return t === undefined || t === '' || t === 'true' || t === 'false' || t === 'default' ? undefined : t;
 }
 
 export interface DubboCallOptions extends RetryFacts {
@@ -99,13 +112,19 @@ export function createDubboClient(options: DubboClientOptions): DubboClient {
   });
   return {
     async call(body, opts) {
-      const r = await upstream.call((pool, timeoutMs) => pool.call(body, timeoutMs, opts.signal), {
-        deadline: performance.now() + opts.timeoutMs,
-        idempotent: opts.idempotent ?? false,
-        retries: opts.retries ?? DEFAULT_RETRIES,
-        ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
-        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
-      });
+      const r = await upstream.call(
+        (pool, timeoutMs) => {
+          const token = options.endpointTokens === true ? endpointToken(upstream.endpointFor(pool)) : undefined;
+          return pool.call(token !== undefined ? withRequestAttachment(body, 'token', token) : body, timeoutMs, opts.signal);
+        },
+        {
+          deadline: performance.now() + opts.timeoutMs,
+          idempotent: opts.idempotent ?? false,
+          retries: opts.retries ?? DEFAULT_RETRIES,
+          ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
+          ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+        },
+      );
       return { status: r.value.status, body: r.value.body, endpoint: r.transport.id };
     },
     pools: () => upstream.transports(),
@@ -277,11 +296,15 @@ function upstreamKey(s: ServiceConfig): string {
     s.endpoints,
     s.endpointLabels,
     s.registry,
-    s.registries,
+    s.registryAccess?.identity,
+    // Each entry's access by identity: its secrets stay out of the key.
+    s.registries?.map((r) => [r.cluster, r.registry, r.priority, r.access?.identity]),
     s.connectionsPerEndpoint,
     balanceKindFor(s),
     s.sticky,
     s.tls?.identity,
+    // Whether each endpoint's own token is sent (the mapping names none).
+    s.protocol === 'dubbo' && s.token === undefined,
   ]);
 }
 
@@ -314,12 +337,19 @@ export class UpstreamClients {
       ...(service.group !== undefined ? { group: service.group } : {}),
       ...(this.opts.onRegistryError ? { onError: (err: Error) => this.opts.onRegistryError?.(service.name, err) } : {}),
     };
-    const inRegistry = (registry: string, cluster?: string): RegistrySource => {
+    const inRegistry = (registry: string, access: RegistryAccess | undefined, cluster?: string): RegistrySource => {
       const onError = this.opts.onRegistryError;
       const options = {
         ...registryOptions,
+        ...(access !== undefined ? { access } : {}),
         ...(onError !== undefined && cluster !== undefined
-          ? { onError: (err: Error) => onError(service.name, new RegistryError(`cluster ${cluster}: ${err.message}`)) }
+          ? {
+              onError: (err: Error) =>
+                onError(
+                  service.name,
+                  new RegistryError(`cluster ${cluster}: ${err.message}`, { code: err instanceof RegistryError ? err.code : 'FERRY_REGISTRY_ERROR' }),
+                ),
+            }
           : {}),
       };
       return registry.startsWith('nacos://')
@@ -329,10 +359,10 @@ export class UpstreamClients {
     const source: EndpointSource =
       service.registries !== undefined
         ? createClusterSource(
-            service.registries.map((r) => ({ cluster: r.cluster, priority: r.priority, source: inRegistry(r.registry, r.cluster) })),
+            service.registries.map((r) => ({ cluster: r.cluster, priority: r.priority, source: inRegistry(r.registry, r.access, r.cluster) })),
           )
         : service.registry !== undefined
-          ? inRegistry(service.registry)
+          ? inRegistry(service.registry, service.registryAccess)
           : createStaticSource(service.endpoints, wireProtocol, service.endpointLabels);
     const onEjection = this.opts.onEjection;
     const outlier = createOutlierDetector(onEjection ? { onChange: (id, ejected) => onEjection(service.name, id, ejected) } : {});
@@ -359,6 +389,8 @@ export class UpstreamClients {
               outlier,
               ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
               ...(service.tls !== undefined ? { tls: service.tls } : {}),
+              // Without a token in the mapping, each provider's own (token=true: a random one per provider).
+              endpointTokens: service.protocol === 'dubbo' && service.token === undefined,
             }),
           }
         : {

@@ -11,6 +11,8 @@ import type { Client } from 'node-zookeeper-client';
 import { SignatureSourceError } from '../errors/index.js';
 import { parseProviderNode, providerParam } from './discovery/provider-url.js';
 import { toConnectString } from './discovery/zookeeper.js';
+import { createZooKeeperClient, zooKeeperAccessOf } from './discovery/zookeeper-client.js';
+import type { RegistryAccess } from '../config/types.js';
 
 /** Largest service definition read (ZooKeeper's own node limit is 1 MiB by default). */
 export const MAX_DEFINITION_BYTES = 4 * 1024 * 1024;
@@ -39,11 +41,22 @@ export async function readZooKeeperService(
   iface: string,
   selector: { readonly version?: string; readonly group?: string },
   timeoutMs = 10_000,
+  access?: RegistryAccess,
 ): Promise<RegistryServiceFacts> {
-  const client: Client = zookeeper.createClient(toConnectString(registry), { sessionTimeout: timeoutMs, retries: 0 });
+  let tlsFailure: Error | undefined;
+  const client: Client = createZooKeeperClient(toConnectString(registry), {
+    sessionTimeoutMs: timeoutMs,
+    access: zooKeeperAccessOf(registry, access),
+    onTlsError: (err) => (tlsFailure = err),
+  });
+  const shown = `zookeeper://${toConnectString(registry)}`;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SignatureSourceError(`${registry}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(new SignatureSourceError(`${shown}: no answer within ${timeoutMs} ms${tlsFailure !== undefined ? ` (${tlsFailure.message})` : ''}`)),
+      timeoutMs,
+    );
   });
   const work = async (): Promise<RegistryServiceFacts> => {
     await new Promise<void>((resolve) => {

@@ -64,6 +64,8 @@ export interface UpstreamClient<T extends EndpointTransport> {
   transports(): readonly T[];
   /** The endpoints as discovered, with their transports. */
   endpoints(): readonly Endpoint[];
+  /** The endpoint `transport` connects to, as last discovered (its labels follow the registry); undefined once it is gone. */
+  endpointFor(transport: T): Endpoint | undefined;
   /** Stops following discovery and drains every transport. */
   close(): Promise<void>;
   /** Fails everything at once. */
@@ -241,6 +243,10 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
     },
     transports: () => all,
     endpoints: () => endpointList,
+    endpointFor: (transport) => {
+      const m = members.get(transport.id);
+      return m !== undefined && m.transport === transport ? m.endpoint : undefined;
+    },
     async close(): Promise<void> {
       if (!closed) {
         closed = true;

@@ -11,6 +11,7 @@ import {
   encodeGenericRequestBody,
   encodeRequestBody,
   GENERIC_DESCRIPTOR,
+  withRequestAttachment,
 } from '../../src/codec/dubbo-body.js';
 
 // The generic request from protocols.md B.1 (made with hessian.js); its body starts after the 16-byte header.
@@ -248,4 +249,24 @@ test('hostile nesting (input: the hostile kit’s bodies: lists, maps, objects, 
     // At the budget itself the same shapes decode (the limit is the depth, not the shape).
     assert.doesNotThrow(() => decodeResponseBody(hostileValueBody(mode, 255)), mode);
   }
+});
+
+test('withRequestAttachment adds one attachment to a finished body (declared and generic), the same values otherwise; a later key wins', () => {
+  const w = new HessianWriter();
+  const declared = encodeRequestBody(
+    w,
+    { path: 'com.example.Pay', method: 'pay', descriptor: 'Ljava/lang/String;', attachments: { token: 'route-token', a: 'b' }, timeoutMs: 900 },
+    (wr) => wr.writeString('x'),
+  );
+  const before = decodeAll(declared);
+  const after = decodeAll(withRequestAttachment(declared, 'token', 'provider-tok-1'));
+  assert.equal(after.length, before.length, 'no value added to the body, only to its attachments');
+  assert.deepEqual(after.slice(0, -1), before.slice(0, -1), 'head and arguments unchanged');
+  // Java's HashMap keeps the last of a repeated key: the provider's token overrides the route's.
+  const entries = [...(after.at(-1) as JavaMap)].filter(([k]) => k === 'token').map(([, v]) => v);
+  assert.deepEqual(entries.at(-1), 'provider-tok-1');
+  const generic = encodeGenericRequestBody(w, { path: 'p', method: 'm', descriptor: '', attachments: {} }, [], () => undefined);
+  assert.equal(mapToObject(decodeAll(withRequestAttachment(generic, 'token', 't2')).at(-1))['token'], 't2');
+  // Input: a buffer that does not end with a map end byte (Z) is refused, not corrupted.
+  assert.throws(() => withRequestAttachment(Buffer.from('0568656c6c6f', 'hex'), 'token', 't'), RangeError);
 });

@@ -243,6 +243,54 @@ describe('Helm chart deploy/helm/ferry', () => {
     }
   });
 
+  test('certificates from a Secret: HTTPS and ext_proc flags name files under the mount, mounted read-only as a directory (so rotations arrive), secrets as env; kubeconform accepts', async () => {
+    const sets = [
+      'tls.secretName=ferry-certs',
+      'tls.https.enabled=true',
+      'tls.https.clientCaFile=ca.crt',
+      'tls.extProc.enabled=true',
+      'ferry.secretEnv.NACOS_PASSWORD.secretName=nacos-credentials',
+      'ferry.secretEnv.NACOS_PASSWORD.key=password',
+    ];
+    const { text, objects } = render(sets);
+    const check = await kubeconform(text);
+    assert.ok(check.ok, check.output);
+    const pod = one(objects, 'Deployment').spec.template.spec;
+    const ferry = pod.containers.find((c: { name: string }) => c.name === 'ferry');
+    const args: string[] = ferry.args;
+    const flag = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+    assert.equal(flag('--tls-cert'), '/etc/ferry/tls/tls.crt');
+    assert.equal(flag('--tls-key'), '/etc/ferry/tls/tls.key');
+    assert.equal(flag('--tls-client-ca'), '/etc/ferry/tls/ca.crt');
+    assert.equal(flag('--ext-proc-tls-cert'), '/etc/ferry/tls/tls.crt');
+    assert.equal(flag('--ext-proc-tls-client-ca'), undefined, 'no client CA for ext_proc unless asked');
+    const mount = ferry.volumeMounts.find((m: { name: string }) => m.name === 'tls');
+    assert.deepEqual(mount, { name: 'tls', mountPath: '/etc/ferry/tls', readOnly: true }, 'a directory mount without subPath');
+    const volume = pod.volumes.find((v: { name: string }) => v.name === 'tls');
+    assert.equal(volume.secret.secretName, 'ferry-certs');
+    const env = ferry.env.find((e: { name: string }) => e.name === 'NACOS_PASSWORD');
+    assert.deepEqual(env.valueFrom, { secretKeyRef: { name: 'nacos-credentials', key: 'password' } });
+    // Default values: no TLS flags, no Secret volume.
+    const plain = one(render().objects, 'Deployment').spec.template.spec;
+    assert.ok(!plain.containers[0].args.includes('--tls-cert'), 'TLS flags without tls values');
+    assert.equal(
+      plain.volumes.find((v: { name: string }) => v.name === 'tls'),
+      undefined,
+    );
+  });
+
+  test('TLS values are refused when they cannot work (input: https without a Secret, a file name with a slash, ext_proc TLS with the plain-text sample sidecar)', () => {
+    for (const [sets, expected] of [
+      [['tls.https.enabled=true'], /secretName/],
+      [['tls.secretName=c', 'tls.https.enabled=true', 'tls.https.certFile=../etc/passwd'], /does not match pattern/],
+      [['tls.secretName=c', 'tls.extProc.enabled=true', 'envoySidecar.enabled=true'], /envoySidecar.config/],
+    ] as const) {
+      const r = helm(['template', 'demo', CHART, '--kube-version', KUBE_VERSION, ...sets.flatMap((s) => ['--set', s])]);
+      assert.notEqual(r.status, 0, `helm accepted --set ${sets.join(' ')}`);
+      assert.match(r.stderr, expected);
+    }
+  });
+
   test('values.schema.json refuses bad values with the key named (input: a misspelt key, a mapping file not named *.yaml, workers "two")', () => {
     for (const [set, expected] of [
       ['ferry.workrs=2', /additional properties 'workrs' not allowed/],

@@ -129,6 +129,8 @@ async function healthy(base: string): Promise<boolean> {
 export interface NacosOptions {
   /** Turn Open API auth on (RNACOS_ENABLE_OPEN_API_AUTH) with this initial admin user. */
   readonly auth?: { readonly username: string; readonly password: string };
+  /** Life of an Open API access token, seconds (RNACOS_API_LOGIN_TIMEOUT; rnacos' default is an hour). */
+  readonly apiTokenTtlSeconds?: number;
 }
 
 async function canLogin(base: string, auth: { username: string; password: string }): Promise<boolean> {
@@ -176,6 +178,7 @@ export async function startNacos(options: NacosOptions = {}): Promise<NacosServe
           RNACOS_INIT_ADMIN_PASSWORD: options.auth.password,
         }
       : {}),
+    ...(options.apiTokenTtlSeconds !== undefined ? { RNACOS_API_LOGIN_TIMEOUT: String(options.apiTokenTtlSeconds) } : {}),
   };
 
   let proc: ManagedProcess | undefined;

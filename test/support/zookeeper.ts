@@ -2,7 +2,7 @@
  * A real, throw-away ZooKeeper (Debian's `zookeeper` package) for discovery tests: standalone,
  * loopback only, data in a temp folder, on a free port.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,11 +17,23 @@ export interface ZooKeeperServer {
   connectString: string;
   /** `zookeeper://127.0.0.1:<port>`, for Dubbo's --registry flag and Ferry's mapping files. */
   registryUrl: string;
+  /** With `tls`: the secure client port (TLS only; the plain `port` stays for four-letter words and plain clients). */
+  securePort?: number;
   pid: number;
   stop(): Promise<void>;
 }
 
+/** The secure client port's certificate (PEM files) and the CA its clients' certificates must chain to. */
+export interface ZooKeeperTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+  /** Whether clients must show a certificate (ZooKeeper's `ssl.clientAuth`; default need). */
+  readonly clientAuth?: 'need' | 'want' | 'none';
+}
+
 const ZK_JAR = '/usr/share/java/zookeeper.jar';
+const NETTY_CODEC_JAR = '/usr/share/java/netty-codec.jar';
 const READY_TIMEOUT_MS = 30_000;
 
 /**
@@ -50,11 +62,30 @@ export function fourLetterWord(port: number, word: string, timeoutMs = 2000): Pr
  * shutdown retrying to unregister.
  */
 /** `heapMb`: the server JVM's heap (default 128; bench/registry-scale.ts needs more for 50,000 nodes). */
-export async function startZooKeeper(options: { heapMb?: number } = {}): Promise<ZooKeeperServer> {
+export async function startZooKeeper(options: { heapMb?: number; tls?: ZooKeeperTls } = {}): Promise<ZooKeeperServer> {
   await ensureJavaTools();
   const dir = await mkdtemp(join(tmpdir(), 'ferry-zk-'));
   const port = await freePort();
   const cfg = join(dir, 'zoo.cfg');
+  const securePort = options.tls !== undefined ? await freePort() : undefined;
+  const tlsLines: string[] = [];
+  if (options.tls !== undefined) {
+    // ZooKeeper's PEM key store is one file holding the certificate and its key.
+    const keyStore = join(dir, 'server-keystore.pem');
+    await writeFile(keyStore, (await readFile(options.tls.cert, 'utf8')) + (await readFile(options.tls.key, 'utf8')));
+    tlsLines.push(
+      `secureClientPort=${securePort}`,
+      'secureClientPortAddress=127.0.0.1',
+      'serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory',
+      `ssl.keyStore.location=${keyStore}`,
+      'ssl.keyStore.type=PEM',
+      `ssl.trustStore.location=${options.tls.ca}`,
+      'ssl.trustStore.type=PEM',
+      `ssl.clientAuth=${options.tls.clientAuth ?? 'need'}`,
+      // The server does not check the client's host name: clients connect from anywhere.
+      'ssl.hostnameVerification=false',
+    );
+  }
   await writeFile(
     cfg,
     [
@@ -67,6 +98,7 @@ export async function startZooKeeper(options: { heapMb?: number } = {}): Promise
       'maxClientCnxns=0',
       // Tests create sessions with small timeouts; let them be small.
       'minSessionTimeout=1000',
+      ...tlsLines,
       '',
     ].join('\n'),
   );
@@ -79,7 +111,8 @@ export async function startZooKeeper(options: { heapMb?: number } = {}): Promise
       '-XX:TieredStopAtLevel=1',
       `-Dzookeeper.log.dir=${dir}`,
       '-cp',
-      `${watchdogClasspath}:${ZK_JAR}`,
+      // Debian's zookeeper.jar manifest leaves out netty-codec, which the Netty connection factory (TLS) needs.
+      [watchdogClasspath, ZK_JAR, ...(options.tls !== undefined ? [NETTY_CODEC_JAR] : [])].join(':'),
       'ferry.oracle.StdinWatchdog',
       'org.apache.zookeeper.server.ZooKeeperServerMain',
       cfg,
@@ -116,6 +149,7 @@ export async function startZooKeeper(options: { heapMb?: number } = {}): Promise
     port,
     connectString: `127.0.0.1:${port}`,
     registryUrl: `zookeeper://127.0.0.1:${port}`,
+    ...(securePort !== undefined ? { securePort } : {}),
     pid: proc.pid,
     stop,
   };

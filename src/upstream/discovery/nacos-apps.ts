@@ -15,6 +15,7 @@
  * revision) for all of them. Registry trouble keeps the last known lists; malformed instances are
  * skipped and named once.
  */
+import type { RegistryAccess } from '../../config/types.js';
 import { acquireShared, FunctionIds, type SharedWatcher } from './shared-watchers.js';
 import { RegistryError } from '../../errors/index.js';
 import { DEFAULT_MAX_INSTANCES_PER_APP, type AppRegistry } from './app-level.js';
@@ -44,6 +45,8 @@ const MAX_LIST_BYTES = 4 * 1024 * 1024;
 export interface NacosAppsOptions {
   /** `nacos://host:port[?namespace=..&group=..]` */
   readonly registry: string;
+  /** Credentials (username, password) from the mapping; they override the URL's. */
+  readonly access?: RegistryAccess;
   readonly pollIntervalMs?: number;
   readonly requestTimeoutMs?: number;
   /** Asks an instance for a revision's MetadataInfo (its MetadataService); undefined = metadata report only. */
@@ -67,11 +70,12 @@ const fetcherIds = new FunctionIds();
 
 /** Attaches to the shared application-level watcher of a Nacos registry, creating it on first use. Throws FERRY_CONFIG_INVALID for a bad URL. */
 export function acquireNacosApps(options: NacosAppsOptions): AppRegistry {
-  const registry = parseNacosRegistry(options.registry);
+  const registry = parseNacosRegistry(options.registry, options.access);
   const fid = fetcherIds.of(options.fetchMetadataInfo);
   const key = JSON.stringify([
     registry.display,
     registry.username ?? '',
+    options.access?.identity ?? '',
     fid,
     options.pollIntervalMs,
     options.requestTimeoutMs,

@@ -97,7 +97,10 @@ export function createNacosHttp(registry: NacosRegistry, timeoutMs: number): Nac
     if (token !== undefined && Date.now() < token.expiresAt) return token.value;
     const res = await request('/nacos/v1/auth/login', { username: registry.username, password: registry.password ?? '' }, 'POST');
     const text = await readBounded(res, 64 * 1024, `Nacos ${registry.display} login`);
-    if (res.status !== 200) throw new RegistryError(`Nacos ${registry.display} refused the login of "${registry.username}" (HTTP ${res.status})`);
+    if (res.status !== 200)
+      throw new RegistryError(`Nacos ${registry.display} refused the login of "${registry.username}" (HTTP ${res.status})`, {
+        code: 'FERRY_REGISTRY_AUTH',
+      });
     let v: { accessToken?: unknown; tokenTtl?: unknown };
     try {
       v = JSON.parse(text) as typeof v;
@@ -106,24 +109,32 @@ export function createNacosHttp(registry: NacosRegistry, timeoutMs: number): Nac
     }
     if (typeof v.accessToken !== 'string' || v.accessToken === '')
       throw new RegistryError(`Nacos ${registry.display} login answer has no accessToken`);
-    const ttlSeconds = typeof v.tokenTtl === 'number' && v.tokenTtl > 0 ? v.tokenTtl : 60;
-    // Renew at 90 % of the token's life.
-    token = { value: v.accessToken, expiresAt: Date.now() + ttlSeconds * 900 };
+    const ttlMs = (typeof v.tokenTtl === 'number' && v.tokenTtl > 0 ? v.tokenTtl : 60) * 1000;
+    // Renewed before it expires: a tenth of its life early, and at least a second (half, for very short lives).
+    token = { value: v.accessToken, expiresAt: Date.now() + ttlMs - Math.max(ttlMs / 10, Math.min(1000, ttlMs / 2)) };
     return token.value;
+  }
+
+  async function getOnce(path: string, query: Record<string, string>, maxBytes: number, what: string): Promise<NacosReply & { tokenUsed: boolean }> {
+    const tok = await accessToken();
+    const res = await request(path, {
+      ...query,
+      ...(registry.namespace !== '' ? { namespaceId: registry.namespace, tenant: registry.namespace } : {}),
+      ...(tok !== undefined ? { accessToken: tok } : {}),
+    });
+    const text = await readBounded(res, maxBytes, what);
+    // A token the server no longer takes (it restarted, or expired early): log in again next time.
+    if (res.status === 403 || res.status === 401) token = undefined;
+    return { status: res.status, text, tokenUsed: tok !== undefined };
   }
 
   return {
     async get(path, query, maxBytes, what) {
       try {
-        const tok = await accessToken();
-        const res = await request(path, {
-          ...query,
-          ...(registry.namespace !== '' ? { namespaceId: registry.namespace, tenant: registry.namespace } : {}),
-          ...(tok !== undefined ? { accessToken: tok } : {}),
-        });
-        const text = await readBounded(res, maxBytes, what);
-        if (res.status === 403 || res.status === 401) token = undefined;
-        return { status: res.status, text };
+        let reply = await getOnce(path, query, maxBytes, what);
+        // Refused with a token: once more with a fresh login, before anyone is told.
+        if (reply.tokenUsed && (reply.status === 403 || reply.status === 401)) reply = await getOnce(path, query, maxBytes, what);
+        return { status: reply.status, text: reply.text };
       } catch (err) {
         if (err instanceof RegistryError) throw err;
         // A server that does not answer: the next request goes to the next server of the list.

@@ -10,6 +10,7 @@
  * consumer rebuilds `protocol://ip:port/path?metadata` from that, and so do we, so the matching
  * rules of provider-url.ts apply unchanged.
  */
+import type { RegistryAccess } from '../../config/types.js';
 import { FerryError, RegistryError } from '../../errors/index.js';
 import { matchesService, toEndpoint } from './provider-url.js';
 import type { ProviderUrl, ServiceSelector } from './provider-url.js';
@@ -61,10 +62,11 @@ function hostPort(text: string, registry: string): string {
 }
 
 /**
- * Parses `nacos://host[:port][,host:port...][?namespace=..&group=..&username=..&password=..&backup=..]`.
+ * Parses `nacos://host[:port][,host:port...][?namespace=..&group=..&username=..&password=..&backup=..]`;
+ * `access` (the mapping's credentials) overrides the URL's.
  * Throws FerryError(FERRY_CONFIG_INVALID) when it is not one.
  */
-export function parseNacosRegistry(url: string): NacosRegistry {
+export function parseNacosRegistry(url: string, access?: RegistryAccess): NacosRegistry {
   const m = /^nacos:\/\/(?:([^@/?#]*)@)?([^/?#]+)\/?(?:\?([^#]*))?$/.exec(url.trim());
   if (m === null) throw new FerryError('FERRY_CONFIG_INVALID', `registry "${url}" is not nacos://host:port[?namespace=...&group=...]`);
   const params = new Map<string, string>();
@@ -79,8 +81,9 @@ export function parseNacosRegistry(url: string): NacosRegistry {
     .filter((s) => s.trim() !== '')
     .map((s) => hostPort(s, url));
   for (const b of (params.get('backup') ?? '').split(',')) if (b.trim() !== '') servers.push(hostPort(b, url));
-  let username = params.get('username');
-  let password = params.get('password');
+  // The mapping's `registry: { username, password }` (read from a file or the environment) comes first.
+  let username = access?.username ?? params.get('username');
+  let password = access?.username !== undefined ? access.password : params.get('password');
   if (m[1] !== undefined && m[1] !== '') {
     // nacos://user:password@host:port, as Dubbo also accepts
     const colon = m[1].indexOf(':');

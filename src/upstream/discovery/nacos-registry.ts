@@ -22,7 +22,7 @@ export const NACOS_CACHE_AFTER_MS = 3000;
 export interface NacosRegistrySourceOptions extends NacosSourceOptions {
   /** Asks an instance's MetadataService for a revision's MetadataInfo; without it only the metadata report is read. */
   readonly fetchMetadataInfo?: FetchMetadataInfo;
-  readonly apps?: Omit<NacosAppsOptions, 'registry' | 'fetchMetadataInfo' | 'onError'>;
+  readonly apps?: Omit<NacosAppsOptions, 'registry' | 'fetchMetadataInfo' | 'onError' | 'access'>;
   readonly cacheAfterMs?: number;
 }
 
@@ -32,7 +32,7 @@ export function createNacosRegistrySource(options: NacosRegistrySourceOptions): 
   // The loader checked the URL; a bad one still only reports (the interface-level source tells it).
   let registry: ReturnType<typeof parseNacosRegistry> | undefined;
   try {
-    registry = parseNacosRegistry(options.registry);
+    registry = parseNacosRegistry(options.registry, options.access);
   } catch {
     registry = undefined;
   }
@@ -53,6 +53,7 @@ export function createNacosRegistrySource(options: NacosRegistrySourceOptions): 
   const apps = acquireNacosApps({
     ...options.apps,
     registry: options.registry,
+    ...(options.access !== undefined ? { access: options.access } : {}),
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
     ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     ...(options.fetchMetadataInfo !== undefined ? { fetchMetadataInfo: options.fetchMetadataInfo } : {}),

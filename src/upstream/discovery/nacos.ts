@@ -16,6 +16,7 @@
  * and the last list is kept on disk (endpoint-cache.ts) so a Ferry started while Nacos is down
  * serves what it knew.
  */
+import type { RegistryAccess } from '../../config/types.js';
 import { EndpointListeners } from './listeners.js';
 import { FerryError, RegistryError } from '../../errors/index.js';
 import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
@@ -52,6 +53,8 @@ export interface NacosSourceOptions {
   readonly maxInstances?: number;
   /** Folder of the endpoint cache file; `false` turns the file off. Default endpoint-cache.ts' defaultCacheDir(). */
   readonly cacheDir?: string | false;
+  /** Credentials (username, password) from the mapping; they override the URL's. */
+  readonly access?: RegistryAccess;
   /** Told about registry trouble (for logs); never throws into the gateway. */
   readonly onError?: (err: Error) => void;
 }
@@ -99,7 +102,7 @@ export function createNacosSource(options: NacosSourceOptions): NacosSource {
   let registry: NacosRegistry | undefined;
   let names: string[] | undefined;
   try {
-    registry = parseNacosRegistry(options.registry);
+    registry = parseNacosRegistry(options.registry, options.access);
     names = nacosServiceNames(selector, registry.legacyNames);
     if (names === undefined) {
       report(

@@ -27,7 +27,9 @@ import {
   type MetadataInfo,
   type ServiceInstance,
 } from './service-instance.js';
-import { toConnectString, zooKeeperDigest } from './zookeeper.js';
+import { toConnectString } from './zookeeper.js';
+import type { RegistryAccess } from '../../config/types.js';
+import { createZooKeeperClient, zooKeeperAccessKey, zooKeeperAccessOf } from './zookeeper-client.js';
 
 /** Most applications one interface maps to (more are ignored and reported). */
 export const DEFAULT_MAX_APPS_PER_INTERFACE = 64;
@@ -51,6 +53,8 @@ export interface ZooKeeperAppsOptions {
   readonly maxConcurrentReads?: number;
   /** MetadataInfo cache and fetch limits. */
   readonly metadata?: Omit<MetadataStoreOptions, 'load'>;
+  /** TLS and digest credentials (default: the URL's `user:password@`, plain text). */
+  readonly access?: RegistryAccess;
   /** Told about registry trouble; each problem once (the first registered sink that is still attached). */
   readonly onError?: (err: Error) => void;
 }
@@ -91,7 +95,7 @@ export function acquireZooKeeperApps(options: ZooKeeperAppsOptions): ZooKeeperAp
   // Sources with different roots, fetchers or limits get their own watcher.
   const key = JSON.stringify([
     connectString,
-    zooKeeperDigest(options.connectString) ?? '',
+    zooKeeperAccessKey(zooKeeperAccessOf(options.connectString, options.access)),
     options.root ?? 'dubbo',
     options.servicesRoot ?? 'services',
     fid,
@@ -363,14 +367,13 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
 
   function start(): void {
     if (closed) return;
-    const c = zookeeper.createClient(connectString, {
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      spinDelay: options.retryDelayMs ?? 1000,
-      retries: 0,
+    const c = createZooKeeperClient(connectString, {
+      sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+      retryDelayMs: options.retryDelayMs ?? 1000,
+      access: zooKeeperAccessOf(options.connectString, options.access),
+      onTlsError: (err) => problems.report('zk:tls', err),
     });
     client = c;
-    const digest = zooKeeperDigest(options.connectString);
-    if (digest !== undefined) c.addAuthInfo('digest', Buffer.from(digest));
     c.on('connected', () => {
       if (c !== client) return;
       isConnected = true;
@@ -390,9 +393,12 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
       for (const w of appWatches.values()) w.children = new Set();
       start();
     });
-    c.once('connected', () => problems.clear('zk:session'));
+    c.once('connected', () => {
+      problems.clear('zk:session');
+      problems.clear('zk:tls');
+    });
     c.on('authenticationFailed', () => {
-      problems.report(`zk:auth`, new RegistryError(`ZooKeeper authentication failed (${connectString})`));
+      problems.report(`zk:auth`, new RegistryError(`ZooKeeper authentication failed (${connectString})`, { code: 'FERRY_REGISTRY_AUTH' }));
     });
     c.connect();
   }

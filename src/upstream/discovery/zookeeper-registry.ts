@@ -20,7 +20,10 @@ export interface ZooKeeperRegistrySourceOptions extends ZooKeeperSourceOptions {
   /** Asks an instance's MetadataService for a revision's MetadataInfo (application-level); without it only the metadata report is read. */
   readonly fetchMetadataInfo?: FetchMetadataInfo;
   /** Application-level limits and roots (the connect string, root and onError above apply). */
-  readonly apps?: Omit<ZooKeeperAppsOptions, 'connectString' | 'root' | 'fetchMetadataInfo' | 'onError' | 'sessionTimeoutMs' | 'retryDelayMs'>;
+  readonly apps?: Omit<
+    ZooKeeperAppsOptions,
+    'connectString' | 'root' | 'fetchMetadataInfo' | 'onError' | 'sessionTimeoutMs' | 'retryDelayMs' | 'access'
+  >;
 }
 
 export type ZooKeeperRegistrySource = RegistrySource;
@@ -48,6 +51,7 @@ export function createZooKeeperRegistrySource(options: ZooKeeperRegistrySourceOp
     ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
     ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
     ...(options.fetchMetadataInfo !== undefined ? { fetchMetadataInfo: options.fetchMetadataInfo } : {}),
+    ...(options.access !== undefined ? { access: options.access } : {}),
     ...(options.onError !== undefined ? { onError: options.onError } : {}),
   });
   return createRegistrySource({

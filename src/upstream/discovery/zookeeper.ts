@@ -9,6 +9,8 @@
 import { safeSink } from './problem-log.js';
 import { EndpointListeners } from './listeners.js';
 import zookeeper from 'node-zookeeper-client';
+import type { RegistryAccess } from '../../config/types.js';
+import { createZooKeeperClient, zooKeeperAccessOf } from './zookeeper-client.js';
 import type { Client, Event } from 'node-zookeeper-client';
 import { RegistryError } from '../../errors/index.js';
 import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
@@ -34,6 +36,8 @@ export interface ZooKeeperSourceOptions {
   readonly cacheDir?: string | false;
   /** How long to wait for a first read before serving the cache file (default 3000 ms). */
   readonly cacheAfterMs?: number;
+  /** TLS and digest credentials (default: the URL's `user:password@`, plain text). */
+  readonly access?: RegistryAccess;
   /** Told about registry trouble (for logs); never throws into the gateway. */
   readonly onError?: (err: Error) => void;
 }
@@ -63,18 +67,6 @@ export function toConnectString(registry: string): string {
   return hosts.join(',');
 }
 
-/**
- * The `user:password` of a registry URL's user info (`zookeeper://user:password@host:2181`, each
- * part percent-decoded), for ZooKeeper's digest scheme; undefined without one. toConnectString drops
- * it, so messages and logs, which name the connect string, never carry it.
- */
-export function zooKeeperDigest(registry: string): string | undefined {
-  const m = /^zookeeper:\/\/([^@/?#]*)@/.exec(registry.trim());
-  if (m === null) return undefined;
-  const [user, ...rest] = m[1]!.split(':');
-  return `${decodeURIComponent(user!)}:${decodeURIComponent(rest.join(':'))}`;
-}
-
 function sameList(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
@@ -92,7 +84,7 @@ function sameList(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
 export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeeperSource {
   const selector: ServiceSelector = selectorOf(options);
   const connectString = toConnectString(options.connectString);
-  const digest = zooKeeperDigest(options.connectString);
+  const access = zooKeeperAccessOf(options.connectString, options.access);
   const providersPath = `/${options.root ?? 'dubbo'}/${options.interface}/providers`;
   const listeners = new EndpointListeners((err) => report(err));
   const report = safeSink(options.onError);
@@ -178,15 +170,14 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
 
   function start(): void {
     if (closed) return;
-    const c = zookeeper.createClient(connectString, {
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      spinDelay: options.retryDelayMs ?? 1000,
-      retries: 0,
+    const c = createZooKeeperClient(connectString, {
+      sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+      retryDelayMs: options.retryDelayMs ?? 1000,
+      access,
+      onTlsError: report,
     });
     client = c;
     reading = false;
-    // Sent with every (re)connect of this client: nodes under a digest ACL are readable.
-    if (digest !== undefined) c.addAuthInfo('digest', Buffer.from(digest));
     c.on('connected', () => {
       if (c !== client) return;
       isConnected = true;
@@ -207,7 +198,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
       start();
     });
     c.on('authenticationFailed', () => {
-      report(new Error(`ZooKeeper authentication failed (${connectString})`));
+      report(new RegistryError(`ZooKeeper authentication failed (${connectString})`, { code: 'FERRY_REGISTRY_AUTH' }));
     });
     c.connect();
   }

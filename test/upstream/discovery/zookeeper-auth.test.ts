@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import zookeeper from 'node-zookeeper-client';
 import type { Client } from 'node-zookeeper-client';
 import { startZooKeeper, type ZooKeeperServer } from '../../support/zookeeper.js';
-import { createZooKeeperSource, toConnectString, zooKeeperDigest, type ZooKeeperSource } from '../../../src/upstream/discovery/zookeeper.js';
+import { createZooKeeperSource, toConnectString, type ZooKeeperSource } from '../../../src/upstream/discovery/zookeeper.js';
+import { zooKeeperDigest } from '../../../src/upstream/discovery/zookeeper-client.js';
 
 const IFACE = 'com.example.zk.SecretService';
 const PROVIDERS = `/dubbo/${IFACE}/providers`;
