@@ -28,6 +28,7 @@ import {
   type ServiceInstance,
 } from './service-instance.js';
 import { toConnectString, zooKeeperDigest } from './zookeeper.js';
+import { acquireZooKeeperSession, type ZooKeeperSession } from './zookeeper-session.js';
 
 /** Most applications one interface maps to (more are ignored and reported). */
 export const DEFAULT_MAX_APPS_PER_INTERFACE = 64;
@@ -361,41 +362,43 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
     for (const app of appWatches.keys()) listApp(app);
   }
 
-  function start(): void {
-    if (closed) return;
-    const c = zookeeper.createClient(connectString, {
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      spinDelay: options.retryDelayMs ?? 1000,
-      retries: 0,
+  // The registry's one session, shared with the interface-level sources (zookeeper-session.ts).
+  const digest = zooKeeperDigest(options.connectString);
+  const session: ZooKeeperSession = acquireZooKeeperSession({
+    connectString,
+    ...(digest !== undefined ? { digest } : {}),
+    ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
+    ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+  });
+  let stopListening: (() => void) | undefined;
+  const startListening = (): void => {
+    stopListening = session.listen({
+      connected: (c) => {
+        if (closed) return;
+        client = c;
+        isConnected = true;
+        problems.clear('zk:session');
+        // Within one session watches survive a reconnect; listing again catches what they cannot.
+        readEverything();
+      },
+      disconnected: () => {
+        isConnected = false;
+      },
+      expired: () => {
+        isConnected = false;
+        client = undefined;
+        problems.report(`zk:session`, new RegistryError(`ZooKeeper session expired (${connectString}); reconnecting`));
+        // A new session has no watches: every instance node is read again.
+        for (const w of appWatches.values()) {
+          w.children = new Set();
+          w.listing = false;
+        }
+      },
+      authenticationFailed: () => {
+        problems.report(`zk:auth`, new RegistryError(`ZooKeeper authentication failed (${connectString})`));
+      },
     });
-    client = c;
-    const digest = zooKeeperDigest(options.connectString);
-    if (digest !== undefined) c.addAuthInfo('digest', Buffer.from(digest));
-    c.on('connected', () => {
-      if (c !== client) return;
-      isConnected = true;
-      // Within one session watches survive a reconnect; listing again catches what they cannot.
-      readEverything();
-    });
-    c.on('disconnected', () => {
-      if (c === client) isConnected = false;
-    });
-    c.on('expired', () => {
-      if (c !== client) return;
-      isConnected = false;
-      problems.report(`zk:session`, new RegistryError(`ZooKeeper session expired (${connectString}); reconnecting`));
-      c.close();
-      client = undefined;
-      // A new session has no watches: every instance node is read again.
-      for (const w of appWatches.values()) w.children = new Set();
-      start();
-    });
-    c.once('connected', () => problems.clear('zk:session'));
-    c.on('authenticationFailed', () => {
-      problems.report(`zk:auth`, new RegistryError(`ZooKeeper authentication failed (${connectString})`));
-    });
-    c.connect();
-  }
+  };
 
   const api: Omit<ZooKeeperApps, 'release'> = {
     watchMapping(iface, listener) {
@@ -452,7 +455,7 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
     connected: () => isConnected,
   };
 
-  start();
+  startListening();
 
   return {
     refs: 0,
@@ -464,10 +467,10 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
       mappings.clear();
       appWatches.clear();
       queue.length = 0;
-      const c = client;
       client = undefined;
       isConnected = false;
-      c?.close();
+      stopListening?.();
+      session.release();
     },
   };
 }

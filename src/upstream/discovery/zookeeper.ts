@@ -9,12 +9,13 @@
 import { safeSink } from './problem-log.js';
 import { EndpointListeners } from './listeners.js';
 import zookeeper from 'node-zookeeper-client';
-import type { Client, Event } from 'node-zookeeper-client';
+import type { Event } from 'node-zookeeper-client';
 import { RegistryError } from '../../errors/index.js';
 import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
 import { selectProviders, selectorOf, type ServiceSelector } from './provider-url.js';
 import type { Endpoint, EndpointSource } from './types.js';
 import { ReadySignal } from './ready-signal.js';
+import { acquireZooKeeperSession, type ZooKeeperSession } from './zookeeper-session.js';
 
 export interface ZooKeeperSourceOptions {
   /** `host:port[,host:port...][/chroot]`, or a registry URL `zookeeper://host:port?backup=host:port,...`. */
@@ -88,7 +89,10 @@ function sameList(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
   return true;
 }
 
-/** Watches one Dubbo service's providers in ZooKeeper. Connects at once; `close()` disconnects. */
+/**
+ * Watches one Dubbo service's providers in ZooKeeper, over the registry's shared session (opened
+ * at once by the first source); `close()` gives the session back.
+ */
 export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeeperSource {
   const selector: ServiceSelector = selectorOf(options);
   const connectString = toConnectString(options.connectString);
@@ -110,7 +114,6 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
   let list: readonly Endpoint[] = Object.freeze([]);
   let origin: 'none' | 'registry' | 'cache' = 'none';
   let closed = false;
-  let client: Client | undefined;
   let isConnected = false;
   let hasRead = false;
   let reading = false;
@@ -128,14 +131,14 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
     listeners.tell(list);
   };
 
-  // One watcher function for the life of each client: node-zookeeper-client de-duplicates
+  // One watcher function for the life of the source: node-zookeeper-client de-duplicates
   // watchers by identity, so re-reads do not pile up notifications.
   const onWatch = (_event: Event): void => {
     refresh();
   };
 
   function refresh(): void {
-    const c = client;
+    const c = session.client();
     if (closed || c === undefined) return;
     if (reading) {
       readAgain = true;
@@ -144,7 +147,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
     reading = true;
     readAgain = false;
     c.getChildren(providersPath, onWatch, (error, children) => {
-      if (c !== client || closed) {
+      if (c !== session.client() || closed) {
         reading = false;
         return;
       }
@@ -159,7 +162,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
         // No providers folder: nobody has registered. Watch for it to appear.
         c.exists(providersPath, onWatch, (existsError, stat) => {
           reading = false;
-          if (c !== client || closed) return;
+          if (c !== session.client() || closed) return;
           if (existsError !== null) {
             report(existsError);
             return;
@@ -176,43 +179,33 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
     });
   }
 
-  function start(): void {
-    if (closed) return;
-    const c = zookeeper.createClient(connectString, {
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      spinDelay: options.retryDelayMs ?? 1000,
-      retries: 0,
-    });
-    client = c;
-    reading = false;
-    // Sent with every (re)connect of this client: nodes under a digest ACL are readable.
-    if (digest !== undefined) c.addAuthInfo('digest', Buffer.from(digest));
-    c.on('connected', () => {
-      if (c !== client) return;
+  // The registry's one session, shared with every other service that reads it (zookeeper-session.ts).
+  const session: ZooKeeperSession = acquireZooKeeperSession({
+    connectString,
+    ...(digest !== undefined ? { digest } : {}),
+    ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
+    ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+  });
+  const stopListening = session.listen({
+    connected: () => {
+      if (closed) return;
       isConnected = true;
       refresh();
-    });
-    c.on('disconnected', () => {
-      if (c !== client) return;
+    },
+    disconnected: () => {
       isConnected = false;
-    });
-    c.on('expired', () => {
-      // An expired session cannot be revived: its watches are gone. Start a new client and
-      // read again; until then the last list stays.
-      if (c !== client) return;
+    },
+    expired: () => {
+      // An expired session's watches are gone: the session opens a new one and says
+      // `connected`, and this source reads again; until then the last list stays.
       isConnected = false;
+      reading = false;
       report(new Error(`ZooKeeper session expired (${connectString}); reconnecting`));
-      c.close();
-      client = undefined;
-      start();
-    });
-    c.on('authenticationFailed', () => {
+    },
+    authenticationFailed: () => {
       report(new Error(`ZooKeeper authentication failed (${connectString})`));
-    });
-    c.connect();
-  }
-
-  start();
+    },
+  });
 
   // ZooKeeper not reached soon after start: serve the list a previous run left on disk, until
   // the first real read replaces it.
@@ -247,10 +240,9 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
       if (cacheTimer !== undefined) clearTimeout(cacheTimer);
       listeners.clear();
       readySignal.settle(false);
-      const c = client;
-      client = undefined;
       isConnected = false;
-      c?.close();
+      stopListening();
+      session.release();
     },
   };
 }
