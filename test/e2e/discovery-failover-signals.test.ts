@@ -133,43 +133,50 @@ async function bothClustersKnown(): Promise<void> {
 test('dc1 frozen (SIGSTOP): its calls time out, ejection moves the traffic to dc2; thawed, the traffic comes back', async () => {
   await untilServedBy('p1');
   await bothClustersKnown();
-  let frozenAt = Infinity;
-  const outcomes = await underLoad(async (sofar) => {
-    await new Promise((r) => setTimeout(r, 300));
-    process.kill(p1!.pid, 'SIGSTOP');
-    frozen = true;
-    frozenAt = performance.now();
-    // Until dc2 serves, then a moment more.
-    const end = Date.now() + 30_000;
-    while (Date.now() < end && !sofar.some((o) => o.served === 'p2')) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 1000));
-  });
-  const t = tally(outcomes);
-  console.log(`${outcomes.length} GET /whoami from ${WORKERS} workers while p1 (dc1) was frozen: ${JSON.stringify(t)}`);
-  const failed = outcomes.filter((o) => o.status !== 200);
-  assert.ok((t['p2'] ?? 0) > 0, `dc2 took the traffic: ${JSON.stringify(t)}`);
-  assert.ok(
-    failed.every((o) => o.code === 'FERRY_UPSTREAM_TIMEOUT'),
-    `only timeouts failed: ${JSON.stringify(t)}`,
-  );
-  // What failed: the calls in flight on p1 when it froze, and the calls sent to it until the
-  // ejection (EJECT_AFTER consecutive failures): at most EJECT_AFTER + WORKERS - 1.
-  assert.ok(failed.length <= EJECT_AFTER + WORKERS - 1, `${failed.length} calls failed: ${JSON.stringify(t)}`);
-  const afterMove = outcomes.filter((o) => o.startedAt > (outcomes.find((x) => x.served === 'p2')?.endedAt ?? Infinity));
-  assert.deepEqual(
-    afterMove.filter((o) => o.status !== 200),
-    [],
-    'no call started after dc2 answered failed',
-  );
-  assert.ok(
-    failed.every((o) => o.startedAt >= frozenAt - 1 || o.endedAt >= frozenAt),
-    'the failures are calls made while p1 was frozen',
-  );
-  assert.match(await admin('/readyz'), /served by cluster dc2/);
-
+  const thaw = (): void => {
+    if (frozen) process.kill(p1!.pid, 'SIGCONT');
+    frozen = false;
+  };
+  try {
+    let frozenAt = Infinity;
+    const outcomes = await underLoad(async (sofar) => {
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(p1!.pid, 'SIGSTOP');
+      frozen = true;
+      frozenAt = performance.now();
+      // Until dc2 serves, then a moment more.
+      const end = Date.now() + 30_000;
+      while (Date.now() < end && !sofar.some((o) => o.served === 'p2')) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 1000));
+    });
+    const t = tally(outcomes);
+    console.log(`${outcomes.length} GET /whoami from ${WORKERS} workers while p1 (dc1) was frozen: ${JSON.stringify(t)}`);
+    const failed = outcomes.filter((o) => o.status !== 200);
+    assert.ok((t['p2'] ?? 0) > 0, `dc2 took the traffic: ${JSON.stringify(t)}`);
+    assert.ok(
+      failed.every((o) => o.code === 'FERRY_UPSTREAM_TIMEOUT'),
+      `only timeouts failed: ${JSON.stringify(t)}`,
+    );
+    // What failed: the calls in flight on p1 when it froze, and the calls sent to it until the
+    // ejection (EJECT_AFTER consecutive failures): at most EJECT_AFTER + WORKERS - 1.
+    assert.ok(failed.length <= EJECT_AFTER + WORKERS - 1, `${failed.length} calls failed: ${JSON.stringify(t)}`);
+    const afterMove = outcomes.filter((o) => o.startedAt > (outcomes.find((x) => x.served === 'p2')?.endedAt ?? Infinity));
+    assert.deepEqual(
+      afterMove.filter((o) => o.status !== 200),
+      [],
+      'no call started after dc2 answered failed',
+    );
+    assert.ok(
+      failed.every((o) => o.startedAt >= frozenAt - 1 || o.endedAt >= frozenAt),
+      'the failures are calls made while p1 was frozen',
+    );
+    assert.match(await admin('/readyz'), /served by cluster dc2/);
+  } catch (err) {
+    thaw();
+    throw err;
+  }
   // Thawed: p1 answers again; when its ejection (10 s the first time) ends, dc1 serves again.
-  process.kill(p1!.pid, 'SIGCONT');
-  frozen = false;
+  thaw();
   const back = await untilServedBy('p1', 40_000);
   console.log(`GET /whoami after p1 was thawed, until it served: ${JSON.stringify(tally(back))}`);
   assert.deepEqual(

@@ -22,6 +22,11 @@ export interface PickHint {
   readonly preferredId?: string;
   /** Endpoints already tried for this call (retries avoid them). */
   readonly exclude?: ReadonlySet<string>;
+  /**
+   * Pick only endpoints that outlier detection has not ejected, even when that leaves none
+   * (no "panic" routing): with priority levels, an ejected level must give way to the next one.
+   */
+  readonly honourEjection?: boolean;
 }
 
 export interface Balancer {
