@@ -47,7 +47,7 @@ type Shared = SharedWatcher<Omit<ZooKeeperSession, 'release'>>;
 
 const sessions = new Map<string, Shared>();
 
-/** How many sessions are open (for tests and /metrics). */
+/** How many sessions are open (tests check that services share them). */
 export function openZooKeeperSessions(): number {
   return sessions.size;
 }
