@@ -425,15 +425,17 @@ export class UpstreamClients {
       const endpoints = new Map(upstream.endpoints().map((e) => [e.id, e]));
       for (const t of upstream.transports()) {
         const e = endpoints.get(t.id);
+        const ejected = m.outlier.isEjected(t.id);
         out.push({
           service: m.upstream.service,
           endpoint: t.id,
           connections: t.connectionCount,
           pending: t.pending(),
-          ejected: m.outlier.isEjected(t.id),
+          ejected,
           cluster: e?.cluster ?? 'default',
           priority: e?.priority ?? 0,
-          available: t.available(),
+          // As the snapshot says: an ejected endpoint cannot take a call (its cluster is passed over).
+          available: t.available() && !ejected,
         });
       }
     }

@@ -157,9 +157,22 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
   apply(options.source.current());
   const unsubscribe = options.source.subscribe(apply);
 
-  /** The balancer's choice in the best priority level that has one. */
+  /**
+   * The balancer's choice in the best priority level that has one. With several levels, first
+   * without panic routing: a level whose endpoints are all ejected (outlier detection) fails over
+   * to the next, as one whose endpoints are down or read-only does; only when every level is
+   * ejected does the best level's panic routing try an ejected endpoint.
+   */
   const choose = (hint: PickHint): T | undefined => {
-    for (const level of levelsFor(hint)) {
+    const levels = levelsFor(hint);
+    if (levels.length > 1) {
+      const strict: PickHint = { ...hint, honourEjection: true };
+      for (const level of levels) {
+        const picked = balancer.pick(level, strict) as T | undefined;
+        if (picked !== undefined) return picked;
+      }
+    }
+    for (const level of levels) {
       const picked = balancer.pick(level, hint) as T | undefined;
       if (picked !== undefined) return picked;
     }

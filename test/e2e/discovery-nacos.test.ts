@@ -194,7 +194,7 @@ test('a provider that joins (register-mode all) gets traffic without a Ferry res
   assert.ok(names.includes('ferry-sample-provider'), JSON.stringify(names));
 });
 
-test('instance-mode providers are found at application level and called: MetadataInfo from the MetadataService (local) or the Nacos config (remote)', async (ctx) => {
+test('instance-mode providers are found at application level and called: MetadataInfo from the MetadataService (local) or the Nacos config (remote)', async () => {
   const p4 = await provider('p4', 'instance');
   const p5 = await startJavaProvider({ name: 'p5', registry: nacos!.registryUrl, registerMode: 'instance', metadataType: 'remote' });
   providers.set('p5', p5);
@@ -218,15 +218,11 @@ test('instance-mode providers are found at application level and called: Metadat
     60_000,
   ).catch(() => undefined);
   if (mappingConfig === undefined) {
+    // This was skipped before: rnacos 0.8.8 sometimes starts with a dead config store (a raft
+    // thread panics at start, then every publish answers `true` and is dropped). startNacos()
+    // now checks a config round-trip and starts such a server again, so a missing mapping is a failure.
     const list = await fetch(`${nacos!.base}/nacos/v1/cs/configs?search=blur&dataId=&group=&pageNo=1&pageSize=100`).then((r) => r.text());
-    await Promise.all([p4.stop(), p5.stop()]);
-    providers.delete('p4');
-    providers.delete('p5');
-    // Seen on a loaded machine in some runs: Dubbo's metadata report (nacos-client over gRPC) writes
-    // nothing to rnacos at all, and logs nothing about it; without the mapping no consumer can find
-    // instance-mode providers. Not Ferry's doing: skipped, saying what rnacos holds.
-    ctx.skip(`rnacos holds no mapping config 60 s after the providers started (configs: ${list.slice(0, 300)})`);
-    return;
+    assert.fail(`rnacos holds no mapping config 60 s after the providers started (configs: ${list.slice(0, 300)})\n${nacos!.output().slice(-2000)}`);
   }
   assert.equal(mappingConfig, 'ferry-sample-provider');
   const p5Instance = await waitFor('p5 in the application service', async () =>

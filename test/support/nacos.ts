@@ -32,8 +32,8 @@ export interface NacosServer {
   running(): boolean;
   /** Stops the process but keeps the data folder and ports, so that `start()` brings it back. */
   stopProcess(): Promise<void>;
-  /** Starts it again on the same ports (after stopProcess()). */
-  start(): Promise<void>;
+  /** Starts it again on the same ports (after stopProcess()); `empty`: with its data folder emptied first, as a server that lost its disk. */
+  start(options?: { empty?: boolean }): Promise<void>;
   /** Stops it and removes its data folder. */
   stop(): Promise<void>;
   /** stderr and stdout captured so far (the last part), for error messages. */
@@ -126,6 +126,45 @@ async function healthy(base: string): Promise<boolean> {
   }
 }
 
+/** Starts of rnacos tried before a server whose config store drops writes is given up. */
+const CONFIG_STORE_ATTEMPTS = 4;
+
+/**
+ * Whether a config written now can be read back (within 3 s, bounded polls); false at once when
+ * `panicked()` says an rnacos thread died.
+ */
+async function configStoreWorks(base: string, auth: { username: string; password: string } | undefined, panicked: () => boolean): Promise<boolean> {
+  const content = `probe-${Date.now()}-${Math.random()}`;
+  let token: Record<string, string> = {};
+  try {
+    if (auth !== undefined) {
+      const r = await fetch(`${base}/nacos/v1/auth/login`, {
+        method: 'POST',
+        body: new URLSearchParams(auth),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        signal: AbortSignal.timeout(2000),
+      });
+      token = { accessToken: String(((await r.json()) as { accessToken?: unknown }).accessToken ?? '') };
+    }
+    const where = { dataId: 'ferry-test-probe', group: 'ferry-test-probe', ...token };
+    const put = await fetch(`${base}/nacos/v1/cs/configs`, {
+      method: 'POST',
+      body: new URLSearchParams({ ...where, content }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      signal: AbortSignal.timeout(2000),
+    });
+    await put.text();
+    for (let i = 0; i < 30 && !panicked(); i++) {
+      const r = await fetch(`${base}/nacos/v1/cs/configs?${new URLSearchParams(where)}`, { signal: AbortSignal.timeout(2000) });
+      if (r.status === 200 && (await r.text()) === content) return true;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } catch {
+    // unreachable or garbage: not working
+  }
+  return false;
+}
+
 export interface NacosOptions {
   /** Turn Open API auth on (RNACOS_ENABLE_OPEN_API_AUTH) with this initial admin user. */
   readonly auth?: { readonly username: string; readonly password: string };
@@ -182,7 +221,7 @@ export async function startNacos(options: NacosOptions = {}): Promise<NacosServe
   };
 
   let proc: ManagedProcess | undefined;
-  const launch = async (): Promise<void> => {
+  const launchOnce = async (): Promise<ManagedProcess> => {
     // setpriv --pdeathsig: rnacos dies with the test process even if that is SIGKILLed (rnacos
     // does not watch its stdin the way the Java helpers do). cwd = the temp folder, so rnacos
     // finds no .env file of ours.
@@ -194,7 +233,7 @@ export async function startNacos(options: NacosOptions = {}): Promise<NacosServe
         throw new Error(`rnacos exited before it was ready\n${p.stderrTail()}\n${p.stdoutText().slice(-4000)}`);
       }
       // With auth on, rnacos creates its initial user a moment after it is healthy: wait for a login.
-      if ((await healthy(base)) && (await portOpen(grpcPort)) && (options.auth === undefined || (await canLogin(base, options.auth)))) return;
+      if ((await healthy(base)) && (await portOpen(grpcPort)) && (options.auth === undefined || (await canLogin(base, options.auth)))) return p;
       if (Date.now() > deadline) {
         await terminate(p, 5000);
         throw new Error(`rnacos on ${port}/${grpcPort} not ready after ${READY_TIMEOUT_MS} ms\n${p.stderrTail()}`);
@@ -202,12 +241,33 @@ export async function startNacos(options: NacosOptions = {}): Promise<NacosServe
       await new Promise((r) => setTimeout(r, 100));
     }
   };
+  /**
+   * rnacos 0.8.8 sometimes starts with its config store dead: a raft actor panics at start
+   * (raftapply.rs:421, `unwrap()` on a log manager not yet set, a start-up race seen in about 1
+   * start of 4 on a loaded machine), and from then on every config publish answers `true` and is
+   * dropped. Dubbo's mapping and metadata report then never appear. Such a server is started again,
+   * with its data folder emptied when it started from an empty one (a failed first start leaves a
+   * raft log that fails the same way).
+   */
+  const launch = async (fresh: boolean): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      const p = await launchOnce();
+      if (await configStoreWorks(base, options.auth, () => p.stderrTail().includes('panicked') || p.stdoutText().includes('panicked'))) return;
+      const why = `${p.stderrTail().slice(-1500)}\n${p.stdoutText().slice(-1500)}`;
+      await terminate(p, 5000);
+      if (fresh) await rm(join(dir, 'data'), { recursive: true, force: true });
+      process.stderr.write(`rnacos on ${port}: config store drops writes (start ${attempt}); starting it again\n`);
+      if (attempt >= CONFIG_STORE_ATTEMPTS) {
+        throw new Error(`rnacos on ${port} drops config writes after ${attempt} starts (its raft store did not start)\n${why}`);
+      }
+    }
+  };
   const stopProcess = async (): Promise<void> => {
     if (proc !== undefined) await terminate(proc, 10_000);
   };
 
   try {
-    await launch();
+    await launch(true);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
@@ -223,9 +283,10 @@ export async function startNacos(options: NacosOptions = {}): Promise<NacosServe
     },
     running: () => proc !== undefined && !proc.hasExited(),
     stopProcess,
-    async start() {
+    async start(startOptions = {}) {
       if (proc !== undefined && !proc.hasExited()) return;
-      await launch();
+      if (startOptions.empty === true) await rm(join(dir, 'data'), { recursive: true, force: true });
+      await launch(startOptions.empty === true);
     },
     async stop() {
       await stopProcess();

@@ -61,8 +61,11 @@ export function fourLetterWord(port: number, word: string, timeoutMs = 2000): Pr
  * Stop the Dubbo providers registered in it first: a provider whose ZooKeeper is gone spends its
  * shutdown retrying to unregister.
  */
-/** `heapMb`: the server JVM's heap (default 128; bench/registry-scale.ts needs more for 50,000 nodes). */
-export async function startZooKeeper(options: { heapMb?: number; tls?: ZooKeeperTls } = {}): Promise<ZooKeeperServer> {
+/**
+ * `heapMb`: the server JVM's heap (default 128; bench/registry-scale.ts needs more for 50,000 nodes).
+ * `maxClientCnxns`: connections one client address may hold (default 0, unlimited; ZooKeeper's own default is 60).
+ */
+export async function startZooKeeper(options: { heapMb?: number; maxClientCnxns?: number; tls?: ZooKeeperTls } = {}): Promise<ZooKeeperServer> {
   await ensureJavaTools();
   const dir = await mkdtemp(join(tmpdir(), 'ferry-zk-'));
   const port = await freePort();
@@ -94,8 +97,8 @@ export async function startZooKeeper(options: { heapMb?: number; tls?: ZooKeeper
       `clientPort=${port}`,
       'clientPortAddress=127.0.0.1',
       'admin.enableServer=false',
-      '4lw.commands.whitelist=ruok,srvr,stat',
-      'maxClientCnxns=0',
+      '4lw.commands.whitelist=ruok,srvr,stat,cons',
+      `maxClientCnxns=${options.maxClientCnxns ?? 0}`,
       // Tests create sessions with small timeouts; let them be small.
       'minSessionTimeout=1000',
       ...tlsLines,

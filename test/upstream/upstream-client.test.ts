@@ -96,7 +96,7 @@ function setup(eps: Endpoint[], up = true) {
       return t;
     },
   });
-  return { client, transports, src };
+  return { client, transports, src, outlier };
 }
 
 const soon = (ms = 1000) => performance.now() + ms;
@@ -169,6 +169,18 @@ test('priority levels: the backup level serves only while the best level has not
   for (let i = 0; i < 4; i++) assert.equal(await served(), 'backup:1');
   transports.get('main:1')!.health = 'up';
   assert.equal(await served(), 'main:1');
+});
+
+test('priority levels: a best level whose endpoints are all ejected gives way to the backup (no panic routing); with every level ejected, the best level is tried', async () => {
+  const { client, outlier } = setup([endpoint('main:1', 0), endpoint('backup:1', 1)]);
+  const served = async () => (await client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 0 })).value;
+  assert.equal(await served(), 'main:1');
+  // input: main:1 ejected by outlier detection (100 timeouts in a row) while its connection stays up
+  for (let i = 0; i < 100; i++) outlier.failure('main:1', 'timeout');
+  assert.equal(outlier.isEjected('main:1'), true, 'main:1 is ejected');
+  for (let i = 0; i < 4; i++) assert.equal(await served(), 'backup:1', 'the backup level serves while main:1 is ejected');
+  for (let i = 0; i < 100; i++) outlier.failure('backup:1', 'timeout');
+  assert.equal(await served(), 'main:1', 'every level ejected: panic routing in the best level');
 });
 
 test('discovery: a removed endpoint is closed at once and no longer picked; an added one is connected', async () => {

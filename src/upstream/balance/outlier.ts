@@ -151,7 +151,9 @@ export function createOutlierDetector(options: OutlierOptions = {}): OutlierDete
 /**
  * A balancer that skips ejected endpoints. When ejection would leave nothing available (every
  * endpoint failing), it falls back to all endpoints ("panic" routing): better to try an ejected
- * endpoint than to refuse every call. Returns the caller's own view, not the wrapper.
+ * endpoint than to refuse every call — unless the hint says `honourEjection` (the upstream client
+ * asks so first when it has several priority levels, so that a level whose endpoints are all
+ * ejected gives way to the next instead of panicking). Returns the caller's own view, not the wrapper.
  */
 export function withOutlierEjection(inner: Balancer, detector: OutlierDetector): Balancer {
   const original = new WeakMap<EndpointView, EndpointView>();
@@ -164,6 +166,7 @@ export function withOutlierEjection(inner: Balancer, detector: OutlierDetector):
       });
       const chosen = inner.pick(views, hint);
       if (chosen !== undefined) return original.get(chosen) ?? chosen;
+      if (hint.honourEjection === true) return undefined;
       return inner.pick(endpoints, hint);
     },
   };

@@ -34,6 +34,11 @@ export interface PickHint {
   readonly exclude?: ReadonlySet<string>;
   /** Tag routing: the call may go only to this subset (applied by the upstream client before any balancer sees the endpoints). */
   readonly subset?: SubsetRequest;
+  /**
+   * Pick only endpoints that outlier detection has not ejected, even when that leaves none
+   * (no "panic" routing): with priority levels, an ejected level must give way to the next one.
+   */
+  readonly honourEjection?: boolean;
 }
 
 export interface Balancer {

@@ -13,7 +13,8 @@
  * One watcher per registry is shared by every service that names it (ref-counted): an application
  * is read once per round however many interfaces map to it, and MetadataInfo once per (application,
  * revision) for all of them. Registry trouble keeps the last known lists; malformed instances are
- * skipped and named once.
+ * skipped and named once. A mapping or an application that suddenly lists nobody (a Nacos
+ * restarted empty) keeps its last names or instances (empty protection), reported once.
  */
 import type { RegistryAccess } from '../../config/types.js';
 import { acquireShared, FunctionIds, type SharedWatcher } from './shared-watchers.js';
@@ -172,6 +173,17 @@ function createShared(registry: NacosRegistry, options: NacosAppsOptions, forget
         );
       } else problems.clear(`${key}:many`);
       problems.clear(key);
+      if (names.length === 0 && (w.value?.length ?? 0) > 0) {
+        // Empty protection: a Nacos restarted without its data has lost the mapping, and Dubbo
+        // writes it only when a service is exported, so the instances that register again would
+        // never be found. Keep watching the applications last named.
+        problems.report(
+          `${key}:empty-protected`,
+          new RegistryError(`Nacos ${registry.display} has no mapping of ${iface} any more; keeping its last applications (${w.value!.join(', ')})`),
+        );
+        return true;
+      }
+      problems.clear(`${key}:empty-protected`);
       set(w, names.slice(0, maxApps), sameNames);
       return true;
     } catch (err) {
@@ -215,6 +227,14 @@ function createShared(registry: NacosRegistry, options: NacosAppsOptions, forget
       }
       next.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       problems.clear(`app:${app}`);
+      if (reply.hosts.length === 0 && (w.value?.length ?? 0) > 0) {
+        // Empty protection, as for the interface-level lists (nacos.ts): a Nacos restarted empty
+        // lists nobody until the providers register again. Instances that really left fail their
+        // health checks and leave balancing on their own.
+        problems.report(`app:${app}:empty-protected`, new RegistryError(`${what} lists no instance; keeping the last ${w.value!.length}`));
+        return true;
+      }
+      problems.clear(`app:${app}:empty-protected`);
       set(w, next, sameInstances);
       return true;
     } catch (err) {

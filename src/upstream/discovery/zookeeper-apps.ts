@@ -29,7 +29,8 @@ import {
 } from './service-instance.js';
 import { toConnectString } from './zookeeper.js';
 import type { RegistryAccess } from '../../config/types.js';
-import { createZooKeeperClient, zooKeeperAccessKey, zooKeeperAccessOf } from './zookeeper-client.js';
+import { zooKeeperAccessKey, zooKeeperAccessOf } from './zookeeper-client.js';
+import { acquireZooKeeperSession, type ZooKeeperSession } from './zookeeper-session.js';
 
 /** Most applications one interface maps to (more are ignored and reported). */
 export const DEFAULT_MAX_APPS_PER_INTERFACE = 64;
@@ -365,43 +366,44 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
     for (const app of appWatches.keys()) listApp(app);
   }
 
-  function start(): void {
-    if (closed) return;
-    const c = createZooKeeperClient(connectString, {
-      sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
-      retryDelayMs: options.retryDelayMs ?? 1000,
-      access: zooKeeperAccessOf(options.connectString, options.access),
-      onTlsError: (err) => problems.report('zk:tls', err),
+  // The registry's one session, shared with the interface-level sources (zookeeper-session.ts).
+  const session: ZooKeeperSession = acquireZooKeeperSession({
+    connectString,
+    access: zooKeeperAccessOf(options.connectString, options.access),
+    ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
+    ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+  });
+  let stopListening: (() => void) | undefined;
+  const startListening = (): void => {
+    stopListening = session.listen({
+      connected: (c) => {
+        if (closed) return;
+        client = c;
+        isConnected = true;
+        problems.clear('zk:session');
+        problems.clear('zk:tls');
+        // Within one session watches survive a reconnect; listing again catches what they cannot.
+        readEverything();
+      },
+      disconnected: () => {
+        isConnected = false;
+      },
+      expired: () => {
+        isConnected = false;
+        client = undefined;
+        problems.report(`zk:session`, new RegistryError(`ZooKeeper session expired (${connectString}); reconnecting`));
+        // A new session has no watches: every instance node is read again.
+        for (const w of appWatches.values()) {
+          w.children = new Set();
+          w.listing = false;
+        }
+      },
+      authenticationFailed: () => {
+        problems.report(`zk:auth`, new RegistryError(`ZooKeeper authentication failed (${connectString})`, { code: 'FERRY_REGISTRY_AUTH' }));
+      },
+      tlsError: (err) => problems.report('zk:tls', err),
     });
-    client = c;
-    c.on('connected', () => {
-      if (c !== client) return;
-      isConnected = true;
-      // Within one session watches survive a reconnect; listing again catches what they cannot.
-      readEverything();
-    });
-    c.on('disconnected', () => {
-      if (c === client) isConnected = false;
-    });
-    c.on('expired', () => {
-      if (c !== client) return;
-      isConnected = false;
-      problems.report(`zk:session`, new RegistryError(`ZooKeeper session expired (${connectString}); reconnecting`));
-      c.close();
-      client = undefined;
-      // A new session has no watches: every instance node is read again.
-      for (const w of appWatches.values()) w.children = new Set();
-      start();
-    });
-    c.once('connected', () => {
-      problems.clear('zk:session');
-      problems.clear('zk:tls');
-    });
-    c.on('authenticationFailed', () => {
-      problems.report(`zk:auth`, new RegistryError(`ZooKeeper authentication failed (${connectString})`, { code: 'FERRY_REGISTRY_AUTH' }));
-    });
-    c.connect();
-  }
+  };
 
   const api: Omit<ZooKeeperApps, 'release'> = {
     watchMapping(iface, listener) {
@@ -458,7 +460,7 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
     connected: () => isConnected,
   };
 
-  start();
+  startListening();
 
   return {
     refs: 0,
@@ -470,10 +472,10 @@ function createShared(connectString: string, options: ZooKeeperAppsOptions, forg
       mappings.clear();
       appWatches.clear();
       queue.length = 0;
-      const c = client;
       client = undefined;
       isConnected = false;
-      c?.close();
+      stopListening?.();
+      session.release();
     },
   };
 }

@@ -10,13 +10,14 @@ import { safeSink } from './problem-log.js';
 import { EndpointListeners } from './listeners.js';
 import zookeeper from 'node-zookeeper-client';
 import type { RegistryAccess } from '../../config/types.js';
-import { createZooKeeperClient, zooKeeperAccessOf } from './zookeeper-client.js';
-import type { Client, Event } from 'node-zookeeper-client';
+import { zooKeeperAccessOf } from './zookeeper-client.js';
+import type { Event } from 'node-zookeeper-client';
 import { RegistryError } from '../../errors/index.js';
 import { createEndpointCache, type EndpointCache } from './endpoint-cache.js';
 import { selectProviders, selectorOf, type ServiceSelector } from './provider-url.js';
 import type { Endpoint, EndpointSource } from './types.js';
 import { ReadySignal } from './ready-signal.js';
+import { acquireZooKeeperSession, type ZooKeeperSession } from './zookeeper-session.js';
 
 export interface ZooKeeperSourceOptions {
   /** `host:port[,host:port...][/chroot]`, or a registry URL `zookeeper://host:port?backup=host:port,...`. */
@@ -80,7 +81,10 @@ function sameList(a: readonly Endpoint[], b: readonly Endpoint[]): boolean {
   return true;
 }
 
-/** Watches one Dubbo service's providers in ZooKeeper. Connects at once; `close()` disconnects. */
+/**
+ * Watches one Dubbo service's providers in ZooKeeper, over the registry's shared session (opened
+ * at once by the first source); `close()` gives the session back.
+ */
 export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeeperSource {
   const selector: ServiceSelector = selectorOf(options);
   const connectString = toConnectString(options.connectString);
@@ -102,7 +106,6 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
   let list: readonly Endpoint[] = Object.freeze([]);
   let origin: 'none' | 'registry' | 'cache' = 'none';
   let closed = false;
-  let client: Client | undefined;
   let isConnected = false;
   let hasRead = false;
   let reading = false;
@@ -120,14 +123,14 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
     listeners.tell(list);
   };
 
-  // One watcher function for the life of each client: node-zookeeper-client de-duplicates
+  // One watcher function for the life of the source: node-zookeeper-client de-duplicates
   // watchers by identity, so re-reads do not pile up notifications.
   const onWatch = (_event: Event): void => {
     refresh();
   };
 
   function refresh(): void {
-    const c = client;
+    const c = session.client();
     if (closed || c === undefined) return;
     if (reading) {
       readAgain = true;
@@ -136,7 +139,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
     reading = true;
     readAgain = false;
     c.getChildren(providersPath, onWatch, (error, children) => {
-      if (c !== client || closed) {
+      if (c !== session.client() || closed) {
         reading = false;
         return;
       }
@@ -151,7 +154,7 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
         // No providers folder: nobody has registered. Watch for it to appear.
         c.exists(providersPath, onWatch, (existsError, stat) => {
           reading = false;
-          if (c !== client || closed) return;
+          if (c !== session.client() || closed) return;
           if (existsError !== null) {
             report(existsError);
             return;
@@ -168,42 +171,34 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
     });
   }
 
-  function start(): void {
-    if (closed) return;
-    const c = createZooKeeperClient(connectString, {
-      sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
-      retryDelayMs: options.retryDelayMs ?? 1000,
-      access,
-      onTlsError: report,
-    });
-    client = c;
-    reading = false;
-    c.on('connected', () => {
-      if (c !== client) return;
+  // The registry's one session, shared with every other service that reads it (zookeeper-session.ts).
+  const session: ZooKeeperSession = acquireZooKeeperSession({
+    connectString,
+    access,
+    ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
+    ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
+  });
+  const stopListening = session.listen({
+    connected: () => {
+      if (closed) return;
       isConnected = true;
       refresh();
-    });
-    c.on('disconnected', () => {
-      if (c !== client) return;
+    },
+    disconnected: () => {
       isConnected = false;
-    });
-    c.on('expired', () => {
-      // An expired session cannot be revived: its watches are gone. Start a new client and
-      // read again; until then the last list stays.
-      if (c !== client) return;
+    },
+    expired: () => {
+      // An expired session's watches are gone: the session opens a new one and says
+      // `connected`, and this source reads again; until then the last list stays.
       isConnected = false;
+      reading = false;
       report(new Error(`ZooKeeper session expired (${connectString}); reconnecting`));
-      c.close();
-      client = undefined;
-      start();
-    });
-    c.on('authenticationFailed', () => {
+    },
+    authenticationFailed: () => {
       report(new RegistryError(`ZooKeeper authentication failed (${connectString})`, { code: 'FERRY_REGISTRY_AUTH' }));
-    });
-    c.connect();
-  }
-
-  start();
+    },
+    tlsError: (err) => report(err),
+  });
 
   // ZooKeeper not reached soon after start: serve the list a previous run left on disk, until
   // the first real read replaces it.
@@ -238,10 +233,9 @@ export function createZooKeeperSource(options: ZooKeeperSourceOptions): ZooKeepe
       if (cacheTimer !== undefined) clearTimeout(cacheTimer);
       listeners.clear();
       readySignal.settle(false);
-      const c = client;
-      client = undefined;
       isConnected = false;
-      c?.close();
+      stopListening();
+      session.release();
     },
   };
 }

@@ -105,3 +105,14 @@ test('panic routing: when every endpoint is ejected, they are all tried rather t
   eps[1]!.up = false;
   assert.equal(b.pick(eps, {}), undefined);
 });
+
+test('honourEjection: with every endpoint ejected, nothing is picked (the upstream client then tries the next priority level)', () => {
+  const d = createOutlierDetector({ consecutiveFailures: 1, baseEjectionMs: 60_000 });
+  const eps = [view('a'), view('b')];
+  d.failure('a', 'timeout');
+  const b = withOutlierEjection(createRoundRobinBalancer(), d);
+  assert.equal(b.pick(eps, { honourEjection: true })?.id, 'b', 'the endpoint not ejected is picked');
+  d.failure('b', 'timeout');
+  assert.equal(b.pick(eps, { honourEjection: true }), undefined, 'none when all are ejected');
+  assert.ok(b.pick(eps, {}) !== undefined, 'without the flag, panic routing still picks one');
+});
