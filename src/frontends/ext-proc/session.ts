@@ -45,7 +45,7 @@ export interface ExtProcSession {
    * cancelled and the answer becomes 400 FERRY_EXT_PROC_PROTOCOL_ERROR (see `violation`).
    */
   arrived(msg: ProcessingRequest): void;
-  /** The protocol violation seen by `arrived`, if any: an answer already streaming must be cut short. */
+  /** A protocol violation seen by `arrived` that is not the answer itself: an answer already streaming must be cut short. */
   readonly violation: FerryError | undefined;
   /**
    * After `handle` returned the first piece of a streamed local reply (FULL_DUPLEX_STREAMED): the
@@ -97,6 +97,8 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
   let arrivedFullDuplex = false;
   let inputEnded = false;
   let violation: FerryError | undefined;
+  // The violation became the answer itself: nothing to cut short.
+  let violationAnswered = false;
   // Aborted when the stream ends: an upstream call still running for it is cancelled.
   const streamGone = new AbortController();
   const maxBodyBytes = options.maxBodyBytes ?? engine.maxBodyBytes;
@@ -146,7 +148,10 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
       return fail(toFerryError(err));
     }
     // A message past the request's end cancelled the call: that, not the 499, is the answer.
-    if (violation !== undefined) return fail(violation);
+    if (violation !== undefined) {
+      violationAnswered = true;
+      return fail(violation);
+    }
     return finish(res);
   };
 
@@ -224,7 +229,7 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
       streamGone.abort();
     },
     get violation() {
-      return violation;
+      return violationAnswered ? undefined : violation;
     },
     takeRest() {
       const r = rest;
