@@ -23,6 +23,19 @@ let small: TestFerry;
 let table: ScenarioResult[];
 
 const FD = 'FULL_DUPLEX_STREAMED' as const;
+
+// A route whose Dubbo attachments come from what Envoy says of the request.
+const ENVOY_CONTEXT = [
+  'routes:',
+  '  - id: envoy-context',
+  '    http: GET /envoy/attachments',
+  '    call: accounts.receivedAttachments',
+  '    attachments:',
+  '      route: attribute.xds.route_name',
+  '      peer: attribute.source.address',
+  '      team: metadata.ferry.gateway.team',
+  '',
+].join('\n');
 const SMALL_LIMIT = 4096;
 
 /** Splits a body into `n` chunks (at least one character each) as a client might send it. */
@@ -46,7 +59,7 @@ before(async () => {
   [peer, provider] = await Promise.all([startGrpcPeer(), startJavaProvider({ name: 'extproc-full-duplex', triple: true })]);
   const ghost = readFileSync(join(writeCaseMappings(provider.address, `127.0.0.1:${await freePort()}`), 'ghost.yaml'), 'utf8');
   const upstreams = { dubboAddress: provider.address, grpcAddress: peer.address, tripleAddress: `127.0.0.1:${provider.triplePort}` };
-  ferry = await startTestFerry({ ...upstreams, extra: { 'ghost.yaml': ghost }, extProcPort: 0 });
+  ferry = await startTestFerry({ ...upstreams, extra: { 'ghost.yaml': ghost, 'envoy-context.yaml': ENVOY_CONTEXT }, extProcPort: 0 });
   small = await startTestFerry({ ...upstreams, extProcPort: 0, maxBodyBytes: SMALL_LIMIT });
   table = await runScenarios(
     ferry.extProcPort!,
@@ -190,7 +203,7 @@ function rawReply(r: ScenarioResult): { status: number; body: string } {
   const status = pieces[0]!['headers_response']?.headers?.headers?.find((h: { key: string }) => h.key === ':status');
   const body = pieces
     .slice(1)
-    .map((p) => Buffer.from(p!['body_response']?.body ?? '', 'base64').toString())
+    .map((p) => Buffer.from(p['body_response']?.body ?? '', 'base64').toString())
     .join('');
   assert.equal(pieces.at(-1)!['body_response']?.end_of_stream, true, 'the last piece ends the reply');
   return { status: Number(Buffer.from(status?.raw_value ?? '', 'base64').toString()), body };
@@ -237,4 +250,40 @@ test(`bad input: a body over the limit in full-duplex mode (input: 10 chunks of 
   const s = streamedOf(r);
   assert.equal(s.status, 413);
   assert.equal(JSON.parse(s.chunks.join('')).code, 'FERRY_BODY_TOO_LARGE');
+});
+
+test('an Envoy attribute and forwarded metadata as Dubbo attachments (inputs: xds.route_name, source.address, metadata ferry.gateway team); absent over HTTP', async () => {
+  const s = streamedOf(
+    await oneStream({
+      name: 'attributes',
+      headers: head('GET', '/envoy/attachments'),
+      requestBodyMode: FD,
+      attributes: { 'envoy.filters.http.ext_proc': { 'xds.route_name': 'orders-route', 'source.address': '192.0.2.7:40001' } },
+      metadata: { 'ferry.gateway': { team: 'blue' } },
+    }),
+  );
+  assert.equal(s.status, 200, s.chunks.join(''));
+  const got = JSON.parse(s.chunks.join(''));
+  assert.equal(got.route, 'orders-route', JSON.stringify(got));
+  assert.equal(got.peer, '192.0.2.7:40001');
+  assert.equal(got.team, 'blue');
+  const direct = await http(ferry.base, 'GET', '/envoy/attachments');
+  assert.equal(direct.status, 200, direct.text);
+  assert.equal(direct.json.route, undefined, `no attributes over HTTP: ${direct.text}`);
+});
+
+test('the dynamic metadata names the endpoint that answered (Dubbo, gRPC stream, and an ImmediateResponse in BUFFERED mode) and none when no upstream answered', async () => {
+  const [dubbo, grpcStream, buffered, ghost] = await runScenarios(ferry.extProcPort!, [
+    { name: 'dubbo', headers: head('GET', '/ping'), requestBodyMode: FD },
+    { name: 'grpc stream', headers: head('GET', '/v1/accounts/a3/payments:watch?count=2'), requestBodyMode: FD },
+    { name: 'buffered', headers: head('GET', '/ping') },
+    { name: 'ghost', headers: head('GET', '/ghost/ping'), requestBodyMode: FD },
+  ]);
+  const meta = (r: ScenarioResult | undefined) => r?.responses[0]?.dynamic_metadata?.['envoy.filters.http.ext_proc'];
+  assert.deepEqual(meta(dubbo), { code: 'ferry_ok', route_id: 'ping', service: 'accounts', endpoint: provider.address }, JSON.stringify(dubbo));
+  assert.equal(meta(grpcStream)?.['endpoint'], peer.address, JSON.stringify(grpcStream?.responses[0]));
+  assert.equal(buffered?.outcome, 'immediate');
+  assert.equal(meta(buffered)?.['endpoint'], provider.address);
+  assert.equal(meta(ghost)?.['code'], 'FERRY_UPSTREAM_UNAVAILABLE');
+  assert.equal(meta(ghost)?.['endpoint'], undefined, 'no endpoint answered');
 });

@@ -284,15 +284,20 @@ export function durationOf(ms: number): { seconds: number; nanos: number } {
   return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
 }
 
-/** The dynamic metadata Ferry writes for Envoy's access log and later filters, under `namespace`. */
+/**
+ * The dynamic metadata Ferry writes for Envoy's access log and later filters, under `namespace`:
+ * the FERRY code (or ferry_ok), the route, the service and the endpoint (host:port) that answered.
+ */
 export function answerMetadata(
   namespace: string,
   routeId: string | undefined,
   serviceName: string | undefined,
   details: string,
+  endpoint?: string,
 ): Record<string, Record<string, string>> {
   const fields: Record<string, string> = { code: details };
   if (routeId !== undefined) fields['route_id'] = routeId;
   if (serviceName !== undefined) fields['service'] = serviceName;
+  if (endpoint !== undefined) fields['endpoint'] = endpoint;
   return { [namespace]: fields };
 }

@@ -282,7 +282,8 @@ function valueOf(v: WireValue, depth: number): unknown {
 }
 
 function plainOf(s: WireStruct, depth: number): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  // No prototype: a field named __proto__ stays a field.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(s.fields ?? {})) out[k] = valueOf(v, depth);
   return out;
 }

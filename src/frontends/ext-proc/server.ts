@@ -112,7 +112,10 @@ function serveStream(call: ProcessCall, contract: FrontendContract, listen: ExtP
     }
     endCall();
   };
-  /** Writes an answer (and, when it is streamed, all of it); true when the stream is finished. */
+  /**
+   * Writes an answer and, when it is streamed, all of it (within the message queue, so a
+   * half-close from Envoy ends the call only after it); true when the stream is finished.
+   */
   const writeReply = async (reply: ProcessingResponse): Promise<boolean> => {
     call.write(reply);
     const rest = session.takeRest();

@@ -99,6 +99,9 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
   let violation: FerryError | undefined;
   // The violation became the answer itself: nothing to cut short.
   let violationAnswered = false;
+  // Envoy's request attributes (all namespaces merged, the first one naming a key wins) and forwarded metadata.
+  let attributes: Record<string, unknown> | undefined;
+  let metadata: Record<string, Record<string, unknown>> | undefined;
   // Aborted when the stream ends: an upstream call still running for it is cancelled.
   const streamGone = new AbortController();
   const maxBodyBytes = options.maxBodyBytes ?? engine.maxBodyBytes;
@@ -114,11 +117,11 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
     if (fullDuplex) {
       const answer = toStreamedAnswer(res);
       rest = answer.rest;
-      if (namespace !== '') answer.first.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, answer.details);
+      if (namespace !== '') answer.first.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, answer.details, res.endpoint);
       return answer.first;
     }
     const reply = await toImmediateResponse(res);
-    if (namespace !== '') reply.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, reply.immediate_response!.details!);
+    if (namespace !== '') reply.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, reply.immediate_response!.details!, res.endpoint);
     return reply;
   };
 
@@ -139,6 +142,8 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
       deadline: performance.now() + plan.budgetMs,
       ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress }),
       signal: streamGone.signal,
+      ...(attributes === undefined ? {} : { attributes }),
+      ...(metadata === undefined ? {} : { metadata }),
     };
     let res: GatewayResponse;
     try {
@@ -159,6 +164,12 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
     const hh = msg.request_headers!;
     configuredBodyMode = msg.protocol_config?.request_body_mode;
     fullDuplex = configuredBodyMode === 'FULL_DUPLEX_STREAMED';
+    if (msg.attributes !== undefined) {
+      attributes = Object.create(null) as Record<string, unknown>;
+      for (const fields of Object.values(msg.attributes))
+        for (const [k, v] of Object.entries(fields)) if (!Object.hasOwn(attributes, k)) attributes[k] = v;
+    }
+    metadata = msg.metadata_context;
     try {
       head = readRequestHead(hh.headers, options.maxHeaderBytes);
     } catch (err) {

@@ -420,7 +420,7 @@ test('FULL_DUPLEX_STREAMED: no reply to the headers nor to each chunk; the body 
   const rest = await piecesOf(s.takeRest());
   assert.equal(rest.length, 1);
   assert.equal(rest[0]!.streamed_immediate_response?.body_response?.end_of_stream, true);
-  assert.equal(JSON.parse(rest[0]!.streamed_immediate_response!.body_response!.body.toString()).body, '{"a":1}');
+  assert.equal(JSON.parse(rest[0]!.streamed_immediate_response.body_response.body.toString()).body, '{"a":1}');
   assert.equal(s.takeRest(), undefined, 'the rest is taken once');
 });
 
