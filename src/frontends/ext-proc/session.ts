@@ -117,11 +117,13 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
     if (fullDuplex) {
       const answer = toStreamedAnswer(res);
       rest = answer.rest;
-      if (namespace !== '') answer.first.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, answer.details, res.endpoint);
+      if (namespace !== '')
+        answer.first.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, answer.details, res.endpoint);
       return answer.first;
     }
     const reply = await toImmediateResponse(res);
-    if (namespace !== '') reply.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, reply.immediate_response!.details!, res.endpoint);
+    if (namespace !== '')
+      reply.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, reply.immediate_response!.details!, res.endpoint);
     return reply;
   };
 
