@@ -273,11 +273,12 @@ const MAX_STRUCT_DEPTH = 32;
 
 function valueOf(v: WireValue, depth: number): unknown {
   if (depth > MAX_STRUCT_DEPTH) return null;
-  if (v.stringValue !== undefined) return v.stringValue;
-  if (v.numberValue !== undefined) return v.numberValue;
-  if (v.boolValue !== undefined) return v.boolValue;
-  if (v.structValue !== undefined) return plainOf(v.structValue, depth + 1);
-  if (v.listValue !== undefined) return (v.listValue.values ?? []).map((x) => valueOf(x, depth + 1));
+  // Decoded messages carry defaults on their prototype: only the member set on the wire is own.
+  if (Object.hasOwn(v, 'stringValue')) return v.stringValue;
+  if (Object.hasOwn(v, 'numberValue')) return v.numberValue;
+  if (Object.hasOwn(v, 'boolValue')) return v.boolValue;
+  if (Object.hasOwn(v, 'structValue') && v.structValue != null) return plainOf(v.structValue, depth + 1);
+  if (Object.hasOwn(v, 'listValue') && v.listValue != null) return (v.listValue.values ?? []).map((x) => valueOf(x, depth + 1));
   return null;
 }
 
