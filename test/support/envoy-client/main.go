@@ -44,7 +44,9 @@ type Scenario struct {
 	Body []string `json:"body"`
 	// Trailers sent after the body when RequestTrailerMode is SEND.
 	Trailers [][2]string `json:"trailers"`
-	// Envoy's configured request_body_mode: NONE, STREAMED, BUFFERED (default), BUFFERED_PARTIAL.
+	// Envoy's configured request_body_mode: NONE, STREAMED, BUFFERED (default), BUFFERED_PARTIAL,
+	// or FULL_DUPLEX_STREAMED (every chunk and the trailers sent as they arrive, replies read
+	// as they come, a StreamedImmediateResponse recorded piece by piece in Result.Streamed).
 	RequestBodyMode string `json:"requestBodyMode"`
 	// Send request_trailers (request_trailer_mode SEND).
 	SendTrailers bool `json:"sendTrailers"`
@@ -92,7 +94,8 @@ type Result struct {
 	Sent []string `json:"sent"`
 	// Every ProcessingResponse received, in order (protojson, proto field names).
 	Responses []json.RawMessage `json:"responses"`
-	// immediate | forwarded (Envoy would send the request upstream) | observed | local_413 | error
+	// immediate | streamed (a StreamedImmediateResponse) | forwarded (Envoy would send the request
+	// upstream) | observed | local_413 | raw (RawNoWait: see Responses) | error
 	Outcome string `json:"outcome"`
 	// The body Envoy would forward upstream (outcome "forwarded").
 	ForwardedBody string `json:"forwardedBody,omitempty"`
