@@ -22,24 +22,32 @@ npm_packages() {
 if [ "${1:-}" = "--serve" ]; then
   mkdir -p .tmp
   bg=()
+  started=$SECONDS
   for part in "scripts/setup-java.sh --serve" scripts/setup-python.sh; do
     name="$(basename "${part%% *}" .sh)"
+    # Each part writes how long it took, so a slow first start says where its time went.
     # shellcheck disable=SC2086 # the part's words are its command line
-    bash $part >".tmp/$name.log" 2>&1 &
+    (s=$SECONDS && bash $part && echo "$((SECONDS - s))" >".tmp/$name.seconds") >".tmp/$name.log" 2>&1 &
     bg+=("$!:$name")
   done
   # shellcheck source=scripts/node-runtime.sh
   source scripts/node-runtime.sh
+  s=$SECONDS
   npm_packages
   bash scripts/setup-build.sh
+  times="npm + build $((SECONDS - s)) s"
   failed=0
   for entry in "${bg[@]}"; do
     if ! wait "${entry%%:*}"; then
       echo "setup: ${entry#*:} failed:" >&2
       cat ".tmp/${entry#*:}.log" >&2
       failed=1
+    else
+      times+=", ${entry#*:} $(cat ".tmp/${entry#*:}.seconds" 2>/dev/null || echo '?') s"
     fi
   done
+  # Quiet when everything was already there.
+  if ((SECONDS - started > 2)); then echo "==> set up in $((SECONDS - started)) s ($times)"; fi
   exit "$failed"
 fi
 

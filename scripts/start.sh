@@ -26,12 +26,18 @@ stop_all() {
     ((alive)) || break
     sleep 0.25
   done
+  local killed=0
   for i in "${!pids[@]}"; do
     if kill -0 "${pids[$i]}" 2>/dev/null; then
       echo "start: ${names[$i]} did not stop on SIGTERM within 10 s: killed" >&2
       kill -KILL "${pids[$i]}" 2>/dev/null || true
+      ((i == 0)) && killed=1
     fi
   done
+  # An archive is kept only from a provider that exited by itself (a killed JVM leaves half of one).
+  if [[ -n "${jsa_new:-}" && -f "$jsa_new" ]]; then
+    if ((killed)); then rm -f "$jsa_new"; else mv -f "$jsa_new" "$jsa"; fi
+  fi
 }
 trap 'stop_all; exit 130' INT
 trap 'stop_all; exit 143' TERM
@@ -42,7 +48,19 @@ admin="${FERRY_ADMIN_PORT:-9090}"
 # Last run's logs go first: their READY lines must not be taken for this run's.
 rm -f .tmp-provider.log .tmp-grpc.log
 # Dubbo waits up to 10 s for calls in flight on SIGTERM by default; the sample needs 2.
-java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -Ddubbo.service.shutdown.wait=2000 -jar samples/java-provider/dist/ferry-sample-provider.jar \
+# The provider's class-data archive (see make_provider_archive in scripts/setup-java.sh) halves the
+# JVM's start-up work. `npm start` does not wait for a training run on a fresh machine: without a
+# current archive, this run's JVM writes one when it exits.
+jar=samples/java-provider/dist/ferry-sample-provider.jar
+jsa="${jar%.jar}.jsa"
+jsa_new=""
+if [[ -f "$jsa" && "$jsa" -nt "$jar" ]]; then
+  cds=(-XX:SharedArchiveFile="$jsa")
+else
+  jsa_new="$jsa.tmp.$$"
+  cds=(-XX:ArchiveClassesAtExit="$jsa_new")
+fi
+java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m "${cds[@]}" -Ddubbo.service.shutdown.wait=2000 -jar "$jar" \
   --dubbo-port 20880 --triple-port 50051 --name sample-1 >.tmp-provider.log 2>&1 &
 pids+=($!) names+=("the Dubbo sample provider")
 (cd samples/grpc-python && exec ../../.tmp/venv-grpc/bin/python server.py --port 50061) >.tmp-grpc.log 2>&1 &

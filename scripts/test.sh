@@ -11,6 +11,7 @@ echo "==> Node.js $(node --version)"
 bash scripts/setup.sh
 echo "==> tsc --noEmit"
 npx tsc --noEmit -p .
+npx tsc --noEmit -p console # the admin console's browser code (DOM types)
 echo "==> npm run lint (eslint, prettier --check)"
 npm run --silent lint
 mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)

@@ -64,6 +64,29 @@ function tlsFiles(values: Values, env: NodeJS.ProcessEnv, flagPrefix: string, en
   return { certFile, keyFile, ...(clientCaFile !== undefined ? { clientCaFile } : {}) };
 }
 
+/** The admin token from `--admin-token`, `--admin-token-file` or their variables (a file's one trailing newline dropped). */
+function readAdminToken(values: Values, env: NodeJS.ProcessEnv): string | undefined {
+  const given = typeof values['admin-token'] === 'string' ? values['admin-token'] : env['FERRY_ADMIN_TOKEN'];
+  const file = typeof values['admin-token-file'] === 'string' ? values['admin-token-file'] : env['FERRY_ADMIN_TOKEN_FILE'];
+  if (given !== undefined && file !== undefined)
+    throw new UsageError('give the admin token once: --admin-token (FERRY_ADMIN_TOKEN) or --admin-token-file (FERRY_ADMIN_TOKEN_FILE)');
+  let token = given;
+  if (file !== undefined) {
+    try {
+      token = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new UsageError(`--admin-token-file (FERRY_ADMIN_TOKEN_FILE) ${file} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (token !== undefined && token.length < 16) throw new UsageError('the admin token must be at least 16 characters');
+  return token;
+}
+
+/** Whether a listen address is loopback only. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
 /** An expected start-up failure (port in use, missing mapping folder, ...): one line, exit 1, no stack. */
 class StartupError extends Error {}
 
@@ -82,6 +105,8 @@ const SERVE_USAGE = `ferry serve [--mappings DIR] [--host HOST] [--port N] [--ex
 
 Budgets and disclosure (flag, or its variable; defaults and effects in docs/operations.md):
   --admin-host HOST (FERRY_ADMIN_HOST, default 127.0.0.1)   --max-body-bytes N (FERRY_MAX_BODY_BYTES)
+  --admin-token TOKEN | --admin-token-file FILE (FERRY_ADMIN_TOKEN, FERRY_ADMIN_TOKEN_FILE): the admin API, /metrics
+      and the console's try-it need Authorization: Bearer TOKEN; the console is at /console on the admin port
 ${[...LIMIT_SETTINGS, ...MAPPING_SETTINGS].map(([flag, env]) => `  --${flag} N (${env})`).join('\n')}
   --drain-timeout-ms N (FERRY_DRAIN_TIMEOUT_MS, default 10000: how long SIGTERM waits for requests in flight)
   --envoy-message-timeout-ms N, --envoy-max-message-timeout-ms N (FERRY_ENVOY_MESSAGE_TIMEOUT_MS, FERRY_ENVOY_MAX_MESSAGE_TIMEOUT_MS):
@@ -218,6 +243,8 @@ async function main(argv: string[]): Promise<number> {
         'check-signatures': { type: 'boolean' },
         'max-body-bytes': { type: 'string' },
         'admin-host': { type: 'string' },
+        'admin-token': { type: 'string' },
+        'admin-token-file': { type: 'string' },
         'problem-detail': { type: 'string' },
         'envoy-message-timeout-ms': { type: 'string' },
         'envoy-max-message-timeout-ms': { type: 'string' },
@@ -339,6 +366,7 @@ async function main(argv: string[]): Promise<number> {
       const detail = values['problem-detail'] ?? env['FERRY_PROBLEM_DETAIL'] ?? 'safe';
       if (detail !== 'safe' && detail !== 'full') throw new UsageError(`--problem-detail / FERRY_PROBLEM_DETAIL is safe or full, got "${detail}"`);
       const adminHost = values['admin-host'] ?? env['FERRY_ADMIN_HOST'];
+      const adminToken = readAdminToken(values, env);
       const tls = tlsFiles(values, env, 'tls', 'FERRY_TLS');
       const extProcTls = tlsFiles(values, env, 'ext-proc-tls', 'FERRY_EXT_PROC_TLS');
       const plainPort = values['plain-port'] ?? env['FERRY_PLAIN_PORT'];
@@ -382,6 +410,7 @@ async function main(argv: string[]): Promise<number> {
         extProc: { ...(envoyTimers !== undefined ? { envoyTimers } : {}), ...(metadataNamespace !== undefined ? { metadataNamespace } : {}) },
         ...(maxBody !== undefined ? { maxBodyBytes: positiveInt(maxBody, 'the body limit') } : {}),
         ...(adminHost !== undefined ? { adminHost } : {}),
+        ...(adminToken !== undefined ? { adminToken } : {}),
         ...(tls !== undefined ? { tls } : {}),
         ...(extProcTls !== undefined ? { extProcTls } : {}),
         ...(plainPort !== undefined ? { plainPort: Number(plainPort) } : {}),
@@ -401,6 +430,12 @@ async function main(argv: string[]): Promise<number> {
       }).catch((err: unknown) => {
         throw listenFailure(err, host, ports) ?? err;
       });
+      // Before `ferry listening`, so that whoever waits for that line has seen this one.
+      if (adminToken === undefined && !isLoopback(adminHost ?? '127.0.0.1')) {
+        logger.warn('the admin port listens beyond loopback without a token: set --admin-token (FERRY_ADMIN_TOKEN, FERRY_ADMIN_TOKEN_FILE)', {
+          adminHost,
+        });
+      }
       logger.info('ferry listening', {
         [tls !== undefined ? 'https' : 'http']: ferry.httpPort,
         ...(ferry.plainHttpPort !== undefined ? { http: ferry.plainHttpPort } : {}),

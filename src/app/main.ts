@@ -7,8 +7,8 @@ import { propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Registry } from 'prom-client';
 import { ConfigError, formatProblem, keySource, problemsOf, type ConfigProblem } from '../config/errors.js';
-import { loadConfigDir, type MappingLimits } from '../config/loader.js';
-import type { FerryConfig, RouteConfig, ServiceConfig } from '../config/types.js';
+import { DEFAULT_MAPPING_LIMITS, loadConfigDir, type MappingLimits } from '../config/loader.js';
+import type { FerryConfig, GrpcRoute, RouteConfig, ServiceConfig } from '../config/types.js';
 import type { ProblemDetail } from '../errors/index.js';
 import { createEngine, DEFAULT_MAX_BODY_BYTES, type RequestOutcome } from '../gateway/engine.js';
 import { createDubboBinder } from '../gateway/dubbo-binder.js';
@@ -17,6 +17,7 @@ import type { Engine, UpstreamCallObserver } from '../gateway/types.js';
 import { closePlugins, loadPlugins, type PluginCatalog, type PluginFailureObserver } from '../gateway/plugins.js';
 import { builtinPlugins } from '../gateway/policies/index.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
+import { createReloadLog } from './admin-api.js';
 import { createFrontendContract, type FrontendLimits } from '../frontends/contract.js';
 import { startExtProcServer, type ExtProcListenOptions, type ExtProcServer } from '../frontends/ext-proc/index.js';
 import { startHttpFrontend, type HttpFrontend } from '../frontends/http/index.js';
@@ -51,6 +52,8 @@ export interface FerryOptions {
   readonly adminPort?: number;
   /** Admin listen address: 127.0.0.1 unless given (never `host`, so exposing traffic does not expose /metrics). */
   readonly adminHost?: string;
+  /** Requests to the admin API, /metrics and try-it need `Authorization: Bearer <this>` (compared in constant time). */
+  readonly adminToken?: string;
   /** Largest request body, bytes (both front ends and the engine; default 1 MiB). */
   readonly maxBodyBytes?: number;
   /** The other front-end budgets (docs/operations.md); defaults from DEFAULT_FRONTEND_LIMITS. */
@@ -124,6 +127,8 @@ export interface BuiltEngine {
   /** The plugins the engine's routes use (closed when this config is replaced). */
   readonly plugins?: PluginCatalog;
   readonly engine: Engine & { readonly routes: readonly RouteConfig[] };
+  /** A gRPC or Triple route's request and response message names (for the admin console). */
+  readonly messageTypes?: (route: GrpcRoute) => { readonly request: string; readonly response: string } | undefined;
 }
 
 /**
@@ -162,7 +167,11 @@ export function buildEngine(config: FerryConfig, opts: EngineBuildOptions): Buil
     ...(opts.plugins ? { plugins: opts.plugins } : {}),
     ...(opts.onPluginFailure ? { onPluginFailure: opts.onPluginFailure } : {}),
   });
-  return { config, engine, ...(opts.plugins ? { plugins: opts.plugins } : {}) };
+  const messageTypes = (route: GrpcRoute): { request: string; response: string } | undefined => {
+    const service = config.services.get(route.serviceName);
+    return service !== undefined && service.protocol !== 'dubbo' ? grpc.messageTypes(route, service) : undefined;
+  };
+  return { config, engine, messageTypes, ...(opts.plugins ? { plugins: opts.plugins } : {}) };
 }
 
 /** Loads and binds a mapping folder without connecting anywhere (for `ferry validate`). */
@@ -174,6 +183,13 @@ export async function validateMappings(dir: string): Promise<BuiltEngine> {
       throw new Error('ferry validate does not call upstreams');
     },
   });
+}
+
+/** Where the admin server reaches the HTTP listener: the loopback address when it listens on every interface. */
+function loopbackOf(host: string | undefined): string {
+  if (host === undefined || host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /**
@@ -286,6 +302,8 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   };
 
   let current: BuiltEngine;
+  let loadedAt = new Date();
+  const reloads = createReloadLog();
   try {
     current = await build();
   } catch (err) {
@@ -317,6 +335,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   const swap = async (next: BuiltEngine): Promise<void> => {
     const previous = current;
     current = next;
+    loadedAt = new Date();
     // The old config's plugins (Redis clients) close once its requests in flight have had time to end.
     if (previous.plugins !== undefined) setTimeout(() => void closePlugins(previous.plugins!), opts.drainTimeoutMs ?? 10_000).unref();
     checkSignatures(next.config);
@@ -409,6 +428,28 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
           };
         },
         openapi: () => generateOpenApi(current.config),
+        api: {
+          current: () => ({ config: current.config, routes: current.engine.routes, messageTypes: current.messageTypes }),
+          upstreams: (config) => upstreams.describe(config),
+          reloads,
+          registry: metrics.registry,
+          loadedAt: () => loadedAt,
+          validateDir: async (dir) => {
+            const { config, engine } = await validateMappings(dir);
+            return {
+              services: config.services.size,
+              types: config.types.size,
+              routes: config.routes.length,
+              derived: engine.routes.length - config.routes.length,
+            };
+          },
+          httpBase: `${opts.tls !== undefined ? 'https' : 'http'}://${loopbackOf(opts.host)}:${http.port}`,
+        },
+        apiOptions: {
+          ...(opts.adminToken !== undefined ? { token: opts.adminToken } : {}),
+          maxValidateBytes: opts.mappingLimits?.maxFileBytes ?? DEFAULT_MAPPING_LIMITS.maxFileBytes,
+          maxTryBodyBytes: maxBodyBytes,
+        },
       });
     }
     if (opts.watch) {
@@ -418,10 +459,12 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
         apply: swap,
         onApplied: (next) => {
           metrics.recordReload(true);
+          reloads.applied(next.engine.routes.length);
           log?.info('config reloaded', { routes: next.engine.routes.length });
         },
         onError: (err) => {
           metrics.recordReload(false);
+          reloads.refused(err);
           log?.error('config change refused; the previous config keeps serving', errorFields(err));
         },
       });
@@ -442,7 +485,15 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     engine: () => current.engine,
     config: () => current.config,
     async reload() {
-      await swap(await buildNext());
+      let next: BuiltEngine;
+      try {
+        next = await buildNext();
+      } catch (err) {
+        reloads.refused(err);
+        throw err;
+      }
+      await swap(next);
+      reloads.applied(next.engine.routes.length);
     },
     async close() {
       await shutdown.shutdown('close');

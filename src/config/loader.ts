@@ -19,6 +19,7 @@ import {
   DEFAULT_RETRIES,
   type ArgConfig,
   type BalanceKind,
+  type CanaryConfig,
   type DubboRoute,
   type DubboService,
   type FerryConfig,
@@ -522,7 +523,7 @@ function article(type: string): string {
 interface RawServiceCommon {
   version?: string;
   group?: string;
-  endpoints?: string[];
+  endpoints?: Array<string | { address: string; labels?: Record<string, string> }>;
   registry?: string;
   registries?: Array<{ cluster: string; registry: string; priority?: number }>;
   timeout?: number | string;
@@ -531,6 +532,15 @@ interface RawServiceCommon {
   sticky?: { cookie?: string; maxAge?: number | string; hash?: string; header?: string };
   retries?: number;
   tls?: { ca?: string; cert?: string; key?: string; serverName?: string };
+  canary?: RawCanary;
+}
+
+interface RawCanary {
+  label?: string;
+  tagFrom?: string | string[];
+  force?: boolean;
+  split?: Array<{ tag?: string; weight: number }>;
+  splitOn?: string;
 }
 
 interface RawDubboService extends RawServiceCommon {
@@ -573,6 +583,8 @@ interface RawRoute {
   emitDefaults?: boolean;
   retries?: number;
   policies?: Record<string, unknown>;
+  canary?: RawCanary | false;
+  metadata?: Record<string, string>;
 }
 
 /**
@@ -580,7 +592,62 @@ interface RawRoute {
  * protocol is that of the service its `call` names, which may be declared in another file.
  */
 const DUBBO_ROUTE_KEYS = ['args', 'returns', 'errors', 'attachments', 'longs'] as const;
-const GRPC_ROUTE_KEYS = ['body', 'responseBody', 'emitDefaults'] as const;
+const GRPC_ROUTE_KEYS = ['body', 'responseBody', 'emitDefaults', 'metadata'] as const;
+
+/** Metadata names a route may not set: transport-level HTTP/2 headers (`grpc-*` and `*-bin` the schema refuses). */
+const RESERVED_METADATA_NAMES = new Set(['content-type', 'te', 'host', 'connection', 'transfer-encoding', 'keep-alive', 'upgrade', 'user-agent']);
+
+const DEFAULT_TAG_LABEL = 'dubbo.tag';
+
+/**
+ * A `canary:` block checked beyond the schema (a split needs some weight and distinct tags;
+ * `splitOn` needs a split; something must name a tag). Problems go to `problemAt` at the key.
+ */
+function compileCanary(
+  raw: RawCanary,
+  owner: string,
+  at: (...keys: (string | number)[]) => SourceLocation,
+  problemAt: (loc: SourceLocation, message: string) => void,
+): CanaryConfig | undefined {
+  let ok = true;
+  const tagFrom = raw.tagFrom === undefined ? [] : typeof raw.tagFrom === 'string' ? [raw.tagFrom] : raw.tagFrom;
+  if (tagFrom.length === 0 && raw.split === undefined) {
+    problemAt(at(), `"canary" of ${owner} needs "tagFrom" (where a request names its tag) or "split" (shares by weight), or both`);
+    ok = false;
+  }
+  if (raw.splitOn !== undefined && raw.split === undefined) {
+    problemAt(at('splitOn'), `"splitOn" of ${owner} hashes a request value for a split, but "canary" has no "split"`);
+    ok = false;
+  }
+  if (raw.split !== undefined) {
+    const seen = new Map<string, number>();
+    raw.split.forEach((entry, i) => {
+      const key = entry.tag ?? '';
+      const prior = seen.get(key);
+      if (prior !== undefined) {
+        problemAt(
+          at('split', i),
+          `"split" of ${owner} names ${entry.tag === undefined ? 'the untagged endpoints' : `tag "${entry.tag}"`} twice (entries #${prior + 1} and #${i + 1})`,
+        );
+        ok = false;
+      }
+      seen.set(key, i);
+    });
+    if (raw.split.every((e) => e.weight === 0)) {
+      problemAt(at('split'), `every "weight" of the split of ${owner} is 0; give at least one entry a share`);
+      ok = false;
+    }
+  }
+  if (!ok) return undefined;
+  return Object.freeze({
+    label: raw.label ?? DEFAULT_TAG_LABEL,
+    tagFrom: Object.freeze([...tagFrom]),
+    force: raw.force ?? false,
+    ...(raw.split !== undefined ? { split: Object.freeze(raw.split.map((e) => Object.freeze({ tag: e.tag, weight: e.weight }))) } : {}),
+    ...(raw.splitOn !== undefined ? { splitOn: raw.splitOn } : {}),
+    source: at(),
+  });
+}
 
 const DEFAULT_TIMEOUT_MS = 3000;
 
@@ -761,13 +828,27 @@ function compileService(
     }
     registryUrls.set(r.registry, i);
   });
-  (raw.endpoints ?? []).forEach((endpoint, i) => {
+  const endpointLabels: Record<string, Readonly<Record<string, string>>> = {};
+  const endpointIds = (raw.endpoints ?? []).map((entry, i) => {
+    const endpoint = typeof entry === 'string' ? entry : entry.address;
     const port = Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
     if (port < 1 || port > 65535) {
       problemAt(locate(pf, ['services', name, 'endpoints', i]), `endpoint "${endpoint}" of service "${name}" has port ${port}; a port is 1 to 65535`);
       ok = false;
     }
+    if (typeof entry !== 'string' && entry.labels !== undefined) endpointLabels[endpoint] = Object.freeze({ ...entry.labels });
+    return endpoint;
   });
+  let canary: CanaryConfig | undefined;
+  if (raw.canary !== undefined) {
+    canary = compileCanary(
+      raw.canary,
+      `service "${name}"`,
+      (...keys) => locate(pf, ['services', name, 'canary', ...keys], keys.length === 0),
+      problemAt,
+    );
+    if (canary === undefined) ok = false;
+  }
   let sticky: StickyConfig | undefined;
   if (raw.sticky !== undefined) {
     const forms = [raw.sticky.cookie, raw.sticky.hash, raw.sticky.header].filter((v) => v !== undefined).length;
@@ -788,7 +869,9 @@ function compileService(
     name,
     ...(raw.version !== undefined ? { version: raw.version } : {}),
     ...(raw.group !== undefined ? { group: raw.group } : {}),
-    endpoints: Object.freeze([...(raw.endpoints ?? [])]),
+    endpoints: Object.freeze(endpointIds),
+    ...(Object.keys(endpointLabels).length > 0 ? { endpointLabels: Object.freeze(endpointLabels) } : {}),
+    ...(canary !== undefined ? { canary } : {}),
     ...(raw.registry !== undefined ? { registry: raw.registry } : {}),
     ...(raw.registries !== undefined
       ? {
@@ -951,9 +1034,20 @@ function compileRoute(
     problemAt(
       at(key),
       service.protocol === 'dubbo'
-        ? `"${key}" applies to grpc and triple routes; route "${id}" calls a dubbo service (use "args")`
+        ? `"${key}" applies to grpc and triple routes; route "${id}" calls a dubbo service (use "${key === 'metadata' ? 'attachments' : 'args'}")`
         : `"${key}" applies to dubbo routes; route "${id}" calls a ${service.protocol} service`,
     );
+    ok = false;
+  }
+  let canary: CanaryConfig | false | undefined;
+  if (raw.canary === false) canary = false;
+  else if (raw.canary !== undefined) {
+    canary = compileCanary(raw.canary, `route "${id}"`, (...keys) => at('canary', ...keys), problemAt);
+    if (canary === undefined) ok = false;
+  }
+  for (const key of Object.keys(raw.metadata ?? {})) {
+    if (!RESERVED_METADATA_NAMES.has(key)) continue;
+    problemAt(at('metadata', key), `metadata "${key}" of route "${id}" is a transport header; name the metadata otherwise`);
     ok = false;
   }
   const pathVariables = template !== undefined ? variableNames(template) : [];
@@ -1003,6 +1097,7 @@ function compileRoute(
     source,
     keySources: keySourcesOf(pf, ['routes', index]),
     ...(raw.policies !== undefined ? { policies: Object.freeze(policyUses(pf, ['routes', index, 'policies'], raw.policies)) } : {}),
+    ...(canary !== undefined ? { canary } : {}),
   };
   if (service.protocol === 'dubbo') {
     const route: DubboRoute = {
@@ -1022,6 +1117,7 @@ function compileRoute(
     ...(raw.body !== undefined ? { body: raw.body } : {}),
     ...(raw.responseBody !== undefined ? { responseBody: raw.responseBody } : {}),
     emitDefaults: raw.emitDefaults ?? false,
+    metadata: Object.freeze({ ...(raw.metadata ?? {}) }),
     fromProto: false,
   };
   return Object.freeze(route);

@@ -47,6 +47,25 @@ export interface RegistryCluster {
   readonly priority: number;
 }
 
+/**
+ * Tag routing (`canary:`), Dubbo's TagRouter rule: each request gets a tag (from `tagFrom`, else from
+ * the `split`, else none) and goes to the endpoints whose `label` holds it.
+ */
+export interface CanaryConfig {
+  /** The endpoint label holding the tag (default `dubbo.tag`). */
+  readonly label: string;
+  /** Request sources naming the tag (`header.x`, `cookie.x`, `claim.x`, `query.x`); the first present wins. */
+  readonly tagFrom: readonly string[];
+  /** A requested tag no endpoint carries → no endpoint (503), instead of the untagged ones. */
+  readonly force: boolean;
+  /** Shares for requests that name no tag; `tag` undefined = the untagged endpoints. */
+  readonly split?: ReadonlyArray<{ readonly tag: string | undefined; readonly weight: number }>;
+  /** Request value hashed for the split (absent: a random draw per request). */
+  readonly splitOn?: string;
+  /** Where `canary:` was written. */
+  readonly source: SourceLocation;
+}
+
 /** What every service has, whatever its protocol: where providers are and how calls reach them. */
 interface ServiceBase {
   readonly name: string;
@@ -60,6 +79,10 @@ interface ServiceBase {
   readonly group?: string;
   /** Static endpoints, `host:port` (empty when `registry` is set). */
   readonly endpoints: readonly string[];
+  /** Labels of static endpoints written as `{ address, labels }`, by `host:port` as written. */
+  readonly endpointLabels?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Tag routing for every route of the service (a route may replace or turn it off). */
+  readonly canary?: CanaryConfig;
   /** Registry URL, e.g. `zookeeper://127.0.0.1:2181`. */
   readonly registry?: string;
   /** Several registries (`registries:`), each a cluster with a priority; set instead of `registry`. */
@@ -165,6 +188,8 @@ interface RouteBase {
   readonly keySources: KeySources;
   /** The route's own `policies:` (over the global ones, by name); absent for derived routes. */
   readonly policies?: readonly PolicyUse[];
+  /** The route's own tag routing (replaces the service's); `false` turns the service's off; absent: the service's. */
+  readonly canary?: CanaryConfig | false;
 }
 
 /** One policy or plugin a route (or every route) runs: `name: options`, or `name: false` to turn a global one off. */
@@ -206,6 +231,8 @@ export interface GrpcRoute extends RouteBase {
   readonly responseBody?: string;
   /** Emit fields with default values in responses. */
   readonly emitDefaults: boolean;
+  /** Metadata (Triple: header) name → request source (`claim.sub`, `header.x`), sent with the call. */
+  readonly metadata?: Readonly<Record<string, string>>;
   /** True for routes derived from google.api.http options rather than written in YAML. */
   readonly fromProto: boolean;
 }

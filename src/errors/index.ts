@@ -55,6 +55,11 @@ export const ERROR_CATALOGUE = {
   FERRY_UPSTREAM_SERVICE_NOT_FOUND: { status: 502, grpc: GrpcCode.UNIMPLEMENTED, title: 'The provider does not export this service or method' },
   FERRY_UPSTREAM_REJECTED_REQUEST: { status: 502, grpc: GrpcCode.INTERNAL, title: 'The provider could not decode the request' },
   FERRY_UPSTREAM_UNAVAILABLE: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'No upstream endpoint could take the call' },
+  FERRY_NO_TAGGED_ENDPOINT: {
+    status: 503,
+    grpc: GrpcCode.UNAVAILABLE,
+    title: 'Tag routing left no endpoint for this call (a forced tag no endpoint carries, or only tagged endpoints)',
+  },
   FERRY_UPSTREAM_OVERLOADED: {
     status: 503,
     grpc: GrpcCode.RESOURCE_EXHAUSTED,

@@ -40,7 +40,12 @@ export interface GatewayRequest {
   readonly attributes?: Readonly<Record<string, unknown>>;
   /** Dynamic metadata Envoy forwarded (ext_proc front end only): namespace → field → value. */
   readonly metadata?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** The front end that took the request (policies may be turned off for one); absent = `http`. */
+  readonly frontend?: FrontendKind;
 }
+
+/** Ferry's front ends: its own HTTP server, and the Envoy ext_proc service. */
+export type FrontendKind = 'http' | 'ext-proc';
 
 export interface GatewayResponse {
   status: number;

@@ -6,9 +6,11 @@ import { performance } from 'node:perf_hooks';
 import type { DubboRoute, DubboService, FerryConfig, ServiceConfig } from '../config/types.js';
 import { FerryError, toFerryError } from '../errors/index.js';
 import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
+import { addTagAttachments, canaryOf, compileCanary } from './canary.js';
 import { compileDubboRoute } from '../mapping/dubbo.js';
 import { RequestView } from '../mapping/request-view.js';
 import { createTelemetry, injectIntoAttachments, type Telemetry } from '../telemetry/index.js';
+import { withSubset } from '../upstream/balance/subset.js';
 import type { PickHint } from '../upstream/balance/types.js';
 import type { ServiceUpstream } from '../upstream/clients.js';
 import type { CallContext, ProtocolBinder, RouteHandler, UpstreamCallObserver } from './types.js';
@@ -26,6 +28,7 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder<Dub
   return {
     bind(route: DubboRoute, service: DubboService, config: FerryConfig): RouteHandler {
       const plan = compileDubboRoute(route, service, config);
+      const canary = compileCanary(canaryOf(route, service));
       // Looked up on first use, so that binding alone (ferry validate) connects nowhere.
       let upstream: Extract<ServiceUpstream, { protocol: 'dubbo' }> | undefined;
       const upstreamOf = (): Extract<ServiceUpstream, { protocol: 'dubbo' }> => {
@@ -43,6 +46,8 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder<Dub
         async handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse> {
           const view = new RequestView(req, params, plan.bodyParsing, ctx.claims);
           const attachments = plan.attachmentsFrom(view);
+          const subset = canary?.select(view);
+          if (subset !== undefined) addTagAttachments(attachments, subset);
           const timeoutMs = Math.floor(ctx.deadline - performance.now());
           if (timeoutMs <= 0) throw new FerryError('FERRY_UPSTREAM_TIMEOUT', `route "${route.id}" ran out of time before the call`);
           const { span, ctx: clientCtx } = telemetry.startClientSpan(ctx.otel, callInfo);
@@ -53,7 +58,7 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder<Dub
             injectIntoAttachments(clientCtx, attachments);
             const body = plan.encodeRequest(view, attachments, timeoutMs);
             const { client, stickiness: sticky } = upstreamOf();
-            const hint: PickHint | undefined = sticky?.hint(req);
+            const hint: PickHint | undefined = withSubset(sticky?.hint(req), subset);
             started = performance.now();
             const reply = await client.call(body, {
               timeoutMs: Math.max(1, Math.floor(ctx.deadline - started)),

@@ -78,8 +78,15 @@ interface BoundRoute {
   /** The service's clients, once asked (for the providers' timeout). */
   upstream?: ServiceUpstream | undefined;
   readonly match: (params: Readonly<Record<string, string>>, budgetMs: number) => RouteMatch;
-  /** The route's policy chain, in order (empty: the hot path skips the hooks). */
+  /** The route's policy chain on the HTTP front end, in order (empty: the hot path skips the hooks). */
   readonly policies: readonly BoundPolicy[];
+  /** The same chain without the policies turned off for ext_proc (`frontends: [http]`). */
+  readonly extProcPolicies: readonly BoundPolicy[];
+}
+
+/** The chain a request runs: its front end's. */
+function chainFor(b: BoundRoute, req: GatewayRequest): readonly BoundPolicy[] {
+  return req.frontend === 'ext-proc' ? b.extProcPolicies : b.policies;
 }
 
 /** Builds an engine; throws ConfigError (with file:line:col) when a route cannot be bound. */
@@ -105,7 +112,9 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       const routeId = route.id;
       const needsBody = handler.needsBody;
       const serviceName = route.serviceName;
-      const policies = bindPolicies(route, globalPolicies, catalog, problems);
+      const chain = bindPolicies(route, globalPolicies, catalog, problems);
+      const policies = chain.filter((p) => p.frontends.has('http'));
+      const extProcPolicies = chain.filter((p) => p.frontends.has('ext-proc'));
       bound.push({
         route,
         handler,
@@ -115,6 +124,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
         // The budget front ends plan with (Envoy's timers): the one this request would get now.
         match: (params, budgetMs) => ({ routeId, needsBody, params, timeoutMs: budgetMs, serviceName }),
         policies,
+        extProcPolicies,
       });
     } catch (err) {
       problems.push(...problemsOf(err, route.source, `route "${route.id}": `));
@@ -179,8 +189,9 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       response = await b.handler.handle(req, params, callCtx);
     } catch (thrown) {
       const failure = toFerryError(thrown);
-      for (let i = b.policies.length - 1; i >= 0; i--) {
-        const p = b.policies[i]!;
+      const chain = chainFor(b, req);
+      for (let i = chain.length - 1; i >= 0; i--) {
+        const p = chain[i]!;
         const onError = p.hooks.onError;
         if (onError === undefined) continue;
         const r = await runHook(p, b.route.id, () => onError.call(p.hooks, pc, failure), onPluginFailure);
@@ -188,8 +199,9 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       }
       throw failure;
     }
-    for (let i = b.policies.length - 1; i >= 0; i--) {
-      const p = b.policies[i]!;
+    const chain = chainFor(b, req);
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const p = chain[i]!;
       const after = p.hooks.afterUpstream;
       if (after === undefined) continue;
       const current = response;
@@ -202,7 +214,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
   /** onRequest of every policy, then beforeUpstream of every policy; the first reply ends the request. */
   async function runBefore(b: BoundRoute, pc: PolicyContext): Promise<GatewayResponse | undefined> {
     for (const stage of ['onRequest', 'beforeUpstream'] as const) {
-      for (const p of b.policies) {
+      for (const p of chainFor(b, pc.request)) {
         const hook = p.hooks[stage];
         if (hook === undefined || (pc.preflight && !p.preflight)) continue;
         const r = await runHook(p, b.route.id, () => hook.call(p.hooks, pc), onPluginFailure);
@@ -220,7 +232,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
     const asked = req.headers['access-control-request-method'];
     if (typeof asked !== 'string') return undefined;
     const r = table.match(asked.trim().toUpperCase(), req.path);
-    if (r.kind !== 'found' || !r.value.policies.some((p) => p.preflight)) return undefined;
+    if (r.kind !== 'found' || !chainFor(r.value, req).some((p) => p.preflight)) return undefined;
     return { route: r.value, params: r.params };
   }
 
@@ -255,7 +267,7 @@ export function createEngine(opts: EngineOptions): Engine & { readonly routes: r
       // A CORS preflight goes to the policies of the route it asks about (the cors policy answers it).
       let pc: PolicyContext | undefined;
       if (preflightFor !== undefined) pc = newPolicyContext(req, preflightFor.route.route.id, preflightFor.params, true);
-      else if (b !== undefined && b.policies.length > 0) pc = newPolicyContext(req, b.route.id, params, false);
+      else if (b !== undefined && chainFor(b, req).length > 0) pc = newPolicyContext(req, b.route.id, params, false);
       const parent = extractFromHeaders(req.headers, otelContext.active());
       const { span, ctx: spanCtx } = telemetry.startServerSpan(parent, b?.route.id, req.method, req.path, b?.route.path);
       const traceId = telemetry.traceIdOf(spanCtx);

@@ -17,11 +17,14 @@ import type { ProtoJson } from '../codec/protojson/index.js';
 import { compileRequestMapping, compileResponseMapping } from '../mapping/grpc/request.js';
 import type { RequestMapping } from '../mapping/grpc/request.js';
 import { routesFromHttpRules } from '../mapping/grpc/routes.js';
+import { canaryOf, compileCanary, TAG_ATTACHMENT } from './canary.js';
+import { compileExtractor, RequestView } from '../mapping/request-view.js';
 import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
 import { variableNames } from '../router/index.js';
 import { injectIntoMetadata } from '../telemetry/propagation.js';
 import type { Telemetry } from '../telemetry/spans.js';
-import type { PickHint } from '../upstream/balance/types.js';
+import { withSubset } from '../upstream/balance/subset.js';
+import type { PickHint, SubsetRequest } from '../upstream/balance/types.js';
 import type { StickinessPolicy } from '../upstream/balance/sticky-cookie.js';
 import type { GrpcClient, ServiceUpstream } from '../upstream/clients.js';
 import { loadProtoRoot } from '../upstream/grpc/proto-loader.js';
@@ -40,6 +43,8 @@ export interface GrpcBindingOptions {
 export interface GrpcBinding {
   /** Routes derived from the service proto's google.api.http options (fromProto: true). */
   routesFor(service: ProtoService): GrpcRoute[];
+  /** The full names of a route's request and response messages (for the admin console); undefined when the proto does not declare the method. */
+  messageTypes(route: GrpcRoute, service: ProtoService): { readonly request: string; readonly response: string } | undefined;
   readonly binder: ProtocolBinder<ProtoService, GrpcRoute>;
 }
 
@@ -154,8 +159,17 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     const forward = new Set(service.forwardHeaders.map((h) => h.toLowerCase()).filter((h) => !RESERVED_METADATA.test(h)));
     const triple = service.protocol === 'triple';
     const streaming = method.responseStream === true;
+    // Metadata the route names (`metadata: { x-user: claim.sub }`): verified claims and request values, as Dubbo routes' attachments.
+    const metadataReaders = Object.entries(route.metadata ?? {}).map(([name, from]) => [name, compileExtractor(from, false)] as const);
+    const canary = compileCanary(canaryOf(route, service));
+    const needsView = metadataReaders.length > 0 || canary !== undefined;
 
-    function metadataFor(req: GatewayRequest, otelCtx: CallContext['otel']): Metadata {
+    function metadataFor(
+      req: GatewayRequest,
+      otelCtx: CallContext['otel'],
+      view: RequestView | undefined,
+      subset: SubsetRequest | undefined,
+    ): Metadata {
       const md = new Metadata();
       const add = (key: string, value: string) => {
         if (key.endsWith('-bin')) md.add(key, Buffer.from(value, 'base64'));
@@ -166,9 +180,17 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
         if (v === undefined) continue;
         for (const one of Array.isArray(v) ? v : [v]) add(name, one);
       }
+      if (view !== undefined) {
+        for (const [name, read] of metadataReaders) {
+          const v = read(view);
+          if (typeof v === 'string') md.set(name, v);
+        }
+      }
       if (triple) {
         if (service.version !== undefined && service.version !== '') md.set('tri-service-version', service.version);
         if (service.group !== undefined && service.group !== '') md.set('tri-service-group', service.group);
+        // A Triple provider reads attachments from headers: the tag as a Dubbo consumer sends it.
+        if (subset?.tag !== undefined && subset.tag !== '') md.set(TAG_ATTACHMENT, subset.tag);
       }
       injectIntoMetadata(otelCtx, md);
       return md;
@@ -196,12 +218,14 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
 
     async function handle(req: GatewayRequest, params: Readonly<Record<string, string>>, ctx: CallContext): Promise<GatewayResponse> {
       const bytes = requestMapping.build(req, params);
+      const view = needsView ? new RequestView(req, params, 'fast', ctx.claims) : undefined;
+      const subset = view !== undefined ? canary?.select(view) : undefined;
       const deadline = deadlineOf(req, ctx);
       const span = opts.telemetry?.startClientSpan(ctx.otel, { system: 'grpc', service: service.service, method: method!.name });
       const started = performance.now();
-      const metadata = metadataFor(req, span?.ctx ?? ctx.otel);
+      const metadata = metadataFor(req, span?.ctx ?? ctx.otel, view, subset);
       const { client, stickiness } = upstreamOf();
-      const hint: PickHint | undefined = stickiness?.hint(req);
+      const hint: PickHint | undefined = withSubset(stickiness?.hint(req), subset);
       try {
         if (!streaming) {
           const res = await client.unary(grpcPath, bytes, {
@@ -308,6 +332,17 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     routesFor(service) {
       const loaded = load(protoPath(service, opts.root), service);
       return routesFromHttpRules(service, lookupService(loaded, service));
+    },
+    messageTypes(route, service) {
+      try {
+        const method = lookupService(load(protoPath(service, opts.root), service), service).methods[route.rpcMethod];
+        if (method === undefined) return undefined;
+        method.resolve();
+        const name = (t: Type | null | undefined): string => (t?.fullName ?? '').replace(/^\./, '');
+        return { request: name(method.resolvedRequestType), response: name(method.resolvedResponseType) };
+      } catch {
+        return undefined;
+      }
     },
     binder: { bind },
   };

@@ -13,7 +13,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import type { FerryConfig, PolicyUse, RouteConfig, SourceLocation } from '../config/types.js';
 import { FerryError, type ErrorCode } from '../errors/index.js';
-import type { GatewayRequest, GatewayResponse } from '../exchange/index.js';
+import type { FrontendKind, GatewayRequest, GatewayResponse } from '../exchange/index.js';
 
 /** What a hook sees of one request. A context belongs to one request of one route. */
 export interface PolicyContext {
@@ -88,6 +88,22 @@ export interface BoundPolicy {
   readonly hooks: PolicyHooks;
   readonly budgetMs: number;
   readonly preflight: boolean;
+  /** The front ends it runs on (`frontends:` in its options; default both). */
+  readonly frontends: ReadonlySet<FrontendKind>;
+}
+
+const ALL_FRONTENDS: ReadonlySet<FrontendKind> = new Set(['http', 'ext-proc']);
+
+/**
+ * `frontends:` is Ferry's, not the plugin's: taken out of the options before the plugin sees them.
+ * (The mapping schema has checked its values already.)
+ */
+function splitFrontends(options: unknown): { options: unknown; frontends: ReadonlySet<FrontendKind> } {
+  if (options === null || typeof options !== 'object' || Array.isArray(options) || !Object.hasOwn(options, 'frontends')) {
+    return { options, frontends: ALL_FRONTENDS };
+  }
+  const { frontends, ...rest } = options as { frontends: FrontendKind[] };
+  return { options: rest, frontends: new Set(frontends) };
 }
 
 /** Plugins by the name mappings use (built-ins plus the modules a mapping declares). */
@@ -176,7 +192,7 @@ export function bindPolicies(
       at(use.source, `no built-in policy or declared plugin has this name (known: ${[...catalog.keys()].join(', ')})`);
       continue;
     }
-    const options = use.options === true ? {} : use.options;
+    const { options, frontends } = splitFrontends(use.options === true ? {} : use.options);
     if (plugin.optionsSchema !== undefined) {
       const validate = optionsValidator(plugin.optionsSchema);
       if (!validate(options)) {
@@ -186,7 +202,7 @@ export function bindPolicies(
     }
     try {
       const hooks = plugin.create(options, { id: route.id, method: route.method, path: route.path });
-      chain.push({ name: use.name, hooks, budgetMs: plugin.budgetMs ?? DEFAULT_HOOK_BUDGET_MS, preflight: plugin.preflight === true });
+      chain.push({ name: use.name, hooks, budgetMs: plugin.budgetMs ?? DEFAULT_HOOK_BUDGET_MS, preflight: plugin.preflight === true, frontends });
     } catch (err) {
       at(use.source, err instanceof Error ? err.message : String(err));
     }

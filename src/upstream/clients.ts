@@ -195,6 +195,46 @@ export function createGrpcClient(options: GrpcClientOptions): GrpcClient {
   };
 }
 
+/** One service's upstream state, as the admin console shows it. */
+export interface UpstreamServiceView {
+  readonly service: string;
+  readonly protocol: string;
+  readonly balance: string;
+  /** How calls stick (`cookie NAME`, `hash on header.x`), when they do. */
+  readonly sticky?: string;
+  readonly endpoints: ReadonlyArray<{
+    readonly id: string;
+    readonly cluster: string;
+    readonly priority: number;
+    readonly weight: number;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly connections: number;
+    readonly pending: number;
+    readonly ejected: boolean;
+    readonly available: boolean;
+  }>;
+  readonly registries: ReadonlyArray<{
+    readonly cluster: string;
+    readonly priority: number;
+    readonly address: string;
+    readonly connected: boolean;
+    readonly origin?: string;
+  }>;
+}
+
+/** Provider URL parameter names that may carry a secret. */
+const SECRET_LABEL = /token|secret|passw|credential|key|auth/i;
+
+/** Labels without the ones that may carry a secret. Pure. */
+export function publicLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => !SECRET_LABEL.test(k)));
+}
+
+/** A registry address without user info or query (`nacos://user:pw@h:8848?x=y` → `nacos://h:8848`). Pure. */
+export function publicAddress(address: string): string {
+  return address.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1').replace(/[?#].*$/, '');
+}
+
 // ---- the set of every service's clients ----------------------------------------------------------
 
 export interface UpstreamClientsOptions {
@@ -235,6 +275,7 @@ function upstreamKey(s: ServiceConfig): string {
     s.version,
     s.group,
     s.endpoints,
+    s.endpointLabels,
     s.registry,
     s.registries,
     s.connectionsPerEndpoint,
@@ -292,7 +333,7 @@ export class UpstreamClients {
           )
         : service.registry !== undefined
           ? inRegistry(service.registry)
-          : createStaticSource(service.endpoints, wireProtocol);
+          : createStaticSource(service.endpoints, wireProtocol, service.endpointLabels);
     const onEjection = this.opts.onEjection;
     const outlier = createOutlierDetector(onEjection ? { onChange: (id, ejected) => onEjection(service.name, id, ejected) } : {});
     const balancer = createBalancer(balanceKindFor(service), { outlier });
@@ -363,6 +404,69 @@ export class UpstreamClients {
           available: t.available(),
         });
       }
+    }
+    return out;
+  }
+
+  /**
+   * Per service of `config`, for the admin console: its endpoints with their state and its registries
+   * with theirs. Labels that could hold a secret (a provider's `token=`, passwords, keys) are left out,
+   * and registry addresses lose their user info and query.
+   */
+  describe(config: FerryConfig): UpstreamServiceView[] {
+    const snaps = this.snapshots();
+    const out: UpstreamServiceView[] = [];
+    for (const s of config.services.values()) {
+      const m = this.managed.get(upstreamKey(s));
+      const discovered = new Map((m?.upstream.client.upstream.endpoints() ?? []).map((e) => [e.id, e]));
+      const endpoints = snaps
+        .filter((x) => x.service === s.name)
+        .map((x) => {
+          const e = discovered.get(x.endpoint);
+          return {
+            id: x.endpoint,
+            cluster: x.cluster ?? 'default',
+            priority: x.priority ?? 0,
+            weight: e?.weight ?? 100,
+            labels: publicLabels(e?.labels ?? {}),
+            connections: x.connections,
+            pending: x.pending,
+            ejected: x.ejected === true,
+            available: x.available === true,
+          };
+        });
+      const source = m?.source as
+        { connected?: () => boolean; origin?: () => string; clusters?: () => ReadonlyArray<{ cluster: string; connected: boolean }> } | undefined;
+      const clusterState = new Map((source?.clusters?.() ?? []).map((c) => [c.cluster, c.connected]));
+      const registries =
+        s.registries !== undefined
+          ? s.registries.map((r) => ({
+              cluster: r.cluster,
+              priority: r.priority,
+              address: publicAddress(r.registry),
+              connected: clusterState.get(r.cluster) ?? false,
+            }))
+          : s.registry !== undefined
+            ? [
+                {
+                  cluster: 'default',
+                  priority: 0,
+                  address: publicAddress(s.registry),
+                  connected: source?.connected?.() ?? false,
+                  ...(source?.origin !== undefined ? { origin: source.origin() } : {}),
+                },
+              ]
+            : [];
+      out.push({
+        service: s.name,
+        protocol: s.protocol,
+        balance: balanceKindFor(s),
+        ...(s.sticky !== undefined
+          ? { sticky: s.sticky.cookie !== undefined ? `cookie ${s.sticky.cookie}` : `hash on ${s.sticky.hashOn ?? ''}` }
+          : {}),
+        endpoints,
+        registries,
+      });
     }
     return out;
   }

@@ -10,7 +10,8 @@ import { FerryError } from '../errors/index.js';
 import { TransportError } from '../errors/transport.js';
 import type { OutlierDetector } from './balance/outlier.js';
 import { callWithRetries } from './balance/retry.js';
-import type { Balancer, EndpointTransport, PickHint } from './balance/types.js';
+import { indexByTag, selectSubset, type TagIndex } from './balance/subset.js';
+import type { Balancer, EndpointTransport, PickHint, SubsetRequest } from './balance/types.js';
 import { withWarmup } from './balance/warmup.js';
 import type { Endpoint, EndpointSource } from './discovery/types.js';
 
@@ -90,6 +91,8 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
   /** Transports by priority level, best first (one level in the common case). */
   let levels: T[][] = [];
   let endpointList: readonly Endpoint[] = [];
+  /** Tag routing: the levels grouped by a label's value, per label asked for (dropped when the endpoints change). */
+  let tagIndexes = new Map<string, TagIndex<T>>();
   const retiring = new Set<Promise<void>>();
   let closed = false;
 
@@ -103,6 +106,22 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
     levels = [...byPriority.entries()].sort((a, b) => a[0] - b[0]).map(([, ts]) => ts);
     all = levels.flat();
     endpointList = [...members.values()].map((m) => m.endpoint);
+    tagIndexes = new Map();
+  };
+
+  const labelsOf = (t: T): Readonly<Record<string, string>> => members.get(t.id)?.endpoint.labels ?? {};
+
+  /** The levels a call may use: all of them, or its tag subset (Dubbo's TagRouter rule, subset.ts). */
+  const levelsFor = (hint: PickHint): readonly (readonly T[])[] => {
+    const subset = hint.subset;
+    if (subset === undefined) return levels;
+    let index = tagIndexes.get(subset.label);
+    if (index === undefined) {
+      index = indexByTag(levels, subset.label, labelsOf);
+      // Labels come from the mapping (a handful), never from requests.
+      tagIndexes.set(subset.label, index);
+    }
+    return selectSubset(index, subset).levels;
   };
 
   const retire = (t: T): void => {
@@ -138,7 +157,7 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
 
   /** The balancer's choice in the best priority level that has one. */
   const choose = (hint: PickHint): T | undefined => {
-    for (const level of levels) {
+    for (const level of levelsFor(hint)) {
       const picked = balancer.pick(level, hint) as T | undefined;
       if (picked !== undefined) return picked;
     }
@@ -146,8 +165,11 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
   };
 
   const noEndpoint = (hint: PickHint): TransportError => {
-    const states = all.map((t) => `${t.id} ${t.health}`).join(', ');
-    const failures = all.flatMap((t) => (t.failure !== undefined ? [t.failure] : []));
+    const subset = hint.subset;
+    const candidates = subset === undefined ? all : levelsFor(hint).flat();
+    if (subset !== undefined && candidates.length === 0 && all.length > 0) return noTaggedEndpoint(subset);
+    const states = candidates.map((t) => `${t.id} ${t.health}`).join(', ');
+    const failures = candidates.flatMap((t) => (t.failure !== undefined ? [t.failure] : []));
     const isTls = (f: Error): boolean => f instanceof FerryError && f.code === 'FERRY_UPSTREAM_TLS';
     const cause = failures.find(isTls) ?? failures[0];
     const tried = hint.exclude && hint.exclude.size > 0 ? ` (already tried: ${[...hint.exclude].join(', ')})` : '';
@@ -172,7 +194,9 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
     for (;;) {
       const picked = choose(hint);
       if (picked !== undefined) return picked;
-      const warming = all.filter((t) => (t.health === 'idle' || t.health === 'connecting') && !hint.exclude?.has(t.id));
+      const warming = (hint.subset === undefined ? all : levelsFor(hint).flat()).filter(
+        (t) => (t.health === 'idle' || t.health === 'connecting') && !hint.exclude?.has(t.id),
+      );
       const left = deadline - performance.now();
       if (warming.length === 0 || left <= 0) throw noEndpoint(hint);
       for (const t of warming) t.warm();
@@ -180,6 +204,16 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
       await Promise.race([Promise.race(warming.map((t) => t.settled())), new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
       clearTimeout(timer);
     }
+  };
+
+  /** Tag routing left no endpoint: a forced tag nobody carries, or an untagged call to a service whose endpoints are all tagged. */
+  const noTaggedEndpoint = (subset: SubsetRequest): TransportError => {
+    const asked = subset.tag === undefined || subset.tag === '' ? undefined : subset.tag;
+    const message =
+      asked !== undefined
+        ? `no ${options.protocolName} endpoint has ${subset.label}=${asked}, and the call is forced to that tag`
+        : `every ${options.protocolName} endpoint has a ${subset.label}; a call that names no tag goes only to endpoints without one`;
+    return new TransportError('FERRY_NO_TAGGED_ENDPOINT', message, false);
   };
 
   const endpointOf = (r: UpstreamResult<unknown, T>): string => r.transport.id;

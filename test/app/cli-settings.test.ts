@@ -31,3 +31,16 @@ test("Envoy's timers: a max without the message timeout, and values that are not
   assert.match(negative.output, /FERRY_ENVOY_MAX_MESSAGE_TIMEOUT_MS must be a positive integer, got "-1"/);
   for (const r of [alone, unit, negative]) assert.doesNotMatch(r.output, /\n\s+at /, 'no stack trace');
 });
+
+test('the admin token: too short, given twice, or an unreadable file (inputs: --admin-token short, --admin-token with FERRY_ADMIN_TOKEN_FILE, --admin-token-file /nonexistent)', () => {
+  const short = serve(['--admin-token', 'short']);
+  assert.equal(short.status, 2, short.output);
+  assert.match(short.output, /the admin token must be at least 16 characters/);
+  const twice = serve(['--admin-token', 'a-long-enough-admin-token'], { FERRY_ADMIN_TOKEN_FILE: '/etc/hostname' });
+  assert.equal(twice.status, 2, twice.output);
+  assert.match(twice.output, /give the admin token once/);
+  const missing = serve(['--admin-token-file', '/nonexistent/ferry-token']);
+  assert.equal(missing.status, 2, missing.output);
+  assert.match(missing.output, /--admin-token-file \(FERRY_ADMIN_TOKEN_FILE\) \/nonexistent\/ferry-token cannot be read/);
+  for (const r of [short, twice, missing]) assert.doesNotMatch(r.output, /\n\s+at /, 'no stack trace');
+});

@@ -269,3 +269,46 @@ test('cors: the preflight is answered for the route it asks about; replies carry
     await rm(dir, { recursive: true });
   }
 });
+
+test('frontends: a policy runs only on the front ends it names; the plugin never sees the key; a bad value is a file:line problem', async () => {
+  const seen: unknown[] = [];
+  const dir = await folder({
+    'p.mjs': `export default { optionsSchema: { type: 'object', additionalProperties: false, properties: { note: { type: 'string' } } },
+      create(options) { return { onRequest(ctx) { ctx.responseHeaders['x-ran'] = options.note ?? 'yes'; } }; } };`,
+    'm.yaml': [
+      SERVICE,
+      'plugins:',
+      '  marker: { file: p.mjs }',
+      'routes:',
+      '  - { id: http-only, http: GET /h, call: svc.m, policies: { marker: { note: h, frontends: [http] } } }',
+      '  - { id: extproc-only, http: GET /e, call: svc.m, policies: { marker: { frontends: [ext-proc] } } }',
+      '  - { id: both, http: GET /b, call: svc.m, policies: { marker: { frontends: [http, ext-proc] } } }',
+    ].join('\n'),
+  });
+  try {
+    const engine = await engineFor(dir);
+    const ran = async (p: string, frontend?: 'http' | 'ext-proc') =>
+      (await engine.handle({ ...req('GET', p), ...(frontend !== undefined ? { frontend } : {}) })).headers['x-ran'];
+    assert.equal(await ran('/h', 'http'), 'h', 'options reach the plugin without `frontends` (its schema forbids other keys)');
+    assert.equal(await ran('/h'), 'h', 'no front end named: http');
+    assert.equal(await ran('/h', 'ext-proc'), undefined);
+    assert.equal(await ran('/e', 'http'), undefined);
+    assert.equal(await ran('/e', 'ext-proc'), 'yes');
+    assert.equal(await ran('/b', 'ext-proc'), 'yes');
+    assert.equal(await ran('/b', 'http'), 'yes');
+    seen.push('ok');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const bad = await folder({ 'm.yaml': [SERVICE, 'policies:', '  cors: { origins: ["*"], frontends: [envoy] }'].join('\n') });
+  try {
+    await assert.rejects(
+      loadConfigDir(bad),
+      (e) => e instanceof ConfigError && /m\.yaml:7:\d+: "policies\.cors\.frontends\.0" must be one of: "http", "ext-proc"/.test(e.message),
+      'input: frontends: [envoy]',
+    );
+  } finally {
+    await rm(bad, { recursive: true, force: true });
+  }
+  assert.deepEqual(seen, ['ok']);
+});

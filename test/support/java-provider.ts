@@ -3,6 +3,7 @@
  * ports, for tests that need a Dubbo peer nobody here wrote. See samples/java-provider/README.md
  * for the services it exports.
  */
+import { existsSync } from 'node:fs';
 import { ensureJavaTools, javaToolPaths } from './java-build.js';
 import { spawnManaged, terminate, type ManagedProcess } from './jvm-process.js';
 import { freePort } from './ports.js';
@@ -82,6 +83,15 @@ const READY_LINE = /^FERRY-SAMPLE READY dubbo=(\d+) triple=(\d+)\s*$/;
 export const FAST_JVM_FLAGS: readonly string[] = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xss512k', '-Xmx256m', '-Xshare:auto'];
 
 /**
+ * The provider's class-data archive (scripts/setup-java.sh makes it next to the jar): each of the
+ * suite's many provider starts maps the classes instead of loading them. None when it is missing.
+ */
+function classArchiveFlags(jar: string): string[] {
+  const archive = jar.replace(/\.jar$/, '.jsa');
+  return existsSync(archive) ? [`-XX:SharedArchiveFile=${archive}`] : [];
+}
+
+/**
  * Builds the jar if needed (scripts/setup-java.sh), starts the provider on free ports and resolves
  * once it printed `FERRY-SAMPLE READY ...`. Rejects after 60 s with the captured stderr.
  */
@@ -95,6 +105,7 @@ export async function startJavaProvider(options: JavaProviderOptions = {}): Prom
 
   const args = [
     ...FAST_JVM_FLAGS,
+    ...classArchiveFlags(providerJar),
     `-Ddubbo.service.shutdown.wait=${options.shutdownWaitMs ?? 2000}`,
     ...(options.jvmArgs ?? []),
     '-jar',

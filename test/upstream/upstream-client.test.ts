@@ -219,3 +219,101 @@ test('a closed client refuses calls as unavailable, not sent', async () => {
     (e) => e instanceof TransportError && e.sent === false,
   );
 });
+
+// ---- tag routing: the subset filter in front of the balancer ----------------------------------
+
+const tagged = (id: string, tag: string, priority = 0): Endpoint => ({ ...endpoint(id, priority), labels: { 'dubbo.tag': tag } });
+const gray = { label: 'dubbo.tag', tag: 'gray', force: false } as const;
+
+async function landings(client: ReturnType<typeof setup>['client'], hint: Parameters<typeof client.pick>[0], n = 20): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) seen.add((await client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 0, hint })).value);
+  return seen;
+}
+
+test('a subset hint keeps calls on the tagged endpoints; a call naming no tag stays on the untagged ones', async () => {
+  const { client } = setup([endpoint('a:1'), endpoint('b:1'), tagged('g:1', 'gray'), tagged('h:1', 'gray'), tagged('x:1', 'blue')]);
+  assert.deepEqual([...(await landings(client, { subset: gray }))].sort(), ['g:1', 'h:1']);
+  assert.deepEqual([...(await landings(client, { subset: { label: 'dubbo.tag', tag: undefined, force: false } }))].sort(), ['a:1', 'b:1']);
+  assert.deepEqual([...(await landings(client, { subset: { ...gray, tag: 'green' } }))].sort(), ['a:1', 'b:1'], 'unknown tag: untagged fallback');
+  // Without a subset hint every endpoint takes calls (tag routing off).
+  assert.equal((await landings(client, {}, 30)).size, 5);
+});
+
+test('a forced tag no endpoint carries fails with FERRY_NO_TAGGED_ENDPOINT without trying any endpoint (input: tag "green", force)', async () => {
+  const { client, transports } = setup([endpoint('a:1'), tagged('g:1', 'gray')]);
+  await assert.rejects(
+    client.call((t) => t.call(), { deadline: soon(), idempotent: true, retries: 2, hint: { subset: { ...gray, tag: 'green', force: true } } }),
+    (e) => e instanceof FerryError && e.code === 'FERRY_NO_TAGGED_ENDPOINT' && e.status === 503 && /dubbo\.tag=green/.test(e.message),
+  );
+  assert.equal(
+    [...transports.values()].reduce((n, t) => n + t.calls, 0),
+    0,
+  );
+});
+
+test('tagged endpoints that are all down do not fall back to untagged ones (Dubbo routes on registration, not health)', async () => {
+  const { client, transports } = setup([endpoint('a:1'), tagged('g:1', 'gray')]);
+  transports.get('g:1')!.setHealth('down');
+  await assert.rejects(
+    client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 1, hint: { subset: gray } }),
+    (e) => e instanceof FerryError && e.code === 'FERRY_UPSTREAM_UNAVAILABLE' && /g:1 down/.test(e.message) && !/a:1/.test(e.message),
+  );
+  assert.equal(transports.get('a:1')!.calls, 0);
+});
+
+test('within a subset, a sticky preference and retries with exclusions still work; a preference outside it is not honoured', async () => {
+  const { client, transports } = setup([endpoint('a:1'), tagged('g:1', 'gray'), tagged('h:1', 'gray')]);
+  assert.deepEqual([...(await landings(client, { subset: gray, preferredId: 'h:1' }, 5))], ['h:1']);
+  const outside = await landings(client, { subset: gray, preferredId: 'a:1' }, 6);
+  assert.ok(!outside.has('a:1'), `a preference for an untagged endpoint was followed: ${[...outside].join(', ')}`);
+  transports.get('g:1')!.behaviour = failing(false, 'g:1');
+  const r = await client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 1, hint: { subset: gray, preferredId: 'g:1' } });
+  assert.equal(r.value, 'h:1', 'the retry went to the other gray endpoint');
+  assert.equal(transports.get('a:1')!.calls, 0);
+});
+
+test('outlier ejection works inside the subset: an ejected gray endpoint leaves the other gray one, never an untagged one', async () => {
+  const transports = new Map<string, FakeTransport>();
+  const outlier = createOutlierDetector({ consecutiveFailures: 1, baseEjectionMs: 60_000 });
+  const client = createUpstreamClient<FakeTransport>({
+    source: source([endpoint('a:1'), tagged('g:1', 'gray'), tagged('h:1', 'gray')]),
+    protocolName: 'test',
+    balancer: createBalancer('round-robin', { outlier }),
+    outlier,
+    connect: (e) => {
+      const t = new FakeTransport(e);
+      t.health = 'up';
+      transports.set(e.id, t);
+      return t;
+    },
+  });
+  transports.get('g:1')!.behaviour = failing(false, 'g:1');
+  await client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 1, hint: { subset: gray, preferredId: 'g:1' } });
+  assert.ok(outlier.isEjected('g:1'), 'g:1 was ejected after its failure');
+  transports.get('g:1')!.behaviour = 'ok';
+  const seen = new Set<string>();
+  for (let i = 0; i < 10; i++)
+    seen.add((await client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 0, hint: { subset: gray } })).value);
+  assert.deepEqual([...seen], ['h:1']);
+});
+
+test('a label change moves an endpoint into or out of a subset at once, keeping its transport', async () => {
+  const { client, src, transports } = setup([endpoint('a:1'), tagged('g:1', 'gray')]);
+  assert.deepEqual([...(await landings(client, { subset: gray }, 4))], ['g:1']);
+  const a = transports.get('a:1')!;
+  src.set([tagged('a:1', 'gray'), endpoint('g:1')]);
+  assert.deepEqual([...(await landings(client, { subset: gray }, 4))], ['a:1']);
+  assert.equal(
+    client.transports().find((t) => t.id === 'a:1'),
+    a,
+  );
+});
+
+test('every endpoint tagged: a call naming no tag fails with FERRY_NO_TAGGED_ENDPOINT, naming the label', async () => {
+  const { client } = setup([tagged('g:1', 'gray')]);
+  await assert.rejects(
+    client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 0, hint: { subset: { ...gray, tag: undefined } } }),
+    (e) => e instanceof FerryError && e.code === 'FERRY_NO_TAGGED_ENDPOINT' && /dubbo\.tag/.test(e.message),
+  );
+});

@@ -146,6 +146,7 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
       signal: streamGone.signal,
       ...(attributes === undefined ? {} : { attributes }),
       ...(metadata === undefined ? {} : { metadata }),
+      frontend: 'ext-proc',
     };
     let res: GatewayResponse;
     try {

@@ -238,6 +238,7 @@ export function createHttpApp(contract: FrontendContract, tls?: ServerCertificat
       body: Buffer.isBuffer(body) ? body : undefined,
       ...(request.socket.remoteAddress !== undefined ? { remoteAddress: request.socket.remoteAddress } : {}),
       signal: clientGone.signal,
+      frontend: 'http',
     };
     const res = await contract.engine().handle(req);
     send(reply, res, (request.raw as TrackedMessage)[TRACKED], limits, contract);

@@ -130,6 +130,8 @@ export function buildMaglev(ids: readonly string[], weights: readonly number[], 
   };
 }
 
+const RECENT_TABLES = 8;
+
 /** Creates a consistent-hash balancer; calls without a hash key go to `options.fallback`. */
 export function createConsistentHashBalancer(options: ConsistentHashOptions): Balancer {
   const kind = options.table ?? 'maglev';
@@ -137,6 +139,8 @@ export function createConsistentHashBalancer(options: ConsistentHashOptions): Ba
   let lastSeen: EndpointView[] = [];
   let lastSignature = '';
   let table: HashTable | undefined;
+  /** Tables by endpoint signature, oldest first (at most RECENT_TABLES). */
+  const recent = new Map<string, HashTable>();
   /** Ordinal (position in id-sorted order) → view, for the array last seen. */
   let views: EndpointView[] = [];
 
@@ -154,9 +158,16 @@ export function createConsistentHashBalancer(options: ConsistentHashOptions): Ba
     const sorted = [...endpoints].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const signature = sorted.map((e) => `${e.id}=${e.weight}`).join(',');
     if (signature !== lastSignature || table === undefined) {
-      const ids = sorted.map((e) => e.id);
-      const weights = sorted.map((e) => e.weight);
-      table = kind === 'maglev' ? buildMaglev(ids, weights, options.maglevTableSize) : buildRing(ids, weights, options.virtualNodesPerWeight100);
+      // Tag routing alternates between a few subsets of one service: keep a table per subset seen lately.
+      let built = recent.get(signature);
+      if (built === undefined) {
+        const ids = sorted.map((e) => e.id);
+        const weights = sorted.map((e) => e.weight);
+        built = kind === 'maglev' ? buildMaglev(ids, weights, options.maglevTableSize) : buildRing(ids, weights, options.virtualNodesPerWeight100);
+        if (recent.size >= RECENT_TABLES) recent.delete(recent.keys().next().value!);
+        recent.set(signature, built);
+      }
+      table = built;
       lastSignature = signature;
     }
     views = sorted;

@@ -14,6 +14,16 @@ export interface EndpointView {
   available(): boolean;
 }
 
+/** Tag routing: what one call asks for (see subset.ts for the rule). */
+export interface SubsetRequest {
+  /** The endpoint label that holds the tag, e.g. `dubbo.tag`. */
+  readonly label: string;
+  /** The requested tag; undefined or '' = no tag (untagged endpoints only). */
+  readonly tag: string | undefined;
+  /** No endpoint with the tag → no endpoint at all, instead of the untagged ones. */
+  readonly force: boolean;
+}
+
 /** Per-call facts a balancer may use. */
 export interface PickHint {
   /** Value to hash on (consistent hashing), already extracted from the request. */
@@ -22,6 +32,8 @@ export interface PickHint {
   readonly preferredId?: string;
   /** Endpoints already tried for this call (retries avoid them). */
   readonly exclude?: ReadonlySet<string>;
+  /** Tag routing: the call may go only to this subset (applied by the upstream client before any balancer sees the endpoints). */
+  readonly subset?: SubsetRequest;
 }
 
 export interface Balancer {

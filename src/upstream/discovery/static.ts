@@ -6,8 +6,15 @@
 import { DEFAULT_WEIGHT, parseHostPort } from './provider-url.js';
 import type { Endpoint, EndpointSource } from './types.js';
 
-/** Builds a source over `host:port` strings. Throws FerryError(FERRY_CONFIG_INVALID) on a bad one. */
-export function createStaticSource(ids: readonly string[], protocol = 'dubbo'): EndpointSource {
+/**
+ * Builds a source over `host:port` strings, with the labels the mapping gives some of them (keyed by
+ * the string as written). Throws FerryError(FERRY_CONFIG_INVALID) on a bad one.
+ */
+export function createStaticSource(
+  ids: readonly string[],
+  protocol = 'dubbo',
+  labels: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
+): EndpointSource {
   const seen = new Set<string>();
   const list: Endpoint[] = [];
   for (const text of ids) {
@@ -22,7 +29,7 @@ export function createStaticSource(ids: readonly string[], protocol = 'dubbo'): 
         protocol,
         weight: DEFAULT_WEIGHT,
         warmupStartMs: undefined,
-        labels: Object.freeze({}),
+        labels: Object.freeze({ ...labels[text] }),
         cluster: 'default',
         priority: 0,
       }),

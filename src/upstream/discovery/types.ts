@@ -15,7 +15,7 @@ export interface Endpoint {
   readonly weight: number;
   /** When the provider started (Dubbo `timestamp`, epoch ms), for warm-up weighting; undefined when unknown. */
   readonly warmupStartMs: number | undefined;
-  /** Provider URL parameters (version, group, dubbo.tag, methods, ...); empty for static endpoints. */
+  /** Provider URL parameters (version, group, dubbo.tag, methods, ...); for static endpoints the `labels` the mapping gives. */
   readonly labels: Readonly<Record<string, string>>;
   /** The cluster (registry or data centre) the endpoint was found in; `default` when there is one. */
   readonly cluster: string;

@@ -32,4 +32,10 @@ public interface AccountService {
   String whoami();
 
   Map<String, String> receivedAttachments();
+
+  /**
+   * Every attachment of this call's invocation as it arrived, before Dubbo's ContextFilter drops
+   * routing keys (dubbo.tag, dubbo.force.tag, path, version, ...) from what receivedAttachments() sees.
+   */
+  Map<String, String> invocationAttachments();
 }

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.dubbo.rpc.Invocation;
 import org.apache.dubbo.rpc.RpcContext;
 
 /**
@@ -187,6 +188,18 @@ public final class AccountServiceImpl implements AccountService {
     Map<String, Object> in = RpcContext.getServerAttachment().getObjectAttachments();
     if (in != null) {
       for (Map.Entry<String, Object> e : in.entrySet()) {
+        out.put(e.getKey(), String.valueOf(e.getValue()));
+      }
+    }
+    return new HashMap<>(out);
+  }
+
+  @Override
+  public Map<String, String> invocationAttachments() {
+    Map<String, String> out = new TreeMap<>();
+    Invocation invocation = RpcContext.getServiceContext().getInvocation();
+    if (invocation != null && invocation.getObjectAttachments() != null) {
+      for (Map.Entry<String, Object> e : invocation.getObjectAttachments().entrySet()) {
         out.put(e.getKey(), String.valueOf(e.getValue()));
       }
     }
