@@ -513,7 +513,9 @@ function sentence(e: ErrorObject, parts: readonly string[], instancePath: string
     case 'pattern': {
       for (const [re, hint] of PATTERN_HINTS) if (re.test(instancePath)) return { message: `${place} ${hint}` };
       if (e.schemaPath.includes('source')) {
-        return { message: `${place} is not a request source: use path.NAME, query.NAME, header.NAME, cookie.NAME, body or body.FIELD` };
+        return {
+          message: `${place} is not a request source: use path.NAME, query.NAME, header.NAME, cookie.NAME, claim.NAME, attribute.NAME, metadata.NAMESPACE.FIELD, body or body.FIELD`,
+        };
       }
       return { message: `${place} has an invalid value` };
     }

@@ -174,7 +174,7 @@ export type TypeDef = PojoTypeDef | EnumTypeDef;
 
 /** One argument of a Dubbo call: where its value comes from and its declared Java type. */
 export interface ArgConfig {
-  /** `path.X`, `query.X`, `header.X`, `cookie.X`, `claim.X`, `body`, `body.a.b`; absent for constants. */
+  /** `path.X`, `query.X`, `header.X`, `cookie.X`, `claim.X`, `attribute.X`, `metadata.NS.FIELD`, `body`, `body.a.b`; absent for constants. */
   readonly from?: string;
   /** A constant value (when `from` is absent). */
   readonly value?: unknown;

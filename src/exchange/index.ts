@@ -36,6 +36,10 @@ export interface GatewayRequest {
    * ext_proc stream ended): the upstream call is cancelled and the request ends as 499.
    */
   readonly signal?: AbortSignal;
+  /** Envoy's request attributes (ext_proc front end only): `xds.route_name`, `source.address`, ... → value. */
+  readonly attributes?: Readonly<Record<string, unknown>>;
+  /** Dynamic metadata Envoy forwarded (ext_proc front end only): namespace → field → value. */
+  readonly metadata?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** The front end that took the request (policies may be turned off for one); absent = `http`. */
   readonly frontend?: FrontendKind;
 }
@@ -51,6 +55,8 @@ export interface GatewayResponse {
   body: Buffer | string;
   /** Server-streaming replies (newline-delimited JSON): chunks after `body`. */
   stream?: AsyncIterable<Buffer | string>;
+  /** The upstream endpoint (host:port) that answered, when one did: for Envoy's dynamic metadata, never sent to the client. */
+  endpoint?: string;
 }
 
 /** Reads one header as a single string (first value of a repeated header). */

@@ -75,6 +75,7 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder<Dub
             const response = plan.decodeReply(reply.status, reply.body, reply.endpoint);
             const extra = sticky?.replyHeaders(hint, reply.endpoint);
             if (extra) Object.assign(response.headers, extra);
+            response.endpoint = reply.endpoint;
             return response;
           } catch (thrown) {
             failure = toFerryError(thrown);

@@ -250,7 +250,7 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
           const sticky = stickiness?.replyHeaders(hint, res.endpoint);
           if (sticky) Object.assign(headers, sticky);
           callEnded(span, started);
-          return { status: 200, headers, body };
+          return { status: 200, headers, body, endpoint: res.endpoint };
         }
         return await handleStream(client, stickiness, bytes, metadata, deadline, hint, req.signal, ctx, span, started);
       } catch (err) {
@@ -322,7 +322,7 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
         }
       }
       if (first.done) callEnded(span, started);
-      return { status: 200, headers, body: firstLine, stream: rest() };
+      return { status: 200, headers, body: firstLine, stream: rest(), endpoint: call.endpoint };
     }
 
     return { needsBody: requestMapping.needsBody, handle };

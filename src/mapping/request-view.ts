@@ -98,8 +98,16 @@ function isJsonContentType(type: string): boolean {
 /** Reads one argument's raw value from a request; `undefined` means absent. */
 export type Extractor = (view: RequestView) => unknown;
 
+// Numbers and booleans read as text, as the other sources are; an own property only, never Object.prototype's.
+function ownValue(from: Readonly<Record<string, unknown>> | undefined, name: string): unknown {
+  if (from === undefined || !Object.hasOwn(from, name)) return undefined;
+  const c = from[name];
+  return typeof c === 'number' || typeof c === 'boolean' ? String(c) : c;
+}
+
 /**
- * Compiles a source (`path.X`, `query.X`, `header.X`, `cookie.X`, `claim.X`, `body`, `body.a.b`) into an extractor.
+ * Compiles a source (`path.X`, `query.X`, `header.X`, `cookie.X`, `claim.X`, `attribute.X`,
+ * `metadata.NAMESPACE.FIELD`, `body`, `body.a.b`) into an extractor.
  * `many` asks for every value of a repeated query parameter or header (for collection types).
  */
 export function compileExtractor(from: string, many: boolean): Extractor {
@@ -129,10 +137,18 @@ export function compileExtractor(from: string, many: boolean): Extractor {
       return (v) => v.cookies()[name];
     case 'claim':
       // Only verified claims: a policy sets them after checking the token; nothing from the request itself.
-      return (v) => {
-        const c = v.claims?.[name];
-        return typeof c === 'number' || typeof c === 'boolean' ? String(c) : c;
-      };
+      return (v) => ownValue(v.claims, name);
+    case 'attribute':
+      // What Envoy says of the request (route name, peer address, ...): absent through the HTTP front end.
+      return (v) => ownValue(v.req.attributes, name);
+    case 'metadata': {
+      // Namespaces hold dots (envoy.filters.http.jwt_authn): the field is the last segment.
+      const cut = name.lastIndexOf('.');
+      if (cut <= 0) throw new Error(`request source "${from}" needs metadata.NAMESPACE.FIELD`);
+      const ns = name.slice(0, cut);
+      const field = name.slice(cut + 1);
+      return (v) => ownValue(v.req.metadata !== undefined && Object.hasOwn(v.req.metadata, ns) ? v.req.metadata[ns] : undefined, field);
+    }
     case 'body': {
       if (name === '') return (v) => v.body();
       const steps = name.split('.');

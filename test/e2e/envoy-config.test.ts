@@ -98,3 +98,37 @@ test('the TLS variant keeps the filter settings of envoy.yaml and sends a client
   assert.ok(ctx.common_tls_context.validation_context.trusted_ca.filename, 'Ferry is verified against a CA');
   assert.deepEqual(ctx.common_tls_context.alpn_protocols, ['h2']);
 });
+
+const fullDuplexText = readFileSync(new URL('../../samples/envoy/envoy-full-duplex.yaml', import.meta.url), 'utf8');
+
+test('samples/envoy/envoy-full-duplex.yaml decodes and validates as an Envoy Bootstrap', async () => {
+  assert.equal(await validateBootstrap(parse(fullDuplexText)), 'ok');
+  // The check reads this file too (input: a misspelt request_attributes).
+  assert.match(
+    await validateBootstrap(parse(fullDuplexText.replace('request_attributes:', 'request_atributes:'))),
+    /unknown field "request_atributes"/,
+  );
+});
+
+test('the full-duplex sample streams the body both ways, sends trailers, attributes and the forwarded namespace, and asks for no mode_override', () => {
+  const cfg = parse(fullDuplexText);
+  const ep = cfg.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config as Record<string, any>;
+  assert.deepEqual(
+    { ...ep['processing_mode'] },
+    {
+      request_header_mode: 'SEND',
+      response_header_mode: 'SKIP',
+      request_body_mode: 'FULL_DUPLEX_STREAMED',
+      response_body_mode: 'NONE',
+      // Envoy's API: in FULL_DUPLEX_STREAMED the trailer mode has to be SEND.
+      request_trailer_mode: 'SEND',
+      response_trailer_mode: 'SKIP',
+    },
+  );
+  assert.equal(ep['allow_mode_override'], false, 'Envoy takes no mode_override in FULL_DUPLEX_STREAMED');
+  assert.equal(ep['failure_mode_allow'], false);
+  assert.deepEqual(ep['request_attributes'], ['xds.route_name', 'source.address']);
+  assert.deepEqual(ep['metadata_options'].receiving_namespaces.untyped, ['envoy.filters.http.ext_proc']);
+  assert.deepEqual(ep['metadata_options'].forwarding_namespaces.untyped, ['ferry.gateway']);
+  assert.equal(cfg.static_resources.listeners[0].per_connection_buffer_limit_bytes, undefined, 'nothing is buffered by Envoy in this mode');
+});

@@ -106,10 +106,10 @@ test("without Envoy's timers Ferry cannot help: Envoy gives up at 200 ms (the fa
   assert.match(r.error ?? '', /message_timeout expired/);
 });
 
-test('answers carry dynamic metadata in the ext_proc namespace: route id, code and service, as Envoy reads it', async () => {
+test('answers carry dynamic metadata in the ext_proc namespace: route id, code, service and the endpoint that answered, as Envoy reads it', async () => {
   const ok = await slowCall(allowed, 5000);
   const meta = ok.responses.find((m) => m.immediate_response !== undefined)?.dynamic_metadata;
-  assert.deepEqual(meta, { 'envoy.filters.http.ext_proc': { code: 'ferry_ok', route_id: 'slow', service: 'accounts' } });
+  assert.deepEqual(meta, { 'envoy.filters.http.ext_proc': { code: 'ferry_ok', route_id: 'slow', service: 'accounts', endpoint: provider.address } });
   const timedOut = await slowCall(disabled, 0);
   const failed = timedOut.responses.find((m) => m.immediate_response !== undefined)?.dynamic_metadata;
   assert.equal(failed?.['envoy.filters.http.ext_proc']?.['code'], 'FERRY_UPSTREAM_TIMEOUT');

@@ -18,7 +18,7 @@ export interface Scenario {
   body?: string[];
   trailers?: Array<[string, string]>;
   sendTrailers?: boolean;
-  requestBodyMode?: 'NONE' | 'STREAMED' | 'BUFFERED' | 'BUFFERED_PARTIAL';
+  requestBodyMode?: 'NONE' | 'STREAMED' | 'BUFFERED' | 'BUFFERED_PARTIAL' | 'FULL_DUPLEX_STREAMED';
   allowModeOverride?: boolean;
   noProtocolConfig?: boolean;
   observability?: boolean;
@@ -28,6 +28,27 @@ export interface Scenario {
   maxMessageTimeoutMs?: number;
   /** protojson ProcessingRequests sent as they are (protocol-violation tests). */
   raw?: unknown[];
+  /** With `raw`: send every message at once, then read replies until the stream ends (outcome 'raw'). */
+  rawNoWait?: boolean;
+  /** Request attributes sent with the headers, by namespace (the filter's request_attributes). */
+  attributes?: Record<string, Record<string, unknown>>;
+  /** Forwarded dynamic metadata sent with the headers (metadata_context.filter_metadata), by namespace. */
+  metadata?: Record<string, Record<string, unknown>>;
+}
+
+/** A local reply received as StreamedImmediateResponse pieces (FULL_DUPLEX_STREAMED). */
+export interface StreamedReply {
+  status: number;
+  headers: Array<[string, string]>;
+  /** Body pieces as they arrived (text). */
+  chunks: string[];
+  /** A piece over 64 KiB arrived. */
+  oversized: boolean;
+  trailers?: Array<[string, string]>;
+  /** The reply ended (end_of_stream or trailers). */
+  ended: boolean;
+  /** What broke Envoy's rules for a streamed reply, if anything. */
+  problem?: string;
 }
 
 /** A ProcessingResponse as protojson with proto field names (bytes as base64). */
@@ -51,7 +72,7 @@ export interface ScenarioResult {
   name: string;
   sent: string[];
   responses: WireResponse[];
-  outcome: 'immediate' | 'forwarded' | 'observed' | 'local_413' | 'error';
+  outcome: 'immediate' | 'streamed' | 'forwarded' | 'observed' | 'local_413' | 'raw' | 'error';
   forwardedBody?: string;
   error?: string;
   streamEnd: string;
@@ -59,6 +80,8 @@ export interface ScenarioResult {
   immediateStatus?: number;
   /** override_message_timeout requests received, and whether the client (as Envoy) honoured each. */
   overrides?: Array<{ ms: number; honoured: boolean }>;
+  /** The streamed local reply (outcome 'streamed'). */
+  streamed?: StreamedReply;
 }
 
 /** Builds the Go client if needed. */

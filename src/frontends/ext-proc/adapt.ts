@@ -4,7 +4,7 @@
  */
 import { FerryError, PROBLEM_CONTENT_TYPE } from '../../errors/index.js';
 import type { GatewayResponse, HeaderMap as NeutralHeaders } from '../../exchange/index.js';
-import type { HeaderMap, HeaderValueOption, ImmediateResponse, ProcessingMode, ProcessingResponse } from './protocol.js';
+import type { HeaderMap, HeaderValueOption, ImmediateResponse, ProcessingMode, ProcessingResponse, StreamedBodyResponse } from './protocol.js';
 
 /** The request line and headers read from a request_headers message. */
 export interface RequestHead {
@@ -156,6 +156,67 @@ export async function toImmediateResponse(res: GatewayResponse): Promise<Process
   return { immediate_response: immediate };
 }
 
+/** Largest body piece of a streamed reply: what Envoy's API recommends for FULL_DUPLEX_STREAMED. */
+export const STREAMED_CHUNK_BYTES = 64 * 1024;
+
+/** `:status` and the reply's headers as the HeaderMap of a streamed reply (raw_value only, one entry per value). */
+export function replyHeaderMap(res: GatewayResponse): { headers: Array<{ key: string; raw_value: Buffer }> } {
+  const headers = [{ key: ':status', raw_value: Buffer.from(String(res.status)) }];
+  for (const [name, v] of Object.entries(res.headers)) {
+    const key = name.toLowerCase();
+    if (NOT_FORWARDED.has(key) || key.startsWith(':')) continue;
+    for (const value of Array.isArray(v) ? v : [v]) headers.push({ key, raw_value: Buffer.from(value, 'latin1') });
+  }
+  return { headers };
+}
+
+function* pieces(chunk: Buffer | string): Generator<Buffer> {
+  const b = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+  if (b.length <= STREAMED_CHUNK_BYTES) {
+    if (b.length > 0) yield b;
+    return;
+  }
+  for (let at = 0; at < b.length; at += STREAMED_CHUNK_BYTES) yield b.subarray(at, at + STREAMED_CHUNK_BYTES);
+}
+
+const bodyPiece = (body: Buffer, end: boolean): ProcessingResponse => ({
+  streamed_immediate_response: { body_response: { body, end_of_stream: end } satisfies StreamedBodyResponse },
+});
+
+/**
+ * The engine's reply as a StreamedImmediateResponse (FULL_DUPLEX_STREAMED mode): `first` carries
+ * `:status` and the headers; `rest` yields the body in pieces of at most 64 KiB as the upstream
+ * delivers them (a streamed reply's chunks are never joined), the last with end_of_stream. Only
+ * the piece being written is held.
+ */
+export function toStreamedAnswer(res: GatewayResponse): { first: ProcessingResponse; details: string; rest: AsyncIterable<ProcessingResponse> } {
+  const head = typeof res.body === 'string' ? Buffer.from(res.body, 'utf8') : res.body;
+  const stream = res.stream;
+  const empty = head.length === 0 && stream === undefined;
+  const first: ProcessingResponse = { streamed_immediate_response: { headers_response: { headers: replyHeaderMap(res), end_of_stream: empty } } };
+  async function* rest(): AsyncGenerator<ProcessingResponse> {
+    if (empty) return;
+    if (stream === undefined) {
+      const all = [...pieces(head)];
+      for (let i = 0; i < all.length; i++) yield bodyPiece(all[i]!, i === all.length - 1);
+      return;
+    }
+    for (const p of pieces(head)) yield bodyPiece(p, false);
+    for await (const chunk of stream) for (const p of pieces(chunk)) yield bodyPiece(p, false);
+    // The end is known only when the upstream stream ends: an empty last piece says so.
+    yield bodyPiece(Buffer.alloc(0), true);
+  }
+  return { first, details: detailsFor(res, head), rest: rest() };
+}
+
+/**
+ * The reply to a body chunk of a request Ferry lets through in FULL_DUPLEX_STREAMED mode: Envoy
+ * forwards only what comes back, so the chunk goes back unchanged.
+ */
+export function passOnChunk(body: Buffer, end: boolean): ProcessingResponse {
+  return { request_body: { response: { status: 'CONTINUE', body_mutation: { streamed_response: { body, end_of_stream: end } } } } };
+}
+
 /**
  * The processing mode sent in `mode_override`: only the request body mode varies. The response
  * side is always SKIP/NONE because Ferry never processes responses (a field left at DEFAULT would
@@ -223,15 +284,20 @@ export function durationOf(ms: number): { seconds: number; nanos: number } {
   return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
 }
 
-/** The dynamic metadata Ferry writes for Envoy's access log and later filters, under `namespace`. */
+/**
+ * The dynamic metadata Ferry writes for Envoy's access log and later filters, under `namespace`:
+ * the FERRY code (or ferry_ok), the route, the service and the endpoint (host:port) that answered.
+ */
 export function answerMetadata(
   namespace: string,
   routeId: string | undefined,
   serviceName: string | undefined,
   details: string,
+  endpoint?: string,
 ): Record<string, Record<string, string>> {
   const fields: Record<string, string> = { code: details };
   if (routeId !== undefined) fields['route_id'] = routeId;
   if (serviceName !== undefined) fields['service'] = serviceName;
+  if (endpoint !== undefined) fields['endpoint'] = endpoint;
   return { [namespace]: fields };
 }

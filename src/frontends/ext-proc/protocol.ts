@@ -50,6 +50,13 @@ export interface ProcessingRequest {
   response_trailers?: HttpTrailers | null;
   observability_mode?: boolean;
   protocol_config?: ProtocolConfiguration | null;
+  /**
+   * Envoy's request attributes (the filter's `request_attributes`), by namespace: usually one,
+   * `envoy.filters.http.ext_proc`, holding `xds.route_name`, `source.address`, ... as plain values.
+   */
+  attributes?: Record<string, Record<string, unknown>>;
+  /** Forwarded dynamic metadata (`metadata_options.forwarding_namespaces`): namespace → fields. */
+  metadata_context?: Record<string, Record<string, unknown>>;
 }
 
 export interface HeaderValueOption {
@@ -61,9 +68,23 @@ export interface HeaderMutation {
   set_headers?: HeaderValueOption[];
   remove_headers?: string[];
 }
+/** A body chunk of FULL_DUPLEX_STREAMED mode (to pass on, or of a streamed local reply). */
+export interface StreamedBodyResponse {
+  body: Buffer;
+  end_of_stream: boolean;
+}
 export interface CommonResponse {
   status?: 'CONTINUE' | 'CONTINUE_AND_REPLACE';
   header_mutation?: HeaderMutation;
+  /** In FULL_DUPLEX_STREAMED mode Envoy passes on only what comes back here. */
+  body_mutation?: { streamed_response: StreamedBodyResponse };
+}
+/** One piece of a streamed local reply: exactly one member set, headers first. */
+export interface StreamedImmediateResponse {
+  /** `:status` among the headers; end_of_stream when no body follows. */
+  headers_response?: { headers: { headers: Array<{ key: string; raw_value: Buffer }> }; end_of_stream: boolean };
+  body_response?: StreamedBodyResponse;
+  trailers_response?: { headers: Array<{ key: string; raw_value: Buffer }> };
 }
 export interface ImmediateResponse {
   status: { code: number };
@@ -89,6 +110,8 @@ export interface ProcessingResponse {
   request_trailers?: { header_mutation?: HeaderMutation };
   response_trailers?: { header_mutation?: HeaderMutation };
   immediate_response?: ImmediateResponse;
+  /** The local reply in FULL_DUPLEX_STREAMED mode, one piece per message. */
+  streamed_immediate_response?: StreamedImmediateResponse;
   mode_override?: ProcessingMode;
   /** Dynamic metadata for Envoy: namespace → string fields (google.protobuf.Struct on the wire). */
   dynamic_metadata?: Record<string, Record<string, string>>;
@@ -151,7 +174,7 @@ export function createExtProcCodec(): ExtProcCodec {
   const num = (e: protobuf.Enum, name: string | undefined): number | undefined => (name === undefined ? undefined : e.values[name]);
 
   const common = (c: CommonResponse | undefined) =>
-    c === undefined ? undefined : { status: num(statuses, c.status), header_mutation: mutation(c.header_mutation) };
+    c === undefined ? undefined : { status: num(statuses, c.status), header_mutation: mutation(c.header_mutation), body_mutation: c.body_mutation };
   const mutation = (m: HeaderMutation | undefined) =>
     m === undefined
       ? undefined
@@ -183,8 +206,10 @@ export function createExtProcCodec(): ExtProcCodec {
 
   return {
     decodeRequest(buf) {
-      const m = requestType.decode(buf) as unknown as Omit<ProcessingRequest, 'protocol_config'> & {
+      const m = requestType.decode(buf) as unknown as Omit<ProcessingRequest, 'protocol_config' | 'attributes' | 'metadata_context'> & {
         protocol_config?: { request_body_mode: number; response_body_mode: number; send_body_without_waiting_for_header_response: boolean } | null;
+        attributes?: Record<string, WireStruct>;
+        metadata_context?: { filter_metadata?: Record<string, WireStruct> } | null;
       };
       const out: ProcessingRequest = {
         observability_mode: m.observability_mode === true,
@@ -193,6 +218,9 @@ export function createExtProcCodec(): ExtProcCodec {
         out.request = m.request;
         (out as Record<string, unknown>)[m.request] = m[m.request];
       }
+      if (m.attributes !== undefined && Object.keys(m.attributes).length > 0) out.attributes = structsOf(m.attributes);
+      const fm = m.metadata_context?.filter_metadata;
+      if (fm !== undefined && Object.keys(fm).length > 0) out.metadata_context = structsOf(fm);
       const pc = m.protocol_config;
       if (pc !== undefined && pc !== null) {
         out.protocol_config = {
@@ -217,6 +245,7 @@ export function createExtProcCodec(): ExtProcCodec {
           body: res.immediate_response.body,
           details: res.immediate_response.details,
         },
+        streamed_immediate_response: res.streamed_immediate_response,
         mode_override: mode(res.mode_override),
         dynamic_metadata: res.dynamic_metadata && struct(res.dynamic_metadata),
         override_message_timeout: res.override_message_timeout,
@@ -224,6 +253,44 @@ export function createExtProcCodec(): ExtProcCodec {
       return Buffer.from(responseType.encode(wire).finish());
     },
   };
+}
+
+/** google.protobuf.Struct / Value as protobufjs decodes them (the bundled struct.proto names its fields in camelCase). */
+interface WireStruct {
+  fields?: Record<string, WireValue>;
+}
+interface WireValue {
+  nullValue?: number;
+  numberValue?: number;
+  stringValue?: string;
+  boolValue?: boolean;
+  structValue?: WireStruct;
+  listValue?: { values?: WireValue[] };
+}
+
+// Struct nesting is bounded by gRPC's message size; a depth cap keeps a hostile one from exhausting the stack.
+const MAX_STRUCT_DEPTH = 32;
+
+function valueOf(v: WireValue, depth: number): unknown {
+  if (depth > MAX_STRUCT_DEPTH) return null;
+  // Decoded messages carry defaults on their prototype: only the member set on the wire is own.
+  if (Object.hasOwn(v, 'stringValue')) return v.stringValue;
+  if (Object.hasOwn(v, 'numberValue')) return v.numberValue;
+  if (Object.hasOwn(v, 'boolValue')) return v.boolValue;
+  if (Object.hasOwn(v, 'structValue') && v.structValue != null) return plainOf(v.structValue, depth + 1);
+  if (Object.hasOwn(v, 'listValue') && v.listValue != null) return (v.listValue.values ?? []).map((x) => valueOf(x, depth + 1));
+  return null;
+}
+
+function plainOf(s: WireStruct, depth: number): Record<string, unknown> {
+  // No prototype: a field named __proto__ stays a field.
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(s.fields ?? {})) out[k] = valueOf(v, depth);
+  return out;
+}
+
+function structsOf(byNamespace: Record<string, WireStruct>): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(Object.entries(byNamespace).map(([ns, s]) => [ns, plainOf(s, 0)]));
 }
 
 /**

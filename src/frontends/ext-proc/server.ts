@@ -7,6 +7,7 @@ import type { FrontendContract } from '../contract.js';
 import type { ServerCertificates } from '../tls.js';
 import { createExtProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from './protocol.js';
 import { createExtProcSession } from './session.js';
+import { toFerryError } from '../../errors/index.js';
 import type { EnvoyTimers } from './adapt.js';
 
 export interface ExtProcListenOptions {
@@ -80,6 +81,56 @@ function serveStream(call: ProcessCall, contract: FrontendContract, listen: ExtP
     call.emit('error', { code, details });
   };
 
+  // Writes the rest of a streamed local reply in order, waiting for the stream to drain when
+  // grpc-js holds more than its buffer (a slow Envoy never makes Ferry hold more than a piece or
+  // two), then ends the call. A protocol violation seen meanwhile, or an upstream stream that
+  // fails, cuts the reply short with a gRPC error (Envoy then resets the client's request).
+  const writeRest = async (rest: AsyncIterable<ProcessingResponse>): Promise<void> => {
+    try {
+      for await (const piece of rest) {
+        if (closed) return;
+        if (session.violation !== undefined) break;
+        if (!call.write(piece))
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              call.off('drain', done);
+              call.off('close', done);
+              resolve();
+            };
+            call.on('drain', done);
+            call.on('close', done);
+          });
+      }
+    } catch (err) {
+      const code = session.violation?.code ?? toFerryError(err).code;
+      failCall(grpc.status.UNAVAILABLE, `ferry ext_proc: ${code}: the reply stream ended early`);
+      return;
+    }
+    if (session.violation !== undefined) {
+      failCall(grpc.status.INVALID_ARGUMENT, `ferry ext_proc: ${session.violation.code}: ${session.violation.message}`);
+      return;
+    }
+    endCall();
+  };
+  /**
+   * Writes an answer and, when it is streamed, all of it (within the message queue, so a
+   * half-close from Envoy ends the call only after it); true when the stream is finished.
+   */
+  const writeReply = async (reply: ProcessingResponse): Promise<boolean> => {
+    call.write(reply);
+    const rest = session.takeRest();
+    if (rest !== undefined) {
+      await writeRest(rest);
+      return true;
+    }
+    // After an ImmediateResponse Envoy closes the stream and ignores anything else: finish ours.
+    if (reply.immediate_response !== undefined) {
+      endCall();
+      return true;
+    }
+    return false;
+  };
+
   const onIdle = (): void => {
     queue = queue.then(async () => {
       if (closed || !session.awaitingMessage) return;
@@ -90,8 +141,7 @@ function serveStream(call: ProcessCall, contract: FrontendContract, listen: ExtP
         failCall(grpc.status.DEADLINE_EXCEEDED, `ferry ext_proc: FERRY_REQUEST_TIMEOUT: no message for ${limits.extProcIdleTimeoutMs} ms`);
         return;
       }
-      call.write(reply);
-      endCall();
+      if (!(await writeReply(reply))) endCall();
     });
   };
   const waitForMessage = (): void => {
@@ -102,15 +152,14 @@ function serveStream(call: ProcessCall, contract: FrontendContract, listen: ExtP
 
   call.on('data', (msg: ProcessingRequest) => {
     clearTimeout(idle);
+    session.arrived(msg);
     queue = queue.then(async () => {
       if (closed) return;
       try {
         const reply = await session.handle(msg);
         if (closed) return;
-        if (reply !== undefined) call.write(reply);
-        // After an ImmediateResponse Envoy closes the stream and ignores anything else: finish ours.
-        if (reply?.immediate_response !== undefined) endCall();
-        else if (session.awaitingMessage) waitForMessage();
+        const finishedStream = reply !== undefined && (await writeReply(reply));
+        if (!finishedStream && session.awaitingMessage) waitForMessage();
       } catch (err) {
         // Sessions turn every failure into a reply; reaching here is a bug. End the stream with a
         // gRPC error so Envoy applies its status_on_error rather than waiting for message_timeout.

@@ -12,9 +12,11 @@ import {
   continueHeaders,
   durationOf,
   modeOverride,
+  passOnChunk,
   planEnvoyBudget,
   readRequestHead,
   toImmediateResponse,
+  toStreamedAnswer,
   type EnvoyTimers,
   type RequestHead,
 } from './adapt.js';
@@ -36,6 +38,20 @@ export interface ExtProcSession {
   expire(idleMs: number): Promise<ProcessingResponse | undefined>;
   /** Drops collected body chunks and cancels an upstream call still running (stream ended or was cancelled). */
   dispose(): void;
+  /**
+   * Called for each message as it arrives, before the messages queued ahead of it are handled
+   * (FULL_DUPLEX_STREAMED: Envoy does not wait for replies). A body or trailers message after the
+   * request said end_of_stream is a protocol violation: the upstream call still running is
+   * cancelled and the answer becomes 400 FERRY_EXT_PROC_PROTOCOL_ERROR (see `violation`).
+   */
+  arrived(msg: ProcessingRequest): void;
+  /** A protocol violation seen by `arrived` that is not the answer itself: an answer already streaming must be cut short. */
+  readonly violation: FerryError | undefined;
+  /**
+   * After `handle` returned the first piece of a streamed local reply (FULL_DUPLEX_STREAMED): the
+   * remaining pieces, to write in order; taken once. Undefined otherwise.
+   */
+  takeRest(): AsyncIterable<ProcessingResponse> | undefined;
 }
 
 export interface SessionOptions {
@@ -74,6 +90,18 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
   let configuredBodyMode: BodySendMode | undefined;
   let chunks: Buffer[] = [];
   let bodyBytes = 0;
+  // FULL_DUPLEX_STREAMED: body chunks without a reply each, and the answer as a streamed local reply.
+  let fullDuplex = false;
+  let rest: AsyncIterable<ProcessingResponse> | undefined;
+  // What `arrived` saw (ahead of the queue): the request's end, and a message past it.
+  let arrivedFullDuplex = false;
+  let inputEnded = false;
+  let violation: FerryError | undefined;
+  // The violation became the answer itself: nothing to cut short.
+  let violationAnswered = false;
+  // Envoy's request attributes (all namespaces merged, the first one naming a key wins) and forwarded metadata.
+  let attributes: Record<string, unknown> | undefined;
+  let metadata: Record<string, Record<string, unknown>> | undefined;
   // Aborted when the stream ends: an upstream call still running for it is cancelled.
   const streamGone = new AbortController();
   const maxBodyBytes = options.maxBodyBytes ?? engine.maxBodyBytes;
@@ -86,8 +114,16 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
   const finish = async (res: GatewayResponse): Promise<ProcessingResponse> => {
     state = 'done';
     chunks = [];
+    if (fullDuplex) {
+      const answer = toStreamedAnswer(res);
+      rest = answer.rest;
+      if (namespace !== '')
+        answer.first.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, answer.details, res.endpoint);
+      return answer.first;
+    }
     const reply = await toImmediateResponse(res);
-    if (namespace !== '') reply.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, reply.immediate_response!.details!);
+    if (namespace !== '')
+      reply.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, reply.immediate_response!.details!, res.endpoint);
     return reply;
   };
 
@@ -96,7 +132,8 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
 
   const call = async (body: Buffer | undefined): Promise<ProcessingResponse> => {
     const h = head!;
-    const plan = planEnvoyBudget(match!.timeoutMs, timers);
+    // Envoy runs no message timer in FULL_DUPLEX_STREAMED mode: the route's own timeout holds.
+    const plan = planEnvoyBudget(match!.timeoutMs, fullDuplex ? undefined : timers);
     if (plan.overrideMs !== undefined) options.interim!({ override_message_timeout: durationOf(plan.overrideMs) });
     const req: GatewayRequest = {
       method: h.method,
@@ -107,6 +144,8 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
       deadline: performance.now() + plan.budgetMs,
       ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress }),
       signal: streamGone.signal,
+      ...(attributes === undefined ? {} : { attributes }),
+      ...(metadata === undefined ? {} : { metadata }),
       frontend: 'ext-proc',
     };
     let res: GatewayResponse;
@@ -116,12 +155,24 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
       // The engine promises never to reject; if it does anyway the client still gets a problem reply.
       return fail(toFerryError(err));
     }
+    // A message past the request's end cancelled the call: that, not the 499, is the answer.
+    if (violation !== undefined) {
+      violationAnswered = true;
+      return fail(violation);
+    }
     return finish(res);
   };
 
-  const onRequestHeaders = async (msg: ProcessingRequest): Promise<ProcessingResponse> => {
+  const onRequestHeaders = async (msg: ProcessingRequest): Promise<ProcessingResponse | undefined> => {
     const hh = msg.request_headers!;
     configuredBodyMode = msg.protocol_config?.request_body_mode;
+    fullDuplex = configuredBodyMode === 'FULL_DUPLEX_STREAMED';
+    if (msg.attributes !== undefined) {
+      attributes = Object.create(null) as Record<string, unknown>;
+      for (const fields of Object.values(msg.attributes))
+        for (const [k, v] of Object.entries(fields)) if (!Object.hasOwn(attributes, k)) attributes[k] = v;
+    }
+    metadata = msg.metadata_context;
     try {
       head = readRequestHead(hh.headers, options.maxHeaderBytes);
     } catch (err) {
@@ -133,24 +184,27 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
       state = 'passing-through';
       // Not ours: let Envoy route it. Ask Envoy not to send us a body it would otherwise buffer
       // (honoured only with allow_mode_override; without it we answer each body message CONTINUE).
-      const wantsNoBody = !endOfStream && configuredBodyMode !== 'NONE';
+      // Not in FULL_DUPLEX_STREAMED, where Envoy takes no mode_override: each chunk comes back as it was.
+      const wantsNoBody = !endOfStream && configuredBodyMode !== 'NONE' && !fullDuplex;
       return continueHeaders(wantsNoBody ? modeOverride('NONE') : undefined);
     }
     if (endOfStream || !match.needsBody) return call(undefined);
-    if (configuredBodyMode === 'FULL_DUPLEX_STREAMED' || configuredBodyMode === 'GRPC') {
+    if (configuredBodyMode === 'GRPC') {
       return fail(
         new FerryError(
           'FERRY_CONFIG_INVALID',
-          `Envoy's ext_proc request_body_mode ${configuredBodyMode} is not supported by Ferry; use BUFFERED or STREAMED`,
+          `Envoy's ext_proc request_body_mode ${configuredBodyMode} is not supported by Ferry; use FULL_DUPLEX_STREAMED, BUFFERED or STREAMED`,
         ),
       );
     }
     state = 'collecting-body';
+    // The streamed local reply's headers answer the request headers, once the body is in.
+    if (fullDuplex) return undefined;
     // Envoy said it sends no body: ask for the buffered body (needs allow_mode_override).
     return continueHeaders(configuredBodyMode === 'NONE' ? modeOverride('BUFFERED') : undefined);
   };
 
-  const onRequestBody = async (msg: ProcessingRequest): Promise<ProcessingResponse> => {
+  const onRequestBody = async (msg: ProcessingRequest): Promise<ProcessingResponse | undefined> => {
     const b = msg.request_body!;
     const chunk = b.body === undefined ? Buffer.alloc(0) : Buffer.from(b.body.buffer, b.body.byteOffset, b.body.length);
     bodyBytes += chunk.length;
@@ -159,6 +213,7 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
     }
     if (chunk.length > 0) chunks.push(chunk);
     if (b.end_of_stream === true) return call(bodyBytes === 0 ? undefined : Buffer.concat(chunks, bodyBytes));
+    if (fullDuplex) return undefined; // no reply per chunk: Envoy does not wait for one
     if (configuredBodyMode === 'BUFFERED_PARTIAL') {
       // Envoy hit its buffer limit and sends only this part; the rest would bypass us.
       return fail(new FerryError('FERRY_BODY_TOO_LARGE', 'The request body is larger than Envoy buffers for ext_proc (BUFFERED_PARTIAL)'));
@@ -187,6 +242,30 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
       chunks = [];
       streamGone.abort();
     },
+    get violation() {
+      return violationAnswered ? undefined : violation;
+    },
+    takeRest() {
+      const r = rest;
+      rest = undefined;
+      return r;
+    },
+    arrived(msg) {
+      if (msg.observability_mode === true || violation !== undefined) return;
+      if (msg.request === 'request_headers') {
+        arrivedFullDuplex = msg.protocol_config?.request_body_mode === 'FULL_DUPLEX_STREAMED';
+        inputEnded = msg.request_headers?.end_of_stream === true;
+        return;
+      }
+      if (!arrivedFullDuplex || (msg.request !== 'request_body' && msg.request !== 'request_trailers')) return;
+      if (inputEnded) {
+        violation = new FerryError('FERRY_EXT_PROC_PROTOCOL_ERROR', `ext_proc protocol error: ${msg.request} after the request's end_of_stream`);
+        chunks = [];
+        streamGone.abort();
+        return;
+      }
+      if (msg.request === 'request_trailers' || msg.request_body?.end_of_stream === true) inputEnded = true;
+    },
     async handle(msg) {
       if (state === 'done') return undefined; // Envoy ignores anything after an ImmediateResponse.
       if (msg.observability_mode === true || state === 'observing') {
@@ -200,6 +279,13 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
           return state === 'awaiting-headers' ? onRequestHeaders(msg) : unexpected('a second request_headers message');
         case 'request_body':
           if (state === 'collecting-body') return onRequestBody(msg);
+          if (state === 'passing-through' && fullDuplex) {
+            const b = msg.request_body!.body;
+            return passOnChunk(
+              b === undefined ? Buffer.alloc(0) : Buffer.from(b.buffer, b.byteOffset, b.length),
+              msg.request_body!.end_of_stream === true,
+            );
+          }
           if (state === 'passing-through') return { request_body: { response: { status: 'CONTINUE' } } };
           return unexpected('request_body before request_headers');
         case 'request_trailers':

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Engine, RouteMatch } from '../../../src/gateway/types.js';
 import type { GatewayRequest } from '../../../src/exchange/index.js';
 import { createExtProcSession } from '../../../src/frontends/ext-proc/session.js';
-import type { ProcessingRequest } from '../../../src/frontends/ext-proc/protocol.js';
+import type { ProcessingRequest, ProcessingResponse } from '../../../src/frontends/ext-proc/protocol.js';
 
 // The composition root registers the W3C propagator; ext_proc's own error replies read the trace id through it.
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -381,7 +381,136 @@ test('the body limit comes from the session options (the front-end contract), no
   assert.equal(calls.length, 0);
 });
 
-test('FULL_DUPLEX_STREAMED body mode on a body route (input: protocol_config FULL_DUPLEX_STREAMED) → 500 FERRY_CONFIG_INVALID', async () => {
+const FD = 'FULL_DUPLEX_STREAMED';
+const post = (path: string, eos = false): ProcessingRequest =>
+  hdrs(
+    [
+      [':method', 'POST'],
+      [':path', path],
+    ],
+    eos,
+    FD,
+  );
+
+async function piecesOf(rest: AsyncIterable<ProcessingResponse> | undefined): Promise<ProcessingResponse[]> {
+  const out: ProcessingResponse[] = [];
+  for await (const p of rest ?? []) out.push(p);
+  return out;
+}
+
+test('FULL_DUPLEX_STREAMED: no reply to the headers nor to each chunk; the body answer is a streamed local reply (headers, then body with end_of_stream)', async () => {
+  const { engine, calls } = fakeEngine();
+  const s = createExtProcSession(engine);
+  assert.equal(await s.handle(post('/ferry/t')), undefined, 'the headers wait for the answer');
+  assert.equal(await s.handle(body('{"a":', false)), undefined, 'no reply per chunk');
+  const first = await s.handle(body('1}', true));
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0]!.req.body?.toString(), '{"a":1}');
+  const h = first?.streamed_immediate_response?.headers_response;
+  assert.ok(h !== undefined, `headers_response first: ${JSON.stringify(first)}`);
+  assert.equal(h.end_of_stream, false);
+  const keys = h.headers.headers.map((x) => [x.key, x.raw_value.toString()]);
+  assert.deepEqual(keys, [
+    [':status', '200'],
+    ['content-type', 'application/json'],
+    ['set-cookie', 'a=1'],
+    ['set-cookie', 'b=2'],
+  ]);
+  assert.equal(first?.dynamic_metadata?.['envoy.filters.http.ext_proc']?.['code'], 'ferry_ok');
+  const rest = await piecesOf(s.takeRest());
+  assert.equal(rest.length, 1);
+  assert.equal(rest[0]!.streamed_immediate_response?.body_response?.end_of_stream, true);
+  assert.equal(JSON.parse(rest[0]!.streamed_immediate_response.body_response.body.toString()).body, '{"a":1}');
+  assert.equal(s.takeRest(), undefined, 'the rest is taken once');
+});
+
+test('FULL_DUPLEX_STREAMED: trailers end the body; a request Ferry lets through gets CONTINUE and each chunk back unchanged', async () => {
+  const { engine, calls } = fakeEngine();
+  const s = createExtProcSession(engine);
+  await s.handle(post('/ferry/t'));
+  await s.handle(body('xy', false));
+  const first = await s.handle({ request: 'request_trailers', request_trailers: { trailers: { headers: [] } } });
+  assert.equal(first?.streamed_immediate_response?.headers_response?.headers.headers[0]?.raw_value.toString(), '200');
+  assert.equal(calls[0]!.req.body?.toString(), 'xy');
+
+  const other = createExtProcSession(engine);
+  const h = await other.handle(post('/other'));
+  assert.deepEqual(h, { request_headers: { response: { status: 'CONTINUE' } } }, 'no mode_override: Envoy takes none in this mode');
+  const c = await other.handle(body('abc', true));
+  assert.equal(c?.request_body?.response?.body_mutation?.streamed_response.body.toString(), 'abc');
+  assert.equal(c?.request_body?.response?.body_mutation?.streamed_response.end_of_stream, true);
+  assert.deepEqual(await other.handle({ request: 'request_trailers', request_trailers: {} }), { request_trailers: {} });
+});
+
+test('FULL_DUPLEX_STREAMED: a streamed upstream reply goes out piece by piece, none over 64 KiB, never joined (input: a 150 000-byte head and 3 stream chunks)', async () => {
+  const big = 'x'.repeat(150_000);
+  let pulled = 0;
+  async function* lines() {
+    for (let i = 1; i <= 3; i++) {
+      pulled++;
+      yield `{"n":${i}}\n`;
+    }
+  }
+  const engine: Engine = {
+    ...fakeEngine().engine,
+    async handle() {
+      return { status: 200, headers: { 'content-type': 'application/x-ndjson' }, body: big, stream: lines() };
+    },
+  };
+  const s = createExtProcSession(engine);
+  await s.handle(post('/ferry/s'));
+  const first = await s.handle(body('{}', true));
+  assert.equal(first?.streamed_immediate_response?.headers_response?.end_of_stream, false);
+  assert.equal(pulled, 0, 'nothing is read from the upstream stream before the headers are out');
+  const rest = await piecesOf(s.takeRest());
+  const sizes = rest.map((p) => p.streamed_immediate_response!.body_response!.body.length);
+  assert.deepEqual(sizes, [65536, 65536, 18928, 8, 8, 8, 0]);
+  assert.deepEqual(
+    rest.map((p) => p.streamed_immediate_response!.body_response!.end_of_stream),
+    [false, false, false, false, false, false, true],
+  );
+});
+
+test('FULL_DUPLEX_STREAMED over maxBodyBytes (input: chunks of 6 bytes, limit 10) → a streamed 413 FERRY_BODY_TOO_LARGE, chunks dropped, later chunks ignored', async () => {
+  const { engine, calls } = fakeEngine({ maxBodyBytes: 10 });
+  const s = createExtProcSession(engine);
+  await s.handle(post('/ferry/t'));
+  assert.equal(await s.handle(body('aaaaaa', false)), undefined);
+  const first = await s.handle(body('bbbbbb', false));
+  assert.equal(first?.streamed_immediate_response?.headers_response?.headers.headers[0]?.raw_value.toString(), '413');
+  const [piece] = await piecesOf(s.takeRest());
+  assert.equal(JSON.parse(piece!.streamed_immediate_response!.body_response!.body.toString()).code, 'FERRY_BODY_TOO_LARGE');
+  assert.equal(await s.handle(body('cccccc', true)), undefined, 'nothing after the answer');
+  assert.equal(calls.length, 0);
+});
+
+test('FULL_DUPLEX_STREAMED: a chunk after end_of_stream (input: body eos, then another body) cancels the call → 400 FERRY_EXT_PROC_PROTOCOL_ERROR', async () => {
+  let signal: AbortSignal | undefined;
+  const engine: Engine = {
+    ...fakeEngine().engine,
+    async handle(req) {
+      signal = req.signal;
+      return { status: 499, headers: {}, body: '' };
+    },
+  };
+  const s = createExtProcSession(engine);
+  const msgs = [post('/ferry/t'), body('{}', true), body('late', false)];
+  for (const m of msgs) s.arrived(m); // all three arrive before the first is handled
+  assert.equal(s.violation?.code, 'FERRY_EXT_PROC_PROTOCOL_ERROR');
+  await s.handle(msgs[0]!);
+  const first = await s.handle(msgs[1]!);
+  assert.equal(signal?.aborted, true, 'the upstream call was cancelled');
+  assert.equal(first?.streamed_immediate_response?.headers_response?.headers.headers[0]?.raw_value.toString(), '400');
+  const [piece] = await piecesOf(s.takeRest());
+  assert.match(piece!.streamed_immediate_response!.body_response!.body.toString(), /FERRY_EXT_PROC_PROTOCOL_ERROR/);
+  // Trailers after headers that said end_of_stream are the same violation.
+  const t = createExtProcSession(engine);
+  t.arrived(post('/ferry/t', true));
+  t.arrived({ request: 'request_trailers', request_trailers: {} });
+  assert.match(t.violation?.message ?? '', /request_trailers after/);
+});
+
+test('GRPC body mode on a body route (input: protocol_config GRPC) → 500 FERRY_CONFIG_INVALID', async () => {
   const { engine, calls } = fakeEngine();
   const r = await createExtProcSession(engine).handle(
     hdrs(
@@ -390,7 +519,7 @@ test('FULL_DUPLEX_STREAMED body mode on a body route (input: protocol_config FUL
         [':path', '/ferry/t'],
       ],
       false,
-      'FULL_DUPLEX_STREAMED',
+      'GRPC',
     ),
   );
   assert.equal(r?.immediate_response?.status.code, 500);

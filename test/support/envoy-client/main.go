@@ -30,6 +30,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // Scenario describes one HTTP request as Envoy's filter would present it.
@@ -43,7 +44,9 @@ type Scenario struct {
 	Body []string `json:"body"`
 	// Trailers sent after the body when RequestTrailerMode is SEND.
 	Trailers [][2]string `json:"trailers"`
-	// Envoy's configured request_body_mode: NONE, STREAMED, BUFFERED (default), BUFFERED_PARTIAL.
+	// Envoy's configured request_body_mode: NONE, STREAMED, BUFFERED (default), BUFFERED_PARTIAL,
+	// or FULL_DUPLEX_STREAMED (every chunk and the trailers sent as they arrive, replies read
+	// as they come, a StreamedImmediateResponse recorded piece by piece in Result.Streamed).
 	RequestBodyMode string `json:"requestBodyMode"`
 	// Send request_trailers (request_trailer_mode SEND).
 	SendTrailers bool `json:"sendTrailers"`
@@ -62,6 +65,26 @@ type Scenario struct {
 	// Raw: protojson ProcessingRequests sent as is, one reply awaited after each.
 	// Used for protocol-violation tests; replaces the Envoy-like flow above.
 	Raw []json.RawMessage `json:"raw"`
+	// With Raw: send every message at once without awaiting replies (as FULL_DUPLEX_STREAMED
+	// does), then read replies until the server ends the stream.
+	RawNoWait bool `json:"rawNoWait"`
+	// Request attributes sent with the headers (the filter's request_attributes), by namespace.
+	Attributes map[string]map[string]any `json:"attributes"`
+	// Forwarded dynamic metadata (metadata_options.forwarding_namespaces) sent with the headers.
+	Metadata map[string]map[string]any `json:"metadata"`
+}
+
+// Streamed is a local reply received as StreamedImmediateResponse pieces (FULL_DUPLEX_STREAMED).
+type Streamed struct {
+	Status  int32       `json:"status"`
+	Headers [][2]string `json:"headers"`
+	// Body pieces in arrival order (text), and whether any piece was over 64 KiB.
+	Chunks    []string    `json:"chunks"`
+	Oversized bool        `json:"oversized"`
+	Trailers  [][2]string `json:"trailers,omitempty"`
+	// Ended with end_of_stream or trailers; Problem says what broke Envoy's rules (empty when none).
+	Ended   bool   `json:"ended"`
+	Problem string `json:"problem,omitempty"`
 }
 
 // Result is what happened to one scenario.
@@ -71,7 +94,8 @@ type Result struct {
 	Sent []string `json:"sent"`
 	// Every ProcessingResponse received, in order (protojson, proto field names).
 	Responses []json.RawMessage `json:"responses"`
-	// immediate | forwarded (Envoy would send the request upstream) | observed | local_413 | error
+	// immediate | streamed (a StreamedImmediateResponse) | forwarded (Envoy would send the request
+	// upstream) | observed | local_413 | raw (RawNoWait: see Responses) | error
 	Outcome string `json:"outcome"`
 	// The body Envoy would forward upstream (outcome "forwarded").
 	ForwardedBody string `json:"forwardedBody,omitempty"`
@@ -82,6 +106,8 @@ type Result struct {
 	ImmediateStatus int32 `json:"immediateStatus,omitempty"`
 	// override_message_timeout values received, in ms, and whether each was honoured.
 	Overrides []Override `json:"overrides,omitempty"`
+	// The streamed local reply (outcome "streamed").
+	Streamed *Streamed `json:"streamed,omitempty"`
 }
 
 // Override is one override_message_timeout the server asked for.
@@ -248,8 +274,12 @@ func run(client extproc.ExternalProcessorClient, sc Scenario) Result {
 			}
 		}
 	}()
-	if sc.Raw != nil {
+	if sc.Raw != nil && sc.RawNoWait {
+		runRawNoWait(st, sc)
+	} else if sc.Raw != nil {
 		runRaw(st, sc)
+	} else if bodyMode(sc.RequestBodyMode) == procmode.ProcessingMode_FULL_DUPLEX_STREAMED {
+		runFullDuplex(st, sc)
 	} else {
 		runEnvoyFlow(st, sc)
 	}
@@ -344,6 +374,10 @@ func runEnvoyFlow(st *stream, sc Scenario) {
 	}
 	if !sc.NoProtocolConfig {
 		headers.ProtocolConfig = &extproc.ProtocolConfiguration{RequestBodyMode: mode, ResponseBodyMode: procmode.ProcessingMode_NONE}
+	}
+	if err := addContext(headers, sc); err != nil {
+		st.res.Outcome, st.res.Error = "error", err.Error()
+		return
 	}
 	if err := st.send("request_headers", headers); err != nil {
 		st.res.Outcome, st.res.Error = "error", err.Error()
@@ -483,4 +517,190 @@ func clientTLS(caFile, certFile, keyFile, serverName string) (*tls.Config, error
 		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
+}
+
+// addContext puts the scenario's attributes and forwarded metadata on the headers message, where
+// Envoy's filter puts them.
+func addContext(req *extproc.ProcessingRequest, sc Scenario) error {
+	if len(sc.Attributes) > 0 {
+		req.Attributes = map[string]*structpb.Struct{}
+		for ns, fields := range sc.Attributes {
+			v, err := structpb.NewStruct(fields)
+			if err != nil {
+				return err
+			}
+			req.Attributes[ns] = v
+		}
+	}
+	if len(sc.Metadata) > 0 {
+		req.MetadataContext = &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{}}
+		for ns, fields := range sc.Metadata {
+			v, err := structpb.NewStruct(fields)
+			if err != nil {
+				return err
+			}
+			req.MetadataContext.FilterMetadata[ns] = v
+		}
+	}
+	return nil
+}
+
+// maxStreamedPiece is the largest body piece Envoy's API recommends in FULL_DUPLEX_STREAMED mode.
+const maxStreamedPiece = 64 * 1024
+
+// runFullDuplex plays Envoy's FULL_DUPLEX_STREAMED mode: headers, then every body chunk and the
+// trailers (trailer mode is SEND in this mode) as they arrive, without waiting for replies (there
+// is no message timeout in this mode). Replies are read as they come: a request_headers CONTINUE
+// means Envoy routes the request and forwards the body chunks the server streams back; a
+// StreamedImmediateResponse is a local reply, headers first, then body pieces, then the end.
+func runFullDuplex(st *stream, sc Scenario) {
+	hasBody := sc.Body != nil
+	headers := &extproc.ProcessingRequest{
+		Request: &extproc.ProcessingRequest_RequestHeaders{RequestHeaders: &extproc.HttpHeaders{
+			Headers:     headerMap(sc.Headers, sc.HeaderEncoding),
+			EndOfStream: !hasBody && len(sc.Trailers) == 0,
+		}},
+		ProtocolConfig: &extproc.ProtocolConfiguration{RequestBodyMode: procmode.ProcessingMode_FULL_DUPLEX_STREAMED, ResponseBodyMode: procmode.ProcessingMode_NONE},
+	}
+	if err := addContext(headers, sc); err != nil {
+		st.res.Outcome, st.res.Error = "error", err.Error()
+		return
+	}
+	// The send side runs on its own, as in Envoy; a send after the server ended the stream fails
+	// and stops it (Envoy stops sending once the local reply is done).
+	sent := make(chan []string, 1)
+	go func() {
+		kinds := []string{}
+		send := func(kind string, req *extproc.ProcessingRequest) bool {
+			kinds = append(kinds, kind)
+			return st.s.Send(req) == nil
+		}
+		defer func() { sent <- kinds }()
+		if !send("request_headers", headers) {
+			return
+		}
+		for i, c := range sc.Body {
+			eos := i == len(sc.Body)-1 && len(sc.Trailers) == 0
+			if !send("request_body", &extproc.ProcessingRequest{Request: &extproc.ProcessingRequest_RequestBody{RequestBody: &extproc.HttpBody{Body: []byte(c), EndOfStream: eos}}}) {
+				return
+			}
+		}
+		if len(sc.Trailers) > 0 {
+			send("request_trailers", &extproc.ProcessingRequest{
+				Request: &extproc.ProcessingRequest_RequestTrailers{RequestTrailers: &extproc.HttpTrailers{Trailers: headerMap(sc.Trailers, sc.HeaderEncoding)}},
+			})
+		}
+	}()
+	defer func() { st.res.Sent = <-sent }()
+
+	var streamed *Streamed
+	forwarded := []byte{}
+	routed := false
+	bodyDone := !hasBody
+	trailersDone := len(sc.Trailers) == 0
+	for {
+		if routed && bodyDone && trailersDone {
+			st.res.Outcome = "forwarded"
+			st.res.ForwardedBody = string(forwarded)
+			return
+		}
+		r, err := st.recv()
+		if err != nil {
+			st.res.Outcome, st.res.Error = "error", err.Error()
+			return
+		}
+		switch {
+		case r.GetImmediateResponse() != nil:
+			st.res.Outcome = "immediate"
+			return
+		case r.GetStreamedImmediateResponse() != nil:
+			sir := r.GetStreamedImmediateResponse()
+			if streamed == nil {
+				streamed = &Streamed{Headers: [][2]string{}, Chunks: []string{}}
+				st.res.Streamed = streamed
+				st.res.Outcome = "streamed"
+				if routed {
+					streamed.Problem = "a local reply after the headers were sent upstream"
+				}
+				h := sir.GetHeadersResponse()
+				if h == nil {
+					streamed.Problem = "the streamed reply did not start with headers_response"
+					return
+				}
+				for _, hv := range h.GetHeaders().GetHeaders() {
+					v := string(hv.GetRawValue())
+					if hv.GetKey() == ":status" {
+						fmt.Sscan(v, &streamed.Status)
+						continue
+					}
+					streamed.Headers = append(streamed.Headers, [2]string{hv.GetKey(), v})
+				}
+				if h.GetEndOfStream() {
+					streamed.Ended = true
+					return
+				}
+				continue
+			}
+			if streamed.Ended {
+				streamed.Problem = "a piece after the end of the streamed reply"
+				return
+			}
+			switch {
+			case sir.GetBodyResponse() != nil:
+				b := sir.GetBodyResponse()
+				if len(b.GetBody()) > maxStreamedPiece {
+					streamed.Oversized = true
+				}
+				if len(b.GetBody()) > 0 {
+					streamed.Chunks = append(streamed.Chunks, string(b.GetBody()))
+				}
+				if b.GetEndOfStream() {
+					streamed.Ended = true
+					return
+				}
+			case sir.GetTrailersResponse() != nil:
+				for _, hv := range sir.GetTrailersResponse().GetHeaders() {
+					streamed.Trailers = append(streamed.Trailers, [2]string{hv.GetKey(), string(hv.GetRawValue())})
+				}
+				streamed.Ended = true
+				return
+			default:
+				streamed.Problem = "a second headers_response"
+				return
+			}
+		case r.GetRequestHeaders() != nil && !routed && streamed == nil:
+			routed = true
+		case r.GetRequestBody() != nil && routed:
+			sr := r.GetRequestBody().GetResponse().GetBodyMutation().GetStreamedResponse()
+			if sr == nil {
+				st.res.Outcome, st.res.Error = "error", "a body reply without streamed_response in FULL_DUPLEX_STREAMED mode"
+				return
+			}
+			forwarded = append(forwarded, sr.GetBody()...)
+			if sr.GetEndOfStream() {
+				bodyDone = true
+			}
+		case r.GetRequestTrailers() != nil && routed:
+			trailersDone = true
+			bodyDone = true
+		default:
+			st.res.Outcome, st.res.Error = "error", "spurious reply in FULL_DUPLEX_STREAMED mode"
+			return
+		}
+	}
+}
+
+// runRawNoWait sends every raw message at once, then reads replies until the stream ends.
+func runRawNoWait(st *stream, sc Scenario) {
+	for _, raw := range sc.Raw {
+		req := &extproc.ProcessingRequest{}
+		if err := protojson.Unmarshal(raw, req); err != nil {
+			st.res.Outcome, st.res.Error = "error", "bad raw message: "+err.Error()
+			return
+		}
+		if err := st.send(kindOf(req), req); err != nil {
+			break
+		}
+	}
+	st.res.Outcome = "raw"
 }
