@@ -72,6 +72,11 @@ export const ERROR_CATALOGUE = {
   },
   FERRY_UPSTREAM_CONNECTION_LOST: { status: 502, grpc: GrpcCode.UNAVAILABLE, title: 'The connection to the provider closed during the call' },
   FERRY_UPSTREAM_PROTOCOL_ERROR: { status: 502, grpc: GrpcCode.INTERNAL, title: 'The upstream sent a malformed reply' },
+  FERRY_REPLY_TOO_LARGE: {
+    status: 502,
+    grpc: GrpcCode.RESOURCE_EXHAUSTED,
+    title: 'The streamed reply is larger than one ext_proc answer holds in this body mode',
+  },
   FERRY_UPSTREAM_TIMEOUT: { status: 504, grpc: GrpcCode.DEADLINE_EXCEEDED, title: 'The upstream did not answer in time' },
   FERRY_SHUTTING_DOWN: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'Ferry is shutting down' },
   FERRY_CLIENT_CLOSED: { status: 499, grpc: GrpcCode.CANCELLED, title: 'The client went away before the answer' },

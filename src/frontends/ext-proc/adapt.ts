@@ -135,18 +135,39 @@ export function detailsFor(res: GatewayResponse, body: Buffer): string {
   return res.status < 400 ? 'ferry_ok' : `ferry_status_${res.status}`;
 }
 
-/** Reads a whole GatewayResponse body, including streamed chunks (an ImmediateResponse has one body). */
-export async function collectBody(res: GatewayResponse): Promise<Buffer> {
+/**
+ * Most bytes of a streamed (NDJSON) reply gathered into one ImmediateResponse in the classic body
+ * modes, which have no way to send it in pieces: past it the upstream stream is cancelled and the
+ * answer is 502 FERRY_REPLY_TOO_LARGE (FULL_DUPLEX_STREAMED sends such replies piece by piece).
+ */
+export const MAX_IMMEDIATE_STREAM_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads a whole GatewayResponse body, including streamed chunks (an ImmediateResponse has one body);
+ * undefined when the streamed chunks pass `maxBytes` (the stream is then cancelled: leaving the loop
+ * returns its iterator).
+ */
+export async function collectBody(res: GatewayResponse, maxBytes = MAX_IMMEDIATE_STREAM_BYTES): Promise<Buffer | undefined> {
   const first = typeof res.body === 'string' ? Buffer.from(res.body, 'utf8') : res.body;
   if (res.stream === undefined) return first;
   const parts: Buffer[] = [first];
-  for await (const chunk of res.stream) parts.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
-  return Buffer.concat(parts);
+  let bytes = first.length;
+  for await (const chunk of res.stream) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    bytes += b.length;
+    if (bytes > maxBytes) return undefined;
+    parts.push(b);
+  }
+  return Buffer.concat(parts, bytes);
 }
 
-/** Turns the engine's reply into the ImmediateResponse Envoy sends to the client as is. */
-export async function toImmediateResponse(res: GatewayResponse): Promise<ProcessingResponse> {
-  const body = await collectBody(res);
+/**
+ * Turns the engine's reply into the ImmediateResponse Envoy sends to the client as is; undefined
+ * when a streamed reply is over `maxStreamBytes` (the caller answers with a problem instead).
+ */
+export async function toImmediateResponse(res: GatewayResponse, maxStreamBytes = MAX_IMMEDIATE_STREAM_BYTES): Promise<ProcessingResponse | undefined> {
+  const body = await collectBody(res, maxStreamBytes);
+  if (body === undefined) return undefined;
   const immediate: ImmediateResponse = {
     status: { code: res.status },
     headers: { set_headers: headerMutations(res.headers) },

@@ -11,6 +11,7 @@ import {
   answerMetadata,
   continueHeaders,
   durationOf,
+  MAX_IMMEDIATE_STREAM_BYTES,
   modeOverride,
   passOnChunk,
   planEnvoyBudget,
@@ -61,6 +62,8 @@ export interface SessionOptions {
   maxBodyBytes?: number;
   /** Largest request head, bytes (default: no limit here). */
   maxHeaderBytes?: number;
+  /** Largest streamed reply gathered into one ImmediateResponse in the classic body modes (default MAX_IMMEDIATE_STREAM_BYTES). */
+  maxStreamedReplyBytes?: number;
   /** How much of an error the problem documents tell (default `safe`). */
   problemDetail?: ProblemDetail;
   /** Envoy's message timers, as the operator configured them; absent: Envoy's timer is left alone. */
@@ -121,7 +124,19 @@ export function createExtProcSession(engine: Engine, options: SessionOptions = {
         answer.first.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, answer.details, res.endpoint);
       return answer.first;
     }
-    const reply = await toImmediateResponse(res);
+    const reply =
+      (await toImmediateResponse(res, options.maxStreamedReplyBytes)) ??
+      (await toImmediateResponse(
+        problemResponse(
+          new FerryError(
+            'FERRY_REPLY_TOO_LARGE',
+            `The streamed reply is larger than ${options.maxStreamedReplyBytes ?? MAX_IMMEDIATE_STREAM_BYTES} bytes, the most one ext_proc answer holds in this body mode; FULL_DUPLEX_STREAMED sends it in pieces.`,
+          ),
+          match?.routeId,
+          head === undefined ? undefined : traceIdFromHeaders(head.headers),
+          options.problemDetail,
+        ),
+      ))!;
     if (namespace !== '')
       reply.dynamic_metadata = answerMetadata(namespace, match?.routeId, match?.serviceName, reply.immediate_response!.details!, res.endpoint);
     return reply;

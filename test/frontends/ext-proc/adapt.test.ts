@@ -126,13 +126,34 @@ test('toImmediateResponse carries status, headers, the whole body (streamed chun
     yield '{"b":2}\n';
     yield Buffer.from('{"c":3}\n');
   }
-  const out = await toImmediateResponse({ status: 201, headers: { 'content-type': 'application/x-ndjson' }, body: '{"a":1}\n', stream: more() });
+  const out = (await toImmediateResponse({ status: 201, headers: { 'content-type': 'application/x-ndjson' }, body: '{"a":1}\n', stream: more() }))!;
   const ir = out.immediate_response!;
   assert.equal(ir.status.code, 201);
   assert.equal(ir.body!.toString(), '{"a":1}\n{"b":2}\n{"c":3}\n');
   assert.equal(ir.details, 'ferry_ok');
   assert.equal(ir.headers!.set_headers![0]!.header.raw_value.toString(), 'application/x-ndjson');
   assert.deepEqual(Object.keys(out), ['immediate_response']);
+});
+
+test('a streamed reply over the ImmediateResponse budget (input: 3 chunks of 40 bytes, budget 100) is not gathered: undefined, and the upstream stream is cancelled', async () => {
+  let produced = 0;
+  let cancelled = false;
+  async function* endless() {
+    try {
+      for (;;) {
+        produced++;
+        yield Buffer.alloc(40, 0x61);
+      }
+    } finally {
+      cancelled = true;
+    }
+  }
+  const out = await toImmediateResponse({ status: 200, headers: { 'content-type': 'application/x-ndjson' }, body: '', stream: endless() }, 100);
+  assert.equal(out, undefined, 'over the budget: no ImmediateResponse');
+  assert.equal(cancelled, true, 'the stream was returned (cancelled)');
+  assert.equal(produced, 3, 'nothing read past the chunk that crossed the budget');
+  const within = await toImmediateResponse({ status: 200, headers: {}, body: 'x', stream: endless() }, 1000);
+  assert.equal(within, undefined, 'an endless stream never fits');
 });
 
 test('planEnvoyBudget: unknown timers leave the route alone; otherwise override within max, or the shorter budget', () => {

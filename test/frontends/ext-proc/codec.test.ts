@@ -20,12 +20,12 @@ test('encodeResponse gives the same bytes as proto-loader for every reply shape 
     { response_headers: { response: { status: 'CONTINUE' as const } } },
     { response_body: { response: { status: 'CONTINUE' as const } } },
     { response_trailers: {} },
-    await toImmediateResponse({
+    (await toImmediateResponse({
       status: 422,
       headers: { 'content-type': 'application/problem+json', 'set-cookie': ['a=1', 'b=2'] },
       body: '{"code":"FERRY_UPSTREAM_EXCEPTION"}',
-    }),
-    await toImmediateResponse({ status: 499, headers: {}, body: '' }),
+    }))!,
+    (await toImmediateResponse({ status: 499, headers: {}, body: '' }))!,
     // FULL_DUPLEX_STREAMED: the pieces of a streamed local reply, and a chunk handed back.
     toStreamedAnswer({ status: 200, headers: { 'content-type': 'application/x-ndjson', 'set-cookie': ['a=1', 'b=2'] }, body: '' }).first,
     { streamed_immediate_response: { body_response: { body: Buffer.from('{"n":1}\n'), end_of_stream: false } } },

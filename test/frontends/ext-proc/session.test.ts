@@ -637,3 +637,35 @@ test('answers carry dynamic metadata (route id, code, service) in the filter nam
   const bad = await createExtProcSession(fakeEngine().engine).handle(body('x', true));
   assert.equal(bad?.dynamic_metadata?.['envoy.filters.http.ext_proc']?.['code'], 'FERRY_EXT_PROC_PROTOCOL_ERROR');
 });
+
+test('BUFFERED mode: a streamed upstream reply over maxStreamedReplyBytes (input: an endless NDJSON stream, budget 1000) → 502 FERRY_REPLY_TOO_LARGE in the ImmediateResponse, the stream cancelled', async () => {
+  let cancelled = false;
+  async function* endless() {
+    try {
+      for (;;) yield '{"n":1}\n';
+    } finally {
+      cancelled = true;
+    }
+  }
+  const engine: Engine = {
+    ...fakeEngine().engine,
+    async handle() {
+      return { status: 200, headers: { 'content-type': 'application/x-ndjson' }, body: '', stream: endless() };
+    },
+  };
+  const s = createExtProcSession(engine, { maxStreamedReplyBytes: 1000 });
+  const get = hdrs(
+    [
+      [':method', 'GET'],
+      [':path', '/ferry/s'],
+    ],
+    true,
+    'BUFFERED',
+  );
+  const r = await s.handle(get);
+  const ir = r?.immediate_response;
+  assert.equal(ir?.status.code, 502, JSON.stringify(r));
+  assert.equal(JSON.parse(ir.body!.toString()).code, 'FERRY_REPLY_TOO_LARGE');
+  assert.equal(ir.details, 'FERRY_REPLY_TOO_LARGE');
+  assert.equal(cancelled, true, 'the upstream stream was cancelled');
+});
