@@ -134,7 +134,7 @@ describe('admin API, open on loopback', () => {
       await rm(dir, { recursive: true, force: true });
     }
     const ok = await http(admin, 'POST', '/admin/api/validate', { text: await readFile('mappings/bank.yaml', 'utf8') });
-    assert.deepEqual(ok.json, { ok: true, services: 1, types: 3, routes: 12, derived: 0 });
+    assert.deepEqual(ok.json, { ok: true, services: 1, types: 4, routes: 12, derived: 0 });
   });
 
   test('validate refuses a body over the mapping-file budget with FERRY_BODY_TOO_LARGE (input: 1 MiB + 1 byte)', async () => {
