@@ -40,6 +40,7 @@ interface Endpoint {
   labels: Record<string, string>;
   connections: number;
   pending: number;
+  stickyShare?: number;
   ejected: boolean;
   available: boolean;
 }
@@ -295,12 +296,20 @@ function renderUpstreams(services: ServiceView[]): void {
           h(
             'table',
             { class: 'stack' },
-            h('thead', {}, h('tr', {}, ...['Endpoint', 'State', 'Cluster', 'Weight', 'Connections', 'Pending', 'Labels'].map((t) => h('th', {}, t)))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ...['Endpoint', 'State', 'Cluster', 'Weight', 'Connections', 'Pending', 'Sticky share', 'Labels'].map((t) => h('th', {}, t)),
+              ),
+            ),
             h(
               'tbody',
               {},
               ...(s.endpoints.length === 0
-                ? [h('tr', {}, h('td', { colspan: '7', class: 'muted' }, 'no endpoint known'))]
+                ? [h('tr', {}, h('td', { colspan: '8', class: 'muted' }, 'no endpoint known'))]
                 : s.endpoints.map((e) =>
                     h(
                       'tr',
@@ -311,6 +320,7 @@ function renderUpstreams(services: ServiceView[]): void {
                       h('td', { 'data-label': 'Weight' }, e.weight),
                       h('td', { 'data-label': 'Connections' }, e.connections),
                       h('td', { 'data-label': 'Pending' }, e.pending),
+                      h('td', { 'data-label': 'Sticky share' }, e.stickyShare === undefined ? '–' : `${Math.round(e.stickyShare * 100)} %`),
                       h(
                         'td',
                         { class: 'mono', 'data-label': 'Labels' },

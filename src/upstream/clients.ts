@@ -231,6 +231,8 @@ export interface UpstreamServiceView {
     readonly pending: number;
     readonly ejected: boolean;
     readonly available: boolean;
+    /** Of the service's sticky calls (a cookie's endpoint, a hash key) since the endpoint was discovered, the share this one took (0..1); sticky services only. */
+    readonly stickyShare?: number;
   }>;
   readonly registries: ReadonlyArray<{
     readonly cluster: string;
@@ -453,6 +455,9 @@ export class UpstreamClients {
     for (const s of config.services.values()) {
       const m = this.managed.get(upstreamKey(s));
       const discovered = new Map((m?.upstream.client.upstream.endpoints() ?? []).map((e) => [e.id, e]));
+      const sticky = s.sticky !== undefined ? m?.upstream.client.upstream.stickyPicks() : undefined;
+      let stickyTotal = 0;
+      for (const n of sticky?.values() ?? []) stickyTotal += n;
       const endpoints = snaps
         .filter((x) => x.service === s.name)
         .map((x) => {
@@ -467,6 +472,7 @@ export class UpstreamClients {
             pending: x.pending,
             ejected: x.ejected === true,
             available: x.available === true,
+            ...(sticky !== undefined ? { stickyShare: stickyTotal === 0 ? 0 : (sticky.get(x.endpoint) ?? 0) / stickyTotal } : {}),
           };
         });
       const source = m?.source as

@@ -66,6 +66,8 @@ export interface UpstreamClient<T extends EndpointTransport> {
   endpoints(): readonly Endpoint[];
   /** The endpoint `transport` connects to, as last discovered (its labels follow the registry); undefined once it is gone. */
   endpointFor(transport: T): Endpoint | undefined;
+  /** Calls picked with a sticky hint (a cookie's endpoint or a hash key), per endpoint id still discovered (the console's stickiness share). */
+  stickyPicks(): ReadonlyMap<string, number>;
   /** Stops following discovery and drains every transport. */
   close(): Promise<void>;
   /** Fails everything at once. */
@@ -132,6 +134,7 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
     retiring.add(done);
   };
 
+  const stickyPicks = new Map<string, number>();
   const apply = (list: readonly Endpoint[]): void => {
     if (closed) return;
     const wanted = new Map(list.map((e) => [e.id, e]));
@@ -143,6 +146,7 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
       }
       // Removed, or changed in a way balancers see (weight, priority): out of balancing now, drained in the background.
       members.delete(id);
+      stickyPicks.delete(id);
       retire(m.transport);
     }
     for (const [id, endpoint] of wanted) {
@@ -164,6 +168,13 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
    * ejected does the best level's panic routing try an ejected endpoint.
    */
   const choose = (hint: PickHint): T | undefined => {
+    const picked = chooseInLevels(hint);
+    // One counter per discovered endpoint (removed ones are dropped in apply): bounded.
+    if (picked !== undefined && (hint.preferredId !== undefined || hint.hashKey !== undefined))
+      stickyPicks.set(picked.id, (stickyPicks.get(picked.id) ?? 0) + 1);
+    return picked;
+  };
+  const chooseInLevels = (hint: PickHint): T | undefined => {
     const levels = levelsFor(hint);
     if (levels.length > 1) {
       const strict: PickHint = { ...hint, honourEjection: true };
@@ -256,6 +267,7 @@ export function createUpstreamClient<T extends EndpointTransport>(options: Upstr
     },
     transports: () => all,
     endpoints: () => endpointList,
+    stickyPicks: () => stickyPicks,
     endpointFor: (transport) => {
       const m = members.get(transport.id);
       return m !== undefined && m.transport === transport ? m.endpoint : undefined;

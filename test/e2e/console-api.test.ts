@@ -26,6 +26,7 @@ const SECRETS = [
   '    version: 1.0.0',
   '    endpoints: [127.0.0.1:1]',
   `    token: ${SERVICE_TOKEN}`,
+  '    sticky: { hash: header.x-user }',
   'routes:',
   '  - id: vault-ping',
   '    http: GET /vault/ping',
@@ -87,6 +88,10 @@ describe('admin API, open on loopback', () => {
       available: false,
     });
     assert.deepEqual(accounts.registries, []);
+    // A sticky service's endpoints carry their share of its sticky calls (none made yet); others carry none (above).
+    const vault = services.find((s: any) => s.service === 'vault');
+    assert.match(vault.sticky, /^hash on /);
+    assert.equal(vault.endpoints[0].stickyShare, 0, JSON.stringify(vault.endpoints[0]));
   });
 
   test('no answer holds a mapping secret (inputs: a service token, an api-key policy hash)', async () => {

@@ -207,6 +207,23 @@ test('discovery: a removed endpoint is closed at once and no longer picked; an a
   assert.equal(client.endpoints().find((e) => e.id === 'b:1')!.labels['dubbo.tag'], 'gray');
 });
 
+test('sticky picks are counted per endpoint (input: 3 calls preferring b, 2 hashed, 4 with no hint); a removed endpoint drops its count', async () => {
+  const { client, src } = setup([endpoint('a:1'), endpoint('b:1')]);
+  const call = (hint: object) => client.call((t) => t.call(), { deadline: soon(), idempotent: false, retries: 0, hint });
+  for (let i = 0; i < 3; i++) assert.equal((await call({ preferredId: 'b:1' })).value, 'b:1');
+  for (let i = 0; i < 2; i++) await call({ hashKey: 'user-7' });
+  for (let i = 0; i < 4; i++) await call({});
+  const counts = client.stickyPicks();
+  assert.equal(
+    [...counts.values()].reduce((a, b) => a + b, 0),
+    5,
+    `only hinted calls count: ${JSON.stringify([...counts])}`,
+  );
+  assert.ok((counts.get('b:1') ?? 0) >= 3, `b took the 3 preferred calls: ${JSON.stringify([...counts])}`);
+  src.set([endpoint('a:1')]);
+  assert.equal(client.stickyPicks().has('b:1'), false, 'the removed endpoint is forgotten');
+});
+
 test('a call waits for endpoints still opening their first connection, and fails with the states when none comes up', async () => {
   const { client, transports } = setup([endpoint('a:1')], false);
   const a = transports.get('a:1')!;
