@@ -88,7 +88,8 @@ make_provider_archive() {
   [[ -f "$jsa" && "$jsa" -nt "$jar" ]] && return 0
   local tmp="$jsa.tmp.$$" out="$PROVIDER/dist/.archive-run.log" port
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  rm -f "$tmp"
+  # The last run's log goes first: its READY line must not close this run's stdin at once.
+  rm -f "$tmp" "$out"
   # stdin closes once READY is printed (or after 60 s): --exit-on-stdin-eof then ends the JVM,
   # which writes the archive of every class it loaded on the way.
   java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -XX:ArchiveClassesAtExit="$tmp" -jar "$jar" \
