@@ -339,6 +339,17 @@ export class UpstreamClients {
       ...(service.group !== undefined ? { group: service.group } : {}),
       ...(this.opts.onRegistryError ? { onError: (err: Error) => this.opts.onRegistryError?.(service.name, err) } : {}),
     };
+    // First what can refuse the service (a sticky cookie without a signing key): it throws before a
+    // registry session or pool is opened, which nothing would close (the process would linger).
+    const stickiness =
+      service.sticky &&
+      createStickiness({
+        service: service.name,
+        keys: this.opts.stickyKeys ?? [],
+        ...(service.sticky.cookie !== undefined ? { cookie: service.sticky.cookie } : {}),
+        ...(service.sticky.hashOn !== undefined ? { hashOn: service.sticky.hashOn } : {}),
+        ...(service.sticky.maxAgeSeconds !== undefined ? { maxAgeSeconds: service.sticky.maxAgeSeconds } : {}),
+      });
     const inRegistry = (registry: string, access: RegistryAccess | undefined, cluster?: string): RegistrySource => {
       const onError = this.opts.onRegistryError;
       const options = {
@@ -369,15 +380,6 @@ export class UpstreamClients {
     const onEjection = this.opts.onEjection;
     const outlier = createOutlierDetector(onEjection ? { onChange: (id, ejected) => onEjection(service.name, id, ejected) } : {});
     const balancer = createBalancer(balanceKindFor(service), { outlier });
-    const stickiness =
-      service.sticky &&
-      createStickiness({
-        service: service.name,
-        keys: this.opts.stickyKeys ?? [],
-        ...(service.sticky.cookie !== undefined ? { cookie: service.sticky.cookie } : {}),
-        ...(service.sticky.hashOn !== undefined ? { hashOn: service.sticky.hashOn } : {}),
-        ...(service.sticky.maxAgeSeconds !== undefined ? { maxAgeSeconds: service.sticky.maxAgeSeconds } : {}),
-      });
     const upstream: ServiceUpstream =
       protocol === 'dubbo'
         ? {
