@@ -221,7 +221,9 @@ export async function startNacos(options: NacosOptions = {}): Promise<NacosServe
   };
 
   let proc: ManagedProcess | undefined;
-  const launchOnce = async (): Promise<ManagedProcess> => {
+  const panickedIn = (p: ManagedProcess): boolean => p.stderrTail().includes('panicked') || p.stdoutText().includes('panicked');
+  /** The started server, or `panicked` when its raft store died before it was ready (it is stopped). */
+  const launchOnce = async (): Promise<ManagedProcess | 'panicked'> => {
     // setpriv --pdeathsig: rnacos dies with the test process even if that is SIGKILLed (rnacos
     // does not watch its stdin the way the Java helpers do). cwd = the temp folder, so rnacos
     // finds no .env file of ours.
@@ -234,6 +236,12 @@ export async function startNacos(options: NacosOptions = {}): Promise<NacosServe
       }
       // With auth on, rnacos creates its initial user a moment after it is healthy: wait for a login.
       if ((await healthy(base)) && (await portOpen(grpcPort)) && (options.auth === undefined || (await canLogin(base, options.auth)))) return p;
+      // The raft panic below can also keep it from ever getting ready (with auth on, no user is
+      // created): start again at once rather than after the ready timeout.
+      if (panickedIn(p)) {
+        await terminate(p, 5000);
+        return 'panicked';
+      }
       if (Date.now() > deadline) {
         await terminate(p, 5000);
         throw new Error(`rnacos on ${port}/${grpcPort} not ready after ${READY_TIMEOUT_MS} ms\n${p.stderrTail()}`);
@@ -252,9 +260,12 @@ export async function startNacos(options: NacosOptions = {}): Promise<NacosServe
   const launch = async (fresh: boolean): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
       const p = await launchOnce();
-      if (await configStoreWorks(base, options.auth, () => p.stderrTail().includes('panicked') || p.stdoutText().includes('panicked'))) return;
-      const why = `${p.stderrTail().slice(-1500)}\n${p.stdoutText().slice(-1500)}`;
-      await terminate(p, 5000);
+      let why = 'its raft store panicked before it was ready';
+      if (p !== 'panicked') {
+        if (await configStoreWorks(base, options.auth, () => panickedIn(p))) return;
+        why = `${p.stderrTail().slice(-1500)}\n${p.stdoutText().slice(-1500)}`;
+        await terminate(p, 5000);
+      }
       if (fresh) await rm(join(dir, 'data'), { recursive: true, force: true });
       process.stderr.write(`rnacos on ${port}: config store drops writes (start ${attempt}); starting it again\n`);
       if (attempt >= CONFIG_STORE_ATTEMPTS) {
