@@ -165,7 +165,10 @@ export async function collectBody(res: GatewayResponse, maxBytes = MAX_IMMEDIATE
  * Turns the engine's reply into the ImmediateResponse Envoy sends to the client as is; undefined
  * when a streamed reply is over `maxStreamBytes` (the caller answers with a problem instead).
  */
-export async function toImmediateResponse(res: GatewayResponse, maxStreamBytes = MAX_IMMEDIATE_STREAM_BYTES): Promise<ProcessingResponse | undefined> {
+export async function toImmediateResponse(
+  res: GatewayResponse,
+  maxStreamBytes = MAX_IMMEDIATE_STREAM_BYTES,
+): Promise<ProcessingResponse | undefined> {
   const body = await collectBody(res, maxStreamBytes);
   if (body === undefined) return undefined;
   const immediate: ImmediateResponse = {
