@@ -219,23 +219,7 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
   function defaultText(fi: FieldInfo, kind: K, enumNames: Map<number, string> | null | undefined): string {
     if (fi.map) return '{}';
     if (fi.repeated) return '[]';
-    switch (kind) {
-      case K.Enum:
-        return enumNames === null ? 'null' : (enumNames!.get(0) ?? '0');
-      case K.Int64:
-      case K.Uint64:
-      case K.Sint64:
-      case K.Fixed64:
-      case K.Sfixed64:
-        return '"0"';
-      case K.Bool:
-        return 'false';
-      case K.String:
-      case K.Bytes:
-        return '""';
-      default:
-        return '0';
-    }
+    return scalarDefaultText(kind, enumNames);
   }
 
   function fieldOf(plan: MessagePlan, id: number): FieldPlan | undefined {
@@ -742,22 +726,7 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
   /** The JSON of a map value (at `depth`) that was not sent. */
   function defaultElementText(f: FieldPlan, pb: number, depth: number, ed: boolean): string {
     if (f.kind === K.Message) return messageText(childPlan(f, ed), EMPTY, 0, 0, pb + 1, depth, ed);
-    if (f.kind === K.Enum) return f.enumNames === null ? 'null' : (f.enumNames!.get(0) ?? '0');
-    switch (f.kind) {
-      case K.Int64:
-      case K.Uint64:
-      case K.Sint64:
-      case K.Fixed64:
-      case K.Sfixed64:
-        return '"0"';
-      case K.Bool:
-        return 'false';
-      case K.String:
-      case K.Bytes:
-        return '""';
-      default:
-        return '0';
-    }
+    return scalarDefaultText(f.kind, f.enumNames);
   }
 
   function mapKeyText(kind: K, buf: Buffer, end: number): string {
@@ -1045,5 +1014,26 @@ function specialOf(fullName: string): Special {
       return Special.ListValue;
     default:
       return WRAPPERS.has(fullName) ? Special.Wrapper : Special.None;
+  }
+}
+
+/** The proto3 JSON of a scalar or enum field's default value (int64 kinds as strings, enums by name; `null` for google.protobuf.NullValue). */
+function scalarDefaultText(kind: K, enumNames: Map<number, string> | null | undefined): string {
+  switch (kind) {
+    case K.Enum:
+      return enumNames === null ? 'null' : (enumNames!.get(0) ?? '0');
+    case K.Int64:
+    case K.Uint64:
+    case K.Sint64:
+    case K.Fixed64:
+    case K.Sfixed64:
+      return '"0"';
+    case K.Bool:
+      return 'false';
+    case K.String:
+    case K.Bytes:
+      return '""';
+    default:
+      return '0';
   }
 }
