@@ -22,6 +22,7 @@ import { createMetadataServiceFetcher } from '../../src/upstream/metadata-servic
 import { createZooKeeperRegistrySource } from '../../src/upstream/discovery/zookeeper-registry.js';
 import { createZooKeeperSource } from '../../src/upstream/discovery/zookeeper.js';
 import type { Endpoint, EndpointSource } from '../../src/upstream/discovery/types.js';
+import { tallyServed } from '../support/served-by.js';
 
 const IFACE = 'com.example.bank.AccountService';
 
@@ -101,15 +102,6 @@ async function whoami(path = '/whoami'): Promise<Outcome> {
   return r.status === 200 ? { served: String(r.json), status: 200, at } : { status: r.status, code: r.json?.code, at };
 }
 
-function tally(outcomes: readonly Outcome[]): Record<string, number> {
-  const t: Record<string, number> = {};
-  for (const o of outcomes) {
-    const k = o.status === 200 ? o.served! : `${o.status} ${o.code}`;
-    t[k] = (t[k] ?? 0) + 1;
-  }
-  return t;
-}
-
 /** `total` calls from `concurrency` workers (or, with `until`, calls until that epoch ms, each worker pausing `pauseMs`). */
 async function load(total: number, concurrency: number, path = '/whoami', until?: { at: number; pauseMs: number }): Promise<Outcome[]> {
   const out: Outcome[] = [];
@@ -131,7 +123,8 @@ async function untilServedBy(names: readonly string[], path = '/whoami', timeout
   const seen: Outcome[] = [];
   const end = Date.now() + timeoutMs;
   while (!names.every((n) => seen.some((o) => o.served === n))) {
-    if (Date.now() > end) throw new Error(`GET ${path} never answered all of ${names.join(', ')} in ${timeoutMs} ms: ${JSON.stringify(tally(seen))}`);
+    if (Date.now() > end)
+      throw new Error(`GET ${path} never answered all of ${names.join(', ')} in ${timeoutMs} ms: ${JSON.stringify(tallyServed(seen))}`);
     seen.push(await whoami(path));
     if (seen.at(-1)!.status !== 200) await new Promise((r) => setTimeout(r, 50));
   }
@@ -175,7 +168,7 @@ test('providers in every register mode are found and called; a provider in both 
   for (const o of discovering) if (o.status !== 200) assert.equal(o.code, 'FERRY_UPSTREAM_UNAVAILABLE', JSON.stringify(o));
 
   const steady = await load(120, 4);
-  const t = tally(steady);
+  const t = tallyServed(steady);
   console.log(`120 GET /whoami over providers in interface, instance (local and remote metadata) and all modes: ${JSON.stringify(t)}`);
   assert.deepEqual(Object.keys(t).sort(), [...names].sort(), 'every provider serves, nothing fails');
 
@@ -202,14 +195,14 @@ test('providers in every register mode are found and called; a provider in both 
   assert.deepEqual(
     afterStop.filter((o) => o.status !== 200),
     [],
-    `no call failed: ${JSON.stringify(tally(afterStop))}`,
+    `no call failed: ${JSON.stringify(tallyServed(afterStop))}`,
   );
   assert.ok(
     afterStop.every((o) => o.served !== 'app-local'),
-    `app-local served after it stopped: ${JSON.stringify(tally(afterStop))}`,
+    `app-local served after it stopped: ${JSON.stringify(tallyServed(afterStop))}`,
   );
   await waitFor('app-local leaves the endpoint set', () => !ids(merged).includes(started[1].address));
-  console.log(`after app-local stopped (${Date.now() - stoppedAt} ms): ${JSON.stringify(tally(afterStop))}`);
+  console.log(`after app-local stopped (${Date.now() - stoppedAt} ms): ${JSON.stringify(tallyServed(afterStop))}`);
   await Promise.all(['legacy', 'app-remote', 'both'].map(stop));
   await waitFor('every provider unregistered', () => merged.current().length === 0);
 });
@@ -279,7 +272,7 @@ test("weights split traffic as declared, and a warming provider gets the share D
     provider('light', { registerMode: 'instance', application: 'bank-weights', weight: 100 }),
   ]);
   await untilServedBy(['heavy', 'light'], '/rr/whoami');
-  const split = tally(await load(300, 3, '/rr/whoami'));
+  const split = tallyServed(await load(300, 3, '/rr/whoami'));
   console.log(`300 GET /rr/whoami, weights 200:100 (round-robin): ${JSON.stringify(split)}`);
   // Smooth weighted round-robin is exact over whole cycles; ±3 allows for the cycle the load started in.
   assert.deepEqual(Object.keys(split).sort(), ['heavy', 'light']);
@@ -295,7 +288,7 @@ test("weights split traffic as declared, and a warming provider gets the share D
   const outcomes = await load(0, 4, '/rr/whoami', { at: startMs + 0.8 * WARMUP, pauseMs: 5 });
   assert.ok(
     outcomes.every((o) => o.status === 200),
-    JSON.stringify(tally(outcomes)),
+    JSON.stringify(tallyServed(outcomes)),
   );
   let expected = 0;
   for (const o of outcomes) {
@@ -334,7 +327,7 @@ test('a provider whose serialization Ferry does not speak is never called and is
   assert.deepEqual(clients.refusedEndpoints(config), [
     { service: 'accounts', id: fj.address, reason: 'serialization fastjson2; Ferry speaks hessian2 only' },
   ]);
-  const calls = tally(await load(60, 3));
+  const calls = tallyServed(await load(60, 3));
   console.log(`60 GET /whoami with a fastjson2-only provider registered: ${JSON.stringify(calls)}`);
   assert.equal(calls['fastjson'], undefined);
   assert.ok((calls['heavy'] ?? 0) + (calls['warming'] ?? 0) === 60, JSON.stringify(calls));

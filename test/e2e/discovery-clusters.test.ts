@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 import { http, startTestFerry, type TestFerry } from '../support/ferry.js';
+import { tallyServed, untilServedBy } from '../support/served-by.js';
 
 const IFACE = 'com.example.bank.AccountService';
 
@@ -88,32 +89,13 @@ async function whoami(): Promise<Outcome> {
   return r.status === 200 ? { served: String(r.json), status: 200 } : { status: r.status, code: r.json?.code };
 }
 
-function tally(outcomes: readonly Outcome[]): Record<string, number> {
-  const t: Record<string, number> = {};
-  for (const o of outcomes) {
-    const k = o.status === 200 ? o.served! : `${o.status} ${o.code}`;
-    t[k] = (t[k] ?? 0) + 1;
-  }
-  return t;
-}
-
 async function sequential(n: number): Promise<Outcome[]> {
   const out: Outcome[] = [];
   for (let i = 0; i < n; i++) out.push(await whoami());
   return out;
 }
 
-async function untilServedBy(name: string, timeoutMs = 60_000): Promise<Outcome[]> {
-  const seen: Outcome[] = [];
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const o = await whoami();
-    seen.push(o);
-    if (o.served === name) return seen;
-    if (Date.now() > end) throw new Error(`GET /whoami never answered "${name}": ${JSON.stringify(tally(seen))}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const untilServedByName = (name: string, timeoutMs = 60_000): Promise<Outcome[]> => untilServedBy(() => whoami(), name, timeoutMs);
 
 /** Four workers calling until `stop` resolves; every outcome kept. */
 async function underLoad(during: () => Promise<void>): Promise<Outcome[]> {
@@ -140,10 +122,10 @@ const servingMetric = (text: string, cluster: string): string | undefined =>
   new RegExp(`^ferry_upstream_cluster_serving\\{service="accounts",cluster="${cluster}"\\} (\\d)`, 'm').exec(text)?.[1];
 
 test('traffic stays on the primary cluster while it has a provider; /readyz and /metrics name it', async () => {
-  await untilServedBy('p1');
+  await untilServedByName('p1');
   // dc2's provider is known too (both registries read) before we count.
   for (let i = 0; i < 100 && !(await admin('/readyz')).includes('dc2 (priority 5): 1/1'); i++) await new Promise((r) => setTimeout(r, 100));
-  const t = tally(await sequential(40));
+  const t = tallyServed(await sequential(40));
   console.log(`40 GET /whoami with p1 in dc1 (priority 0) and p2 in dc2 (priority 5): ${JSON.stringify(t)}`);
   assert.deepEqual(t, { p1: 40 });
   const ready = await admin('/readyz');
@@ -170,26 +152,26 @@ test("the primary cluster's provider killed under load: calls move to the backup
     providers.delete('p1');
     await new Promise((r) => setTimeout(r, 1500));
   });
-  const t = tally(outcomes);
+  const t = tallyServed(outcomes);
   console.log(`${outcomes.length} GET /whoami from 4 workers while p1 (dc1) was killed: ${JSON.stringify(t)}`);
   assert.ok(
     outcomes.every((o) => o.status === 200),
     JSON.stringify(t),
   );
   assert.ok((t['p2'] ?? 0) > 0, JSON.stringify(t));
-  const afterKill = tally(await sequential(20));
+  const afterKill = tallyServed(await sequential(20));
   assert.deepEqual(afterKill, { p2: 20 });
   assert.match(await admin('/readyz'), /served by cluster dc2/);
   assert.equal(servingMetric(await admin('/metrics'), 'dc2'), '1');
 
   // dc1 gets a provider again: traffic returns to it.
   providers.set('p3', await startJavaProvider({ name: 'p3', registry: zk1!.registryUrl }));
-  const back = await untilServedBy('p3');
+  const back = await untilServedByName('p3');
   assert.ok(
     back.every((o) => o.status === 200),
-    JSON.stringify(tally(back)),
+    JSON.stringify(tallyServed(back)),
   );
-  assert.deepEqual(tally(await sequential(20)), { p3: 20 });
+  assert.deepEqual(tallyServed(await sequential(20)), { p3: 20 });
   assert.match(await admin('/readyz'), /served by cluster dc1/);
 });
 
@@ -197,20 +179,20 @@ test("dc1's registry stopped entirely: its last known provider keeps serving; th
   await zk1!.stop();
   zk1 = undefined;
   const during = await sequential(30);
-  assert.deepEqual(tally(during), { p3: 30 });
+  assert.deepEqual(tallyServed(during), { p3: 30 });
   const outcomes = await underLoad(async () => {
     await new Promise((r) => setTimeout(r, 300));
     await providers.get('p3')!.kill();
     providers.delete('p3');
     await new Promise((r) => setTimeout(r, 1500));
   });
-  const t = tally(outcomes);
+  const t = tallyServed(outcomes);
   console.log(`${outcomes.length} GET /whoami with dc1's ZooKeeper down while p3 (dc1) was killed: ${JSON.stringify(t)}`);
   assert.ok(
     outcomes.every((o) => o.status === 200),
     JSON.stringify(t),
   );
-  assert.deepEqual(tally(await sequential(20)), { p2: 20 });
+  assert.deepEqual(tallyServed(await sequential(20)), { p2: 20 });
   const ready = await admin('/readyz');
   console.log(`/readyz after dc1 lost its registry and provider: ${ready}`);
   assert.match(ready, /served by cluster dc2/);

@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper.js';
 import { startNacos, type NacosServer } from '../support/nacos.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
-import { http, startTestFerry, type TestFerry } from '../support/ferry.js';
+import { startTestFerry, type TestFerry } from '../support/ferry.js';
+import { tallyServed, untilServedBy, whoamiAt, type ServedOutcome } from '../support/served-by.js';
 
 const IFACE = 'com.example.bank.AccountService';
 const WORKERS = 4;
@@ -61,43 +62,11 @@ after(async () => {
   await Promise.all([zk?.stop(), nacos?.stop()]);
 });
 
-interface Outcome {
-  served?: string;
-  status: number;
-  code?: string;
-  startedAt: number;
-  endedAt: number;
-}
+type Outcome = ServedOutcome;
 
-async function whoami(): Promise<Outcome> {
-  const startedAt = performance.now();
-  const r = await http(ferry!.base, 'GET', '/whoami');
-  const endedAt = performance.now();
-  return r.status === 200
-    ? { served: String(r.json), status: 200, startedAt, endedAt }
-    : { status: r.status, code: r.json?.code, startedAt, endedAt };
-}
+const whoami = (): Promise<Outcome> => whoamiAt(ferry!.base);
 
-function tally(outcomes: readonly Outcome[]): Record<string, number> {
-  const t: Record<string, number> = {};
-  for (const o of outcomes) {
-    const k = o.status === 200 ? o.served! : `${o.status} ${o.code}`;
-    t[k] = (t[k] ?? 0) + 1;
-  }
-  return t;
-}
-
-async function untilServedBy(name: string, timeoutMs = 60_000): Promise<Outcome[]> {
-  const seen: Outcome[] = [];
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const o = await whoami();
-    seen.push(o);
-    if (o.served === name) return seen;
-    if (Date.now() > end) throw new Error(`GET /whoami never answered "${name}": ${JSON.stringify(tally(seen))}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const untilServedByName = (name: string, timeoutMs = 60_000): Promise<Outcome[]> => untilServedBy(() => whoami(), name, timeoutMs);
 
 /** WORKERS workers calling back to back while `during` runs; every outcome kept. */
 async function underLoad(during: (sofar: readonly Outcome[]) => Promise<void>): Promise<Outcome[]> {
@@ -131,7 +100,7 @@ async function bothClustersKnown(): Promise<void> {
 }
 
 test('dc1 frozen (SIGSTOP): its calls time out, ejection moves the traffic to dc2; thawed, the traffic comes back', async () => {
-  await untilServedBy('p1');
+  await untilServedByName('p1');
   await bothClustersKnown();
   const thaw = (): void => {
     if (frozen) process.kill(p1!.pid, 'SIGCONT');
@@ -149,7 +118,7 @@ test('dc1 frozen (SIGSTOP): its calls time out, ejection moves the traffic to dc
       while (Date.now() < end && !sofar.some((o) => o.served === 'p2')) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 1000));
     });
-    const t = tally(outcomes);
+    const t = tallyServed(outcomes);
     console.log(`${outcomes.length} GET /whoami from ${WORKERS} workers while p1 (dc1) was frozen: ${JSON.stringify(t)}`);
     const failed = outcomes.filter((o) => o.status !== 200);
     assert.ok((t['p2'] ?? 0) > 0, `dc2 took the traffic: ${JSON.stringify(t)}`);
@@ -177,8 +146,8 @@ test('dc1 frozen (SIGSTOP): its calls time out, ejection moves the traffic to dc
   }
   // Thawed: p1 answers again; when its ejection (10 s the first time) ends, dc1 serves again.
   thaw();
-  const back = await untilServedBy('p1', 40_000);
-  console.log(`GET /whoami after p1 was thawed, until it served: ${JSON.stringify(tally(back))}`);
+  const back = await untilServedByName('p1', 40_000);
+  console.log(`GET /whoami after p1 was thawed, until it served: ${JSON.stringify(tallyServed(back))}`);
   assert.deepEqual(
     back.filter((o) => o.status !== 200),
     [],
@@ -186,18 +155,18 @@ test('dc1 frozen (SIGSTOP): its calls time out, ejection moves the traffic to dc
   );
   const settled: Outcome[] = [];
   for (let i = 0; i < 20; i++) settled.push(await whoami());
-  assert.deepEqual(tally(settled), { p1: 20 }, 'the traffic is back on dc1');
+  assert.deepEqual(tallyServed(settled), { p1: 20 }, 'the traffic is back on dc1');
   assert.match(await admin('/readyz'), /served by cluster dc1/);
 });
 
 test("dc1 stopped gracefully (SIGTERM): Dubbo's read-only event moves the traffic to dc2 with no failed call; restarted, dc1 serves again", async () => {
-  await untilServedBy('p1');
+  await untilServedByName('p1');
   const outcomes = await underLoad(async () => {
     await new Promise((r) => setTimeout(r, 300));
     await p1!.stop();
     await new Promise((r) => setTimeout(r, 1000));
   });
-  const t = tally(outcomes);
+  const t = tallyServed(outcomes);
   console.log(`${outcomes.length} GET /whoami from ${WORKERS} workers while p1 (dc1) stopped gracefully: ${JSON.stringify(t)}`);
   assert.deepEqual(
     outcomes.filter((o) => o.status !== 200),
@@ -208,7 +177,7 @@ test("dc1 stopped gracefully (SIGTERM): Dubbo's read-only event moves the traffi
   assert.match(await admin('/readyz'), /served by cluster dc2/);
 
   await p1!.restart();
-  const back = await untilServedBy('p1');
+  const back = await untilServedByName('p1');
   assert.deepEqual(
     back.filter((o) => o.status !== 200),
     [],
@@ -216,5 +185,5 @@ test("dc1 stopped gracefully (SIGTERM): Dubbo's read-only event moves the traffi
   );
   const settled: Outcome[] = [];
   for (let i = 0; i < 20; i++) settled.push(await whoami());
-  assert.deepEqual(tally(settled), { p1: 20 }, 'the traffic is back on dc1');
+  assert.deepEqual(tallyServed(settled), { p1: 20 }, 'the traffic is back on dc1');
 });

@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { startNacos, type NacosServer } from '../support/nacos.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 import { http, startTestFerry, type TestFerry } from '../support/ferry.js';
+import { tallyServed, untilServedBy } from '../support/served-by.js';
 
 const IFACE = 'com.example.bank.AccountService';
 const SERVICE = `providers:${IFACE}:1.0.0:`;
@@ -116,26 +117,7 @@ async function whoami(): Promise<Outcome> {
   return r.status === 200 ? { status: 200, served: String(r.json), startedAt } : { status: r.status, code: r.json?.code, startedAt };
 }
 
-function tally(outcomes: readonly Outcome[]): Record<string, number> {
-  const t: Record<string, number> = {};
-  for (const o of outcomes) {
-    const k = o.status === 200 ? o.served! : `${o.status} ${o.code}`;
-    t[k] = (t[k] ?? 0) + 1;
-  }
-  return t;
-}
-
-async function untilServedBy(name: string, timeoutMs = 30_000): Promise<Outcome[]> {
-  const seen: Outcome[] = [];
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const o = await whoami();
-    seen.push(o);
-    if (o.served === name) return seen;
-    if (Date.now() > end) throw new Error(`GET /whoami never answered "${name}" in ${timeoutMs} ms: ${JSON.stringify(tally(seen))}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const untilServedByName = (name: string, timeoutMs = 30_000): Promise<Outcome[]> => untilServedBy(() => whoami(), name, timeoutMs);
 
 async function sequential(n: number): Promise<Outcome[]> {
   const out: Outcome[] = [];
@@ -165,11 +147,11 @@ test('two providers registered in Nacos by Dubbo are found and both serve', asyn
   console.log(`Nacos services after two interface-mode providers: ${JSON.stringify(await serviceNames())}`);
   console.log(`instance metadata keys: ${Object.keys(hosts[0]!.metadata).sort().join(',')}`);
 
-  const before = await untilServedBy('p1');
+  const before = await untilServedByName('p1');
   for (const o of before) if (o.status !== 200) assert.equal(o.code, 'FERRY_UPSTREAM_UNAVAILABLE', JSON.stringify(o));
-  await untilServedBy('p2');
+  await untilServedByName('p2');
   const spread = await sequential(40);
-  const t = tally(spread);
+  const t = tallyServed(spread);
   console.log(`40 sequential GET /whoami over two Nacos-discovered providers: ${JSON.stringify(t)}`);
   assert.ok(
     spread.every((o) => o.status === 200),
@@ -180,12 +162,12 @@ test('two providers registered in Nacos by Dubbo are found and both serve', asyn
 
 test('a provider that joins (register-mode all) gets traffic without a Ferry restart', async () => {
   await provider('p3', 'all');
-  const joining = await untilServedBy('p3');
+  const joining = await untilServedByName('p3');
   assert.ok(
     joining.every((o) => o.status === 200),
-    `no call failed while p3 joined: ${JSON.stringify(tally(joining))}`,
+    `no call failed while p3 joined: ${JSON.stringify(tallyServed(joining))}`,
   );
-  const t = tally(await sequential(30));
+  const t = tallyServed(await sequential(30));
   assert.ok((t['p1'] ?? 0) > 0 && (t['p2'] ?? 0) > 0 && (t['p3'] ?? 0) > 0, JSON.stringify(t));
   // register-mode all wrote the interface-level instance and the application-level one
   const names = await serviceNames();
@@ -234,9 +216,9 @@ test('instance-mode providers are found at application level and called: Metadat
   assert.equal(report.status, 200);
   assert.ok(report.text.includes(`"${IFACE}:1.0.0:dubbo"`), report.text.slice(0, 200));
 
-  await untilServedBy('p4');
-  await untilServedBy('p5');
-  const t = tally(await sequential(60));
+  await untilServedByName('p4');
+  await untilServedByName('p5');
+  const t = tallyServed(await sequential(60));
   console.log(`60 GET /whoami with p4 (instance, local) and p5 (instance, remote) beside p1..p3: ${JSON.stringify(t)}`);
   assert.ok((t['p4'] ?? 0) > 0 && (t['p5'] ?? 0) > 0, JSON.stringify(t));
   // Graceful stops: Dubbo unregisters the application instances, and they leave Ferry's list.
@@ -248,7 +230,7 @@ test('instance-mode providers are found at application level and called: Metadat
   );
   // One poll interval for Ferry to see it.
   await new Promise((r) => setTimeout(r, 2500));
-  const after = tally(await sequential(30));
+  const after = tallyServed(await sequential(30));
   assert.equal(after['p4'], undefined, JSON.stringify(after));
   assert.equal(after['p5'], undefined, JSON.stringify(after));
 });
@@ -260,7 +242,7 @@ test('a provider that stops gets no more calls, and no call fails', async () => 
   providers.delete('p2');
   await waitFor('p2 gone from Nacos', async () => ((await instancesIn(SERVICE)).some((h) => h.port === p2.dubboPort) ? undefined : true));
   const afterStop = await sequential(40);
-  const t = tally(afterStop);
+  const t = tallyServed(afterStop);
   console.log(`40 GET /whoami after p2 stopped: ${JSON.stringify(t)}`);
   assert.ok(
     afterStop.every((o) => o.status === 200 && o.startedAt > stoppedAt),
@@ -284,7 +266,7 @@ test('with rnacos stopped, Ferry keeps serving the last known providers', async 
     during.push(await whoami());
     await new Promise((r) => setTimeout(r, 100));
   }
-  const t = tally(during);
+  const t = tallyServed(during);
   console.log(`40 GET /whoami over ~4 s with rnacos stopped: ${JSON.stringify(t)}`);
   assert.ok(
     during.every((o) => o.status === 200),
@@ -302,7 +284,7 @@ test('a Ferry restarted while rnacos is down serves from the cache file', async 
     return o.status === 200 ? o : undefined;
   });
   assert.ok(first.served === 'p1' || first.served === 'p3', JSON.stringify(first));
-  const t = tally(await sequential(30));
+  const t = tallyServed(await sequential(30));
   console.log(`30 GET /whoami from a Ferry started with rnacos down: ${JSON.stringify(t)}`);
   assert.ok((t['p1'] ?? 0) > 0 && (t['p3'] ?? 0) > 0 && Object.keys(t).length === 2, JSON.stringify(t));
 
@@ -312,8 +294,8 @@ test('a Ferry restarted while rnacos is down serves from the cache file', async 
   await waitFor('providers registered again', async () => ((await instancesIn(SERVICE)).length >= 2 ? true : undefined), 60_000);
   // rnacos comes back empty: empty protection keeps the last providers (they still serve), so no
   // call fails while they register again.
-  const again = [...(await untilServedBy('p1')), ...(await untilServedBy('p3'))];
-  console.log(`GET /whoami while the providers registered again: ${JSON.stringify(tally(again))}`);
+  const again = [...(await untilServedByName('p1')), ...(await untilServedByName('p3'))];
+  console.log(`GET /whoami while the providers registered again: ${JSON.stringify(tallyServed(again))}`);
   assert.deepEqual(
     again.filter((o) => o.status !== 200),
     [],

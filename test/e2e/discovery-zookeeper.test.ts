@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper.js';
 import { startJavaProvider, type JavaProvider } from '../support/java-provider.js';
 import { http, startTestFerry, type TestFerry } from '../support/ferry.js';
+import { tallyServed, untilServedBy } from '../support/served-by.js';
 
 let zk: ZooKeeperServer | undefined;
 let ferry: TestFerry | undefined;
@@ -78,27 +79,7 @@ async function call(route: 'whoami' | 'slow'): Promise<Outcome> {
   return { route, status: r.status, code: r.json?.code, detail: r.json?.detail, startedAt, endedAt };
 }
 
-function tally(outcomes: readonly Outcome[]): Record<string, number> {
-  const t: Record<string, number> = {};
-  for (const o of outcomes) {
-    const k = o.status === 200 ? o.served! : `${o.status} ${o.code}`;
-    t[k] = (t[k] ?? 0) + 1;
-  }
-  return t;
-}
-
-/** Repeats sequential GET /whoami until `name` answers (bounded); returns the calls made. */
-async function untilServedBy(name: string, timeoutMs = 30_000): Promise<Outcome[]> {
-  const seen: Outcome[] = [];
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const o = await call('whoami');
-    seen.push(o);
-    if (o.served === name) return seen;
-    if (Date.now() > end) throw new Error(`GET /whoami never answered "${name}" in ${timeoutMs} ms: ${JSON.stringify(tally(seen))}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const untilServedByName = (name: string, timeoutMs = 30_000): Promise<Outcome[]> => untilServedBy(() => call('whoami'), name, timeoutMs);
 
 /** Runs `total` calls from `concurrency` workers; `route(i)` picks what call number i is. */
 async function load(
@@ -123,35 +104,35 @@ async function load(
 test('a provider started after Ferry gets traffic without a Ferry restart', async () => {
   await provider('p1');
   // Before anything is registered Ferry answers 503; once p1 is discovered, p1 serves.
-  const warmup = await untilServedBy('p1');
+  const warmup = await untilServedByName('p1');
   for (const o of warmup) {
     if (o.status !== 200) assert.equal(o.code, 'FERRY_UPSTREAM_UNAVAILABLE', `GET /whoami before discovery: ${JSON.stringify(o)}`);
   }
   const onlyP1 = await load(12, 3, () => 'whoami');
-  assert.deepEqual(tally(onlyP1), { p1: 12 });
+  assert.deepEqual(tallyServed(onlyP1), { p1: 12 });
 
   await provider('p2');
   // Same Ferry, no reload: the ZooKeeper watch brings p2 in.
-  const discovering = await untilServedBy('p2');
+  const discovering = await untilServedByName('p2');
   assert.ok(
     discovering.every((o) => o.status === 200),
-    `no call failed while p2 joined: ${JSON.stringify(tally(discovering))}`,
+    `no call failed while p2 joined: ${JSON.stringify(tallyServed(discovering))}`,
   );
   const both = await load(40, 1, () => 'whoami');
-  console.log(`after p2 registered, 40 sequential GET /whoami: ${JSON.stringify(tally(both))}`);
+  console.log(`after p2 registered, 40 sequential GET /whoami: ${JSON.stringify(tallyServed(both))}`);
   assert.equal(both.length, 40);
   assert.ok(
     both.every((o) => o.status === 200),
-    JSON.stringify(tally(both)),
+    JSON.stringify(tallyServed(both)),
   );
   // least-pending rotates ties, so sequential calls alternate over both providers
-  const t = tally(both);
+  const t = tallyServed(both);
   assert.ok((t['p1'] ?? 0) >= 10 && (t['p2'] ?? 0) >= 10, `both providers serve: ${JSON.stringify(t)}`);
 });
 
 test('a provider stopped gracefully (SIGTERM) takes no new calls and no request fails', async () => {
   await provider('p3');
-  await untilServedBy('p3');
+  await untilServedByName('p3');
   const p2 = providers.get('p2')!;
 
   let stoppedAt = Infinity;
@@ -171,7 +152,7 @@ test('a provider stopped gracefully (SIGTERM) takes no new calls and no request 
   stoppedAt = performance.now();
   await Promise.all(workers);
 
-  const t = tally(outcomes);
+  const t = tallyServed(outcomes);
   console.log(`graceful stop of p2 under 4 concurrent GET /whoami: ${JSON.stringify(t)}, ${outcomes.length} calls`);
   assert.deepEqual(
     outcomes.filter((o) => o.status !== 200),
@@ -193,7 +174,7 @@ test('a provider stopped gracefully (SIGTERM) takes no new calls and no request 
 
 test('a provider killed (SIGKILL) under bounded load costs only the calls in flight on it', async () => {
   await provider('p4');
-  await untilServedBy('p4');
+  await untilServedByName('p4');
   const p1 = providers.get('p1')!;
   const total = 200;
   const concurrency = 6;
@@ -226,7 +207,7 @@ test('a provider killed (SIGKILL) under bounded load costs only the calls in fli
   const inFlightAtKill = outcomes.filter((o) => o.startedAt <= exitedAt && o.endedAt >= killSentAt).length;
   const failed = outcomes.filter((o) => o.status !== 200);
   console.log(
-    `kill -9 p1 under ${total} calls, ${concurrency} concurrent: ${JSON.stringify(tally(outcomes))}; ` +
+    `kill -9 p1 under ${total} calls, ${concurrency} concurrent: ${JSON.stringify(tallyServed(outcomes))}; ` +
       `HTTP requests in flight during the kill: ${inFlightAtKill}; failed: ${failed.length}` +
       (failed.length > 0 ? `; failures: ${JSON.stringify(failed.map((f) => `${f.route} ${f.code}: ${f.detail}`))}` : ''),
   );
@@ -249,9 +230,9 @@ test('a provider killed (SIGKILL) under bounded load costs only the calls in fli
   assert.ok(afterExit.length >= 60, `${afterExit.length} calls after p1 exited`);
   assert.ok(
     afterExit.every((o) => o.status === 200 && o.served !== 'p1'),
-    `after the kill: ${JSON.stringify(tally(afterExit))}`,
+    `after the kill: ${JSON.stringify(tallyServed(afterExit))}`,
   );
-  const movedTo = tally(afterExit.filter((o) => o.route === 'whoami'));
+  const movedTo = tallyServed(afterExit.filter((o) => o.route === 'whoami'));
   assert.ok((movedTo['p3'] ?? 0) > 0 && (movedTo['p4'] ?? 0) > 0, `traffic moved to both p3 and p4: ${JSON.stringify(movedTo)}`);
 });
 
@@ -266,7 +247,7 @@ test('with ZooKeeper stopped, Ferry keeps serving the last known providers', asy
     during.push(await call('whoami'));
     await new Promise((r) => setTimeout(r, 100));
   }
-  const t = tally(during);
+  const t = tallyServed(during);
   console.log(`40 GET /whoami over ~4 s with ZooKeeper stopped: ${JSON.stringify(t)}`);
   assert.ok(
     during.every((o) => o.status === 200),
