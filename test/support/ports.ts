@@ -2,7 +2,7 @@
  * Free loopback ports for tests. Each test service listens on a port picked here, so tests never
  * depend on fixed ports (and can run beside each other).
  */
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 
 /**
  * Ask the kernel for a free TCP port on 127.0.0.1: listen on port 0, read the port, close.
@@ -33,7 +33,7 @@ export async function freePorts(count: number): Promise<number[]> {
     Array.from(
       { length: count },
       () =>
-        new Promise<import('node:net').Server>((resolve, reject) => {
+        new Promise<Server>((resolve, reject) => {
           const s = createServer();
           s.unref();
           s.once('error', reject);
@@ -48,4 +48,23 @@ export async function freePorts(count: number): Promise<number[]> {
   });
   await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   return ports;
+}
+
+/**
+ * Listening loopback ports that stand for providers a registry lists (rnacos probes persistent
+ * instances; a connection is closed at once). `close()` stops them all.
+ */
+export function standInProviders(): { port(): Promise<number>; close(): Promise<void> } {
+  const servers: Server[] = [];
+  return {
+    async port() {
+      const s = createServer((c) => c.destroy());
+      servers.push(s);
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+      return (s.address() as AddressInfo).port;
+    },
+    async close() {
+      await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
+    },
+  };
 }

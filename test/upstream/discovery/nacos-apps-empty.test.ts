@@ -12,18 +12,18 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { startNacos, type NacosServer } from '../../support/nacos.js';
 import { createNacosRegistrySource } from '../../../src/upstream/discovery/nacos-registry.js';
 import type { RegistrySource } from '../../../src/upstream/discovery/registry-source.js';
+import { standInProviders } from '../../support/ports.js';
 
 const IFACE = 'com.example.nacos.EmptyProtectedService';
 const APP = 'protected-app';
 const REVISION = 'rev-1';
 
 let nacos: NacosServer | undefined;
-const sockets: Server[] = [];
+const standIns = standInProviders();
+const providerPort = (): Promise<number> => standIns.port();
 let source: RegistrySource | undefined;
 
 before(async () => {
@@ -32,17 +32,9 @@ before(async () => {
 
 after(async () => {
   await source?.close();
-  await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  await standIns.close();
   await nacos?.stop();
 });
-
-/** A listening loopback port standing for a provider (rnacos probes persistent instances). */
-async function providerPort(): Promise<number> {
-  const s = createServer((c) => c.destroy());
-  sockets.push(s);
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  return (s.address() as AddressInfo).port;
-}
 
 async function openApi(method: 'POST' | 'DELETE', path: string, form: Record<string, string>): Promise<void> {
   const body = new URLSearchParams(form);

@@ -7,9 +7,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { startNacos, type NacosServer } from '../../support/nacos.js';
 import { createNacosSource, type NacosSource } from '../../../src/upstream/discovery/nacos.js';
+import { standInProviders } from '../../support/ports.js';
 
 const IFACE = 'com.example.nacos.AuthService';
 const SERVICE = `providers:${IFACE}:1.0.0:`;
@@ -19,7 +19,8 @@ const TOKEN_TTL_S = 4;
 
 let nacos: NacosServer | undefined;
 const sources: NacosSource[] = [];
-const sockets: Server[] = [];
+const standIns = standInProviders();
+const providerPort = (): Promise<number> => standIns.port();
 
 before(async () => {
   nacos = await startNacos({ auth: { username: USER, password: PASSWORD }, apiTokenTtlSeconds: TOKEN_TTL_S });
@@ -27,16 +28,9 @@ before(async () => {
 
 after(async () => {
   for (const s of sources) await s.close();
-  await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  await standIns.close();
   await nacos?.stop();
 });
-
-async function providerPort(): Promise<number> {
-  const s = createServer((c) => c.destroy());
-  sockets.push(s);
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  return (s.address() as AddressInfo).port;
-}
 
 /** Registers a provider instance through the Open API, logged in as the test (not through Ferry). */
 async function register(port: number): Promise<void> {

@@ -7,17 +7,17 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { startNacos, type NacosServer } from '../../support/nacos.js';
 import { createNacosSource, type NacosSource } from '../../../src/upstream/discovery/nacos.js';
+import { standInProviders } from '../../support/ports.js';
 
 const IFACE = 'com.example.nacos.DemoService';
 const SERVICE = `providers:${IFACE}:1.0.0:`;
 
 let nacos: NacosServer | undefined;
 const sources: NacosSource[] = [];
-const sockets: Server[] = [];
+const standIns = standInProviders();
+const providerPort = (): Promise<number> => standIns.port();
 
 before(async () => {
   nacos = await startNacos();
@@ -25,17 +25,9 @@ before(async () => {
 
 after(async () => {
   for (const s of sources) await s.close();
-  await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  await standIns.close();
   await nacos?.stop();
 });
-
-/** A listening loopback port standing for a provider. */
-async function providerPort(): Promise<number> {
-  const s = createServer((c) => c.destroy());
-  sockets.push(s);
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  return (s.address() as AddressInfo).port;
-}
 
 interface Where {
   service?: string;
