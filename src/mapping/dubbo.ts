@@ -78,7 +78,12 @@ export function compileDubboRoute(
       needsBody = true;
       if (needsExactNumbers(type)) exactNumbers = true;
     }
-    args.push(compileArg(arg, i, type, service.generic));
+    try {
+      args.push(compileArg(arg, i, type, service.generic));
+    } catch (err) {
+      // A type Ferry can parse but not send (an EnumMap, a list as a map key): refused at load.
+      throw configErrorAt(arg.source, `argument #${i + 1} of route "${route.id}": ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
   let returns: JavaType | undefined;
   if (route.returns !== undefined) {

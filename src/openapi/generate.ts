@@ -172,6 +172,20 @@ function createSchemaBuilder(config: FerryConfig, components: Record<string, Sch
         });
       case 'bytes':
         return { type: 'string', contentEncoding: 'base64', description: 'byte[] as base64.' };
+      case 'uuid':
+        return { type: 'string', format: 'uuid', description: 'java.util.UUID (canonical text; returned in lower case).' };
+      case 'currency':
+        return { type: 'string', pattern: '^[A-Z]{3}$', description: 'java.util.Currency: its ISO 4217 code.' };
+      case 'locale':
+        return { type: 'string', description: 'java.util.Locale as Locale.toString() writes it (en_US); en-US is accepted too.' };
+      case 'zoneid':
+        return { type: 'string', description: 'java.time.ZoneId: a region id (Europe/Paris) or an offset (+05:30).' };
+      case 'enumset':
+        return { type: 'array', items: forType(t.elem), uniqueItems: true };
+      case 'enummap': {
+        const s: Schema = { type: 'object', additionalProperties: forType(t.value), description: `keys are constants of ${t.key.name}` };
+        return s;
+      }
       case 'enum': {
         const name = componentName(t.name);
         if (components[name] === undefined) components[name] = { type: 'string', enum: [...t.constants], title: t.name };

@@ -20,6 +20,18 @@ export const ZONE_OFFSET_HANDLE = HANDLE_PKG + 'ZoneOffsetHandle';
 export const OFFSET_DATE_TIME_HANDLE = HANDLE_PKG + 'OffsetDateTimeHandle';
 export const OFFSET_TIME_HANDLE = HANDLE_PKG + 'OffsetTimeHandle';
 export const ZONED_DATE_TIME_HANDLE = HANDLE_PKG + 'ZonedDateTimeHandle';
+/** A ZoneRegion (ZoneId.of("Europe/Paris")): hessian-lite's ZoneIdSerializer writes this handle, field `zoneId`. */
+export const ZONE_ID_HANDLE = HANDLE_PKG + 'ZoneIdHandle';
+/** hessian-lite's LocaleSerializer: a LocaleHandle whose `value` is Locale.toString(). */
+export const LOCALE_HANDLE = 'com.alibaba.com.caucho.hessian.io.LocaleHandle';
+/** hessian-lite's EnumSetSerializer (RegularEnumSet, JumboEnumSet): `objects` (a `[object` list of the constants), `type` (a java.lang.Class). */
+export const ENUM_SET_HANDLER = 'com.alibaba.com.caucho.hessian.io.EnumSetHandler';
+/** hessian-lite's StringValueSerializer writes a UUID as an object of its class with one field, `value` (its toString). */
+export const UUID_CLASS = 'java.util.UUID';
+/** java.util.Currency goes through the default serializer: its one non-transient field. */
+export const CURRENCY_CLASS = 'java.util.Currency';
+/** A java.lang.Class (EnumSetHandler's `type`), as hessian-lite's ClassSerializer writes it: field `name`. */
+export const CLASS_CLASS = 'java.lang.Class';
 /** java.sql dates: hessian's SqlDateSerializer writes an object of the class with one date field, `value`. */
 export const SQL_DATE_CLASSES: ReadonlySet<string> = new Set(['java.sql.Timestamp', 'java.sql.Date', 'java.sql.Time']);
 export const BIG_DECIMAL = 'java.math.BigDecimal';
@@ -49,6 +61,11 @@ export const STRING_FORM_CLASSES: ReadonlySet<string> = new Set([
   OFFSET_TIME_HANDLE,
   ZONED_DATE_TIME_HANDLE,
   ...SQL_DATE_CLASSES,
+  ZONE_ID_HANDLE,
+  LOCALE_HANDLE,
+  ENUM_SET_HANDLER,
+  UUID_CLASS,
+  CURRENCY_CLASS,
 ]);
 
 // Field lists in the order hessian-lite writes them (its UnsafeSerializer lists fields in reverse
@@ -69,6 +86,12 @@ export const OFFSET_DATE_TIME_FIELDS: readonly string[] = Object.freeze(['offset
 export const OFFSET_TIME_FIELDS: readonly string[] = Object.freeze(['zoneOffset', 'localTime']);
 export const ZONED_DATE_TIME_FIELDS: readonly string[] = Object.freeze(['offset', 'dateTime', 'zoneId']);
 export const SQL_DATE_FIELDS: readonly string[] = Object.freeze(['value']);
+export const ZONE_ID_FIELDS: readonly string[] = Object.freeze(['zoneId']);
+export const LOCALE_FIELDS: readonly string[] = Object.freeze(['value']);
+export const UUID_FIELDS: readonly string[] = Object.freeze(['value']);
+export const CURRENCY_FIELDS: readonly string[] = Object.freeze(['currencyCode']);
+export const ENUM_SET_FIELDS: readonly string[] = Object.freeze(['objects', 'type']);
+export const CLASS_FIELDS: readonly string[] = Object.freeze(['name']);
 export const BIG_DECIMAL_FIELDS: readonly string[] = Object.freeze(['value']);
 /** Java 17's BigInteger fields as hessian-lite writes them (a fresh BigInteger has the caches at 0). */
 export const BIG_INTEGER_FIELDS: readonly string[] = Object.freeze([

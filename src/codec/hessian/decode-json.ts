@@ -40,8 +40,14 @@ import {
   YEAR_MONTH_HANDLE,
   ZONE_OFFSET_HANDLE,
   ZONED_DATE_TIME_HANDLE,
+  CURRENCY_CLASS,
+  ENUM_SET_HANDLER,
+  LOCALE_HANDLE,
+  UUID_CLASS,
+  ZONE_ID_HANDLE,
 } from './constants.js';
-import { formatDuration, formatMonthDay, formatPeriod, formatYearMonth, formatZoneOffset } from './java-time-values.js';
+import { formatDuration, formatMonthDay, formatPeriod, formatYearMonth, formatZoneOffset, ZONE_REGION } from './java-time-values.js';
+import { isLocaleText, parseCurrency, parseUuid, uuidFromBits } from './jdk-values.js';
 import { JavaDate, JavaMap, JavaObject } from './reader.js';
 
 export interface ToJsonOptions {
@@ -156,8 +162,43 @@ function zoneOffsetOf(f: Record<string, unknown>): string | undefined {
   return isInt(s) && Math.abs(s) <= 18 * 3600 ? formatZoneOffset(s) : undefined;
 }
 
+/** A reply that claims a JDK value class but does not hold one: the provider (or something between) is not speaking Hessian as Java writes it. */
+function malformed(cls: string, what: string): never {
+  throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `The provider sent a ${cls} that is not one: ${what}.`);
+}
+
+const longOf = (v: unknown): bigint | undefined => (typeof v === 'bigint' ? v : isInt(v) ? BigInt(v) : undefined);
+
+/**
+ * UUID, Currency, Locale, ZoneId (a region; offsets are ZoneOffsetHandles): Java always writes these
+ * with the one field checked here, so anything else is refused (502) rather than shown as a field map.
+ */
+const JDK_VALUES: ReadonlyArray<[string, Special]> = [
+  [
+    UUID_CLASS,
+    (f) => {
+      const v = f['value'];
+      if (typeof v === 'string') return parseUuid(v) ?? malformed(UUID_CLASS, 'its value is not a UUID');
+      // Caucho Hessian writes a UUID's two longs instead of its text.
+      const most = longOf(f['mostSigBits']);
+      const least = longOf(f['leastSigBits']);
+      return most !== undefined && least !== undefined ? uuidFromBits(most, least) : malformed(UUID_CLASS, 'no value');
+    },
+  ],
+  [CURRENCY_CLASS, (f) => (typeof f['currencyCode'] === 'string' ? parseCurrency(f['currencyCode']) : undefined) ?? malformed(CURRENCY_CLASS, 'no known currencyCode')],
+  [
+    LOCALE_HANDLE,
+    (f) => (typeof f['value'] === 'string' && isLocaleText(f['value']) ? f['value'] : malformed('java.util.Locale', 'its value is not a Locale.toString() text')),
+  ],
+  [
+    ZONE_ID_HANDLE,
+    (f) => (typeof f['zoneId'] === 'string' && ZONE_REGION.test(f['zoneId']) ? f['zoneId'] : malformed('java.time.ZoneId', 'its zoneId is not a zone id')),
+  ],
+];
+
 /** Converters of STRING_FORM_CLASSES (constants.ts), by class name (one Map lookup per object). */
 const SPECIALS = new Map<string, Special>([
+  ...JDK_VALUES,
   [
     DURATION_HANDLE,
     (f) => {
@@ -328,6 +369,11 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
       const special = sp === undefined ? undefined : sp(v.fields);
       if (special !== undefined) return special;
       const f = v.fields;
+      // An EnumSet: the array of its constants (hessian-lite writes them in ordinal order).
+      if (v.className === ENUM_SET_HANDLER) {
+        if (!Array.isArray(f['objects'])) malformed('java.util.EnumSet', 'no list of constants');
+        return conv(f['objects']);
+      }
       if (enumClasses?.has(v.className) && typeof f['name'] === 'string') return f['name'];
       let names = Object.keys(f);
       if (names.length === 1 && names[0] === 'name' && typeof f['name'] === 'string' && !open.has(v)) return f['name'];

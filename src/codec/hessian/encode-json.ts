@@ -18,7 +18,8 @@
  */
 import { isLosslessNumber } from 'lossless-json';
 import { FerryError } from '../../errors/index.js';
-import { hessianArrayType, type JavaTimeKind, type JavaType, type JavaTypeOf, type PrimitiveKind } from './java-types.js';
+import { hessianArrayType, type JavaTimeKind, type JavaType, type JavaTypeOf, type JdkValueKind, type PrimitiveKind } from './java-types.js';
+import { boxedFloatDouble, parseCurrency, parseLocale, parseUuid, parseZoneId } from './jdk-values.js';
 import {
   formatZoneOffset,
   parseDuration,
@@ -63,6 +64,18 @@ import {
   LOCAL_DATE_TIME_HANDLE,
   LOCAL_TIME_FIELDS,
   LOCAL_TIME_HANDLE,
+  CLASS_CLASS,
+  CLASS_FIELDS,
+  CURRENCY_CLASS,
+  CURRENCY_FIELDS,
+  ENUM_SET_FIELDS,
+  ENUM_SET_HANDLER,
+  LOCALE_FIELDS,
+  LOCALE_HANDLE,
+  UUID_CLASS,
+  UUID_FIELDS,
+  ZONE_ID_FIELDS,
+  ZONE_ID_HANDLE,
 } from './constants.js';
 import type { HessianWriter } from './writer.js';
 
@@ -110,7 +123,8 @@ export interface JsonEncoderOptions {
 
 /** Builds the encoder for one declared type. Call once per route argument, at config compile time. */
 export function compileJsonEncoder(t: JavaType, opts: JsonEncoderOptions): JsonEncoder {
-  const enc = compile(t, opts.generic, new Map());
+  // Dubbo passes the arguments as an Object[]: a `float` argument is a boxed Float on the wire.
+  const enc = t.kind === 'float' && !t.boxed ? compilePrimitive('float', false, true) : compile(t, opts.generic, new Map());
   return (w, value, path) => {
     try {
       enc(w, value);
@@ -269,7 +283,7 @@ function checkedDouble(v: unknown, expected: string): number {
   return n;
 }
 
-const FLOAT_MAX = 3.4028234663852886e38;
+const FLOAT_MAX_TEXT = '3.4028235E38';
 
 function checkedBool(v: unknown): boolean {
   if (v === true || v === 'true') return true;
@@ -754,6 +768,19 @@ function compile(t: JavaType, generic: boolean, memo: Map<JavaType, Enc>): Enc {
     case 'object':
       enc = compileAny(generic);
       break;
+    case 'uuid':
+    case 'currency':
+    case 'locale':
+    case 'zoneid':
+      enc = compileJdkValue(t.kind);
+      break;
+    case 'enumset':
+      enc = compileEnumSet(t, generic);
+      break;
+    case 'enummap':
+      throw new Error(
+        `${t.key.name} as an EnumMap key cannot be sent to Java: hessian-lite reads every map back as a HashMap, even into an EnumMap parameter or field (the provider then fails). Declare Map<${t.key.name}, …> instead; EnumMap is fine as a return type.`,
+      );
     default:
       // Kept as hessian-lite's handles in generic mode too, as Instant is (PojoUtils has no String → java.time conversion for them).
       enc = compileJavaTime(t.kind);
@@ -762,7 +789,7 @@ function compile(t: JavaType, generic: boolean, memo: Map<JavaType, Enc>): Enc {
   return enc;
 }
 
-function compilePrimitive(kind: PrimitiveKind, boxed: boolean): Enc {
+function compilePrimitive(kind: PrimitiveKind, boxed: boolean, boxedOnWire = boxed): Enc {
   const expected = EXPECTED[kind];
   const onNull: Enc = boxed ? (w) => w.writeNull() : (_w, v) => fault(expected, v, 'a primitive cannot be null');
   switch (kind) {
@@ -782,9 +809,12 @@ function compilePrimitive(kind: PrimitiveKind, boxed: boolean): Enc {
       return (w, v) => {
         if (v === null || v === undefined) return onNull(w, v);
         const d = checkedDouble(v, expected);
-        if (Math.abs(d) > FLOAT_MAX && Number.isFinite(d)) fault(expected, v, 'out of range');
-        if (d !== 0 && Math.fround(d) === 0) fault(expected, v, 'too small for a float: it would become 0');
-        w.writeDouble(d);
+        // Java's Float.parseFloat rounds to the nearest float: 3.4028235e38 is Float.MAX_VALUE, 3.5e38 would be Infinity.
+        const f = Math.fround(d);
+        if (Number.isFinite(d) && !Number.isFinite(f)) fault(expected, v, `beyond Float.MAX_VALUE (${FLOAT_MAX_TEXT})`);
+        if (d !== 0 && f === 0) fault(expected, v, 'too small for a float: it would become 0 (Float.MIN_VALUE is 1.4E-45)');
+        // hessian-lite writes a float field widened to double, a boxed Float as the double of Float.toString.
+        w.writeDouble(boxedOnWire ? boxedFloatDouble(f) : f);
       };
     case 'char':
       return (w, v) => {
@@ -793,6 +823,94 @@ function compilePrimitive(kind: PrimitiveKind, boxed: boolean): Enc {
         w.writeString(v);
       };
   }
+}
+
+const JDK_VALUE_EXPECTED: Readonly<Record<JdkValueKind, string>> = {
+  uuid: 'a UUID like 123e4567-e89b-12d3-a456-426614174000',
+  currency: 'an ISO 4217 currency code Java knows, like EUR',
+  locale: 'a locale like en_US (Locale.toString) or en-US',
+  zoneid: 'a time-zone id like Europe/Paris, UTC or +05:30',
+};
+
+/** UUID, Currency, Locale, ZoneId: each checked as Java would, written as hessian-lite writes it (also in generic mode: each resolves while the provider reads it). */
+function compileJdkValue(kind: JdkValueKind): Enc {
+  const expected = JDK_VALUE_EXPECTED[kind];
+  const write = ((): Enc => {
+    switch (kind) {
+      case 'uuid':
+        return (w, v) => {
+          const u = typeof v === 'string' ? parseUuid(v) : undefined;
+          if (u === undefined) return fault(expected, v);
+          w.writeObjectBegin(UUID_CLASS, UUID_FIELDS);
+          w.writeString(u);
+        };
+      case 'currency':
+        return (w, v) => {
+          const c = typeof v === 'string' ? parseCurrency(v) : undefined;
+          if (c === undefined) return fault(expected, v, typeof v === 'string' && /^[A-Za-z]{3}$/.test(v) ? 'not a code java.util.Currency knows' : undefined);
+          w.writeObjectBegin(CURRENCY_CLASS, CURRENCY_FIELDS);
+          w.writeString(c);
+        };
+      case 'locale':
+        return (w, v) => {
+          const l = typeof v === 'string' ? parseLocale(v) : { ok: false as const };
+          if (!l.ok) return fault(expected, v, l.note);
+          w.writeObjectBegin(LOCALE_HANDLE, LOCALE_FIELDS);
+          w.writeString(l.value);
+        };
+      case 'zoneid':
+        return (w, v) => {
+          const z = typeof v === 'string' ? parseZoneId(v, parseZoneOffset, formatZoneOffset) : undefined;
+          if (z === undefined) return fault(expected, v, typeof v === 'string' ? 'not a zone the time-zone database knows' : undefined);
+          // ZoneId.of("+05:30") is a ZoneOffset: hessian-lite writes its own handle for it.
+          if (z.kind === 'offset') return writeZoneOffset(w, z.seconds);
+          w.writeObjectBegin(ZONE_ID_HANDLE, ZONE_ID_FIELDS);
+          w.writeString(z.id);
+        };
+    }
+  })();
+  return (w, v) => (v === null || v === undefined ? w.writeNull() : write(w, v));
+}
+
+/**
+ * EnumSet<E>: a JSON array of constant names, written as hessian-lite's EnumSetSerializer writes a
+ * RegularEnumSet: an EnumSetHandler with the constants in ordinal order (the only order an EnumSet
+ * has) and the enum's Class. A name given twice is refused rather than dropped.
+ */
+function compileEnumSet(t: JavaTypeOf<'enumset'>, generic: boolean): Enc {
+  if (generic) {
+    throw new Error(`EnumSet<${t.elem.name}> is not supported on generic ($invoke) services: Dubbo's PojoUtils cannot rebuild an EnumSet; call the service directly.`);
+  }
+  const ordinal = new Map(t.elem.constants.map((c, i) => [c, i] as const));
+  const expected = t.elem.constants.length <= 12 ? `one of ${t.elem.constants.join(', ')} (${t.elem.name})` : `a constant of ${t.elem.name}`;
+  return (w, v) => {
+    if (v === null || v === undefined) return w.writeNull();
+    if (!Array.isArray(v)) return fault(`an array of constant names (EnumSet<${t.elem.name}>)`, v);
+    const seen = new Set<string>();
+    for (let i = 0; i < v.length; i++) {
+      const name = v[i] as unknown;
+      if (typeof name !== 'string' || !ordinal.has(name)) {
+        const f = new ArgFault(expected, got(name));
+        f.segments.push(i);
+        throw f;
+      }
+      if (seen.has(name)) {
+        const f = new ArgFault(`each constant once (a set)`, got(name), 'given twice');
+        f.segments.push(i);
+        throw f;
+      }
+      seen.add(name);
+    }
+    const names = [...seen].sort((a, b) => (ordinal.get(a) as number) - (ordinal.get(b) as number));
+    w.writeObjectBegin(ENUM_SET_HANDLER, ENUM_SET_FIELDS);
+    w.writeListBegin(names.length, '[object');
+    for (const name of names) {
+      w.writeObjectBegin(t.elem.name, ENUM_FIELDS);
+      w.writeString(name);
+    }
+    w.writeObjectBegin(CLASS_CLASS, CLASS_FIELDS);
+    w.writeString(t.elem.name);
+  };
 }
 
 function compileEnum(t: JavaTypeOf<'enum'>, generic: boolean): Enc {

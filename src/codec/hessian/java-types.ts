@@ -37,8 +37,11 @@ export type JavaType =
   | { readonly kind: 'localtime' }
   | { readonly kind: 'instant' }
   | { readonly kind: JavaTimeKind }
+  | { readonly kind: JdkValueKind }
   | { readonly kind: 'bytes' }
   | { readonly kind: 'enum'; readonly name: string; readonly constants: readonly string[] }
+  | { readonly kind: 'enumset'; readonly elem: EnumType }
+  | { readonly kind: 'enummap'; readonly key: EnumType; readonly value: JavaType }
   | { readonly kind: 'list'; readonly elem: JavaType; readonly javaClass: ListClass }
   | { readonly kind: 'array'; readonly elem: JavaType }
   | { readonly kind: 'map'; readonly key: JavaType; readonly value: JavaType; readonly javaClass: MapClass }
@@ -46,6 +49,13 @@ export type JavaType =
   | { readonly kind: 'object' };
 
 export type JavaTypeOf<K extends JavaType['kind']> = Extract<JavaType, { kind: K }>;
+
+/** A declared enum (the element of an EnumSet, the key of an EnumMap). */
+export interface EnumType {
+  readonly kind: 'enum';
+  readonly name: string;
+  readonly constants: readonly string[];
+}
 
 /** A type text that names no known Java type, or is malformed. The message is one plain sentence. */
 export class JavaTypeError extends Error {
@@ -94,7 +104,29 @@ export type JavaTimeKind =
   | 'sqldate'
   | 'sqltime';
 
-type SimpleKind = 'string' | 'bigdecimal' | 'biginteger' | 'date' | 'localdate' | 'localdatetime' | 'localtime' | 'instant' | 'object' | JavaTimeKind;
+/** java.util and java.time values with a one-string JSON form of their own (codec/hessian/jdk-values.ts). */
+export type JdkValueKind = 'uuid' | 'currency' | 'locale' | 'zoneid';
+
+/** The Java class of each JdkValueKind (a ZoneId is a ZoneRegion or a ZoneOffset on the JVM). */
+export const JDK_VALUE_CLASSES: Readonly<Record<JdkValueKind, string>> = {
+  uuid: 'java.util.UUID',
+  currency: 'java.util.Currency',
+  locale: 'java.util.Locale',
+  zoneid: 'java.time.ZoneId',
+};
+
+type SimpleKind =
+  | 'string'
+  | 'bigdecimal'
+  | 'biginteger'
+  | 'date'
+  | 'localdate'
+  | 'localdatetime'
+  | 'localtime'
+  | 'instant'
+  | 'object'
+  | JavaTimeKind
+  | JdkValueKind;
 
 /** The Java class of each JavaTimeKind. */
 export const JAVA_TIME_CLASSES: Readonly<Record<JavaTimeKind, string>> = {
@@ -142,7 +174,28 @@ const SIMPLE: Record<string, SimpleKind> = {
   Object: 'object',
   'java.lang.Object': 'object',
   ...javaTimeNames(),
+  // java.util classes by their full name only: a mapping's own `Currency` enum must keep its short name.
+  'java.util.UUID': 'uuid',
+  'java.util.Currency': 'currency',
+  'java.util.Locale': 'locale',
+  ZoneId: 'zoneid',
+  'java.time.ZoneId': 'zoneid',
 };
+
+/**
+ * JDK types Hessian cannot carry, refused when a mapping names them, with why. hessian-lite (and
+ * Caucho) refuse to write a class that is not Serializable ("Serialized class java.util.Optional
+ * must implement java.io.Serializable"), so no provider can return one and none can receive one.
+ */
+const UNCARRIABLE: Readonly<Record<string, string>> = Object.fromEntries(
+  ['Optional', 'OptionalInt', 'OptionalLong', 'OptionalDouble'].flatMap((n) => {
+    const why = `java.util.${n} cannot travel over Dubbo's Hessian: it is not Serializable, so hessian-lite refuses to write it on either side. Declare the value type itself (it may be null) instead.`;
+    return [
+      [n, why],
+      [`java.util.${n}`, why],
+    ];
+  }),
+);
 
 const LISTS: Record<string, ListClass> = {
   List: 'java.util.List',
@@ -155,6 +208,8 @@ const LISTS: Record<string, ListClass> = {
   SortedSet: 'java.util.SortedSet',
   TreeSet: 'java.util.TreeSet',
 };
+
+const ENUM_COLLECTIONS: Record<string, 'enumset' | 'enummap'> = { EnumSet: 'enumset', EnumMap: 'enummap' };
 
 const MAPS: Record<string, MapClass> = {
   Map: 'java.util.Map',
@@ -236,7 +291,25 @@ export function createJavaTypeParser(lookup: (name: string) => TypeDef | undefin
       let t: JavaType;
       const list = lookupTable(LISTS, name, 'java.util.');
       const map = lookupTable(MAPS, name, 'java.util.');
-      if (list !== undefined || map !== undefined) {
+      const enumCollection = lookupTable(ENUM_COLLECTIONS, name, 'java.util.');
+      if (Object.hasOwn(UNCARRIABLE, name)) {
+        throw new JavaTypeError(text, UNCARRIABLE[name] as string);
+      } else if (enumCollection !== undefined) {
+        const enumOf = (t: JavaType): EnumType =>
+          t.kind === 'enum' ? t : fail(`the ${enumCollection === 'enumset' ? 'element' : 'key'} type of ${name} must be a declared enum`);
+        if (src[pos] !== '<') return fail(`${name} needs its enum type, e.g. ${name}<com.example.Color${enumCollection === 'enummap' ? ', Integer' : ''}>`);
+        pos++;
+        const a = enumOf(one());
+        if (enumCollection === 'enummap') {
+          expect(',');
+          const b = one();
+          expect('>');
+          t = Object.freeze({ kind: 'enummap', key: a, value: b });
+        } else {
+          expect('>');
+          t = Object.freeze({ kind: 'enumset', elem: a });
+        }
+      } else if (list !== undefined || map !== undefined) {
         if (src[pos] === '<') {
           pos++;
           const a = one();
@@ -334,6 +407,7 @@ const SIMPLE_CLASS: Record<SimpleKind, string> = {
   instant: 'java.time.Instant',
   object: 'java.lang.Object',
   ...JAVA_TIME_CLASSES,
+  ...JDK_VALUE_CLASSES,
 };
 
 /** The Java class name of a non-primitive, non-array type (the erasure: `java.util.List`, `com.x.Bar`). */
@@ -357,6 +431,10 @@ function className(t: JavaType): string {
     case 'list':
     case 'map':
       return t.javaClass;
+    case 'enumset':
+      return 'java.util.EnumSet';
+    case 'enummap':
+      return 'java.util.EnumMap';
     default:
       return SIMPLE_CLASS[t.kind];
   }

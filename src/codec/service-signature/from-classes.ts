@@ -43,7 +43,8 @@ export const MAX_IMPORTED_TYPES = 5000;
 type Vars = ReadonlyMap<string, JvmType | undefined>;
 
 /** A JDK class Ferry has no mapping type for, or a class the classes do not hold. */
-function whyUnsupported(typeName: string, where: string): string {
+function whyUnsupported(typeName: string, where: string, reason = 'has no mapping type yet'): string {
+  if (reason !== 'has no mapping type yet') return `${typeName}, which ${reason}`;
   return typeName.startsWith('java.') || typeName.startsWith('javax.') || typeName.includes(' ')
     ? `${typeName}, which has no mapping type yet`
     : `${typeName}, which ${where} does not hold (import from a jar or folder that has it too)`;
@@ -129,7 +130,7 @@ export function signatureFromClasses(classes: ClassSource, interfaceName: string
       }
     } catch (err) {
       if (!(err instanceof UnsupportedTypeError)) throw err;
-      result = { error: `${name} has a field of type ${whyUnsupported(err.typeName, classes.where)}`, refs: [] };
+      result = { error: `${name} has a field of type ${whyUnsupported(err.typeName, classes.where, err.reason)}`, refs: [] };
     }
     loaded.set(name, result);
     return result;
@@ -205,7 +206,7 @@ export function signatureFromClasses(classes: ClassSource, interfaceName: string
         });
       } catch (err) {
         if (!(err instanceof UnsupportedTypeError)) throw err;
-        skipped.push({ method: key, why: `uses ${whyUnsupported(err.typeName, classes.where)}` });
+        skipped.push({ method: key, why: `uses ${whyUnsupported(err.typeName, classes.where, err.reason)}` });
       }
     }
     if (depth > 32) return;

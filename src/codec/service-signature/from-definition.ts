@@ -161,13 +161,13 @@ export function signatureFromDefinition(definition: unknown, where: string, budg
         if (reached.has(n)) continue;
         reached.add(n);
         const bad = failedTypes.get(n);
-        if (bad !== undefined) throw new UnsupportedTypeError(bad);
+        if (bad !== undefined) throw new UnsupportedTypeError(bad, '');
         if (!types.has(n)) {
           const inner = new Set<string>();
           try {
             types.set(n, loadType(n, inner));
           } catch (err) {
-            if (err instanceof UnsupportedTypeError) failedTypes.set(n, `${err.typeName} (a field of ${n})`);
+            if (err instanceof UnsupportedTypeError) failedTypes.set(n, `${err.typeName} (a field of ${n}), which ${err.reason}`);
             throw err;
           }
           deps.set(n, [...inner]);
@@ -178,7 +178,7 @@ export function signatureFromDefinition(definition: unknown, where: string, budg
       methods.push({ name, params, ...(returns !== undefined ? { returns } : {}), descriptor: '', namesKnown: false });
     } catch (err) {
       if (!(err instanceof UnsupportedTypeError)) throw err;
-      skipped.push({ method: label, why: `uses ${err.typeName}, which has no mapping type yet` });
+      skipped.push({ method: label, why: `uses ${err.typeName}${err.reason === '' ? '' : `, which ${err.reason}`}` });
     }
   }
   const kept = new Map([...types].filter(([n]) => used.has(n)).sort(([a], [b2]) => (a < b2 ? -1 : a > b2 ? 1 : 0)));

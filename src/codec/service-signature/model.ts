@@ -5,7 +5,7 @@
  * it into a mapping; `ferry validate --against` checks a mapping's routes against it.
  */
 import type { TypeDef } from '../../config/types.js';
-import { createJavaTypeParser, JAVA_TIME_CLASSES, jvmDescriptor } from '../hessian/java-types.js';
+import { createJavaTypeParser, JAVA_TIME_CLASSES, JDK_VALUE_CLASSES, jvmDescriptor } from '../hessian/java-types.js';
 
 export interface ParamSignature {
   /** The parameter's name, or `arg0`, `arg1`, … when the source does not have names. */
@@ -74,7 +74,11 @@ const JDK_TYPE_TEXT: Readonly<Record<string, string>> = {
   'java.time.LocalTime': 'java.time.LocalTime',
   'java.time.Instant': 'java.time.Instant',
   ...Object.fromEntries(Object.values(JAVA_TIME_CLASSES).map((c) => [c, c])),
+  ...Object.fromEntries(Object.values(JDK_VALUE_CLASSES).map((c) => [c, c])),
 };
+
+/** JDK classes Hessian cannot carry at all, with why (the mapping type parser refuses them too). */
+const UNCARRIABLE: ReadonlySet<string> = new Set(['java.util.Optional', 'java.util.OptionalInt', 'java.util.OptionalLong', 'java.util.OptionalDouble']);
 
 /** Collection and map classes, by the name the mapping syntax gives them. */
 const COLLECTIONS: ReadonlySet<string> = new Set([
@@ -94,8 +98,14 @@ export const PRIMITIVE_NAMES: ReadonlySet<string> = new Set(['boolean', 'byte', 
 
 /** A type a source names that the mapping syntax cannot express yet (e.g. `java.time.ZonedDateTime`). */
 export class UnsupportedTypeError extends Error {
-  constructor(readonly typeName: string) {
-    super(`${typeName} has no mapping type yet`);
+  /** Says why, after the type's name ("has no mapping type yet"). */
+  readonly reason: string;
+  constructor(
+    readonly typeName: string,
+    reason = 'has no mapping type yet',
+  ) {
+    super(`${typeName} ${reason}`);
+    this.reason = reason;
     this.name = 'UnsupportedTypeError';
   }
 }
@@ -125,6 +135,13 @@ export function typeText(t: TypeTerm, isDomain: (className: string) => boolean):
         const [k, v] = t.args;
         return `${simple}<${k ? typeText(k, isDomain) : 'Object'},${v ? typeText(v, isDomain) : 'Object'}>`;
       }
+      // EnumSet<E> and EnumMap<K,V> need their enum: a raw one cannot be typed.
+      if ((t.name === 'java.util.EnumSet' || t.name === 'java.util.EnumMap') && t.args[0] !== undefined && t.args[0].kind === 'class') {
+        const e = typeText(t.args[0], isDomain);
+        if (t.name === 'java.util.EnumSet') return `EnumSet<${e}>`;
+        return `EnumMap<${e},${t.args[1] ? typeText(t.args[1], isDomain) : 'Object'}>`;
+      }
+      if (UNCARRIABLE.has(t.name)) throw new UnsupportedTypeError(t.name, "cannot travel over Dubbo's Hessian (it is not Serializable: hessian-lite refuses to write it)");
       if (t.name.startsWith('java.') || t.name.startsWith('javax.') || !isDomain(t.name)) throw new UnsupportedTypeError(t.name);
       return t.name;
     }
