@@ -167,6 +167,9 @@ function malformed(cls: string, what: string): never {
   throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `The provider sent a ${cls} that is not one: ${what}.`);
 }
 
+/** A region id, or a prefixed offset as ZoneId.getId writes it (`UTC+05:00`). */
+const isZoneIdText = (id: string): boolean => ZONE_REGION.test(id) || /^(?:UTC|GMT|UT)[+-]\d{2}:\d{2}(?::\d{2})?$/.test(id);
+
 const longOf = (v: unknown): bigint | undefined => (typeof v === 'bigint' ? v : isInt(v) ? BigInt(v) : undefined);
 
 /**
@@ -185,14 +188,22 @@ const JDK_VALUES: ReadonlyArray<[string, Special]> = [
       return most !== undefined && least !== undefined ? uuidFromBits(most, least) : malformed(UUID_CLASS, 'no value');
     },
   ],
-  [CURRENCY_CLASS, (f) => (typeof f['currencyCode'] === 'string' ? parseCurrency(f['currencyCode']) : undefined) ?? malformed(CURRENCY_CLASS, 'no known currencyCode')],
+  [
+    CURRENCY_CLASS,
+    (f) =>
+      (typeof f['currencyCode'] === 'string' ? parseCurrency(f['currencyCode']) : undefined) ?? malformed(CURRENCY_CLASS, 'no known currencyCode'),
+  ],
   [
     LOCALE_HANDLE,
-    (f) => (typeof f['value'] === 'string' && isLocaleText(f['value']) ? f['value'] : malformed('java.util.Locale', 'its value is not a Locale.toString() text')),
+    (f) =>
+      typeof f['value'] === 'string' && isLocaleText(f['value'])
+        ? f['value']
+        : malformed('java.util.Locale', 'its value is not a Locale.toString() text'),
   ],
   [
     ZONE_ID_HANDLE,
-    (f) => (typeof f['zoneId'] === 'string' && ZONE_REGION.test(f['zoneId']) ? f['zoneId'] : malformed('java.time.ZoneId', 'its zoneId is not a zone id')),
+    (f) =>
+      typeof f['zoneId'] === 'string' && isZoneIdText(f['zoneId']) ? f['zoneId'] : malformed('java.time.ZoneId', 'its zoneId is not a zone id'),
   ],
 ];
 

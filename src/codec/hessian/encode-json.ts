@@ -847,7 +847,8 @@ function compileJdkValue(kind: JdkValueKind): Enc {
       case 'currency':
         return (w, v) => {
           const c = typeof v === 'string' ? parseCurrency(v) : undefined;
-          if (c === undefined) return fault(expected, v, typeof v === 'string' && /^[A-Za-z]{3}$/.test(v) ? 'not a code java.util.Currency knows' : undefined);
+          if (c === undefined)
+            return fault(expected, v, typeof v === 'string' && /^[A-Za-z]{3}$/.test(v) ? 'not a code java.util.Currency knows' : undefined);
           w.writeObjectBegin(CURRENCY_CLASS, CURRENCY_FIELDS);
           w.writeString(c);
         };
@@ -879,7 +880,9 @@ function compileJdkValue(kind: JdkValueKind): Enc {
  */
 function compileEnumSet(t: JavaTypeOf<'enumset'>, generic: boolean): Enc {
   if (generic) {
-    throw new Error(`EnumSet<${t.elem.name}> is not supported on generic ($invoke) services: Dubbo's PojoUtils cannot rebuild an EnumSet; call the service directly.`);
+    throw new Error(
+      `EnumSet<${t.elem.name}> is not supported on generic ($invoke) services: Dubbo's PojoUtils cannot rebuild an EnumSet; call the service directly.`,
+    );
   }
   const ordinal = new Map(t.elem.constants.map((c, i) => [c, i] as const));
   const expected = t.elem.constants.length <= 12 ? `one of ${t.elem.constants.join(', ')} (${t.elem.name})` : `a constant of ${t.elem.name}`;

@@ -116,17 +116,7 @@ export const JDK_VALUE_CLASSES: Readonly<Record<JdkValueKind, string>> = {
 };
 
 type SimpleKind =
-  | 'string'
-  | 'bigdecimal'
-  | 'biginteger'
-  | 'date'
-  | 'localdate'
-  | 'localdatetime'
-  | 'localtime'
-  | 'instant'
-  | 'object'
-  | JavaTimeKind
-  | JdkValueKind;
+  'string' | 'bigdecimal' | 'biginteger' | 'date' | 'localdate' | 'localdatetime' | 'localtime' | 'instant' | 'object' | JavaTimeKind | JdkValueKind;
 
 /** The Java class of each JavaTimeKind. */
 export const JAVA_TIME_CLASSES: Readonly<Record<JavaTimeKind, string>> = {
@@ -297,7 +287,8 @@ export function createJavaTypeParser(lookup: (name: string) => TypeDef | undefin
       } else if (enumCollection !== undefined) {
         const enumOf = (t: JavaType): EnumType =>
           t.kind === 'enum' ? t : fail(`the ${enumCollection === 'enumset' ? 'element' : 'key'} type of ${name} must be a declared enum`);
-        if (src[pos] !== '<') return fail(`${name} needs its enum type, e.g. ${name}<com.example.Color${enumCollection === 'enummap' ? ', Integer' : ''}>`);
+        if (src[pos] !== '<')
+          return fail(`${name} needs its enum type, e.g. ${name}<com.example.Color${enumCollection === 'enummap' ? ', Integer' : ''}>`);
         pos++;
         const a = enumOf(one());
         if (enumCollection === 'enummap') {

@@ -106,7 +106,11 @@ export type ZoneIdValue = { readonly kind: 'offset'; readonly seconds: number } 
  * normalised as Java does: `UTC+5` is `UTC+05:00`, `UTC+00:00` is `UTC`), or a region id known to
  * the time-zone database (`Europe/Paris`, `UTC`; a ZoneRegion). Undefined for anything else.
  */
-export function parseZoneId(text: string, parseOffset: (t: string) => number | undefined, formatOffset: (s: number) => string): ZoneIdValue | undefined {
+export function parseZoneId(
+  text: string,
+  parseOffset: (t: string) => number | undefined,
+  formatOffset: (s: number) => string,
+): ZoneIdValue | undefined {
   if (text.length === 0 || text.length > 64) return undefined;
   if (text === 'Z' || text[0] === '+' || text[0] === '-') {
     const seconds = parseOffset(normaliseOffset(text) ?? '');

@@ -78,7 +78,12 @@ const JDK_TYPE_TEXT: Readonly<Record<string, string>> = {
 };
 
 /** JDK classes Hessian cannot carry at all, with why (the mapping type parser refuses them too). */
-const UNCARRIABLE: ReadonlySet<string> = new Set(['java.util.Optional', 'java.util.OptionalInt', 'java.util.OptionalLong', 'java.util.OptionalDouble']);
+const UNCARRIABLE: ReadonlySet<string> = new Set([
+  'java.util.Optional',
+  'java.util.OptionalInt',
+  'java.util.OptionalLong',
+  'java.util.OptionalDouble',
+]);
 
 /** Collection and map classes, by the name the mapping syntax gives them. */
 const COLLECTIONS: ReadonlySet<string> = new Set([
@@ -141,7 +146,8 @@ export function typeText(t: TypeTerm, isDomain: (className: string) => boolean):
         if (t.name === 'java.util.EnumSet') return `EnumSet<${e}>`;
         return `EnumMap<${e},${t.args[1] ? typeText(t.args[1], isDomain) : 'Object'}>`;
       }
-      if (UNCARRIABLE.has(t.name)) throw new UnsupportedTypeError(t.name, "cannot travel over Dubbo's Hessian (it is not Serializable: hessian-lite refuses to write it)");
+      if (UNCARRIABLE.has(t.name))
+        throw new UnsupportedTypeError(t.name, "cannot travel over Dubbo's Hessian (it is not Serializable: hessian-lite refuses to write it)");
       if (t.name.startsWith('java.') || t.name.startsWith('javax.') || !isDomain(t.name)) throw new UnsupportedTypeError(t.name);
       return t.name;
     }

@@ -153,6 +153,40 @@ public final class HessianOracle {
           java.time.ZonedDateTime.ofLocal(java.time.LocalDateTime.of(2024, 3, 31, 3, 30), java.time.ZoneId.of("Europe/Paris"),
             java.time.ZoneOffset.ofHours(2)),
           new java.sql.Timestamp(1709199000123L), new java.sql.Date(0L), new java.sql.Time(3600000L)};
+      case "uuid":
+        return new Object[] {UUID.fromString("123e4567-e89b-12d3-a456-426614174000"), new UUID(-1L, 0L)};
+      case "currency":
+        return new Object[] {java.util.Currency.getInstance("EUR"), java.util.Currency.getInstance("JPY")};
+      case "locale":
+        return new Object[] {Locale.US, new Locale("de", "DE", "POSIX"), Locale.ROOT, new Locale("", "US")};
+      case "localescript":
+        return new Object[] {Locale.forLanguageTag("zh-Hans-CN")};
+      case "zoneid":
+        return new Object[] {java.time.ZoneId.of("Europe/Paris"), java.time.ZoneId.of("UTC"), java.time.ZoneId.of("UTC+5"),
+          java.time.ZoneId.of("+05:30"), java.time.ZoneId.of("America/Argentina/Buenos_Aires")};
+      case "enumset":
+        return new Object[] {EnumSet.of(Currency.EUR, Currency.CNY)};
+      case "enumsetempty":
+        return new Object[] {EnumSet.noneOf(Currency.class)};
+      case "enummap": {
+        EnumMap<Currency, Integer> m = new EnumMap<>(Currency.class);
+        m.put(Currency.EUR, 2);
+        m.put(Currency.USD, 1);
+        return new Object[] {m};
+      }
+      case "floats":
+        return new Object[] {Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_VALUE, 0.1f, 1.0E-44f, 3.0E38f, 16777217f,
+          new float[] {Float.MAX_VALUE, Float.MIN_VALUE, 0.1f}};
+      case "floatminnormal":
+        return new Object[] {Float.MIN_NORMAL};
+      case "floatbag": {
+        FloatBag b = new FloatBag();
+        b.f = Float.MAX_VALUE;
+        b.pad = 0L;
+        return new Object[] {b};
+      }
+      case "optional":
+        return new Object[] {Optional.of("x")};
       case "transfer": {
         Transfer t = new Transfer();
         t.to = 9007199254740993L;
@@ -220,6 +254,10 @@ public final class HessianOracle {
     if (o instanceof BigDecimal) return "bigdecimal:" + o;
     if (o instanceof BigInteger) return "biginteger:" + o;
     if (o instanceof java.time.temporal.Temporal) return o.getClass().getSimpleName() + ":" + o;
+    if (o instanceof UUID || o instanceof java.util.Currency || o instanceof Locale || o instanceof java.time.ZoneId) {
+      return o.getClass().getName() + ":" + o;
+    }
+    if (o instanceof Float) return "float:" + o + "/bits:" + Integer.toHexString(Float.floatToIntBits((Float) o));
     if (o instanceof Enum) return "enum:" + ((Enum<?>) o).getDeclaringClass().getName() + "." + ((Enum<?>) o).name();
     if (seen.containsKey(o)) return "@cycle";
     seen.put(o, Boolean.TRUE);
