@@ -70,6 +70,9 @@ const EXPECTED: Record<Exclude<(typeof HOSTILE_MODES)[number], 'ok' | 'cycle'>, 
   deepException: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR'], keeps: true },
   // 2^40 values once references are expanded: the decode work budget (1 000 000 values) refuses it.
   refBomb: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR'], keeps: true },
+  // A JDK value class holding what Java never writes: refused, not shown as a field map; the frame was whole, so the connection stays.
+  badUuid: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR'], keeps: true },
+  badLocale: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR'], keeps: true },
 };
 
 test('a normal reply from the fake provider answers 200 (the kit speaks Dubbo)', async () => {

@@ -15,6 +15,8 @@
  * - `deepException`: an exception (result flag 0) whose `cause` chain is nested as deep;
  * - `refBomb`: 40 nested lists of two items, the second a reference to the first (2^40 values once expanded);
  * - `cycle`: a map holding references to itself and to a list that refers back to it (a cyclic graph).
+ * - `badUuid`, `badLocale`: a java.util.UUID whose `value` is no UUID, a LocaleHandle whose `value` is
+ *   no Locale.toString() text (Java never writes either).
  *
  * Heartbeats are answered. Every socket is closed by `close()`.
  */
@@ -35,6 +37,8 @@ export const HOSTILE_MODES = [
   'deepException',
   'refBomb',
   'cycle',
+  'badUuid',
+  'badLocale',
 ] as const;
 
 /** How deep the deep-nesting modes nest: 400 times the decode depth budget, still a body of a few hundred KB. */
@@ -89,7 +93,10 @@ function shortString(text: string): Buffer {
  * The hostile value bodies, by hand (hessian.js would recurse past its stack to write them): result
  * flag 0x91 (value) or 0x90 (exception), then the value.
  */
-export function hostileValueBody(mode: 'deepList' | 'deepMap' | 'deepObject' | 'deepException' | 'refBomb' | 'cycle', depth = DEEP_NESTING): Buffer {
+export function hostileValueBody(
+  mode: 'deepList' | 'deepMap' | 'deepObject' | 'deepException' | 'refBomb' | 'cycle' | 'badUuid' | 'badLocale',
+  depth = DEEP_NESTING,
+): Buffer {
   const N = 0x4e; // null
   switch (mode) {
     case 'deepList':
@@ -112,6 +119,21 @@ export function hostileValueBody(mode: 'deepList' | 'deepMap' | 'deepObject' | '
       const closing: number[] = [];
       for (let ref = levels; ref >= 1; ref--) closing.push(0x51, 0x90 + ref);
       return Buffer.concat([Buffer.from([0x91]), Buffer.alloc(levels, 0x7a), Buffer.from([0x78]), Buffer.from(closing)]);
+    }
+    case 'badUuid':
+    case 'badLocale': {
+      // An object of the JDK value class with its one field holding what Java never writes.
+      const [name, value] =
+        mode === 'badUuid' ? ['java.util.UUID', 'not-a-uuid'] : ['com.alibaba.com.caucho.hessian.io.LocaleHandle', 'en US<script>'];
+      const nameBytes = Buffer.from(name, 'latin1');
+      return Buffer.concat([
+        Buffer.from([0x91, 0x43, 0x30, nameBytes.length]),
+        nameBytes,
+        Buffer.from([0x91]),
+        shortString('value'),
+        Buffer.from([0x60]),
+        shortString(value),
+      ]);
     }
     case 'cycle':
       // {self: <ref 0>, list: [<ref 0>, <ref 1>]}: the map (reference 0) and the list (reference 1) refer to themselves and each other.
@@ -145,7 +167,10 @@ export async function startHostileDubbo(options: { attachments?: number } = {}):
   // Built before any call: in a test the provider shares the event loop with Ferry.
   const attachmentsBody = replyBody('ok', options.attachments ?? 840_000);
   const valueBodies = new Map<string, Buffer>(
-    (['deepList', 'deepMap', 'deepObject', 'deepException', 'refBomb', 'cycle'] as const).map((m) => [m, hostileValueBody(m)]),
+    (['deepList', 'deepMap', 'deepObject', 'deepException', 'refBomb', 'cycle', 'badUuid', 'badLocale'] as const).map((m) => [
+      m,
+      hostileValueBody(m),
+    ]),
   );
   const answer = (s: Socket, id: Buffer, method: string): void => {
     const ok = 0x02; // response, hessian2
