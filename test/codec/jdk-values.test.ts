@@ -12,7 +12,7 @@ import { compileJsonEncoder, decodeAll, HessianArgumentError, HessianWriter, par
 import { compileTypedJsonDecoder } from '../../src/codec/hessian/decode-typed.js';
 import { boxedFloatDouble, parseLocale, parseZoneId } from '../../src/codec/hessian/jdk-values.js';
 import { formatZoneOffset, parseZoneOffset } from '../../src/codec/hessian/java-time-values.js';
-import { typeText, UnsupportedTypeError } from '../../src/codec/service-signature/model.js';
+import { typeText, UnsupportedTypeError, withoutUnsendable, type ServiceSignature } from '../../src/codec/service-signature/model.js';
 
 const at = { file: 't.yaml', line: 1, col: 1 };
 const TYPES = new Map<string, TypeDef>([
@@ -206,11 +206,8 @@ test("a provider's malformed JDK value is a 502 FERRY_UPSTREAM_PROTOCOL_ERROR, n
 
 test('the importer maps UUID, Currency, Locale, ZoneId, EnumSet and EnumMap to mapping types, and refuses Optional with why', () => {
   const isDomain = (n: string): boolean => n === 'com.x.Color';
-  const cls = (name: string, ...args: ReturnType<typeof cls>[]): { kind: 'class'; name: string; args: ReturnType<typeof cls>[] } => ({
-    kind: 'class',
-    name,
-    args,
-  });
+  type Term = { kind: 'class'; name: string; args: Term[] };
+  const cls = (name: string, ...args: Term[]): Term => ({ kind: 'class', name, args });
   assert.equal(typeText(cls('java.util.UUID'), isDomain), 'java.util.UUID');
   assert.equal(typeText(cls('java.util.Currency'), isDomain), 'java.util.Currency');
   assert.equal(typeText(cls('java.util.Locale'), isDomain), 'java.util.Locale');
@@ -222,4 +219,28 @@ test('the importer maps UUID, Currency, Locale, ZoneId, EnumSet and EnumMap to m
     () => typeText(cls('java.util.Optional', cls('java.lang.String')), isDomain),
     (e: unknown) => e instanceof UnsupportedTypeError && /not Serializable/.test(e.message),
   );
+});
+
+test('an imported method whose argument reaches an EnumMap is skipped with the reason (its mapping would not load); returning one is kept', () => {
+  const sig: ServiceSignature = {
+    interface: 'com.x.Svc',
+    source: 'test',
+    methods: [
+      { name: 'count', params: [], returns: 'EnumMap<com.x.Color,Long>', descriptor: '', namesKnown: true },
+      { name: 'put', params: [{ name: 'h', type: 'com.x.Holder' }], descriptor: 'Lcom/x/Holder;', namesKnown: true },
+    ],
+    types: new Map([
+      ['com.x.Color', { kind: 'enum', name: 'com.x.Color', constants: ['RED'] }],
+      ['com.x.Holder', { kind: 'pojo', name: 'com.x.Holder', fields: [{ name: 'm', type: 'EnumMap<com.x.Color,Long>' }] }],
+    ]),
+    skipped: [],
+  };
+  const out = withoutUnsendable(sig);
+  assert.deepEqual(
+    out.methods.map((m) => m.name),
+    ['count'],
+  );
+  assert.equal(out.skipped.length, 1);
+  assert.match(out.skipped[0]?.why ?? '', /^parameter h: .*reads every map back as a HashMap/);
+  assert.deepEqual([...out.types.keys()], ['com.x.Color'], 'Holder is no longer reached');
 });

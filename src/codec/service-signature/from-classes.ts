@@ -22,6 +22,7 @@ import { parseClassTypeParameters, parseFieldType, parseMethodType, type JvmType
 import {
   typeText,
   UnsupportedTypeError,
+  withoutUnsendable,
   type ExceptionSignature,
   type MethodSignature,
   type ParamSignature,
@@ -219,5 +220,5 @@ export function signatureFromClasses(classes: ClassSource, interfaceName: string
 
   const types = new Map<string, TypeSignature>();
   for (const n of [...used].sort()) types.set(n, loaded.get(n)!.sig!);
-  return { interface: interfaceName, source: classes.where, methods, types, skipped };
+  return withoutUnsendable({ interface: interfaceName, source: classes.where, methods, types, skipped });
 }

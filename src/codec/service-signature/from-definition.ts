@@ -17,6 +17,7 @@ import {
   typeDefsOf,
   typeText,
   UnsupportedTypeError,
+  withoutUnsendable,
   type MethodSignature,
   type ParamSignature,
   type ServiceSignature,
@@ -190,5 +191,5 @@ export function signatureFromDefinition(definition: unknown, where: string, budg
       defs,
     ),
   }));
-  return { interface: iface, source: where, methods: withDescriptors, types: kept, skipped };
+  return withoutUnsendable({ interface: iface, source: where, methods: withDescriptors, types: kept, skipped });
 }

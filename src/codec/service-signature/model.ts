@@ -5,6 +5,7 @@
  * it into a mapping; `ferry validate --against` checks a mapping's routes against it.
  */
 import type { TypeDef } from '../../config/types.js';
+import { compileJsonEncoder } from '../hessian/encode-json.js';
 import { createJavaTypeParser, JAVA_TIME_CLASSES, JDK_VALUE_CLASSES, jvmDescriptor } from '../hessian/java-types.js';
 
 export interface ParamSignature {
@@ -183,4 +184,40 @@ export function descriptorOf(types: readonly string[], defs: ReadonlyMap<string,
 /** `getAccount(long)`, `transfer(long, com.example.bank.Transfer, String)`: how a message names a method. */
 export function methodLabel(m: Pick<MethodSignature, 'name' | 'params'>): string {
   return `${m.name}(${m.params.map((p) => p.type).join(', ')})`;
+}
+
+/**
+ * The signature without the methods Ferry can type but not call: an argument that reaches a type
+ * Hessian cannot deliver to Java (an EnumMap, whose encoder refuses it) would make the imported
+ * mapping fail to load. Such methods move to `skipped` with the encoder's reason, and `types` keeps
+ * only what the remaining methods reach.
+ */
+export function withoutUnsendable(sig: ServiceSignature): ServiceSignature {
+  const defs = typeDefsOf(sig.types);
+  const parser = createJavaTypeParser((n) => defs.get(n));
+  const methods: MethodSignature[] = [];
+  const skipped: SkippedMethod[] = [...sig.skipped];
+  for (const m of sig.methods) {
+    const why = m.params.flatMap((p) => {
+      try {
+        compileJsonEncoder(parser.parse(p.type), { generic: false });
+        return [];
+      } catch (err) {
+        return [`parameter ${p.name}: ${err instanceof Error ? err.message : String(err)}`];
+      }
+    })[0];
+    if (why === undefined) methods.push(m);
+    else skipped.push({ method: methodLabel(m), why });
+  }
+  if (methods.length === sig.methods.length) return sig;
+  const reached = new Set<string>();
+  const queue = methods.flatMap((m) => [...m.params.map((p) => p.type), ...(m.returns !== undefined ? [m.returns] : [])].flatMap(namesIn));
+  while (queue.length > 0) {
+    const n = queue.pop() as string;
+    const t = sig.types.get(n);
+    if (t === undefined || reached.has(n)) continue;
+    reached.add(n);
+    if (t.kind === 'pojo') queue.push(...t.fields.flatMap((f) => namesIn(f.type)));
+  }
+  return { ...sig, methods, skipped, types: new Map([...sig.types].filter(([n]) => reached.has(n))) };
 }

@@ -45,7 +45,7 @@ public interface OrderService extends Named {
   void cancel(long orderId, String reason);
   Map<String, List<Long>> index(String[] keys, byte[] blob);
   <T extends Order> T same(T order);
-  java.util.UUID when(long orderId);
+  java.util.Optional<String> when(long orderId);
   String name(long id);
   static OrderService none() { return null; }
 }`,
