@@ -181,3 +181,79 @@ test('what Hessian cannot carry is refused, not rounded: a Timestamp’s microse
     assert.equal((r.json as { jsonPath: string }).jsonPath, `$.${field}`, r.text);
   }
 });
+
+test('UUID, Currency, Locale, ZoneId, EnumSet and a Float: imported as mapping types, received by Java as those classes, returned as their JSON forms', async () => {
+  assert.match(
+    importedYaml,
+    / {2}com\.example\.lab\.JdkBag:\n {4}fields:\n {6}id: java\.util\.UUID\n {6}money: java\.util\.Currency\n {6}locale: java\.util\.Locale\n {6}zone: java\.time\.ZoneId\n {6}currencies: EnumSet<com\.example\.bank\.Currency>\n {6}ratio: Float\n/,
+    importedYaml,
+  );
+  assert.match(importedYaml, /returns: "EnumMap<com\.example\.bank\.Currency,Integer>"/, 'countCurrencies returns an EnumMap');
+  const bag = {
+    id: '123E4567-E89B-12D3-A456-426614174000',
+    money: 'JPY',
+    locale: 'en-GB',
+    zone: 'Europe/Paris',
+    currencies: ['EUR', 'CNY'],
+    ratio: 3.4028235e38,
+  };
+  const described = await http(ferry.base, 'POST', '/TypeLabService/describeJdkBag', { v: bag });
+  assert.equal(described.status, 200, described.text);
+  assert.equal(
+    described.json,
+    'UUID:123e4567-e89b-12d3-a456-426614174000|Currency:JPY|Locale:en_GB|ZoneRegion:Europe/Paris|RegularEnumSet:[CNY, EUR]|3.4028235E38/7f7fffff',
+    'what Java received: the classes and values, the Float exactly Float.MAX_VALUE',
+  );
+  const offset = await http(ferry.base, 'POST', '/TypeLabService/describeJdkBag', { v: { zone: '+05:30', currencies: [] } });
+  assert.equal(offset.status, 200, offset.text);
+  assert.equal(
+    offset.json,
+    'null|null|null|ZoneOffset:+05:30|RegularEnumSet:[]|null',
+    'an offset zone is a ZoneOffset in Java; an empty EnumSet arrives',
+  );
+  const echoed = await http(ferry.base, 'POST', '/TypeLabService/echoJdkBag', { v: bag });
+  assert.equal(echoed.status, 200, echoed.text);
+  assert.deepEqual(echoed.json, {
+    id: '123e4567-e89b-12d3-a456-426614174000',
+    money: 'JPY',
+    locale: 'en_GB',
+    zone: 'Europe/Paris',
+    currencies: ['CNY', 'EUR'],
+    ratio: 3.4028235e38,
+  });
+  const counted = await http(ferry.base, 'POST', '/TypeLabService/countCurrencies', { v: ['EUR', 'CNY', 'EUR'] });
+  assert.equal(counted.status, 200, counted.text);
+  assert.equal(counted.text, '{"CNY":1,"EUR":2}', 'an EnumMap reply: an object keyed by constant names, in ordinal order');
+});
+
+test('floats at the edges reach Java exactly: Float.MAX_VALUE, -Float.MAX_VALUE, the smallest subnormal, as a float, a Float and float[] elements', async () => {
+  const r = await http(ferry.base, 'POST', '/TypeLabService/describeFloats', { f: 3.4028235e38, g: 1.4e-45, a: [-3.4028235e38, 1.4e-45, 0.1] });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json, '3.4028235E38/7f7fffff|1.4E-45/1|-3.4028235E38/ff7fffff|1.4E-45/1|0.1/3dcccccd', 'the bits Java holds');
+  for (const [body, argument, path] of [
+    [{ f: 3.5e38, g: 0, a: [] }, 'body.f', '$'],
+    [{ f: 0, g: '-1e39', a: [] }, 'body.g', '$'],
+    [{ f: 0, g: 0, a: [1, 1e-46] }, 'body.a', '$[1]'],
+  ] as const) {
+    const bad = await http(ferry.base, 'POST', '/TypeLabService/describeFloats', body);
+    assert.equal(bad.status, 400, `${JSON.stringify(body)}: ${bad.text}`);
+    assert.equal((bad.json as { argument: string }).argument, argument, bad.text);
+    assert.equal((bad.json as { jsonPath: string }).jsonPath, path, bad.text);
+    assert.doesNotMatch(bad.text, /Infinity/, 'refused, never sent as Infinity');
+  }
+});
+
+test('bad JDK values are a 400 naming the JSON path: malformed UUID, unknown currency, invalid zone, unknown EnumSet constant, a Locale script', async () => {
+  for (const [field, value, path] of [
+    ['id', '123e4567-e89b-12d3-a456', '$.id'],
+    ['money', 'XYZ', '$.money'],
+    ['zone', 'Europe/Pariss', '$.zone'],
+    ['currencies', ['EUR', 'GBP'], '$.currencies[1]'],
+    ['locale', 'zh-Hans-CN', '$.locale'],
+  ] as const) {
+    const r = await http(ferry.base, 'POST', '/TypeLabService/describeJdkBag', { v: { [field]: value } });
+    assert.equal(r.status, 400, `${field}=${JSON.stringify(value)}: ${r.text}`);
+    assert.equal((r.json as { code: string }).code, 'FERRY_BAD_ARGUMENT', r.text);
+    assert.equal((r.json as { jsonPath: string }).jsonPath, path, r.text);
+  }
+});

@@ -41,6 +41,11 @@ import java.util.Set;
  *   <li>describeCustomer: "id=..|createdBy=..|name=..|limit=..|level=.." (String.valueOf each)
  *   <li>describeTimeBag: each field in declared order as String.valueOf, joined by "|", except the
  *       java.sql ones as getTime() (epoch milliseconds; "null" for null)
+ *   <li>describeJdkBag: each field in declared order as "&lt;simpleClassName&gt;:&lt;toString&gt;" joined by "|"
+ *       ("null" for null), the Float's bits after "/" in hex, so the JVM class (ZoneRegion or
+ *       ZoneOffset, RegularEnumSet) and the exact float are visible
+ *   <li>describeFloats: f, g and each element of a as Float.toString + "/" + the bits in hex, joined by "|"
+ *   <li>countCurrencies: an EnumMap of each constant in the list to how often it appears
  * </ul>
  *
  * <p>parse* methods build a value in Java from its text (BigInteger/BigDecimal constructors,
@@ -82,6 +87,8 @@ public interface TypeLabService {
   Customer echoCustomer(Customer v);
   TimeBag echoTimeBag(TimeBag v);
 
+  JdkBag echoJdkBag(JdkBag v);
+
   String describeLong(long v);
   String describePrimitives(int i, long l, double d, boolean z, short s, byte b, float f, char c);
   String describeBoxed(Integer i, Long l, Double d, Boolean z);
@@ -100,6 +107,12 @@ public interface TypeLabService {
   String describeTransfer(Transfer v);
   String describeCustomer(Customer v);
   String describeTimeBag(TimeBag v);
+
+  String describeJdkBag(JdkBag v);
+
+  String describeFloats(float f, Float g, float[] a);
+
+  java.util.EnumMap<Currency, Integer> countCurrencies(List<Currency> v);
 
   String fail(String code, List<String> details) throws LabException;
 

@@ -3,6 +3,7 @@ package com.example.sample;
 import com.example.bank.Currency;
 import com.example.bank.Transfer;
 import com.example.lab.Customer;
+import com.example.lab.JdkBag;
 import com.example.lab.LabException;
 import com.example.lab.TimeBag;
 import com.example.lab.TypeLabService;
@@ -51,6 +52,49 @@ public final class TypeLabServiceImpl implements TypeLabService {
   @Override public Transfer echoTransfer(Transfer v) { return v; }
   @Override public Customer echoCustomer(Customer v) { return v; }
   @Override public TimeBag echoTimeBag(TimeBag v) { return v; }
+
+  @Override public JdkBag echoJdkBag(JdkBag v) { return v; }
+
+  private static String classAndText(Object o) {
+    return o == null ? "null" : o.getClass().getSimpleName() + ":" + o;
+  }
+
+  private static String floatText(Float f) {
+    return f == null ? "null" : f + "/" + Integer.toHexString(Float.floatToRawIntBits(f));
+  }
+
+  @Override
+  public String describeJdkBag(JdkBag v) {
+    if (v == null) {
+      return "null";
+    }
+    return String.join("|", classAndText(v.getId()), classAndText(v.getMoney()), classAndText(v.getLocale()), classAndText(v.getZone()),
+        classAndText(v.getCurrencies()), floatText(v.getRatio()));
+  }
+
+  @Override
+  public String describeFloats(float f, Float g, float[] a) {
+    List<String> parts = new ArrayList<>();
+    parts.add(floatText(f));
+    parts.add(floatText(g));
+    if (a == null) {
+      parts.add("null");
+    } else {
+      for (float x : a) {
+        parts.add(floatText(x));
+      }
+    }
+    return String.join("|", parts);
+  }
+
+  @Override
+  public java.util.EnumMap<Currency, Integer> countCurrencies(List<Currency> v) {
+    java.util.EnumMap<Currency, Integer> out = new java.util.EnumMap<>(Currency.class);
+    for (Currency c : v) {
+      out.merge(c, 1, Integer::sum);
+    }
+    return out;
+  }
 
   private static String millis(java.util.Date d) {
     return d == null ? "null" : Long.toString(d.getTime());
