@@ -4,6 +4,10 @@
  * Hessian 4.0.38 where Caucho writes the value the same way). Each test: the bytes Java writes
  * decode here to the documented JSON, the bytes Ferry writes for that JSON equal Java's, and Java
  * reads Ferry's bytes back as the value. Needs scripts/setup-hessian.sh.
+ *
+ * The sample provider's Dubbo 3.3.6 ships hessian-lite 4.0.4: its META-INF/dubbo/hessian/serializers
+ * list is the same as 4.0.3's (4.0.4 adds only LocalDate/LocalDateTime/LocalTime deserializers), so
+ * 4.0.3 writes these values as the provider does; test/e2e/import-values.test.ts checks them there.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -176,7 +180,7 @@ describe('JDK values against hessian-lite 4.0.3 (Dubbo 3.3)', () => {
     const mine = encode([['ferry.oracle.FloatBag', { pad: 0, f: '3.4028235e38' }]]);
     assert.equal(hex(mine), hex(java), 'same bytes as hessian-lite');
     // apache/dubbo#15670: FloatFieldDeserializer stores the double with Unsafe.putDouble. Dubbo 3.3.6
-    // ships hessian-lite 4.0.4, which still does; docs/mapping-reference.md warns about it.
+    // ships hessian-lite 4.0.4, which still does; the README's type notes warn about it.
     const [read] = await lite.read(java);
     assert.ok(read !== undefined && !read.includes('f=float:3.4028235E38'), `hessian-lite misreads its own float field: ${read}`);
   });
