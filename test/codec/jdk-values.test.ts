@@ -244,3 +244,46 @@ test('an imported method whose argument reaches an EnumMap is skipped with the r
   assert.match(out.skipped[0]?.why ?? '', /^parameter h: .*reads every map back as a HashMap/);
   assert.deepEqual([...out.types.keys()], ['com.x.Color'], 'Holder is no longer reached');
 });
+
+test('a mapping declaring the new types loads, and its OpenAPI document describes each (uuid format, ISO 4217 pattern, a unique array of the enum)', async () => {
+  const { loadConfigFiles } = await import('../../src/config/loader.js');
+  const { generateOpenApi } = await import('../../src/openapi/index.js');
+  const text = [
+    'services:',
+    '  lab: { protocol: dubbo, interface: com.x.Lab, endpoints: [127.0.0.1:20880] }',
+    'types:',
+    '  com.x.Color: { enum: [RED, GREEN] }',
+    'routes:',
+    '  - id: put',
+    '    http: POST /put',
+    '    call: lab.put',
+    '    args:',
+    '      - { from: body.id, type: java.util.UUID }',
+    '      - { from: body.money, type: java.util.Currency }',
+    '      - { from: body.lang, type: java.util.Locale }',
+    '      - { from: body.zone, type: ZoneId }',
+    '      - { from: body.colors, type: "EnumSet<com.x.Color>" }',
+    '    returns: "EnumMap<com.x.Color, Long>"',
+    '',
+  ].join('\n');
+  const config = loadConfigFiles([{ file: 'lab.yaml', text }], process.cwd());
+  const doc = JSON.stringify(generateOpenApi(config));
+  assert.match(doc, /"format":"uuid"/, doc);
+  assert.match(doc, /"pattern":"\^\[A-Z\]\{3\}\$"/, 'currency code pattern');
+  assert.match(doc, /"uniqueItems":true/, 'EnumSet as a set');
+  assert.match(doc, /keys are constants of com\.x\.Color/, 'EnumMap reply');
+  // The same mapping with an EnumMap argument is refused when its routes compile (serve, validate), naming the file and why.
+  const { compileDubboRoute } = await import('../../src/mapping/dubbo.js');
+  const compile = (c: typeof config): unknown => {
+    const route = c.routes[0]!;
+    const service = c.services.get('lab')!;
+    assert.ok(route.protocol === 'dubbo' && service.protocol === 'dubbo', 'a dubbo route');
+    return compileDubboRoute(route, service, c);
+  };
+  assert.doesNotThrow(() => compile(config), 'the mapping as declared compiles');
+  const bad = loadConfigFiles(
+    [{ file: 'lab.yaml', text: text.replace('type: java.util.UUID', 'type: "EnumMap<com.x.Color, Long>"') }],
+    process.cwd(),
+  );
+  assert.throws(() => compile(bad), /lab\.yaml:10:\d+: .*argument #1 of route "put": .*reads every map back as a HashMap/s);
+});
