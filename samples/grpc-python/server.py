@@ -157,6 +157,25 @@ class KitchenSink(kitchen_grpc.KitchenSinkServiceServicer):
         return request
 
 
+def enable_reflection(server, version):
+    """grpcio-reflection over the default descriptor pool, where grpc.protos_and_services put the protos."""
+    from grpc_reflection.v1alpha import reflection
+
+    names = [
+        "example.payments.v1.Payments",
+        "example.kitchen.v1.KitchenSinkService",
+        "ferry.peer.v1.Peer",
+        reflection.SERVICE_NAME,
+    ]
+    if version == "v1":
+        reflection.enable_server_reflection(names, server)
+        return
+    # Only the older v1alpha service, as servers built before grpc.reflection.v1 have it.
+    from grpc_reflection.v1alpha import reflection_pb2_grpc
+
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(reflection.ReflectionServicer(names), server)
+
+
 def code_of(number):
     for c in grpc.StatusCode:
         if c.value[0] == number:
@@ -179,11 +198,18 @@ def main():
     ap.add_argument("--tls-key", help="PEM private key of --tls-cert")
     ap.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates from it (mTLS)")
     ap.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes (the test runner went away)")
+    ap.add_argument(
+        "--reflection",
+        choices=("v1", "v1alpha"),
+        help="serve gRPC server reflection (grpcio-reflection): v1 and v1alpha, or v1alpha only",
+    )
     args = ap.parse_args()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers), options=(("grpc.so_reuseport", 0),))
     payments_grpc.add_PaymentsServicer_to_server(Payments(), server)
     kitchen_grpc.add_KitchenSinkServiceServicer_to_server(KitchenSink(), server)
     add_peer_to_server(args.name, server)
+    if args.reflection:
+        enable_reflection(server, args.reflection)
     try:
         if args.tls_cert:
             with open(args.tls_cert, "rb") as f:
