@@ -157,8 +157,9 @@ class KitchenSink(kitchen_grpc.KitchenSinkServiceServicer):
         return request
 
 
-def enable_reflection(server, version):
-    """grpcio-reflection over the default descriptor pool, where grpc.protos_and_services put the protos."""
+def enable_reflection(server):
+    """grpcio-reflection over the default descriptor pool, where grpc.protos_and_services put the protos.
+    grpcio-reflection serves grpc.reflection.v1alpha only (grpc-go serves v1 as well)."""
     from grpc_reflection.v1alpha import reflection
 
     names = [
@@ -167,13 +168,7 @@ def enable_reflection(server, version):
         "ferry.peer.v1.Peer",
         reflection.SERVICE_NAME,
     ]
-    if version == "v1":
-        reflection.enable_server_reflection(names, server)
-        return
-    # Only the older v1alpha service, as servers built before grpc.reflection.v1 have it.
-    from grpc_reflection.v1alpha import reflection_pb2_grpc
-
-    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(reflection.ReflectionServicer(names), server)
+    reflection.enable_server_reflection(names, server)
 
 
 def code_of(number):
@@ -198,18 +193,14 @@ def main():
     ap.add_argument("--tls-key", help="PEM private key of --tls-cert")
     ap.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates from it (mTLS)")
     ap.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes (the test runner went away)")
-    ap.add_argument(
-        "--reflection",
-        choices=("v1", "v1alpha"),
-        help="serve gRPC server reflection (grpcio-reflection): v1 and v1alpha, or v1alpha only",
-    )
+    ap.add_argument("--reflection", action="store_true", help="serve gRPC server reflection (grpcio-reflection, v1alpha)")
     args = ap.parse_args()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers), options=(("grpc.so_reuseport", 0),))
     payments_grpc.add_PaymentsServicer_to_server(Payments(), server)
     kitchen_grpc.add_KitchenSinkServiceServicer_to_server(KitchenSink(), server)
     add_peer_to_server(args.name, server)
     if args.reflection:
-        enable_reflection(server, args.reflection)
+        enable_reflection(server)
     try:
         if args.tls_cert:
             with open(args.tls_cert, "rb") as f:
