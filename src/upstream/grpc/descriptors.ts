@@ -114,10 +114,10 @@ function lenField(r: Reader, wire: number, what: string): Uint8Array {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 function text(r: Reader, wire: number, what: string): string {
+  const bytes = lenField(r, wire, what);
   try {
-    return utf8.decode(lenField(r, wire, what));
-  } catch (err) {
-    if (err instanceof DescriptorError) throw err;
+    return utf8.decode(bytes);
+  } catch {
     throw new DescriptorError(`${what}: a string that is not UTF-8`);
   }
 }

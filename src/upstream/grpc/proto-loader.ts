@@ -75,23 +75,15 @@ export function loadDescriptorRoot(files: readonly FileDesc[], what: string): pr
   try {
     root = protobuf.Root.fromJSON(descriptorsToJson(orderedFiles(files)) as protobuf.INamespace);
     const have = new Set(files.map((f) => f.name));
-    const idl = ferryIdlDir();
-    const pbDir = protobufjsDir();
-    const extra = [
-      ...WELL_KNOWN.filter((f) => !have.has(f)),
-      ...['google/rpc/status.proto', 'google/rpc/error_details.proto'].filter((f) => !have.has(f)).map((f) => path.join(idl, f)),
-    ];
-    root.resolvePath = (origin: string, target: string): string | null => {
-      if (path.isAbsolute(target)) return target;
-      if (have.has(target)) return null; // already defined by the descriptors
-      if (target in protobuf.common) return target;
-      for (const dir of [idl, pbDir]) {
-        const p = path.join(dir, target);
-        if (existsSync(p)) return p;
-      }
-      return target;
-    };
-    root.loadSync(extra, { keepCase: true, alternateCommentMode: false });
+    // Added without protobufjs' import loading, which would bring its bundled copies of files the descriptors already define.
+    for (const f of WELL_KNOWN) {
+      if (have.has(f)) continue;
+      const json = protobuf.common.get(f) as protobuf.INamespace | null;
+      if (json?.nested !== undefined) root.addJSON(json.nested);
+    }
+    for (const f of ['google/rpc/status.proto', 'google/rpc/error_details.proto']) {
+      if (!have.has(f)) protobuf.parse(readFileSync(path.join(ferryIdlDir(), f), 'utf8'), root, { keepCase: true, alternateCommentMode: false });
+    }
     root.resolveAll();
   } catch (err) {
     throw new FerryError('FERRY_CONFIG_INVALID', `cannot use the descriptors of ${what}: ${(err as Error).message}`, { cause: err });
