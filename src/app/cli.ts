@@ -231,7 +231,9 @@ async function importFromReflection(values: Values): Promise<number> {
     ...(typeof timeout === 'string' ? { budgets: { timeoutMs: positiveInt(timeout, '--timeout-ms') } } : {}),
   });
   for (const s of result.services) {
-    console.error(`${s.name}: ${s.methods} methods, ${s.fromHttpRules} with google.api.http routes, ${s.routes} routes written → ${result.written.mapping}`);
+    console.error(
+      `${s.name}: ${s.methods} methods, ${s.fromHttpRules} with google.api.http routes, ${s.routes} routes written → ${result.written.mapping}`,
+    );
     for (const why of s.skipped) console.error(`  not imported: ${why}`);
   }
   console.error(`${result.files} descriptor files (reflection ${result.version}) → ${result.written.descriptorSet}`);

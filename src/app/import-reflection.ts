@@ -41,7 +41,13 @@ export interface ReflectionImportOptions {
 }
 
 export interface ReflectionImportResult {
-  readonly services: ReadonlyArray<{ readonly name: string; readonly methods: number; readonly routes: number; readonly fromHttpRules: number; readonly skipped: readonly string[] }>;
+  readonly services: ReadonlyArray<{
+    readonly name: string;
+    readonly methods: number;
+    readonly routes: number;
+    readonly fromHttpRules: number;
+    readonly skipped: readonly string[];
+  }>;
   readonly files: number;
   readonly version: string;
   /** Where the mapping and the descriptor set were written (`.new` when the mapping existed). */
@@ -59,8 +65,6 @@ function serviceKey(fullName: string, taken: Set<string>): string {
   taken.add(key);
   return key;
 }
-
-const quote = (s: string): string => JSON.stringify(s);
 
 export async function runReflectionImport(opts: ReflectionImportOptions): Promise<ReflectionImportResult> {
   const budgets = { ...DEFAULT_REFLECTION_BUDGETS, ...opts.budgets };
@@ -107,7 +111,13 @@ export async function runReflectionImport(opts: ReflectionImportOptions): Promis
       throw new SignatureSourceError(`${opts.address}: the descriptors it sent declare no service ${full}`);
     }
     const key = serviceKey(full, taken);
-    lines.push(`  ${key}:`, '    protocol: grpc', `    descriptorSet: ${setName}`, `    service: ${full}`, `    endpoints: [${(opts.endpoints ?? [opts.address]).join(', ')}]`);
+    lines.push(
+      `  ${key}:`,
+      '    protocol: grpc',
+      `    descriptorSet: ${setName}`,
+      `    service: ${full}`,
+      `    endpoints: [${(opts.endpoints ?? [opts.address]).join(', ')}]`,
+    );
     const fromRules: string[] = [];
     const skipped: string[] = [];
     let routes = 0;
@@ -121,12 +131,7 @@ export async function runReflectionImport(opts: ReflectionImportOptions): Promis
         continue;
       }
       routes++;
-      routeLines.push(
-        `  - id: ${key}.${m.name}`,
-        `    http: POST /${full}/${m.name}`,
-        `    call: ${key}.${m.name}`,
-        '    body: "*"',
-      );
+      routeLines.push(`  - id: ${key}.${m.name}`, `    http: POST /${full}/${m.name}`, `    call: ${key}.${m.name}`, '    body: "*"');
     }
     if (fromRules.length > 0) lines.push(`    # routes from google.api.http options: ${fromRules.join(', ')}`);
     for (const s of skipped) lines.push(`    # not imported: ${s}`);
@@ -171,7 +176,8 @@ function changesSince(setFile: string, fresh: protobuf.Root, services: readonly 
       const was = b?.fields[f.name];
       const desc = fieldText(f);
       if (b !== undefined && was === undefined) out.push(`field ${name.replace(/^\./, '')}.${f.name} added (${desc})`);
-      else if (was !== undefined && (was.resolve(), fieldText(was)) !== desc) out.push(`field ${name.replace(/^\./, '')}.${f.name} changed: ${fieldText(was)} → ${desc}`);
+      else if (was !== undefined && (was.resolve(), fieldText(was)) !== desc)
+        out.push(`field ${name.replace(/^\./, '')}.${f.name} changed: ${fieldText(was)} → ${desc}`);
       if (f.resolvedType !== null && 'fieldsArray' in f.resolvedType) compareType(f.resolvedType.fullName);
     }
     for (const f of b?.fieldsArray ?? []) if (t.fields[f.name] === undefined) out.push(`field ${name.replace(/^\./, '')}.${f.name} removed`);
@@ -188,7 +194,8 @@ function changesSince(setFile: string, fresh: protobuf.Root, services: readonly 
       m.resolve();
       const was = before?.methods[m.name];
       if (before !== undefined && was === undefined) out.push(`method ${full}.${m.name} added`);
-      else if (was !== undefined && (was.resolve(), methodText(was)) !== methodText(m)) out.push(`method ${full}.${m.name} changed: ${methodText(was)} → ${methodText(m)}`);
+      else if (was !== undefined && (was.resolve(), methodText(was)) !== methodText(m))
+        out.push(`method ${full}.${m.name} changed: ${methodText(was)} → ${methodText(m)}`);
       compareType(m.resolvedRequestType!.fullName);
       compareType(m.resolvedResponseType!.fullName);
     }

@@ -131,7 +131,8 @@ export function createReflectedSchemas(opts: ReflectedSchemasOptions): Reflected
     notes(config) {
       const out: string[] = [];
       for (const [name, e] of entries) {
-        if (e.files === undefined && config.services.has(name)) out.push(`service ${name}: no schema from its reflection service yet (${e.failure ?? 'fetching'})`);
+        if (e.files === undefined && config.services.has(name))
+          out.push(`service ${name}: no schema from its reflection service yet (${e.failure ?? 'fetching'})`);
       }
       return out;
     },

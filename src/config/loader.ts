@@ -1009,7 +1009,10 @@ function compileService(
     raw.reflection === undefined
       ? undefined
       : Object.freeze({
-          timeoutMs: typeof raw.reflection === 'object' && raw.reflection.timeout !== undefined ? parseDuration(raw.reflection.timeout) : DEFAULT_REFLECTION_SETTINGS.timeoutMs,
+          timeoutMs:
+            typeof raw.reflection === 'object' && raw.reflection.timeout !== undefined
+              ? parseDuration(raw.reflection.timeout)
+              : DEFAULT_REFLECTION_SETTINGS.timeoutMs,
           maxBytes: (typeof raw.reflection === 'object' ? raw.reflection.maxBytes : undefined) ?? DEFAULT_REFLECTION_SETTINGS.maxBytes,
           maxFiles: (typeof raw.reflection === 'object' ? raw.reflection.maxFiles : undefined) ?? DEFAULT_REFLECTION_SETTINGS.maxFiles,
         });

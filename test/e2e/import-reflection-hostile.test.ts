@@ -119,8 +119,14 @@ test('a server with only grpc.reflection.v1alpha is imported through the fallbac
   const out = await mkdtemp(path.join(dir, 'alpha-'));
   const r = await runReflectionImport({ address: s.address, out: path.join(out, 'h.yaml'), budgets: { timeoutMs: 5000 } });
   assert.equal(r.version, 'v1alpha');
-  assert.ok(s.streams.some((p) => p === '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo'), 'v1 was tried first');
-  assert.ok(s.streams.some((p) => p === '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo'), 'then v1alpha');
+  assert.ok(
+    s.streams.some((p) => p === '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo'),
+    'v1 was tried first',
+  );
+  assert.ok(
+    s.streams.some((p) => p === '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo'),
+    'then v1alpha',
+  );
   assert.deepEqual((await readdir(out)).sort(), ['h.binpb', 'h.yaml']);
   const text = await readFile(path.join(out, 'h.yaml'), 'utf8');
   assert.match(text, /descriptorSet: h\.binpb/);

@@ -29,15 +29,39 @@ const w = () => protobuf.Writer.create();
 
 /** FileDescriptorProto: name 1, package 2, dependency 3, message_type 4, service 6, syntax 12. */
 export function fileDescriptor(name: string, pkg: string, deps: readonly string[], withService: boolean): Uint8Array {
-  const f = w().uint32((1 << 3) | 2).string(name).uint32((2 << 3) | 2).string(pkg);
+  const f = w()
+    .uint32((1 << 3) | 2)
+    .string(name)
+    .uint32((2 << 3) | 2)
+    .string(pkg);
   for (const d of deps) f.uint32((3 << 3) | 2).string(d);
-  const msg = w().uint32((1 << 3) | 2).string('M'); // DescriptorProto.name
-  const field = w().uint32((1 << 3) | 2).string('text').uint32(3 << 3).uint32(1).uint32(4 << 3).uint32(1).uint32(5 << 3).uint32(9);
+  const msg = w()
+    .uint32((1 << 3) | 2)
+    .string('M'); // DescriptorProto.name
+  const field = w()
+    .uint32((1 << 3) | 2)
+    .string('text')
+    .uint32(3 << 3)
+    .uint32(1)
+    .uint32(4 << 3)
+    .uint32(1)
+    .uint32(5 << 3)
+    .uint32(9);
   msg.uint32((2 << 3) | 2).bytes(field.finish());
   f.uint32((4 << 3) | 2).bytes(msg.finish());
   if (withService) {
-    const method = w().uint32((1 << 3) | 2).string('Get').uint32((2 << 3) | 2).string(`.${pkg}.M`).uint32((3 << 3) | 2).string(`.${pkg}.M`);
-    const svc = w().uint32((1 << 3) | 2).string('S').uint32((2 << 3) | 2).bytes(method.finish());
+    const method = w()
+      .uint32((1 << 3) | 2)
+      .string('Get')
+      .uint32((2 << 3) | 2)
+      .string(`.${pkg}.M`)
+      .uint32((3 << 3) | 2)
+      .string(`.${pkg}.M`);
+    const svc = w()
+      .uint32((1 << 3) | 2)
+      .string('S')
+      .uint32((2 << 3) | 2)
+      .bytes(method.finish());
     f.uint32((6 << 3) | 2).bytes(svc.finish());
   }
   f.uint32((12 << 3) | 2).string('proto3');
@@ -48,19 +72,41 @@ export function fileDescriptor(name: string, pkg: string, deps: readonly string[
 function filesResponse(files: readonly Uint8Array[]): Uint8Array {
   const inner = w();
   for (const f of files) inner.uint32((1 << 3) | 2).bytes(f);
-  return w().uint32((4 << 3) | 2).bytes(inner.finish()).finish();
+  return w()
+    .uint32((4 << 3) | 2)
+    .bytes(inner.finish())
+    .finish();
 }
 
 /** list_services_response (6 → service 1 → name 1). */
 function servicesResponse(names: readonly string[]): Uint8Array {
   const inner = w();
-  for (const n of names) inner.uint32((1 << 3) | 2).bytes(w().uint32((1 << 3) | 2).string(n).finish());
-  return w().uint32((6 << 3) | 2).bytes(inner.finish()).finish();
+  for (const n of names)
+    inner.uint32((1 << 3) | 2).bytes(
+      w()
+        .uint32((1 << 3) | 2)
+        .string(n)
+        .finish(),
+    );
+  return w()
+    .uint32((6 << 3) | 2)
+    .bytes(inner.finish())
+    .finish();
 }
 
 /** error_response (7 → error_code 1, error_message 2). */
 function errorResponse(code: number, message: string): Uint8Array {
-  return w().uint32((7 << 3) | 2).bytes(w().uint32(1 << 3).int32(code).uint32((2 << 3) | 2).string(message).finish()).finish();
+  return w()
+    .uint32((7 << 3) | 2)
+    .bytes(
+      w()
+        .uint32(1 << 3)
+        .int32(code)
+        .uint32((2 << 3) | 2)
+        .string(message)
+        .finish(),
+    )
+    .finish();
 }
 
 function frame(msg: Uint8Array): Buffer {
@@ -108,7 +154,10 @@ export async function startHostileReflection(mode: HostileReflectionMode, opts: 
     });
     stream.on('error', () => undefined);
     if (mode === 'v1alpha-only' && path.includes('.v1.')) {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '12', 'grpc-message': 'unknown service' }, { endStream: true });
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '12', 'grpc-message': 'unknown service' },
+        { endStream: true },
+      );
       return;
     }
     stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
@@ -134,7 +183,8 @@ export async function startHostileReflection(mode: HostileReflectionMode, opts: 
         else if (mode === 'error') reply = errorResponse(5, 'no such thing here');
         else if (q.field === 7) reply = servicesResponse(['h.S', 'grpc.reflection.v1.ServerReflection']);
         else if (mode === 'unknown-dependency') {
-          reply = q.field === 4 ? filesResponse([fileDescriptor('h.proto', 'h', ['missing.proto'], true)]) : errorResponse(5, `file ${q.value} not found`);
+          reply =
+            q.field === 4 ? filesResponse([fileDescriptor('h.proto', 'h', ['missing.proto'], true)]) : errorResponse(5, `file ${q.value} not found`);
         } else if (mode === 'huge') {
           const n = opts.hugeFiles ?? 10_000;
           const files = Array.from({ length: n }, (_, i) => fileDescriptor(`f${i}.proto`, `p${i}`, [], i === 0));

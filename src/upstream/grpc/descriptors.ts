@@ -261,7 +261,8 @@ function decodeField(bytes: Uint8Array): FieldDesc {
     }
   });
   if (d.name === undefined || d.name === '') throw new DescriptorError('a field without a name');
-  if (d.number === undefined || d.number < 1 || d.number > 536_870_911) throw new DescriptorError(`field ${d.name}: number ${d.number} is not 1..2^29-1`);
+  if (d.number === undefined || d.number < 1 || d.number > 536_870_911)
+    throw new DescriptorError(`field ${d.name}: number ${d.number} is not 1..2^29-1`);
   if (d.type === undefined && d.typeName === undefined) throw new DescriptorError(`field ${d.name}: no type`);
   return { label: 1, type: 0, ...d } as FieldDesc;
 }
@@ -506,7 +507,8 @@ function messageJson(m: MessageDesc, file: FileDesc): Json {
       const key = entry.fields.find((x) => x.number === 1);
       const value = entry.fields.find((x) => x.number === 2);
       const keyType = key !== undefined ? SCALAR[key.type] : undefined;
-      if (keyType === undefined || value === undefined) throw new DescriptorError(`${file.name}: map field ${m.name}.${f.name} has no scalar key or no value`);
+      if (keyType === undefined || value === undefined)
+        throw new DescriptorError(`${file.name}: map field ${m.name}.${f.name} has no scalar key or no value`);
       json = { keyType, type: typeOf(value, file, m), id: f.number };
     } else {
       json = { type: typeOf(f, file, m), id: f.number, ...(f.label === 3 ? { rule: 'repeated' } : f.label === 2 ? { rule: 'required' } : {}) };
@@ -532,7 +534,8 @@ function messageJson(m: MessageDesc, file: FileDesc): Json {
 function typeOf(f: FieldDesc, file: FileDesc, m: MessageDesc): string {
   if (f.typeName !== undefined && f.typeName !== '') {
     // protoc writes references fully qualified; a relative one is resolved by protobufjs from the message.
-    if (!/^\.?[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*$/.test(f.typeName)) throw new DescriptorError(`${file.name}: field ${m.name}.${f.name} has type "${f.typeName}"`);
+    if (!/^\.?[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*$/.test(f.typeName))
+      throw new DescriptorError(`${file.name}: field ${m.name}.${f.name} has type "${f.typeName}"`);
     return f.typeName;
   }
   const scalar = SCALAR[f.type];

@@ -73,12 +73,12 @@ export function loadProtoRoot(files: readonly string[], opts: ProtoLoadOptions =
 export function loadDescriptorRoot(files: readonly FileDesc[], what: string): protobuf.Root {
   let root: protobuf.Root;
   try {
-    root = protobuf.Root.fromJSON(descriptorsToJson(orderedFiles(files)) as protobuf.INamespace);
+    root = protobuf.Root.fromJSON(descriptorsToJson(orderedFiles(files)));
     const have = new Set(files.map((f) => f.name));
     // Added without protobufjs' import loading, which would bring its bundled copies of files the descriptors already define.
     for (const f of WELL_KNOWN) {
       if (have.has(f)) continue;
-      const json = protobuf.common.get(f) as protobuf.INamespace | null;
+      const json = protobuf.common.get(f);
       if (json?.nested !== undefined) root.addJSON(json.nested);
     }
     for (const f of ['google/rpc/status.proto', 'google/rpc/error_details.proto']) {

@@ -32,7 +32,11 @@ export function reflectionPath(version: ReflectionVersion): string {
  * Opens one ServerReflectionInfo stream on `path` that sends `requests` and half-closes; the
  * deadline is absolute (epoch ms). The service's own client, or one endpoint for `ferry import`.
  */
-export type ReflectionStreamOpener = (path: string, requests: readonly Uint8Array[], deadline: number) => Promise<GrpcStreamResult> | GrpcStreamResult;
+export type ReflectionStreamOpener = (
+  path: string,
+  requests: readonly Uint8Array[],
+  deadline: number,
+) => Promise<GrpcStreamResult> | GrpcStreamResult;
 
 export interface ReflectedSchema {
   /** The services the server lists (reflection's own left out), or the ones asked for. */
@@ -159,7 +163,8 @@ export async function fetchReflectedSchema(
   let names = services;
   if (names === undefined) {
     const [listed] = await wave([{ kind: 'list', value: '' }]);
-    if (listed!.kind === 'error') throw new SignatureSourceError(`${where}: the reflection service refused to list services (${codeName(listed!.code)}: ${listed!.message})`);
+    if (listed!.kind === 'error')
+      throw new SignatureSourceError(`${where}: the reflection service refused to list services (${codeName(listed!.code)}: ${listed!.message})`);
     if (listed!.kind !== 'services') throw new SignatureSourceError(`${where}: the reflection service answered list_services with something else`);
     names = listed!.names.filter((n) => !REFLECTION_SERVICES.test(n));
     if (names.length === 0) throw new SignatureSourceError(`${where}: the reflection service lists no service besides its own`);
@@ -183,8 +188,10 @@ export async function fetchReflectedSchema(
 
   const bySymbol = await wave(names.map((n) => ({ kind: 'symbol', value: n })));
   bySymbol.forEach((r, i) => {
-    if (r.kind === 'error') throw new SignatureSourceError(`${where}: the reflection service has no descriptor for ${names[i]} (${codeName(r.code)}: ${r.message})`);
-    if (r.kind !== 'files') throw new SignatureSourceError(`${where}: the reflection service answered file_containing_symbol ${names[i]} with something else`);
+    if (r.kind === 'error')
+      throw new SignatureSourceError(`${where}: the reflection service has no descriptor for ${names[i]} (${codeName(r.code)}: ${r.message})`);
+    if (r.kind !== 'files')
+      throw new SignatureSourceError(`${where}: the reflection service answered file_containing_symbol ${names[i]} with something else`);
     take(r.files);
   });
   // Imports not sent yet, wave by wave, until none is missing.
@@ -200,7 +207,8 @@ export async function fetchReflectedSchema(
           `${where}: ${missing.get(wanted[i]!)} imports ${wanted[i]}, which the reflection service does not have (${codeName(r.code)}: ${r.message})`,
         );
       }
-      if (r.kind !== 'files') throw new SignatureSourceError(`${where}: the reflection service answered file_by_filename ${wanted[i]} with something else`);
+      if (r.kind !== 'files')
+        throw new SignatureSourceError(`${where}: the reflection service answered file_by_filename ${wanted[i]} with something else`);
       take(r.files);
       if (!files.has(wanted[i]!)) throw new SignatureSourceError(`${where}: asked for ${wanted[i]}, the reflection service sent other files`);
     });

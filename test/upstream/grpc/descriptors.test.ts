@@ -15,7 +15,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import protobuf from 'protobufjs';
-import { decodeDescriptorSet, decodeFileDescriptor, DescriptorError, encodeDescriptorSet, orderedFiles } from '../../../src/upstream/grpc/descriptors.js';
+import {
+  decodeDescriptorSet,
+  decodeFileDescriptor,
+  DescriptorError,
+  encodeDescriptorSet,
+  orderedFiles,
+} from '../../../src/upstream/grpc/descriptors.js';
 import { loadDescriptorRoot, loadProtoRoot } from '../../../src/upstream/grpc/proto-loader.js';
 import { validateMappings } from '../../../src/app/main.js';
 import { ConfigError } from '../../../src/config/errors.js';
@@ -35,7 +41,15 @@ after(async () => {
 async function protocSet(file: string): Promise<Buffer> {
   const { stdout } = await run(VENV_PYTHON, ['-c', 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))']);
   const out = path.join(dir, `${path.basename(file)}.binpb`);
-  await run(VENV_PYTHON, ['-m', 'grpc_tools.protoc', `-I${path.resolve('idl')}`, `-I${stdout.trim()}`, '--include_imports', `--descriptor_set_out=${out}`, file]);
+  await run(VENV_PYTHON, [
+    '-m',
+    'grpc_tools.protoc',
+    `-I${path.resolve('idl')}`,
+    `-I${stdout.trim()}`,
+    '--include_imports',
+    `--descriptor_set_out=${out}`,
+    file,
+  ]);
   return readFile(out);
 }
 
@@ -107,19 +121,38 @@ test('a descriptor set is written back byte for byte as the files came', async (
 });
 
 test('garbage, a truncated message and a wrong wire type are DescriptorErrors naming the message', () => {
-  assert.throws(() => decodeFileDescriptor(Buffer.from([0x0a, 0x50, 0x41])), (e: unknown) => e instanceof DescriptorError && /FileDescriptorProto is not a valid protobuf message/.test(e.message));
+  assert.throws(
+    () => decodeFileDescriptor(Buffer.from([0x0a, 0x50, 0x41])),
+    (e: unknown) => e instanceof DescriptorError && /FileDescriptorProto is not a valid protobuf message/.test(e.message),
+  );
   // name (field 1) as a varint instead of a string
-  assert.throws(() => decodeFileDescriptor(Buffer.from([0x08, 0x01])), /FileDescriptorProto\.name: expected a length-delimited field, got wire type 0/);
+  assert.throws(
+    () => decodeFileDescriptor(Buffer.from([0x08, 0x01])),
+    /FileDescriptorProto\.name: expected a length-delimited field, got wire type 0/,
+  );
   assert.throws(() => decodeFileDescriptor(Buffer.from([0x12, 0x01, 0x61])), /without a name/);
   assert.throws(() => decodeDescriptorSet(Buffer.from('not a descriptor set at all, just text')), DescriptorError);
 });
 
 test('message types nested past the budget are refused (input: 40 levels)', () => {
-  let msg = protobuf.Writer.create().uint32((1 << 3) | 2).string('Leaf').finish();
+  let msg = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .string('Leaf')
+    .finish();
   for (let i = 0; i < 40; i++) {
-    msg = protobuf.Writer.create().uint32((1 << 3) | 2).string(`L${i}`).uint32((3 << 3) | 2).bytes(msg).finish();
+    msg = protobuf.Writer.create()
+      .uint32((1 << 3) | 2)
+      .string(`L${i}`)
+      .uint32((3 << 3) | 2)
+      .bytes(msg)
+      .finish();
   }
-  const file = protobuf.Writer.create().uint32((1 << 3) | 2).string('deep.proto').uint32((4 << 3) | 2).bytes(msg).finish();
+  const file = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .string('deep.proto')
+    .uint32((4 << 3) | 2)
+    .bytes(msg)
+    .finish();
   assert.throws(() => decodeFileDescriptor(file), /nested deeper than 32/);
 });
 
@@ -134,15 +167,46 @@ test('an import no file provides, and an import cycle, are refused naming the fi
   assert.throws(() => orderedFiles([a]), /a\.proto imports b\.proto, which the descriptors do not include/);
   const b = decodeFileDescriptor(fileDescriptor('b.proto', 'b', ['a.proto'], false));
   assert.throws(() => orderedFiles([a, b]), /imports itself/);
-  assert.throws(() => loadDescriptorRoot([a], 'the test'), (e: unknown) => e instanceof Error && /cannot use the descriptors of the test: a\.proto imports b\.proto/.test(e.message));
+  assert.throws(
+    () => loadDescriptorRoot([a], 'the test'),
+    (e: unknown) => e instanceof Error && /cannot use the descriptors of the test: a\.proto imports b\.proto/.test(e.message),
+  );
 });
 
 test('editions files and proto2 groups are refused with a sentence', () => {
-  const editions = protobuf.Writer.create().uint32((1 << 3) | 2).string('e.proto').uint32((12 << 3) | 2).string('editions').finish();
+  const editions = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .string('e.proto')
+    .uint32((12 << 3) | 2)
+    .string('editions')
+    .finish();
   assert.throws(() => decodeFileDescriptor(editions), /syntax "editions" \(protobuf editions\) is not supported/);
-  const group = protobuf.Writer.create().uint32((1 << 3) | 2).string('g').uint32(3 << 3).uint32(1).uint32(4 << 3).uint32(1).uint32(5 << 3).uint32(10).uint32((6 << 3) | 2).string('.p.G').finish();
-  const msg = protobuf.Writer.create().uint32((1 << 3) | 2).string('M').uint32((2 << 3) | 2).bytes(group).finish();
-  const file = protobuf.Writer.create().uint32((1 << 3) | 2).string('g.proto').uint32((2 << 3) | 2).string('p').uint32((4 << 3) | 2).bytes(msg).finish();
+  const group = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .string('g')
+    .uint32(3 << 3)
+    .uint32(1)
+    .uint32(4 << 3)
+    .uint32(1)
+    .uint32(5 << 3)
+    .uint32(10)
+    .uint32((6 << 3) | 2)
+    .string('.p.G')
+    .finish();
+  const msg = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .string('M')
+    .uint32((2 << 3) | 2)
+    .bytes(group)
+    .finish();
+  const file = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .string('g.proto')
+    .uint32((2 << 3) | 2)
+    .string('p')
+    .uint32((4 << 3) | 2)
+    .bytes(msg)
+    .finish();
   assert.throws(() => loadDescriptorRoot([decodeFileDescriptor(file)], 'g.proto'), /M\.g is a proto2 group/);
 });
 
@@ -150,7 +214,15 @@ test('a descriptorSet: that is not a descriptor set is a config error at its key
   const m = await mkdtemp(path.join(dir, 'mapping-'));
   await writeFile(path.join(m, 'bad.binpb'), 'this is text, not protobuf');
   const yaml = (file: string) =>
-    ['services:', '  p:', '    protocol: grpc', `    descriptorSet: ${file}`, '    service: example.payments.v1.Payments', '    endpoints: [127.0.0.1:1]', ''].join('\n');
+    [
+      'services:',
+      '  p:',
+      '    protocol: grpc',
+      `    descriptorSet: ${file}`,
+      '    service: example.payments.v1.Payments',
+      '    endpoints: [127.0.0.1:1]',
+      '',
+    ].join('\n');
   await writeFile(path.join(m, 'p.yaml'), yaml('bad.binpb'));
   const err = await validateMappings(m).then(
     () => assert.fail('a bad descriptor set must be refused'),
