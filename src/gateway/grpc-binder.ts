@@ -145,7 +145,10 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     try {
       return loaded.root.lookupService(service.service);
     } catch {
-      throw configErrorAt(keySource(service, 'service'), `${schemaLabel(service)} declares no service ${service.service}`);
+      throw configErrorAt(
+        keySource(service, 'service'),
+        `${service.proto !== undefined ? 'proto ' : service.descriptorSet !== undefined ? 'descriptor set ' : ''}${schemaLabel(service)} declares no service ${service.service}`,
+      );
     }
   }
 
