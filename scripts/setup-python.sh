@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Python peers' dependencies (grpcio, grpcio-tools, protobuf; PyJWT and cryptography,
+# Installs the Python peers' dependencies (grpcio, grpcio-tools, grpcio-reflection, protobuf; PyJWT and cryptography,
 # which sign the tokens the auth tests verify) into a venv under
 # .tmp/venv-grpc. Idempotent: returns at once when the pinned versions are already there.
 set -euo pipefail
@@ -10,7 +10,7 @@ GRPCIO=1.84.0
 PROTOBUF=7.36.2
 PYJWT=2.15.1
 CRYPTOGRAPHY=50.0.2
-STAMP="$VENV/.ferry-pins-$GRPCIO-$PROTOBUF-$PYJWT-$CRYPTOGRAPHY"
+STAMP="$VENV/.ferry-pins-$GRPCIO-$PROTOBUF-$PYJWT-$CRYPTOGRAPHY-reflection"
 
 if [[ -f "$STAMP" && -x "$VENV/bin/python" ]]; then
   exit 0
@@ -28,7 +28,7 @@ fi
 mkdir -p .tmp
 "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --disable-pip-version-check -q \
-  "grpcio==$GRPCIO" "grpcio-tools==$GRPCIO" "protobuf==$PROTOBUF" "pyjwt==$PYJWT" "cryptography==$CRYPTOGRAPHY"
-"$VENV/bin/python" -c 'import grpc, grpc_tools, google.protobuf.json_format, jwt, cryptography' 
+  "grpcio==$GRPCIO" "grpcio-tools==$GRPCIO" "grpcio-reflection==$GRPCIO" "protobuf==$PROTOBUF" "pyjwt==$PYJWT" "cryptography==$CRYPTOGRAPHY"
+"$VENV/bin/python" -c 'import grpc, grpc_tools, grpc_reflection.v1alpha.reflection, google.protobuf.json_format, jwt, cryptography' 
 touch "$STAMP"
 echo "setup-python: $VENV ready (grpcio $GRPCIO, protobuf $PROTOBUF, pyjwt $PYJWT)"

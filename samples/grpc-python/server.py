@@ -157,6 +157,20 @@ class KitchenSink(kitchen_grpc.KitchenSinkServiceServicer):
         return request
 
 
+def enable_reflection(server):
+    """grpcio-reflection over the default descriptor pool, where grpc.protos_and_services put the protos.
+    grpcio-reflection serves grpc.reflection.v1alpha only (grpc-go serves v1 as well)."""
+    from grpc_reflection.v1alpha import reflection
+
+    names = [
+        "example.payments.v1.Payments",
+        "example.kitchen.v1.KitchenSinkService",
+        "ferry.peer.v1.Peer",
+        reflection.SERVICE_NAME,
+    ]
+    reflection.enable_server_reflection(names, server)
+
+
 def code_of(number):
     for c in grpc.StatusCode:
         if c.value[0] == number:
@@ -179,11 +193,14 @@ def main():
     ap.add_argument("--tls-key", help="PEM private key of --tls-cert")
     ap.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates from it (mTLS)")
     ap.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes (the test runner went away)")
+    ap.add_argument("--reflection", action="store_true", help="serve gRPC server reflection (grpcio-reflection, v1alpha)")
     args = ap.parse_args()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers), options=(("grpc.so_reuseport", 0),))
     payments_grpc.add_PaymentsServicer_to_server(Payments(), server)
     kitchen_grpc.add_KitchenSinkServiceServicer_to_server(KitchenSink(), server)
     add_peer_to_server(args.name, server)
+    if args.reflection:
+        enable_reflection(server)
     try:
         if args.tls_cert:
             with open(args.tls_cert, "rb") as f:

@@ -11,6 +11,7 @@ import type { FrontendLimits } from '../frontends/contract.js';
 import { TlsFilesError, type ServerTlsFiles } from '../frontends/tls.js';
 import { startFerry, validateMappings } from './main.js';
 import { checkConfigAgainst, parseServiceKey, runImport } from './import.js';
+import { runReflectionImport } from './import-reflection.js';
 import { SignatureSourceError } from '../errors/index.js';
 import { generateOpenApi } from '../openapi/index.js';
 import { createLogger, errorFields } from './logger.js';
@@ -139,7 +140,10 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
     'ferry import --jar JAR|DIR | --registry zookeeper://HOST:PORT|nacos://HOST:PORT  --interface [GROUP/]FQCN[:VERSION] ...\n' +
     '             [--version V] [--group G] [--endpoint HOST:PORT] [--out FILE]\n' +
     '  Writes a mapping for Dubbo interfaces (stdout, or FILE; an existing FILE is never overwritten:\n' +
-    '  the import goes to FILE.new and the changes are listed).',
+    '  the import goes to FILE.new and the changes are listed).\n' +
+    'ferry import --reflection HOST:PORT --out FILE [--service package.Service ...] [--endpoint HOST:PORT] [--timeout-ms N]\n' +
+    "  Writes a mapping for gRPC services from the server's reflection service, and their descriptors beside\n" +
+    '  it (FILE without .yaml, plus .binpb); an existing FILE is never overwritten (FILE.new, changes listed).',
   routes: 'ferry routes [DIR]\n  Lists the routes a mapping folder serves (YAML and proto-derived).',
   openapi: 'ferry openapi [DIR]\n  Prints the OpenAPI 3.1 document of a mapping folder.',
 };
@@ -149,7 +153,7 @@ const USAGE = `Usage: ferry <command> [options]   (ferry <command> --help for it
 Commands:
   serve      serve the mapping folder over HTTP (and Envoy ext_proc)
   validate   check a mapping folder (--against a provider's classes or service definitions)
-  import     write a mapping from a Dubbo API jar or the service definitions in ZooKeeper
+  import     write a mapping from a Dubbo API jar, the service definitions in ZooKeeper, or gRPC reflection
   routes     list the routes a mapping folder serves
   openapi    print the OpenAPI 3.1 document of a mapping folder
 
@@ -214,6 +218,32 @@ function listenFailure(err: unknown, host: string, ports: readonly PortSetting[]
   return new StartupError(`cannot listen on ${where}: ${e.code ?? e.message}${change}`);
 }
 
+/** `ferry import --reflection`: gRPC services from the server's reflection service (app/import-reflection.ts). */
+async function importFromReflection(values: Values): Promise<number> {
+  if (values.jar !== undefined || values.registry !== undefined) throw new UsageError('ferry import takes one of --jar, --registry or --reflection');
+  if (typeof values.out !== 'string') throw new UsageError('ferry import --reflection needs --out FILE (the descriptors are written beside it)');
+  const timeout = values['timeout-ms'];
+  const result = await runReflectionImport({
+    address: String(values.reflection),
+    out: values.out,
+    ...(Array.isArray(values.service) ? { services: values.service } : {}),
+    ...(Array.isArray(values.endpoint) ? { endpoints: values.endpoint } : {}),
+    ...(typeof timeout === 'string' ? { budgets: { timeoutMs: positiveInt(timeout, '--timeout-ms') } } : {}),
+  });
+  for (const s of result.services) {
+    console.error(
+      `${s.name}: ${s.methods} methods, ${s.fromHttpRules} with google.api.http routes, ${s.routes} routes written → ${result.written.mapping}`,
+    );
+    for (const why of s.skipped) console.error(`  not imported: ${why}`);
+  }
+  console.error(`${result.files} descriptor files (reflection ${result.version}) → ${result.written.descriptorSet}`);
+  if (result.changes !== undefined) {
+    console.error(`${values.out} exists and was left as it is; the fresh import is ${result.written.mapping}. Changes since:`);
+    for (const c of result.changes.length > 0 ? result.changes : ['none']) console.error(`  ${c}`);
+  }
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined) {
@@ -268,6 +298,9 @@ async function main(argv: string[]): Promise<number> {
         group: { type: 'string' },
         endpoint: { type: 'string', multiple: true },
         out: { type: 'string' },
+        reflection: { type: 'string' },
+        service: { type: 'string', multiple: true },
+        'timeout-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -295,6 +328,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'import': {
+      if (values.reflection !== undefined) return await importFromReflection(values);
       const source = values.jar ?? values.registry;
       if (source === undefined || (values.jar !== undefined && values.registry !== undefined))
         throw new UsageError('ferry import takes one of --jar or --registry');

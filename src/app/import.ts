@@ -103,12 +103,13 @@ export async function resolveSignature(source: string, q: SignatureQuery, classe
 }
 
 /** Writes `text` to `file` through a temporary file in the same folder and a rename: never half a file. */
-export function writeFileAtomically(file: string, text: string): void {
+export function writeFileAtomically(file: string, text: string | Uint8Array): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     const fd = openSync(tmp, 'wx');
     try {
-      writeSync(fd, text);
+      if (typeof text === 'string') writeSync(fd, text);
+      else writeSync(fd, text);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

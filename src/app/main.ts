@@ -14,6 +14,7 @@ import type { ProblemDetail } from '../errors/index.js';
 import { createEngine, createEngineInSlices, DEFAULT_MAX_BODY_BYTES, type EngineOptions, type RequestOutcome } from '../gateway/engine.js';
 import { createDubboBinder } from '../gateway/dubbo-binder.js';
 import { createGrpcBinding } from '../gateway/grpc-binder.js';
+import { createReflectedSchemas, type ReflectedSchemas } from './reflected-schemas.js';
 import type { Engine, UpstreamCallObserver } from '../gateway/types.js';
 import { closePlugins, loadPlugins, type PluginCatalog, type PluginFailureObserver } from '../gateway/plugins.js';
 import { builtinPlugins } from '../gateway/policies/index.js';
@@ -125,6 +126,8 @@ export interface EngineBuildOptions {
   readonly onPluginFailure?: PluginFailureObserver;
   /** What decoding one Dubbo reply may cost; the defaults when absent. */
   readonly dubboReplyBudgets?: DubboReplyBudgets;
+  /** The schemas fetched for `reflection:` services (none: their routes answer 503 FERRY_GRPC_SCHEMA_UNAVAILABLE). */
+  readonly reflected?: ReflectedSchemas;
 }
 
 export interface BuiltEngine {
@@ -164,7 +167,12 @@ function engineParts(
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
     ...(opts.observeCall ? { observeCall: opts.observeCall } : {}),
   };
-  const grpc = createGrpcBinding({ root: config.root, ...shared });
+  const reflected = opts.reflected;
+  const grpc = createGrpcBinding({
+    root: config.root,
+    ...shared,
+    ...(reflected !== undefined ? { reflected: (s) => reflected.files(s), reflectionFailure: (s) => reflected.failure(s) } : {}),
+  });
   const dubbo = createDubboBinder({ ...shared, ...(opts.dubboReplyBudgets ? { replyBudgets: opts.dubboReplyBudgets } : {}) });
   const derivedRoutes: RouteConfig[] = [];
   const problems: ConfigProblem[] = [];
@@ -288,8 +296,16 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     metrics.recordPluginFailure(plugin, route, reason);
     log?.error('plugin failed', { plugin, route, reason, error: message });
   };
+  // A schema that arrives after a failed fetch builds the config again (as a reload would).
+  let rebuild: () => void = () => undefined;
+  const schemas = createReflectedSchemas({
+    clientFor: (s) => upstreams.forService(s),
+    onArrived: () => rebuild(),
+    ...(log !== undefined ? { log } : {}),
+  });
   const build = async (): Promise<BuiltEngine> => {
     const config = await loadConfigDir(opts.mappingsDir, loadOptions);
+    await schemas.refresh(config);
     // Plugin modules are imported anew on each load (a changed file is a new module).
     const plugins = await loadPlugins(config, builtinPlugins());
     let built: BuiltEngine;
@@ -301,6 +317,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
         maxBodyBytes,
         problemDetail,
         dubboReplyBudgets: replyBudgets,
+        reflected: schemas,
         telemetry,
         onOutcome,
         observeCall: metrics.observeUpstreamCall,
@@ -333,6 +350,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     current = await build();
   } catch (err) {
     // Binding may already have opened registry sessions and pools: close them, or the process lingers.
+    schemas.close();
     await upstreams.close();
     throw err;
   }
@@ -358,6 +376,19 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     });
   };
   checkSignatures(current.config);
+  rebuild = () => {
+    buildNext().then(
+      async (next) => {
+        await swap(next);
+        reloads.applied(next.engine.routes.length);
+        log?.info('config rebuilt with the schema from gRPC reflection', { routes: next.engine.routes.length });
+      },
+      (err: unknown) => {
+        reloads.refused(err);
+        log?.error('the schema from gRPC reflection does not fit the config; the previous config keeps serving', errorFields(err));
+      },
+    );
+  };
   const swap = async (next: BuiltEngine): Promise<void> => {
     const previous = current;
     current = next;
@@ -392,6 +423,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   shutdown.onStopAccepting({ name: 'close plain http', run: () => plainHttp?.close() });
   shutdown.onClose({ name: 'stop watching certificates', run: () => certificates.forEach((c) => c.close()) });
   shutdown.onStopAccepting({ name: 'close ext_proc', run: () => extProc?.close() });
+  shutdown.onStopAccepting({ name: 'stop reflection retries', run: () => schemas.close() });
   shutdown.onClose({ name: 'close upstreams', run: () => upstreams.close() });
   shutdown.onClose({ name: 'close plugins', run: () => (current.plugins !== undefined ? closePlugins(current.plugins) : undefined) });
   shutdown.onClose({ name: 'close admin', run: () => admin?.close() });
@@ -450,7 +482,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
           return {
             ready: down.length === 0,
             reasons: down.map((s) => `service ${s} has no available endpoint`),
-            notes: [...clusters, ...refused, ...signatureNotes],
+            notes: [...clusters, ...refused, ...signatureNotes, ...schemas.notes(current.config)],
           };
         },
         openapi: () => generateOpenApi(current.config),

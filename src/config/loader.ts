@@ -17,6 +17,7 @@ import { ConfigError, type ConfigProblem } from './errors.js';
 import { parseOffThread } from './parse-off-thread.js';
 import { runAtOnce, runInSlices } from './slices.js';
 import {
+  DEFAULT_REFLECTION_SETTINGS,
   DEFAULT_RETRIES,
   type ArgConfig,
   type BalanceKind,
@@ -629,7 +630,9 @@ interface RawDubboService extends RawServiceCommon {
 
 interface RawProtoService extends RawServiceCommon {
   protocol: 'grpc' | 'triple';
-  proto: string;
+  proto?: string;
+  descriptorSet?: string;
+  reflection?: true | { timeout?: string | number; maxBytes?: number; maxFiles?: number };
   service: string;
   interface?: string;
   forwardHeaders?: string[];
@@ -992,11 +995,34 @@ function compileService(
     };
     return Object.freeze(svc);
   }
+  const schemaKeys = (['proto', 'descriptorSet', 'reflection'] as const).filter((k) => raw[k] !== undefined);
+  if (schemaKeys.length !== 1) {
+    problemAt(
+      schemaKeys.length === 0 ? source : at(schemaKeys[1]!),
+      schemaKeys.length === 0
+        ? `service "${name}" needs its schema: "proto" (a .proto file), "descriptorSet" (a descriptor set file) or "reflection" (fetched from the upstream)`
+        : `service "${name}" gives its schema twice ("${schemaKeys.join('" and "')}"): keep one`,
+    );
+    return undefined;
+  }
+  const reflection =
+    raw.reflection === undefined
+      ? undefined
+      : Object.freeze({
+          timeoutMs:
+            typeof raw.reflection === 'object' && raw.reflection.timeout !== undefined
+              ? parseDuration(raw.reflection.timeout)
+              : DEFAULT_REFLECTION_SETTINGS.timeoutMs,
+          maxBytes: (typeof raw.reflection === 'object' ? raw.reflection.maxBytes : undefined) ?? DEFAULT_REFLECTION_SETTINGS.maxBytes,
+          maxFiles: (typeof raw.reflection === 'object' ? raw.reflection.maxFiles : undefined) ?? DEFAULT_REFLECTION_SETTINGS.maxFiles,
+        });
   const proto = {
     ...common,
     // Providers of a proto service register under its full name unless the mapping says otherwise.
     interface: raw.interface ?? raw.service,
-    proto: raw.proto,
+    ...(raw.proto !== undefined ? { proto: raw.proto } : {}),
+    ...(raw.descriptorSet !== undefined ? { descriptorSet: raw.descriptorSet } : {}),
+    ...(reflection !== undefined ? { reflection } : {}),
     service: raw.service,
     connectionsPerEndpoint: raw.pool?.connections ?? 1,
     forwardHeaders: Object.freeze((raw.forwardHeaders ?? []).map((h) => h.toLowerCase())),

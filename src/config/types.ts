@@ -131,10 +131,24 @@ export interface DubboService extends ServiceBase {
   readonly token?: string;
 }
 
-/** What gRPC and Triple services share: a .proto and the service in it. */
+/** Where a gRPC service's schema comes from at run time (`reflection:`), and the fetch's budgets. */
+export interface ReflectionSettings {
+  readonly timeoutMs: number;
+  readonly maxBytes: number;
+  readonly maxFiles: number;
+}
+
+/** `reflection: true`: the whole fetch within 10 s, at most 16 MiB of descriptors in at most 512 files. */
+export const DEFAULT_REFLECTION_SETTINGS: ReflectionSettings = Object.freeze({ timeoutMs: 10_000, maxBytes: 16 * 1024 * 1024, maxFiles: 512 });
+
+/** What gRPC and Triple services share: a schema (exactly one of proto, descriptorSet, reflection) and the service in it. */
 interface ProtoServiceBase extends ServiceBase {
   /** The .proto file (relative to the config root or absolute). */
-  readonly proto: string;
+  readonly proto?: string;
+  /** A FileDescriptorSet file (relative to the config root or absolute). */
+  readonly descriptorSet?: string;
+  /** The schema is fetched from the upstream's reflection service. */
+  readonly reflection?: ReflectionSettings;
   /** The full proto service name, e.g. `example.payments.v1.Payments`. */
   readonly service: string;
   /** Request headers that may be forwarded as metadata (lower-case). */

@@ -77,6 +77,11 @@ export const ERROR_CATALOGUE = {
     grpc: GrpcCode.RESOURCE_EXHAUSTED,
     title: 'The streamed reply is larger than one ext_proc answer holds in this body mode',
   },
+  FERRY_GRPC_SCHEMA_UNAVAILABLE: {
+    status: 503,
+    grpc: GrpcCode.UNAVAILABLE,
+    title: "The gRPC service's schema has not arrived from its reflection service yet",
+  },
   FERRY_UPSTREAM_TIMEOUT: { status: 504, grpc: GrpcCode.DEADLINE_EXCEEDED, title: 'The upstream did not answer in time' },
   FERRY_SHUTTING_DOWN: { status: 503, grpc: GrpcCode.UNAVAILABLE, title: 'Ferry is shutting down' },
   FERRY_CLIENT_CLOSED: { status: 499, grpc: GrpcCode.CANCELLED, title: 'The client went away before the answer' },

@@ -27,7 +27,8 @@ import { withSubset } from '../upstream/balance/subset.js';
 import type { PickHint, SubsetRequest } from '../upstream/balance/types.js';
 import type { StickinessPolicy } from '../upstream/balance/sticky-cookie.js';
 import type { GrpcClient, ServiceUpstream } from '../upstream/clients.js';
-import { loadProtoRoot } from '../upstream/grpc/proto-loader.js';
+import type { FileDesc } from '../upstream/grpc/descriptors.js';
+import { loadDescriptorRoot, loadDescriptorSetFile, loadProtoRoot } from '../upstream/grpc/proto-loader.js';
 import type { CallContext, ProtocolBinder, RouteHandler, UpstreamCallObserver } from './types.js';
 
 export interface GrpcBindingOptions {
@@ -38,6 +39,10 @@ export interface GrpcBindingOptions {
   /** Span helpers; without them calls still carry the incoming trace context in metadata. */
   readonly telemetry?: Telemetry;
   readonly observeCall?: UpstreamCallObserver;
+  /** The descriptors fetched from a `reflection:` service's upstream; undefined while none arrived. */
+  readonly reflected?: (service: ProtoService) => readonly FileDesc[] | undefined;
+  /** Why a `reflection:` service has no schema yet (for its routes' 503 answers). */
+  readonly reflectionFailure?: (service: ProtoService) => string | undefined;
 }
 
 export interface GrpcBinding {
@@ -73,22 +78,16 @@ const NDJSON_TYPE = 'application/x-ndjson';
 export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
   const protos = new Map<string, LoadedProto>();
 
-  function protoPath(service: ProtoService, root: string): string {
-    return path.isAbsolute(service.proto) ? service.proto : path.resolve(root, service.proto);
+  /** What describes a service's schema, for messages: its .proto, its descriptor set, or its reflection service. */
+  function schemaLabel(service: ProtoService): string {
+    return service.proto ?? service.descriptorSet ?? `the reflection service of "${service.name}"`;
   }
 
-  function load(file: string, service: ProtoService): LoadedProto {
-    let loaded = protos.get(file);
-    if (loaded !== undefined) return loaded;
-    const includeDirs: string[] = [path.dirname(file)];
-    const idlAt = file.lastIndexOf(`${path.sep}idl${path.sep}`);
-    if (idlAt >= 0) includeDirs.unshift(file.slice(0, idlAt + 5));
-    let root: protobuf.Root;
-    try {
-      root = loadProtoRoot([file], { includeDirs });
-    } catch (err) {
-      throw configErrorAt(keySource(service, 'proto'), `service "${service.name}": ${(err as Error).message}`);
-    }
+  function fileOf(file: string, root: string): string {
+    return path.isAbsolute(file) ? file : path.resolve(root, file);
+  }
+
+  function withJson(root: protobuf.Root): LoadedProto {
     const json = createProtoJson(root);
     const statusType = root.lookupType('google.rpc.Status');
     const decodeDetails = (bytes: Buffer): unknown[] | undefined => {
@@ -99,7 +98,45 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
         return undefined;
       }
     };
-    loaded = { root, json, decodeDetails };
+    return { root, json, decodeDetails };
+  }
+
+  /** The service's loaded schema; undefined while a `reflection:` service's has not arrived. */
+  function load(service: ProtoService, configRoot: string): LoadedProto | undefined {
+    if (service.reflection !== undefined) {
+      const key = `reflection:${service.name}`;
+      const cached = protos.get(key);
+      if (cached !== undefined) return cached;
+      const files = opts.reflected?.(service);
+      if (files === undefined) return undefined;
+      let root: protobuf.Root;
+      try {
+        root = loadDescriptorRoot(files, `the reflection service of ${service.name}`);
+      } catch (err) {
+        throw configErrorAt(keySource(service, 'reflection'), `service "${service.name}": ${(err as Error).message}`);
+      }
+      const loaded = withJson(root);
+      protos.set(key, loaded);
+      return loaded;
+    }
+    const key = service.proto !== undefined ? 'proto' : 'descriptorSet';
+    const file = fileOf((service.proto ?? service.descriptorSet)!, configRoot);
+    let loaded = protos.get(file);
+    if (loaded !== undefined) return loaded;
+    let root: protobuf.Root;
+    try {
+      if (service.proto !== undefined) {
+        const includeDirs: string[] = [path.dirname(file)];
+        const idlAt = file.lastIndexOf(`${path.sep}idl${path.sep}`);
+        if (idlAt >= 0) includeDirs.unshift(file.slice(0, idlAt + 5));
+        root = loadProtoRoot([file], { includeDirs });
+      } else {
+        root = loadDescriptorSetFile(file);
+      }
+    } catch (err) {
+      throw configErrorAt(keySource(service, key), `service "${service.name}": ${(err as Error).message}`);
+    }
+    loaded = withJson(root);
     protos.set(file, loaded);
     return loaded;
   }
@@ -108,12 +145,32 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     try {
       return loaded.root.lookupService(service.service);
     } catch {
-      throw configErrorAt(keySource(service, 'service'), `proto ${service.proto} declares no service ${service.service}`);
+      throw configErrorAt(
+        keySource(service, 'service'),
+        `${service.proto !== undefined ? 'proto ' : service.descriptorSet !== undefined ? 'descriptor set ' : ''}${schemaLabel(service)} declares no service ${service.service}`,
+      );
     }
   }
 
+  /** A route of a `reflection:` service whose schema has not arrived: a coded 503 until it does. */
+  function pending(route: GrpcRoute, service: ProtoService): RouteHandler {
+    return {
+      needsBody: false,
+      handle: () => {
+        const why = opts.reflectionFailure?.(service);
+        return Promise.reject(
+          new FerryError(
+            'FERRY_GRPC_SCHEMA_UNAVAILABLE',
+            `route ${route.id}: the schema of ${service.service} has not arrived from its reflection service yet${why !== undefined ? ` (${why})` : ''}`,
+          ),
+        );
+      },
+    };
+  }
+
   function bind(route: GrpcRoute, service: ProtoService, config: FerryConfig): RouteHandler {
-    const loaded = load(protoPath(service, config.root ?? opts.root), service);
+    const loaded = load(service, config.root ?? opts.root);
+    if (loaded === undefined) return pending(route, service);
     const svc = lookupService(loaded, service);
     const method: Method | undefined = svc.methods[route.rpcMethod];
     if (method === undefined) {
@@ -330,12 +387,16 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
 
   return {
     routesFor(service) {
-      const loaded = load(protoPath(service, opts.root), service);
-      return routesFromHttpRules(service, lookupService(loaded, service));
+      const loaded = load(service, opts.root);
+      // A reflection service's derived routes appear with its schema (the config is built again then).
+      if (loaded === undefined) return [];
+      return routesFromHttpRules(service, lookupService(loaded, service), schemaLabel(service));
     },
     messageTypes(route, service) {
       try {
-        const method = lookupService(load(protoPath(service, opts.root), service), service).methods[route.rpcMethod];
+        const loaded = load(service, opts.root);
+        if (loaded === undefined) return undefined;
+        const method = lookupService(loaded, service).methods[route.rpcMethod];
         if (method === undefined) return undefined;
         method.resolve();
         const name = (t: Type | null | undefined): string => (t?.fullName ?? '').replace(/^\./, '');

@@ -157,7 +157,7 @@ export interface GrpcClient {
   /** A unary call, retried on another endpoint where the retry policy allows. */
   unary(path: string, request: Uint8Array, opts: GrpcClientCallOptions): Promise<GrpcUnaryResult>;
   /** A server-streaming call on one picked endpoint (a stream that began is never resent). */
-  serverStream(path: string, request: Uint8Array, opts: GrpcClientCallOptions): Promise<GrpcStreamResult>;
+  serverStream(path: string, request: Uint8Array | readonly Uint8Array[], opts: GrpcClientCallOptions): Promise<GrpcStreamResult>;
   readonly upstream: UpstreamClient<GrpcEndpoint>;
   close(): Promise<void>;
   destroy(err?: Error): void;

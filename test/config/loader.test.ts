@@ -63,7 +63,11 @@ test('duplicate routes across files are reported at the second one', () => {
 });
 
 test('protocol-specific keys in the wrong place, and missing required keys', () => {
-  assert.match(problemsOf('services:\n  g:\n    protocol: grpc\n    endpoints: [h:1]\n')[0]!, /service "g" uses protocol grpc and needs "proto"/);
+  assert.match(problemsOf('services:\n  g:\n    protocol: grpc\n    endpoints: [h:1]\n')[0]!, /service "g" uses protocol grpc and needs "service"/);
+  assert.match(
+    problemsOf('services:\n  g:\n    protocol: grpc\n    service: x.S\n    endpoints: [h:1]\n')[0]!,
+    /^m\.yaml:2:3: service "g" needs its schema: "proto" \(a \.proto file\), "descriptorSet" .* or "reflection"/,
+  );
   assert.match(problemsOf('services:\n  a:\n    protocol: dubbo\n    endpoints: [h:1]\n')[0]!, /needs "interface"/);
   assert.match(problemsOf('services:\n  a:\n    protocol: dubbo\n    interface: X\n')[0]!, /needs "endpoints" .* or "registry"/);
   assert.match(problemsOf('types:\n  com.x.T: {}\n')[0]!, /type "com\.x\.T" needs exactly one of "fields" .* or "enum"/);

@@ -24,6 +24,8 @@ export interface GrpcPeerOptions {
   readonly name?: string;
   /** A fixed port instead of a free one. */
   readonly port?: number;
+  /** Serve gRPC server reflection too (grpcio-reflection: grpc.reflection.v1alpha only). */
+  readonly reflection?: boolean;
   /** Serve TLS with this certificate and key (PEM files); mTLS when `clientCa` is given too. */
   readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
 }
@@ -137,6 +139,7 @@ export async function startGrpcPeer(opts: GrpcPeerOptions = {}): Promise<GrpcPee
         '--name',
         name,
         '--exit-on-stdin-eof',
+        ...(opts.reflection === true ? ['--reflection'] : []),
         ...(opts.tls !== undefined ? ['--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key] : []),
         ...(opts.tls?.clientCa !== undefined ? ['--tls-client-ca', opts.tls.clientCa] : []),
       ],

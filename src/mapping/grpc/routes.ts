@@ -63,7 +63,7 @@ export function httpBindingsOf(method: Method): HttpBinding[] {
  * `<service>.<Method>` and `<service>.<Method>#<n>` for additional bindings. Throws ConfigError
  * (at the service's `service:` key) for a path template the router cannot take.
  */
-export function routesFromHttpRules(service: ProtoService, svc: Service): GrpcRoute[] {
+export function routesFromHttpRules(service: ProtoService, svc: Service, schema: string): GrpcRoute[] {
   const routes: GrpcRoute[] = [];
   const noKeys = Object.freeze({});
   for (const m of svc.methodsArray) {
@@ -76,7 +76,7 @@ export function routesFromHttpRules(service: ProtoService, svc: Service): GrpcRo
         if (!(err instanceof TemplateError)) throw err;
         throw configErrorAt(
           keySource(service, 'service'),
-          `the google.api.http path "${b.path}" of ${svc.fullName.replace(/^\./, '')}.${m.name} (${service.proto}) ${err.reason}`,
+          `the google.api.http path "${b.path}" of ${svc.fullName.replace(/^\./, '')}.${m.name} (${schema}) ${err.reason}`,
         );
       }
       routes.push({

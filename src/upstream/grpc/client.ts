@@ -191,7 +191,11 @@ export class GrpcEndpoint implements EndpointTransport {
     });
   }
 
-  serverStream(path: string, request: Uint8Array, opts: GrpcCallOptions): GrpcStreamResult {
+  /**
+   * A server-streaming call; with several request messages, a bidi call whose requests are all sent
+   * before the replies are read (what gRPC server reflection needs: it answers each request in turn).
+   */
+  serverStream(path: string, request: Uint8Array | readonly Uint8Array[], opts: GrpcCallOptions): GrpcStreamResult {
     const endpoint = this.id;
     const queue: Buffer[] = [];
     let pendingBytes: Buffer | undefined;
@@ -293,7 +297,7 @@ export class GrpcEndpoint implements EndpointTransport {
    */
   private start(
     path: string,
-    request: Uint8Array,
+    request: Uint8Array | readonly Uint8Array[],
     opts: GrpcCallOptions,
     on: {
       headers?: (md: Metadata) => void;
@@ -382,12 +386,7 @@ export class GrpcEndpoint implements EndpointTransport {
         if (httpStatus !== 0 && httpStatus !== 200) return finish(statusOf({}, httpStatus));
         finish(failure ?? this.streamFailure(undefined, stream, httpStatus !== 0));
       });
-      // One frame: the 5-byte prefix (uncompressed, length) then the message.
-      const frame = Buffer.allocUnsafe(5 + request.byteLength);
-      frame[0] = 0;
-      frame.writeUInt32BE(request.byteLength, 1);
-      frame.set(request, 5);
-      stream.end(frame);
+      stream.end(frames(request));
     };
     const session = this.readySession();
     if (session !== undefined) send(session);
@@ -553,6 +552,29 @@ function statusOf(t: IncomingHttpHeaders, httpStatus: number): Outcome {
     /* not percent-encoded after all: keep it as sent */
   }
   return { code: Number.isInteger(code) ? code : 2, details, metadata };
+}
+
+/** Each message in a frame: the 5-byte prefix (uncompressed, length) then the message. */
+function frames(request: Uint8Array | readonly Uint8Array[]): Buffer {
+  if (request instanceof Uint8Array) {
+    const frame = Buffer.allocUnsafe(5 + request.byteLength);
+    frame[0] = 0;
+    frame.writeUInt32BE(request.byteLength, 1);
+    frame.set(request, 5);
+    return frame;
+  }
+  const messages = request;
+  let size = 0;
+  for (const m of messages) size += 5 + m.byteLength;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const m of messages) {
+    out[at] = 0;
+    out.writeUInt32BE(m.byteLength, at + 1);
+    out.set(m, at + 5);
+    at += 5 + m.byteLength;
+  }
+  return out;
 }
 
 function truncated(): FerryError {
