@@ -15,14 +15,12 @@ import path from 'node:path';
 import fc from 'fast-check';
 import type { Type } from 'protobufjs';
 import { createProtoJson } from '../../src/codec/protojson/index.js';
-import { createTypePlans, LONG_TYPES, type FieldInfo } from '../../src/codec/protojson/plan.js';
-import { SPECIAL_JSON, WRAPPERS } from '../../src/codec/protojson/well-known.js';
 import { isFerryError } from '../../src/errors/index.js';
 import type { GatewayRequest } from '../../src/exchange/index.js';
 import { compileRequestMapping } from '../../src/mapping/grpc/request.js';
 import { jsonBodyText } from '../../src/mapping/request-view.js';
 import { loadProtoRoot } from '../../src/upstream/grpc/proto-loader.js';
-import { allTypes, generator, rng } from '../support/protojson-random.js';
+import { allTypes, randomBody, speller } from '../support/protojson-random.js';
 
 const IDL = path.resolve('idl');
 const root = loadProtoRoot(
@@ -32,7 +30,6 @@ const root = loadProtoRoot(
   { includeDirs: [IDL] },
 );
 const pj = createProtoJson(root);
-const plans = createTypePlans();
 const KS = root.lookupType('example.kitchen.v1.KitchenSink');
 const SOURCE = { argument: 'body', jsonPath: '$' };
 
@@ -69,104 +66,13 @@ function check(type: Type, text: string, canonicalOrder: boolean, what: string):
   assert.ok('bytes' in before, `${what}: the compiled encoder took a body the general path refuses (${JSON.stringify(before)}): ${text}`);
   assert.equal(canonical(type, compiled), canonical(type, before.bytes), `${what}: the compiled bytes mean another message: ${text}`);
   if (canonicalOrder) {
-    assert.equal(Buffer.from(compiled).toString('hex'), Buffer.from(before.bytes).toString('hex'), `${what}: other bytes for keys in declaration order: ${text}`);
+    assert.equal(
+      Buffer.from(compiled).toString('hex'),
+      Buffer.from(before.bytes).toString('hex'),
+      `${what}: other bytes for keys in declaration order: ${text}`,
+    );
   }
   return true;
-}
-
-// ---------------------------------------------------------------- random spellings
-
-/** Writes the JSON value `v` of a message of `type` (as toJson gives it) in a random spelling. */
-function speller(seed: number) {
-  const r = rng(seed);
-  const chance = (p: number) => r() < p;
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  let shuffledKeys = false;
-  const sp = () => (chance(0.15) ? pick([' ', '\n', '\t ', '\r\n  ']) : '');
-
-  function str(s: string): string {
-    const j = JSON.stringify(s);
-    if (!chance(0.2)) return j;
-    // escape a few plain characters as \uXXXX (never surrogates: those the encoder leaves to the general path)
-    return j.replace(/[a-z/]/g, (c) => (chance(0.3) ? (c === '/' ? '\\/' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : c));
-  }
-
-  function scalar(fi: FieldInfo, kind: string, v: unknown): string {
-    if (fi.enumType !== undefined && kind === 'enum') {
-      if (typeof v === 'string' && chance(0.4)) return String(fi.enumType.values[v]);
-      return JSON.stringify(v);
-    }
-    if (LONG_TYPES.has(kind)) return chance(0.5) ? String(v) : JSON.stringify(v); // a bare number keeps every digit
-    switch (kind) {
-      case 'int32':
-      case 'sint32':
-      case 'sfixed32':
-      case 'uint32':
-      case 'fixed32':
-        return pick([String(v), JSON.stringify(String(v)), `${String(v)}.0`, `${String(v)}e0`]);
-      case 'double':
-      case 'float':
-        if (typeof v === 'string') return JSON.stringify(v);
-        return chance(0.2) ? JSON.stringify(String(v)) : JSON.stringify(v);
-      case 'bytes': {
-        const b64 = v as string;
-        return chance(0.4) ? JSON.stringify(b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')) : JSON.stringify(b64);
-      }
-      case 'string':
-        return str(v as string);
-      default:
-        return JSON.stringify(v);
-    }
-  }
-
-  function element(fi: FieldInfo, v: unknown): string {
-    if (fi.messageType !== undefined) return message(fi.messageType, v);
-    return scalar(fi, fi.enumType !== undefined ? 'enum' : fi.kind, v);
-  }
-
-  function field(fi: FieldInfo, v: unknown): string {
-    if (v === null) return 'null';
-    if (fi.map) {
-      const entries = Object.entries(v as Record<string, unknown>).map(([k, ev]) => `${sp()}${str(k)}${sp()}:${sp()}${element(fi, ev)}`);
-      return `{${entries.join(',')}${sp()}}`;
-    }
-    if (fi.repeated) return `[${(v as unknown[]).map((ev) => sp() + element(fi, ev)).join(',')}${sp()}]`;
-    return element(fi, v);
-  }
-
-  function message(type: Type, v: unknown): string {
-    const full = plans.info(type).fullName;
-    if (WRAPPERS.has(full)) return scalar(plans.info(type).fields[0]!, plans.info(type).fields[0]!.kind, v);
-    if (SPECIAL_JSON.has(full)) return JSON.stringify(v);
-    const obj = v as Record<string, unknown>;
-    const parts: string[] = [];
-    for (const fi of plans.info(type).fields) {
-      const key = chance(0.3) ? fi.name : fi.jsonName;
-      if (fi.jsonName in obj) parts.push(`${sp()}${JSON.stringify(key)}${sp()}:${sp()}${field(fi, obj[fi.jsonName])}`);
-      else if (chance(0.05)) parts.push(`${sp()}${JSON.stringify(key)}:null`); // explicit "not set" (or a Value null)
-    }
-    if (parts.length > 1 && chance(0.25)) {
-      shuffledKeys = true;
-      parts.sort(() => r() - 0.5);
-    }
-    return `{${parts.join(',')}${sp()}}`;
-  }
-
-  return { message, shuffled: () => shuffledKeys, chance, pick, int: (n: number) => Math.floor(r() * n) };
-}
-
-/** A random message of `type` as JSON text (undefined when the generator made one toJson refuses, e.g. a Timestamp out of range). */
-function randomBody(type: Type, seed: number): { text: string; shuffled: boolean } | undefined {
-  const g = generator(seed, root, pj);
-  let value: unknown;
-  try {
-    value = pj.toJson(type, pj.encode(type, g.message(type, 0)));
-  } catch {
-    return undefined;
-  }
-  const s = speller(seed ^ 0x5bd1e995);
-  const text = s.message(type, value);
-  return { text, shuffled: s.shuffled() };
 }
 
 describe('compiled request encoder = the general path (JSON → draft → bytes)', () => {
@@ -174,7 +80,7 @@ describe('compiled request encoder = the general path (JSON → draft → bytes)
     let answered = 0;
     fc.assert(
       fc.property(fc.integer(), (seed) => {
-        const b = randomBody(KS, seed);
+        const b = randomBody(root, pj, KS, seed);
         if (b === undefined) return;
         const took = check(KS, b.text, !b.shuffled, `seed ${seed}`);
         if (took) answered++;
@@ -194,7 +100,7 @@ describe('compiled request encoder = the general path (JSON → draft → bytes)
     fc.assert(
       fc.property(fc.integer(), fc.nat(types.length - 1), (seed, k) => {
         const type = types[k]!;
-        const b = randomBody(type, seed);
+        const b = randomBody(root, pj, type, seed);
         if (b === undefined) return;
         if (!check(type, b.text, !b.shuffled, `seed ${seed} ${type.fullName}`)) {
           const g = general(type, Buffer.from(b.text));
@@ -232,7 +138,11 @@ describe('compiled request encoder = the general path (JSON → draft → bytes)
 
   it('a default value is left out as the general path leaves it out, and written where the field has presence', () => {
     const bytes = (text: string) => pj.bodyEncoder(KS)!(Buffer.from(text));
-    assert.equal(bytes('{"i32": 0, "text": "", "flag": false, "blob": "", "color": "COLOR_UNSPECIFIED", "dbl": 0}')!.length, 0, 'proto3 defaults are not sent');
+    assert.equal(
+      bytes('{"i32": 0, "text": "", "flag": false, "blob": "", "color": "COLOR_UNSPECIFIED", "dbl": 0}')!.length,
+      0,
+      'proto3 defaults are not sent',
+    );
     assert.ok(bytes('{"opt_i32": 0}')!.length > 0, 'a proto3 optional field set to 0 is sent');
     assert.ok(bytes('{"choice_text": ""}')!.length > 0, 'a oneof member set to its default is sent');
     assert.ok(bytes('{"dbl": -0}')!.length > 0, '-0 is not the default of a double');
@@ -261,17 +171,29 @@ describe('bodies the general path refuses: the compiled encoder never takes them
       case 0:
         return text.slice(0, at) + text.slice(at + 1); // a character dropped
       case 1:
-        return text.slice(0, at) + s.pick(['{', '}', '[', ']', '"', ',', ':', '0', '-', 'x', '\\', ' ', 'null', '01', '1e', '\u0001', '\u00e9']) + text.slice(at);
+        return (
+          text.slice(0, at) +
+          s.pick(['{', '}', '[', ']', '"', ',', ':', '0', '-', 'x', '\\', ' ', 'null', '01', '1e', '\u0001', '\u00e9']) +
+          text.slice(at)
+        );
       case 2: {
         // a key given twice (other spelling, or the same)
-        const m = /"([a-z0-9_]+)"\s*:\s*("[^"]*"|-?[0-9.e+]+|true|false|null)/i.exec(text.slice(at)) ?? /"([a-z0-9_]+)"\s*:\s*("[^"]*"|-?[0-9.e+]+|true|false|null)/i.exec(text);
+        const m =
+          /"([a-z0-9_]+)"\s*:\s*("[^"]*"|-?[0-9.e+]+|true|false|null)/i.exec(text.slice(at)) ??
+          /"([a-z0-9_]+)"\s*:\s*("[^"]*"|-?[0-9.e+]+|true|false|null)/i.exec(text);
         if (m === null) return text + ',';
         return text.replace(/^\{/, `{"${m[1]}": ${m[2]}, `);
       }
       case 3:
-        return text.replace(/^\{/, `{"${s.pick(['nope', 'I32', 'i_32', '__proto__', 'constructor', 'choiceText'])}": ${s.pick(['1', '"x"', 'null', '{}', '[]'])}, `);
+        return text.replace(
+          /^\{/,
+          `{"${s.pick(['nope', 'I32', 'i_32', '__proto__', 'constructor', 'choiceText'])}": ${s.pick(['1', '"x"', 'null', '{}', '[]'])}, `,
+        );
       case 4:
-        return text.replace(/:\s*("[^"]*"|-?[0-9.e+]+|true|false)/, `: ${s.pick(['"x"', '1.5', '-1', '99999999999999999999999', 'true', '[]', '{}', '"1e2"', '" 1"', '"2024-13-01T00:00:00Z"', '"toString"', '"==="'])}`);
+        return text.replace(
+          /:\s*("[^"]*"|-?[0-9.e+]+|true|false)/,
+          `: ${s.pick(['"x"', '1.5', '-1', '99999999999999999999999', 'true', '[]', '{}', '"1e2"', '" 1"', '"2024-13-01T00:00:00Z"', '"toString"', '"==="'])}`,
+        );
       case 5:
         return text + s.pick(['x', ' {}', ',', '\u00a0']);
       case 6:
@@ -284,7 +206,7 @@ describe('bodies the general path refuses: the compiled encoder never takes them
   it('random mutations of valid bodies: the same answer or the same error as the general path', () => {
     fc.assert(
       fc.property(fc.integer(), fc.integer(), (seed, mseed) => {
-        const b = randomBody(KS, seed);
+        const b = randomBody(root, pj, KS, seed);
         if (b === undefined) return;
         const text = mutate(b.text, mseed);
         const body = Buffer.from(text, 'utf8');
@@ -355,11 +277,17 @@ describe('request mappings with the compiled encoder = without it', () => {
         const spec = specs[k]!;
         const [fast, slow] = mappings[k]!;
         const bodyType = spec.body === 'order' ? Order : spec.input;
-        const b = randomBody(bodyType, seed);
+        const b = randomBody(root, pj, bodyType, seed);
         const s = speller(seed);
         const params: Record<string, string> = {};
         for (const f of spec.pathFields) params[f] = s.pick(['shops/s1', '', 'é/ü', '12', '-3', 'COLOR_RED', 'x'.repeat(200)]);
-        const req: GatewayRequest = { method: 'POST', path: '/', rawQuery, headers: {}, body: spec.body === undefined || b === undefined ? undefined : Buffer.from(b.text) };
+        const req: GatewayRequest = {
+          method: 'POST',
+          path: '/',
+          rawQuery,
+          headers: {},
+          body: spec.body === undefined || b === undefined ? undefined : Buffer.from(b.text),
+        };
         const run = (m: typeof fast): unknown => {
           try {
             return { message: pj.writer(spec.input, { emitDefaults: true })(m.build(req, params)) };
@@ -368,13 +296,17 @@ describe('request mappings with the compiled encoder = without it', () => {
             return { code: err.code, message: err.message, details: err.details };
           }
         };
-        assert.deepEqual(run(fast), run(slow), `seed ${seed}, ${spec.input.name} body ${spec.body}, params ${JSON.stringify(params)}, query ${rawQuery}`);
+        assert.deepEqual(
+          run(fast),
+          run(slow),
+          `seed ${seed}, ${spec.input.name} body ${spec.body}, params ${JSON.stringify(params)}, query ${rawQuery}`,
+        );
       }),
       { numRuns: 1500 },
     );
   });
 
-  it("the bench's POST: body \"order\" with the parent from the path gives the general path's bytes", () => {
+  it('the bench\'s POST: body "order" with the parent from the path gives the general path\'s bytes', () => {
     const spec = { input: Create, body: 'order', pathFields: ['parent'] };
     const text = JSON.stringify({ name: 'shops/s1/orders/o1', items: [{ sku: 'a', quantity: '9007199254740993' }], labels: { region: 'eu' } });
     const req: GatewayRequest = { method: 'POST', path: '/', rawQuery: '', headers: {}, body: Buffer.from(text) };

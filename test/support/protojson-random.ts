@@ -7,7 +7,8 @@ import protobuf from 'protobufjs';
 import type { Root, Type } from 'protobufjs';
 import type { Draft, DraftValue, ProtoJson } from '../../src/codec/protojson/index.js';
 import { DraftMap, longFromBigInt } from '../../src/codec/protojson/draft.js';
-import { createTypePlans, type FieldInfo } from '../../src/codec/protojson/plan.js';
+import { createTypePlans, LONG_TYPES, type FieldInfo } from '../../src/codec/protojson/plan.js';
+import { SPECIAL_JSON, WRAPPERS } from '../../src/codec/protojson/well-known.js';
 
 const plans = createTypePlans();
 
@@ -37,7 +38,6 @@ function reachesDefault(t: Type, seen: Set<Type>): boolean {
     return f.resolvedType instanceof protobuf.Type && reachesDefault(f.resolvedType, seen);
   });
 }
-
 
 /** A small deterministic generator (mulberry32), seeded by fast-check. */
 export function rng(seed: number): () => number {
@@ -176,3 +176,103 @@ export function generator(seed: number, root: Root, pj: ProtoJson) {
   return { message, int, chance };
 }
 
+// ---------------------------------------------------------------- random JSON spellings
+
+/** Writes the JSON value `v` of a message of `type` (as toJson gives it) in a random spelling. */
+export function speller(seed: number, opts: { nulls?: boolean } = {}) {
+  const r = rng(seed);
+  const chance = (p: number) => r() < p;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  let shuffledKeys = false;
+  const sp = () => (chance(0.15) ? pick([' ', '\n', '\t ', '\r\n  ']) : '');
+
+  function str(s: string): string {
+    const j = JSON.stringify(s);
+    if (!chance(0.2)) return j;
+    // escape a few plain characters as \uXXXX (never surrogates: those the encoder leaves to the general path)
+    return j.replace(/[a-z/]/g, (c) => (chance(0.3) ? (c === '/' ? '\\/' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : c));
+  }
+
+  function scalar(fi: FieldInfo, kind: string, v: unknown): string {
+    if (fi.enumType !== undefined && kind === 'enum') {
+      if (typeof v === 'string' && chance(0.4)) return String(fi.enumType.values[v]);
+      return JSON.stringify(v);
+    }
+    if (LONG_TYPES.has(kind)) return chance(0.5) ? String(v) : JSON.stringify(v); // a bare number keeps every digit
+    switch (kind) {
+      case 'int32':
+      case 'sint32':
+      case 'sfixed32':
+      case 'uint32':
+      case 'fixed32':
+        return pick([String(v), JSON.stringify(String(v)), `${String(v)}.0`, `${String(v)}e0`]);
+      case 'double':
+      case 'float':
+        if (typeof v === 'string') return JSON.stringify(v);
+        return chance(0.2) ? JSON.stringify(String(v)) : JSON.stringify(v);
+      case 'bytes': {
+        const b64 = v as string;
+        return chance(0.4) ? JSON.stringify(b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')) : JSON.stringify(b64);
+      }
+      case 'string':
+        return str(v as string);
+      default:
+        return JSON.stringify(v);
+    }
+  }
+
+  function element(fi: FieldInfo, v: unknown): string {
+    if (fi.messageType !== undefined) return message(fi.messageType, v);
+    return scalar(fi, fi.enumType !== undefined ? 'enum' : fi.kind, v);
+  }
+
+  function field(fi: FieldInfo, v: unknown): string {
+    if (v === null) return 'null';
+    if (fi.map) {
+      const entries = Object.entries(v as Record<string, unknown>).map(([k, ev]) => `${sp()}${str(k)}${sp()}:${sp()}${element(fi, ev)}`);
+      return `{${entries.join(',')}${sp()}}`;
+    }
+    if (fi.repeated) return `[${(v as unknown[]).map((ev) => sp() + element(fi, ev)).join(',')}${sp()}]`;
+    return element(fi, v);
+  }
+
+  function message(type: Type, v: unknown): string {
+    const full = plans.info(type).fullName;
+    if (WRAPPERS.has(full)) return scalar(plans.info(type).fields[0]!, plans.info(type).fields[0]!.kind, v);
+    if (SPECIAL_JSON.has(full)) return JSON.stringify(v);
+    const obj = v as Record<string, unknown>;
+    const parts: string[] = [];
+    for (const fi of plans.info(type).fields) {
+      const key = chance(0.3) ? fi.name : fi.jsonName;
+      if (fi.jsonName in obj) parts.push(`${sp()}${JSON.stringify(key)}${sp()}:${sp()}${field(fi, obj[fi.jsonName])}`);
+      else if (opts.nulls !== false && chance(0.05)) parts.push(`${sp()}${JSON.stringify(key)}:null`); // explicit "not set" (or a Value null)
+    }
+    if (parts.length > 1 && chance(0.25)) {
+      shuffledKeys = true;
+      parts.sort(() => r() - 0.5);
+    }
+    return `{${parts.join(',')}${sp()}}`;
+  }
+
+  return { message, shuffled: () => shuffledKeys, chance, pick, int: (n: number) => Math.floor(r() * n) };
+}
+
+/** A random message of `type` as JSON text (undefined when the generator made one toJson refuses, e.g. a Timestamp out of range). */
+export function randomBody(
+  root: Root,
+  pj: ProtoJson,
+  type: Type,
+  seed: number,
+  opts: { nulls?: boolean } = {},
+): { text: string; shuffled: boolean } | undefined {
+  const g = generator(seed, root, pj);
+  let value: unknown;
+  try {
+    value = pj.toJson(type, pj.encode(type, g.message(type, 0)));
+  } catch {
+    return undefined;
+  }
+  const s = speller(seed ^ 0x5bd1e995, opts);
+  const text = s.message(type, value);
+  return { text, shuffled: s.shuffled() };
+}

@@ -52,10 +52,13 @@ export function compileRequestMapping(json: ProtoJson, spec: RequestMappingSpec)
   const bodyField = bodyTop !== undefined ? json.resolvePath(input, [body!], bodySource)[0]! : undefined;
   const bodyFieldTag = bodyField !== undefined && isMessage(bodyField) && !bodyField.repeated && !inOneof(bodyField) ? (bodyField.id << 3) | 2 : -1;
   const compiled =
-    spec.compiled === false || !safePath ? undefined
-    : body === '*' ? json.bodyEncoder(input)
-    : bodyFieldTag >= 0 ? json.bodyEncoder(bodyField!.resolvedType as Type, input)
-    : undefined;
+    spec.compiled === false || !safePath
+      ? undefined
+      : body === '*'
+        ? json.bodyEncoder(input)
+        : bodyFieldTag >= 0
+          ? json.bodyEncoder(bodyField!.resolvedType as Type, input)
+          : undefined;
   // Path variables naming top-level string fields (the common case: resource names) are written
   // straight as their tag and UTF-8 bytes; any other kind goes through the draft (its checks, its errors).
   const pathStrings = pathFieldSets.map((segs) => {
