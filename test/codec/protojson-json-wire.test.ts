@@ -52,7 +52,8 @@ function canonical(type: Type, bytes: Uint8Array): string {
   return pj.writer(type, { emitDefaults: true })(bytes);
 }
 
-const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+/** JSON.stringify escapes only lone surrogates, which the compiled encoder leaves to the general path. */
+const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /**
  * Checks one body: when the compiled encoder answers, the general path must accept the body and mean
@@ -86,7 +87,7 @@ describe('compiled request encoder = the general path (JSON → draft → bytes)
         if (took) answered++;
         else {
           const g = general(KS, Buffer.from(b.text));
-          assert.ok(!('bytes' in g) || SURROGATE_ESCAPE.test(b.text), `seed ${seed}: the compiled encoder gave up on a valid body: ${b.text}`);
+          assert.ok(!('bytes' in g) || LONE_SURROGATE_ESCAPE.test(b.text), `seed ${seed}: the compiled encoder gave up on a valid body: ${b.text}`);
         }
       }),
       { numRuns: 1200 },
@@ -104,7 +105,7 @@ describe('compiled request encoder = the general path (JSON → draft → bytes)
         if (b === undefined) return;
         if (!check(type, b.text, !b.shuffled, `seed ${seed} ${type.fullName}`)) {
           const g = general(type, Buffer.from(b.text));
-          assert.ok(!('bytes' in g) || SURROGATE_ESCAPE.test(b.text), `seed ${seed}: gave up on a valid ${type.fullName}: ${b.text}`);
+          assert.ok(!('bytes' in g) || LONE_SURROGATE_ESCAPE.test(b.text), `seed ${seed}: gave up on a valid ${type.fullName}: ${b.text}`);
         }
       }),
       { numRuns: 3000 },
@@ -124,6 +125,7 @@ describe('compiled request encoder = the general path (JSON → draft → bytes)
       '{"dbl": "NaN", "flt": "-Infinity", "dbls": ["Infinity", 1e308, "-0", -0, 5e-324]}',
       '{"blob": "-_8", "blobs": ["AQID+g==", "AQID-g", "", "_w"]}',
       '{"color": 2, "colors": ["RED", 1, 99, -5], "choice_null": null, "null_enum": "NULL_VALUE"}',
+      '{"text": "\\ud83d\\ude00", "tags": ["\\uD83D\\uDE00x"]}',
       '{"text": "caf\\u00e9 \\"q\\" \\\\ \\/ \\n", "renamed": "x", "opt_i32": 0, "w_i32": 0, "w_str": "", "w_dbl": -0}',
       '{"ts": "1970-01-01T00:00:00Z", "dur": "-0.000000001s", "stamps": ["2024-02-29T23:59:59.999999999+14:00"], "mask": "a.bC,d"}',
       '{"i32": 1e2, "u32": "4294967295", "s32": -2147483648, "fx32": 4294967295.0, "sfx32": "-2147483648"}',

@@ -190,7 +190,10 @@ export function speller(seed: number, opts: { nulls?: boolean } = {}) {
     const j = JSON.stringify(s);
     if (!chance(0.2)) return j;
     // escape a few plain characters as \uXXXX (never surrogates: those the encoder leaves to the general path)
-    return j.replace(/[a-z/]/g, (c) => (chance(0.3) ? (c === '/' ? '\\/' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : c));
+    // (escape sequences JSON.stringify wrote are kept whole)
+    return j.replace(/\\u[0-9a-fA-F]{4}|\\.|[a-z/]/g, (c) =>
+      c.length > 1 || !chance(0.3) ? c : c === '/' ? '\\/' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
   }
 
   function scalar(fi: FieldInfo, kind: string, v: unknown): string {

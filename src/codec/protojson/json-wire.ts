@@ -11,7 +11,7 @@
  * of the text and converted by the general path, field by field.
  *
  * It never reports an error itself: on anything it does not take (malformed JSON, a bad value, an
- * unknown or repeated field, a duplicate key, an escaped key, a surrogate escape, nesting past
+ * unknown or repeated field, a duplicate key, an escaped key, a lone surrogate escape, nesting past
  * MAX_JSON_NESTING, bytes that are not UTF-8) it gives up and the caller runs the general path on
  * the same body, which answers with its own error (same FERRY code, message and JSON path) or, for
  * the rare form skipped here, the message. So the two can differ only in field order on the wire:
@@ -502,9 +502,14 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
         i++;
         const e = s[i];
         if (e === 0x75 /* u */) {
-          // \uXXXX; a surrogate (half of a pair, or alone) is left to the general path
-          const h = s[i + 1] ?? 0;
-          if ((h === 0x64 || h === 0x44) && (s[i + 2] ?? 0) >= 0x38) giveUp();
+          // \uXXXX; a surrogate must be the high half of a pair, the low half right after it: a lone
+          // one is left to the general path (it is not UTF-8)
+          const half = surrogateHalf(i + 1);
+          if (half === 2) giveUp();
+          if (half === 1) {
+            if (s[i + 5] !== C_BACKSLASH || s[i + 6] !== 0x75 || surrogateHalf(i + 7) !== 2) giveUp();
+            i += 6;
+          }
           i += 4;
         } else if (e === undefined) giveUp();
       }
@@ -514,6 +519,16 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
     strEnd = i;
     strEscaped = escaped;
     i++;
+  }
+
+  /** At the 4 hex digits of a \u escape: 0 for no surrogate, 1 for a high half (D800–DBFF), 2 for a low one (DC00–DFFF). */
+  function surrogateHalf(at: number): number {
+    const d = s[at];
+    if (d !== 0x64 && d !== 0x44) return 0;
+    const x = s[at + 1] ?? 0;
+    if (x === 0x38 || x === 0x39 || x === 0x61 || x === 0x62 || x === 0x41 || x === 0x42) return 1; // 8 9 a b A B
+    if ((x >= 0x63 && x <= 0x66) || (x >= 0x43 && x <= 0x46)) return 2; // c-f C-F
+    return 0;
   }
 
   /** The string just scanned, as JavaScript text (JSON.parse does the unescaping and refuses bad escapes). */
