@@ -233,7 +233,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * written and inserted by finish() in one copy (no shifting, however deep).
  */
 class WireOut {
-  buf: Uint8Array = new Uint8Array(4096);
+  buf: Buffer = Buffer.alloc(4096);
   pos = 0;
   private holeAt: number[] = [];
   private holeLen: number[] = [];
@@ -245,15 +245,15 @@ class WireOut {
     this.pos = 0;
     this.holes = 0;
     this.extra = 0;
-    if (this.buf.length > 1 << 20) this.buf = new Uint8Array(4096); // do not keep a big request's buffer
+    if (this.buf.length > 1 << 20) this.buf = Buffer.alloc(4096); // do not keep a big request's buffer
   }
 
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
+    const next = Buffer.alloc(size);
+    this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
   }
 
@@ -370,17 +370,14 @@ class WireOut {
   }
 
   finish(): Uint8Array {
-    const out = new Uint8Array(this.pos + this.extra);
+    const out = Buffer.allocUnsafe(this.pos + this.extra);
     const b = this.buf;
     let src = 0;
     let dst = 0;
     for (let h = 0; h < this.holes; h++) {
       const at = this.holeAt[h]!;
-      if (at > src) {
-        out.set(b.subarray(src, at), dst);
-        dst += at - src;
-        src = at;
-      }
+      dst = copyBytes(b, src, at, out, dst);
+      src = at;
       let v = this.holeLen[h]!;
       while (v > 127) {
         out[dst++] = (v & 127) | 128;
@@ -388,9 +385,20 @@ class WireOut {
       }
       out[dst++] = v;
     }
-    if (this.pos > src) out.set(b.subarray(src, this.pos), dst);
+    copyBytes(b, src, this.pos, out, dst);
     return out;
   }
+}
+
+/** Copies from[start, end) to `to` at `at` (a loop for short runs: no subarray to allocate); returns the new end. */
+function copyBytes(from: Buffer, start: number, end: number, to: Buffer, at: number): number {
+  const n = end - start;
+  if (n < 48) {
+    for (let k = start; k < end; k++) to[at++] = from[k]!;
+    return at;
+  }
+  from.copy(to, at, start, end);
+  return at + n;
 }
 
 function varintSize(v: number): number {
@@ -464,6 +472,11 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
   let lossless = false;
   /** Set by readNumberToken: the value of a plain integer of at most 15 digits, else NaN. */
   let tokenInt = NaN;
+  /**
+   * Set by readNumberToken: the value of a decimal without exponent of at most 15 digits, exactly as
+   * Number() reads it (digits and 10^k are exact doubles, so one division rounds correctly), else NaN.
+   */
+  let tokenDecimal = NaN;
   let tokenStart = 0;
   /** Set by readStringToken: content bounds and whether it holds an escape. */
   let strStart = 0;
@@ -557,9 +570,12 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
       while (i < end && (c = s[i]!) >= 0x30 && c <= 0x39) i++;
     } else giveUp();
     let plain = i - digitsStart <= 15;
+    let fraction = -1;
+    let exponent = -1;
     c = s[i] ?? 0;
     if (c === 0x2e) {
       plain = false;
+      fraction = i;
       i++;
       const f = i;
       while (i < end && (c = s[i]!) >= 0x30 && c <= 0x39) i++;
@@ -568,6 +584,7 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
     }
     if (c === 0x65 || c === 0x45) {
       plain = false;
+      exponent = i;
       i++;
       c = s[i] ?? 0;
       if (c === 0x2b || c === C_MINUS) i++;
@@ -579,7 +596,19 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
       let n = 0;
       for (let k = digitsStart; k < i; k++) n = n * 10 + (s[k]! - 0x30);
       tokenInt = neg ? -n : n;
-    } else tokenInt = NaN;
+      tokenDecimal = tokenInt;
+    } else {
+      tokenInt = NaN;
+      tokenDecimal = fraction > 0 && exponent < 0 && i - digitsStart - 1 <= 15 ? decimalAt(digitsStart, fraction, i, neg) : NaN;
+    }
+  }
+
+  /** digits[start, dot) '.' digits(dot, stop): the mantissa over 10^(fraction digits). */
+  function decimalAt(start: number, dot: number, stop: number, neg: boolean): number {
+    let m = 0;
+    for (let k = start; k < stop; k++) if (k !== dot) m = m * 10 + (s[k]! - 0x30);
+    const v = m / POW10[stop - dot - 1]!;
+    return neg ? -v : v;
   }
 
   function numberText(): string {
@@ -715,7 +744,7 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
         let v: number;
         if (c !== C_QUOTE && c !== 0x74 && c !== 0x66) {
           readNumberToken();
-          v = Number(numberText());
+          v = tokenDecimal === tokenDecimal ? tokenDecimal : Number(numberText());
           if (!Number.isFinite(v) || (k === K.Float && !Number.isFinite(Math.fround(v)))) giveUp();
         } else v = slowValue(fp, k) as number;
         if (omitDefault && v === 0 && !Object.is(v, -0)) return;
@@ -1153,3 +1182,6 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
 }
 
 const EMPTY = new Uint8Array(0);
+/** 10^0 … 10^22, each an exact double (built by multiplying: every step is exact). */
+const POW10: number[] = [1];
+for (let k = 1; k <= 22; k++) POW10.push(POW10[k - 1]! * 10);
