@@ -1,7 +1,9 @@
 /**
  * Canonical proto3 JSON mapping, both directions, written against protobufjs reflection.
  *
- * JSON → message builds a draft (draft.ts: plain object keyed by proto field name; 64-bit integers
+ * Request bodies first go through an encoder compiled per type (json-wire.ts: JSON bytes → protobuf
+ * bytes in one pass), which leaves to the general path whatever it does not take, errors included.
+ * The general path: JSON → message builds a draft (draft.ts: plain object keyed by proto field name; 64-bit integers
  * as Long, maps as DraftMap) in from-json.ts and encodes it with our own encoder (encode.ts),
  * because protobufjs' generated encoder mis-encodes `map<bool, …>` keys and its fromObject does
  * not follow the JSON mapping (int64 strings, Any, wrappers, Timestamp/Duration/FieldMask,
