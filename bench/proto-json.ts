@@ -1,7 +1,8 @@
 /**
  * Micro-benchmark: Ferry's proto3 JSON mapping (src/codec/protojson) in both directions on the
  * sample protos, the work a gRPC route does per request without the network. Request side: JSON
- * text → parseText → fromJson → encode; reply side: bytes → toJson → JSON.stringify.
+ * text → parseText → fromJson → encode (general), and the compiled request encoder the routes use
+ * (JSON bytes → protobuf bytes, json-wire.ts); reply side: bytes → toJson → JSON.stringify.
  * Single core, no I/O; each figure is the fastest of many short rounds (see timeIt).
  *
  * Run: node --import tsx bench/proto-json.ts
@@ -15,7 +16,10 @@ const WARMUP = 5_000;
 const ROUNDS = 300;
 const ROUND_MS = 2;
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const root = loadProtoRoot([path.join(repo, 'idl/payments/v1/kitchen_sink.proto'), path.join(repo, 'idl/payments/v1/payments.proto')]);
+const root = loadProtoRoot(
+  ['idl/payments/v1/kitchen_sink.proto', 'idl/payments/v1/payments.proto', 'idl/bench/v1/orders.proto'].map((f) => path.join(repo, f)),
+  { includeDirs: [path.join(repo, 'idl')] },
+);
 const pj = createProtoJson(root);
 const source = { argument: 'body', jsonPath: '$' };
 
@@ -31,6 +35,26 @@ const payment = (i: number) => ({
 });
 const cases: Array<[string, string, object]> = [
   ['Payment', 'example.payments.v1.Payment', payment(1)],
+  [
+    "Order (the gRPC bench's POST body)",
+    'ferry.bench.v1.Order',
+    {
+      name: 'shops/s1/orders/o1',
+      customer: 'customer-42',
+      items: Array.from({ length: 10 }, (_, i) => ({
+        sku: `sku-${i}`,
+        title: `Item number ${i}`,
+        quantity: String(i + 1),
+        unitPrice: 9.99 + i,
+        tags: ['red', 'large'],
+        inStock: i % 2 === 0,
+      })),
+      labels: { region: 'eu-west-1', channel: 'web' },
+      createTime: '2026-12-01T10:30:00.123Z',
+      signature: 'AAECAwQFBgcICQ==',
+      revision: 3,
+    },
+  ],
   [
     'ListPaymentsResponse (20)',
     'example.payments.v1.ListPaymentsResponse',
@@ -86,7 +110,7 @@ function timeIt(fn: () => unknown): number {
 }
 
 console.log(`# node --import tsx bench/proto-json.ts  (node ${process.version}, fastest of ${ROUNDS} rounds of ~${ROUND_MS} ms)`);
-console.log(`${'message'.padEnd(36)}${'JSON→bytes µs'.padStart(15)}${'bytes→JSON µs'.padStart(15)}`);
+console.log(`${'message'.padEnd(36)}${'JSON→bytes µs'.padStart(15)}${'compiled µs'.padStart(13)}${'bytes→JSON µs'.padStart(15)}`);
 for (const [label, typeName, value] of cases) {
   const type = root.lookupType(typeName);
   const text = JSON.stringify(value);
@@ -97,5 +121,11 @@ for (const [label, typeName, value] of cases) {
   if (Buffer.compare(Buffer.from(pj.encode(type, pj.fromJson(type, pj.parseText(type, toText(), source), source))), Buffer.from(bytes)) !== 0) {
     throw new Error(`${label}: JSON round trip changed the bytes`);
   }
-  console.log(`${label.padEnd(36)}${timeIt(toBytes).toFixed(2).padStart(15)}${timeIt(toText).toFixed(2).padStart(15)}`);
+  const body = Buffer.from(text);
+  const encoder = pj.bodyEncoder(type)!;
+  const compiled = encoder(body);
+  if (compiled === undefined || Buffer.compare(Buffer.from(compiled), Buffer.from(bytes)) !== 0)
+    throw new Error(`${label}: the compiled encoder's bytes differ`);
+  const cells = [timeIt(toBytes), timeIt(() => encoder(body)), timeIt(toText)];
+  console.log(`${label.padEnd(36)}${cells[0]!.toFixed(2).padStart(15)}${cells[1]!.toFixed(2).padStart(13)}${cells[2]!.toFixed(2).padStart(15)}`);
 }

@@ -1,7 +1,9 @@
 /**
  * Canonical proto3 JSON mapping, both directions, written against protobufjs reflection.
  *
- * JSON → message builds a draft (draft.ts: plain object keyed by proto field name; 64-bit integers
+ * Request bodies first go through an encoder compiled per type (json-wire.ts: JSON bytes → protobuf
+ * bytes in one pass), which leaves to the general path whatever it does not take, errors included.
+ * The general path: JSON → message builds a draft (draft.ts: plain object keyed by proto field name; 64-bit integers
  * as Long, maps as DraftMap) in from-json.ts and encodes it with our own encoder (encode.ts),
  * because protobufjs' generated encoder mis-encodes `map<bool, …>` keys and its fromObject does
  * not follow the JSON mapping (int64 strings, Any, wrappers, Timestamp/Duration/FieldMask,
@@ -24,12 +26,14 @@ import { createTypePlans, type FieldInfo } from './plan.js';
 import { createJsonWriter, type ToJsonOptions } from './to-json.js';
 import { createStructCodec } from './well-known.js';
 import { createWireJson, type WireJsonWriter } from './wire-json.js';
+import { createJsonWire, type JsonWireEncoder } from './json-wire.js';
 
 export type { Draft, DraftValue } from './draft.js';
 export type { JsonSource } from './mapping-error.js';
 export { protoJsonName } from './names.js';
 export type { ToJsonOptions } from './to-json.js';
 export type { WireJsonWriter } from './wire-json.js';
+export { NO_BODY, type JsonWireEncoder } from './json-wire.js';
 
 /** Encoder/decoder between proto3 JSON and protobuf binary for the types of one protobufjs Root. */
 export interface ProtoJson {
@@ -49,6 +53,13 @@ export interface ProtoJson {
   setFromString(type: Type, draft: Draft, path: readonly string[], text: string, source: JsonSource, overwrite?: boolean): void;
   /** Resolves a dotted field path to fields (throws FERRY_BAD_ARGUMENT when one does not exist). */
   resolvePath(type: Type, path: readonly string[], source: JsonSource): readonly Field[];
+  /**
+   * The compiled request encoder of `type` (json-wire.ts): a JSON body's bytes → protobuf binary in
+   * one pass, or undefined when the general path (jsonBodyText, parseText, fromJson, encode) must
+   * run on that body: it then gives the message or the error. Undefined for a well-known type.
+   * `parsedAs`: the type whose general path parses the body (the request type, for `body: "field"`).
+   */
+  bodyEncoder(type: Type, parsedAs?: Type): JsonWireEncoder | undefined;
   /** Draft → protobuf binary. */
   encode(type: Type, draft: Draft): Uint8Array;
   /** Binary → JSON value (plain JS: int64 as strings, bytes base64). */
@@ -71,6 +82,7 @@ export function createProtoJson(root: Root): ProtoJson {
   const reader = createJsonReader(root, plans, structs, encode);
   const writer = createJsonWriter(root, plans, structs);
   const wire = createWireJson(root, plans);
+  const jsonWire = createJsonWire(plans, reader, encode);
 
   function resolvePathInfos(type: Type, path: readonly string[], source: JsonSource): FieldInfo[] {
     const out: FieldInfo[] = [];
@@ -152,6 +164,8 @@ export function createProtoJson(root: Root): ProtoJson {
     resolvePath(type, path, source) {
       return resolvePathInfos(type, path, source).map((fi) => fi.field);
     },
+
+    bodyEncoder: (type, parsedAs) => jsonWire.encoder(type, parsedAs),
 
     encode,
 

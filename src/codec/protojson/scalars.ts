@@ -74,7 +74,8 @@ function bytesOf(v: unknown, path: string): Uint8Array {
 /** An enum number from its value name or number (unknown numbers are kept, as proto3 does). */
 export function enumOf(e: Enum, v: unknown, path: string): number {
   if (typeof v === 'string') {
-    const n = e.values[v];
+    // own names only: not "constructor" or "toString" from Object.prototype
+    const n = Object.hasOwn(e.values, v) ? e.values[v] : undefined;
     if (n === undefined) fail(path, `unknown value ${JSON.stringify(v)} for enum ${e.name}`);
     return n;
   }
