@@ -422,7 +422,7 @@ interface OtherGateway {
 
 /** The second gateway: started by `--other-start` (pinned as Ferry is) or taken as running; answers 200 on its URL. */
 async function startOther(url: string, start: string | undefined, providerAddress: string, mappings: string): Promise<OtherGateway> {
-  const name = values['other-name']!;
+  const name = values['other-name'];
   const port = Number(new URL(url).port || 80);
   let pid: number | undefined;
   if (start !== undefined) {
@@ -522,15 +522,16 @@ try {
   const script = path.join(dir, 'post.lua');
   await writeFile(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(postBody)}\nwrk.headers["Content-Type"] = "application/json"\n`);
   const bareReply = await (await fetch(bareUrl, { method: 'POST', body: postBody, headers: { 'content-type': 'application/json' } })).text();
-  // The finance route's request: a Transfer (every field of the class), about the floor's size.
+  // The finance route's request: a Transfer (every field of the class), about the floor's size, its
+  // long and BigDecimal past a double's precision (written as JSON numbers below).
   const transferBody = JSON.stringify({
-    to: 9007199254740993,
+    to: '9007199254740993',
     amount: '1234567890123.4567',
     currency: 'CNY',
     memo: 'rent for the flat on the third floor, paid on time as agreed with the landlord',
     executeAt: '2024-03-01T10:00:00',
     tags: ['rent', 'monthly', 'household', 'standing-order', 'bench'],
-  }).replace('"1234567890123.4567"', '1234567890123.4567');
+  }).replace(/"(to|amount)":"([0-9.]+)"/g, '"$1":$2');
   const financeUrl = `http://127.0.0.1:${ferryPort}/lab/echo/transfer`;
   const financeTypedUrl = `http://127.0.0.1:${ferryPort}/lab/echo/transfer-typed`;
   const financeScript = path.join(dir, 'transfer.lua');
