@@ -210,7 +210,8 @@ async function wrk(
   script?: string,
 ): Promise<{ rps: number; requests: number; p50: number; p99: number; wrkCpuUs: number }> {
   // Run through bash so that `times` reports wrk's own CPU time (the children line) when it ends.
-  const wrkArgs = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
+  // A long timeout: on a machine shared with others' builds a reply can take seconds, which is slow, not wrong.
+  const wrkArgs = ['-t1', `-c${conns}`, `-d${seconds}s`, '--timeout', '30s', '--latency', ...(script ? ['-s', script] : []), url];
   const [cmd, args] = pinned(1, 'bash', ['-c', 'wrk "$@"; rc=$?; times; exit $rc', 'bash', ...wrkArgs]);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
