@@ -4,7 +4,8 @@
  * extractor functions over this view when the config is compiled.
  */
 import { isUtf8 } from 'node:buffer';
-import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
+import { isLosslessNumber } from 'lossless-json';
+import { parseExactJson } from '../codec/exact-json.js';
 import { FerryError } from '../errors/index.js';
 import { headerValue, MAX_JSON_NESTING, parseCookies, type GatewayRequest } from '../exchange/index.js';
 
@@ -51,7 +52,8 @@ export function parseJsonBody(req: GatewayRequest, mode: BodyParsing): unknown {
   }
   const text = jsonBodyText(buf);
   try {
-    return mode === 'lossless' ? parseLossless(text) : JSON.parse(text);
+    // Lossless: lossless-json's values (LosslessNumber for every number), through JSON.parse where it can.
+    return mode === 'lossless' ? parseExactJson(text) : JSON.parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new FerryError('FERRY_BAD_JSON', `the request body is not valid JSON: ${reason}`, { cause: err });

@@ -280,3 +280,66 @@ test('strings over 0x8000 units chunk like hessian.js, never splitting a surroga
   assert.equal(b[0], 0x52);
   assert.equal(b.readUInt16BE(1), 0x7fff);
 });
+
+test('class definitions are the same bytes in every frame, also when a later frame defines the class with other fields', () => {
+  const w = new HessianWriter();
+  const frame = (cls: string, fields: string[], values: string[]): string => {
+    w.reset();
+    w.writeObjectBegin(cls, fields);
+    for (const v of values) w.writeString(v);
+    return w.finish().toString('hex');
+  };
+  const theirs = (cls: string, fields: string[], values: string[]): string => {
+    const enc = new hessian.EncoderV2();
+    const o: Record<string, unknown> = {};
+    fields.forEach((f, i) => (o[f] = values[i]));
+    enc.write({ $class: cls, $: o });
+    return enc.get().toString('hex');
+  };
+  // Tried: the same class in three frames (the second and third take the definition's cached bytes),
+  // then the same class name with other fields, then the first fields again.
+  const cls = 'com.example.CacheProbe';
+  for (const [fields, values] of [
+    [
+      ['a', 'b'],
+      ['x', 'y'],
+    ],
+    [
+      ['a', 'b'],
+      ['x', 'y'],
+    ],
+    [
+      ['a', 'b'],
+      ['p', 'q'],
+    ],
+    [
+      ['a', 'b', 'c'],
+      ['1', '2', '3'],
+    ],
+    [
+      ['a', 'b'],
+      ['x', 'y'],
+    ],
+  ] as Array<[string[], string[]]>) {
+    assert.equal(frame(cls, fields, values), theirs(cls, fields, values), `${cls}(${fields.join(', ')})`);
+  }
+});
+
+test('ASCII strings long enough for the native write are the bytes hessian.js writes, and non-ASCII ones of the same length too', () => {
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.string({ minLength: 20, maxLength: 300 }),
+        utf16.map((s) => s.padEnd(30, 'é')),
+      ),
+      (s) => {
+        const enc = new hessian.EncoderV2();
+        enc.write(s);
+        const w = new HessianWriter(8);
+        w.writeString(s);
+        assert.equal(w.finish().toString('hex'), enc.get().toString('hex'), `string ${JSON.stringify(s)}`);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});

@@ -19,6 +19,17 @@ interface ClassDef {
   readonly fields: readonly string[];
 }
 
+/**
+ * The encoded bytes of class definitions (`C`, name, field count, field names), by class name: a
+ * Dubbo body is its own Hessian context, so every call writes its classes' definitions again, and
+ * they never change. Shared by every writer; bounded, since a generic call's class names come from
+ * the request (past the bound, definitions are written out as before).
+ */
+const definitionBytes = new Map<string, { readonly fields: readonly string[]; readonly bytes: Buffer }>();
+const MAX_CACHED_DEFINITIONS = 512;
+/** Strings from this many code units on go through Buffer#latin1Write when they are ASCII (shorter ones: the loop is quicker). */
+const NATIVE_ASCII_MIN = 24;
+
 export class HessianWriter {
   private buf: Buffer;
   private pos = 0;
@@ -229,6 +240,11 @@ export class HessianWriter {
   private writeUnits(s: string, from: number, to: number): void {
     const b = this.buf;
     let p = this.pos;
+    // ASCII (as many UTF-8 bytes as code units) is the same bytes in latin1, written natively.
+    if (to - from >= NATIVE_ASCII_MIN && from === 0 && to === s.length && Buffer.byteLength(s, 'utf8') === s.length) {
+      this.pos = p + b.write(s, p, 'latin1');
+      return;
+    }
     for (let i = from; i < to; i++) {
       const c = s.charCodeAt(i);
       if (c < 0x80) {
@@ -338,11 +354,20 @@ export class HessianWriter {
     if (def === undefined) {
       def = { index: this.classDefs.size, fields };
       this.classDefs.set(className, def);
-      this.ensure(1);
-      this.buf[this.pos++] = 0x43;
-      this.writeString(className);
-      this.writeInt(fields.length);
-      for (let i = 0; i < fields.length; i++) this.writeString(fields[i] as string);
+      const cached = definitionBytes.get(className);
+      if (cached !== undefined && (cached.fields === fields || sameFields(cached.fields, fields))) {
+        this.writeRaw(cached.bytes);
+      } else {
+        const start = this.pos;
+        this.ensure(1);
+        this.buf[this.pos++] = 0x43;
+        this.writeString(className);
+        this.writeInt(fields.length);
+        for (let i = 0; i < fields.length; i++) this.writeString(fields[i] as string);
+        if (cached === undefined && definitionBytes.size < MAX_CACHED_DEFINITIONS) {
+          definitionBytes.set(className, { fields: [...fields], bytes: Buffer.from(this.buf.subarray(start, this.pos)) });
+        }
+      }
     } else if (def.fields !== fields && !sameFields(def.fields, fields)) {
       throw new Error(`class ${className} was already defined in this frame with other fields`);
     }

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, Socket, type Server } from 'node:net';
 import { FerryError } from '../../../src/errors/index.js';
 import { createDubboConnection, type DubboConnection, type DubboReply, type ConnectionState } from '../../../src/upstream/dubbo/connection.js';
 import { DubboTransportError, wasSent } from '../../../src/upstream/dubbo/errors.js';
@@ -102,6 +102,50 @@ test('64 calls in flight on one connection come back out of order, each matched 
   );
   assert.ok(completion.indexOf(0) > completion.indexOf(63), 'slow(504) finished after slow(0)');
   assert.equal(c.pending, 0);
+});
+
+/** Counts net.Socket#write calls (this process's) while `body` runs; restores the method after. */
+async function countingSocketWrites<T>(body: (writes: () => number) => Promise<T>): Promise<T> {
+  const proto = Socket.prototype as unknown as { write: (...args: unknown[]) => boolean };
+  const original = proto.write;
+  let n = 0;
+  proto.write = function (this: Socket, ...args: unknown[]) {
+    n++;
+    return original.apply(this, args);
+  };
+  try {
+    return await body(() => n);
+  } finally {
+    proto.write = original;
+  }
+}
+
+test('writes per loop turn: with a call in flight, 20 calls made in one job go out in one write; a lone call on an idle connection is written before the next loop turn', async () => {
+  const c = connectTo(provider.dubboPort);
+  await c.waitReady();
+  await c.call(pingBody(), 5000);
+  await countingSocketWrites(async (writes) => {
+    // Tried: a lone call, then a microtask queued after it: the call's frame is written by then.
+    const lone = c.call(getAccountBody(1), 5000);
+    const afterIt = await new Promise<number>((resolve) => queueMicrotask(() => resolve(writes())));
+    assert.equal(afterIt, 1, 'a lone call is written within its own job, not held for the loop turn');
+    assert.equal((await lone).status, 20);
+    // Tried: slow(300) in flight, then 20 calls across 20 microtask turns of one job: one write for all 20.
+    const slow = c.call(slowBody(300), 5000);
+    await new Promise((r) => setImmediate(r));
+    const before = writes();
+    const burst: Array<Promise<DubboReply>> = [];
+    for (let i = 0; i < 20; i++) {
+      burst.push(c.call(getAccountBody(i + 1), 5000));
+      await Promise.resolve();
+    }
+    assert.equal(writes() - before, 0, 'nothing is written while the job runs');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(writes() - before, 1, 'the 20 frames went out in one write after the job');
+    const replies = await Promise.all(burst);
+    replies.forEach((r, i) => assert.equal(r.status, 20, `call ${i} answered`));
+    assert.equal((await slow).status, 20);
+  });
 });
 
 test('300 concurrent getAccount(i) calls each get account i back', async () => {
