@@ -25,6 +25,7 @@ import { MAX_JSON_NESTING } from '../../exchange/index.js';
 import type { Draft, DraftValue, LongLike } from './draft.js';
 import type { JsonReader } from './from-json.js';
 import type { FieldInfo, TypePlans } from './plan.js';
+import { K, KIND, wireOf } from './kinds.js';
 import { enumOf, scalarOf } from './scalars.js';
 import { durationOf, timestampOf, WKT, WRAPPERS } from './well-known.js';
 
@@ -46,62 +47,7 @@ export interface JsonWire {
   encoder(type: Type, parsedAs?: Type): JsonWireEncoder | undefined;
 }
 
-const enum K {
-  Double,
-  Float,
-  Int32,
-  Uint32,
-  Sint32,
-  Fixed32,
-  Sfixed32,
-  Int64,
-  Uint64,
-  Sint64,
-  Fixed64,
-  Sfixed64,
-  Bool,
-  String,
-  Bytes,
-  Enum,
-  Message,
-}
-const KIND: Record<string, K> = {
-  double: K.Double,
-  float: K.Float,
-  int32: K.Int32,
-  uint32: K.Uint32,
-  sint32: K.Sint32,
-  fixed32: K.Fixed32,
-  sfixed32: K.Sfixed32,
-  int64: K.Int64,
-  uint64: K.Uint64,
-  sint64: K.Sint64,
-  fixed64: K.Fixed64,
-  sfixed64: K.Sfixed64,
-  bool: K.Bool,
-  string: K.String,
-  bytes: K.Bytes,
-};
 const KIND_NAME = Object.fromEntries(Object.entries(KIND).map(([n, k]) => [k, n])) as Record<number, string>;
-
-function wireOf(k: K): number {
-  switch (k) {
-    case K.Double:
-    case K.Fixed64:
-    case K.Sfixed64:
-      return 1;
-    case K.Float:
-    case K.Fixed32:
-    case K.Sfixed32:
-      return 5;
-    case K.String:
-    case K.Bytes:
-    case K.Message:
-      return 2;
-    default:
-      return 0;
-  }
-}
 
 const enum Special {
   None,

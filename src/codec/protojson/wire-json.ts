@@ -20,64 +20,8 @@ import { protoJsonName } from './names.js';
 import type { FieldInfo, TypePlans } from './plan.js';
 import type { ToJsonOptions } from './to-json.js';
 import { floatJson } from './scalars.js';
+import { K, KIND, wireOf } from './kinds.js';
 import { fraction, lookupTypeUrl, SPECIAL_JSON, TS_MAX_SECONDS, TS_MIN_SECONDS, DURATION_MAX_SECONDS, WKT, WRAPPERS } from './well-known.js';
-
-/** Scalar kinds as small integers (switch on a number, not a string). */
-const enum K {
-  Double,
-  Float,
-  Int32,
-  Uint32,
-  Sint32,
-  Fixed32,
-  Sfixed32,
-  Int64,
-  Uint64,
-  Sint64,
-  Fixed64,
-  Sfixed64,
-  Bool,
-  String,
-  Bytes,
-  Enum,
-  Message,
-}
-const KIND: Record<string, K> = {
-  double: K.Double,
-  float: K.Float,
-  int32: K.Int32,
-  uint32: K.Uint32,
-  sint32: K.Sint32,
-  fixed32: K.Fixed32,
-  sfixed32: K.Sfixed32,
-  int64: K.Int64,
-  uint64: K.Uint64,
-  sint64: K.Sint64,
-  fixed64: K.Fixed64,
-  sfixed64: K.Sfixed64,
-  bool: K.Bool,
-  string: K.String,
-  bytes: K.Bytes,
-};
-/** The wire type each kind is sent with when not packed. */
-function wireOf(k: K): number {
-  switch (k) {
-    case K.Double:
-    case K.Fixed64:
-    case K.Sfixed64:
-      return 1;
-    case K.Float:
-    case K.Fixed32:
-    case K.Sfixed32:
-      return 5;
-    case K.String:
-    case K.Bytes:
-    case K.Message:
-      return 2;
-    default:
-      return 0;
-  }
-}
 
 /** How a message type's JSON is not an object of its fields. */
 const enum Special {
