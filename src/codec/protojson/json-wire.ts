@@ -442,6 +442,35 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
     i++;
   }
 
+  /**
+   * At `open` (else give up): enters one nesting level and steps inside. False when the container
+   * is empty: then it is already closed and the level left again.
+   */
+  function openContainer(open: number, close: number): boolean {
+    if (s[i] !== open) giveUp();
+    enter();
+    i++;
+    ws();
+    if (s[i] !== close) return true;
+    i++;
+    depth--;
+    return false;
+  }
+
+  /** After a member: true past a comma (another member follows), false past `close`. */
+  function nextMember(close: number): boolean {
+    ws();
+    const c = s[i];
+    if (c === C_COMMA) {
+      i++;
+      ws();
+      return true;
+    }
+    if (c !== close) giveUp();
+    i++;
+    return false;
+  }
+
   function enter(): void {
     if (++depth > MAX_JSON_NESTING) giveUp();
   }
@@ -864,15 +893,7 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
   }
 
   function objectBody(mp: MessagePlan): void {
-    if (s[i] !== C_LBRACE) giveUp();
-    enter();
-    i++;
-    ws();
-    if (s[i] === C_RBRACE) {
-      i++;
-      depth--;
-      return;
-    }
+    if (!openContainer(C_LBRACE, C_RBRACE)) return;
     const many = mp.fields.length > 32;
     let seen = 0;
     const seenMany = many ? new Uint8Array(mp.fields.length) : undefined;
@@ -920,29 +941,13 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
         else if (fp.kind === K.Message) messageElement(fp, fp.tag);
         else scalarElement(fp, fp.kind, fp.tag, !fp.presence);
       }
-      ws();
-      const c = s[i];
-      if (c === C_COMMA) {
-        i++;
-        ws();
-      } else if (c === C_RBRACE) {
-        i++;
-        break;
-      } else giveUp();
+      if (!nextMember(C_RBRACE)) break;
     }
     depth--;
   }
 
   function repeatedField(fp: FieldPlan): void {
-    if (s[i] !== C_LBRACKET) giveUp();
-    enter();
-    i++;
-    ws();
-    if (s[i] === C_RBRACKET) {
-      i++;
-      depth--;
-      return;
-    }
+    if (!openContainer(C_LBRACKET, C_RBRACKET)) return;
     let h = -1;
     if (fp.packed) {
       out.varint(fp.packedTag);
@@ -952,30 +957,14 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
       if (s[i] === 0x6e) giveUp(); // null elements: the general path refuses them
       if (fp.kind === K.Message) messageElement(fp, fp.tag);
       else scalarElement(fp, fp.kind, fp.packed ? 0 : fp.tag, false);
-      ws();
-      const c = s[i];
-      if (c === C_COMMA) {
-        i++;
-        ws();
-      } else if (c === C_RBRACKET) {
-        i++;
-        break;
-      } else giveUp();
+      if (!nextMember(C_RBRACKET)) break;
     }
     if (h >= 0) out.close(h);
     depth--;
   }
 
   function mapField(fp: FieldPlan): void {
-    if (s[i] !== C_LBRACE) giveUp();
-    enter();
-    i++;
-    ws();
-    if (s[i] === C_RBRACE) {
-      i++;
-      depth--;
-      return;
-    }
+    if (!openContainer(C_LBRACE, C_RBRACE)) return;
     const keys = new Set<string>();
     for (;;) {
       readStringToken();
@@ -993,15 +982,7 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
       if (fp.kind === K.Message) messageElement(fp, fp.valueTag);
       else scalarElement(fp, fp.kind, fp.valueTag, false);
       out.close(h);
-      ws();
-      const c = s[i];
-      if (c === C_COMMA) {
-        i++;
-        ws();
-      } else if (c === C_RBRACE) {
-        i++;
-        break;
-      } else giveUp();
+      if (!nextMember(C_RBRACE)) break;
     }
     depth--;
   }
