@@ -8,16 +8,10 @@
 import { parseArgs } from 'node:util';
 import { parse as parseLossless } from 'lossless-json';
 import { parseExactJson } from '../src/codec/exact-json.js';
+import { TRANSFER_BODY } from './finance-body.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '6' }, n: { type: 'string', default: '200000' } } });
-const body = JSON.stringify({
-  to: 9007199254740993n.toString(),
-  amount: '1234567890123.4567',
-  currency: 'CNY',
-  memo: 'rent for the flat on the third floor, paid on time as agreed with the landlord',
-  executeAt: '2024-03-01T10:00:00',
-  tags: ['rent', 'monthly', 'household', 'standing-order', 'bench'],
-}).replace(/"(to|amount)":"([0-9.]+)"/g, '"$1":$2');
+const body = TRANSFER_BODY;
 const n = Number(values.n);
 const rows: Record<string, number[]> = { 'lossless-json parse': [], parseExactJson: [], 'JSON.parse': [] };
 const parsers: Array<[string, (text: string) => unknown]> = [

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigDir } from '../src/config/loader.js';
 import { compileDubboRoute } from '../src/mapping/dubbo.js';
 import { RequestView } from '../src/mapping/request-view.js';
+import { TRANSFER_BODY } from './finance-body.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, n: { type: 'string', default: '100000' } } });
 const config = await loadConfigDir('mappings');
@@ -16,9 +17,7 @@ const route = config.routes.find((r) => r.id === 'lab-echo-transfer');
 const service = config.services.get('lab');
 if (route?.protocol !== 'dubbo' || service?.protocol !== 'dubbo') throw new Error('mappings/lab.yaml has no Dubbo route lab-echo-transfer');
 const plan = compileDubboRoute(route, service, config);
-const body = Buffer.from(
-  '{"to":9007199254740993,"amount":1234567890123.4567,"currency":"CNY","memo":"rent for the flat on the third floor, paid on time as agreed with the landlord","executeAt":"2024-03-01T10:00:00","tags":["rent","monthly","household","standing-order","bench"]}',
-);
+const body = Buffer.from(TRANSFER_BODY);
 const req = { method: 'POST', path: '/lab/echo/transfer', rawQuery: '', headers: { 'content-type': 'application/json' }, body };
 const n = Number(values.n);
 const time = (f: () => unknown): number => {

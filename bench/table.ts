@@ -57,6 +57,7 @@ import { RequestView } from '../src/mapping/request-view.js';
 import { createDubboClient } from '../src/upstream/clients.js';
 import { startJavaProvider } from '../test/support/java-provider.js';
 import { freePort } from '../test/support/ports.js';
+import { TRANSFER_BODY } from './finance-body.js';
 import { closedLoop, wrkMs } from './load.js';
 
 const { values } = parseArgs({
@@ -523,16 +524,8 @@ try {
   const script = path.join(dir, 'post.lua');
   await writeFile(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(postBody)}\nwrk.headers["Content-Type"] = "application/json"\n`);
   const bareReply = await (await fetch(bareUrl, { method: 'POST', body: postBody, headers: { 'content-type': 'application/json' } })).text();
-  // The finance route's request: a Transfer (every field of the class), about the floor's size, its
-  // long and BigDecimal past a double's precision (written as JSON numbers below).
-  const transferBody = JSON.stringify({
-    to: '9007199254740993',
-    amount: '1234567890123.4567',
-    currency: 'CNY',
-    memo: 'rent for the flat on the third floor, paid on time as agreed with the landlord',
-    executeAt: '2024-03-01T10:00:00',
-    tags: ['rent', 'monthly', 'household', 'standing-order', 'bench'],
-  }).replace(/"(to|amount)":"([0-9.]+)"/g, '"$1":$2');
+  // The finance route's request (bench/finance-body.ts).
+  const transferBody = TRANSFER_BODY;
   const financeUrl = `http://127.0.0.1:${ferryPort}/lab/echo/transfer`;
   const financeTypedUrl = `http://127.0.0.1:${ferryPort}/lab/echo/transfer-typed`;
   const financeScript = path.join(dir, 'transfer.lua');

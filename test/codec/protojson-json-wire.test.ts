@@ -11,7 +11,6 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import fc from 'fast-check';
 import type { Type } from 'protobufjs';
 import { createProtoJson } from '../../src/codec/protojson/index.js';
@@ -19,16 +18,9 @@ import { isFerryError } from '../../src/errors/index.js';
 import type { GatewayRequest } from '../../src/exchange/index.js';
 import { compileRequestMapping } from '../../src/mapping/grpc/request.js';
 import { jsonBodyText } from '../../src/mapping/request-view.js';
-import { loadProtoRoot } from '../../src/upstream/grpc/proto-loader.js';
-import { allTypes, randomBody, speller } from '../support/protojson-random.js';
+import { allTypes, randomBody, speller, loadSampleProtos } from '../support/protojson-random.js';
 
-const IDL = path.resolve('idl');
-const root = loadProtoRoot(
-  ['payments/v1/kitchen_sink.proto', 'payments/v1/payments.proto', 'bench/v1/orders.proto', 'sample/greeter.proto', 'ferry/peer/v1/peer.proto'].map(
-    (f) => path.join(IDL, f),
-  ),
-  { includeDirs: [IDL] },
-);
+const root = loadSampleProtos();
 const pj = createProtoJson(root);
 const KS = root.lookupType('example.kitchen.v1.KitchenSink');
 const SOURCE = { argument: 'body', jsonPath: '$' };

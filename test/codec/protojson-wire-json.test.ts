@@ -9,24 +9,16 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import type { Type } from 'protobufjs';
 import { createProtoJson, type Draft } from '../../src/codec/protojson/index.js';
 import { DraftMap, longFromBigInt } from '../../src/codec/protojson/draft.js';
 import { isFerryError } from '../../src/errors/index.js';
-import { loadProtoRoot } from '../../src/upstream/grpc/proto-loader.js';
 import { utcText } from '../../src/codec/protojson/wire-json.js';
-import { allTypes, generator } from '../support/protojson-random.js';
+import { allTypes, generator, loadSampleProtos } from '../support/protojson-random.js';
 
-const IDL = path.resolve('idl');
-const root = loadProtoRoot(
-  ['payments/v1/kitchen_sink.proto', 'payments/v1/payments.proto', 'bench/v1/orders.proto', 'sample/greeter.proto', 'ferry/peer/v1/peer.proto'].map(
-    (f) => path.join(IDL, f),
-  ),
-  { includeDirs: [IDL] },
-);
+const root = loadSampleProtos();
 const pj = createProtoJson(root);
 const KS = root.lookupType('example.kitchen.v1.KitchenSink');
 

@@ -54,18 +54,15 @@ async function protoc(idl: string, out: string): Promise<void> {
   ]);
 }
 
+/** `ferry import --reflection` of the Payments service from the live peer into `yamlPath`. */
+function importPayments(yamlPath: string): ReturnType<typeof ferryCli> {
+  return ferryCli(['import', '--reflection', peer.address, '--service', 'example.payments.v1.Payments', '--out', yamlPath]);
+}
+
 before(async () => {
   peer = await startGrpcPeer({ reflection: true });
   dir = await mkdtemp(path.join(tmpdir(), 'ferry-reflection-'));
-  const r = await ferryCli([
-    'import',
-    '--reflection',
-    peer.address,
-    '--service',
-    'example.payments.v1.Payments',
-    '--out',
-    path.join(dir, 'payments.yaml'),
-  ]);
+  const r = await importPayments(path.join(dir, 'payments.yaml'));
   assert.equal(r.code, 0, `ferry import exits 0: ${r.stderr}`);
   importStderr = r.stderr;
   const shipped = (await readFile('mappings/payments.yaml', 'utf8'))
@@ -172,15 +169,7 @@ describe('ferry import --reflection from the Python grpcio server', () => {
     await writeFile(path.join(idl, 'payments/v1/payments.proto'), proto);
     await protoc(idl, path.join(out, 'payments.binpb'));
     const before = await readFile(path.join(out, 'payments.binpb'));
-    const r = await ferryCli([
-      'import',
-      '--reflection',
-      peer.address,
-      '--service',
-      'example.payments.v1.Payments',
-      '--out',
-      path.join(out, 'payments.yaml'),
-    ]);
+    const r = await importPayments(path.join(out, 'payments.yaml'));
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await readFile(path.join(out, 'payments.yaml'), 'utf8'), edited, 'the hand-edited mapping is as it was');
     assert.deepEqual(await readFile(path.join(out, 'payments.binpb')), before, 'and so is the descriptor set it names');

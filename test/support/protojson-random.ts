@@ -3,14 +3,32 @@
  * encoder's): every field kind, edge values of each scalar, unknown enum numbers, oneofs, maps,
  * nested and well-known types, deterministic from a seed fast-check gives.
  */
+import path from 'node:path';
 import protobuf from 'protobufjs';
 import type { Root, Type } from 'protobufjs';
 import type { Draft, DraftValue, ProtoJson } from '../../src/codec/protojson/index.js';
 import { DraftMap, longFromBigInt } from '../../src/codec/protojson/draft.js';
 import { createTypePlans, LONG_TYPES, type FieldInfo } from '../../src/codec/protojson/plan.js';
 import { SPECIAL_JSON, WRAPPERS } from '../../src/codec/protojson/well-known.js';
+import { loadProtoRoot } from '../../src/upstream/grpc/proto-loader.js';
 
 const plans = createTypePlans();
+
+/** Every sample proto the codec property tests draw types from (kitchen sink, payments, the bench's orders, greeter, the peer). */
+export function loadSampleProtos(): Root {
+  const idl = path.resolve('idl');
+  const files = [
+    'payments/v1/kitchen_sink.proto',
+    'payments/v1/payments.proto',
+    'bench/v1/orders.proto',
+    'sample/greeter.proto',
+    'ferry/peer/v1/peer.proto',
+  ];
+  return loadProtoRoot(
+    files.map((f) => path.join(idl, f)),
+    { includeDirs: [idl] },
+  );
+}
 
 /**
  * Every message type the loaded protos declare (google.* included), but for proto2 types with a
