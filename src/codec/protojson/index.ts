@@ -15,8 +15,8 @@
  * protobuf JSON mapping spec, checked against Python's `google.protobuf.json_format` by
  * test/e2e/grpc-json-conformance.test.ts.
  */
+import { parseExactJson } from '../exact-json.js';
 import type { Field, Root, Type } from 'protobufjs';
-import { parse as parseLossless } from 'lossless-json';
 import { FerryError } from '../../errors/index.js';
 import type { Draft, DraftValue } from './draft.js';
 import { createDraftEncoder } from './encode.js';
@@ -38,7 +38,7 @@ export { NO_BODY, type JsonWireEncoder } from './json-wire.js';
 /** Encoder/decoder between proto3 JSON and protobuf binary for the types of one protobufjs Root. */
 export interface ProtoJson {
   /**
-   * Parses request JSON text. Numbers are kept as exact text (lossless-json) when `type` has any
+   * Parses request JSON text. Numbers are kept as exact text (parseExactJson: lossless-json's values) when `type` has any
    * 64-bit integer field (or an Any, which may hold one), otherwise JSON.parse is used.
    */
   parseText(type: Type, text: string, source: JsonSource): unknown;
@@ -105,7 +105,7 @@ export function createProtoJson(root: Root): ProtoJson {
   return {
     parseText(type, text, source) {
       try {
-        if (needsLossless(type)) return parseLossless(text);
+        if (needsLossless(type)) return parseExactJson(text);
         return JSON.parse(text) as unknown;
       } catch (err) {
         throw new FerryError('FERRY_BAD_JSON', `${source.argument}: ${(err as Error).message}`, {

@@ -20,7 +20,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Enum, Type } from 'protobufjs';
-import { LosslessNumber, parse as parseLosslessText } from 'lossless-json';
+import { LosslessNumber } from 'lossless-json';
+import { parseExactJson } from '../exact-json.js';
 import { MAX_JSON_NESTING } from '../../exchange/index.js';
 import type { Draft, DraftValue, LongLike } from './draft.js';
 import type { JsonReader } from './from-json.js';
@@ -1054,7 +1055,7 @@ export function createJsonWire(plans: TypePlans, reader: JsonReader, encode: (ty
     const text = (s as Buffer).toString('utf8', start, i);
     let dv: DraftValue | undefined;
     try {
-      const value: unknown = lossless ? parseLosslessText(text) : JSON.parse(text);
+      const value: unknown = lossless ? parseExactJson(text) : JSON.parse(text);
       dv = reader.fieldValueOf(fp.fi, value, '');
     } catch {
       return giveUp();
