@@ -12,7 +12,10 @@
  * Each figure is the median over rounds of the CPU time (user + system) of one decode; in each round
  * the variants alternate: no deadline, a deadline far away (the checks run but never fire), and with
  * `--before DIR` the same code from another checkout (e.g. /work/main) for before/after in one process.
- * Then each 1 000 000-value reply is decoded with a deadline 10 ms away: how long decoding went on
+ * Then the hot path: small replies (1, 20 and 200 Items; KitchenSinks of 4, 80 and 800 values),
+ * CPU µs per reply over many calls, the same variants alternating per round, so that the cost of the
+ * checks on the replies Ferry mostly serves is read against the old code in the same process.
+ * Last, each 1 000 000-value reply is decoded with a deadline 10 ms away: how long decoding went on
  * and how many values it decoded before it stopped.
  */
 import path from 'node:path';
@@ -113,6 +116,42 @@ for (const kind of kinds) {
     const old = before ? median(t.old) : 0;
     console.log(
       `${kind.padEnd(9)}${String(n).padStart(10)}${String(b.length).padStart(10)}${none.toFixed(1).padStart(13)}${((none * 1e6) / n).toFixed(0).padStart(10)}${far.toFixed(1).padStart(14)}${(far / none).toFixed(3).padStart(8)}${before ? old.toFixed(1).padStart(10) + (none / old).toFixed(3).padStart(8) : ''}`,
+    );
+  }
+}
+
+const CALLS = 2000;
+console.log(`\n# small replies: CPU µs per reply (median of ${ROUNDS} rounds of ${CALLS} calls per variant)`);
+console.log(
+  `${'decoder'.padEnd(9)}${'values'.padStart(10)}${'no deadline'.padStart(13)}${'deadline set'.padStart(14)}${'ratio'.padStart(8)}${before ? 'before'.padStart(10) + 'ratio'.padStart(8) : ''}`,
+);
+for (const kind of kinds) {
+  for (const items of [1, 20, 200]) {
+    // Hessian: the flag, the class definition's five, the list, four per Item; gRPC: as many ids and tags.
+    const n = kind === 'grpc' ? 4 * items : 7 + 4 * items;
+    const b = kind === 'grpc' ? now.encodeGrpc(n) : wideReplyBody(items);
+    const many = (fn: (b: Buffer, d?: number) => unknown, withDeadline: boolean) => () => {
+      for (let i = 0; i < CALLS; i++) fn(b, withDeadline ? FAR() : undefined);
+    };
+    const t = { none: [] as number[], far: [] as number[], old: [] as number[] };
+    for (let r = 0; r < ROUNDS + 2; r++) {
+      // Two warm-up rounds, not counted.
+      const keep = r >= 2;
+      const a = cpuMs(many(now[kind], false));
+      const f = cpuMs(many(now[kind], true));
+      const o = before ? cpuMs(many(before[kind], false)) : 0;
+      if (keep) {
+        t.none.push(a);
+        t.far.push(f);
+        t.old.push(o);
+      }
+    }
+    const us = (ms: number): string => ((ms * 1000) / CALLS).toFixed(2);
+    const none = median(t.none);
+    const far = median(t.far);
+    const old = before ? median(t.old) : 0;
+    console.log(
+      `${kind.padEnd(9)}${String(n).padStart(10)}${us(none).padStart(13)}${us(far).padStart(14)}${(far / none).toFixed(3).padStart(8)}${before ? us(old).padStart(10) + (none / old).toFixed(3).padStart(8) : ''}`,
     );
   }
 }
