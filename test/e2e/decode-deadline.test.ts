@@ -4,7 +4,9 @@
  *   999 967 values, just under the default value budget), on the generic path and on the typed one
  *   (`returns: List<com.example.Item>`);
  * - gRPC: the real grpcio peer (samples/grpc-python/server.py, KitchenSinkService.Echo "wide:N":
- *   N packed int64 ids, serialized by Python's protobuf).
+ *   N packed int64 ids, serialized by Python's protobuf);
+ * - ext_proc: the Dubbo reply again, asked for by Envoy's side of ext_proc (the Go client on
+ *   go-control-plane's types, test/support/envoy-client.ts): the same engine path, the same answer.
  * Each reply first answers 200 whole on a route with time to spare (decoding is not cut short when
  * the deadline is far). Then a route whose timeout is a sixth of what that took is called: the
  * answer is the route's timeout answer (504 FERRY_UPSTREAM_TIMEOUT, as a late provider gets) saying
@@ -19,7 +21,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { RequestOutcome } from '../../src/gateway/engine.js';
-import { http, startTestFerry, type HttpResult, type TestFerry } from '../support/ferry.js';
+import { ensureEnvoyClient, immediateOf, runScenarios } from '../support/envoy-client.js';
+import { http, startTestFerry, type TestFerry } from '../support/ferry.js';
 import { startGrpcPeer, type GrpcPeer } from '../support/grpc-peer.js';
 import { startHostileDubbo, WIDE_ITEMS, type HostileDubbo } from '../support/hostile-dubbo.js';
 
@@ -80,6 +83,7 @@ before(async () => {
     withoutSamples: true,
     // Full problem details, so that the test reads why the route timed out.
     problemDetail: 'full',
+    extProcPort: 0,
     onOutcome: (o: RequestOutcome) => {
       if (o.routeId !== undefined) durations.set(o.routeId, [...(durations.get(o.routeId) ?? []), o.durationMs]);
     },
@@ -92,6 +96,13 @@ after(async () => {
   await peer?.stop();
 });
 
+/** What the tests read of an answer, over HTTP or in an ext_proc ImmediateResponse. */
+interface Answer {
+  readonly status: number;
+  readonly text: string;
+  readonly json: { code?: string; detail?: string } | undefined;
+}
+
 /** The fastest whole call of `routeId` so far, ms. */
 const fastest = (routeId: string): number => Math.min(...(durations.get(routeId) ?? [60]));
 
@@ -100,7 +111,7 @@ const fastest = (routeId: string): number => Math.min(...(durations.get(routeId)
  * be the route's timeout answer. Its timeout starts at a sixth of the long route's fastest call and
  * grows after a try whose reply came after the deadline, up to half of it.
  */
-async function untilAbandoned(short: string, long: string, call: () => Promise<HttpResult>, remap: () => Promise<void>): Promise<HttpResult> {
+async function untilAbandoned(short: string, long: string, call: () => Promise<Answer>, remap: () => Promise<void>): Promise<Answer> {
   const seen: string[] = [];
   const whole = fastest(long);
   shortMs[short] = Math.max(10, Math.floor(whole / 6));
@@ -113,12 +124,12 @@ async function untilAbandoned(short: string, long: string, call: () => Promise<H
     const detail = String(r.json?.detail);
     if (/decoding abandoned/.test(detail)) return r;
     seen.push(`${what}: ${detail}`);
-    shortMs[short] = Math.min(Math.floor(whole / 2), Math.floor(shortMs[short]! * 1.5));
+    shortMs[short] = Math.min(Math.floor(whole / 2), Math.floor(shortMs[short] * 1.5));
   }
   return assert.fail(`${short}: no try got its reply before the deadline: ${seen.join(' | ')}`);
 }
 
-const abandonedAfter = (r: HttpResult): number => Number(/abandoned after (\d+) values/.exec(String(r.json?.detail))?.[1] ?? NaN);
+const abandonedAfter = (r: Answer): number => Number(/abandoned after (\d+) values/.exec(String(r.json?.detail))?.[1] ?? NaN);
 
 async function metric(pattern: RegExp): Promise<number> {
   const text = await ferry.metrics.registry.metrics();
@@ -158,6 +169,39 @@ test('the same Dubbo reply on a route with a short timeout: the route timeout an
   );
   const calm = await http(ferry.base, 'GET', '/calm');
   assert.equal(calm.status, 200, `another route answers after: ${calm.text}`);
+});
+
+test('the same Dubbo reply asked for through ext_proc (Envoy\'s client) on the short route: the same timeout answer, decoding abandoned', { timeout: 600_000 }, async () => {
+  await ensureEnvoyClient();
+  const remap = async (): Promise<void> => {
+    await ferry.writeMapping('wide.yaml', dubboMapping(provider.address));
+    await ferry.reload();
+  };
+  const viaEnvoy = async (): Promise<Answer> => {
+    const [res] = await runScenarios(ferry.extProcPort!, [
+      {
+        name: 'wide',
+        headers: [
+          [':method', 'GET'],
+          [':path', '/wide/generic/short'],
+          [':authority', 'wide.example'],
+          [':scheme', 'http'],
+        ],
+        messageTimeoutMs: 120_000,
+      },
+    ]);
+    const ir = immediateOf(res!);
+    let json: Answer['json'];
+    try {
+      json = JSON.parse(ir.body) as Answer['json'];
+    } catch {
+      json = undefined;
+    }
+    return { status: ir.status, text: ir.body, json };
+  };
+  const r = await untilAbandoned('generic-short', 'generic-long', viaEnvoy, remap);
+  const decoded = abandonedAfter(r);
+  assert.ok(decoded > 0 && decoded < WIDE_VALUES, `abandoned after ${decoded} of ${WIDE_VALUES} values: ${String(r.json?.detail)}`);
 });
 
 test('the wide gRPC reply (input: Echo "wide:1000000" from grpcio, 1 000 000 packed ids) answers 200 whole with time to spare', { timeout: 600_000 }, async () => {
