@@ -71,7 +71,11 @@ async function decodersOf(root: string): Promise<Decoders> {
     },
     grpc: (body, deadline) => writer(body, deadline),
     encodeGrpc: (n) =>
-      Buffer.from(sink.encode(sink.fromObject({ ids: Array.from({ length: n / 2 }, (_, i) => i * 1000), tags: Array.from({ length: n / 2 }, (_, i) => `t${i}`) })).finish()),
+      Buffer.from(
+        sink
+          .encode(sink.fromObject({ ids: Array.from({ length: n / 2 }, (_, i) => i * 1000), tags: Array.from({ length: n / 2 }, (_, i) => `t${i}`) }))
+          .finish(),
+      ),
   };
 }
 
@@ -93,7 +97,11 @@ const kinds = ['generic', 'typed', 'grpc'] as const;
 const body = (kind: (typeof kinds)[number], n: number): Buffer => (kind === 'grpc' ? now.encodeGrpc(n) : wideReplyBody(Math.floor((n - 7) / 4)));
 
 console.log(`# node --import tsx bench/decode-deadline.ts --rounds ${ROUNDS}${values.before ? ` --before ${values.before}` : ''}`);
-console.log(`# node ${process.version}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}, CPU ms per reply (median of ${ROUNDS})`);
+console.log(
+  `# node ${process.version}, load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}, CPU ms per reply (median of ${ROUNDS})`,
+);
 console.log(
   `${'decoder'.padEnd(9)}${'values'.padStart(10)}${'bytes'.padStart(10)}${'no deadline'.padStart(13)}${'ns/value'.padStart(10)}${'deadline set'.padStart(14)}${'ratio'.padStart(8)}${before ? 'before'.padStart(10) + 'ratio'.padStart(8) : ''}`,
 );

@@ -152,11 +152,7 @@ test('a far deadline changes nothing for any JSON-like value hessian.js writes, 
     assert.equal(genericAnswer(body, 1_000_000, far()), answer, mode);
     // The reader's tree of a reference bomb is small; toJson's budget refuses its expansion, deadline or not.
     const tree = decodeAll(body)[1];
-    assert.equal(
-      String(thrown(() => toJson(tree, { longs: 'auto', deadline: far() }))),
-      String(thrown(() => toJson(tree, { longs: 'auto' }))),
-      mode,
-    );
+    assert.equal(String(thrown(() => toJson(tree, { longs: 'auto', deadline: far() }))), String(thrown(() => toJson(tree, { longs: 'auto' }))), mode);
   }
 });
 

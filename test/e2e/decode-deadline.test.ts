@@ -136,103 +136,125 @@ async function metric(pattern: RegExp): Promise<number> {
   return Number(pattern.exec(text)?.[1] ?? 0);
 }
 
-test('the wide Dubbo reply (input: 249 990 Items, 999 967 values) answers 200 whole on routes with time to spare, generic and typed', { timeout: 600_000 }, async () => {
-  for (const route of ['generic', 'typed']) {
-    // Twice: the first call also builds the reply in the fake provider and opens the connection.
-    for (let i = 0; i < 2; i++) {
-      const r = await http(ferry.base, 'GET', `/wide/${route}`);
-      assert.equal(r.status, 200, `${route}: ${r.text.slice(0, 300)}`);
-      const items = r.json as unknown as Array<{ id: number; name: string; price: number }>;
-      assert.equal(items.length, WIDE_ITEMS, route);
-      assert.deepEqual(items[WIDE_ITEMS - 1], { id: WIDE_ITEMS - 1, name: `item-${WIDE_ITEMS - 1}`, price: WIDE_ITEMS - 1 + 0.25 }, route);
+test(
+  'the wide Dubbo reply (input: 249 990 Items, 999 967 values) answers 200 whole on routes with time to spare, generic and typed',
+  { timeout: 600_000 },
+  async () => {
+    for (const route of ['generic', 'typed']) {
+      // Twice: the first call also builds the reply in the fake provider and opens the connection.
+      for (let i = 0; i < 2; i++) {
+        const r = await http(ferry.base, 'GET', `/wide/${route}`);
+        assert.equal(r.status, 200, `${route}: ${r.text.slice(0, 300)}`);
+        const items = r.json as unknown as Array<{ id: number; name: string; price: number }>;
+        assert.equal(items.length, WIDE_ITEMS, route);
+        assert.deepEqual(items[WIDE_ITEMS - 1], { id: WIDE_ITEMS - 1, name: `item-${WIDE_ITEMS - 1}`, price: WIDE_ITEMS - 1 + 0.25 }, route);
+      }
     }
-  }
-});
+  },
+);
 
-test('the same Dubbo reply on a route with a short timeout: the route timeout answer, decoding abandoned early, counted as a timeout', { timeout: 600_000 }, async () => {
-  const remap = async (): Promise<void> => {
-    await ferry.writeMapping('wide.yaml', dubboMapping(provider.address));
-    await ferry.reload();
-  };
-  for (const route of ['generic', 'typed']) {
-    const r = await untilAbandoned(`${route}-short`, `${route}-long`, () => http(ferry.base, 'GET', `/wide/${route}/short`), remap);
-    const decoded = abandonedAfter(r);
-    assert.ok(decoded > 0 && decoded < WIDE_VALUES, `${route}: abandoned after ${decoded} of ${WIDE_VALUES} values: ${String(r.json?.detail)}`);
-    assert.ok(
-      (await metric(new RegExp(`ferry_requests_total\\{route="${route}-short",method="GET",status="504",code="FERRY_UPSTREAM_TIMEOUT"\\} (\\d+)`))) >= 1,
-      `${route}-short counted as a 504 timeout`,
-    );
-  }
-  assert.ok(
-    (await metric(/ferry_upstream_call_duration_seconds_count\{service="wide",method="wide",code="FERRY_UPSTREAM_TIMEOUT"\} (\d+)/)) >= 2,
-    'the upstream calls whose decoding was abandoned are counted as timeouts',
-  );
-  const calm = await http(ferry.base, 'GET', '/calm');
-  assert.equal(calm.status, 200, `another route answers after: ${calm.text}`);
-});
-
-test('the same Dubbo reply asked for through ext_proc (Envoy\'s client) on the short route: the same timeout answer, decoding abandoned', { timeout: 600_000 }, async () => {
-  await ensureEnvoyClient();
-  const remap = async (): Promise<void> => {
-    await ferry.writeMapping('wide.yaml', dubboMapping(provider.address));
-    await ferry.reload();
-  };
-  const viaEnvoy = async (): Promise<Answer> => {
-    const [res] = await runScenarios(ferry.extProcPort!, [
-      {
-        name: 'wide',
-        headers: [
-          [':method', 'GET'],
-          [':path', '/wide/generic/short'],
-          [':authority', 'wide.example'],
-          [':scheme', 'http'],
-        ],
-        messageTimeoutMs: 120_000,
-      },
-    ]);
-    const ir = immediateOf(res!);
-    let json: Answer['json'];
-    try {
-      json = JSON.parse(ir.body) as Answer['json'];
-    } catch {
-      json = undefined;
-    }
-    return { status: ir.status, text: ir.body, json };
-  };
-  const r = await untilAbandoned('generic-short', 'generic-long', viaEnvoy, remap);
-  const decoded = abandonedAfter(r);
-  assert.ok(decoded > 0 && decoded < WIDE_VALUES, `abandoned after ${decoded} of ${WIDE_VALUES} values: ${String(r.json?.detail)}`);
-});
-
-test('the wide gRPC reply (input: Echo "wide:1000000" from grpcio, 1 000 000 packed ids) answers 200 whole with time to spare', { timeout: 600_000 }, async () => {
-  peer = await startGrpcPeer();
-  await ferry.writeMapping('grpc.yaml', grpcMapping(peer.address));
-  await ferry.reload();
-  for (let i = 0; i < 2; i++) {
-    const r = await http(ferry.base, 'POST', '/grpc/wide', { text: `wide:${GRPC_IDS}` });
-    assert.equal(r.status, 200, r.text.slice(0, 300));
-    const ids = (r.json as { ids: string[] }).ids;
-    assert.equal(ids.length, GRPC_IDS);
-    assert.equal(ids[GRPC_IDS - 1], String(GRPC_IDS - 1));
-  }
-});
-
-test('the same gRPC reply on a route with a short timeout: the route timeout answer, decoding abandoned early, counted as a timeout', { timeout: 600_000 }, async () => {
-  const r = await untilAbandoned(
-    'grpc-short',
-    'grpc-long',
-    () => http(ferry.base, 'POST', '/grpc/wide/short', { text: `wide:${GRPC_IDS}` }),
-    async () => {
-      await ferry.writeMapping('grpc.yaml', grpcMapping(peer!.address));
+test(
+  'the same Dubbo reply on a route with a short timeout: the route timeout answer, decoding abandoned early, counted as a timeout',
+  { timeout: 600_000 },
+  async () => {
+    const remap = async (): Promise<void> => {
+      await ferry.writeMapping('wide.yaml', dubboMapping(provider.address));
       await ferry.reload();
-    },
-  );
-  const decoded = abandonedAfter(r);
-  assert.ok(decoded > 0 && decoded < GRPC_IDS, `abandoned after ${decoded} of ${GRPC_IDS} values: ${String(r.json?.detail)}`);
-  assert.ok(
-    (await metric(/ferry_upstream_call_duration_seconds_count\{service="kitchen",method="Echo",code="FERRY_UPSTREAM_TIMEOUT"\} (\d+)/)) >= 1,
-    'the gRPC call whose decoding was abandoned is counted as a timeout',
-  );
-  const small = await http(ferry.base, 'POST', '/grpc/wide/short', { text: 'plain' });
-  assert.equal(small.status, 200, `a small reply on the same route answers: ${small.text}`);
-});
+    };
+    for (const route of ['generic', 'typed']) {
+      const r = await untilAbandoned(`${route}-short`, `${route}-long`, () => http(ferry.base, 'GET', `/wide/${route}/short`), remap);
+      const decoded = abandonedAfter(r);
+      assert.ok(decoded > 0 && decoded < WIDE_VALUES, `${route}: abandoned after ${decoded} of ${WIDE_VALUES} values: ${String(r.json?.detail)}`);
+      assert.ok(
+        (await metric(
+          new RegExp(`ferry_requests_total\\{route="${route}-short",method="GET",status="504",code="FERRY_UPSTREAM_TIMEOUT"\\} (\\d+)`),
+        )) >= 1,
+        `${route}-short counted as a 504 timeout`,
+      );
+    }
+    assert.ok(
+      (await metric(/ferry_upstream_call_duration_seconds_count\{service="wide",method="wide",code="FERRY_UPSTREAM_TIMEOUT"\} (\d+)/)) >= 2,
+      'the upstream calls whose decoding was abandoned are counted as timeouts',
+    );
+    const calm = await http(ferry.base, 'GET', '/calm');
+    assert.equal(calm.status, 200, `another route answers after: ${calm.text}`);
+  },
+);
+
+test(
+  "the same Dubbo reply asked for through ext_proc (Envoy's client) on the short route: the same timeout answer, decoding abandoned",
+  { timeout: 600_000 },
+  async () => {
+    await ensureEnvoyClient();
+    const remap = async (): Promise<void> => {
+      await ferry.writeMapping('wide.yaml', dubboMapping(provider.address));
+      await ferry.reload();
+    };
+    const viaEnvoy = async (): Promise<Answer> => {
+      const [res] = await runScenarios(ferry.extProcPort!, [
+        {
+          name: 'wide',
+          headers: [
+            [':method', 'GET'],
+            [':path', '/wide/generic/short'],
+            [':authority', 'wide.example'],
+            [':scheme', 'http'],
+          ],
+          messageTimeoutMs: 120_000,
+        },
+      ]);
+      const ir = immediateOf(res!);
+      let json: Answer['json'];
+      try {
+        json = JSON.parse(ir.body) as Answer['json'];
+      } catch {
+        json = undefined;
+      }
+      return { status: ir.status, text: ir.body, json };
+    };
+    const r = await untilAbandoned('generic-short', 'generic-long', viaEnvoy, remap);
+    const decoded = abandonedAfter(r);
+    assert.ok(decoded > 0 && decoded < WIDE_VALUES, `abandoned after ${decoded} of ${WIDE_VALUES} values: ${String(r.json?.detail)}`);
+  },
+);
+
+test(
+  'the wide gRPC reply (input: Echo "wide:1000000" from grpcio, 1 000 000 packed ids) answers 200 whole with time to spare',
+  { timeout: 600_000 },
+  async () => {
+    peer = await startGrpcPeer();
+    await ferry.writeMapping('grpc.yaml', grpcMapping(peer.address));
+    await ferry.reload();
+    for (let i = 0; i < 2; i++) {
+      const r = await http(ferry.base, 'POST', '/grpc/wide', { text: `wide:${GRPC_IDS}` });
+      assert.equal(r.status, 200, r.text.slice(0, 300));
+      const ids = (r.json as { ids: string[] }).ids;
+      assert.equal(ids.length, GRPC_IDS);
+      assert.equal(ids[GRPC_IDS - 1], String(GRPC_IDS - 1));
+    }
+  },
+);
+
+test(
+  'the same gRPC reply on a route with a short timeout: the route timeout answer, decoding abandoned early, counted as a timeout',
+  { timeout: 600_000 },
+  async () => {
+    const r = await untilAbandoned(
+      'grpc-short',
+      'grpc-long',
+      () => http(ferry.base, 'POST', '/grpc/wide/short', { text: `wide:${GRPC_IDS}` }),
+      async () => {
+        await ferry.writeMapping('grpc.yaml', grpcMapping(peer!.address));
+        await ferry.reload();
+      },
+    );
+    const decoded = abandonedAfter(r);
+    assert.ok(decoded > 0 && decoded < GRPC_IDS, `abandoned after ${decoded} of ${GRPC_IDS} values: ${String(r.json?.detail)}`);
+    assert.ok(
+      (await metric(/ferry_upstream_call_duration_seconds_count\{service="kitchen",method="Echo",code="FERRY_UPSTREAM_TIMEOUT"\} (\d+)/)) >= 1,
+      'the gRPC call whose decoding was abandoned is counted as a timeout',
+    );
+    const small = await http(ferry.base, 'POST', '/grpc/wide/short', { text: 'plain' });
+    assert.equal(small.status, 200, `a small reply on the same route answers: ${small.text}`);
+  },
+);

@@ -143,7 +143,14 @@ export const WIDE_ITEM_CLASS = 'com.example.Item';
  * 7 + 4 × items values, 27 bytes or so per item.
  */
 export function wideReplyBody(items = WIDE_ITEMS): Buffer {
-  const def = Buffer.concat([Buffer.from([0x43]), shortString(WIDE_ITEM_CLASS), Buffer.from([0x93]), shortString('id'), shortString('name'), shortString('price')]);
+  const def = Buffer.concat([
+    Buffer.from([0x43]),
+    shortString(WIDE_ITEM_CLASS),
+    Buffer.from([0x93]),
+    shortString('id'),
+    shortString('name'),
+    shortString('price'),
+  ]);
   const head = Buffer.alloc(6);
   head[0] = 0x58; // a fixed-length untyped list, its length an int
   head[1] = 0x49;
