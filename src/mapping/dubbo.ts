@@ -18,7 +18,7 @@ import { describeThrowable, toJson } from '../codec/hessian/decode-json.js';
 import { JavaObject } from '../codec/hessian/reader.js';
 import { compileTypedJsonDecoder, type TypedJsonDecoder } from '../codec/hessian/decode-typed.js';
 import { DEFAULT_DUBBO_REPLY_BUDGETS, type DubboReplyBudgets } from '../codec/hessian/constants.js';
-import { DecodeDeadlineError, NO_DEADLINE } from '../codec/decode-deadline.js';
+import { DecodeDeadlineError, NO_DEADLINE, pastDeadline } from '../codec/decode-deadline.js';
 import { FerryError } from '../errors/index.js';
 import type { GatewayResponse } from '../exchange/index.js';
 import { compileRequestBodyEncoder, decodeErrorMessage, decodeResponseBody, encodeGenericRequestBody } from '../codec/dubbo-body.js';
@@ -194,6 +194,8 @@ export function compileDubboRoute(
         });
       }
       const value = result.kind === 'null' ? null : toJson(result.value, deadline === NO_DEADLINE ? toJsonOptions : { ...toJsonOptions, deadline });
+      // JSON.stringify runs in one call (bounded by the value budget): the deadline is looked at before it.
+      if (pastDeadline(deadline)) throw new DecodeDeadlineError();
       return { status: 200, headers: { ...JSON_HEADERS }, body: JSON.stringify(value) };
     },
   };
