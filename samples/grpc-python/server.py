@@ -136,10 +136,21 @@ class Payments(payments_grpc.PaymentsServicer):
 
 
 class KitchenSink(kitchen_grpc.KitchenSinkServiceServicer):
+    def __init__(self):
+        self.wide = {}
+
     def Echo(self, request, context):
         # Hostile replies for Ferry's nesting tests: text "nest:N" answers `nested` chained N messages
         # deep, "lists:N" answers `val` holding lists nested N deep (built in loops: no recursion here).
+        # A large legitimate reply for Ferry's decode-deadline tests: "wide:N" answers N packed `ids`
+        # (0 .. N-1), built once per N so that later calls only serialize it.
         kind, _, depth = request.text.partition(":")
+        if kind == "wide" and depth.isdigit():
+            if depth not in self.wide:
+                reply = kitchen_pb2.KitchenSink(text=request.text)
+                reply.ids.extend(range(int(depth)))
+                self.wide[depth] = reply
+            return self.wide[depth]
         if kind in ("nest", "lists") and depth.isdigit():
             reply = kitchen_pb2.KitchenSink(text=request.text)
             if kind == "nest":

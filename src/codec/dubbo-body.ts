@@ -214,10 +214,11 @@ function describeFlag(flag: HessianValue): string {
 /**
  * Decodes a status-20 response body: the result flag, then the value / exception / nothing, then
  * attachments for flags 3–5. Bytes after the last expected value are ignored (dubbo-go appends one).
- * Over a budget (attachments, values) is a HessianDecodeError with `overBudget`.
+ * Over a budget (attachments, values) is a HessianDecodeError with `overBudget`; past `deadline`
+ * (the route's, performance.now() ms), a DecodeDeadlineError.
  */
-export function decodeResponseBody(body: Buffer, budgets: DubboReplyBudgets = DEFAULT_DUBBO_REPLY_BUDGETS): DubboResult {
-  const r = new HessianReader(body, { maxValues: budgets.maxValues });
+export function decodeResponseBody(body: Buffer, budgets: DubboReplyBudgets = DEFAULT_DUBBO_REPLY_BUDGETS, deadline?: number): DubboResult {
+  const r = new HessianReader(body, { maxValues: budgets.maxValues, ...(deadline !== undefined ? { deadline } : {}) });
   const flagAt = r.offset;
   const flag = r.read();
   const readAttachments = (): Record<string, string> => readAttachmentsOf(r, budgets);

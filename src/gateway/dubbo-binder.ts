@@ -72,7 +72,8 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder<Dub
             });
             const colon = reply.endpoint.lastIndexOf(':');
             telemetry.setPeer(span, reply.endpoint.slice(0, colon), Number(reply.endpoint.slice(colon + 1)));
-            const response = plan.decodeReply(reply.status, reply.body, reply.endpoint);
+            // The route's deadline bounds decoding too (src/codec/decode-deadline.ts).
+            const response = plan.decodeReply(reply.status, reply.body, reply.endpoint, ctx.deadline);
             const extra = sticky?.replyHeaders(hint, reply.endpoint);
             if (extra) Object.assign(response.headers, extra);
             response.endpoint = reply.endpoint;

@@ -183,7 +183,7 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
     const input = method.resolvedRequestType as Type;
     const output = method.resolvedResponseType as Type;
     let requestMapping: RequestMapping;
-    let responseMapping: (bytes: Uint8Array) => string;
+    let responseMapping: (bytes: Uint8Array, deadline?: number) => string;
     try {
       requestMapping = compileRequestMapping(loaded.json, {
         input,
@@ -297,7 +297,8 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
           if (span) setPeer(span.span, res.endpoint);
           let body: string;
           try {
-            body = responseMapping(res.message);
+            // The call's deadline bounds decoding too (src/codec/decode-deadline.ts).
+            body = responseMapping(res.message, deadline);
           } catch (err) {
             throw mapDecodeError(err);
           }
@@ -352,7 +353,7 @@ export function createGrpcBinding(opts: GrpcBindingOptions): GrpcBinding {
       if (sticky) Object.assign(headers, sticky);
       const line = (b: Buffer) => {
         try {
-          return responseMapping(b) + '\n';
+          return responseMapping(b, deadline) + '\n';
         } catch (err) {
           throw mapDecodeError(err);
         }

@@ -18,6 +18,7 @@ import { describeThrowable, toJson } from '../codec/hessian/decode-json.js';
 import { JavaObject } from '../codec/hessian/reader.js';
 import { compileTypedJsonDecoder, type TypedJsonDecoder } from '../codec/hessian/decode-typed.js';
 import { DEFAULT_DUBBO_REPLY_BUDGETS, type DubboReplyBudgets } from '../codec/hessian/constants.js';
+import { DecodeDeadlineError, NO_DEADLINE, pastDeadline } from '../codec/decode-deadline.js';
 import { FerryError } from '../errors/index.js';
 import type { GatewayResponse } from '../exchange/index.js';
 import { compileRequestBodyEncoder, decodeErrorMessage, decodeResponseBody, encodeGenericRequestBody } from '../codec/dubbo-body.js';
@@ -38,8 +39,11 @@ export interface DubboRoutePlan {
   encodeRequest(view: RequestView, attachments: Record<string, string>, timeoutMs: number): Buffer;
   /** Request values to send as attachments, by attachment name (only those the route names). */
   attachmentsFrom(view: RequestView): Record<string, string>;
-  /** Turns the provider's reply into a response, or throws the FerryError it stands for. */
-  decodeReply(status: number, body: Buffer, endpoint: string): GatewayResponse;
+  /**
+   * Turns the provider's reply into a response, or throws the FerryError it stands for. Past
+   * `deadline` (the route's, performance.now() ms) decoding stops: 504 FERRY_UPSTREAM_TIMEOUT.
+   */
+  decodeReply(status: number, body: Buffer, endpoint: string, deadline?: number): GatewayResponse;
 }
 
 interface CompiledArg {
@@ -164,16 +168,17 @@ export function compileDubboRoute(
       const request = { ...baseRequest, method: route.rpcMethod, descriptor, attachments, timeoutMs };
       return encodeGenericRequestBody(writer, request, typeNames, (w) => writeArgs(w, view));
     },
-    decodeReply(status: number, body: Buffer, endpoint: string): GatewayResponse {
+    decodeReply(status: number, body: Buffer, endpoint: string, deadline = NO_DEADLINE): GatewayResponse {
       if (status !== STATUS_OK) throw statusError(status, body, endpoint, target);
       if (typed !== undefined) {
-        const json = typed.decodeReplyBody(body);
+        const json = typed.decodeReplyBody(body, deadline);
         if (json !== undefined) return { status: 200, headers: { 'content-type': 'application/json' }, body: json };
       }
       let result;
       try {
-        result = decodeResponseBody(body, budgets);
+        result = decodeResponseBody(body, budgets, deadline);
       } catch (err) {
+        if (err instanceof DecodeDeadlineError) throw err;
         throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', `the reply from ${endpoint} could not be decoded: ${(err as Error).message}`, {
           endpoint,
           cause: err,
@@ -193,7 +198,9 @@ export function compileDubboRoute(
           ...(allowed !== undefined && allowed.length > 0 ? exposedFields(result.value, allowed, toJsonOptions) : {}),
         });
       }
-      const value = result.kind === 'null' ? null : toJson(result.value, toJsonOptions);
+      const value = result.kind === 'null' ? null : toJson(result.value, deadline === NO_DEADLINE ? toJsonOptions : { ...toJsonOptions, deadline });
+      // JSON.stringify runs in one call (bounded by the value budget): the deadline is looked at before it.
+      if (pastDeadline(deadline)) throw new DecodeDeadlineError();
       return { status: 200, headers: { ...JSON_HEADERS }, body: JSON.stringify(value) };
     },
   };

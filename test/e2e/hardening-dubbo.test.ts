@@ -56,7 +56,7 @@ after(async () => {
  * connection is closed (the stream cannot be trusted) and the endpoint may be ejected for a while:
  * the next call of that service answers 200 on a new connection or a coded 503.
  */
-const EXPECTED: Record<Exclude<(typeof HOSTILE_MODES)[number], 'ok' | 'cycle'>, { status: number; codes: string[]; keeps: boolean }> = {
+const EXPECTED: Record<Exclude<(typeof HOSTILE_MODES)[number], 'ok' | 'cycle' | 'wide'>, { status: number; codes: string[]; keeps: boolean }> = {
   attachments: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR'], keeps: true },
   huge: { status: 502, codes: ['FERRY_UPSTREAM_PROTOCOL_ERROR'], keeps: false },
   endless: { status: 504, codes: ['FERRY_UPSTREAM_TIMEOUT'], keeps: false },

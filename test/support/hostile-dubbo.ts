@@ -14,9 +14,11 @@
  *   item, maps of one entry, objects of one field), far past Ferry's decode depth budget (256);
  * - `deepException`: an exception (result flag 0) whose `cause` chain is nested as deep;
  * - `refBomb`: 40 nested lists of two items, the second a reference to the first (2^40 values once expanded);
- * - `cycle`: a map holding references to itself and to a list that refers back to it (a cyclic graph).
+ * - `cycle`: a map holding references to itself and to a list that refers back to it (a cyclic graph);
  * - `badUuid`, `badLocale`: a java.util.UUID whose `value` is no UUID, a LocaleHandle whose `value` is
- *   no Locale.toString() text (Java never writes either).
+ *   no Locale.toString() text (Java never writes either);
+ * - `wide`: a legitimate large reply, a list of {@link WIDE_ITEMS} `com.example.Item` objects
+ *   (999 967 values as Ferry's reader counts them, just under the default budget of 1 000 000 per reply).
  *
  * Heartbeats are answered. Every socket is closed by `close()`.
  */
@@ -39,6 +41,7 @@ export const HOSTILE_MODES = [
   'cycle',
   'badUuid',
   'badLocale',
+  'wide',
 ] as const;
 
 /** How deep the deep-nesting modes nest: 400 times the decode depth budget, still a body of a few hundred KB. */
@@ -148,6 +151,47 @@ export function hostileValueBody(
   }
 }
 
+/**
+ * Items of the `wide` reply: with the result flag, the class definition's five, the list and each
+ * item's object, id, name and price, 999 967 values as Ferry's reader counts them.
+ */
+export const WIDE_ITEMS = 249_990;
+/** The class and fields of the `wide` reply's items. */
+export const WIDE_ITEM_CLASS = 'com.example.Item';
+
+/**
+ * A value reply (flag 1) holding an untyped list of `items` Item objects {id: int, name: String,
+ * price: double}, written by hand (hessian.js takes seconds for a quarter of a million objects):
+ * 7 + 4 × items values, 27 bytes or so per item.
+ */
+export function wideReplyBody(items = WIDE_ITEMS): Buffer {
+  const def = Buffer.concat([
+    Buffer.from([0x43]),
+    shortString(WIDE_ITEM_CLASS),
+    Buffer.from([0x93]),
+    shortString('id'),
+    shortString('name'),
+    shortString('price'),
+  ]);
+  const head = Buffer.alloc(6);
+  head[0] = 0x58; // a fixed-length untyped list, its length an int
+  head[1] = 0x49;
+  head.writeInt32BE(items, 2);
+  const parts: Buffer[] = [Buffer.from([0x91]), def, head];
+  for (let i = 0; i < items; i++) {
+    const item = Buffer.alloc(15);
+    item[0] = 0x60; // an instance of definition 0
+    item[1] = 0x49;
+    item.writeInt32BE(i, 2);
+    item[6] = 0x44;
+    item.writeDoubleBE(i + 0.25, 7);
+    const name = `item-${i}`;
+    // id, name, price in the definition's order: the double goes after the name.
+    parts.push(item.subarray(0, 6), shortString(name), item.subarray(6));
+  }
+  return Buffer.concat(parts);
+}
+
 function methodOf(body: Buffer): string {
   try {
     const dec = new hessian.DecoderV2(body);
@@ -172,6 +216,7 @@ export async function startHostileDubbo(options: { attachments?: number } = {}):
       hostileValueBody(m),
     ]),
   );
+  let wide: Buffer | undefined;
   const answer = (s: Socket, id: Buffer, method: string): void => {
     const ok = 0x02; // response, hessian2
     switch (method) {
@@ -206,6 +251,11 @@ export async function startHostileDubbo(options: { attachments?: number } = {}):
           s.write(bytes.subarray(i, ++i));
         }, 200);
         timers.add(t);
+        return;
+      }
+      case 'wide': {
+        wide ??= wideReplyBody();
+        s.write(Buffer.concat([header(ok, 20, id, wide.length), wide]));
         return;
       }
       default: {

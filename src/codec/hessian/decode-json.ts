@@ -21,6 +21,7 @@
  *   ISO). A reference back to an enclosing object (Throwable.cause = this) becomes null.
  */
 import { FerryError } from '../../errors/index.js';
+import { DECODE_CHECK_EVERY, DecodeDeadlineError, NO_DEADLINE, pastDeadline } from '../decode-deadline.js';
 import {
   BIG_DECIMAL,
   BIG_INTEGER,
@@ -56,6 +57,8 @@ export interface ToJsonOptions {
   enumClasses?: ReadonlySet<string>;
   /** Most values emitted before giving up (guards against reference bombs). Default 1 000 000. */
   maxNodes?: number;
+  /** The route's deadline (performance.now() ms): past it, converting stops with DecodeDeadlineError (decode-deadline.ts). */
+  deadline?: number;
   /**
    * Map entries with this key and a string value are left out. Dubbo's generic results carry the
    * POJO's class as `"class": "<FQCN>"` in each map (PojoUtils.generalize); generic routes drop it
@@ -317,7 +320,12 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
   const enumClasses = opts.enumClasses;
   const dropKey = opts.dropStringKey;
   const fieldOrder = opts.fieldOrder;
-  let budget = opts.maxNodes ?? DEFAULT_MAX_NODES;
+  const limit = opts.maxNodes ?? DEFAULT_MAX_NODES;
+  let budget = limit;
+  const deadline = opts.deadline ?? NO_DEADLINE;
+  // `budget` below `checkAt`: over budget (below 0) or the clock's turn (decode-deadline.ts).
+  const nextCheck = (): number => (deadline === NO_DEADLINE ? 0 : Math.max(0, budget - DECODE_CHECK_EVERY));
+  let checkAt = nextCheck();
   const open = new Set<object>();
   // A value referenced again (Hessian's shared references) is converted once: later uses take the
   // same result and charge its node count at once, so a reference bomb (each level holding the
@@ -325,15 +333,17 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
   // A result cut short by a cycle (an enclosing value became null) depends on where it sits: not kept.
   const done = new Map<object, { readonly out: unknown; readonly nodes: number }>();
   let cuts = 0;
-  const overBudget = (): never => {
-    throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', 'The provider result expands to too many values to return as JSON.');
+  const checkpoint = (): void => {
+    if (budget < 0) throw new FerryError('FERRY_UPSTREAM_PROTOCOL_ERROR', 'The provider result expands to too many values to return as JSON.');
+    if (pastDeadline(deadline)) throw new DecodeDeadlineError(limit - budget);
+    checkAt = nextCheck();
   };
   /** Converts a list, map or object once; `budget` was already charged for the value itself. */
   const container = (v: object, convert: () => unknown): unknown => {
     const again = done.get(v);
     if (again !== undefined) {
       budget -= again.nodes - 1;
-      if (budget < 0) overBudget();
+      if (budget < checkAt) checkpoint();
       return again.out;
     }
     if (open.has(v)) {
@@ -356,7 +366,7 @@ export function toJson(value: unknown, opts: ToJsonOptions): unknown {
   };
 
   const conv = (v: unknown): unknown => {
-    if (--budget < 0) overBudget();
+    if (--budget < checkAt) checkpoint();
     switch (typeof v) {
       case 'string':
       case 'boolean':

@@ -30,6 +30,7 @@ import type { JavaType } from './java-types.js';
 import { dateIso, formatInstant, formatLocalDate, formatLocalTime } from './decode-json.js';
 import { decodeJavaUtf, type JavaUtfEnd } from './java-utf.js';
 import { HessianReader, JavaMap } from './reader.js';
+import { DECODE_CHECK_EVERY, DecodeDeadlineError, NO_DEADLINE, pastDeadline } from '../decode-deadline.js';
 
 /** Options of {@link compileTypedJsonDecoder}; the same policy the generic path applies. */
 export interface TypedJsonOptions {
@@ -47,8 +48,9 @@ export interface TypedJsonDecoder {
   /**
    * JSON (UTF-8 bytes) of a status-20 reply body carrying a value (or null) of the declared type,
    * or undefined when the body holds anything this decoder does not take (exceptions included).
+   * Past `deadline` (the route's, performance.now() ms) it stops with DecodeDeadlineError.
    */
-  decodeReplyBody(body: Buffer): Buffer | undefined;
+  decodeReplyBody(body: Buffer, deadline?: number): Buffer | undefined;
 }
 
 const MIN_SAFE = -Number.MAX_SAFE_INTEGER;
@@ -101,6 +103,9 @@ class State {
   /** Entries whose text contains a cycle's null: replaying them elsewhere could differ. */
   readonly refTainted: boolean[] = [];
   budget = 0;
+  /** `budget` below this: over budget (below 0) or the clock's turn (decode-deadline.ts). */
+  checkAt = 0;
+  deadline = NO_DEADLINE;
   depth = 0;
   cycles = 0;
 
@@ -110,7 +115,7 @@ class State {
     readonly maxDepth: number,
   ) {}
 
-  reset(buf: Buffer): void {
+  reset(buf: Buffer, deadline: number): void {
     this.buf = buf;
     // JSON repeats field names that Hessian sends once per class: start at three times the input.
     this.out = Buffer.allocUnsafe(Math.max(256, buf.length * 3));
@@ -124,6 +129,8 @@ class State {
     this.refNodes.length = 0;
     this.refTainted.length = 0;
     this.budget = this.maxNodes;
+    this.deadline = deadline;
+    this.checkAt = this.nextCheck();
     this.depth = 0;
     this.cycles = 0;
   }
@@ -181,7 +188,18 @@ class State {
 
   /** One node of the generic conversion's budget. */
   spend(): void {
-    if (--this.budget < 0) throw GIVE_UP;
+    if (--this.budget < this.checkAt) this.checkpoint();
+  }
+
+  nextCheck(): number {
+    return this.deadline === NO_DEADLINE ? 0 : Math.max(0, this.budget - DECODE_CHECK_EVERY);
+  }
+
+  /** The slow branch of the budget: over it (the generic path then names the error), or the clock's turn. */
+  checkpoint(): void {
+    if (this.budget < 0) throw GIVE_UP;
+    if (pastDeadline(this.deadline)) throw new DecodeDeadlineError(this.maxNodes - this.budget);
+    this.checkAt = this.nextCheck();
   }
 
   /** The next value's code byte, after any class definitions. */
@@ -412,7 +430,7 @@ class State {
     }
     if (this.refTainted[i]) throw GIVE_UP;
     this.budget -= this.refNodes[i] as number;
-    if (this.budget < 0) throw GIVE_UP;
+    if (this.budget < this.checkAt) this.checkpoint();
     const start = this.refStart[i] as number;
     const n = end - start;
     this.room(n);
@@ -946,9 +964,9 @@ export function compileTypedJsonDecoder(type: JavaType, enumNames: ReadonlySet<s
   const state = new State(opts.longs === 'string', opts.maxNodes ?? DEFAULT_MAX_NODES, opts.maxDepth ?? DEFAULT_MAX_DEPTH);
   const maxAttachments = opts.maxAttachments ?? MAX_REPLY_ATTACHMENTS;
   return {
-    decodeReplyBody(body: Buffer): Buffer | undefined {
+    decodeReplyBody(body: Buffer, deadline = NO_DEADLINE): Buffer | undefined {
       const s = state;
-      s.reset(body);
+      s.reset(body, deadline);
       try {
         const flag = s.byte();
         // Result flags 1 (value), 2 (null), 4 (value + attachments), 5 (null + attachments).

@@ -6,6 +6,7 @@
  * HessianDecodeError, never a bare TypeError, and nesting deeper than `maxDepth` is refused.
  */
 import { FerryError } from '../../errors/index.js';
+import { DECODE_CHECK_EVERY, DecodeDeadlineError, NO_DEADLINE, pastDeadline } from '../decode-deadline.js';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES } from './constants.js';
 import { decodeJavaUtf, type JavaUtfEnd } from './java-utf.js';
 
@@ -57,6 +58,8 @@ export interface HessianReaderOptions {
   maxDepth?: number;
   /** Most values read (each scalar, list, map and object counts one; default DEFAULT_MAX_NODES): decode work stays linear and bounded. */
   maxValues?: number;
+  /** The route's deadline (performance.now() ms): past it, reading stops with DecodeDeadlineError (decode-deadline.ts). */
+  deadline?: number;
 }
 
 interface ClassDef {
@@ -75,6 +78,11 @@ export class HessianReader {
   private readonly maxDepth: number;
   private valuesLeft: number;
   private valueLimit: number;
+  /** Values read under earlier limits (limitValues), for the count a deadline error gives. */
+  private valuesBefore = 0;
+  private readonly deadline: number;
+  /** `valuesLeft` below this: over budget (when below 0) or time to look at the clock (decode-deadline.ts). */
+  private checkAt: number;
 
   constructor(
     private readonly buf: Buffer,
@@ -87,14 +95,29 @@ export class HessianReader {
     this.maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.valueLimit = opts.maxValues ?? DEFAULT_MAX_NODES;
     this.valuesLeft = this.valueLimit;
+    this.deadline = opts.deadline ?? NO_DEADLINE;
+    this.checkAt = this.nextCheck();
   }
 
   /** Lowers the values still allowed to at most `n` (e.g. for a reply's attachments). */
   limitValues(n: number): void {
     if (n < this.valuesLeft) {
+      this.valuesBefore += this.valueLimit - this.valuesLeft;
       this.valuesLeft = n;
       this.valueLimit = n;
+      this.checkAt = this.nextCheck();
     }
+  }
+
+  private nextCheck(): number {
+    return this.deadline === NO_DEADLINE ? 0 : Math.max(0, this.valuesLeft - DECODE_CHECK_EVERY);
+  }
+
+  /** The slow branch of the value count: over budget, or the clock's turn. */
+  private checkpoint(at: number): void {
+    if (this.valuesLeft < 0) throw new HessianDecodeError(`more than ${this.valueLimit} values`, at, true);
+    if (pastDeadline(this.deadline)) throw new DecodeDeadlineError(this.valuesBefore + this.valueLimit - this.valuesLeft);
+    this.checkAt = this.nextCheck();
   }
 
   /** Byte offset of the next value. */
@@ -128,7 +151,7 @@ export class HessianReader {
       this.readClassDef();
     }
     const at = this.pos;
-    if (--this.valuesLeft < 0) throw new HessianDecodeError(`more than ${this.valueLimit} values`, at, true);
+    if (--this.valuesLeft < this.checkAt) this.checkpoint(at);
     const code = this.byte();
     const b = this.buf;
     // Small codes first: compact ints and strings are the most frequent values.

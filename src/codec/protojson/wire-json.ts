@@ -10,11 +10,13 @@
  *
  * Budgets are today's: JSON nesting (MAX_JSON_NESTING, counted as to-json.ts does) and message
  * nesting (protobufjs' Reader.recursionLimit, which each Any restarts). Malformed bytes are
- * FERRY_UPSTREAM_PROTOCOL_ERROR.
+ * FERRY_UPSTREAM_PROTOCOL_ERROR. The route's deadline is looked at every DECODE_CHECK_EVERY fields
+ * and packed elements (decode-deadline.ts): past it, 504 FERRY_UPSTREAM_TIMEOUT.
  */
 import protobuf from 'protobufjs';
 import type { Root, Type } from 'protobufjs';
 import { FerryError } from '../../errors/index.js';
+import { DECODE_CHECK_EVERY, DecodeDeadlineError, NO_DEADLINE, pastDeadline } from '../decode-deadline.js';
 import { MAX_JSON_NESTING } from '../../exchange/index.js';
 import { protoJsonName } from './names.js';
 import type { FieldInfo, TypePlans } from './plan.js';
@@ -88,9 +90,23 @@ let hi = 0;
  * within its parent's bounds, after which the parent moves the position to the nested one's end.
  */
 let pos = 0;
+/**
+ * Fields (and packed elements) left before the next look at the clock, the fields counted so far and
+ * the route's deadline (performance.now() ms): one walk at a time, as `pos` (decode-deadline.ts).
+ */
+let untilCheck = DECODE_CHECK_EVERY;
+let counted = 0;
+let deadlineAt = NO_DEADLINE;
 
-/** A compiled writer: reply bytes → JSON text. */
-export type WireJsonWriter = (bytes: Uint8Array) => string;
+/** The clock's turn: past the deadline, the walk stops with DecodeDeadlineError. */
+function checkpoint(): void {
+  counted += DECODE_CHECK_EVERY;
+  untilCheck = DECODE_CHECK_EVERY;
+  if (pastDeadline(deadlineAt)) throw new DecodeDeadlineError(counted);
+}
+
+/** A compiled writer: reply bytes → JSON text; past `deadline` (performance.now() ms) it stops with DecodeDeadlineError. */
+export type WireJsonWriter = (bytes: Uint8Array, deadline?: number) => string;
 
 export interface WireJson {
   /** The writer for messages of `type` (compiled once per type and options). */
@@ -459,7 +475,7 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
     try {
       return messageText(plan, buf, start, stop, pb, depth, ed);
     } catch (err) {
-      if (err instanceof FerryError) return defer(err);
+      if (err instanceof FerryError && !(err instanceof DecodeDeadlineError)) return defer(err);
       throw err;
     }
   }
@@ -510,6 +526,7 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
     const elemDepth = plan.special === Special.None ? depth + 2 : depth + 1;
     pos = start;
     while (pos < stop) {
+      if (--untilCheck < 0) checkpoint();
       const tag = varint32(buf, stop);
       const wire = tag & 7;
       const f = fieldOf(plan, tag >>> 3);
@@ -554,6 +571,7 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
         if (wire === 2 && f.packable) {
           const end = delimited(buf, stop);
           while (pos < end) {
+            if (--untilCheck < 0) checkpoint();
             const text = scalarText(f, f.kind, buf, end);
             prev = prev === undefined ? text : prev + ',' + text;
           }
@@ -881,9 +899,12 @@ export function createWireJson(root: Root, plans: TypePlans): WireJson {
       const ed = opts.emitDefaults === true;
       const plan = planOf(type, ed);
       const name = plan.fullName.slice(1);
-      return (bytes) => {
+      return (bytes, deadline = NO_DEADLINE) => {
         const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         deferred.length = 0;
+        untilCheck = DECODE_CHECK_EVERY;
+        counted = 0;
+        deadlineAt = deadline;
         try {
           return messageText(plan, buf, 0, buf.length, 0, 0, ed);
         } catch (err) {

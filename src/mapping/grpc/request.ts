@@ -5,6 +5,7 @@
  * (`a.b=1`, repeated by repeating the parameter). Built once per route.
  */
 import type { Field, Type } from 'protobufjs';
+import { DecodeDeadlineError, NO_DEADLINE, pastDeadline } from '../../codec/decode-deadline.js';
 import { FerryError } from '../../errors/index.js';
 import type { GatewayRequest } from '../../exchange/index.js';
 import { NO_BODY, type Draft, type ProtoJson, type ToJsonOptions } from '../../codec/protojson/index.js';
@@ -188,13 +189,22 @@ export interface ResponseMappingSpec {
   readonly emitDefaults: boolean;
 }
 
-/** Compiles the response side: reply bytes → JSON text (whole message or `response_body`). */
-export function compileResponseMapping(json: ProtoJson, spec: ResponseMappingSpec): (bytes: Uint8Array) => string {
+/**
+ * Compiles the response side: reply bytes → JSON text (whole message or `response_body`). Past
+ * `deadline` (the route's, performance.now() ms) it stops with 504 FERRY_UPSTREAM_TIMEOUT: the
+ * compiled writer looks at the clock as it goes; a `response_body` route, decoded by protobufjs in
+ * one call, once between decoding and converting.
+ */
+export function compileResponseMapping(json: ProtoJson, spec: ResponseMappingSpec): (bytes: Uint8Array, deadline?: number) => string {
   const opts: ToJsonOptions = { emitDefaults: spec.emitDefaults };
   const { output, responseBody } = spec;
   if (responseBody !== undefined) {
     json.resolvePath(output, [responseBody], { argument: 'response_body', jsonPath: '$' });
-    return (bytes) => JSON.stringify(json.fieldToJson(output, output.decode(bytes), responseBody, opts));
+    return (bytes, deadline = NO_DEADLINE) => {
+      const message = output.decode(bytes);
+      if (pastDeadline(deadline)) throw new DecodeDeadlineError();
+      return JSON.stringify(json.fieldToJson(output, message, responseBody, opts));
+    };
   }
   return json.writer(output, opts);
 }
