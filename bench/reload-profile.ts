@@ -5,7 +5,7 @@
  * of shared types. First a full compile and bind of parse results made beforehand (the parse runs in
  * the parse worker in a reload), with the functions that took the most self time (V8's sampling
  * profiler through node:inspector); then a reload of the folder from disk after one file was edited,
- * as main's code did it (everything again) and incrementally (`previous` given), alternating. The
+ * everything again (as main's code does, though with this code's cheaper per-route compile) and incrementally (`previous` given), alternating. The
  * figures are CPU time of this thread (process.threadCpuUsage: the parse worker's is not in them),
  * median of rounds. Under tsx, `__name` is tsx's keep-names helper (not in the compiled dist/).
  *
@@ -84,7 +84,11 @@ function topSelf(profile: { nodes: ProfileNode[]; samples?: number[]; timeDeltas
 }
 
 console.log(`command: node --import tsx bench/reload-profile.ts --rounds ${ROUNDS} --top ${TOP}`);
-console.log(`load average: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `load average: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');
@@ -152,7 +156,7 @@ async function reloadOneEdited(set: (typeof sets)[number]): Promise<void> {
       }
     }
     console.log(`  reload from disk, one file edited (${set.edit(0)[0]}), CPU of the main thread, median of ${ROUNDS}:`);
-    console.log(`    everything again (main's code path):  ${median(full).toFixed(0)} ms`);
+    console.log(`    everything again (no previous):       ${median(full).toFixed(0)} ms`);
     console.log(`    incremental:                          ${median(incremental).toFixed(0)} ms  (${work})`);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -208,7 +208,9 @@ export function reloadWork(built: BuiltEngine): Record<string, number> {
   const load = loadStats(built.config);
   const bind = bindStats(built.engine);
   return {
-    ...(load ? { filesParsed: load.filesParsed, filesReused: load.filesReused, routesCompiled: load.routesCompiled, routesReused: load.routesReused } : {}),
+    ...(load
+      ? { filesParsed: load.filesParsed, filesReused: load.filesReused, routesCompiled: load.routesCompiled, routesReused: load.routesReused }
+      : {}),
     ...(bind ? { handlersBound: bind.bound, handlersReused: bind.reused } : {}),
   };
 }

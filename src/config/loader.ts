@@ -223,7 +223,8 @@ export async function loadConfigDir(dir: string, options: LoadDirOptions = {}): 
     });
     const result = await runInSlices(compileFiles(inputs as CompileInput[], root));
     if ('demote' in result) {
-      for (const [i, input] of inputs.entries()) if (input !== undefined && 'unit' in input && result.demote.has(input.unit.file)) inputs[i] = undefined;
+      for (const [i, input] of inputs.entries())
+        if (input !== undefined && 'unit' in input && result.demote.has(input.unit.file)) inputs[i] = undefined;
       continue;
     }
     if (result.problems.length > 0) throw new ConfigError(result.problems);

@@ -125,7 +125,12 @@ export function createDubboBinder(opts: DubboBindingOptions): ProtocolBinder<Dub
             });
             const colon = reply.endpoint.lastIndexOf(':');
             telemetry.setPeer(span, reply.endpoint.slice(0, colon), Number(reply.endpoint.slice(colon + 1)));
-            const response = plan.decodeReply(reply.status, reply.body, reply.endpoint, ctx.config !== undefined ? replyCatalog(ctx.config) : undefined);
+            const response = plan.decodeReply(
+              reply.status,
+              reply.body,
+              reply.endpoint,
+              ctx.config !== undefined ? replyCatalog(ctx.config) : undefined,
+            );
             const extra = sticky?.replyHeaders(hint, reply.endpoint);
             if (extra) Object.assign(response.headers, extra);
             response.endpoint = reply.endpoint;

@@ -4,7 +4,7 @@
  * Everything by-name happens in `compileDubboRoute`; the per-request functions only run closures.
  */
 import { configErrorAt, keySource } from '../config/errors.js';
-import type { ArgConfig, DubboRoute, DubboService, FerryConfig, TypeDef } from '../config/types.js';
+import type { ArgConfig, DubboRoute, DubboService, FerryConfig } from '../config/types.js';
 import {
   compileJsonEncoder,
   HessianArgumentError,

@@ -205,7 +205,7 @@ export function createRouter<T>(entries: readonly RouterEntry<T>[]): Router<T> {
     for (let i = 0; i < t.segments.length; i++) {
       const seg = t.segments[i]!;
       if (seg.kind === 'literal') {
-        const literals = (node.literals ??= new Map());
+        const literals = (node.literals ??= new Map<string, TrieNode<T>>());
         let next = literals.get(seg.value);
         if (!next) literals.set(seg.value, (next = newNode()));
         node = next;
@@ -216,7 +216,7 @@ export function createRouter<T>(entries: readonly RouterEntry<T>[]): Router<T> {
         break;
       }
     }
-    const table = rest ? (node.rest ??= new Map()) : (node.ends ??= new Map());
+    const table = rest ? (node.rest ??= new Map<string, Map<string, Entry<T>>>()) : (node.ends ??= new Map<string, Map<string, Entry<T>>>());
     let byMethod = table.get(t.verb);
     if (!byMethod) table.set(t.verb, (byMethod = new Map<string, Entry<T>>()));
     byMethod.set(e.method, { value: e.value, variables: t.variables });

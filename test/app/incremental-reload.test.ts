@@ -73,13 +73,23 @@ test(`one of ${FILES} service files edited (its route paths changed): only that 
   assert.equal(loadStats(v1.config)?.filesParsed, FILES + 1, 'the first load parses every file');
   await writeFile(path.join(d, serviceFileName(3)), serviceFile(3, ROUTES, ENDPOINT, 'x'));
   const v2 = await reload(d, v1);
-  assert.deepEqual(work(v2), { filesParsed: 1, routesCompiled: ROUTES, routesReused: (FILES - 1) * ROUTES, bound: ROUTES, reused: (FILES - 1) * ROUTES });
+  assert.deepEqual(work(v2), {
+    filesParsed: 1,
+    routesCompiled: ROUTES,
+    routesReused: (FILES - 1) * ROUTES,
+    bound: ROUTES,
+    reused: (FILES - 1) * ROUTES,
+  });
   assert.ok(
     v2.engine.match('GET', '/svc3x/r0/7') !== undefined && v2.engine.match('GET', '/svc3/r0/7') === undefined,
     'the edited routes serve their new paths only',
   );
   const other = v2.config.routes.find((r) => r.id === 'svc4-get-0');
-  assert.equal(other, v1.config.routes.find((r) => r.id === 'svc4-get-0'), 'a route of an unchanged file is the same compiled object');
+  assert.equal(
+    other,
+    v1.config.routes.find((r) => r.id === 'svc4-get-0'),
+    'a route of an unchanged file is the same compiled object',
+  );
   // Nothing changed since: nothing is redone.
   const v3 = await reload(d, v2);
   assert.deepEqual(work(v3), { filesParsed: 0, routesCompiled: 0, routesReused: FILES * ROUTES, bound: 0, reused: FILES * ROUTES });
