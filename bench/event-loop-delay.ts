@@ -8,7 +8,13 @@
  * event loop (what reloads cost before the parse worker). One run, the same process; the ratios to
  * (a) are what to read, the machine being shared.
  *
- *   node --import tsx bench/event-loop-delay.ts [--seconds 4]
+ * With `--baseline DIR` (a src/ tree of other code, e.g. main's, under DIR), (h) a folder of many
+ * service files (60 x 40 routes and shared types) reloaded over and over with one file edited each
+ * time, on this code (incremental reload) and on the baseline's, alternating, in this process
+ * (`--only-edit`: (a) and (h) only).
+ *
+ *   node --import tsx bench/event-loop-delay.ts [--seconds 4] [--baseline DIR [--only-edit]]
+ *   (DIR for main: mkdir -p .tmp/main-src && git archive $(git merge-base HEAD main) src | tar -x -C .tmp/main-src)
  *
  * The fake providers (test/support/hostile-dubbo.ts) and the slow clients run in this process too, so
  * their own work (writing 5.8 MB per hostile reply) is in the figures. `max` is the larger of the
@@ -17,12 +23,13 @@
  */
 import { connect, type Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFiles } from '../src/config/loader.js';
-import { startTestFerry } from '../test/support/ferry.js';
+import { startTestFerry, writeTestMappings } from '../test/support/ferry.js';
+import { mappingSet, serviceFile, serviceFileName } from '../test/support/mapping-set.js';
 import { startHostileDubbo } from '../test/support/hostile-dubbo.js';
 
 /** The hostile replies phase (d) cycles through: each refused by a decode budget. */
@@ -30,7 +37,9 @@ const HOSTILE_KINDS = ['attachments', 'deepList', 'deepMap', 'deepObject', 'refB
 const SLOW_CLIENTS = 200;
 import { mappingOfSize } from '../test/support/hostile-mappings.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '4' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '4' }, baseline: { type: 'string' }, 'only-edit': { type: 'boolean', default: false } },
+});
 const SECONDS = Number(values.seconds);
 
 const calm = await startHostileDubbo({ attachments: 10 });
@@ -46,11 +55,14 @@ const ferry = await startTestFerry({
   },
 });
 const big = mappingOfSize(1024 * 1024 - 100, calm.address, 'big');
+// Reloads alternate two texts: an unchanged file is reused whole (incremental reload), not parsed.
+const bigEdited = mappingOfSize(1024 * 1024 - 100, calm.address, 'bih');
 
 /** Runs `load` beside a loop of sequential GETs on the normal route for SECONDS; returns the loop's delay and the GETs done. */
 async function phase(
   name: string,
   load: (stop: () => boolean) => Promise<void>,
+  base = ferry.base,
 ): Promise<{ name: string; p50: number; p99: number; max: number; gets: number; seconds: number }> {
   const started = performance.now();
   const h = monitorEventLoopDelay({ resolution: 10 });
@@ -68,7 +80,7 @@ async function phase(
   h.enable();
   const traffic = (async () => {
     while (!stop()) {
-      const r = await fetch(`${ferry.base}/calm/ok`);
+      const r = await fetch(`${base}/calm/ok`);
       await r.text();
       if (r.status === 200) gets++;
     }
@@ -88,10 +100,12 @@ async function phase(
   };
 }
 
-/** The 1 MiB mapping written, then reloaded until the phase ends. */
+/** The 1 MiB mapping written, then reloaded until the phase ends, its text changed before each reload. */
 async function reloads(stop: () => boolean): Promise<void> {
-  await writeFile(path.join(ferry.dir, 'big.yaml'), big);
-  while (!stop()) await ferry.reload();
+  for (let i = 0; !stop(); i++) {
+    await writeFile(path.join(ferry.dir, 'big.yaml'), i % 2 === 0 ? big : bigEdited);
+    await ferry.reload();
+  }
 }
 
 /** Hostile replies of each kind in turn, one call at a time. */
@@ -132,33 +146,85 @@ async function slowClients(stop: () => boolean): Promise<void> {
 
 const results = [];
 results.push(await phase('idle (normal route only)', async () => {}));
-results.push(await phase('1 MiB mapping reloaded (parse worker, slices)', reloads));
-results.push(
-  await phase('hostile provider: 840 000 attachments', async (stop) => {
-    while (!stop()) await (await fetch(`${ferry.base}/hostile/attachments`)).text();
-  }),
-);
-results.push(await phase('hostile provider: every decode kind in turn', hostileCalls));
-results.push(await phase(`${SLOW_CLIENTS} slowloris clients`, slowClients));
-results.push(
-  await phase('all at once: reload + hostile kinds + slowloris', async (stop) => {
-    await Promise.all([reloads(stop), hostileCalls(stop), slowClients(stop)]);
-  }),
-);
-results.push(
-  await phase('reference: 1 MiB mapping parsed on the event loop', async (stop) => {
-    while (!stop()) {
-      loadConfigFiles([{ file: 'big.yaml', text: big }], ferry.dir);
-      await new Promise((r) => setImmediate(r));
-    }
-  }),
-);
+if (!values['only-edit']) await phasesBtoG();
+async function phasesBtoG(): Promise<void> {
+  results.push(await phase('1 MiB mapping reloaded (parse worker, slices)', reloads));
+  results.push(
+    await phase('hostile provider: 840 000 attachments', async (stop) => {
+      while (!stop()) await (await fetch(`${ferry.base}/hostile/attachments`)).text();
+    }),
+  );
+  results.push(await phase('hostile provider: every decode kind in turn', hostileCalls));
+  results.push(await phase(`${SLOW_CLIENTS} slowloris clients`, slowClients));
+  results.push(
+    await phase('all at once: reload + hostile kinds + slowloris', async (stop) => {
+      await Promise.all([reloads(stop), hostileCalls(stop), slowClients(stop)]);
+    }),
+  );
+  results.push(
+    await phase('reference: 1 MiB mapping parsed on the event loop', async (stop) => {
+      while (!stop()) {
+        loadConfigFiles([{ file: 'big.yaml', text: big }], ferry.dir);
+        await new Promise((r) => setImmediate(r));
+      }
+    }),
+  );
+}
+if (values.baseline !== undefined) results.push(...(await editOneOfMany(values.baseline)));
 await ferry.close();
 await calm.close();
 await hostile.close();
 
+/**
+ * (h): two Ferries in this process on copies of one folder (calm.yaml, 60 service files of 40 routes,
+ * shared types), this code's and the baseline's. Each in turn: idle, then reloaded over and over
+ * with one service file edited before each reload, while its calm route is fetched; two rounds.
+ */
+async function editOneOfMany(baselineDir: string): Promise<Awaited<ReturnType<typeof phase>>[]> {
+  const baselineMain = (await import(path.resolve(baselineDir, 'src/app/main.ts'))) as typeof import('../src/app/main.js');
+  const files = { 'calm.yaml': svc('calm', calm.address, ['ok']), ...mappingSet(60, 40, calm.address) };
+  const limits = { parseTimeoutMs: 600_000 }; // a loaded machine parses slowly; the phase is not about the parse budget
+  const mine = await startTestFerry({ withoutSamples: true, extra: files, mappingLimits: limits });
+  const baselineFolder = await writeTestMappings({ withoutSamples: true, extra: files });
+  const theirs = await baselineMain.startFerry({ port: 0, mappingsDir: baselineFolder, mappingLimits: limits });
+  const variants = [
+    { name: 'baseline', base: `http://127.0.0.1:${theirs.httpPort}`, dir: baselineFolder, reload: () => theirs.reload() },
+    { name: 'this code', base: mine.base, dir: mine.dir, reload: () => mine.reload() },
+  ];
+  const out: Awaited<ReturnType<typeof phase>>[] = [];
+  let edits = 0;
+  const reloadsDone: string[] = [];
+  for (let round = 1; round <= 2; round++) {
+    for (const v of variants) {
+      out.push(await phase(`${v.name}: idle (round ${round})`, async () => {}, v.base));
+      out.push(
+        await phase(
+          `${v.name}: 1 of 61 files edited, reloaded (round ${round})`,
+          async (stop) => {
+            let n = 0;
+            while (!stop()) {
+              await writeFile(path.join(v.dir, serviceFileName(7)), serviceFile(7, 40, calm.address, `v${edits++}`));
+              await v.reload();
+              n++;
+            }
+            reloadsDone.push(`${v.name} round ${round}: ${n} reloads`);
+          },
+          v.base,
+        ),
+      );
+    }
+  }
+  await mine.close();
+  await theirs.close();
+  await rm(baselineFolder, { recursive: true, force: true });
+  console.log(`reloads done in the edit phases (${SECONDS} s each): ${reloadsDone.join('; ')}`);
+  return out;
+}
+
 const base = results[0]!;
-console.log(`command: node --import tsx bench/event-loop-delay.ts --seconds ${SECONDS}`);
+console.log(
+  `command: node --import tsx bench/event-loop-delay.ts --seconds ${SECONDS}${values.baseline !== undefined ? ` --baseline ${values.baseline}` : ''}`,
+);
 console.log(
   `load average: ${loadavg()
     .map((l) => l.toFixed(2))

@@ -7,11 +7,11 @@ import { propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Registry } from 'prom-client';
 import { ConfigError, formatProblem, keySource, problemsOf, type ConfigProblem } from '../config/errors.js';
-import { DEFAULT_MAPPING_LIMITS, loadConfigDir, type MappingLimits } from '../config/loader.js';
+import { DEFAULT_MAPPING_LIMITS, loadConfigDir, loadStats, type MappingLimits } from '../config/loader.js';
 import { dubboReplyBudgets, type DubboReplyBudgets } from '../codec/hessian/constants.js';
 import type { FerryConfig, GrpcRoute, RouteConfig, ServiceConfig } from '../config/types.js';
 import type { ProblemDetail } from '../errors/index.js';
-import { createEngine, createEngineInSlices, DEFAULT_MAX_BODY_BYTES, type EngineOptions, type RequestOutcome } from '../gateway/engine.js';
+import { bindStats, createEngine, createEngineInSlices, DEFAULT_MAX_BODY_BYTES, type EngineOptions, type RequestOutcome } from '../gateway/engine.js';
 import { createDubboBinder } from '../gateway/dubbo-binder.js';
 import { createGrpcBinding } from '../gateway/grpc-binder.js';
 import { createReflectedSchemas, type ReflectedSchemas } from './reflected-schemas.js';
@@ -128,6 +128,8 @@ export interface EngineBuildOptions {
   readonly dubboReplyBudgets?: DubboReplyBudgets;
   /** The schemas fetched for `reflection:` services (none: their routes answer 503 FERRY_GRPC_SCHEMA_UNAVAILABLE). */
   readonly reflected?: ReflectedSchemas;
+  /** The engine this one replaces (a reload): handlers that would bind the same are kept. */
+  readonly previous?: Engine;
 }
 
 export interface BuiltEngine {
@@ -197,12 +199,28 @@ function engineParts(
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
     ...(opts.plugins ? { plugins: opts.plugins } : {}),
     ...(opts.onPluginFailure ? { onPluginFailure: opts.onPluginFailure } : {}),
+    ...(opts.previous ? { previous: opts.previous } : {}),
   };
   const messageTypes = (route: GrpcRoute): { request: string; response: string } | undefined => {
     const service = config.services.get(route.serviceName);
     return service !== undefined && service.protocol !== 'dubbo' ? grpc.messageTypes(route, service) : undefined;
   };
   return { options, messageTypes };
+}
+
+/**
+ * What a load and bind did anew and what it kept from the config it replaced (files parsed, routes
+ * compiled, handlers bound, and the reused counts): for the reload log line and tests.
+ */
+export function reloadWork(built: BuiltEngine): Record<string, number> {
+  const load = loadStats(built.config);
+  const bind = bindStats(built.engine);
+  return {
+    ...(load
+      ? { filesParsed: load.filesParsed, filesReused: load.filesReused, routesCompiled: load.routesCompiled, routesReused: load.routesReused }
+      : {}),
+    ...(bind ? { handlersBound: bind.bound, handlersReused: bind.reused } : {}),
+  };
 }
 
 /** Loads and binds a mapping folder without connecting anywhere (for `ferry validate`). */
@@ -296,15 +314,18 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
     metrics.recordPluginFailure(plugin, route, reason);
     log?.error('plugin failed', { plugin, route, reason, error: message });
   };
+  // One function for every build, so that a reload can tell its handlers' client lookup is the same.
+  const clientFor = (s: ServiceConfig): ServiceUpstream => upstreams.forService(s);
   // A schema that arrives after a failed fetch builds the config again (as a reload would).
   let rebuild: () => void = () => undefined;
   const schemas = createReflectedSchemas({
-    clientFor: (s) => upstreams.forService(s),
+    clientFor,
     onArrived: () => rebuild(),
     ...(log !== undefined ? { log } : {}),
   });
-  const build = async (): Promise<BuiltEngine> => {
-    const config = await loadConfigDir(opts.mappingsDir, loadOptions);
+  /** Loads and binds the folder; `previous` (the config serving now) lends what did not change. */
+  const build = async (previous?: BuiltEngine): Promise<BuiltEngine> => {
+    const config = await loadConfigDir(opts.mappingsDir, { ...loadOptions, ...(previous ? { previous: previous.config } : {}) });
     await schemas.refresh(config);
     // Plugin modules are imported anew on each load (a changed file is a new module).
     const plugins = await loadPlugins(config, builtinPlugins());
@@ -313,7 +334,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
       built = await buildEngineInSlices(config, {
         plugins,
         onPluginFailure,
-        clientFor: (s) => upstreams.forService(s),
+        clientFor,
         maxBodyBytes,
         problemDetail,
         dubboReplyBudgets: replyBudgets,
@@ -321,6 +342,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
         telemetry,
         onOutcome,
         observeCall: metrics.observeUpstreamCall,
+        ...(previous ? { previous: previous.engine } : {}),
       });
     } catch (err) {
       await closePlugins(plugins); // a refused config leaves no Redis client behind
@@ -357,7 +379,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
   /** Builds the next config; on failure, drops clients that only the refused config asked for. */
   const buildNext = async (): Promise<BuiltEngine> => {
     try {
-      return await build();
+      return await build(current);
     } catch (err) {
       await upstreams.retainOnly(current.config);
       throw err;
@@ -518,7 +540,7 @@ export async function startFerry(opts: FerryOptions): Promise<RunningFerry> {
         onApplied: (next) => {
           metrics.recordReload(true);
           reloads.applied(next.engine.routes.length);
-          log?.info('config reloaded', { routes: next.engine.routes.length });
+          log?.info('config reloaded', { routes: next.engine.routes.length, ...reloadWork(next) });
         },
         onError: (err) => {
           metrics.recordReload(false);

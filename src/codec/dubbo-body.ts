@@ -87,6 +87,8 @@ export type RequestBodyEncoder = <C>(
   ctx: C,
 ) => Buffer;
 
+let compileScratch: HessianWriter | undefined;
+
 /**
  * The same bytes as {@link encodeRequestBody}, with the parts that never change for a route (the
  * head: protocol version, path, version, method, descriptor; and the path/interface/version/group
@@ -94,7 +96,10 @@ export type RequestBodyEncoder = <C>(
  * per call. (Generic `$invoke` bodies keep encodeGenericRequestBody: their head fills the type table.)
  */
 export function compileRequestBodyEncoder(req: Omit<DubboRequestHead, 'attachments' | 'timeoutMs'>): RequestBodyEncoder {
-  const scratch = new HessianWriterCtor();
+  // One scratch writer for every route compiled (this runs synchronously): a writer of its own per
+  // route was 1 KiB of buffer each, thousands of them per reload for the collector.
+  const scratch = (compileScratch ??= new HessianWriterCtor());
+  scratch.reset();
   writeHead(scratch, { ...req, attachments: {} }, req.method, req.descriptor);
   const head = scratch.finish();
   scratch.reset();

@@ -60,6 +60,26 @@ export interface EngineOptions {
   readonly plugins?: PluginCatalog;
   /** Told about each plugin hook that threw or ran out of time. */
   readonly onPluginFailure?: PluginFailureObserver;
+  /**
+   * The engine this one replaces (a reload): a route whose binder says its handler would bind the
+   * same (ProtocolBinder.reusable) keeps that handler, and with it its upstream client set.
+   */
+  readonly previous?: Engine;
+}
+
+/** How many routes an engine bound anew and how many handlers it kept from the engine it replaced. */
+export interface BindStats {
+  readonly routes: number;
+  readonly bound: number;
+  readonly reused: number;
+}
+
+/** The bound routes of each engine by id (what the next engine may reuse), and its bind stats. */
+const engines = new WeakMap<Engine, { readonly byId: ReadonlyMap<string, BoundRoute>; readonly stats: BindStats }>();
+
+/** What building `engine` bound anew and what it reused; undefined for an object that is no engine of this module. */
+export function bindStats(engine: Engine): BindStats | undefined {
+  return engines.get(engine)?.stats;
 }
 
 /** The binder of each protocol, typed by the services and routes it takes. */
@@ -114,12 +134,17 @@ function* engineSteps(opts: EngineOptions): Generator<void, Engine & { readonly 
   const problems: ConfigProblem[] = [];
   const routes = mergeRoutes(config.routes, opts.derivedRoutes ?? [], problems);
   const bound: BoundRoute[] = [];
+  const before = opts.previous !== undefined ? engines.get(opts.previous)?.byId : undefined;
+  let reused = 0;
   for (const route of routes) {
     yield; // a slice may end here (createEngineInSlices)
     const service = config.services.get(route.serviceName);
     try {
       if (!service) throw configErrorAt(route.source, `route "${route.id}" calls unknown service "${route.serviceName}"`);
-      const handler = bindRoute(opts.binders, route, service, config);
+      const prior = before?.get(route.id);
+      const keep = prior !== undefined && reusable(opts.binders, prior.handler, route, service, config);
+      if (keep) reused++;
+      const handler = keep ? prior.handler : bindRoute(opts.binders, route, service, config);
       const routeId = route.id;
       const needsBody = handler.needsBody;
       const serviceName = route.serviceName;
@@ -154,6 +179,7 @@ function* engineSteps(opts: EngineOptions): Generator<void, Engine & { readonly 
   if (problems.length > 0 || router === undefined) throw new ConfigError(uniqueProblems(problems));
   const byId = new Map(bound.map((b) => [b.route.id, b]));
   const table = router;
+  const stats: BindStats = Object.freeze({ routes: bound.length, bound: bound.length - reused, reused });
 
   /** Per endpoint list (replaced, never mutated, when discovery changes it): the providers' largest declared `timeout`. */
   const providerTimeouts = new WeakMap<readonly Endpoint[], number | undefined>();
@@ -193,7 +219,7 @@ function* engineSteps(opts: EngineOptions): Generator<void, Engine & { readonly 
     const now = performance.now();
     const deadline = Math.min(now + budgetOf(b), req.deadline ?? Infinity);
     const claims = pc?.claims;
-    const callCtx: CallContext = { deadline, otel: spanCtx, routeId: b.route.id, ...(claims !== undefined ? { claims } : {}) };
+    const callCtx: CallContext = { deadline, otel: spanCtx, routeId: b.route.id, config, ...(claims !== undefined ? { claims } : {}) };
     if (pc === undefined) return b.handler.handle(req, params, callCtx);
     let response: GatewayResponse;
     try {
@@ -247,7 +273,7 @@ function* engineSteps(opts: EngineOptions): Generator<void, Engine & { readonly 
     return { route: r.value, params: r.params };
   }
 
-  return {
+  const engine = {
     maxBodyBytes,
     routes,
     match(method: string, path: string): RouteMatch | undefined {
@@ -316,6 +342,8 @@ function* engineSteps(opts: EngineOptions): Generator<void, Engine & { readonly 
       return response;
     },
   };
+  engines.set(engine, { byId, stats });
+  return engine;
 }
 
 function uniqueProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
@@ -343,6 +371,15 @@ function bindRoute(binders: ProtocolBinders, route: RouteConfig, service: Servic
   if (route.protocol === 'dubbo') return missing();
   const binder = service.protocol === 'grpc' ? binders.grpc : binders.triple;
   return (binder ?? missing()).bind(route, service, config);
+}
+
+/** Whether the route's binder would bind `previous` again (same protocol as bindRoute dispatches on). */
+function reusable(binders: ProtocolBinders, previous: RouteHandler, route: RouteConfig, service: ServiceConfig, config: FerryConfig): boolean {
+  if (route.protocol !== service.protocol) return false;
+  if (service.protocol === 'dubbo') return route.protocol === 'dubbo' && (binders.dubbo?.reusable?.(previous, route, service, config) ?? false);
+  if (route.protocol === 'dubbo') return false;
+  const binder = service.protocol === 'grpc' ? binders.grpc : binders.triple;
+  return binder?.reusable?.(previous, route, service, config) ?? false;
 }
 
 /**

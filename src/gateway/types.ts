@@ -16,6 +16,8 @@ export interface CallContext {
   readonly routeId: string;
   /** Claims a policy verified (JWT, API key); `from: claim.X` reads them. */
   readonly claims?: Readonly<Record<string, unknown>>;
+  /** The config the request is served on (a handler kept across a reload reads per-config data from it). */
+  readonly config?: FerryConfig;
 }
 
 export interface RouteHandler {
@@ -40,6 +42,11 @@ export type UpstreamCallObserver = (service: string, method: string, durationMs:
  */
 export interface ProtocolBinder<S extends ServiceConfig = ServiceConfig, R extends RouteConfig = RouteConfig> {
   bind(route: R, service: S, config: FerryConfig): RouteHandler;
+  /**
+   * Whether `previous`, bound by a binder of this kind for an earlier config, is exactly what
+   * `bind(route, service, config)` would return now (a reload then keeps it). Absent: never.
+   */
+  reusable?(previous: RouteHandler, route: R, service: S, config: FerryConfig): boolean;
 }
 
 /** The result of matching method + path against the route table. */

@@ -4,15 +4,17 @@
  * Everything by-name happens in `compileDubboRoute`; the per-request functions only run closures.
  */
 import { configErrorAt, keySource } from '../config/errors.js';
-import type { ArgConfig, DubboRoute, DubboService, FerryConfig, TypeDef } from '../config/types.js';
+import type { ArgConfig, DubboRoute, DubboService, FerryConfig } from '../config/types.js';
 import {
   compileJsonEncoder,
   HessianArgumentError,
   HessianWriter,
+  createJavaTypeParser,
   jvmDescriptor,
   javaTypeName,
-  parseJavaType,
   type JavaType,
+  type JavaTypeParser,
+  type JsonEncoder,
 } from '../codec/hessian/index.js';
 import { describeThrowable, toJson } from '../codec/hessian/decode-json.js';
 import { JavaObject } from '../codec/hessian/reader.js';
@@ -42,8 +44,12 @@ export interface DubboRoutePlan {
   /**
    * Turns the provider's reply into a response, or throws the FerryError it stands for. Past
    * `deadline` (the route's, performance.now() ms) decoding stops: 504 FERRY_UPSTREAM_TIMEOUT.
+   * `catalog`: the declared types of the config the request is served on (a plan kept across a
+   * reload renders generic replies with the new config's field order); the compiled config's when absent.
    */
-  decodeReply(status: number, body: Buffer, endpoint: string, deadline?: number): GatewayResponse;
+  decodeReply(status: number, body: Buffer, endpoint: string, deadline?: number, catalog?: ReplyCatalog): GatewayResponse;
+  /** The declared types (names under `types:`) the route's arguments and `returns` resolve to, transitively. */
+  readonly declaredTypes: ReadonlySet<string>;
 }
 
 interface CompiledArg {
@@ -65,7 +71,7 @@ export function compileDubboRoute(
   config: FerryConfig,
   budgets: DubboReplyBudgets = DEFAULT_DUBBO_REPLY_BUDGETS,
 ): DubboRoutePlan {
-  const lookup = (name: string): TypeDef | undefined => config.types.get(name);
+  const parseType = (text: string): JavaType => parseDeclaredType(text, config);
   const args: CompiledArg[] = [];
   const types: JavaType[] = [];
   let exactNumbers = false;
@@ -73,7 +79,7 @@ export function compileDubboRoute(
   for (const [i, arg] of route.args.entries()) {
     let type: JavaType;
     try {
-      type = parseJavaType(arg.type, lookup);
+      type = parseType(arg.type);
     } catch (err) {
       throw configErrorAt(arg.source, `argument #${i + 1} of route "${route.id}": ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -92,7 +98,7 @@ export function compileDubboRoute(
   let returns: JavaType | undefined;
   if (route.returns !== undefined) {
     try {
-      returns = parseJavaType(route.returns, lookup);
+      returns = parseType(route.returns);
     } catch (err) {
       throw configErrorAt(keySource(route, 'returns'), `"returns" of route "${route.id}": ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -100,15 +106,17 @@ export function compileDubboRoute(
   const attachmentReaders = Object.entries(route.attachments).map(([name, from]) => [name, compileExtractor(from, false)] as const);
   const descriptor = types.map(jvmDescriptor).join('');
   const typeNames = types.map(javaTypeName);
-  const enumClasses = new Set([...config.types.values()].filter((t) => t.kind === 'enum').map((t) => t.name));
+  const compiledCatalog = replyCatalog(config);
+  const { enumClasses } = compiledCatalog;
   const longs = route.longs;
-  const toJsonOptions = {
+  const jsonOptionsOf = (catalog: ReplyCatalog) => ({
     longs,
-    enumClasses,
+    enumClasses: catalog.enumClasses,
     maxNodes: budgets.maxValues,
-    fieldOrder: declaredFieldOrder(config),
+    fieldOrder: catalog.fieldOrder,
     ...(service.generic ? { dropStringKey: 'class' } : {}),
-  };
+  });
+  const compiledJsonOptions = jsonOptionsOf(compiledCatalog);
   // A declared return type gets a one-pass Hessian → JSON text decoder; it hands anything it does
   // not take back to the generic path below, so replies are the same either way.
   const typed: TypedJsonDecoder | undefined =
@@ -117,7 +125,8 @@ export function compileDubboRoute(
       : undefined;
   const errorStatus = new Map(Object.entries(route.errors));
   const errorFields = new Map(Object.entries(route.errorFields));
-  const writer = new HessianWriter();
+  // Made on the route's first call: a reload binds thousands of routes, most of them seldom called.
+  let writer: HessianWriter | undefined;
   const target = `${service.interface}${service.version ? `:${service.version}` : ''}${service.group ? ` (group ${service.group})` : ''} method ${route.rpcMethod}(${descriptor})`;
   const baseRequest = {
     path: service.interface,
@@ -163,13 +172,16 @@ export function compileDubboRoute(
       return out;
     },
     encodeRequest(view: RequestView, attachments: Record<string, string>, timeoutMs: number): Buffer {
+      writer ??= new HessianWriter();
       if (!service.generic) return encodeBody(writer, attachments, timeoutMs, writeArgs, view);
       writer.reset();
       const request = { ...baseRequest, method: route.rpcMethod, descriptor, attachments, timeoutMs };
       return encodeGenericRequestBody(writer, request, typeNames, (w) => writeArgs(w, view));
     },
-    decodeReply(status: number, body: Buffer, endpoint: string, deadline = NO_DEADLINE): GatewayResponse {
+    declaredTypes: declaredTypesOf([...types, ...(returns !== undefined ? [returns] : [])]),
+    decodeReply(status: number, body: Buffer, endpoint: string, deadline = NO_DEADLINE, catalog?: ReplyCatalog): GatewayResponse {
       if (status !== STATUS_OK) throw statusError(status, body, endpoint, target);
+      const toJsonOptions = catalog === undefined || catalog === compiledCatalog ? compiledJsonOptions : jsonOptionsOf(catalog);
       if (typed !== undefined) {
         const json = typed.decodeReplyBody(body, deadline);
         if (json !== undefined) return { status: 200, headers: { 'content-type': 'application/json' }, body: json };
@@ -244,21 +256,94 @@ export function exposedFields(
   return { exceptionFields: out, ...(omitted.length > 0 ? { exceptionFieldsOmitted: omitted } : {}) };
 }
 
-const fieldOrders = new WeakMap<object, ReadonlyMap<string, readonly string[]>>();
+/** What every Dubbo route's generic reply path reads of the declared types: enum classes, POJO field order. */
+export interface ReplyCatalog {
+  readonly enumClasses: ReadonlySet<string>;
+  /** The declared POJOs' field names in declared order, by class. */
+  readonly fieldOrder: ReadonlyMap<string, readonly string[]>;
+}
 
-/** The declared POJOs' field names in declared order, by class (once per config). */
-function declaredFieldOrder(config: FerryConfig): ReadonlyMap<string, readonly string[]> {
-  let order = fieldOrders.get(config.types);
-  if (order === undefined) {
-    order = new Map([...config.types.values()].flatMap((t) => (t.kind === 'pojo' ? [[t.name, t.fields.map((f) => f.name)] as const] : [])));
-    fieldOrders.set(config.types, order);
+const replyCatalogs = new WeakMap<object, ReplyCatalog>();
+
+/** The config's {@link ReplyCatalog}, built once per config (it was rebuilt per route: O(routes × types)). */
+export function replyCatalog(config: FerryConfig): ReplyCatalog {
+  let catalog = replyCatalogs.get(config.types);
+  if (catalog === undefined) {
+    const types = [...config.types.values()];
+    catalog = {
+      enumClasses: new Set(types.filter((t) => t.kind === 'enum').map((t) => t.name)),
+      fieldOrder: new Map(types.flatMap((t) => (t.kind === 'pojo' ? [[t.name, t.fields.map((f) => f.name)] as const] : []))),
+    };
+    replyCatalogs.set(config.types, catalog);
   }
-  return order;
+  return catalog;
+}
+
+const typeParsers = new WeakMap<object, JavaTypeParser>();
+
+/**
+ * Parses a Java type against the config's declared types with one parser per config, so that a
+ * declared POJO is resolved once, not once per route that names it (the bind's largest cost in a
+ * folder of many routes over shared types). A parser that failed is dropped: it may hold a POJO
+ * whose fields it did not finish.
+ */
+function parseDeclaredType(text: string, config: FerryConfig): JavaType {
+  let parser = typeParsers.get(config.types);
+  if (parser === undefined) {
+    parser = createJavaTypeParser((name) => config.types.get(name));
+    typeParsers.set(config.types, parser);
+  }
+  try {
+    return parser.parse(text);
+  } catch (err) {
+    typeParsers.delete(config.types);
+    throw err;
+  }
+}
+
+const declaredNames = new WeakMap<JavaType, ReadonlySet<string>>();
+
+/** The declared (POJO and enum) type names reachable from `roots`. */
+function declaredTypesOf(roots: readonly JavaType[]): ReadonlySet<string> {
+  const out = new Set<string>();
+  for (const root of roots) {
+    let names = declaredNames.get(root);
+    if (names === undefined) {
+      const found = new Set<string>();
+      const seen = new Set<JavaType>();
+      const stack = [root];
+      while (stack.length > 0) {
+        const t = stack.pop()!;
+        if (seen.has(t)) continue;
+        seen.add(t);
+        if (t.kind === 'pojo') {
+          found.add(t.name);
+          for (const f of t.fields) stack.push(f.type);
+        } else if (t.kind === 'enum') found.add(t.name);
+        else if (t.kind === 'list' || t.kind === 'array') stack.push(t.elem);
+        else if (t.kind === 'map') stack.push(t.key, t.value);
+      }
+      names = found;
+      declaredNames.set(root, names);
+    }
+    for (const n of names) out.add(n);
+  }
+  return out;
+}
+
+const encoders = new WeakMap<JavaType, { plain?: JsonEncoder; generic?: JsonEncoder }>();
+
+/** One JSON → Hessian encoder per parsed type (shared by the routes of a config; an encoder holds no state). */
+function encoderFor(type: JavaType, generic: boolean): JsonEncoder {
+  let e = encoders.get(type);
+  if (e === undefined) encoders.set(type, (e = {}));
+  const key = generic ? 'generic' : 'plain';
+  return (e[key] ??= compileJsonEncoder(type, { generic }));
 }
 
 function compileArg(arg: ArgConfig, index: number, type: JavaType, generic: boolean): CompiledArg {
   const label = arg.from ?? `argument #${index + 1}`;
-  const encode = compileJsonEncoder(type, { generic });
+  const encode = encoderFor(type, generic);
   if (arg.from === undefined) {
     const constant = arg.value;
     return { label, required: true, read: () => constant, write: encode };

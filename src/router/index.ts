@@ -157,17 +157,18 @@ interface Entry<T> {
   readonly variables: readonly VariableSpan[];
 }
 
+/** A node of the route trie. Its maps are made when first written: most nodes use one of them, and a reload builds thousands. */
 interface TrieNode<T> {
-  readonly literals: Map<string, TrieNode<T>>;
+  literals: Map<string, TrieNode<T>> | undefined;
   star: TrieNode<T> | undefined;
   /** Routes ending in `**`, by verb then method. */
-  readonly rest: Map<string, Map<string, Entry<T>>>;
+  rest: Map<string, Map<string, Entry<T>>> | undefined;
   /** Routes ending exactly here, by verb then method. */
-  readonly ends: Map<string, Map<string, Entry<T>>>;
+  ends: Map<string, Map<string, Entry<T>>> | undefined;
 }
 
 function newNode<T>(): TrieNode<T> {
-  return { literals: new Map(), star: undefined, rest: new Map(), ends: new Map() };
+  return { literals: undefined, star: undefined, rest: undefined, ends: undefined };
 }
 
 export type RouteLookup<T> =
@@ -200,21 +201,22 @@ export function createRouter<T>(entries: readonly RouterEntry<T>[]): Router<T> {
     if (prior !== undefined) throw new TemplateError(t.text, `duplicates "${prior}" for ${e.method} (a duplicate route)`);
     taken.set(key, t.text);
     let node = root;
-    let table = node.ends;
+    let rest = false;
     for (let i = 0; i < t.segments.length; i++) {
       const seg = t.segments[i]!;
       if (seg.kind === 'literal') {
-        let next = node.literals.get(seg.value);
-        if (!next) node.literals.set(seg.value, (next = newNode()));
+        const literals = (node.literals ??= new Map<string, TrieNode<T>>());
+        let next = literals.get(seg.value);
+        if (!next) literals.set(seg.value, (next = newNode()));
         node = next;
       } else if (seg.kind === 'star') {
         node = node.star ??= newNode();
       } else {
-        table = node.rest;
+        rest = true;
         break;
       }
-      table = node.ends;
     }
+    const table = rest ? (node.rest ??= new Map<string, Map<string, Entry<T>>>()) : (node.ends ??= new Map<string, Map<string, Entry<T>>>());
     let byMethod = table.get(t.verb);
     if (!byMethod) table.set(t.verb, (byMethod = new Map<string, Entry<T>>()));
     byMethod.set(e.method, { value: e.value, variables: t.variables });
@@ -251,13 +253,13 @@ function splitPath(path: string): string[] | undefined {
 function walk<T>(node: TrieNode<T>, segs: readonly string[], i: number, verb: string, method: string): RouteLookup<T> {
   let notAllowed: RouteLookup<T> | undefined;
   if (i === segs.length || (segs.length === 1 && segs[0] === '' && i === 0)) {
-    const r = pick(node.ends.get(verb), segs, method);
+    const r = pick(node.ends?.get(verb), segs, method);
     if (r.kind === 'found') return r;
     if (r.kind === 'method-not-allowed') notAllowed = r;
   } else {
     const seg = segs[i]!;
     if (seg !== '') {
-      const lit = node.literals.get(seg);
+      const lit = node.literals?.get(seg);
       if (lit) {
         const r = walk(lit, segs, i + 1, verb, method);
         if (r.kind === 'found') return r;
@@ -270,7 +272,7 @@ function walk<T>(node: TrieNode<T>, segs: readonly string[], i: number, verb: st
       }
     }
   }
-  const rest = node.rest.get(verb);
+  const rest = node.rest?.get(verb);
   if (rest) {
     const r = pick(rest, segs, method);
     if (r.kind === 'found') return r;
