@@ -197,6 +197,7 @@ describe('OpenAPI 3.1 generation', () => {
     assert.deepEqual(r['503'], { $ref: '#/components/responses/ServiceUnavailable' });
     const unavailable = doc['components']['responses']['ServiceUnavailable'].content['application/problem+json'].schema.allOf[1].properties.code.enum;
     assert.deepEqual(unavailable.sort(), [
+      'FERRY_GRPC_SCHEMA_UNAVAILABLE',
       'FERRY_NO_TAGGED_ENDPOINT',
       'FERRY_SHUTTING_DOWN',
       'FERRY_TOO_MANY_CONNECTIONS',
