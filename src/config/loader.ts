@@ -899,20 +899,31 @@ function* compileFiles(inputs: readonly CompileInput[], root: string): Generator
   const drafts = inputs.map((input): UnitDraft | undefined =>
     'unit' in input ? undefined : { services: [], types: [], plugins: [], policies: [], routes: [], calls: new Map(), keep: true },
   );
-  const addService = (svc: ServiceConfig): boolean => {
-    const prior = services.get(svc.name);
-    if (prior) {
-      problemAt(svc.source, `service "${svc.name}" is declared twice (first at ${prior.source.file}:${prior.source.line})`);
-      return false;
-    }
-    services.set(svc.name, svc);
+  /** Whether `name` is already in `map`; if so, a problem at `at` naming where it came first. */
+  const taken = (
+    map: ReadonlyMap<string, { readonly source: SourceLocation }>,
+    what: string,
+    name: string,
+    at: SourceLocation,
+    twice = 'declared twice',
+  ): boolean => {
+    const prior = map.get(name);
+    if (prior) problemAt(at, `${what} "${name}" is ${twice} (first at ${prior.source.file}:${prior.source.line})`);
+    return prior !== undefined;
+  };
+  /** Adds `item` under its name unless that name is taken (then false, and the problem). */
+  const addOnce = <T extends { readonly name: string; readonly source: SourceLocation }>(
+    map: Map<string, T>,
+    what: string,
+    item: T,
+    twice?: string,
+  ): boolean => {
+    if (taken(map, what, item.name, item.source, twice)) return false;
+    map.set(item.name, item);
     return true;
   };
-  const addType = (t: TypeDef): void => {
-    const prior = types.get(t.name);
-    if (prior) problemAt(t.source, `type "${t.name}" is declared twice (first at ${prior.source.file}:${prior.source.line})`);
-    else types.set(t.name, t);
-  };
+  const addService = (svc: ServiceConfig): boolean => addOnce(services, 'service', svc);
+  const addType = (t: TypeDef): boolean => addOnce(types, 'type', t);
 
   for (const [i, input] of inputs.entries()) {
     if ('unit' in input) {
@@ -926,11 +937,7 @@ function* compileFiles(inputs: readonly CompileInput[], root: string): Generator
     const rawServices = (pf.data['services'] ?? {}) as Record<string, RawService>;
     for (const [name, raw] of Object.entries(rawServices)) {
       const source = locate(pf, ['services', name], true);
-      const prior = services.get(name);
-      if (prior) {
-        problemAt(source, `service "${name}" is declared twice (first at ${prior.source.file}:${prior.source.line})`);
-        continue;
-      }
+      if (taken(services, 'service', name, source)) continue;
       if (readsOutside(raw)) draft.keep = false;
       const svc = compileService(name, raw, source, pf, root, problemAt);
       if (svc && addService(svc)) draft.services.push(svc);
@@ -965,16 +972,8 @@ function* compileFiles(inputs: readonly CompileInput[], root: string): Generator
 
   const plugins = new Map<string, PluginDecl>();
   const globalPolicies = new Map<string, PolicyUse>();
-  const addPlugin = (p: PluginDecl): void => {
-    const prior = plugins.get(p.name);
-    if (prior) problemAt(p.source, `plugin "${p.name}" is declared twice (first at ${prior.source.file}:${prior.source.line})`);
-    else plugins.set(p.name, p);
-  };
-  const addPolicy = (use: PolicyUse): void => {
-    const prior = globalPolicies.get(use.name);
-    if (prior) problemAt(use.source, `global policy "${use.name}" is set twice (first at ${prior.source.file}:${prior.source.line})`);
-    else globalPolicies.set(use.name, use);
-  };
+  const addPlugin = (p: PluginDecl): boolean => addOnce(plugins, 'plugin', p);
+  const addPolicy = (use: PolicyUse): boolean => addOnce(globalPolicies, 'global policy', use, 'set twice');
   for (const [i, input] of inputs.entries()) {
     if ('unit' in input) {
       input.unit.plugins.forEach(addPlugin);
