@@ -167,11 +167,20 @@ const ACCEPTED: Array<[string, string]> = [
   ['duration without fixed digits', '{"dur": "1.5s", "w_dbl": 1}'],
   ['null means unset', '{"nested": null, "text": null, "ids": null, "counts": null, "any": null, "ts": null}'],
   ['map key forms', '{"byLong": {"-1": 1}, "byBool": {"false": {"id": 2}}}'],
+  [
+    'surrogate pairs (an emoji) escaped and raw, in a string, a map key and a Struct',
+    '{"text": "\\ud83d\\ude00", "counts": {"😀": 1}, "st": {"\\ud83d\\ude00": "😀"}}',
+  ],
 ];
 
 /** Inputs both sides must reject, with the JSON path Ferry must name. */
 const REJECTED: Array<[string, string, string]> = [
   ['unknown enum name', '{"color": "PURPLE"}', '$.color'],
+  // A protobuf string is UTF-8: JSON's lone surrogate escapes have no UTF-8 form.
+  ['a lone high surrogate in a string', '{"text": "a\\ud800"}', '$.text'],
+  ['a lone low surrogate in a map key', '{"counts": {"\\udc00": 1}}', '$.counts["\\udc00"]'],
+  ['a lone surrogate in a Struct value', '{"st": {"k": "\\ud83d"}}', '$.st.k'],
+  ['a lone surrogate in a Struct key', '{"st": {"\\ud83d": 1}}', '$.st'],
   ['two members of a oneof', '{"choiceText": "a", "choiceNum": "1"}', '$.choiceNum'],
   ['int32 overflow', '{"i32": 2147483648}', '$.i32'],
   ['negative uint32', '{"u32": -1}', '$.u32'],

@@ -122,7 +122,7 @@ export function scalarOf(kind: string, v: unknown, path: string): DraftValue {
       return v;
     case 'string':
       if (typeof v !== 'string') fail(path, `expected a string, got ${describe(v)}`);
-      return v;
+      return protoString(v, path);
     case 'bytes':
       return bytesOf(v, path);
     default:
@@ -130,11 +130,24 @@ export function scalarOf(kind: string, v: unknown, path: string): DraftValue {
   }
 }
 
+/** A UTF-16 code unit of a surrogate pair with no partner (the `u` flag matches whole pairs as one code point). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * A protobuf string must be valid UTF-8, so a lone surrogate (JSON allows `"\ud800"`) is refused
+ * here, as Python's json_format refuses it: protobufjs would write it as bytes no peer accepts.
+ */
+export function protoString(v: string, path: string): string {
+  if (LONE_SURROGATE.test(v))
+    fail(path, 'the string holds a lone surrogate (\\uD800–\\uDFFF with no partner), which protobuf strings (UTF-8) cannot carry');
+  return v;
+}
+
 /** A map key (always a JSON object key, so a string) as the draft value of its key type. */
 export function mapKeyOf(kind: string, key: string, path: string): DraftValue {
   switch (kind) {
     case 'string':
-      return key;
+      return protoString(key, path);
     case 'bool':
       if (key !== 'true' && key !== 'false') fail(path, `map key must be "true" or "false", got ${JSON.stringify(key)}`);
       return key === 'true';

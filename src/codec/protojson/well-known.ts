@@ -13,7 +13,7 @@ import { MAX_JSON_NESTING } from '../../exchange/index.js';
 import { DraftMap, longFromBigInt, longText, type Draft, type DraftValue } from './draft.js';
 import { describe, fail, isJsonObject } from './mapping-error.js';
 import { protoJsonName, snakeFromCamel } from './names.js';
-import { floatOf } from './scalars.js';
+import { floatOf, protoString } from './scalars.js';
 
 export const WKT = {
   any: '.google.protobuf.Any',
@@ -163,7 +163,7 @@ export function createStructCodec(root: protobuf.Root): StructCodec {
   const V = { null: vf(1), number: vf(2), string: vf(3), bool: vf(4), struct: vf(5), list: vf(6) };
 
   function structFields(obj: Record<string, unknown>, path: string): DraftValue {
-    return new DraftMap(Object.entries(obj).map(([k, ev]) => [k, valueOf(ev, `${path}.${k}`)])) as unknown as DraftValue;
+    return new DraftMap(Object.entries(obj).map(([k, ev]) => [protoString(k, path), valueOf(ev, `${path}.${k}`)])) as unknown as DraftValue;
   }
 
   function listValues(arr: unknown[], path: string): DraftValue[] {
@@ -173,7 +173,7 @@ export function createStructCodec(root: protobuf.Root): StructCodec {
   function valueOf(v: unknown, path: string): Draft {
     if (v === null) return { [V.null]: 0 };
     if (typeof v === 'boolean') return { [V.bool]: v };
-    if (typeof v === 'string') return { [V.string]: v };
+    if (typeof v === 'string') return { [V.string]: protoString(v, path) };
     if (typeof v === 'number') return { [V.number]: v };
     if (isLosslessNumber(v)) return { [V.number]: floatOf(v, path, false) };
     if (Array.isArray(v)) return { [V.list]: { values: listValues(v, path) } };
