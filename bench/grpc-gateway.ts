@@ -2,6 +2,7 @@
  * Ferry's gRPC path against grpc-gateway, in one run on one machine (issue 19):
  *
  *   node --import tsx bench/grpc-gateway.ts [--seconds 10] [--rounds 3] [--before DIR] [--log-level L] [--no-pin]
+ *   node --import tsx bench/grpc-gateway.ts --profile get|post [--seconds 15] [--top 25]
  *
  * Upstream: bench/grpc-go's Go gRPC server (ferry.bench.v1.Orders, idl/bench/v1/orders.proto), so
  * the upstream is not the bottleneck. Rows, each round: the direct call (bench/grpc-go's Go load
@@ -16,10 +17,14 @@
  * CPU per request is the gateway process's utime+stime from /proc/<pid>/stat before and after the
  * 64-connection run, divided by the requests wrk counted. Ratios are taken within a round; the
  * summary gives the median over rounds.
+ *
+ * `--profile get|post` runs Ferry alone under `node --cpu-prof` and wrk at 64 connections on that
+ * route for `--seconds`, then prints where the busy time of the load run went (start-up and warm-up
+ * left out): the functions with the most self and inclusive time (bench/cpu-profile.ts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -27,6 +32,7 @@ import path from 'node:path';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { freePort } from '../test/support/ports.js';
 import { wrkMs } from './load.js';
+import { printProfileSummary, summariseProfile, type CpuProfile } from './cpu-profile.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +42,8 @@ const { values } = parseArgs({
     before: { type: 'string' },
     'log-level': { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    profile: { type: 'string' },
+    top: { type: 'string', default: '25' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -195,6 +203,7 @@ async function main(): Promise<void> {
       '0',
       '--no-watch',
     ];
+    if (values.profile !== undefined) return await profileFerry(dir, upstream, ferryArgs, env);
     const ferries: Array<{ name: string; server: Server }> = [];
     const ferryPort = await freePort();
     ferries.push({ name: 'ferry', server: await start('Ferry', 0, process.execPath, ferryArgs(REPO, ferryPort), ferryPort, env) });
@@ -262,6 +271,46 @@ async function main(): Promise<void> {
     await Promise.all(servers.map((s) => (s.child.exitCode === null ? once(s.child, 'exit') : Promise.resolve())));
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** `--profile`: Ferry alone under --cpu-prof, one load run on one route, and where its busy time went. */
+async function profileFerry(
+  dir: string,
+  upstream: string,
+  ferryArgs: (root: string, port: number) => string[],
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const verb = values.profile!.toUpperCase();
+  if (verb !== 'GET' && verb !== 'POST') throw new Error(`--profile takes get or post, not ${values.profile}`);
+  const profDir = path.join(dir, 'profile');
+  const port = await freePort();
+  const ferry = await start('Ferry (profiled)', 0, process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, ...ferryArgs(REPO, port)], port, env);
+  const url = `http://127.0.0.1:${port}${verb === 'GET' ? '/v1/shops/s1/orders/o1' : '/v1/shops/s1/orders'}`;
+  let script: string | undefined;
+  if (verb === 'POST') {
+    // The body every gateway gets in the rounds: the Order Ferry itself answers to GET.
+    const body = await (await fetch(`http://127.0.0.1:${port}/v1/shops/s1/orders/o1`)).text();
+    script = path.join(dir, 'profile-post.lua');
+    await writeFile(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n`);
+  }
+  await wrk(url, 8, script); // warm-up: JIT, connections
+  const fromUs = Number(process.hrtime.bigint() / 1000n);
+  const cpuBefore = cpuMicros(ferry.pid);
+  const run = await wrk(url, CONNS, script);
+  const cpuUs = (cpuMicros(ferry.pid) - cpuBefore) / run.requests;
+  const toUs = Number(process.hrtime.bigint() / 1000n);
+  ferry.child.kill('SIGTERM');
+  if (ferry.child.exitCode === null) await once(ferry.child, 'exit');
+  const file = (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'));
+  if (file === undefined) throw new Error(`Ferry wrote no CPU profile into ${profDir}`);
+  const profile = JSON.parse(await readFile(path.join(profDir, file), 'utf8')) as CpuProfile;
+  console.log(`command: node --import tsx bench/grpc-gateway.ts --profile ${values.profile} --seconds ${SECONDS} --top ${values.top}`);
+  console.log(
+    `${verb} ${url} at ${CONNS} connections for ${SECONDS} s: ${run.rps.toFixed(0)} req/s, ${cpuUs.toFixed(1)} µs CPU/req (the profiler adds some); node ${process.version}, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  printProfileSummary(summariseProfile(profile, Number(values.top), { fromUs, toUs }));
 }
 
 const fmt = (n: number, d = 0): string => n.toFixed(d).padStart(10);

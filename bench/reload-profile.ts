@@ -22,6 +22,7 @@ import { bindStats } from '../src/gateway/engine.js';
 import { buildEngine } from '../src/app/main.js';
 import type { FerryConfig } from '../src/config/types.js';
 import { mappingOfSize } from '../test/support/hostile-mappings.js';
+import { summariseProfile, type CpuProfile } from './cpu-profile.js';
 import { mappingSet, serviceFile, serviceFileName } from '../test/support/mapping-set.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, top: { type: 'string', default: '12' } } });
@@ -56,32 +57,6 @@ const noClients = {
     throw new Error('the profile calls no upstream');
   },
 };
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-}
-
-/** Self time by function (name, file:line) from a V8 CPU profile, largest first. */
-function topSelf(profile: { nodes: ProfileNode[]; samples?: number[]; timeDeltas?: number[] }, n: number): Array<[string, number]> {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const self = new Map<string, number>();
-  const samples = profile.samples ?? [];
-  const deltas = profile.timeDeltas ?? [];
-  for (let i = 0; i < samples.length; i++) {
-    const node = byId.get(samples[i]!);
-    if (node === undefined) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
-    // The profiler's own frames and idle time are not the work measured.
-    if (url.startsWith('node:inspector') || functionName === '(idle)' || functionName === '(program)') continue;
-    // Under tsx every module is one line: the file is what there is to say.
-    const where = url === '' ? '' : ` ${url.replace(/^.*\/(src|node_modules)\//, '$1/')}${lineNumber > 0 ? `:${lineNumber + 1}` : ''}`;
-    const key = `${functionName || '(anonymous)'}${where}`;
-    self.set(key, (self.get(key) ?? 0) + (deltas[i] ?? 0) / 1000);
-  }
-  return [...self].sort((a, b) => b[1] - a[1]).slice(0, n);
-}
 
 console.log(`command: node --import tsx bench/reload-profile.ts --rounds ${ROUNDS} --top ${TOP}`);
 console.log(
@@ -122,7 +97,7 @@ for (const set of sets) {
     ['bind', bindProfile],
   ] as const) {
     console.log(`  ${what}: most self time (one profiled run)`);
-    for (const [fn, ms] of topSelf(profile as never, TOP)) console.log(`    ${ms.toFixed(1).padStart(7)} ms  ${fn}`);
+    for (const [fn, ms] of summariseProfile(profile as CpuProfile, TOP).self) console.log(`    ${ms.toFixed(1).padStart(7)} ms  ${fn}`);
   }
   await reloadOneEdited(set);
 }
