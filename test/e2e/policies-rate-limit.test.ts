@@ -66,7 +66,25 @@ after(async () => {
   await provider?.stop();
 });
 
+/**
+ * A replica can report ready before its Redis client has connected, and until then its fail-closed
+ * route answers 503 (no request waits for Redis). The limit is measured from when all three answer.
+ */
+async function untilEachReplicaReachesRedis(): Promise<void> {
+  for (const [i, r] of replicas.entries()) {
+    const from = performance.now();
+    let last = 0;
+    for (const until = performance.now() + 10_000; performance.now() < until; await new Promise((w) => setTimeout(w, 50))) {
+      last = (await http(r.base, 'GET', '/limited/closed', undefined, { 'x-client': `warm-${i}` })).status;
+      if (last === 200) break;
+    }
+    assert.equal(last, 200, `replica ${i} did not reach Redis within 10 s of being ready (last status ${last})`);
+    console.log(`replica ${i} answered through Redis after ${(performance.now() - from).toFixed(0)} ms`);
+  }
+}
+
 test('3 replicas × 4 clients share one limit through Redis', async () => {
+  await untilEachReplicaReachesRedis();
   const started = performance.now();
   const statuses: number[] = [];
   let limitedHeaders: Headers | undefined;

@@ -57,6 +57,9 @@ interface Bucket {
   at: number;
 }
 
+/** Longest wait for a connection to Redis (at least `redisTimeout`); requests never wait for it. */
+const REDIS_CONNECT_TIMEOUT_MS = 5000;
+
 /** ioredis is loaded by the first route that shares a limit through Redis: it costs ~0.15 s of every start otherwise. */
 function loadRedis(): typeof RedisClient {
   return (createRequire(import.meta.url)('ioredis') as { Redis: typeof RedisClient }).Redis;
@@ -71,7 +74,9 @@ export function rateLimitPlugin(now: () => number = () => performance.now()): Re
     if (c === undefined) {
       c = new (loadRedis())(url, {
         lazyConnect: false,
-        connectTimeout: Math.max(timeoutMs, 50),
+        // Not the command timeout: a connection attempt made while the process is busy starting
+        // (compiling, binding) saw its timer fire first and left the route failing for seconds.
+        connectTimeout: Math.max(timeoutMs, REDIS_CONNECT_TIMEOUT_MS),
         commandTimeout: timeoutMs,
         // A request never waits for a connection: with Redis away it gets the configured answer at once.
         enableOfflineQueue: false,
