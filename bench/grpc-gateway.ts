@@ -3,6 +3,7 @@
  *
  *   node --import tsx bench/grpc-gateway.ts [--seconds 10] [--rounds 3] [--before DIR] [--log-level L] [--no-pin]
  *   node --import tsx bench/grpc-gateway.ts --profile get|post [--seconds 15] [--top 25]
+ *   node --import tsx bench/grpc-gateway.ts --floor [--seconds 10] [--rounds 3]
  *
  * Upstream: bench/grpc-go's Go gRPC server (ferry.bench.v1.Orders, idl/bench/v1/orders.proto), so
  * the upstream is not the bottleneck. Rows, each round: the direct call (bench/grpc-go's Go load
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     profile: { type: 'string' },
     top: { type: 'string', default: '25' },
+    floor: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -214,6 +216,19 @@ async function main(): Promise<void> {
         server: await start('Ferry (before)', 0, process.execPath, ferryArgs(path.resolve(values.before), p), p, env),
       });
     }
+    // --floor: the GET's transport floor (bench/http2-floor-proxy.ts) over node:http2 and over the
+    // minimal framing probe, beside Ferry and grpc-gateway in every round.
+    const floors: Array<{ name: string; server: Server }> = [];
+    if (values.floor) {
+      for (const client of ['node', 'frames'] as const) {
+        const p = await freePort();
+        const args = ['--import', 'tsx', 'bench/http2-floor-proxy.ts', '--client', client, '--port', String(p), '--upstream', upstream];
+        floors.push({
+          name: `GET floor proxy, ${client === 'node' ? 'node:http2' : 'own framing'}`,
+          server: await start(`floor proxy (${client})`, 0, process.execPath, args, p),
+        });
+      }
+    }
     const barePort = await freePort();
     const bare = await start('bare fastify', 0, process.execPath, ['--import', 'tsx', 'bench/bare-fastify.ts', '--port', String(barePort)], barePort);
 
@@ -239,6 +254,7 @@ async function main(): Promise<void> {
       const [cmd, args] = pinned(1, 'wrk', ['-t1', '-c8', '-d2s', ...(s ? ['-s', s] : []), url]);
       await once(spawn(cmd, args, { stdio: 'ignore' }), 'exit');
     };
+    for (const f of floors) await shortWarm(`http://127.0.0.1:${f.server.port}/`);
     for (const s of [...ferries.map((f) => f.server), gw]) {
       await shortWarm(`http://127.0.0.1:${s.port}${getPath}`);
       await shortWarm(`http://127.0.0.1:${s.port}${postPath}`, script);
@@ -257,6 +273,7 @@ async function main(): Promise<void> {
         rows.push({ name: `${verb} direct gRPC (Go client)`, rps64: d64.rps, cpuUs: d64.cpuUs, p50at1: d1.p50, p99at1: d1.p99 });
         for (const f of ferries) rows.push(await gatewayRow(`${verb} ${f.name}`, f.server, `http://127.0.0.1:${f.server.port}${p}`, s));
         rows.push(await gatewayRow(`${verb} grpc-gateway`, gw, `http://127.0.0.1:${gw.port}${p}`, s));
+        if (verb === 'GET') for (const f of floors) rows.push(await gatewayRow(f.name, f.server, `http://127.0.0.1:${f.server.port}/`));
       }
       rows.push(await gatewayRow('POST bare fastify /echo (floor)', bare, `http://127.0.0.1:${bare.port}/echo`, bareScript));
       rounds.push(rows);
@@ -265,6 +282,7 @@ async function main(): Promise<void> {
     printSummary(
       rounds,
       ferries.map((f) => f.name),
+      floors.map((f) => f.name),
     );
   } finally {
     for (const s of servers) s.child.kill('SIGTERM');
@@ -330,13 +348,14 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function printSummary(rounds: Row[][], ferryNames: string[]): void {
+function printSummary(rounds: Row[][], ferryNames: string[], floorNames: string[]): void {
   const get = (rows: Row[], name: string): Row => rows.find((r) => r.name === name)!;
+  const m = (fn: (rows: Row[]) => number): string => median(rounds.map(fn)).toFixed(2);
   console.log(
     `\nmedian over ${rounds.length} rounds (ratios within a round), ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}`,
   );
   console.log(
-    `command: node --import tsx bench/grpc-gateway.ts --seconds ${SECONDS} --rounds ${ROUNDS}${values.before ? ` --before ${values.before}` : ''}`,
+    `command: node --import tsx bench/grpc-gateway.ts --seconds ${SECONDS} --rounds ${ROUNDS}${values.before ? ` --before ${values.before}` : ''}${values.floor ? ' --floor' : ''}`,
   );
   console.log(
     `pinned: ${PIN ? 'gateways and direct client on core 0, wrk and the Go server on core 1' : 'no'}; load now ${loadavg()
@@ -345,7 +364,6 @@ function printSummary(rounds: Row[][], ferryNames: string[]): void {
   );
   for (const verb of ['GET', 'POST']) {
     for (const f of ferryNames) {
-      const m = (fn: (rows: Row[]) => number): string => median(rounds.map(fn)).toFixed(2);
       const ferry = (rows: Row[]) => get(rows, `${verb} ${f}`);
       const gw = (rows: Row[]) => get(rows, `${verb} grpc-gateway`);
       const dir = (rows: Row[]) => get(rows, `${verb} direct gRPC (Go client)`);
@@ -355,6 +373,14 @@ function printSummary(rounds: Row[][], ferryNames: string[]): void {
           `CPU/req ${m((r) => ferry(r).cpuUs / get(r, 'POST bare fastify /echo (floor)').cpuUs)}× bare fastify`,
       );
     }
+  }
+  for (const f of floorNames) {
+    const floor = (rows: Row[]) => get(rows, f);
+    const gw = (rows: Row[]) => get(rows, 'GET grpc-gateway');
+    console.log(
+      `${f}: CPU/req ${m((r) => floor(r).cpuUs)} µs, ${m((r) => floor(r).cpuUs / gw(r).cpuUs)}× grpc-gateway, ${m((r) => floor(r).cpuUs / get(r, 'GET ferry').cpuUs)}× Ferry; ` +
+        `p99@1 ${m((r) => floor(r).p99at1 / gw(r).p99at1)}× grpc-gateway`,
+    );
   }
 }
 
