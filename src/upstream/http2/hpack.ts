@@ -213,6 +213,27 @@ function describe(block: Uint8Array, at: number): string {
 
 const EMPTY = Buffer.alloc(0);
 
+/** The ring size that holds every entry a `maxTableSize` table can: a power of two above maxTableSize / 32. */
+function ringCapacity(maxTableSize: number): number {
+  let capacity = 1;
+  while (capacity <= maxTableSize / ENTRY_OVERHEAD) capacity *= 2;
+  return capacity;
+}
+
+/**
+ * Where Huffman decoding writes octets before they become a string, shared by all decoders (decode
+ * is synchronous, so no two use it at once); grows when a string needs more.
+ */
+let scratch: Buffer = Buffer.allocUnsafeSlow(1024);
+
+/** Octets start..end of `buf` as a latin1 string: a loop for short strings (cheaper than a Buffer call). */
+function latin1(buf: Buffer, start: number, end: number): string {
+  if (end - start > 8) return buf.toString('latin1', start, end);
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!);
+  return s;
+}
+
 /**
  * One connection's HPACK decoding context (RFC 7541 section 2.2): the dynamic table the peer's
  * encoder fills. Not reentrant: decode one block at a time, in the order the blocks arrived.
@@ -225,16 +246,15 @@ export class HpackDecoder {
   /** Octets the dynamic table holds (entry sizes summed). */
   private size = 0;
   // The dynamic table as a ring: `count` entries from `oldest` on, the newest (index 62) last.
-  private readonly names: string[];
-  private readonly values: string[];
-  private readonly mask: number;
+  // It starts small and doubles when full, up to `maxTableSize / 32` entries (all that can fit).
+  private names: string[] = [];
+  private values: string[] = [];
+  private mask = 0;
   private oldest = 0;
   private count = 0;
   // The block being decoded and the read position in it (fields, so helpers need not return pairs).
   private buf: Buffer = EMPTY;
   private pos = 0;
-  /** Where decodeHuffman writes octets before they become a string; grows when a string needs more. */
-  private scratch: Buffer = Buffer.allocUnsafeSlow(256);
 
   /** maxTableSize: the SETTINGS_HEADER_TABLE_SIZE we advertise (4096 default). */
   constructor(maxTableSize = 4096) {
@@ -243,12 +263,7 @@ export class HpackDecoder {
     }
     this.maxTableSize = maxTableSize;
     this.limit = maxTableSize;
-    // At most limit / 32 entries fit; a power of two so a ring position is one AND.
-    let capacity = 1;
-    while (capacity <= maxTableSize / ENTRY_OVERHEAD) capacity *= 2;
-    this.names = new Array<string>(capacity).fill('');
-    this.values = new Array<string>(capacity).fill('');
-    this.mask = capacity - 1;
+    this.resize(Math.min(16, ringCapacity(maxTableSize)));
   }
 
   /** Octets the dynamic table currently holds (RFC 7541 section 4.1). */
@@ -390,15 +405,15 @@ export class HpackDecoder {
     }
     this.pos = start + len;
     if (len === 0) return '';
-    return huffman ? this.decodeHuffman(start, start + len, at) : buf.toString('latin1', start, start + len);
+    return huffman ? this.decodeHuffman(start, start + len, at) : latin1(buf, start, start + len);
   }
 
   private decodeHuffman(start: number, end: number, at: number): string {
     const buf = this.buf;
     // The shortest code has 5 bits, so n octets hold at most 8n/5 symbols.
     const most = Math.ceil(((end - start) * 8) / 5);
-    let out = this.scratch;
-    if (out.length < most) out = this.scratch = Buffer.allocUnsafeSlow(Math.max(most, out.length * 2));
+    let out = scratch;
+    if (out.length < most) out = scratch = Buffer.allocUnsafeSlow(Math.max(most, out.length * 2));
     let n = 0;
     let state = 0;
     for (let i = start; i < end; i++) {
@@ -414,7 +429,7 @@ export class HpackDecoder {
     const padding = PADDING_DEPTH[state]!;
     if (padding < 0) throw new HpackError(`HPACK Huffman string ends in padding that is not all 1-bits (or inside a code) ${describe(buf, at)}`);
     if (padding > 7) throw new HpackError(`HPACK Huffman string ends in ${padding} bits of padding, more than 7 ${describe(buf, at)}`);
-    return out.toString('latin1', 0, n);
+    return latin1(out, 0, n);
   }
 
   /** RFC 7541 section 4.4: evict oldest entries until the new one fits; one larger than the table empties it. */
@@ -425,11 +440,27 @@ export class HpackDecoder {
       return;
     }
     while (this.size + entrySize > this.limit) this.evict();
+    if (this.count > this.mask) this.resize(this.names.length * 2);
     const slot = (this.oldest + this.count) & this.mask;
     this.names[slot] = name;
     this.values[slot] = value;
     this.count++;
     this.size += entrySize;
+  }
+
+  /** Re-lays the ring out in `capacity` slots (a power of two), the oldest entry first. */
+  private resize(capacity: number): void {
+    const names = new Array<string>(capacity);
+    const values = new Array<string>(capacity);
+    for (let i = 0; i < capacity; i++) {
+      const from = (this.oldest + i) & this.mask;
+      names[i] = i < this.count ? this.names[from]! : '';
+      values[i] = i < this.count ? this.values[from]! : '';
+    }
+    this.names = names;
+    this.values = values;
+    this.mask = capacity - 1;
+    this.oldest = 0;
   }
 
   private evict(): void {

@@ -314,6 +314,32 @@ describe('HpackDecoder: the dynamic table', () => {
     rejects(hex('be'), /index 62 past the table \(61 static \+ 0 dynamic/, decoder);
   });
 
+  test('many small entries: the ring grows past its first 16 slots and wraps while evicting, indices stay right', () => {
+    const decoder = new HpackDecoder(4096);
+    const model: [string, string][] = []; // newest first, as RFC 7541 indexes them
+    let size = 0;
+    for (let i = 0; i < 400; i++) {
+      const name = `k${i}`;
+      const value = 'v'.repeat(i % 50);
+      decoder.decode(Buffer.concat([Buffer.from([0x40, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]), BIG);
+      model.unshift([name, value]);
+      size += name.length + value.length + 32;
+      while (size > 4096) {
+        const [n, v] = model.pop()!;
+        size -= n.length + v.length + 32;
+      }
+      if (i % 37 === 0 || i > 390) {
+        assert.deepEqual(decoder.tableEntries(), model, `table after ${i + 1} inserts`);
+        assert.equal(decoder.tableSize, size, `size after ${i + 1} inserts`);
+        // The oldest entry by index: 61 + count.
+        const last = 61 + model.length;
+        const block = last < 127 ? Buffer.from([0x80 | last]) : Buffer.from([0xff, last - 127]);
+        assert.deepEqual(decoder.decode(block, BIG), model[model.length - 1], `index ${last}`);
+      }
+    }
+    assert.ok(model.length > 16, `expected more than 16 entries at the end, got ${model.length}`);
+  });
+
   test('an entry exactly as large as the table fits (it evicts everything else)', () => {
     const decoder = new HpackDecoder(100);
     decoder.decode(Buffer.concat([hex('40 01'), Buffer.from('a'), hex('01'), Buffer.from('b')]), BIG);
