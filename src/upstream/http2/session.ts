@@ -351,8 +351,10 @@ export class H2Session {
     const out = this.out;
     this.out = [];
     this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
-    if (this.socket.writableLength > this.budgets.maxUnsentBytes) {
-      this.fail(new H2ProtocolError(H2_ENHANCE_YOUR_CALM, `the peer does not read what Ferry sends (over ${this.budgets.maxUnsentBytes} bytes queued)`));
+    if (this.destroyedWith === undefined && this.socket.writableLength > this.budgets.maxUnsentBytes) {
+      this.fail(
+        new H2ProtocolError(H2_ENHANCE_YOUR_CALM, `the peer does not read what Ferry sends (over ${this.budgets.maxUnsentBytes} bytes queued)`),
+      );
     }
   }
 
@@ -386,7 +388,8 @@ export class H2Session {
       }
     } catch (err) {
       if (err instanceof H2ProtocolError) return this.fail(err);
-      if (err instanceof HpackError) return this.fail(new H2ProtocolError(H2_COMPRESSION_ERROR, `a header block could not be decoded: ${err.message}`));
+      if (err instanceof HpackError)
+        return this.fail(new H2ProtocolError(H2_COMPRESSION_ERROR, `a header block could not be decoded: ${err.message}`));
       throw err;
     }
     if (at < buf.length && !this.ended) {
@@ -594,11 +597,11 @@ export class H2Session {
   // ---- the end ----------------------------------------------------------------------------------
 
   private fail(err: H2ProtocolError): void {
-    if (this.ended) return;
+    if (this.ended || this.destroyedWith !== undefined) return;
     // GOAWAY with the code, then the socket closes: the streams fail as lost.
+    this.destroyedWith = err;
     this.out.push(frameHeader(8, GOAWAY, 0, 0), u32(0), u32(err.h2Code));
     this.flush();
-    this.destroyedWith = err;
     this.end(err);
   }
 
