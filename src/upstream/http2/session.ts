@@ -22,9 +22,7 @@ import { HpackDecoder, HpackError, encodeHeaderBlock } from './hpack.js';
 /** Error codes (RFC 9113 §7). */
 export const H2_NO_ERROR = 0x0;
 export const H2_PROTOCOL_ERROR = 0x1;
-export const H2_INTERNAL_ERROR = 0x2;
 export const H2_FLOW_CONTROL_ERROR = 0x3;
-export const H2_STREAM_CLOSED = 0x5;
 export const H2_FRAME_SIZE_ERROR = 0x6;
 export const H2_REFUSED_STREAM = 0x7;
 export const H2_CANCEL = 0x8;
@@ -177,6 +175,10 @@ export class H2Session {
   private need = 9;
   private headerBlock: { id: number; endStream: boolean; parts: Buffer[]; bytes: number } | undefined;
   private out: Buffer[] = [];
+  /** Request DATA bytes in `out`, not yet handed to the socket. */
+  private outData = 0;
+  /** A body waits for room on the socket (not for window): the next flush that does not fill it sends more. */
+  private bodyWaitsForRoom = false;
   private flushQueued = false;
 
   constructor(
@@ -195,6 +197,10 @@ export class H2Session {
       Buffer.concat([PREFACE, frameHeader(24, SETTINGS, 0, 0), settings, ...(grow > 0 ? [frameHeader(4, WINDOW_UPDATE, 0, 0), u32(grow)] : [])]),
     );
     socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
+    socket.on('drain', () => {
+      this.bodyWaitsForRoom = false;
+      this.sendAllowed();
+    });
     socket.on('error', (err: Error) => this.destroy(err));
     // A close with no error before it: events.close hears undefined, the streams 'the connection closed'.
     socket.on('close', () => this.end(undefined));
@@ -256,6 +262,14 @@ export class H2Session {
   private open(stream: H2Stream): void {
     stream.id = this.nextId;
     this.nextId += 2;
+    if (this.nextId > MAX_STREAM_ID && !this.goingAway) {
+      // The last stream id this connection has: the owner moves to a new connection (about 10^9 calls in).
+      queueMicrotask(() => {
+        if (this.ended || this.goingAway) return;
+        this.events.goaway(H2_NO_ERROR);
+        this.close();
+      });
+    }
     stream.sendWindow = this.peerInitialWindow;
     stream.recvWindow = this.budgets.streamWindow;
     this.streams.set(stream.id, stream);
@@ -280,17 +294,24 @@ export class H2Session {
   /** As much of the stream's body as both windows allow, in frames the peer accepts. */
   private sendBody(stream: H2Stream): void {
     let body = stream.pendingBody;
+    // Bodies fill the socket to half the unsent budget at most (the rest goes on at 'drain'), so the
+    // budget, meant for a peer that provokes answers and does not read them, never hits a big upload.
+    const bodyRoom = this.budgets.maxUnsentBytes / 2 - this.socket.writableLength - this.outData;
+    let left = bodyRoom;
     while (body !== undefined) {
-      const room = Math.min(stream.sendWindow, this.sendWindow, this.peerMaxFrame);
+      const room = Math.min(stream.sendWindow, this.sendWindow, this.peerMaxFrame, left);
       if (room <= 0) break;
       const n = Math.min(room, body.length);
       const last = n === body.length;
       this.out.push(frameHeader(n, DATA, last ? FLAG_END_STREAM : 0, stream.id), body.subarray(0, n));
       stream.sendWindow -= n;
       this.sendWindow -= n;
+      this.outData += n;
+      left -= n;
       body = last ? undefined : body.subarray(n);
     }
     stream.pendingBody = body;
+    if (body !== undefined && left <= 0) this.bodyWaitsForRoom = true;
   }
 
   /** Called by a stream that ended or was cancelled: it leaves the table; a waiting stream may start. */
@@ -346,11 +367,18 @@ export class H2Session {
     this.flushQueued = false;
     if (this.out.length === 0 || this.socket.destroyed) {
       this.out = [];
+      this.outData = 0;
       return;
     }
     const out = this.out;
     this.out = [];
-    this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    this.outData = 0;
+    const roomLeft = this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (this.bodyWaitsForRoom && roomLeft) {
+      // The socket took it all (no 'drain' will come): more of the bodies after this turn's I/O.
+      this.bodyWaitsForRoom = false;
+      setImmediate(() => this.sendAllowed());
+    }
     if (this.destroyedWith === undefined && this.socket.writableLength > this.budgets.maxUnsentBytes) {
       this.fail(
         new H2ProtocolError(H2_ENHANCE_YOUR_CALM, `the peer does not read what Ferry sends (over ${this.budgets.maxUnsentBytes} bytes queued)`),

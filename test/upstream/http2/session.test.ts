@@ -82,6 +82,9 @@ describe('H2Session against node:http2 server', () => {
   ): Promise<void> {
     const server = http2.createServer({ settings });
     server.on('stream', onStream);
+    // A server that gives big stream windows gives the connection as much (node:http2 starts it at 64 KiB).
+    const window = settings.initialWindowSize ?? 65_535;
+    if (window > 65_535) server.on('session', (session) => session.setLocalWindowSize(window));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     try {
@@ -150,6 +153,62 @@ describe('H2Session against node:http2 server', () => {
       },
     );
   });
+
+  it('a 10 MiB upload to a server with 16 MiB windows, with only 64 KiB of unsent bytes allowed: the body waits for drain, the call succeeds', async () => {
+    await withServer(
+      (stream) => {
+        let got = 0;
+        stream.on('data', (c: Buffer) => (got += c.length));
+        stream.on('end', () => {
+          stream.respond({ ':status': 200, 'x-got': String(got) });
+          stream.end('ok');
+        });
+      },
+      { initialWindowSize: 16 * 1024 * 1024 },
+      async (port) => {
+        const { session } = await sessionTo(port, { ...DEFAULT_H2_BUDGETS, maxUnsentBytes: 64 * 1024 });
+        await new Promise((r) => setTimeout(r, 50)); // the server's SETTINGS (its big window) arrive first
+        const c = collector();
+        session.request(request('/upload'), Buffer.alloc(10 * 1024 * 1024, 3), c.handler);
+        const o = await c.done;
+        assert.equal(o.error, undefined, `no error: ${o.error?.message}`);
+        const h = o.headers[0]!;
+        assert.equal(h[h.indexOf('x-got') + 1], String(10 * 1024 * 1024), 'the server got the whole body');
+        session.destroy();
+      },
+    );
+  });
+
+  it(
+    'the last stream id of a connection (2^31-1): the call is served, then the session says goaway so its owner opens a new one',
+    { timeout: 10_000 },
+    async () => {
+      await withServer(
+        (stream) => {
+          stream.resume();
+          stream.respond({ ':status': 200 });
+          stream.end('last');
+        },
+        {},
+        async (port) => {
+          const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+          let goaways = 0;
+          let closed!: () => void;
+          const ended = new Promise<void>((r) => (closed = r));
+          const session = new H2Session(socket, { remoteSettings: () => {}, goaway: () => goaways++, close: () => closed() });
+          await once(socket, 'connect');
+          (session as unknown as { nextId: number }).nextId = 2 ** 31 - 1;
+          const c = collector();
+          session.request(request('/last'), Buffer.from('q'), c.handler);
+          assert.equal(session.usable, false, 'no stream id is left for another call');
+          const o = await c.done;
+          assert.equal(o.body.toString(), 'last', 'the call on the last id is served');
+          await ended;
+          assert.equal(goaways, 1, 'the owner heard goaway once');
+        },
+      );
+    },
+  );
 
   it('waits for a free stream under the server’s MAX_CONCURRENT_STREAMS of 1', async () => {
     let open = 0;
