@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Python peers' dependencies (grpcio, grpcio-tools, grpcio-reflection, protobuf; PyJWT and cryptography,
-# which sign the tokens the auth tests verify) into a venv under
-# .tmp/venv-grpc. Idempotent: returns at once when the pinned versions are already there.
+# which sign the tokens the auth tests verify; hpack, the oracle of test/upstream/http2/hpack-oracle.test.ts) into a
+# venv under .tmp/venv-grpc. Idempotent: returns at once when the pinned versions are already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +10,8 @@ GRPCIO=1.84.0
 PROTOBUF=7.36.2
 PYJWT=2.15.1
 CRYPTOGRAPHY=50.0.2
-STAMP="$VENV/.ferry-pins-$GRPCIO-$PROTOBUF-$PYJWT-$CRYPTOGRAPHY-reflection"
+HPACK=4.1.0
+STAMP="$VENV/.ferry-pins-$GRPCIO-$PROTOBUF-$PYJWT-$CRYPTOGRAPHY-$HPACK-reflection"
 
 if [[ -f "$STAMP" && -x "$VENV/bin/python" ]]; then
   exit 0
@@ -28,7 +29,7 @@ fi
 mkdir -p .tmp
 "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --disable-pip-version-check -q \
-  "grpcio==$GRPCIO" "grpcio-tools==$GRPCIO" "grpcio-reflection==$GRPCIO" "protobuf==$PROTOBUF" "pyjwt==$PYJWT" "cryptography==$CRYPTOGRAPHY"
-"$VENV/bin/python" -c 'import grpc, grpc_tools, grpc_reflection.v1alpha.reflection, google.protobuf.json_format, jwt, cryptography' 
+  "grpcio==$GRPCIO" "grpcio-tools==$GRPCIO" "grpcio-reflection==$GRPCIO" "protobuf==$PROTOBUF" "pyjwt==$PYJWT" "cryptography==$CRYPTOGRAPHY" "hpack==$HPACK"
+"$VENV/bin/python" -c 'import grpc, grpc_tools, grpc_reflection.v1alpha.reflection, google.protobuf.json_format, jwt, cryptography, hpack' 
 touch "$STAMP"
-echo "setup-python: $VENV ready (grpcio $GRPCIO, protobuf $PROTOBUF, pyjwt $PYJWT)"
+echo "setup-python: $VENV ready (grpcio $GRPCIO, protobuf $PROTOBUF, pyjwt $PYJWT, hpack $HPACK)"

@@ -24,6 +24,8 @@ export const MODULE_ORDER: readonly (readonly string[])[] = [
   ['codec'],
   ['upstream/discovery'],
   ['upstream/balance'],
+  // HTTP/2 framing and HPACK, under the gRPC client.
+  ['upstream/http2'],
   ['upstream/dubbo', 'upstream/grpc'],
   ['upstream/*'],
   ['mapping'],

@@ -1,5 +1,6 @@
 /**
- * The gRPC transport of one endpoint, on node:http2 directly: N HTTP/2 sessions to the same
+ * The gRPC transport of one endpoint, on Ferry's own HTTP/2 client (../http2/session.ts, which says
+ * why not node:http2): N HTTP/2 connections to the same
  * `host:port`, carrying already-encoded protobuf bytes in gRPC's 5-byte length-prefixed frames
  * (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md). The status comes from the
  * `grpc-status` / `grpc-message` trailers (or a trailers-only reply), deadlines travel as
@@ -12,10 +13,8 @@
  * cost Ferry more CPU per request than the JSON mapping (docs/performance.md). grpc-js' Metadata
  * stays as the metadata container, so callers and the status mapping read the same type.
  */
-import http2 from 'node:http2';
-import { connect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, IncomingHttpStatusHeader, OutgoingHttpHeaders } from 'node:http2';
+import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Metadata } from '@grpc/grpc-js';
 import type { UpstreamTls } from '../../config/types.js';
 import { FerryError } from '../../errors/index.js';
@@ -23,6 +22,7 @@ import { TransportError, upstreamTlsError } from '../../errors/transport.js';
 import { Backoff } from '../balance/backoff.js';
 import type { BackoffOptions } from '../balance/backoff.js';
 import type { EndpointHealth, EndpointTransport } from '../balance/types.js';
+import { H2Session, H2_REFUSED_STREAM, type H2Stream, type H2StreamHandler } from '../http2/session.js';
 import { connectionLost, grpcErrorToFerry, grpcStatusOfHttp, neverSent } from './status.js';
 import type { StatusDetailsDecoder } from './status.js';
 
@@ -74,12 +74,14 @@ export interface GrpcStreamResult {
   cancel(): void;
 }
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 const USER_AGENT = 'ferry-grpc/1';
+
+/** A reply's header block as an object: names to a value, or to the values of a repeated name. */
+type ReplyHeaders = Record<string, string | string[]>;
 
 /** One HTTP/2 connection slot of an endpoint (reconnected with backoff while the endpoint is open). */
 interface Slot {
-  session: ClientHttp2Session | undefined;
+  session: H2Session | undefined;
   ready: boolean;
   readonly backoff: Backoff;
   timer: NodeJS.Timeout | undefined;
@@ -105,7 +107,7 @@ export class GrpcEndpoint implements EndpointTransport {
   private failedSinceUp = false;
   private lastFailure: Error | undefined;
   private readonly waiters = new Set<() => void>();
-  private readonly streams = new Set<ClientHttp2Stream>();
+  private readonly streams = new Set<H2Stream>();
   private next = 0;
   private readonly tls: UpstreamTls | undefined;
 
@@ -170,7 +172,7 @@ export class GrpcEndpoint implements EndpointTransport {
         data: (chunk, stream) => {
           received += chunk.length;
           if (received > this.maxReceive + 5) {
-            stream.close(NGHTTP2_CANCEL);
+            stream.cancel();
             return this.tooLarge(received);
           }
           chunks.push(chunk);
@@ -216,7 +218,7 @@ export class GrpcEndpoint implements EndpointTransport {
         const buf = pendingBytes === undefined ? chunk : Buffer.concat([pendingBytes, chunk]);
         const cut = splitFrames(buf, this.maxReceive);
         if (cut instanceof FerryError) {
-          stream.close(NGHTTP2_CANCEL);
+          stream.cancel();
           return cut;
         }
         pendingBytes = cut.rest.length > 0 ? cut.rest : undefined;
@@ -301,17 +303,16 @@ export class GrpcEndpoint implements EndpointTransport {
     opts: GrpcCallOptions,
     on: {
       headers?: (md: Metadata) => void;
-      data: (chunk: Buffer, stream: ClientHttp2Stream) => FerryError | undefined;
+      data: (chunk: Buffer, stream: H2Stream) => FerryError | undefined;
       end: (outcome: Outcome, headers: Metadata | undefined) => void;
     },
-  ): { stream: ClientHttp2Stream | undefined; cancel(): void } {
+  ): { stream: H2Stream | undefined; cancel(): void } {
     const endpoint = this.id;
-    const handle: { stream: ClientHttp2Stream | undefined; cancel(): void } = { stream: undefined, cancel: () => finish(cancelled()) };
+    const handle: { stream: H2Stream | undefined; cancel(): void } = { stream: undefined, cancel: () => finish(cancelled()) };
     let done = false;
     let responseHeaders: Metadata | undefined;
     let httpStatus = 0;
-    let trailersSeen: IncomingHttpHeaders | undefined;
-    let failure: FerryError | undefined;
+    let trailersSeen: ReplyHeaders | undefined;
     const signal = opts.signal;
     this.inFlight++;
     const finish = (outcome: Outcome): void => {
@@ -323,7 +324,7 @@ export class GrpcEndpoint implements EndpointTransport {
       const stream = handle.stream;
       if (stream !== undefined) {
         this.streams.delete(stream);
-        if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+        if (!stream.closed) stream.cancel();
       }
       on.end(outcome, responseHeaders);
     };
@@ -341,52 +342,64 @@ export class GrpcEndpoint implements EndpointTransport {
     }
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    const send = (session: ClientHttp2Session): void => {
+    const send = (session: H2Session): void => {
       if (done) return;
-      const headers: OutgoingHttpHeaders = opts.metadata.toHttp2Headers();
-      headers[':method'] = 'POST';
-      headers[':scheme'] = 'http';
-      headers[':path'] = path;
-      headers[':authority'] = this.authority;
-      headers['content-type'] = 'application/grpc';
-      headers['te'] = 'trailers';
-      headers['user-agent'] = USER_AGENT;
-      headers['grpc-timeout'] = `${timeoutMs}m`;
-      let stream: ClientHttp2Stream;
-      try {
-        stream = session.request(headers, { endStream: false });
-      } catch (err) {
-        return finish(neverSent(endpoint, `cannot open a stream: ${(err as Error).message}`));
+      const fields: string[] = [
+        ':method',
+        'POST',
+        ':scheme',
+        this.tls === undefined ? 'http' : 'https',
+        ':path',
+        path,
+        ':authority',
+        this.authority,
+        'content-type',
+        'application/grpc',
+        'te',
+        'trailers',
+        'user-agent',
+        USER_AGENT,
+        'grpc-timeout',
+        `${timeoutMs}m`,
+      ];
+      const md = opts.metadata.toHttp2Headers();
+      for (const name in md) {
+        const v = md[name];
+        if (Array.isArray(v)) for (const one of v) fields.push(name, String(one));
+        else if (v !== undefined) fields.push(name, String(v));
       }
+      let answered = false;
+      const handler: H2StreamHandler = {
+        headers: (block, endStream) => {
+          const h = headersOf(block);
+          if (!answered) {
+            answered = true;
+            httpStatus = Number(h[':status']) || 0;
+            if (endStream) {
+              trailersSeen = h; // a trailers-only reply
+              return;
+            }
+            responseHeaders = Metadata.fromHttp2Headers(h);
+            on.headers?.(responseHeaders);
+            return;
+          }
+          trailersSeen = h;
+        },
+        data: (chunk) => {
+          if (done) return;
+          const fe = on.data(chunk, stream);
+          if (fe !== undefined) finish(fe);
+        },
+        close: (code, error) => {
+          if (done) return;
+          if (trailersSeen !== undefined) return finish(statusOf(trailersSeen, httpStatus));
+          if (httpStatus !== 0 && httpStatus !== 200) return finish(statusOf({}, httpStatus));
+          finish(this.streamFailure(error, code, stream, answered));
+        },
+      };
+      const stream = session.request(fields, frames(request), handler);
       handle.stream = stream;
       this.streams.add(stream);
-      stream.on('response', (h: IncomingHttpHeaders & IncomingHttpStatusHeader) => {
-        httpStatus = h[':status'] ?? 0;
-        if (h['grpc-status'] !== undefined) {
-          trailersSeen = h; // trailers-only reply
-          return;
-        }
-        responseHeaders = Metadata.fromHttp2Headers(h);
-        on.headers?.(responseHeaders);
-      });
-      stream.on('data', (chunk: Buffer) => {
-        if (done) return;
-        const fe = on.data(chunk, stream);
-        if (fe !== undefined) finish(fe);
-      });
-      stream.on('trailers', (t: IncomingHttpHeaders) => {
-        trailersSeen = t;
-      });
-      stream.on('error', (err: NodeJS.ErrnoException) => {
-        failure ??= this.streamFailure(err, stream, httpStatus !== 0);
-      });
-      stream.on('close', () => {
-        if (done) return;
-        if (trailersSeen !== undefined) return finish(statusOf(trailersSeen, httpStatus));
-        if (httpStatus !== 0 && httpStatus !== 200) return finish(statusOf({}, httpStatus));
-        finish(failure ?? this.streamFailure(undefined, stream, httpStatus !== 0));
-      });
-      stream.end(frames(request));
     };
     const session = this.readySession();
     if (session !== undefined) send(session);
@@ -394,20 +407,20 @@ export class GrpcEndpoint implements EndpointTransport {
     return handle;
   }
 
-  /** What a stream that ended without a status means: never sent (refused) or lost with the connection. */
-  private streamFailure(err: NodeJS.ErrnoException | undefined, stream: ClientHttp2Stream, answered: boolean): FerryError {
-    const why = err?.message ?? (stream.rstCode !== undefined && stream.rstCode !== 0 ? `stream reset (code ${stream.rstCode})` : 'stream closed');
-    if (!answered && stream.rstCode === NGHTTP2_REFUSED_STREAM) return neverSent(this.id, `the server refused the stream: ${why}`);
-    if (!answered && stream.id === undefined) return neverSent(this.id, why);
+  /** What a stream that ended without a status means: never sent (refused, or never opened) or lost with the connection. */
+  private streamFailure(err: Error | undefined, code: number | undefined, stream: H2Stream, answered: boolean): FerryError {
+    const why = err?.message ?? (code !== undefined && code !== 0 ? `stream reset (code ${code})` : 'stream closed');
+    if (!answered && code === H2_REFUSED_STREAM) return neverSent(this.id, `the server refused the stream: ${why}`);
+    if (!answered && stream.id === 0) return neverSent(this.id, why);
     return connectionLost(this.id, why);
   }
 
   /** The next ready session (calls spread over the sessions), or undefined. */
-  private readySession(): ClientHttp2Session | undefined {
+  private readySession(): H2Session | undefined {
     const n = this.slots.length;
     for (let i = 0; i < n; i++) {
       const s = this.slots[(this.next + i) % n]!;
-      if (s.ready && s.session !== undefined && !s.session.closed && !s.session.destroyed) {
+      if (s.ready && s.session !== undefined && s.session.usable) {
         this.next = (this.next + i + 1) % n;
         return s.session;
       }
@@ -416,7 +429,7 @@ export class GrpcEndpoint implements EndpointTransport {
   }
 
   /** Sends once a session is ready; fails the call (never sent) when the endpoint is down or closed. */
-  private whenReady(send: (s: ClientHttp2Session) => void, fail: (err: FerryError) => void): void {
+  private whenReady(send: (s: H2Session) => void, fail: (err: FerryError) => void): void {
     if (this.healthValue === 'closed') return fail(neverSent(this.id, 'the endpoint is closed'));
     this.warm();
     if (this.healthValue === 'down') return fail(neverSent(this.id, this.lastFailure?.message ?? 'no connection'));
@@ -436,54 +449,57 @@ export class GrpcEndpoint implements EndpointTransport {
     if (this.healthValue === 'closed' || slot.session !== undefined) return;
     slot.timer = undefined;
     const tls = this.tls;
-    const session = http2.connect(this.url, {
-      // Small frames, sent as soon as written (as grpc-js does): no Nagle delay behind an unacknowledged one.
-      createConnection: () =>
-        tls === undefined
-          ? connect({ host: this.host, port: this.port, noDelay: true })
-          : tlsConnect({
-              host: this.host,
-              port: this.port,
-              ...tls.context,
-              ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
-              ALPNProtocols: ['h2'],
-            }).setNoDelay(true),
-      settings: { enablePush: false },
-      // As grpc-js: Node's session memory check degrades badly when reached; calls have their own budgets.
-      maxSessionMemory: Number.MAX_SAFE_INTEGER,
-    });
-    slot.session = session;
-    slot.ready = false;
-    session.unref();
-    // Over TLS the session is up once the server's SETTINGS came: a server that refuses Ferry's
-    // client certificate (TLS 1.3) closes after the handshake without sending any.
-    let failed = false;
-    session.once(tls === undefined ? 'connect' : 'remoteSettings', () => {
-      if (slot.session !== session) return;
+    // Small frames, sent as soon as written (as grpc-js does): no Nagle delay behind an unacknowledged one.
+    const socket: Socket =
+      tls === undefined
+        ? connect({ host: this.host, port: this.port, noDelay: true })
+        : tlsConnect({
+            host: this.host,
+            port: this.port,
+            ...tls.context,
+            ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
+            ALPNProtocols: ['h2'],
+          }).setNoDelay(true);
+    let ready = false;
+    const up = (): void => {
+      if (slot.session !== session || ready) return;
+      ready = true;
       slot.ready = true;
       slot.backoff.reset();
       if (this.lastFailure instanceof FerryError && this.lastFailure.code === 'FERRY_UPSTREAM_TLS') this.lastFailure = undefined;
       this.recompute();
-    });
-    session.on('error', (err: Error) => {
-      failed = true;
-      this.lastFailure =
-        (tls !== undefined ? upstreamTlsError(err, this.id) : undefined) ??
-        new FerryError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC endpoint ${this.id} cannot be reached: ${err.message}`, { cause: err });
-    });
-    if (tls !== undefined) {
-      session.once('close', () => {
-        if (!failed && !slot.ready) {
+    };
+    const session: H2Session = new H2Session(socket, {
+      // Over TLS the session is up once the server's SETTINGS came: a server that refuses Ferry's
+      // client certificate (TLS 1.3) closes after the handshake without sending any.
+      remoteSettings: () => {
+        if (tls !== undefined) up();
+      },
+      // A GOAWAY: no new streams here; the calls in flight finish, a new session takes over.
+      goaway: () => this.detach(slot, session, false),
+      close: (err) => {
+        if (err !== undefined) {
+          this.lastFailure =
+            (tls !== undefined ? upstreamTlsError(err, this.id) : undefined) ??
+            new FerryError('FERRY_UPSTREAM_UNAVAILABLE', `gRPC endpoint ${this.id} cannot be reached: ${err.message}`, { cause: err });
+        } else if (tls !== undefined && !ready) {
           this.lastFailure = upstreamTlsError({ code: 'CLIENT_CERT_REFUSED' }, this.id);
         }
+        this.detach(slot, session, true);
+      },
+    });
+    if (tls === undefined) socket.once('connect', up);
+    else {
+      socket.once('secureConnect', () => {
+        if ((socket as TLSSocket).alpnProtocol !== 'h2') session.destroy(new Error('the server did not agree to HTTP/2 (ALPN h2)'));
       });
     }
-    // A GOAWAY: no new streams here; the calls in flight finish, a new session takes over.
-    session.once('goaway', () => this.detach(slot, session, false));
-    session.once('close', () => this.detach(slot, session, true));
+    slot.session = session;
+    slot.ready = false;
+    session.unref();
   }
 
-  private detach(slot: Slot, session: ClientHttp2Session, closed: boolean): void {
+  private detach(slot: Slot, session: H2Session, closed: boolean): void {
     if (slot.session !== session) return;
     const wasReady = slot.ready;
     slot.session = undefined;
@@ -524,7 +540,13 @@ export class GrpcEndpoint implements EndpointTransport {
     if (this.healthValue === to) return;
     this.healthValue = to;
     if (to !== 'idle' && to !== 'connecting') this.flushWaiters();
-    if (to === 'closed') for (const s of this.streams) s.close(NGHTTP2_CANCEL);
+    if (to === 'closed') {
+      const closedError = new Error('the endpoint was closed');
+      for (const s of [...this.streams]) {
+        s.cancel();
+        s.handler.close(undefined, closedError);
+      }
+    }
   }
 
   private flushWaiters(): void {
@@ -536,7 +558,7 @@ export class GrpcEndpoint implements EndpointTransport {
 }
 
 /** A gRPC status from trailers (or a trailers-only reply); an HTTP error status maps as the spec says. */
-function statusOf(t: IncomingHttpHeaders, httpStatus: number): Outcome {
+function statusOf(t: ReplyHeaders, httpStatus: number): Outcome {
   const raw = t['grpc-status'];
   const metadata = Metadata.fromHttp2Headers(t);
   if (raw === undefined) {
@@ -552,6 +574,20 @@ function statusOf(t: IncomingHttpHeaders, httpStatus: number): Outcome {
     /* not percent-encoded after all: keep it as sent */
   }
   return { code: Number.isInteger(code) ? code : 2, details, metadata };
+}
+
+/** A header block's fields as an object; a name given more than once maps to all its values, in order. */
+function headersOf(fields: readonly string[]): ReplyHeaders {
+  const h: ReplyHeaders = {};
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    const value = fields[i + 1]!;
+    const had = h[name];
+    if (had === undefined) h[name] = value;
+    else if (Array.isArray(had)) had.push(value);
+    else h[name] = [had, value];
+  }
+  return h;
 }
 
 /** Each message in a frame: the 5-byte prefix (uncompressed, length) then the message. */
