@@ -74,6 +74,13 @@ const request = (path: string): string[] => [
   'application/grpc',
 ];
 
+/** One call on `session`: what its stream heard by the time it closed. */
+function call(session: H2Session, path: string, body: Buffer = Buffer.from('q')): Promise<Outcome> {
+  const c = collector();
+  session.request(request(path), body, c.handler);
+  return c.done;
+}
+
 describe('H2Session against node:http2 server', () => {
   async function withServer(
     onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void,
@@ -111,9 +118,7 @@ describe('H2Session against node:http2 server', () => {
       {},
       async (port) => {
         const { session } = await sessionTo(port);
-        const c = collector();
-        session.request(request('/svc/Method'), Buffer.from('hello'), c.handler);
-        const o = await c.done;
+        const o = await call(session, '/svc/Method', Buffer.from('hello'));
         assert.equal(o.error, undefined, 'a clean end has no error');
         assert.equal(o.code, undefined, 'a clean end has no reset code');
         assert.equal(o.headers.length, 2, 'headers then trailers');
@@ -142,9 +147,7 @@ describe('H2Session against node:http2 server', () => {
       { initialWindowSize: 65_535 },
       async (port) => {
         const { session } = await sessionTo(port);
-        const c = collector();
-        session.request(request('/big'), Buffer.alloc(3 * 1024 * 1024, 1), c.handler);
-        const o = await c.done;
+        const o = await call(session, '/big', Buffer.alloc(3 * 1024 * 1024, 1));
         assert.equal(o.error, undefined, `no error: ${o.error?.message}`);
         const h = o.headers[0]!;
         assert.equal(h[h.indexOf('x-got') + 1], String(3 * 1024 * 1024), 'the server got the whole request');
@@ -168,9 +171,7 @@ describe('H2Session against node:http2 server', () => {
       async (port) => {
         const { session } = await sessionTo(port, { ...DEFAULT_H2_BUDGETS, maxUnsentBytes: 64 * 1024 });
         await new Promise((r) => setTimeout(r, 50)); // the server's SETTINGS (its big window) arrive first
-        const c = collector();
-        session.request(request('/upload'), Buffer.alloc(10 * 1024 * 1024, 3), c.handler);
-        const o = await c.done;
+        const o = await call(session, '/upload', Buffer.alloc(10 * 1024 * 1024, 3));
         assert.equal(o.error, undefined, `no error: ${o.error?.message}`);
         const h = o.headers[0]!;
         assert.equal(h[h.indexOf('x-got') + 1], String(10 * 1024 * 1024), 'the server got the whole body');
@@ -403,14 +404,10 @@ describe('H2Session against a hostile peer', () => {
     });
     try {
       const { session } = await sessionTo(port);
-      const first = collector();
-      session.request(request('/refused'), Buffer.from('q'), first.handler);
-      const o1 = await first.done;
+      const o1 = await call(session, '/refused');
       assert.equal(o1.code, H2_REFUSED_STREAM, 'the reset code reaches the caller');
       assert.equal(o1.error, undefined, 'a stream reset is not a connection error');
-      const second = collector();
-      session.request(request('/after'), Buffer.from('q'), second.handler);
-      const o2 = await second.done;
+      const o2 = await call(session, '/after');
       assert.equal(o2.body.toString(), 'fine', 'the same connection carries the next call');
       session.close();
       await done;
@@ -443,9 +440,7 @@ describe('H2Session against a hostile peer', () => {
     });
     try {
       const { session } = await sessionTo(port);
-      const c = collector();
-      session.request(request('/drip'), Buffer.from('q'), c.handler);
-      const o = await c.done;
+      const o = await call(session, '/drip');
       assert.equal(o.error, undefined, `no error: ${o.error?.message}`);
       assert.equal(o.body.toString(), 'dripped reply');
       assert.equal(o.headers.length, 2, 'headers and trailers');
