@@ -397,7 +397,14 @@ export class GrpcEndpoint implements EndpointTransport {
           finish(this.streamFailure(error, code, stream, answered));
         },
       };
-      const stream = session.request(fields, frames(request), handler);
+      let stream: H2Stream;
+      try {
+        stream = session.request(fields, frames(request), handler);
+      } catch (err) {
+        // A metadata value HPACK cannot carry (a character above U+00FF, e.g. from an ext_proc
+        // header): the call fails here, as node:http2's header check made it fail before.
+        return finish(neverSent(endpoint, `cannot open a stream: ${(err as Error).message}`));
+      }
       handle.stream = stream;
       this.streams.add(stream);
     };
