@@ -95,7 +95,6 @@ export class GrpcEndpoint implements EndpointTransport {
   readonly id: string;
   readonly weight: number;
   private readonly authority: string;
-  private readonly url: string;
   private readonly host: string;
   private readonly port: number;
   private readonly maxReceive: number;
@@ -116,8 +115,7 @@ export class GrpcEndpoint implements EndpointTransport {
     this.weight = options.weight ?? 100;
     this.authority = options.endpoint;
     this.tls = options.tls;
-    this.url = `${options.tls !== undefined ? 'https' : 'http'}://${options.endpoint}`;
-    const at = new URL(this.url);
+    const at = new URL(`${options.tls !== undefined ? 'https' : 'http'}://${options.endpoint}`);
     this.host = at.hostname.replace(/^\[(.*)\]$/, '$1');
     this.port = Number(at.port || (options.tls !== undefined ? 443 : 80));
     this.maxReceive = options.maxReceiveBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
@@ -401,8 +399,8 @@ export class GrpcEndpoint implements EndpointTransport {
       try {
         stream = session.request(fields, frames(request), handler);
       } catch (err) {
-        // A metadata value HPACK cannot carry (a character above U+00FF, e.g. from an ext_proc
-        // header): the call fails here, as node:http2's header check made it fail before.
+        // A header HPACK cannot carry (a character above U+00FF: metadata values are ASCII, but an
+        // :authority from registry data need not be) fails the call, as node:http2's check did.
         return finish(neverSent(endpoint, `cannot open a stream: ${(err as Error).message}`));
       }
       handle.stream = stream;

@@ -211,10 +211,6 @@ export class H2Session {
     return !this.goingAway && this.destroyedWith === undefined && !this.ended && this.nextId <= MAX_STREAM_ID;
   }
 
-  get closed(): boolean {
-    return this.ended;
-  }
-
   /** Opens a stream with the request's header fields (flat, lowercase) and its whole body, END_STREAM after it. */
   request(fields: readonly string[], body: Buffer, handler: H2StreamHandler): H2Stream {
     let block = encodeHeaderBlock(fields);
@@ -247,10 +243,6 @@ export class H2Session {
     if (this.ended) return;
     this.destroyedWith ??= error ?? new Error('the connection was closed');
     this.end(this.destroyedWith);
-  }
-
-  ref(): void {
-    this.socket.ref();
   }
 
   unref(): void {
@@ -296,8 +288,7 @@ export class H2Session {
     let body = stream.pendingBody;
     // Bodies fill the socket to half the unsent budget at most (the rest goes on at 'drain'), so the
     // budget, meant for a peer that provokes answers and does not read them, never hits a big upload.
-    const bodyRoom = this.budgets.maxUnsentBytes / 2 - this.socket.writableLength - this.outData;
-    let left = bodyRoom;
+    let left = this.budgets.maxUnsentBytes / 2 - this.socket.writableLength - this.outData;
     while (body !== undefined) {
       const room = Math.min(stream.sendWindow, this.sendWindow, this.peerMaxFrame, left);
       if (room <= 0) break;

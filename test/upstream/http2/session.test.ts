@@ -81,6 +81,18 @@ function call(session: H2Session, path: string, body: Buffer = Buffer.from('q'))
   return c.done;
 }
 
+/** A node:http2 stream handler that reads the whole request, then answers `reply` with the count in `x-got`. */
+const countingReply =
+  (reply: Buffer | string) =>
+  (stream: http2.ServerHttp2Stream): void => {
+    let got = 0;
+    stream.on('data', (c: Buffer) => (got += c.length));
+    stream.on('end', () => {
+      stream.respond({ ':status': 200, 'x-got': String(got) });
+      stream.end(reply);
+    });
+  };
+
 describe('H2Session against node:http2 server', () => {
   async function withServer(
     onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void,
@@ -135,49 +147,27 @@ describe('H2Session against node:http2 server', () => {
 
   it('flow control both ways: a 3 MiB request over a 64 KiB window and a 5 MiB reply over a 1 MiB stream window', async () => {
     const reply = Buffer.alloc(5 * 1024 * 1024, 7);
-    await withServer(
-      (stream) => {
-        let got = 0;
-        stream.on('data', (c: Buffer) => (got += c.length));
-        stream.on('end', () => {
-          stream.respond({ ':status': 200, 'x-got': String(got) });
-          stream.end(reply);
-        });
-      },
-      { initialWindowSize: 65_535 },
-      async (port) => {
-        const { session } = await sessionTo(port);
-        const o = await call(session, '/big', Buffer.alloc(3 * 1024 * 1024, 1));
-        assert.equal(o.error, undefined, `no error: ${o.error?.message}`);
-        const h = o.headers[0]!;
-        assert.equal(h[h.indexOf('x-got') + 1], String(3 * 1024 * 1024), 'the server got the whole request');
-        assert.equal(o.body.length, reply.length, 'the whole reply arrived');
-        session.destroy();
-      },
-    );
+    await withServer(countingReply(reply), { initialWindowSize: 65_535 }, async (port) => {
+      const { session } = await sessionTo(port);
+      const o = await call(session, '/big', Buffer.alloc(3 * 1024 * 1024, 1));
+      assert.equal(o.error, undefined, `no error: ${o.error?.message}`);
+      const h = o.headers[0]!;
+      assert.equal(h[h.indexOf('x-got') + 1], String(3 * 1024 * 1024), 'the server got the whole request');
+      assert.equal(o.body.length, reply.length, 'the whole reply arrived');
+      session.destroy();
+    });
   });
 
   it('a 10 MiB upload to a server with 16 MiB windows, with only 64 KiB of unsent bytes allowed: the body waits for drain, the call succeeds', async () => {
-    await withServer(
-      (stream) => {
-        let got = 0;
-        stream.on('data', (c: Buffer) => (got += c.length));
-        stream.on('end', () => {
-          stream.respond({ ':status': 200, 'x-got': String(got) });
-          stream.end('ok');
-        });
-      },
-      { initialWindowSize: 16 * 1024 * 1024 },
-      async (port) => {
-        const { session } = await sessionTo(port, { ...DEFAULT_H2_BUDGETS, maxUnsentBytes: 64 * 1024 });
-        await new Promise((r) => setTimeout(r, 50)); // the server's SETTINGS (its big window) arrive first
-        const o = await call(session, '/upload', Buffer.alloc(10 * 1024 * 1024, 3));
-        assert.equal(o.error, undefined, `no error: ${o.error?.message}`);
-        const h = o.headers[0]!;
-        assert.equal(h[h.indexOf('x-got') + 1], String(10 * 1024 * 1024), 'the server got the whole body');
-        session.destroy();
-      },
-    );
+    await withServer(countingReply('ok'), { initialWindowSize: 16 * 1024 * 1024 }, async (port) => {
+      const { session } = await sessionTo(port, { ...DEFAULT_H2_BUDGETS, maxUnsentBytes: 64 * 1024 });
+      await new Promise((r) => setTimeout(r, 50)); // the server's SETTINGS (its big window) arrive first
+      const o = await call(session, '/upload', Buffer.alloc(10 * 1024 * 1024, 3));
+      assert.equal(o.error, undefined, `no error: ${o.error?.message}`);
+      const h = o.headers[0]!;
+      assert.equal(h[h.indexOf('x-got') + 1], String(10 * 1024 * 1024), 'the server got the whole body');
+      session.destroy();
+    });
   });
 
   it(
@@ -381,6 +371,55 @@ describe('H2Session against a hostile peer', () => {
     const r = await hostile((id) => frame(0x0, 0x1, id, Buffer.from('x')));
     assert.equal(r.goaway, H2_PROTOCOL_ERROR, 'GOAWAY PROTOCOL_ERROR');
     assert.match(r.outcome.error?.message ?? '', /DATA before the reply headers/);
+  });
+
+  it('padded DATA whose pad length (10) is past its 3-byte payload: PROTOCOL_ERROR', async () => {
+    const r = await hostile((id) => Buffer.concat([frame(0x1, 0x4, id, okHeaders), frame(0x0, 0x8, id, Buffer.from([10, 1, 2]))]));
+    assert.equal(r.goaway, H2_PROTOCOL_ERROR, 'GOAWAY PROTOCOL_ERROR');
+    assert.match(r.outcome.error?.message ?? '', /padding longer than the frame/);
+  });
+
+  it('two connection WINDOW_UPDATEs of 2^31-1 (the window overflows): FLOW_CONTROL_ERROR', async () => {
+    const max = Buffer.alloc(4);
+    max.writeUInt32BE(0x7fffffff);
+    const r = await hostile(() => Buffer.concat([frame(0x8, 0, 0, max), frame(0x8, 0, 0, max)]));
+    assert.equal(r.goaway, H2_FLOW_CONTROL_ERROR, 'GOAWAY FLOW_CONTROL_ERROR');
+    assert.match(r.outcome.error?.message ?? '', /connection window over 2\^31-1/);
+  });
+
+  it('SETTINGS with INITIAL_WINDOW_SIZE 2^31: FLOW_CONTROL_ERROR', async () => {
+    const setting = Buffer.alloc(6);
+    setting.writeUInt16BE(0x4, 0);
+    setting.writeUInt32BE(2 ** 31, 2);
+    const r = await hostile(() => frame(0x4, 0, 0, setting));
+    assert.equal(r.goaway, H2_FLOW_CONTROL_ERROR, 'GOAWAY FLOW_CONTROL_ERROR');
+    assert.match(r.outcome.error?.message ?? '', /an initial window over 2\^31-1/);
+  });
+
+  it('SETTINGS with MAX_FRAME_SIZE 100 (below 16,384): PROTOCOL_ERROR', async () => {
+    const setting = Buffer.alloc(6);
+    setting.writeUInt16BE(0x5, 0);
+    setting.writeUInt32BE(100, 2);
+    const r = await hostile(() => frame(0x4, 0, 0, setting));
+    assert.equal(r.goaway, H2_PROTOCOL_ERROR, 'GOAWAY PROTOCOL_ERROR');
+    assert.match(r.outcome.error?.message ?? '', /a max frame size of 100/);
+  });
+
+  it('a 100 Continue header block before the reply: skipped, the call sees only the final headers', async () => {
+    const goaway = Buffer.alloc(8);
+    const r = await hostile((id) => {
+      goaway.writeUInt32BE(id, 0);
+      return Buffer.concat([
+        frame(0x1, 0x4, id, encodeHeaderBlock([':status', '100'])),
+        frame(0x1, 0x4, id, okHeaders),
+        frame(0x0, 0x1, id, Buffer.from('after 100')),
+        frame(0x7, 0, 0, goaway), // then the server goes away cleanly, so the session ends
+      ]);
+    });
+    assert.equal(r.outcome.error, undefined, `no error: ${r.outcome.error?.message}`);
+    assert.equal(r.outcome.headers.length, 1, 'one header block reached the call');
+    assert.deepEqual(r.outcome.headers[0]!.slice(0, 2), [':status', '200']);
+    assert.equal(r.outcome.body.toString(), 'after 100');
   });
 
   it('PUSH_PROMISE though push is disabled: PROTOCOL_ERROR', async () => {
